@@ -1,0 +1,213 @@
+"""One client connection: the asyncio Protocol on the hot path, and the client's state.
+
+Requests are parsed per read, run in order, and all replies of one read are written with
+one ``transport.write``. A client whose next request must wait (CLIENT PAUSE, and blocking
+commands later) keeps the rest of its requests queued and stops reading until resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .dispatch import execute
+from .errors import CommandError
+from .protocol import RequestParser
+from .reply import encode, error_line
+
+if TYPE_CHECKING:
+    from .commandtable import Command
+    from .keyspace import Database
+    from .server import Server
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.id = 0
+        self.transport: asyncio.Transport | None = None
+        self.addr = self.laddr = ""
+        self.fd = -1
+        self.name = ""
+        self.lib_name = ""
+        self.lib_ver = ""
+        self.db: Database = server.dbs[0]
+        self.resp3 = False
+        self.authenticated = not server.requirepass
+        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.parser.auth_required = not self.authenticated
+        self.out: list[bytes] = []
+        self.queue: deque[list[bytes]] = deque()
+        self.waiting = False
+        self.closing = False
+        self.cmd: Command | None = None
+        now = time.time()
+        self.created = now
+        self.last_interaction = now
+        # CLIENT REPLY: ``silent`` is reply_off or reply_skip, kept as one flag for speed.
+        self.silent = False
+        self.reply_off = False
+        self.reply_skip = False
+        self.reply_skip_next = False
+        self.no_evict = False
+        self.no_touch = False
+        self.monitor = False
+        self.multi = False
+        self.tot_net_in = 0
+        self.tot_net_out = 0
+        self.tot_cmds = 0
+
+    # --- asyncio.Protocol ---
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        self.addr = _format_addr(peer)
+        self.laddr = _format_addr(local)
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+        self.server.add_client(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.server.remove_client(self)
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        server = self.server
+        self.tot_net_in += len(data)
+        server.stat_net_input_bytes += len(data)
+        self.last_interaction = server.now
+        parser = self.parser
+        requests = parser.feed(data)
+        if parser.buffered > server.query_buffer_limit:
+            server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
+            self.close()
+            return
+        if self.queue or self.waiting:
+            self.queue.extend(requests)
+        else:
+            self._run(requests)
+        if parser.error is not None:
+            self.protocol_error(parser.error)
+        self.flush()
+
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.waiting:
+            self.transport.resume_reading()
+
+    # --- running requests ---
+
+    def _run(self, requests: list[list[bytes]]) -> None:
+        server = self.server
+        for i, argv in enumerate(requests):
+            if self.closing:
+                return
+            self.tot_cmds += 1
+            execute(server, self, argv)
+            if self.reply_skip or self.reply_skip_next:
+                self._rotate_skip()
+            if self.waiting:
+                self.queue.extend(requests[i + 1:])
+                return
+
+    def _rotate_skip(self) -> None:
+        """CLIENT REPLY SKIP silences exactly the request after it."""
+        self.reply_skip = self.reply_skip_next
+        self.reply_skip_next = False
+        self.silent = self.reply_off or self.reply_skip
+
+    def postpone(self, argv: list[bytes]) -> None:
+        """Hold this request (and the ones after it) until ``resume``."""
+        self.queue.appendleft(argv)
+        self.waiting = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self.server.pause.postponed.append(self)
+
+    def resume(self) -> None:
+        self.waiting = False
+        if self.transport is None:
+            return
+        self.transport.resume_reading()
+        queued = list(self.queue)
+        self.queue.clear()
+        self._run(queued)
+        self.flush()
+        if self.closing and self.transport is not None:
+            self.transport.close()
+
+    # --- replies ---
+
+    def reply(self, value: Any) -> None:
+        if not self.silent:
+            encode(self.out, value, self.resp3)
+
+    def send(self, value: Any) -> None:
+        """Write a reply now, outside the request cycle (MONITOR feed, unblocked clients)."""
+        out: list[bytes] = []
+        encode(out, value, self.resp3)
+        self.write(b"".join(out))
+
+    def flush(self) -> None:
+        if self.out:
+            data = b"".join(self.out)
+            self.out.clear()
+            self.write(data)
+        if self.closing and self.transport is not None and not self.queue:
+            self.transport.close()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.tot_net_out += len(data)
+            self.server.stat_net_output_bytes += len(data)
+            self.transport.write(data)
+
+    def protocol_error(self, text: str) -> None:
+        self.server.count_error("ERR")
+        self.out.append(b"-ERR Protocol error: %s\r\n" % error_line(text))
+        self.server.log_verbose(f"Protocol error ({text}) from client: {self.describe()}")
+        self.close_after_reply()
+
+    def close_after_reply(self) -> None:
+        self.closing = True
+        self.queue.clear()
+
+    def close(self) -> None:
+        self.closing = True
+        self.queue.clear()
+        if self.transport is not None:
+            self.transport.close()
+
+    def reject_and_close(self, message: str) -> None:
+        """Refuse a new connection (maxclients) the way Redis does: one error, then close."""
+        self.write(b"-%s\r\n" % error_line(message))
+        self.close()
+
+    def set_resp(self, version: int) -> None:
+        self.resp3 = version == 3
+
+    def select(self, index: int) -> None:
+        self.db = self.server.dbs[index]
+
+    def describe(self) -> str:
+        return f"id={self.id} addr={self.addr} laddr={self.laddr} name={self.name}"
+
+    def error(self, message: str) -> CommandError:
+        return CommandError(message)
+
+
+def _format_addr(addr: Any) -> str:
+    if not addr:
+        return ""
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(addr)

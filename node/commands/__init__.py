@@ -1,0 +1,3 @@
+"""Command handlers, one module per data type or concern; importing registers them."""
+
+from . import connection  # noqa: F401

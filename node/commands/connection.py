@@ -1,0 +1,143 @@
+"""Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..commandtable import command
+from ..errors import CommandError
+from ..reply import OK
+from .args import to_int
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+HELLO_NOAUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+    "select the RESP protocol version at the same time"
+)
+
+
+@command("ping")
+def ping(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 2:
+        raise CommandError(errors.WRONG_ARITY % "ping")
+    return "PONG" if len(argv) == 1 else argv[1]
+
+
+@command("echo")
+def echo(c: Client, argv: list[bytes]) -> Any:
+    return argv[1]
+
+
+@command("quit")
+def quit_(c: Client, argv: list[bytes]) -> Any:
+    c.close_after_reply()
+    return OK
+
+
+@command("select")
+def select(c: Client, argv: list[bytes]) -> Any:
+    index = to_int(argv[1])
+    if not -(2**31) <= index < 2**31:
+        raise CommandError(errors.NOT_INTEGER)
+    if c.server.cluster_enabled and index != 0:
+        raise CommandError(errors.SELECT_CLUSTER)
+    if not 0 <= index < len(c.server.dbs):
+        raise CommandError(errors.DB_INDEX_OUT_OF_RANGE)
+    c.select(index)
+    return OK
+
+
+def authenticate(c: Client, username: bytes, password: bytes) -> None:
+    """ACLAuthenticateUser for the default user, the only user there is."""
+    required = c.server.requirepass
+    if username == b"default" and (not required or password == required.encode()):
+        c.authenticated = True
+        c.parser.auth_required = False
+        return
+    c.server.stat_acl_denied_auth = getattr(c.server, "stat_acl_denied_auth", 0) + 1
+    raise CommandError(errors.WRONGPASS)
+
+
+@command("auth")
+def auth(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 3:
+        raise CommandError(errors.SYNTAX)
+    if len(argv) == 2:
+        if not c.server.requirepass:
+            raise CommandError(errors.AUTH_NOT_CONFIGURED)
+        authenticate(c, b"default", argv[1])
+    else:
+        authenticate(c, argv[1], argv[2])
+    return OK
+
+
+@command("hello")
+def hello(c: Client, argv: list[bytes]) -> Any:
+    version = 0
+    i = 1
+    if len(argv) >= 2:
+        version = to_int(argv[1], "ERR Protocol version is not an integer or out of range")
+        i = 2
+        if version < 2 or version > 3:
+            raise CommandError(errors.NOPROTO)
+    credentials = name = None
+    while i < len(argv):
+        more = len(argv) - 1 - i
+        opt = argv[i].lower()
+        if opt == b"auth" and more >= 2:
+            credentials = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif opt == b"setname" and more >= 1:
+            name = argv[i + 1]
+            i += 2
+        else:
+            raise CommandError(
+                "ERR Syntax error in HELLO option '%s'" % argv[i].decode("utf-8", "surrogateescape"))
+    if credentials is not None:
+        authenticate(c, *credentials)
+    if not c.authenticated:
+        raise CommandError(HELLO_NOAUTH)
+    if name is not None:
+        set_client_name(c, name)
+    if version:
+        c.set_resp(version)
+    server = c.server
+    return {
+        b"server": b"redis",
+        b"version": server.version.encode(),
+        b"proto": 3 if c.resp3 else 2,
+        b"id": c.id,
+        b"mode": b"cluster" if server.cluster_enabled else b"standalone",
+        b"role": b"master",
+        b"modules": [],
+    }
+
+
+def set_client_name(c: Client, name: bytes) -> None:
+    """clientSetNameOrReply: no spaces, newlines or other special characters."""
+    if any(ch < 33 or ch > 126 for ch in name):
+        raise CommandError("ERR Client names cannot contain spaces, newlines or special characters.")
+    c.name = name.decode()
+
+
+@command("reset")
+def reset(c: Client, argv: list[bytes]) -> Any:
+    """clearClientConnectionState: back to a fresh connection's state."""
+    server = c.server
+    if c.monitor:
+        c.monitor = False
+        if c in server.monitors:
+            server.monitors.remove(c)
+    c.select(0)
+    c.set_resp(2)
+    c.authenticated = not server.requirepass
+    c.parser.auth_required = not c.authenticated
+    c.multi = False
+    c.name = ""
+    c.reply_off = c.reply_skip = c.reply_skip_next = c.silent = False
+    c.no_touch = False
+    return "RESET"

@@ -1,0 +1,304 @@
+"""The node's process-wide state and lifecycle: listeners, clients, databases, the cron."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import REDIS_VERSION, errors
+from .client import Client
+from .commandtable import Command, build_table
+from .config import Config
+from .expire import active_expire_cycle
+from .keyspace import Database, KeyspaceStats
+from .latency import LatencyMonitor
+from .pause import PauseState
+from .reply import Push
+from .slowlog import Slowlog
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+LOG_MARKS = ".-*#"
+METRIC_SAMPLES = 16
+
+
+class InstantaneousMetric:
+    """trackInstantaneousMetric: a rate averaged over the last 16 samples taken every 100 ms."""
+
+    __slots__ = ("samples", "idx", "last_value", "last_time")
+
+    def __init__(self) -> None:
+        self.samples = [0.0] * METRIC_SAMPLES
+        self.idx = 0
+        self.last_value = 0
+        self.last_time = time.monotonic()
+
+    def track(self, value: int) -> None:
+        now = time.monotonic()
+        elapsed = now - self.last_time
+        if elapsed <= 0:
+            return
+        self.samples[self.idx] = (value - self.last_value) / elapsed
+        self.idx = (self.idx + 1) % METRIC_SAMPLES
+        self.last_value, self.last_time = value, now
+
+    def rate(self) -> float:
+        return sum(self.samples) / METRIC_SAMPLES
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.version = REDIS_VERSION
+        self.run_id = secrets.token_hex(20)
+        self.pid = os.getpid()
+        self.start_time = time.time()
+        self.now = self.start_time
+        self.commands: dict[str, Command] = build_table()
+        self.keyspace_stats = KeyspaceStats()
+        self.cluster_enabled: bool = config["cluster-enabled"]
+        self.dbs = [Database(i, self.keyspace_stats) for i in range(config["databases"])]
+        self.clients: dict[int, Client] = {}
+        self.next_client_id = 1
+        self.monitors: list[Client] = []
+        self.pause = PauseState()
+        self.slowlog = Slowlog(config["slowlog-max-len"])
+        self.latency = LatencyMonitor()
+        self.errorstats: dict[str, int] = {}
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.shutdown_event: asyncio.Event | None = None
+        self.cron_handle: asyncio.TimerHandle | None = None
+        self.cronloops = 0
+        self.lastsave = int(self.start_time)
+        self.tcp_port = 0
+        self.reset_stats()
+        self._apply_config()
+
+    # --- configuration that the hot path reads as plain attributes ---
+
+    def _apply_config(self) -> None:
+        cfg = self.config
+        watchers: dict[str, Callable[[Any], None]] = {
+            "requirepass": self._set_requirepass,
+            "slowlog-log-slower-than": lambda v: setattr(self, "slowlog_threshold", v),
+            "slowlog-max-len": self.slowlog.resize,
+            "latency-monitor-threshold": lambda v: setattr(self, "latency_threshold", v),
+            "client-query-buffer-limit": lambda v: setattr(self, "query_buffer_limit", v),
+            "proto-max-bulk-len": self._set_max_bulk_len,
+        }
+        for name, apply in watchers.items():
+            apply(cfg[name])
+            cfg.on_change(name, apply)
+
+    def _set_requirepass(self, value: str) -> None:
+        self.requirepass = value
+
+    def _set_max_bulk_len(self, value: int) -> None:
+        for client in self.clients.values():
+            client.parser.max_bulk_len = value
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: the counters INFO shows, not the data."""
+        self.stat_numcommands = 0
+        self.stat_numconnections = 0
+        self.stat_rejected_conn = 0
+        self.stat_net_input_bytes = 0
+        self.stat_net_output_bytes = 0
+        self.stat_total_error_replies = 0
+        self.stat_expired_time_cap_reached_count = 0
+        self.stat_unexpected_error_replies = 0
+        self.stat_client_qbuf_limit_disconnections = 0
+        self.keyspace_stats.hits = self.keyspace_stats.misses = 0
+        self.keyspace_stats.expired = 0
+        self.keyspace_stats.expired_stale_perc = 0.0
+        self.errorstats = {}
+        self.metric_ops = InstantaneousMetric()
+        self.metric_net_in = InstantaneousMetric()
+        self.metric_net_out = InstantaneousMetric()
+        for cmd in self.all_commands():
+            cmd.reset_stats()
+
+    def all_commands(self) -> list[Command]:
+        out = []
+        for cmd in self.commands.values():
+            out.append(cmd)
+            if cmd.subcommands:
+                out.extend(cmd.subcommands.values())
+        return out
+
+    # --- errors ---
+
+    def count_error(self, message: str) -> None:
+        """afterErrorReply: count the reply under its code; at most 128 distinct codes."""
+        self.stat_total_error_replies += 1
+        code = message.split(" ", 1)[0]
+        if code in self.errorstats:
+            self.errorstats[code] += 1
+        elif len(self.errorstats) < 128:
+            self.errorstats[code] = 1
+
+    # --- clients ---
+
+    def add_client(self, client: Client) -> None:
+        self.stat_numconnections += 1
+        if len(self.clients) >= self.config["maxclients"]:
+            self.stat_rejected_conn += 1
+            client.reject_and_close(errors.MAX_CLIENTS)
+            return
+        client.id = self.next_client_id
+        self.next_client_id += 1
+        self.clients[client.id] = client
+
+    def remove_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        if client.monitor and client in self.monitors:
+            self.monitors.remove(client)
+        if client in self.pause.postponed:
+            self.pause.postponed.remove(client)
+
+    def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
+        """replicationFeedMonitors: ``+<time> [<db> <addr>] "arg" ...`` to every MONITOR."""
+        now = time.time()
+        source = "lua" if client.addr == "" else client.addr
+        line = "%.6f [%d %s]" % (now, client.db.id, source)
+        line += "".join(" " + _repr_arg(a) for a in argv)
+        for monitor in list(self.monitors):
+            if monitor.transport is not None:
+                monitor.write(b"+%s\r\n" % line.encode("utf-8", "surrogateescape"))
+
+    def push(self, client: Client, items: list[Any]) -> None:
+        client.send(Push(items))
+
+    # --- logging (Redis's log line format) ---
+
+    def log(self, level: str, message: str) -> None:
+        if LOG_LEVELS[level] < LOG_LEVELS[self.config["loglevel"]]:
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
+        line = f"{self.pid}:M {stamp}.{int(now * 1000) % 1000:03d} {LOG_MARKS[LOG_LEVELS[level]]} {message}\n"
+        path = self.config["logfile"]
+        if path:
+            with open(path, "a") as f:
+                f.write(line)
+        else:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+    def log_notice(self, message: str) -> None:
+        self.log("notice", message)
+
+    def log_warning(self, message: str) -> None:
+        self.log("warning", message)
+
+    def log_verbose(self, message: str) -> None:
+        self.log("verbose", message)
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        port = self.config["port"]
+        addresses = self.config["bind"].split()
+        for addr in addresses:
+            optional = addr.startswith("-")
+            host = addr.lstrip("-")
+            host = None if host in ("*", "::*") else host
+            family = socket.AF_INET6 if addr.lstrip("-") == "::*" else socket.AF_UNSPEC
+            if addr.lstrip("-") == "*":
+                family = socket.AF_INET
+            try:
+                listener = await loop.create_server(
+                    lambda: Client(self), host=host, port=port, family=family,
+                    backlog=self.config["tcp-backlog"], reuse_address=True)
+            except OSError as exc:
+                if optional:
+                    continue
+                raise OSError(f"Could not create server TCP listening socket {addr}:{port}: {exc}") from exc
+            self.listeners.append(listener)
+            for sock in listener.sockets:
+                self.tcp_port = sock.getsockname()[1]
+        self.shutdown_event = asyncio.Event()
+        self._schedule_cron()
+        self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
+
+    def _schedule_cron(self) -> None:
+        hz = max(self.config["hz"], 1)
+        self.cron_handle = asyncio.get_running_loop().call_later(1 / hz, self.cron)
+
+    def cron(self) -> None:
+        """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
+        self.now = time.time()
+        self.cronloops += 1
+        self.keyspace_stats.lru_clock = int(self.now) & 0xFFFFFF
+        self.pause.expire()
+        active_expire_cycle(self)
+        self._close_idle_clients()
+        self.metric_ops.track(self.stat_numcommands)
+        self.metric_net_in.track(self.stat_net_input_bytes)
+        self.metric_net_out.track(self.stat_net_output_bytes)
+        self._schedule_cron()
+
+    def _close_idle_clients(self) -> None:
+        timeout = self.config["timeout"]
+        if not timeout or self.cronloops % max(self.config["hz"], 1):
+            return
+        for client in list(self.clients.values()):
+            if not client.monitor and self.now - client.last_interaction > timeout:
+                self.log_verbose("Closing idle client")
+                client.close()
+
+    def request_shutdown(self, reason: str) -> None:
+        self.log_warning(f"{reason} scheduling shutdown...")
+        if self.shutdown_event is not None:
+            self.shutdown_event.set()
+
+    async def serve_until_shutdown(self) -> None:
+        assert self.shutdown_event is not None
+        await self.shutdown_event.wait()
+        await self.stop()
+
+    async def stop(self) -> None:
+        self.log_warning("User requested shutdown...")
+        if self.cron_handle is not None:
+            self.cron_handle.cancel()
+        for listener in self.listeners:
+            listener.close()
+        for client in list(self.clients.values()):
+            client.flush()
+            client.close()
+        for listener in self.listeners:
+            await listener.wait_closed()
+        self.log_warning("redslot is now ready to exit, bye bye...")
+
+
+def _repr_arg(arg: bytes) -> str:
+    """sdscatrepr: a double-quoted, escaped rendering of one argument."""
+    out = ['"']
+    for byte in arg:
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append("\\x%02x" % byte)
+    out.append('"')
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""redslot.operator: the control plane (cluster logic, kopf handlers, local mode)."""

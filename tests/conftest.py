@@ -1,0 +1,48 @@
+"""Shared fixtures: a redslot node and a reference redis-server, real processes on loopback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from nodes import ServerProcess, start_node, start_redis_server  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[ServerProcess]:
+    """One redslot node per test module."""
+    proc = start_node()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[ServerProcess]:
+    """One Debian redis-server per test module, for differential tests."""
+    proc = start_redis_server()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def r(node: ServerProcess) -> Iterator[redis.Redis]:
+    """A RESP3 redis-py client on an emptied node."""
+    client = redis.Redis(port=node.port, protocol=3, socket_timeout=10)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def r2(node: ServerProcess) -> Iterator[redis.Redis]:
+    """A RESP2 redis-py client on an emptied node."""
+    client = redis.Redis(port=node.port, protocol=2, socket_timeout=10)
+    client.flushall()
+    yield client
+    client.close()
