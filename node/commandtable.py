@@ -70,16 +70,29 @@ class Command:
             flags.add("movablekeys")
         self.flags = frozenset(flags)
         self.movablekeys = "movablekeys" in flags
-        for attr in ("write", "readonly", "denyoom", "admin", "noscript", "loading", "stale",
-                     "fast", "blocking", "may_replicate", "skip_monitor", "skip_slowlog",
-                     "no_multi", "pubsub"):
-            setattr(self, attr, attr in flags)
+        self.write = "write" in flags
+        self.readonly = "readonly" in flags
+        self.denyoom = "denyoom" in flags
+        self.admin = "admin" in flags
+        self.noscript = "noscript" in flags
+        self.loading = "loading" in flags
+        self.stale = "stale" in flags
+        self.fast = "fast" in flags
+        self.blocking = "blocking" in flags
+        self.may_replicate = "may_replicate" in flags
+        self.skip_monitor = "skip_monitor" in flags
+        self.skip_slowlog = "skip_slowlog" in flags
+        self.no_multi = "no_multi" in flags
+        self.pubsub = "pubsub" in flags
         self.noauth = "no_auth" in flags
         self.acl_categories = implicit_acl_categories(spec["acl_categories"], flags)
         self.reset_stats()
 
     def reset_stats(self) -> None:
-        self.calls = self.usec = self.rejected_calls = self.failed_calls = 0
+        self.calls: int = 0
+        self.usec: int = 0
+        self.rejected_calls: int = 0
+        self.failed_calls: int = 0
 
     def keys(self, argv: list[bytes]) -> list[int]:
         """Positions of the key arguments in ``argv`` (getKeysFromCommandWithSpecs)."""

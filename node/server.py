@@ -78,6 +78,11 @@ class Server:
         self.cronloops = 0
         self.lastsave = int(self.start_time)
         self.tcp_port = 0
+        self.requirepass = ""
+        self.slowlog_threshold = 0
+        self.latency_threshold = 0
+        self.query_buffer_limit = 0
+        self.stat_acl_denied_auth = 0
         self.reset_stats()
         self._apply_config()
 
@@ -87,10 +92,10 @@ class Server:
         cfg = self.config
         watchers: dict[str, Callable[[Any], None]] = {
             "requirepass": self._set_requirepass,
-            "slowlog-log-slower-than": lambda v: setattr(self, "slowlog_threshold", v),
+            "slowlog-log-slower-than": self._set_slowlog_threshold,
             "slowlog-max-len": self.slowlog.resize,
-            "latency-monitor-threshold": lambda v: setattr(self, "latency_threshold", v),
-            "client-query-buffer-limit": lambda v: setattr(self, "query_buffer_limit", v),
+            "latency-monitor-threshold": self._set_latency_threshold,
+            "client-query-buffer-limit": self._set_query_buffer_limit,
             "proto-max-bulk-len": self._set_max_bulk_len,
         }
         for name, apply in watchers.items():
@@ -99,6 +104,15 @@ class Server:
 
     def _set_requirepass(self, value: str) -> None:
         self.requirepass = value
+
+    def _set_slowlog_threshold(self, value: int) -> None:
+        self.slowlog_threshold = value
+
+    def _set_latency_threshold(self, value: int) -> None:
+        self.latency_threshold = value
+
+    def _set_query_buffer_limit(self, value: int) -> None:
+        self.query_buffer_limit = value
 
     def _set_max_bulk_len(self, value: int) -> None:
         for client in self.clients.values():

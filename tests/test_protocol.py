@@ -94,3 +94,40 @@ def test_split_args_follows_sdssplitargs():
     assert split_args(b"set k 'it\\'s'") == [b"set", b"k", b"it's"]
     assert split_args(b'set k "open') is None
     assert split_args(b'"a"b') is None
+
+
+def _python_only(data: bytes) -> tuple[list[list[bytes]], str | None]:
+    p = RequestParser()
+    commands: list[list[bytes]] = []
+    p._parse(data, commands)
+    return commands, p.error
+
+
+def test_hiredis_fast_path_agrees_with_the_exact_parser_on_mutated_input():
+    import random
+
+    rng = random.Random(20261122)
+    base = (b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n"
+            b"*1\r\n$4\r\nPING\r\n")
+    alphabet = b"*$+-:_,#(=%~>|!\r\n0123456789ab"
+    for _ in range(5000):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(data))
+            op = rng.random()
+            if op < 0.4:
+                data[i] = rng.choice(alphabet)
+            elif op < 0.7:
+                data.insert(i, rng.choice(alphabet))
+            else:
+                del data[i]
+        data = bytes(data)
+        expected_cmds, expected_error = _python_only(data)
+        p = RequestParser()
+        got = p.feed(data)
+        if expected_error is None and p.error is None:
+            # Without an error, the exact parser may stop at an incomplete request; the
+            # complete requests before it must be the same.
+            assert got == expected_cmds, data
+        else:
+            assert (got, p.error) == (expected_cmds, expected_error), data

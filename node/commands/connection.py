@@ -58,7 +58,7 @@ def authenticate(c: Client, username: bytes, password: bytes) -> None:
         c.authenticated = True
         c.parser.auth_required = False
         return
-    c.server.stat_acl_denied_auth = getattr(c.server, "stat_acl_denied_auth", 0) + 1
+    c.server.stat_acl_denied_auth += 1
     raise CommandError(errors.WRONGPASS)
 
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Throughput of a redslot node against Debian's redis-server, measured in the same run.
+
+Both servers run pinned to one core (taskset) inside the same CPU quota (a cgroup), and
+redis-benchmark runs pinned to the other core, so the server is the bottleneck, not the
+load generator. Each figure is the median of --repeat runs; the output is the
+redslot/redis-server ratio per test and pipeline depth.
+
+    python3 bench/run.py                       # the issue's figures (a few minutes)
+    python3 bench/run.py --requests 5000 --repeat 1   # a quick smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from nodes import free_port, wait_for_ping  # noqa: E402
+
+DEFAULT_TESTS = "set,get,incr,mset"
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+
+
+class CpuQuota:
+    """A cgroup limiting its processes to ``share`` of one CPU (cgroup v2 or v1)."""
+
+    def __init__(self, share: float) -> None:
+        self.path: Path | None = None
+        period = 100_000
+        quota = int(share * period)
+        name = f"redslot-bench-{os.getpid()}"
+        v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+        v1 = Path("/sys/fs/cgroup/cpu")
+        try:
+            if v2.exists() and "cpu" in v2.read_text().split():
+                self.path = Path("/sys/fs/cgroup") / name
+                self.path.mkdir()
+                (self.path / "cpu.max").write_text(f"{quota} {period}")
+            elif (v1 / "cpu.cfs_quota_us").exists():
+                self.path = v1 / name
+                self.path.mkdir()
+                (self.path / "cpu.cfs_period_us").write_text(str(period))
+                (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+        except OSError as exc:
+            print(f"warning: no CPU quota ({exc}); figures may be load-generator bound", file=sys.stderr)
+            self.path = None
+
+    def add(self, pid: int) -> None:
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        if self.path is not None:
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass
+
+
+@contextmanager
+def server(kind: str, quota: CpuQuota) -> Iterator[int]:
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+    common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+              "--dir", workdir]
+    if kind == "redis":
+        argv = ["redis-server", *common]
+    else:
+        argv = [sys.executable, "-m", "redslot.cli", "node", *common]
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        quota.add(proc.pid)
+        wait_for_ping(port, proc)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_benchmark(port: int, pipeline: int, requests: int, clients: int, tests: str) -> dict[str, float]:
+    out = subprocess.run(
+        ["taskset", "-c", CLIENT_CPU, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
+         "-c", str(clients), "-n", str(requests), "-P", str(pipeline), "-r", "100000",
+         "-t", tests, "--csv"],
+        check=True, capture_output=True, text=True, timeout=600).stdout
+    rows = csv.DictReader(io.StringIO(out))
+    return {row["test"].split()[0].lower(): float(row["rps"]) for row in rows}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=200_000, help="requests per test (-n)")
+    ap.add_argument("--clients", type=int, default=50, help="connections (-c)")
+    ap.add_argument("--pipelines", default="1,16", help="pipeline depths (-P), comma-separated")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept")
+    ap.add_argument("--cpu-share", type=float, default=0.5,
+                    help="CPU quota for each server, as a fraction of one core")
+    ap.add_argument("--tests", default=DEFAULT_TESTS, help="redis-benchmark tests (-t)")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = ap.parse_args()
+    for tool in ("redis-server", "redis-benchmark", "taskset"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)", file=sys.stderr)
+            return 2
+    quota = CpuQuota(args.cpu_share)
+    results: dict[str, dict[int, dict[str, float]]] = {"redis": {}, "redslot": {}}
+    try:
+        for pipeline in (int(p) for p in args.pipelines.split(",")):
+            for kind in ("redis", "redslot"):
+                runs: list[dict[str, float]] = []
+                with server(kind, quota) as port:
+                    for i in range(args.repeat):
+                        runs.append(run_benchmark(port, pipeline, args.requests, args.clients, args.tests))
+                        print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
+                              + " ".join(f"{t}={v:,.0f}" for t, v in runs[-1].items()), flush=True)
+                results[kind][pipeline] = {t: statistics.median(r[t] for r in runs) for t in runs[0]}
+    finally:
+        quota.remove()
+    print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
+          f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests} -r 100000")
+    print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}")
+    ratios = {}
+    for pipeline, figures in results["redis"].items():
+        for test, ref in figures.items():
+            ours = results["redslot"][pipeline].get(test, 0.0)
+            ratio = ours / ref if ref else 0.0
+            ratios[f"{test} -P {pipeline}"] = ratio
+            print(f"{test:6} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ratio:>6.2f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"time": time.time(), "args": vars(args) | {"json": str(args.json)},
+                                         "results": results, "ratios": ratios}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
