@@ -86,8 +86,11 @@ def _bulk(out: list[bytes], v: Any, resp3: bool) -> None:
     out.append(b"$%d\r\n%s\r\n" % (len(v), v))
 
 
+_SIMPLE = {s: b"+%s\r\n" % s.encode() for s in ("OK", "PONG", "QUEUED", "RESET")}
+
+
 def _simple(out: list[bytes], v: str, resp3: bool) -> None:
-    out.append(b"+%s\r\n" % v.encode())
+    out.append(_SIMPLE.get(v) or b"+%s\r\n" % v.encode())
 
 
 def _int(out: list[bytes], v: int, resp3: bool) -> None:

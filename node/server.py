@@ -62,6 +62,10 @@ class Server:
         self.start_time = time.time()
         self.now = self.start_time
         self.commands: dict[str, Command] = build_table()
+        self.command_index: dict[bytes, Command] = {}
+        for name, cmd in self.commands.items():
+            self.command_index[name.encode()] = cmd
+            self.command_index[name.upper().encode()] = cmd
         self.keyspace_stats = KeyspaceStats()
         self.cluster_enabled: bool = config["cluster-enabled"]
         self.dbs = [Database(i, self.keyspace_stats) for i in range(config["databases"])]
