@@ -80,9 +80,65 @@ CONFIG_IMMUTABLE = "ERR CONFIG SET failed (possibly related to argument '%s') - 
 CONFIG_REWRITE_NO_FILE = "ERR The server is running without a config file"
 
 # --- strings ---
+DECREMENT_OVERFLOW = "ERR decrement would overflow"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_LONG = "ERR String too long for LCS"
+LCS_TOO_MUCH_MEMORY = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
 
 # --- keys ---
+MOVE_CLUSTER = "ERR MOVE is not allowed in cluster mode"
+COPY_CLUSTER = "ERR Copying to another database is not allowed in cluster mode"
+EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option %s"
+GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
 
 # --- server and introspection ---
+GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_WRONG_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_INVALID_ARGUMENTS = "ERR Invalid arguments specified for command"
+SUBCOMMAND_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+SWAPDB_CLUSTER = "ERR SWAPDB is not allowed in cluster mode"
+SWAPDB_INVALID_FIRST = "ERR invalid first DB index"
+SWAPDB_INVALID_SECOND = "ERR invalid second DB index"
+NO_SHUTDOWN_IN_PROGRESS = "ERR No shutdown in progress."
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+PROTECTED_COMMAND = (
+    "ERR %s command not allowed. If the %s option is set to \"local\", you can run it from a "
+    "local connection, otherwise you need to set this option in the configuration file, and "
+    "then restart the server."
+)
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+LFU_NOT_SELECTED = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust."
+)
+LFU_SELECTED = (
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+POSITIVE_VALUE = "ERR value is out of range, must be positive"
+DEBUG_PROTOCOL_TYPE = (
+    "ERR Wrong protocol type name. Please use one of the following: "
+    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+)
+RESP2_NOT_SUPPORTED = "ERR RESP2 is not supported by this command"
 
 # --- client and connection ---
+CLIENT_NAME_CHARS = "ERR Client names cannot contain spaces, newlines or special characters."
+CLIENT_ATTR_CHARS = "ERR %s cannot contain spaces, newlines or special characters."
+CLIENT_UNRECOGNIZED_OPTION = "ERR Unrecognized option '%s'"
+CLIENT_UNKNOWN_TYPE = "ERR Unknown client type '%s'"
+CLIENT_INVALID_ID = "ERR Invalid client ID"
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+NO_SUCH_CLIENT = "ERR No such client"
+NO_SUCH_USER = "ERR No such user '%s'"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+TIMEOUT_OUT_OF_RANGE = "ERR timeout is out of range"
+CONFIG_PROTECTED = "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config"
+CONFIG_REWRITE_FAILED = "ERR Rewriting config file: %s"

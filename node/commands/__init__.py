@@ -1,3 +1,4 @@
 """Command handlers, one module per data type or concern; importing registers them."""
 
 from . import connection  # noqa: F401
+from . import lcs, strings  # noqa: F401
