@@ -93,6 +93,7 @@ EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option %s"
 GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
 INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+VALUE_OUT_OF_RANGE = "ERR value is out of range, value must between %d and %d"
 
 # --- server and introspection ---
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"

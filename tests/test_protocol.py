@@ -58,6 +58,8 @@ def test_unknown_command_and_arity_errors_match_redis(node, reference):
         ("SELECT", "abc"),
         ("SELECT", "16"),
         ("SELECT", "-1"),
+        ("SELECT", "4294967296"),
+        ("SELECT", "1.5"),
     ])
 
 

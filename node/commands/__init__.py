@@ -2,3 +2,4 @@
 
 from . import connection  # noqa: F401
 from . import lcs, strings  # noqa: F401
+from . import dump, keys, ttl  # noqa: F401

@@ -6,7 +6,14 @@ import math
 import re
 from fractions import Fraction
 
-from ..errors import NOT_FLOAT, NOT_INTEGER, SUBCOMMAND_SYNTAX, SYNTAX, CommandError
+from ..errors import (
+    NOT_FLOAT,
+    NOT_INTEGER,
+    SUBCOMMAND_SYNTAX,
+    SYNTAX,
+    VALUE_OUT_OF_RANGE,
+    CommandError,
+)
 from ..protocol import strict_int
 
 LLONG_MIN = -(2**63)
@@ -32,6 +39,14 @@ def to_int_range(arg: bytes, lo: int, hi: int, message: str = NOT_INTEGER) -> in
     value = to_int(arg, message)
     if not lo <= value <= hi:
         raise CommandError(message)
+    return value
+
+
+def to_int32(arg: bytes) -> int:
+    """getIntFromObjectOrReply with no custom message: its own out-of-range text."""
+    value = to_int(arg)
+    if not -(2**31) <= value < 2**31:
+        raise CommandError(VALUE_OUT_OF_RANGE % (-(2**31), 2**31 - 1))
     return value
 
 

@@ -8,7 +8,7 @@ from .. import errors
 from ..commandtable import command
 from ..errors import CommandError
 from ..reply import OK
-from .args import to_int
+from .args import to_int, to_int32
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -40,9 +40,7 @@ def quit_(c: Client, argv: list[bytes]) -> Any:
 
 @command("select")
 def select(c: Client, argv: list[bytes]) -> Any:
-    index = to_int(argv[1])
-    if not -(2**31) <= index < 2**31:
-        raise CommandError(errors.NOT_INTEGER)
+    index = to_int32(argv[1])
     if c.server.cluster_enabled and index != 0:
         raise CommandError(errors.SELECT_CLUSTER)
     if not 0 <= index < len(c.server.dbs):
