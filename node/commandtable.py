@@ -50,7 +50,7 @@ class Command:
         "movablekeys", "write", "readonly", "denyoom", "admin", "noauth", "noscript",
         "loading", "stale", "fast", "blocking", "may_replicate", "skip_monitor",
         "skip_slowlog", "no_multi", "pubsub", "calls", "usec", "rejected_calls",
-        "failed_calls",
+        "failed_calls", "latency", "data", "native_getkeys", "has_keys", "specs_give_keys",
     )
 
     def __init__(self, spec: dict[str, Any], handler: Handler | None, getkeys: GetKeys | None,
@@ -66,8 +66,13 @@ class Command:
         flags = set(spec["flags"])
         self.key_specs: list[dict[str, Any]] = spec["key_specs"]
         self.first_key, self.last_key, self.key_step, movable = legacy_key_range(self.key_specs)
-        if spec["getkeys_function"] or movable:
+        if movable:
             flags.add("movablekeys")
+        self.native_getkeys = NATIVE_GETKEYS.get(spec["getkeys_function"] or "")
+        keyed = any("NOT_KEY" not in s["flags"] for s in self.key_specs)
+        self.has_keys = keyed or bool(spec["getkeys_function"])
+        self.specs_give_keys = keyed and not any(
+            "VARIABLE_FLAGS" in s["flags"] for s in self.key_specs)
         self.flags = frozenset(flags)
         self.movablekeys = "movablekeys" in flags
         self.write = "write" in flags
@@ -82,6 +87,7 @@ class Command:
         self.may_replicate = "may_replicate" in flags
         self.skip_monitor = "skip_monitor" in flags
         self.skip_slowlog = "skip_slowlog" in flags
+        self.data = False  # set by build_table once subcommands are known
         self.no_multi = "no_multi" in flags
         self.pubsub = "pubsub" in flags
         self.noauth = "no_auth" in flags
@@ -93,12 +99,23 @@ class Command:
         self.usec: int = 0
         self.rejected_calls: int = 0
         self.failed_calls: int = 0
+        self.latency: dict[int, int] = {}
 
     def keys(self, argv: list[bytes]) -> list[int]:
         """Positions of the key arguments in ``argv`` (getKeysFromCommandWithSpecs)."""
+        return [pos for pos, _ in self.keys_and_flags(argv)]
+
+    def keys_and_flags(self, argv: list[bytes]) -> list[KeyRef]:
+        """getKeysFromCommandWithSpecs: the key specs when they can tell, else the procedure."""
+        if self.specs_give_keys:
+            found = keys_from_specs(self.key_specs, argv)
+            if found is not None:
+                return found
+        if self.native_getkeys is not None:
+            return self.native_getkeys(argv)
         if self.getkeys is not None:
-            return self.getkeys(argv)
-        return keys_from_specs(self.key_specs, argv)
+            return [(pos, ()) for pos in self.getkeys(argv)]
+        return []
 
     def __repr__(self) -> str:
         return f"<Command {self.fullname}>"
@@ -161,36 +178,27 @@ def legacy_key_range(specs: list[dict[str, Any]]) -> tuple[int, int, int, bool]:
     return first, last, 1, movable
 
 
-def keys_from_specs(specs: list[dict[str, Any]], argv: list[bytes]) -> list[int]:
-    """getKeysUsingKeySpecs: key positions; an invalid spec yields no keys at all."""
+KeyRef = tuple[int, tuple[str, ...]]
+"""A key argument: its position in argv and its key-spec flags (``RW``, ``ACCESS`` ...)."""
+
+
+def keys_from_specs(specs: list[dict[str, Any]], argv: list[bytes]) -> list[KeyRef] | None:
+    """getKeysUsingKeySpecs: the keys and their flags, or None when a spec cannot say."""
     argc = len(argv)
-    found: list[int] = []
+    found: list[KeyRef] = []
     for spec in specs:
-        if "NOT_KEY" in spec["flags"]:
+        flags = tuple(spec["flags"])
+        if "NOT_KEY" in flags:
             continue
         bs, fk = spec["begin_search"], spec["find_keys"]
         if "index" in bs:
             first = bs["index"]["pos"]
         elif "keyword" in bs:
-            kw = bs["keyword"]["keyword"].lower().encode()
-            start = bs["keyword"]["startfrom"]
-            start_i = start if start > 0 else argc + start
-            end_i = argc - 1 if start > 0 else 1
-            first = 0
-            i = start_i
-            while True:
-                if i >= argc or i < 1:
-                    break
-                if argv[i].lower() == kw:
-                    first = i + 1
-                    break
-                if i == end_i:
-                    break
-                i = i + 1 if start_i <= end_i else i - 1
+            first = _keyword_position(bs["keyword"], argv)
             if not first:
                 continue
         else:
-            return []
+            return None
         if "range" in fk:
             step = fk["range"]["step"]
             lastkey, limit = fk["range"]["lastkey"], fk["range"]["limit"]
@@ -202,20 +210,195 @@ def keys_from_specs(specs: list[dict[str, Any]], argv: list[bytes]) -> list[int]
                 last = first + ((argc - first) // limit + lastkey)
         elif "keynum" in fk:
             step = fk["keynum"]["step"]
-            idx = fk["keynum"]["keynumidx"]
-            if idx >= argc or first + idx >= argc:
-                return []
-            numkeys = strict_int(argv[first + idx])
+            idx = first + fk["keynum"]["keynumidx"]
+            if idx >= argc:
+                return None
+            numkeys = strict_int(argv[idx])
             if numkeys is None or numkeys < 0:
-                return []
+                return None
             first += fk["keynum"]["firstkey"]
             last = first + numkeys - 1
         else:
-            return []
+            return None
         if last >= argc or last < first or first >= argc:
-            return []
-        found.extend(range(first, last + 1, step))
+            return None
+        found.extend((i, flags) for i in range(first, last + 1, step))
+        if "INCOMPLETE" in flags:
+            return None
     return found
+
+
+def _keyword_position(spec: dict[str, Any], argv: list[bytes]) -> int:
+    """The argument after the spec's keyword, or 0; the search stops short of its end."""
+    argc = len(argv)
+    start = spec["startfrom"]
+    i = start if start > 0 else argc + start
+    end = argc - 1 if start > 0 else 1
+    step = 1 if i <= end else -1
+    keyword = spec["keyword"].lower().encode()
+    while i != end:
+        if i >= argc or i < 1:
+            break
+        if argv[i].lower() == keyword:
+            return i + 1
+        i += step
+    return 0
+
+
+# --- the native getkeys procedures (db.c), for specs that are incomplete or whose
+# flags vary with the arguments; used when the key specs cannot answer ---
+
+_RO_ACCESS = ("RO", "ACCESS")
+_OW_UPDATE = ("OW", "UPDATE")
+_RW_ACCESS_UPDATE = ("RW", "ACCESS", "UPDATE")
+_RW_ACCESS_DELETE = ("RW", "ACCESS", "DELETE")
+
+
+def _atoi(arg: bytes) -> int:
+    """C atoi: optional blanks and sign, then digits up to the first non-digit."""
+    text = arg.lstrip(b" \t\n\v\f\r")
+    sign = 1
+    if text[:1] in (b"-", b"+"):
+        sign = -1 if text[:1] == b"-" else 1
+        text = text[1:]
+    digits = len(text) - len(text.lstrip(b"0123456789"))
+    return sign * int(text[:digits]) if digits else 0
+
+
+def _generic_keys(store: int, count: int, first: int, argv: list[bytes]) -> list[KeyRef]:
+    """genericGetKeys: ``[dest] numkeys key ...`` with flags left out, as Redis does."""
+    num = _atoi(argv[count]) if count < len(argv) else 0
+    if num < 1 or num > len(argv) - first:
+        return []
+    keys: list[KeyRef] = [(first + i, ()) for i in range(num)]
+    if store:
+        keys.append((store, ()))
+    return keys
+
+
+def _sort_keys(argv: list[bytes]) -> list[KeyRef]:
+    keys: list[KeyRef] = [(1, _RO_ACCESS)]
+    store = 0
+    skip = {b"limit": 2, b"get": 1, b"by": 1}
+    i = 2
+    while i < len(argv):
+        arg = argv[i].lower()
+        if arg in skip:
+            i += skip[arg]
+        elif arg == b"store" and i + 1 < len(argv):
+            store = i + 1
+        i += 1
+    if store:
+        keys.append((store, _OW_UPDATE))
+    return keys
+
+
+def _migrate_keys(argv: list[bytes]) -> list[KeyRef]:
+    first, num = 3, 1
+    skip = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+    i = 6
+    while i < len(argv):
+        arg = argv[i].lower()
+        if arg == b"keys":
+            if argv[3]:
+                num = 0
+            else:
+                first, num = i + 1, len(argv) - i - 1
+            break
+        i += skip.get(arg, 0) + 1
+    return [(first + i, _RW_ACCESS_DELETE) for i in range(num)]
+
+
+def _georadius_keys(argv: list[bytes]) -> list[KeyRef]:
+    keys: list[KeyRef] = [(1, ())]
+    stored = 0
+    i = 5
+    while i < len(argv):
+        if argv[i].lower() in (b"store", b"storedist") and i + 1 < len(argv):
+            stored = i + 1
+            i += 1
+        i += 1
+    if stored:
+        keys.append((stored, ()))
+    return keys
+
+
+def _xread_keys(argv: list[bytes]) -> list[KeyRef]:
+    streams = -1
+    i = 1
+    while i < len(argv):
+        arg = argv[i].lower()
+        if arg in (b"block", b"count"):
+            i += 1
+        elif arg == b"group":
+            i += 2
+        elif arg == b"streams":
+            streams = i
+            break
+        elif arg != b"noack":
+            break
+        i += 1
+    num = len(argv) - streams - 1 if streams != -1 else 0
+    if streams == -1 or num == 0 or num % 2:
+        return []
+    return [(i, ()) for i in range(streams + 1, len(argv) - num // 2)]
+
+
+def _set_keys(argv: list[bytes]) -> list[KeyRef]:
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, _RW_ACCESS_UPDATE)]
+    return [(1, _OW_UPDATE)]
+
+
+def _bitfield_keys(argv: list[bytes]) -> list[KeyRef]:
+    readonly = True
+    i = 2
+    while i < len(argv):
+        remaining = len(argv) - i - 1
+        arg = argv[i].lower()
+        if arg == b"get" and remaining >= 2:
+            i += 3
+        elif arg in (b"set", b"incrby") and remaining >= 3:
+            readonly = False
+            break
+        elif arg == b"overflow" and remaining >= 1:
+            i += 2
+        else:
+            readonly = False
+            break
+    return [(1, _RO_ACCESS if readonly else _RW_ACCESS_UPDATE)]
+
+
+NATIVE_GETKEYS: dict[str, Callable[[list[bytes]], list[KeyRef]]] = {
+    "bitfieldGetKeys": _bitfield_keys,
+    "setGetKeys": _set_keys,
+    "sortGetKeys": _sort_keys,
+    "sortROGetKeys": lambda argv: [(1, _RO_ACCESS)],
+    "migrateGetKeys": _migrate_keys,
+    "georadiusGetKeys": _georadius_keys,
+    "xreadGetKeys": _xread_keys,
+    "evalGetKeys": lambda argv: _generic_keys(0, 2, 3, argv),
+    "functionGetKeys": lambda argv: _generic_keys(0, 2, 3, argv),
+    "blmpopGetKeys": lambda argv: _generic_keys(0, 2, 3, argv),
+    "lmpopGetKeys": lambda argv: _generic_keys(0, 1, 2, argv),
+    "zmpopGetKeys": lambda argv: _generic_keys(0, 1, 2, argv),
+    "sintercardGetKeys": lambda argv: _generic_keys(0, 1, 2, argv),
+    "zunionInterDiffGetKeys": lambda argv: _generic_keys(0, 1, 2, argv),
+    "zunionInterDiffStoreGetKeys": lambda argv: _generic_keys(1, 2, 3, argv),
+}
+
+
+# Command groups whose commands only read or write data: they never change the state the
+# dispatcher's batch loop hoists (authentication, CLIENT REPLY/NO-TOUCH, pause, MONITOR).
+DATA_GROUPS = frozenset({
+    "string", "generic", "hash", "list", "set", "sorted-set", "bitmap", "hyperloglog",
+    "geo", "stream",
+})
+
+
+def is_data_command(cmd: Command) -> bool:
+    return (cmd.spec["group"] in DATA_GROUPS and cmd.subcommands is None
+            and not cmd.blocking and "protected" not in cmd.flags)
 
 
 def build_table() -> dict[str, Command]:
@@ -240,4 +423,6 @@ def build_table() -> dict[str, Command]:
         if parent.subcommands is None:
             parent.subcommands = {}
         parent.subcommands[name.split("|", 1)[1]] = Command(SPECS[name], handler, getkeys, parent)
+    for cmd in table.values():
+        cmd.data = is_data_command(cmd)
     return table

@@ -55,6 +55,7 @@ def active_expire_cycle(server: Server) -> None:
                 break
             if not sampled or expired * 100 // sampled <= acceptable:
                 break
+    server.stat_expire_cycle_time_used += time.perf_counter_ns() - start
     ks = server.keyspace_stats
     current = expired_total / sampled_total if sampled_total else 0.0
     ks.expired_stale_perc = current * 0.05 + ks.expired_stale_perc * 0.95

@@ -2,7 +2,7 @@
 """Generate node/commands/specs.py from Redis 7.2's command descriptions.
 
 Takes facts only (arity, flags, key specs, ACL categories, group, since, argument
-structure, tips); summaries, complexity and history prose are left behind.
+structure, tips); summaries, complexity, history and key-spec notes (prose) are left behind.
 
     python3 scripts/gen_command_table.py [../shared/reference/commands-7.2]
 """
@@ -20,14 +20,12 @@ TARGET = ROOT / "node" / "commands" / "specs.py"
 
 ARGUMENT_FACTS = (
     "name", "type", "display", "key_spec_index", "token", "optional", "multiple",
-    "multiple_token", "since", "deprecated_since", "value", "arguments",
+    "multiple_token", "since", "deprecated_since", "arguments",
 )
 
 
 def argument_facts(arg: dict) -> dict:
     out = {k: arg[k] for k in ARGUMENT_FACTS if k in arg and k != "arguments"}
-    if "flags" in arg:
-        out.setdefault("optional", "optional" in arg["flags"])
     if "arguments" in arg:
         out["arguments"] = [argument_facts(a) for a in arg["arguments"]]
     return out
@@ -43,13 +41,14 @@ def command_facts(name: str, raw: dict) -> dict:
         "flags": [f.lower() for f in raw.get("command_flags", [])],
         "acl_categories": [c.lower() for c in raw.get("acl_categories", [])],
         "tips": [t.lower() for t in raw.get("command_tips", [])],
-        "key_specs": raw.get("key_specs", []),
-        "getkeys_function": "get_keys_function" in raw,
+        "key_specs": [{k: v for k, v in ks.items() if k != "notes"} for ks in raw.get("key_specs", [])],
+        "getkeys_function": raw.get("get_keys_function"),
         "doc_flags": [f.lower() for f in raw.get("doc_flags", [])],
         "arguments": [argument_facts(a) for a in raw.get("arguments", [])],
     }
-    if "deprecated_since" in raw:
-        facts["deprecated_since"] = raw["deprecated_since"]
+    for optional in ("deprecated_since", "replaced_by"):
+        if optional in raw:
+            facts[optional] = raw[optional]
     return facts
 
 

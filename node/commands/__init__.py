@@ -3,3 +3,5 @@
 from . import connection  # noqa: F401
 from . import lcs, strings  # noqa: F401
 from . import dump, keys, ttl  # noqa: F401
+from . import dump, keys, ttl  # noqa: F401
+from . import command, info  # noqa: F401

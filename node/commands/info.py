@@ -1,0 +1,17 @@
+"""INFO [section ...]: the server's state as Redis-formatted text (built in node/info.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..commandtable import command
+from ..info import info_text
+from ..reply import Verbatim
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+
+@command("info")
+def info(c: Client, argv: list[bytes]) -> Any:
+    return Verbatim(info_text(c.server, argv[1:]))
