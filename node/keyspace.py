@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import WRONGTYPE, CommandError
+from .lfu import LfuClock
 from .sampling import KeySample
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string"}
@@ -25,10 +26,15 @@ def now_ms() -> int:
 
 
 class KeyspaceStats:
-    """Counters shared by all databases of a server (INFO stats / persistence)."""
+    """Counters shared by all databases of a server (INFO stats / persistence).
+
+    ``lru_clock`` is the access clock a new key starts with: LRU seconds, or under an
+    LFU policy (``lfu`` set) the current minute and the initial counter, as Redis's
+    createObject stamps ``lru``. A read then stores the LRU clock, or counts an LFU access.
+    """
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
-                 "no_touch", "on_expired", "on_modified")
+                 "no_touch", "lfu", "on_expired", "on_modified")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -38,6 +44,7 @@ class KeyspaceStats:
         self.dirty = 0
         self.lru_clock = 0
         self.no_touch = False
+        self.lfu: LfuClock | None = None
         self.on_expired: list[Callable[[Database, bytes], None]] = []
         self.on_modified: list[Callable[[Database, bytes], None]] = []
 
@@ -81,7 +88,10 @@ class Database:
             return None
         self.stats.hits += 1
         if not self.stats.no_touch:
-            self.sample.set_clock(key, self.stats.lru_clock)
+            if self.stats.lfu is None:
+                self.sample.set_clock(key, self.stats.lru_clock)
+            else:
+                self.stats.lfu.touch(self.sample, key)
         return value
 
     def lookup_write(self, key: bytes) -> Any:
@@ -90,7 +100,10 @@ class Database:
         if value is None or (self.expires and key in self.expires and self._expired(key)):
             return None
         if not self.stats.no_touch:
-            self.sample.set_clock(key, self.stats.lru_clock)
+            if self.stats.lfu is None:
+                self.sample.set_clock(key, self.stats.lru_clock)
+            else:
+                self.stats.lfu.touch(self.sample, key)
         return value
 
     def peek(self, key: bytes) -> Any:
@@ -140,13 +153,19 @@ class Database:
     # --- writes ---
 
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
-        """Store a value (overwriting any type); drops the TTL unless ``keep_ttl``."""
+        """Store a value (overwriting any type); drops the TTL unless ``keep_ttl``.
+
+        A replaced value's LRU clock restarts now; its LFU counter carries over (dbSetValue).
+        """
         data = self.data
         if key not in data:
             self.sample.add(key, self.stats.lru_clock)
-        elif not keep_ttl and key in self.expires:
-            del self.expires[key]
-            self.volatile.discard(key)
+        else:
+            if self.stats.lfu is None:
+                self.sample.set_clock(key, self.stats.lru_clock)
+            if not keep_ttl and key in self.expires:
+                del self.expires[key]
+                self.volatile.discard(key)
         data[key] = value
         self._signal(key)
 

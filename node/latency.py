@@ -1,4 +1,9 @@
-"""The latency monitor: per-event history of spikes over latency-monitor-threshold (ms)."""
+"""The latency monitor: per-event history of spikes over latency-monitor-threshold (ms).
+
+Each event ("command", "fast-command", "expire-cycle" ...) keeps its last 160 samples,
+at most one per second (the worst of that second), and its worst latency ever, as
+latency.c does. ``analyse`` gives the figures LATENCY DOCTOR reports.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,23 @@ class LatencyEvent:
     def __init__(self) -> None:
         self.samples: deque[tuple[int, int]] = deque(maxlen=HISTORY_LEN)
         self.max = 0
+
+
+class EventAnalysis:
+    """analyzeLatencyForEvent: the figures of one event's stored samples."""
+
+    __slots__ = ("samples", "min", "max", "avg", "mad", "period", "worst")
+
+    def __init__(self, event: LatencyEvent, now: int) -> None:
+        latencies = [ms for _, ms in event.samples]
+        self.samples = len(latencies)
+        self.min = min(latencies)
+        self.max = max(latencies)
+        self.avg = sum(latencies) // self.samples
+        self.mad = sum(abs(ms - self.avg) for ms in latencies) // self.samples
+        oldest = min(t for t, _ in event.samples)
+        self.period = (now - oldest or 1) / self.samples
+        self.worst = event.max
 
 
 class LatencyMonitor:
@@ -43,3 +65,7 @@ class LatencyMonitor:
             if self.events.pop(name, None) is not None:
                 count += 1
         return count
+
+    def analyse(self) -> dict[str, EventAnalysis]:
+        now = int(time.time())
+        return {name: EventAnalysis(ev, now) for name, ev in self.events.items() if ev.samples}

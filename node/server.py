@@ -17,6 +17,7 @@ from .config import Config
 from .expire import active_expire_cycle
 from .keyspace import Database, KeyspaceStats
 from .latency import LatencyMonitor
+from .lfu import LRU_CLOCK_MAX, LfuClock, is_lfu_policy
 from .pause import PauseState
 from .reply import Push
 from .slowlog import Slowlog
@@ -64,6 +65,8 @@ class Server:
         self.commands: dict[str, Command] = build_table()
         self.command_index: dict[bytes, Command] = {}
         for name, cmd in self.commands.items():
+            if "protected" in cmd.flags:
+                continue
             self.command_index[name.encode()] = cmd
             self.command_index[name.upper().encode()] = cmd
         self.keyspace_stats = KeyspaceStats()
@@ -81,12 +84,18 @@ class Server:
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
         self.lastsave = int(self.start_time)
+        self.active_expire_enabled = True
         self.tcp_port = 0
         self.requirepass = ""
         self.slowlog_threshold = 0
         self.latency_threshold = 0
         self.query_buffer_limit = 0
         self.stat_acl_denied_auth = 0
+        self.latency_tracking = True
+        self.replid = secrets.token_hex(20)
+        self.replid2 = "0" * 40
+        self.master_repl_offset = 0
+        self.second_replid_offset = -1
         self.reset_stats()
         self._apply_config()
 
@@ -101,10 +110,30 @@ class Server:
             "latency-monitor-threshold": self._set_latency_threshold,
             "client-query-buffer-limit": self._set_query_buffer_limit,
             "proto-max-bulk-len": self._set_max_bulk_len,
+            "dir": os.chdir,
+            "latency-tracking": self._set_latency_tracking,
+            "maxmemory-policy": self._set_access_clock,
+            "lfu-log-factor": self._set_access_clock,
+            "lfu-decay-time": self._set_access_clock,
         }
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+
+    def _set_access_clock(self, value: Any) -> None:
+        """Keys' access clocks count LFU frequencies under an LFU policy, else LRU time."""
+        cfg = self.config
+        ks = self.keyspace_stats
+        if is_lfu_policy(cfg["maxmemory-policy"]):
+            ks.lfu = LfuClock(cfg["lfu-log-factor"], cfg["lfu-decay-time"], self.now)
+        else:
+            ks.lfu = None
+        self._tick_access_clock()
+
+    def _tick_access_clock(self) -> None:
+        ks = self.keyspace_stats
+        lfu = ks.lfu
+        ks.lru_clock = lfu.tick(self.now) if lfu is not None else int(self.now) & LRU_CLOCK_MAX
 
     def _set_requirepass(self, value: str) -> None:
         self.requirepass = value
@@ -117,6 +146,9 @@ class Server:
 
     def _set_query_buffer_limit(self, value: int) -> None:
         self.query_buffer_limit = value
+
+    def _set_latency_tracking(self, value: bool) -> None:
+        self.latency_tracking = value
 
     def _set_max_bulk_len(self, value: int) -> None:
         for client in self.clients.values():
@@ -131,6 +163,9 @@ class Server:
         self.stat_net_output_bytes = 0
         self.stat_total_error_replies = 0
         self.stat_expired_time_cap_reached_count = 0
+        self.stat_expire_cycle_time_used = 0
+        self.stat_total_reads_processed = 0
+        self.stat_total_writes_processed = 0
         self.stat_unexpected_error_replies = 0
         self.stat_client_qbuf_limit_disconnections = 0
         self.keyspace_stats.hits = self.keyspace_stats.misses = 0
@@ -165,11 +200,11 @@ class Server:
     # --- clients ---
 
     def add_client(self, client: Client) -> None:
-        self.stat_numconnections += 1
         if len(self.clients) >= self.config["maxclients"]:
             self.stat_rejected_conn += 1
             client.reject_and_close(errors.MAX_CLIENTS)
             return
+        self.stat_numconnections += 1
         client.id = self.next_client_id
         self.next_client_id += 1
         self.clients[client.id] = client
@@ -183,13 +218,14 @@ class Server:
 
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
         """replicationFeedMonitors: ``+<time> [<db> <addr>] "arg" ...`` to every MONITOR."""
-        now = time.time()
+        micros = time.time_ns() // 1000
         source = "lua" if client.addr == "" else client.addr
-        line = "%.6f [%d %s]" % (now, client.db.id, source)
-        line += "".join(" " + _repr_arg(a) for a in argv)
+        line = b"+%d.%06d [%d %s] %s\r\n" % (
+            micros // 1_000_000, micros % 1_000_000, client.db.id, source.encode(),
+            b" ".join(map(repr_arg, argv)))
         for monitor in list(self.monitors):
             if monitor.transport is not None:
-                monitor.write(b"+%s\r\n" % line.encode("utf-8", "surrogateescape"))
+                monitor.write(line)
 
     def push(self, client: Client, items: list[Any]) -> None:
         client.send(Push(items))
@@ -255,9 +291,10 @@ class Server:
         """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
         self.now = time.time()
         self.cronloops += 1
-        self.keyspace_stats.lru_clock = int(self.now) & 0xFFFFFF
+        self._tick_access_clock()
         self.pause.expire()
-        active_expire_cycle(self)
+        if self.active_expire_enabled:
+            active_expire_cycle(self)
         self._close_idle_clients()
         self.metric_ops.track(self.stat_numcommands)
         self.metric_net_in.track(self.stat_net_input_bytes)
@@ -269,7 +306,8 @@ class Server:
         if not timeout or self.cronloops % max(self.config["hz"], 1):
             return
         for client in list(self.clients.values()):
-            if not client.monitor and self.now - client.last_interaction > timeout:
+            if (not client.monitor and not client.waiting
+                    and self.now - client.last_interaction > timeout):
                 self.log_verbose("Closing idle client")
                 client.close()
 
@@ -297,26 +335,16 @@ class Server:
         self.log_warning("redslot is now ready to exit, bye bye...")
 
 
-def _repr_arg(arg: bytes) -> str:
+_REPR_BYTE = [
+    b"\\x%02x" % i if not 32 <= i < 127 else bytes([i]) for i in range(256)
+]
+for _byte, _escaped in ((b"\\", b"\\\\"), (b'"', b'\\"'), (b"\n", b"\\n"), (b"\r", b"\\r"),
+                        (b"\t", b"\\t"), (b"\a", b"\\a"), (b"\b", b"\\b")):
+    _REPR_BYTE[_byte[0]] = _escaped
+
+
+def repr_arg(arg: bytes) -> bytes:
     """sdscatrepr: a double-quoted, escaped rendering of one argument."""
-    out = ['"']
-    for byte in arg:
-        ch = chr(byte)
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif 32 <= byte < 127:
-            out.append(ch)
-        else:
-            out.append("\\x%02x" % byte)
-    out.append('"')
-    return "".join(out)
+    if arg.isalnum():
+        return b'"%s"' % arg
+    return b'"%s"' % b"".join(map(_REPR_BYTE.__getitem__, arg))

@@ -56,7 +56,7 @@ def set_(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 3:
         db = c.db
         key = argv[1]
-        if db.expires and key in db.expires:
+        if (db.expires and key in db.expires) or db.stats.lfu is not None:
             db.lookup_write(key)
         db.set(key, argv[2])
         return OK
@@ -208,7 +208,7 @@ def mset(c: Client, argv: list[bytes]) -> Any:
     db = c.db
     for i in range(1, len(argv), 2):
         key = argv[i]
-        if db.expires and key in db.expires:
+        if (db.expires and key in db.expires) or db.stats.lfu is not None:
             db.lookup_write(key)
         db.set(key, argv[i + 1])
     return OK

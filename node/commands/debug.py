@@ -1,0 +1,201 @@
+"""DEBUG: the subcommands that mean something for this node (see HELP).
+
+Refused unless enable-debug-command allows it (dispatch checks the ``protected`` flag
+before authentication, as processCommand does). DEBUG is one command, not a container:
+its subcommands are parsed here, with debug.c's lenient number parsing (strtod, atoi).
+Left out: the crash and restart helpers (SEGFAULT, PANIC, ASSERT, OOM, RESTART ...), the
+persistence ones until snapshots exist (RELOAD, LOADAOF), the C-structure dumps (SDSLEN,
+LISTPACK, QUICKLIST, HTSTATS, STRUCTSIZE, MALLCTL) and CHANGE-REPL-ID.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..commandtable import command
+from ..errors import CommandError
+from ..lfu import LRU_CLOCK_MAX
+from ..rdb import SAVERS, Writer
+from ..reply import OK, Raw, SetReply, Verbatim
+from ..typeinfo import ZERO_DIGEST, Digest, info_of, mix_digest, object_digest, xor_digest
+from .args import LLONG_MAX, help_reply, subcommand_syntax_error, to_int_range
+from .object import idle_seconds, refcount
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..keyspace import Database
+    from ..server import Server
+
+HELP = (
+    "DIGEST",
+    "    A hex signature of the whole dataset: equal datasets give equal signatures.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    A hex signature of the value of each <key>.",
+    "ERROR <string>",
+    "    Reply with <string> as an error, to test how clients handle errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Low level facts about the value at <key>.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys <prefix>:<n> (prefix \"key\" by default) holding",
+    "    \"value:<n>\", padded or cut to <size> bytes when given. Existing keys are kept.",
+    "PROTOCOL <type>",
+    "    Reply with a sample value of <type>: string, integer, double, bignum, null,",
+    "    array, set, map, attrib, push, verbatim, true or false.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    0 stops deleting expired keys in the background (they still expire when",
+    "    accessed); 1 starts it again.",
+    "SLEEP <seconds>",
+    "    Stop the whole server for <seconds>; decimals allowed.",
+)
+
+_STRTOD = re.compile(
+    rb"\s*[+-]?(?:0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?\d+)?"
+    rb"|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE)
+_ATOI = re.compile(rb"\s*[+-]?\d+")
+
+
+def strtod_prefix(arg: bytes) -> float:
+    """strtod(arg, NULL): the longest number at the start of ``arg``, else 0."""
+    m = _STRTOD.match(arg)
+    if m is None:
+        return 0.0
+    text = m.group().strip().decode()
+    return float.fromhex(text) if "x" in text.lower() else float(text)
+
+
+def atoi(arg: bytes) -> int:
+    m = _ATOI.match(arg)
+    return int(m.group()) if m is not None else 0
+
+
+def dataset_digest(server: Server) -> Digest:
+    """computeDatasetDigest: per database its id, mixed in order; keys xor-ed in any order."""
+    final = ZERO_DIGEST
+    for db in server.dbs:
+        if not db.data:
+            continue
+        final = mix_digest(final, struct.pack(">I", db.id))
+        expires = db.expires
+        for key, value in db.data.items():
+            digest = object_digest(mix_digest(ZERO_DIGEST, key), value, key in expires)
+            final = xor_digest(final, digest)
+    return final
+
+
+def serialized_length(value: Any) -> int:
+    """rdbSavedObjectLen: the value's RDB form, compressed as snapshots would be."""
+    writer = Writer(compress=True)
+    SAVERS[type(value)][1](writer, value)
+    return len(writer.buf)
+
+
+def object_line(server: Server, db: Database, key: bytes, value: Any) -> str:
+    """The DEBUG OBJECT line; the address is the Python object's identity."""
+    clock = db.sample.get_clock(key)
+    idle = idle_seconds(clock, int(server.now) & LRU_CLOCK_MAX)
+    return (f"Value at:{id(value):#x} refcount:{refcount(server, value)} "
+            f"encoding:{info_of(value).encoding(value)} "
+            f"serializedlength:{serialized_length(value)} "
+            f"lru:{clock} lru_seconds_idle:{idle}")
+
+
+def populate(c: Client, argv: list[bytes]) -> Any:
+    count = to_int_range(argv[2], 0, LLONG_MAX, errors.POSITIVE_VALUE)
+    prefix = argv[3] if len(argv) > 3 else b"key"
+    size = to_int_range(argv[4], 0, LLONG_MAX, errors.POSITIVE_VALUE) if len(argv) > 4 else 0
+    db = c.db
+    for n in range(count):
+        key = b"%s:%d" % (prefix, n)
+        if db.lookup_write(key) is not None:
+            continue
+        value = b"value:%d" % n
+        if size:
+            value = value[:size].ljust(size, b"\0")
+        db.add(key, value)
+    return OK
+
+
+def protocol_sample(c: Client, kind: bytes) -> Any:
+    """DEBUG PROTOCOL: one value of each RESP type, for client tests."""
+    if kind == b"string":
+        return b"Hello World"
+    if kind == b"integer":
+        return 12345
+    if kind == b"double":
+        return 3.141
+    if kind == b"bignum":
+        digits = b"1234567999999999999999999999999999999"
+        return Raw(b"(%s\r\n" % digits if c.resp3 else b"$%d\r\n%s\r\n" % (len(digits), digits))
+    if kind == b"null":
+        return None
+    if kind == b"array":
+        return [0, 1, 2]
+    if kind == b"set":
+        return SetReply([0, 1, 2])
+    if kind == b"map":
+        return {0: False, 1: True, 2: False}
+    if kind == b"attrib":
+        attribute = b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n" if c.resp3 else b""
+        return Raw(attribute + b"$39\r\nSome real reply following the attribute\r\n")
+    if kind == b"push":
+        if not c.resp3:
+            raise CommandError(errors.RESP2_NOT_SUPPORTED)
+        return Raw(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
+                   b"$40\r\nSome real reply following the push reply\r\n")
+    if kind == b"verbatim":
+        return Verbatim("This is a verbatim\nstring")
+    if kind == b"true":
+        return True
+    if kind == b"false":
+        return False
+    raise CommandError(errors.DEBUG_PROTOCOL_TYPE)
+
+
+@command("debug")
+def debug(c: Client, argv: list[bytes]) -> Any:
+    sub = argv[1].lower()
+    argc = len(argv)
+    server = c.server
+    if sub == b"help" and argc == 2:
+        return help_reply("DEBUG", HELP)
+    if sub == b"sleep" and argc == 3:
+        seconds = strtod_prefix(argv[2])
+        if math.isfinite(seconds) and seconds > 0:
+            time.sleep(seconds)
+        return OK
+    if sub == b"set-active-expire" and argc == 3:
+        server.active_expire_enabled = atoi(argv[2]) != 0
+        return OK
+    if sub == b"digest" and argc == 2:
+        return dataset_digest(server).hex()
+    if sub == b"digest-value":
+        data, expires = c.db.data, c.db.expires
+        out = []
+        for key in argv[2:]:
+            value = data.get(key)
+            digest = ZERO_DIGEST if value is None else object_digest(ZERO_DIGEST, value, key in expires)
+            out.append(digest.hex())
+        return out
+    if sub == b"object" and argc == 3:
+        value = c.db.data.get(argv[2])
+        if value is None:
+            raise CommandError(errors.NO_SUCH_KEY)
+        return object_line(server, c.db, argv[2], value)
+    if sub == b"populate" and 3 <= argc <= 5:
+        return populate(c, argv)
+    if sub == b"log" and argc == 3:
+        server.log_warning("DEBUG LOG: " + argv[2].decode("utf-8", "surrogateescape"))
+        return OK
+    if sub == b"error" and argc == 3:
+        text = argv[2].replace(b"\r", b" ").replace(b"\n", b" ")
+        return Raw(b"-%s\r\n" % text)
+    if sub == b"protocol" and argc == 3:
+        return protocol_sample(c, argv[2].lower())
+    raise subcommand_syntax_error(argv)

@@ -1,0 +1,106 @@
+"""LATENCY LATEST, HISTORY, RESET, DOCTOR, HELP over the latency monitor (node/latency.py).
+
+GRAPH (an ASCII chart) is not offered: LATENCY HISTORY gives the same samples as data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..commandtable import command
+from ..reply import Verbatim
+from .args import help_reply
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..server import Server
+
+HELP = (
+    "DOCTOR",
+    "    A report, in words, on the latency spikes seen and what may cause them.",
+    "HISTORY <event>",
+    "    The recorded samples of <event> as pairs of Unix time and milliseconds.",
+    "LATEST",
+    "    For each event: its name, the time and latency of its latest spike, and",
+    "    its worst latency ever.",
+    "RESET [<event> ...]",
+    "    Forget the samples of the given events (of all events when none is given).",
+)
+
+DISABLED = (
+    "I'm afraid I can't do that, Dave: the latency monitor is switched off in this "
+    "instance. Switch it on with \"CONFIG SET latency-monitor-threshold <milliseconds>\" "
+    "and ask me again once the server has been working for a while.\n"
+)
+QUIET = (
+    "Dave, I have been watching, and not a single latency spike has been recorded since "
+    "this instance started. Whatever is troubling you, it is not latency.\n"
+)
+
+ADVICE = {
+    "command": (
+        "- Look at SLOWLOG GET to find the slow commands. Commands that walk large values "
+        "(KEYS, SMEMBERS, HGETALL, LRANGE over long lists, SORT ...) hold the whole server "
+        "while they run: prefer SCAN-style iteration and smaller values."
+    ),
+    "fast-command": (
+        "- Commands that should take microseconds were slow: the host may be overloaded, "
+        "short of memory and swapping, or the process may have been paused. Check the "
+        "machine, not the commands."
+    ),
+    "expire-cycle": (
+        "- The active expiry cycle ran long: many keys expire at the same moment. Adding a "
+        "random jitter to the TTLs spreads the work."
+    ),
+}
+GENERIC_ADVICE = (
+    "- Deleting, expiring or evicting a very large value happens in one go and blocks the "
+    "server meanwhile. Splitting such values over several smaller keys keeps every step short."
+)
+
+
+@command("latency|latest")
+def latency_latest(c: Client, argv: list[bytes]) -> Any:
+    return [[name.encode(), ev.samples[-1][0], ev.samples[-1][1], ev.max]
+            for name, ev in c.server.latency.events.items() if ev.samples]
+
+
+@command("latency|history")
+def latency_history(c: Client, argv: list[bytes]) -> Any:
+    ev = c.server.latency.events.get(argv[2].decode("utf-8", "surrogateescape"))
+    if ev is None:
+        return []
+    return [[when, ms] for when, ms in ev.samples]
+
+
+@command("latency|reset")
+def latency_reset(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 2:
+        return c.server.latency.reset()
+    return c.server.latency.reset([a.decode("utf-8", "surrogateescape") for a in argv[2:]])
+
+
+@command("latency|doctor")
+def latency_doctor(c: Client, argv: list[bytes]) -> Any:
+    return Verbatim(doctor_report(c.server))
+
+
+def doctor_report(server: Server) -> str:
+    """createLatencyReport, in our words: the spikes per event, then what to look at."""
+    analysis = server.latency.analyse()
+    if not analysis:
+        return QUIET if server.latency_threshold else DISABLED
+    lines = ["Dave, the latency monitor caught some spikes in this instance. Here is what I saw:", ""]
+    for number, (name, a) in enumerate(sorted(analysis.items()), 1):
+        lines.append(
+            f"{number}. {name}: {a.samples} latency spikes (average {a.avg}ms, mean deviation "
+            f"{a.mad}ms, one every {a.period:.2f} sec). Worst spike ever: {a.worst}ms.")
+    lines += ["", "What I would look at:", ""]
+    advice = [ADVICE[name] for name in sorted(analysis) if name in ADVICE]
+    lines += advice + [GENERIC_ADVICE]
+    return "\n".join(lines) + "\n"
+
+
+@command("latency|help")
+def latency_help(c: Client, argv: list[bytes]) -> Any:
+    return help_reply("LATENCY", HELP)
