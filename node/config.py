@@ -2,40 +2,56 @@
 
 The same registry serves the command line (``--port 7000``), config files in redis.conf
 syntax, CONFIG GET/SET/REWRITE and INFO. A directive has a kind that parses and formats its
-value, a default, and whether it may change at run time.
+value (and writes its config-file lines), a default, and whether it may change at run time.
+The parsing rules and reasons are Redis's (config.c): strict integers, ``memtoull`` memory
+values, case-insensitive yes/no and enums.
 """
 
 from __future__ import annotations
 
 import math
-import shlex
+import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protocol import split_args
+from .protocol import split_args, strict_int
 
 
 class ConfigError(ValueError):
     """A directive's value is invalid; the text is Redis's reason (``argument must be ...``)."""
 
 
-# --- kinds: parse(text) -> value, format(value) -> text ---
+# --- kinds: parse(text or words) -> value, format(value) -> text, lines for REWRITE ---
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+_ULLONG = 2**64
 
 
 def parse_memory(text: str) -> int:
-    """Redis's ``memtoull``: 100mb, 1gb, 1k (1000), 1kb (1024), case-insensitive."""
-    t = text.strip().lower()
-    digits = t.rstrip("kmgb")
-    unit = t[len(digits):]
-    if unit not in _UNITS or not digits or not (digits.isdigit() or (digits[0] == "-" and digits[1:].isdigit())):
+    """Redis's ``memtoull``: 100mb, 1gb, 1k (1000), 1kb (1024), case-insensitive, unsigned."""
+    if text.startswith("-"):
         raise ConfigError("argument must be a memory value")
-    return int(digits) * _UNITS[unit]
+    end = 0
+    while end < len(text) and text[end].isascii() and text[end].isdigit():
+        end += 1
+    unit = text[end:].lower()
+    if unit not in _UNITS:
+        raise ConfigError("argument must be a memory value")
+    digits = min(int(text[:end] or "0"), _ULLONG - 1)
+    return digits * _UNITS[unit] % _ULLONG
 
 
 def format_memory(value: int) -> str:
+    return str(value)
+
+
+def rewrite_memory(value: int) -> str:
+    """rewriteConfigFormatMemory: the largest of gb/mb/kb that divides the value exactly."""
+    for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+        if value and value % size == 0:
+            return f"{value // size}{unit}"
     return str(value)
 
 
@@ -52,33 +68,75 @@ def format_bool(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def quote(text: str) -> str:
+    """sdscatrepr: the double-quoted form config files and CONFIG REWRITE use for strings."""
+    out = ['"']
+    for byte in text.encode("utf-8", "surrogateescape"):
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch in "\n\r\t\a\b":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}[ch])
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\x{byte:02x}")
+    out.append('"')
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Kind:
-    parse: Callable[[str], Any]
+    """How a directive's value reads and writes.
+
+    ``multi`` kinds (save, bind, percentiles) take a list of words: from a config line
+    its arguments, from CONFIG SET the value split on single spaces, as Redis does.
+    ``rewrite`` gives the config-file arguments, one entry per line; ``always_rewrite``
+    kinds are written by CONFIG REWRITE even at their default value (as Redis does).
+    """
+
+    parse: Callable[[Any], Any]
     format: Callable[[Any], str]
+    rewrite: Callable[[Any], list[str]] | None = None
+    multi: bool = False
+    always_rewrite: bool = False
+
+    def rewrite_args(self, value: Any) -> list[str]:
+        if self.rewrite is not None:
+            return self.rewrite(value)
+        return [self.format(value)]
+
+
+def _parse_integer(text: str, lo: int, hi: int) -> int:
+    value = strict_int(text.encode("utf-8", "surrogateescape"))
+    if value is None or not -(2**63) <= value < 2**63:
+        raise ConfigError("argument couldn't be parsed into an integer")
+    if not lo <= value <= hi:
+        raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+    return value
 
 
 def int_kind(lo: int, hi: int) -> Kind:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ConfigError("argument couldn't be parsed into an integer") from None
-        if not lo <= value <= hi:
-            raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
-        return value
+    return Kind(lambda text: _parse_integer(text, lo, hi), str)
 
-    return Kind(parse, str)
+
+def clamped_int_kind(lo: int, hi: int, floor: int, ceiling: int) -> Kind:
+    """An integer accepted in [lo, hi] and stored clamped to [floor, ceiling] (``hz``)."""
+    return Kind(lambda text: min(max(_parse_integer(text, lo, hi), floor), ceiling), str)
 
 
 def memory_kind(lo: int = 0, hi: int = 2**63 - 1) -> Kind:
+    signed = hi < 2**63
+
     def parse(text: str) -> int:
         value = parse_memory(text)
+        if signed and value >= 2**63:
+            value -= _ULLONG
         if not lo <= value <= hi:
             raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
         return value
 
-    return Kind(parse, format_memory)
+    return Kind(parse, format_memory, lambda v: [rewrite_memory(v)])
 
 
 def enum_kind(*choices: str) -> Kind:
@@ -91,16 +149,19 @@ def enum_kind(*choices: str) -> Kind:
     return Kind(parse, str)
 
 
-def _parse_save(text: str) -> list[tuple[int, int]]:
-    parts = text.split()
-    if len(parts) % 2:
+_SAVE_NUMBER = re.compile(r"[ \t\n\v\f\r]*[+-]?\d+")
+
+
+def _parse_save(words: list[str]) -> list[tuple[int, int]]:
+    if words == [""]:
+        return []
+    if len(words) % 2:
         raise ConfigError("Invalid save parameters")
     rules = []
-    for i in range(0, len(parts), 2):
-        try:
-            seconds, changes = int(parts[i]), int(parts[i + 1])
-        except ValueError:
-            raise ConfigError("Invalid save parameters") from None
+    for i in range(0, len(words), 2):
+        if not _SAVE_NUMBER.fullmatch(words[i]) or not _SAVE_NUMBER.fullmatch(words[i + 1]):
+            raise ConfigError("Invalid save parameters")
+        seconds, changes = int(words[i]), int(words[i + 1])
         if seconds < 1 or changes < 0:
             raise ConfigError("Invalid save parameters")
         rules.append((seconds, changes))
@@ -111,31 +172,64 @@ def _format_save(rules: list[tuple[int, int]]) -> str:
     return " ".join(f"{s} {c}" for s, c in rules)
 
 
-def _parse_percentiles(text: str) -> list[float]:
+def _rewrite_save(rules: list[tuple[int, int]]) -> list[str]:
+    return [f"{s} {c}" for s, c in rules] or ['""']
+
+
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _parse_percentiles(words: list[str]) -> list[float]:
+    if words == [""]:
+        return []
     values = []
-    for part in text.split():
-        try:
-            v = float(part)
-        except ValueError:
-            raise ConfigError("latency-tracking-info-percentiles parameters should be a float") from None
+    for word in words:
+        if not _FLOAT.fullmatch(word):
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+        v = float(word)
         if not 0.0 <= v <= 100.0 or math.isnan(v):
-            raise ConfigError("latency-tracking-info-percentiles parameters should be a float between 0.0 and 100.0")
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
         values.append(v)
     return values
 
 
 def _format_percentiles(values: list[float]) -> str:
-    return " ".join(("%f" % v).rstrip("0").rstrip(".") for v in values)
+    return " ".join(f"{v:f}".rstrip("0").rstrip(".") for v in values)
+
+
+def _rewrite_percentiles(values: list[float]) -> list[str]:
+    return [_format_percentiles(values)] if values else ['""']
+
+
+def _parse_bind(words: list[str]) -> str:
+    if len(words) > 16:
+        raise ConfigError("Too many bind addresses specified.")
+    return " ".join(words)
+
+
+def _parse_dir(text: str) -> str:
+    """CONFIG SET dir / ``dir``: the directory must exist; stored absolute, as getcwd() shows."""
+    path = os.path.abspath(text)
+    if not os.path.isdir(path):
+        raise ConfigError(os.strerror(2 if not os.path.exists(path) else 20))
+    if not os.access(path, os.X_OK):
+        raise ConfigError(os.strerror(13))
+    return path
 
 
 BOOL = Kind(parse_bool, format_bool)
-STRING = Kind(str, str)
-SAVE = Kind(_parse_save, _format_save)
-PERCENTILES = Kind(_parse_percentiles, _format_percentiles)
+STRING = Kind(str, str, lambda v: [quote(v)])
+DIR = Kind(_parse_dir, str, lambda v: [quote(v)], always_rewrite=True)
+SAVE = Kind(_parse_save, _format_save, _rewrite_save, multi=True, always_rewrite=True)
+BIND = Kind(_parse_bind, str, lambda v: [v], multi=True)
+PERCENTILES = Kind(_parse_percentiles, _format_percentiles, _rewrite_percentiles,
+                   multi=True, always_rewrite=True)
 EVICTION_POLICIES = (
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
 )
+INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -146,49 +240,56 @@ class Directive:
     mutable: bool = True
     aliases: tuple[str, ...] = field(default=())
     sensitive: bool = False
+    # CONFIG SET only when enable-protected-configs allows it (PROTECTED_CONFIG in Redis).
+    protected: bool = False
 
 
 DIRECTIVES: tuple[Directive, ...] = (
     # network and connections
     Directive("port", int_kind(0, 65535), "6379", mutable=False),
-    Directive("bind", STRING, "* -::*", mutable=False),
+    Directive("bind", BIND, "* -::*", mutable=False),
     Directive("protected-mode", BOOL, "yes"),
-    Directive("tcp-backlog", int_kind(0, 2**31 - 1), "511", mutable=False),
-    Directive("timeout", int_kind(0, 2**31 - 1), "0"),
-    Directive("tcp-keepalive", int_kind(0, 2**31 - 1), "300"),
-    Directive("maxclients", int_kind(1, 2**31 - 1), "10000"),
+    Directive("tcp-backlog", int_kind(0, INT_MAX), "511", mutable=False),
+    Directive("timeout", int_kind(0, INT_MAX), "0"),
+    Directive("tcp-keepalive", int_kind(0, INT_MAX), "300"),
+    Directive("maxclients", int_kind(1, 2**32 - 1), "10000"),
     Directive("requirepass", STRING, "", sensitive=True),
-    Directive("proto-max-bulk-len", memory_kind(1024 * 1024), "536870912"),
-    Directive("client-query-buffer-limit", memory_kind(1024 * 1024), "1073741824"),
+    Directive("proto-max-bulk-len", memory_kind(1024 * 1024, LLONG_MAX), "536870912"),
+    Directive("client-query-buffer-limit", memory_kind(1024 * 1024, LLONG_MAX), "1073741824"),
     # general
-    Directive("databases", int_kind(1, 2**31 - 1), "16", mutable=False),
+    Directive("databases", int_kind(1, INT_MAX), "16", mutable=False),
     Directive("loglevel", enum_kind("debug", "verbose", "notice", "warning", "nothing"), "notice"),
     Directive("logfile", STRING, "", mutable=False),
-    Directive("hz", int_kind(0, 2**31 - 1), "10"),
+    Directive("hz", clamped_int_kind(0, INT_MAX, 1, 500), "10"),
     Directive("dynamic-hz", BOOL, "yes"),
     Directive("enable-debug-command", enum_kind("no", "yes", "local"), "no", mutable=False),
+    Directive("enable-protected-configs", enum_kind("no", "yes", "local"), "no", mutable=False),
     Directive("cluster-enabled", BOOL, "no", mutable=False),
     # memory (eviction itself arrives with the data-structure work)
-    Directive("maxmemory", memory_kind(), "0"),
+    Directive("maxmemory", memory_kind(0, _ULLONG - 1), "0"),
     Directive("maxmemory-policy", enum_kind(*EVICTION_POLICIES), "noeviction"),
-    Directive("maxmemory-samples", int_kind(1, 64), "5"),
-    Directive("lfu-log-factor", int_kind(0, 2**31 - 1), "10"),
-    Directive("lfu-decay-time", int_kind(0, 2**31 - 1), "1"),
+    Directive("maxmemory-samples", int_kind(1, INT_MAX), "5"),
+    Directive("lfu-log-factor", int_kind(0, INT_MAX), "10"),
+    Directive("lfu-decay-time", int_kind(0, INT_MAX), "1"),
     Directive("active-expire-effort", int_kind(1, 10), "1"),
     # persistence: where files live (the writers arrive with the persistence work)
-    Directive("dir", STRING, "."),
-    Directive("dbfilename", STRING, "dump.rdb"),
+    Directive("dir", DIR, ".", protected=True),
+    Directive("dbfilename", STRING, "dump.rdb", protected=True),
     Directive("appendonly", BOOL, "no"),
     Directive("appendfilename", STRING, "appendonly.aof", mutable=False),
-    Directive("appendfsync", enum_kind("always", "everysec", "no"), "everysec"),
+    Directive("appendfsync", enum_kind("everysec", "always", "no"), "everysec"),
     Directive("save", SAVE, "3600 1 300 100 60 10000"),
     # introspection
-    Directive("slowlog-log-slower-than", int_kind(-1, 2**63 - 1), "10000"),
-    Directive("slowlog-max-len", int_kind(0, 2**63 - 1), "128"),
-    Directive("latency-monitor-threshold", int_kind(0, 2**63 - 1), "0"),
+    Directive("slowlog-log-slower-than", int_kind(-1, LLONG_MAX), "10000"),
+    Directive("slowlog-max-len", int_kind(0, LLONG_MAX), "128"),
+    Directive("latency-monitor-threshold", int_kind(0, LLONG_MAX), "0"),
     Directive("latency-tracking", BOOL, "yes"),
     Directive("latency-tracking-info-percentiles", PERCENTILES, "50 99 99.9"),
 )
+
+# Config-file lines that are not directives but that REWRITE must keep as they are.
+FILE_ONLY_DIRECTIVES = frozenset({"include", "rename-command", "user", "loadmodule", "sentinel"})
+REWRITE_SIGNATURE = "# Generated by CONFIG REWRITE"
 
 
 class Config:
@@ -200,11 +301,12 @@ class Config:
             self.directives[d.name] = d
             for alias in d.aliases:
                 self.directives[alias] = d
-        self.values: dict[str, Any] = {
-            d.name: d.kind.parse(d.default) for d in self.directives.values()
-        }
+        self.values: dict[str, Any] = {}
+        for d in self.directives.values():
+            self.values[d.name] = self.parse(d, d.default)
         self.file: str | None = None
         self._listeners: dict[str, list[Callable[[Any], None]]] = {}
+        self._save_loaded = False
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -216,19 +318,32 @@ class Config:
         d = self.directives[name]
         return d.kind.format(self.values[d.name])
 
+    def is_default(self, d: Directive) -> bool:
+        return bool(self.values[d.name] == self.parse(d, d.default))
+
     def on_change(self, name: str, listener: Callable[[Any], None]) -> None:
         self._listeners.setdefault(name, []).append(listener)
+
+    @staticmethod
+    def parse(d: Directive, text: str) -> Any:
+        """A CONFIG SET value: multi-word kinds split it on single spaces (sdssplitlen)."""
+        if d.kind.multi:
+            return d.kind.parse(text.split(" ") if text else [])
+        return d.kind.parse(text)
 
     def set(self, name: str, text: str) -> None:
         """Parse and store one value; raise ConfigError with Redis's reason on bad input."""
         d = self.directives[name.lower()]
-        value = d.kind.parse(text)
+        self.store(d, self.parse(d, text))
+
+    def store(self, d: Directive, value: Any) -> None:
+        """Store an already parsed value and tell the listeners."""
         self.values[d.name] = value
         for listener in self._listeners.get(d.name, ()):
             listener(value)
 
     def load_file(self, path: str) -> None:
-        self.file = path
+        self.file = os.path.abspath(path)
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
             self.load_lines(f.read().splitlines(), path)
 
@@ -241,22 +356,117 @@ class Config:
             if argv is None:
                 raise StartupError(source, number, line, "Unbalanced quotes in configuration line")
             words = [a.decode("utf-8", "surrogateescape") for a in argv]
-            self.apply_directive(words, source, number, line)
+            if words:
+                self.apply_directive(words, source, number, line)
 
     def apply_directive(self, words: list[str], source: str, number: int, line: str) -> None:
         name = words[0].lower()
         if name == "include":
             if len(words) != 2:
                 raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
-            self.load_lines(open(words[1]).read().splitlines(), words[1])
+            try:
+                with open(words[1], encoding="utf-8", errors="surrogateescape") as f:
+                    included = f.read().splitlines()
+            except OSError as exc:
+                raise StartupError(source, number, line,
+                                   f"Fatal error, can't open config file '{words[1]}': {exc.strerror}") from None
+            self.load_lines(included, words[1])
             return
         d = self.lookup(name)
         if d is None:
             raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
+        if len(words) < 2 or (not d.kind.multi and len(words) != 2):
+            raise StartupError(source, number, line, "wrong number of arguments")
+        args = words[1:]
+        if d.kind.multi and len(args) == 1 and args[0]:
+            args = [a.decode("utf-8", "surrogateescape")
+                    for a in split_args(args[0].encode("utf-8", "surrogateescape")) or []]
         try:
-            self.set(d.name, " ".join(words[1:]))
+            value = d.kind.parse(args) if d.kind.multi else d.kind.parse(args[0])
         except ConfigError as exc:
             raise StartupError(source, number, line, str(exc)) from None
+        if d.name == "save":
+            # The first save line replaces the defaults, the next ones add rules; save "" clears.
+            if self._save_loaded and value:
+                value = self.values["save"] + value
+            self._save_loaded = True
+        self.store(d, value)
+
+    # --- CONFIG REWRITE ---
+
+    def rewrite(self) -> None:
+        """Rewrite the config file as Redis does (rewriteConfig in config.c).
+
+        Comments, blank lines and lines this registry does not own stay where they are;
+        each directive's first line is replaced by its current value, its other lines are
+        blanked; directives not yet in the file are appended after a signature line, but
+        only when they differ from their default. Runs of blank lines become one.
+        """
+        assert self.file is not None
+        try:
+            with open(self.file, encoding="utf-8", errors="surrogateescape") as f:
+                old = f.read()
+        except FileNotFoundError:
+            old = ""
+        lines, positions, signed = _read_old_config(old, self)
+        rewritten: set[str] = set()
+        for d in dict.fromkeys(self.directives.values()):
+            value = self.values[d.name]
+            rewritten.add(d.name)
+            force = d.kind.always_rewrite or not self.is_default(d)
+            for args in d.kind.rewrite_args(value):
+                slots = positions.get(d.name)
+                new_line = f"{d.name} {args}"
+                if slots:
+                    lines[slots.pop(0)] = new_line
+                elif force:
+                    if not signed:
+                        lines.append(REWRITE_SIGNATURE)
+                        signed = True
+                    lines.append(new_line)
+        for name, slots in positions.items():
+            if name in rewritten:
+                for i in slots:
+                    lines[i] = ""
+        out: list[str] = []
+        for line in lines:
+            if line == "" and out and out[-1] == "":
+                continue
+            out.append(line)
+        content = "".join(line + "\n" for line in out)
+        tmp = f"{self.file}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            mode = os.stat(self.file).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, self.file)
+
+
+def _read_old_config(text: str, config: Config) -> tuple[list[str], dict[str, list[int]], bool]:
+    """rewriteConfigReadOldFile: the kept lines, where each directive appears, signature seen."""
+    lines: list[str] = []
+    positions: dict[str, list[int]] = {}
+    signed = False
+    for raw in text.split("\n") if text else []:
+        line = raw.strip("\r\n\t ")
+        if not line or line.startswith("#"):
+            signed = signed or line == REWRITE_SIGNATURE
+            lines.append(line)
+            continue
+        argv = split_args(line.encode("utf-8", "surrogateescape"))
+        name = argv[0].decode("utf-8", "surrogateescape").lower() if argv else ""
+        directive = config.lookup(name) if name else None
+        if argv is None or (directive is None and name not in FILE_ONLY_DIRECTIVES):
+            lines.append("# ??? " + line)
+            continue
+        positions.setdefault(directive.name if directive else name, []).append(len(lines))
+        lines.append(line)
+    return lines, positions, signed
 
 
 class StartupError(Exception):
@@ -274,7 +484,7 @@ def argv_to_lines(argv: list[str]) -> list[str]:
     """Turn ``--port 7000 --save "" --bind 127.0.0.1 ::1`` into redis.conf lines.
 
     As redis-server does: a word starting with ``--`` opens a directive, the words up to
-    the next ``--word`` are its arguments.
+    the next ``--word`` are its arguments, each quoted so that it stays one argument.
     """
     lines: list[str] = []
     for word in argv:
@@ -283,5 +493,5 @@ def argv_to_lines(argv: list[str]) -> list[str]:
         elif not lines:
             raise ValueError(f"unexpected argument {word!r}: options are --directive value")
         else:
-            lines[-1] += " " + shlex.quote(word) if word == "" or " " in word else " " + word
+            lines[-1] += " " + quote(word)
     return lines
