@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .dispatch import execute
+from .dispatch import run_requests
 from .errors import CommandError
 from .protocol import RequestParser
 from .reply import encode, error_line
@@ -58,6 +58,7 @@ class Client(asyncio.Protocol):
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.tot_cmds = 0
+        self.reply_peak = 0
 
     # --- asyncio.Protocol ---
 
@@ -80,11 +81,13 @@ class Client(asyncio.Protocol):
         server = self.server
         self.tot_net_in += len(data)
         server.stat_net_input_bytes += len(data)
+        server.stat_total_reads_processed += 1
         self.last_interaction = server.now
         parser = self.parser
         requests = parser.feed(data)
         if parser.buffered > server.query_buffer_limit:
             server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
+            server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
         if self.queue or self.waiting:
@@ -106,19 +109,11 @@ class Client(asyncio.Protocol):
     # --- running requests ---
 
     def _run(self, requests: list[list[bytes]]) -> None:
-        server = self.server
-        for i, argv in enumerate(requests):
-            if self.closing:
-                return
-            self.tot_cmds += 1
-            execute(server, self, argv)
-            if self.reply_skip or self.reply_skip_next:
-                self._rotate_skip()
-            if self.waiting:
-                self.queue.extend(requests[i + 1:])
-                return
+        done = run_requests(self.server, self, requests)
+        if self.waiting and done < len(requests):
+            self.queue.extend(requests[done:])
 
-    def _rotate_skip(self) -> None:
+    def rotate_skip(self) -> None:
         """CLIENT REPLY SKIP silences exactly the request after it."""
         self.reply_skip = self.reply_skip_next
         self.reply_skip_next = False
@@ -160,6 +155,8 @@ class Client(asyncio.Protocol):
         if self.out:
             data = b"".join(self.out)
             self.out.clear()
+            if len(data) > self.reply_peak:
+                self.reply_peak = len(data)
             self.write(data)
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()
@@ -168,6 +165,7 @@ class Client(asyncio.Protocol):
         if self.transport is not None:
             self.tot_net_out += len(data)
             self.server.stat_net_output_bytes += len(data)
+            self.server.stat_total_writes_processed += 1
             self.transport.write(data)
 
     def protocol_error(self, text: str) -> None:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .errors import CommandError
-from .reply import encode
+from .reply import _ENCODERS, encode
+from .slowlog import redacted
 
 if TYPE_CHECKING:
     from .client import Client
@@ -47,14 +48,25 @@ def lookup(server: Server, argv: list[bytes]) -> Command | str:
 
 
 def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> str | None:
-    """The rejection text for this call, or None: arity, then authentication."""
+    """The rejection text for this call, or None: arity, protection, authentication."""
     arity = cmd.arity
     argc = len(argv)
     if (arity > 0 and arity != argc) or argc < -arity:
         return errors.WRONG_ARITY % cmd.fullname
+    if "protected" in cmd.flags and not protected_allowed(server, client, cmd):
+        return errors.PROTECTED_COMMAND % (cmd.name.upper(), f"enable-{cmd.name}-command")
     if not client.authenticated and not cmd.noauth:
         return errors.NOAUTH
     return None
+
+
+def protected_allowed(server: Server, client: Client, cmd: Command) -> bool:
+    """allowProtectedAction: enable-<name>-command is yes, or local and so is the client."""
+    directive = f"enable-{cmd.name}-command"
+    setting = server.config[directive] if directive in server.config.values else "no"
+    if setting == "local":
+        return client.addr.startswith(("127.", "[::1]:")) or not client.addr
+    return bool(setting == "yes")
 
 
 def reject(server: Server, client: Client, message: str, cmd: Command | None) -> None:
@@ -78,6 +90,11 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
             reject(server, client, found, None)
             return
         cmd = found
+        if "protected" in cmd.flags:
+            refusal = check(server, client, cmd, argv)
+            if refusal is not None:
+                reject(server, client, refusal, cmd)
+                return
     arity = cmd.arity
     if (arity != len(argv) and arity > 0) or len(argv) < -arity or not client.authenticated:
         refusal = check(server, client, cmd, argv)
@@ -93,6 +110,10 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
 def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
     """Run the handler, encode its reply, account for it (call() in server.c)."""
     client.cmd = cmd
+    # CLIENT NO-TOUCH: reads leave the access clock alone, except TOUCH itself.
+    no_touch = client.no_touch and cmd.name != "touch"
+    if no_touch:
+        server.keyspace_stats.no_touch = True
     start = perf_counter_ns()
     try:
         result: Any = cmd.handler(client, argv)  # type: ignore[misc]
@@ -100,15 +121,87 @@ def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Non
         cmd.failed_calls += 1
         server.count_error(exc.message)
         result = exc
+    finally:
+        if no_touch:
+            server.keyspace_stats.no_touch = False
     duration = (perf_counter_ns() - start) // 1000
     cmd.calls += 1
     cmd.usec += duration
+    if server.latency_tracking:
+        latency = cmd.latency
+        latency[duration] = latency.get(duration, 0) + 1
     server.stat_numcommands += 1
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
-        server.slowlog.add(client, argv, duration)
+        server.slowlog.add(client, cmd, argv, duration)
     if server.latency_threshold and duration // 1000 >= server.latency_threshold:
         server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
     if not client.silent:
         encode(client.out, result, client.resp3)
     if server.monitors and not cmd.skip_monitor and not cmd.admin:
-        server.feed_monitors(client, argv)
+        server.feed_monitors(client, redacted(cmd, argv))
+
+
+def run_requests(server: Server, client: Client, requests: list[list[bytes]]) -> int:
+    """Run ``requests`` in order for ``client``; return how many ran.
+
+    Fewer than all ran when the client must wait (CLIENT PAUSE, blocking commands) or is
+    closing. Data commands run on a short path while nothing in the client's or server's
+    state calls for the full checks of ``execute``: it is the same sequence as
+    ``execute`` + ``call`` (lookup, arity, handler, statistics, slowlog, latency, reply)
+    with the state checks done once per stretch instead of once per request. Any other
+    request goes through ``execute``, after which the state is read again.
+    """
+    index = server.command_index
+    n = len(requests)
+    i = 0
+    while i < n:
+        if (client.authenticated and not client.silent and not client.reply_skip_next
+                and not client.no_touch and server.pause.mode is None and not server.monitors
+                and not client.waiting and not client.closing):
+            out = client.out
+            resp3 = client.resp3
+            tracking = server.latency_tracking
+            slow_us = server.slowlog_threshold
+            latency_ms = server.latency_threshold
+            first = i
+            while i < n:
+                argv = requests[i]
+                cmd = index.get(argv[0])
+                if cmd is None or not cmd.data:
+                    break
+                arity = cmd.arity
+                if (arity != len(argv) and arity > 0) or len(argv) < -arity:
+                    break
+                client.cmd = cmd
+                start = perf_counter_ns()
+                try:
+                    result: Any = cmd.handler(client, argv)  # type: ignore[misc]
+                except CommandError as exc:
+                    cmd.failed_calls += 1
+                    server.count_error(exc.message)
+                    result = exc
+                duration = (perf_counter_ns() - start) // 1000
+                cmd.calls += 1
+                cmd.usec += duration
+                if tracking:
+                    latency = cmd.latency
+                    latency[duration] = latency.get(duration, 0) + 1
+                if duration >= slow_us >= 0 and not cmd.skip_slowlog:
+                    server.slowlog.add(client, cmd, argv, duration)
+                if latency_ms and duration // 1000 >= latency_ms:
+                    server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
+                _ENCODERS[type(result)](out, result, resp3)
+                i += 1
+            client.tot_cmds += i - first
+            if i >= n:
+                break
+        if client.closing:
+            return i
+        client.tot_cmds += 1
+        execute(server, client, requests[i])
+        i += 1
+        if client.waiting:
+            return i
+        if client.reply_skip or client.reply_skip_next:
+            client.rotate_skip()
+    return n
