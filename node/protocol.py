@@ -141,9 +141,9 @@ class RequestParser:
             return []
         if (not self._pending and data[:1] == b"*" and not self.auth_required
                 and len(data) <= self.max_bulk_len):
-            commands = _parse_with_hiredis(data)
-            if commands is not None:
-                return commands
+            whole = _parse_with_hiredis(data)
+            if whole is not None:
+                return whole
         if self._pending:
             self._pending += data
             if len(self._pending) < self._need:
