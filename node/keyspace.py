@@ -87,11 +87,7 @@ class Database:
             self.stats.misses += 1
             return None
         self.stats.hits += 1
-        if not self.stats.no_touch:
-            if self.stats.lfu is None:
-                self.sample.set_clock(key, self.stats.lru_clock)
-            else:
-                self.stats.lfu.touch(self.sample, key)
+        self._touch(key)
         return value
 
     def lookup_write(self, key: bytes) -> Any:
@@ -99,12 +95,19 @@ class Database:
         value = self.data.get(key)
         if value is None or (self.expires and key in self.expires and self._expired(key)):
             return None
-        if not self.stats.no_touch:
-            if self.stats.lfu is None:
-                self.sample.set_clock(key, self.stats.lru_clock)
-            else:
-                self.stats.lfu.touch(self.sample, key)
+        self._touch(key)
         return value
+
+    def _touch(self, key: bytes) -> None:
+        """Record an access of a live key: its LRU clock, or its LFU counter."""
+        stats = self.stats
+        if stats.no_touch:
+            return
+        if stats.lfu is None:
+            sample = self.sample
+            sample.clock[sample.where[key]] = stats.lru_clock
+        else:
+            stats.lfu.touch(self.sample, key)
 
     def peek(self, key: bytes) -> Any:
         """The value if live, with no statistics and no access-clock update (OBJECT, TYPE ...)."""
@@ -162,7 +165,8 @@ class Database:
             self.sample.add(key, self.stats.lru_clock)
         else:
             if self.stats.lfu is None:
-                self.sample.set_clock(key, self.stats.lru_clock)
+                sample = self.sample
+                sample.clock[sample.where[key]] = self.stats.lru_clock
             if not keep_ttl and key in self.expires:
                 del self.expires[key]
                 self.volatile.discard(key)

@@ -122,11 +122,12 @@ class RequestParser:
     ``error`` holds the text for ``-ERR Protocol error: <text>`` and nothing more is parsed.
     """
 
-    __slots__ = ("_pending", "_need", "error", "auth_required", "max_bulk_len")
+    __slots__ = ("_pending", "_need", "_reader", "error", "auth_required", "max_bulk_len")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self._pending = bytearray()
         self._need = 0
+        self._reader = hiredis.Reader()
         self.error: str | None = None
         self.auth_required = False
         self.max_bulk_len = max_bulk_len
@@ -141,9 +142,10 @@ class RequestParser:
             return []
         if (not self._pending and data[:1] == b"*" and not self.auth_required
                 and len(data) <= self.max_bulk_len):
-            whole = _parse_with_hiredis(data)
+            whole = _parse_with_hiredis(self._reader, data)
             if whole is not None:
                 return whole
+            self._reader = hiredis.Reader()
         if self._pending:
             self._pending += data
             if len(self._pending) < self._need:
@@ -238,13 +240,13 @@ _MULTIBULK_SIZE = [len(b"*%d\r\n" % n) for n in range(1025)]
 _ARG_SIZE = [len(b"$%d\r\n" % n) + n + 2 for n in range(_FAST_ARG_MAX)]
 
 
-def _parse_with_hiredis(data: bytes) -> list[list[bytes]] | None:
+def _parse_with_hiredis(reader: hiredis.Reader, data: bytes) -> list[list[bytes]] | None:
     """All requests of ``data`` if it holds only whole, canonical multibulks; else None.
 
     Walking the canonical offsets checks that every request starts with ``*`` and every
     argument with ``$`` at exactly the size hiredis found, so nothing else can pass.
+    ``reader`` must be empty; it is empty again on success and must be dropped on None.
     """
-    reader = hiredis.Reader()
     reader.feed(data)
     commands = []
     pos = 0

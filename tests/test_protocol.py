@@ -133,3 +133,29 @@ def test_hiredis_fast_path_agrees_with_the_exact_parser_on_mutated_input():
             assert got == expected_cmds, data
         else:
             assert (got, p.error) == (expected_cmds, expected_error), data
+
+
+def test_one_parser_stays_exact_across_split_reads_fallbacks_and_fast_reads():
+    import random
+
+    rng = random.Random(7)
+    p = RequestParser()
+    expected: list[list[bytes]] = []
+    stream = b""
+    for i in range(300):
+        value = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
+        if rng.random() < 0.2:
+            stream += b"ECHO x%d\r\n" % i  # inline requests force the exact parser
+            expected.append([b"ECHO", b"x%d" % i])
+        else:
+            stream += b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$%d\r\n%s\r\n" % (
+                len(b"k%d" % i), i, len(value), value)
+            expected.append([b"SET", b"k%d" % i, value])
+    got: list[list[bytes]] = []
+    pos = 0
+    while pos < len(stream):
+        step = rng.choice([1, 7, 64, 300, 5000])
+        got.extend(p.feed(stream[pos:pos + step]))
+        pos += step
+    assert p.error is None
+    assert got == expected
