@@ -8,6 +8,7 @@ commands later) keeps the rest of its requests queued and stops reading until re
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,27 @@ class Client(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         self.fd = sock.fileno() if sock is not None else -1
         self.server.add_client(self)
+
+    def is_loopback(self) -> bool:
+        """connIsLocal: the peer is on the loopback interface (127.*, ::1)."""
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        if not peer:
+            return True  # a Unix socket
+        host = peer[0].removeprefix("::ffff:")
+        return host.startswith("127.") or host == "::1"
+
+    def set_keepalive(self, interval: int) -> None:
+        """anetKeepAlive: probe an idle peer after ``interval`` s, then every interval/3 s."""
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        if sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        except OSError:
+            pass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
