@@ -87,12 +87,6 @@ def sds_size(length: int) -> int:
     return jemalloc_size(header + length + 1)
 
 
-def sds_appended_size(length: int) -> int:
-    """sdsZmallocSize of an sds grown by appends to ``length`` (sdsMakeRoomFor's greed)."""
-    alloc = length * 2 if length < SDS_MAX_PREALLOC else length + SDS_MAX_PREALLOC
-    return jemalloc_size(max(sds_header(alloc), 3) + alloc + 1)
-
-
 def key_size(key: bytes) -> int:
     """What a key costs besides its value: its sds and its dict entry."""
     return sds_size(len(key)) + DICT_ENTRY_SIZE
@@ -122,6 +116,54 @@ def object_digest(digest: Digest, value: Any, volatile: bool) -> Digest:
 
 # --- strings ---
 
+SDS_TYPE_MAX = {1: 31, 3: 255, 5: 65535, 9: 2**32 - 1, 17: 2**64 - 1}
+EMBSTR, UNSHARED_INT = -1, -2
+
+
+class SdsString(bytearray):
+    """A string whose encoding and allocation follow its history rather than its bytes:
+    changed in place (APPEND, SETRANGE), copied (COPY's dupStringObject), or an
+    integer-looking INCRBYFLOAT result (createStringObject skips tryObjectEncoding).
+    ``alloc`` is the raw sds capacity, or EMBSTR, or UNSHARED_INT for an int-encoded object
+    of its own (refcount 1); ``usable`` is what jemalloc handed out for a raw sds."""
+
+    __slots__ = ("alloc", "usable")
+
+    def __init__(self, data: bytes | bytearray = b"", encoded: int = 0) -> None:
+        super().__init__(data)
+        if encoded < 0:
+            self.alloc = self.usable = encoded
+        else:
+            self.made_raw()
+
+    @classmethod
+    def unshared(cls, value: bytes) -> SdsString:
+        """dbUnshareStringValue of a stored ``bytes``: int and embstr values get an exact raw
+        sds; a raw one keeps what tryObjectEncoding left, trimmed if over a tenth was free."""
+        sds = cls(value)
+        if string_encoding(value) == "raw" and sds.alloc - len(value) > len(value) // 10:
+            sds.alloc = len(value)
+        return sds
+
+    def made_raw(self) -> None:
+        """sdsnewlen for the current bytes (createRawStringObject, dbUnshareStringValue)."""
+        length = len(self)
+        header = sds_header(length) if length else 3
+        self.usable = jemalloc_size(header + length + 1)
+        self.alloc = length if header == 1 else min(self.usable - header - 1, SDS_TYPE_MAX[header])
+
+    def make_room(self, length: int) -> None:
+        """sdsMakeRoomFor (greedy) so the sds can hold ``length`` bytes."""
+        if self.alloc < 0:
+            self.made_raw()
+        if length <= self.alloc:
+            return
+        greedy = length * 2 if length < SDS_MAX_PREALLOC else length + SDS_MAX_PREALLOC
+        header = max(sds_header(greedy), 3)
+        self.usable = jemalloc_size(header + greedy + 1)
+        self.alloc = min(self.usable - header - 1, SDS_TYPE_MAX[header])
+
+
 def string_integer(value: bytes | bytearray) -> int | None:
     """The integer a string would be stored as (tryObjectEncoding), or None."""
     if len(value) > 20 or isinstance(value, bytearray):
@@ -133,16 +175,18 @@ def string_integer(value: bytes | bytearray) -> int | None:
 
 
 def string_encoding(value: bytes | bytearray) -> str:
-    if isinstance(value, bytearray):
-        return "raw"
+    if isinstance(value, SdsString):
+        return "raw" if value.alloc >= 0 else "embstr" if value.alloc == EMBSTR else "int"
     if string_integer(value) is not None:
         return "int"
     return "embstr" if len(value) <= EMBSTR_SIZE_LIMIT else "raw"
 
 
 def string_size(value: bytes | bytearray, samples: int) -> int:
-    if isinstance(value, bytearray):
-        return ROBJ_SIZE + sds_appended_size(len(value))
+    if isinstance(value, SdsString):
+        if value.alloc == EMBSTR:
+            return jemalloc_size(ROBJ_SIZE + 3 + len(value) + 1)
+        return ROBJ_SIZE + max(value.usable, 0)
     encoding = string_encoding(value)
     if encoding == "int":
         return ROBJ_SIZE
@@ -157,4 +201,4 @@ def string_digest(digest: Digest, value: bytes | bytearray) -> Digest:
 
 _STRING = TypeInfo(OBJ_STRING, string_encoding, string_size, string_digest)
 register(bytes, _STRING)
-register(bytearray, _STRING)
+register(SdsString, _STRING)

@@ -14,6 +14,7 @@ from redslot.node.commands import keys
 from redslot.node.commands.keys import copy_value, parse_cursor, scan_positions
 from redslot.node.errors import CommandError
 from redslot.node.keyspace import Database, KeyspaceStats, now_ms
+from redslot.node.typeinfo import SdsString
 from resp import RawClient
 
 
@@ -221,7 +222,7 @@ def test_copy_is_independent_of_the_source(r):
 
 
 def test_copy_value_duplicates_mutable_strings():
-    value = bytearray(b"abc")
+    value = SdsString(b"abc")
     copied = copy_value(value)
     value[0] = ord("z")
     assert copied == b"abc"

@@ -509,3 +509,47 @@ def test_set_expiry_from_redis_py_is_honoured(r):
     time.sleep(0.25)
     assert r.get("k") is None
     assert r.mget("k") == [None]
+
+
+# --- encoding and allocation history (found by tests/test_differential_random.py) ---
+
+def test_setrange_on_a_new_key_makes_an_exact_raw_string(node, reference):
+    assert_same(node, reference, [
+        ("SETRANGE", "k", "1", "hello world"), ("MEMORY", "USAGE", "k"),
+        ("OBJECT", "ENCODING", "k"), ("APPEND", "k", "abcd"), ("MEMORY", "USAGE", "k"),
+    ])
+
+
+def test_appends_that_fit_the_free_space_keep_the_allocation(node, reference):
+    script: list[Request] = [("SET", "k", "x")]
+    for _ in range(12):
+        script += [("APPEND", "k", "yz"), ("MEMORY", "USAGE", "k")]
+    assert_same(node, reference, script)
+
+
+def test_append_to_a_long_set_value_starts_from_its_trimmed_sds(node, reference):
+    assert_same(node, reference, [
+        ("SET", "k", "y" * 45), ("APPEND", "k", "a\r\nb\x00c"), ("MEMORY", "USAGE", "k"),
+        ("SET", "j", "y" * 60), ("APPEND", "j", "abc"), ("MEMORY", "USAGE", "j"),
+        ("SETRANGE", "j", "70", "q"), ("MEMORY", "USAGE", "j"),
+    ])
+
+
+def test_incrbyfloat_integer_result_is_an_embstr(node, reference):
+    assert_same(node, reference, [
+        ("INCRBYFLOAT", "k", "3"), ("OBJECT", "ENCODING", "k"), ("MEMORY", "USAGE", "k"),
+        ("OBJECT", "REFCOUNT", "k"), ("SETRANGE", "k", "0", "4"), ("OBJECT", "ENCODING", "k"),
+        ("INCRBYFLOAT", "f", "1e60"), ("OBJECT", "ENCODING", "f"), ("MEMORY", "USAGE", "f"),
+        ("APPEND", "f", "1"), ("MEMORY", "USAGE", "f"),
+    ])
+
+
+def test_copy_duplicates_encoding_but_not_sharing(node, reference):
+    assert_same(node, reference, [
+        ("SET", "i", "7"), ("COPY", "i", "ic"), ("OBJECT", "REFCOUNT", "ic"),
+        ("OBJECT", "ENCODING", "ic"), ("APPEND", "ic", "1"), ("MEMORY", "USAGE", "ic"),
+        ("SET", "r", "y" * 45), ("COPY", "r", "rc"), ("APPEND", "rc", "abc"),
+        ("MEMORY", "USAGE", "rc"), ("APPEND", "r", "x" * 20), ("COPY", "r", "rc2"),
+        ("MEMORY", "USAGE", "rc2"), ("OBJECT", "ENCODING", "rc2"),
+        ("INCRBYFLOAT", "e", "5"), ("COPY", "e", "ec"), ("OBJECT", "ENCODING", "ec"),
+    ])

@@ -46,6 +46,7 @@ from ..errors import CommandError
 from ..glob import compile_glob
 from ..keyspace import TYPE_NAMES, Database
 from ..reply import OK
+from ..typeinfo import UNSHARED_INT, SdsString, string_encoding
 from .args import to_int, to_int32
 
 if TYPE_CHECKING:
@@ -57,11 +58,18 @@ _CURSOR = re.compile(rb"([+-]?)(\d+)")
 _SPACE = b" \t\n\v\f\r"
 
 
-def _copy_string(value: bytes | bytearray) -> bytes:
-    return value if value.__class__ is bytes else bytes(value)
+def _copy_string(value: bytes | SdsString) -> bytes | SdsString:
+    """dupStringObject: copies keep their encoding, but as objects of their own (a shared
+    integer's copy has refcount 1) and with an exact sds when raw."""
+    if isinstance(value, SdsString):
+        return SdsString(value, min(value.alloc, 0))
+    encoding = string_encoding(value)
+    if encoding == "raw":
+        return SdsString(value)
+    return SdsString(value, UNSHARED_INT) if encoding == "int" else value
 
 
-VALUE_COPIERS: dict[type, Callable[[Any], Any]] = {bytes: _copy_string, bytearray: _copy_string}
+VALUE_COPIERS: dict[type, Callable[[Any], Any]] = {bytes: _copy_string, SdsString: _copy_string}
 
 
 def register_copier(cls: type, copier: Callable[[Any], Any]) -> None:

@@ -2,7 +2,8 @@
 
 GET and plain ``SET key value`` are the benchmark's hot path: they take the shortest route
 and leave option parsing to ``set_with_options``. Strings are stored as ``bytes``; APPEND and
-SETRANGE turn a value into a ``bytearray`` once so that repeated in-place edits are amortised.
+SETRANGE turn a value into an ``SdsString`` (a bytearray) once so that repeated in-place edits
+are amortised; it also tracks the encoding and sds allocation Redis would have for it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..commandtable import command
 from ..errors import WRONGTYPE, CommandError
-from ..keyspace import STRING_TYPES, now_ms
-from ..reply import OK
+from ..keyspace import STRING_TYPES, TYPE_NAMES, now_ms
+from ..rdb import RDB_TYPE_STRING, Reader, Writer, register_type
+from ..reply import OK, register_encoder
+from ..typeinfo import EMBSTR, EMBSTR_SIZE_LIMIT, SdsString, string_integer
 from .args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -46,7 +49,7 @@ _EXPIRE_OPTIONS = {b"ex": _EX, b"px": _PX, b"exat": _EXAT, b"pxat": _PXAT}
 @command("get")
 def get(c: Client, argv: list[bytes]) -> Any:
     value = c.db.lookup_read(argv[1])
-    if value is None or value.__class__ is bytes or value.__class__ is bytearray:
+    if value is None or value.__class__ is bytes or value.__class__ is SdsString:
         return value
     raise CommandError(WRONGTYPE)
 
@@ -258,12 +261,12 @@ def append(c: Client, argv: list[bytes]) -> Any:
         return len(tail)
     check_length(c, len(value) + len(tail))
     if value.__class__ is bytes:
-        value = bytearray(value)
-        value += tail
+        value = SdsString.unshared(value)
         db.set(key, value, keep_ttl=True)
     else:
-        value += tail
         db.modified(key)
+    value.make_room(len(value) + len(tail))
+    value += tail
     return len(value)
 
 
@@ -279,19 +282,19 @@ def setrange(c: Client, argv: list[bytes]) -> Any:
         if not chunk:
             return 0
         check_length(c, offset + len(chunk))
-        fresh = bytearray(offset)
-        fresh += chunk
+        fresh = SdsString(bytes(offset) + chunk)
         db.add(key, fresh)
         return len(fresh)
     if not chunk:
         return len(value)
     check_length(c, offset + len(chunk))
     if value.__class__ is bytes:
-        value = bytearray(value)
+        value = SdsString.unshared(value)
         db.set(key, value, keep_ttl=True)
     else:
         db.modified(key)
     end = offset + len(chunk)
+    value.make_room(end)
     if end > len(value):
         value.extend(bytes(end - len(value)))
     value[offset:end] = chunk
@@ -371,8 +374,26 @@ def incrbyfloat(c: Client, argv: list[bytes]) -> Any:
     if isinstance(total, float):
         raise CommandError(errors.INCR_NAN_INF)
     text = format_long_double(total)
+    # createStringObject, not tryObjectEncoding: an integer-looking result stays an embstr,
+    # a long one gets an exact raw sds.
+    stored: bytes | SdsString = text
+    if string_integer(text) is not None:
+        stored = SdsString(text, EMBSTR)
+    elif len(text) > EMBSTR_SIZE_LIMIT:
+        stored = SdsString(text)
     if old is None:
-        c.db.add(key, text)
+        c.db.add(key, stored)
     else:
-        c.db.set(key, text, keep_ttl=True)
+        c.db.set(key, stored, keep_ttl=True)
     return text
+
+
+# --- SdsString as a stored value: type name, reply, RDB form ---
+
+def _encode_bulk(out: list[bytes], value: SdsString, resp3: bool) -> None:
+    out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+
+
+TYPE_NAMES[SdsString] = "string"
+register_encoder(SdsString, _encode_bulk)
+register_type(RDB_TYPE_STRING, (SdsString,), Writer.save_string, Reader.load_string)
