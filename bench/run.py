@@ -3,7 +3,8 @@
 
 Both servers run pinned to one core (taskset) inside the same CPU quota (a cgroup), and
 redis-benchmark runs pinned to the other core, so the server is the bottleneck, not the
-load generator. Each figure is the median of --repeat runs; the output is the
+load generator. Both servers are up together and their runs alternate, so the machine's
+noise falls on both alike. Each figure is the median of --repeat runs; the output is the
 redslot/redis-server ratio per test and pipeline depth.
 
     python3 bench/run.py                       # the figures (a few minutes)
@@ -115,7 +116,7 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200_000, help="requests per test (-n)")
     ap.add_argument("--clients", type=int, default=50, help="connections (-c)")
     ap.add_argument("--pipelines", default="1,16", help="pipeline depths (-P), comma-separated")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per figure; the median is kept")
     ap.add_argument("--cpu-share", type=float, default=0.5,
                     help="CPU quota for each server, as a fraction of one core")
     ap.add_argument("--tests", default=DEFAULT_TESTS, help="redis-benchmark tests (-t)")
@@ -129,14 +130,22 @@ def main() -> int:
     results: dict[str, dict[int, dict[str, float]]] = {"redis": {}, "redslot": {}}
     try:
         for pipeline in (int(p) for p in args.pipelines.split(",")):
-            for kind in ("redis", "redslot"):
-                runs: list[dict[str, float]] = []
-                with server(kind, quota) as port:
-                    for i in range(args.repeat):
-                        runs.append(run_benchmark(port, pipeline, args.requests, args.clients, args.tests))
+            runs: dict[str, list[dict[str, float]]] = {"redis": [], "redslot": []}
+            # Both servers up at once and their runs interleaved, so that a noisy stretch
+            # of this shared machine hits both alike rather than one server's runs.
+            with server("redis", quota) as redis_port, server("redslot", quota) as our_port:
+                ports = {"redis": redis_port, "redslot": our_port}
+                for i in range(args.repeat):
+                    order = ("redis", "redslot") if i % 2 == 0 else ("redslot", "redis")
+                    for kind in order:
+                        runs[kind].append(run_benchmark(ports[kind], pipeline, args.requests,
+                                                        args.clients, args.tests))
                         print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
-                              + " ".join(f"{t}={v:,.0f}" for t, v in runs[-1].items()), flush=True)
-                results[kind][pipeline] = {t: statistics.median(r[t] for r in runs) for t in runs[0]}
+                              + " ".join(f"{t}={v:,.0f}" for t, v in runs[kind][-1].items()),
+                              flush=True)
+            for kind, kind_runs in runs.items():
+                results[kind][pipeline] = {
+                    t: statistics.median(r[t] for r in kind_runs) for t in kind_runs[0]}
     finally:
         quota.remove()
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .errors import CommandError
-from .reply import _ENCODERS, encode
+from .reply import _ENCODERS, OK, encode
 from .slowlog import redacted
+
+OK_REPLY = b"+OK\r\n"
 
 if TYPE_CHECKING:
     from .client import Client
@@ -170,9 +172,9 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if cmd is None or not cmd.data:
                     break
                 arity = cmd.arity
-                if (arity != len(argv) and arity > 0) or len(argv) < -arity:
+                argc = len(argv)
+                if (arity != argc and arity > 0) or argc < -arity:
                     break
-                client.cmd = cmd
                 start = perf_counter_ns()
                 try:
                     result: Any = cmd.handler(client, argv)  # type: ignore[misc]
@@ -190,9 +192,17 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     server.slowlog.add(client, cmd, argv, duration)
                 if latency_ms and duration // 1000 >= latency_ms:
                     server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
-                _ENCODERS[type(result)](out, result, resp3)
+                kind = type(result)
+                if kind is bytes:
+                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+                elif result is OK:
+                    out.append(OK_REPLY)
+                else:
+                    _ENCODERS[kind](out, result, resp3)
                 i += 1
-            client.tot_cmds += i - first
+            if i > first:
+                client.cmd = index[requests[i - 1][0]]
+                client.tot_cmds += i - first
             if i >= n:
                 break
         if client.closing:

@@ -385,7 +385,7 @@ def _cluster(server: Server) -> Iterator[str]:
 
 def _keyspace(server: Server) -> Iterator[str]:
     for db in server.dbs:
-        keys, volatile = len(db.data), len(db.expires)
+        keys, volatile = len(db), len(db.expires)
         if keys or volatile:
             yield f"db{db.id}:keys={keys},expires={volatile},avg_ttl={db.avg_ttl}"
 

@@ -1,6 +1,6 @@
 """The LFU access counter (evict.c): a logarithmic 8-bit counter that decays with time.
 
-Under an LFU maxmemory policy a key's clock in ``KeySample.clock`` holds, as in Redis's
+Under an LFU maxmemory policy a key's clock (``Entry.clock``) holds, as in Redis's
 24-bit ``lru`` field, the minute of the last decrement in the high 16 bits and the counter
 in the low 8 bits. A counter grows with probability 1/((counter-5)*lfu-log-factor+1), so
 it tells hot keys from cold ones without counting every access, and loses one unit per
@@ -13,7 +13,7 @@ import random
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .sampling import KeySample
+    from .keyspace import Entry
 
 LFU_INIT_VAL = 5
 LRU_CLOCK_MAX = 2**24 - 1
@@ -69,9 +69,6 @@ class LfuClock:
             return counter + 1
         return counter
 
-    def touch(self, sample: KeySample, key: bytes) -> None:
+    def touch(self, entry: Entry) -> None:
         """updateLFU: decay, count this access, stamp the current minute."""
-        i = sample.where.get(key)
-        if i is not None:
-            counter = self.incremented(self.decayed(sample.clock[i]))
-            sample.clock[i] = (self.now_minutes << 8) | counter
+        entry.clock = (self.now_minutes << 8) | self.incremented(self.decayed(entry.clock))

@@ -1,8 +1,9 @@
 """A set of keys with O(1) add, remove and uniform random pick.
 
 Python dicts cannot pick a random entry cheaply, yet Redis samples keys at random for
-active expiry, RANDOMKEY and eviction. This keeps the keys in a list with a key -> position
-map (swap-remove on delete), and a parallel list of per-key clocks (LRU/LFU data).
+active expiry and volatile eviction. This keeps the keys in a list with a key -> position
+map (swap-remove on delete). The main keyspace does the same with the position kept in
+each key's ``Entry`` (keyspace.py), so it needs no second map.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections.abc import Iterator
 
 
 class KeySample:
-    __slots__ = ("keys", "where", "clock")
+    __slots__ = ("keys", "where")
 
     def __init__(self) -> None:
         self.keys: list[bytes] = []
         self.where: dict[bytes, int] = {}
-        self.clock: list[int] = []
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -28,46 +28,35 @@ class KeySample:
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.keys)
 
-    def add(self, key: bytes, clock: int = 0) -> None:
+    def add(self, key: bytes) -> None:
         if key not in self.where:
             self.where[key] = len(self.keys)
             self.keys.append(key)
-            self.clock.append(clock)
 
     def discard(self, key: bytes) -> None:
         i = self.where.pop(key, None)
         if i is None:
             return
-        last_key = self.keys.pop()
-        last_clock = self.clock.pop()
+        last = self.keys.pop()
         if i < len(self.keys):
-            self.keys[i] = last_key
-            self.clock[i] = last_clock
-            self.where[last_key] = i
-
-    def clear(self) -> None:
-        self.keys.clear()
-        self.where.clear()
-        self.clock.clear()
+            self.keys[i] = last
+            self.where[last] = i
 
     def random(self) -> bytes | None:
-        if not self.keys:
-            return None
-        return self.keys[random.randrange(len(self.keys))]
+        return random_pick(self.keys)
 
     def sample(self, count: int) -> list[bytes]:
-        """Up to ``count`` random keys, possibly repeated (as Redis's dictGetSomeKeys may)."""
-        keys = self.keys
-        n = len(keys)
-        if not n:
-            return []
-        rand = random.randrange
-        return [keys[rand(n)] for _ in range(min(count, n))]
+        return random_picks(self.keys, count)
 
-    def get_clock(self, key: bytes) -> int:
-        return self.clock[self.where[key]]
 
-    def set_clock(self, key: bytes, clock: int) -> None:
-        i = self.where.get(key)
-        if i is not None:
-            self.clock[i] = clock
+def random_pick(keys: list[bytes]) -> bytes | None:
+    return keys[random.randrange(len(keys))] if keys else None
+
+
+def random_picks(keys: list[bytes], count: int) -> list[bytes]:
+    """Up to ``count`` random keys, possibly repeated (as Redis's dictGetSomeKeys may)."""
+    n = len(keys)
+    if not n:
+        return []
+    rand = random.randrange
+    return [keys[rand(n)] for _ in range(min(count, n))]

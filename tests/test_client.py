@@ -241,13 +241,13 @@ def test_no_touch_reads_leave_the_access_clock_but_touch_updates_it():
     db = server.dbs[0]
     server.keyspace_stats.lru_clock = 1000
     execute(server, client, [b"GET", b"k"])
-    assert db.sample.get_clock(b"k") == 1000
+    assert db.get_clock(b"k") == 1000
     execute(server, client, [b"CLIENT", b"NO-TOUCH", b"on"])
     server.keyspace_stats.lru_clock = 2000
     execute(server, client, [b"GET", b"k"])
-    assert db.sample.get_clock(b"k") == 1000
+    assert db.get_clock(b"k") == 1000
     execute(server, client, [b"TOUCH", b"k"])
-    assert db.sample.get_clock(b"k") == 2000
+    assert db.get_clock(b"k") == 2000
     assert server.keyspace_stats.no_touch is False
 
 

@@ -79,11 +79,11 @@ def dataset_digest(server: Server) -> Digest:
     """computeDatasetDigest: per database its id, mixed in order; keys xor-ed in any order."""
     final = ZERO_DIGEST
     for db in server.dbs:
-        if not db.data:
+        if not len(db):
             continue
         final = mix_digest(final, struct.pack(">I", db.id))
         expires = db.expires
-        for key, value in db.data.items():
+        for key, value in db.items():
             digest = object_digest(mix_digest(ZERO_DIGEST, key), value, key in expires)
             final = xor_digest(final, digest)
     return final
@@ -98,7 +98,7 @@ def serialized_length(value: Any) -> int:
 
 def object_line(server: Server, db: Database, key: bytes, value: Any) -> str:
     """The DEBUG OBJECT line; the address is the Python object's identity."""
-    clock = db.sample.get_clock(key)
+    clock = db.get_clock(key)
     idle = idle_seconds(clock, int(server.now) & LRU_CLOCK_MAX)
     return (f"Value at:{id(value):#x} refcount:{refcount(server, value)} "
             f"encoding:{info_of(value).encoding(value)} "
@@ -176,15 +176,15 @@ def debug(c: Client, argv: list[bytes]) -> Any:
     if sub == b"digest" and argc == 2:
         return dataset_digest(server).hex()
     if sub == b"digest-value":
-        data, expires = c.db.data, c.db.expires
+        expires = c.db.expires
         out = []
         for key in argv[2:]:
-            value = data.get(key)
+            value = c.db.raw(key)
             digest = ZERO_DIGEST if value is None else object_digest(ZERO_DIGEST, value, key in expires)
             out.append(digest.hex())
         return out
     if sub == b"object" and argc == 3:
-        value = c.db.data.get(argv[2])
+        value = c.db.raw(argv[2])
         if value is None:
             raise CommandError(errors.NO_SUCH_KEY)
         return object_line(server, c.db, argv[2], value)

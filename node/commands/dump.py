@@ -36,12 +36,12 @@ def set_access_clock(db: Database, key: bytes, idle: int, freq: int) -> None:
     lfu = db.stats.lfu
     if lfu is not None:
         if freq >= 0:
-            db.sample.set_clock(key, lfu.now_minutes << 8 | freq)
+            db.set_clock(key, lfu.now_minutes << 8 | freq)
     elif idle >= 0:
         clock = db.stats.lru_clock - idle
         if clock < 0:
             clock += LRU_CLOCK_MAX
-        db.sample.set_clock(key, clock)
+        db.set_clock(key, clock)
 
 
 @command("restore")

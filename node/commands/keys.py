@@ -4,9 +4,9 @@ SCAN without a resumable dict iterator
 --------------------------------------
 Redis's SCAN walks hash-table buckets in reverse-binary order so that a cursor stays
 valid across inserts, deletes and rehashing. A Python dict cannot resume an iteration
-after it was mutated, so SCAN walks ``db.sample`` instead (``sampling.KeySample``): a
-list of every key, where an insert appends and a delete moves the *last* key into the
-hole (swap-remove).
+after it was mutated, so SCAN walks ``db.keys`` instead (keyspace.py): a list of every
+key, where an insert appends and a delete moves the *last* key into the hole
+(swap-remove).
 
 SCAN visits list positions from high to low. The cursor is the next position to visit
 plus one; 0 starts a scan and 0 returned means it is over. The argument for Redis's
@@ -151,9 +151,9 @@ def rename_generic(c: Client, argv: list[bytes], nx: bool) -> Any:
         if nx:
             return 0
         db.delete(dst)
-    clock = db.sample.get_clock(src)
+    clock = db.get_clock(src)
     db.add(dst, value)
-    db.sample.set_clock(dst, clock)
+    db.set_clock(dst, clock)
     if expire != -1:
         db.set_expire(dst, expire)
     db.delete(src)
@@ -221,7 +221,7 @@ def move(c: Client, argv: list[bytes]) -> Any:
     if dst.lookup_write(key) is not None:
         return 0
     dst.add(key, value)
-    dst.sample.set_clock(key, src.sample.get_clock(key))
+    dst.set_clock(key, src.get_clock(key))
     if expire != -1:
         dst.set_expire(key, expire)
     src.delete(key)
@@ -294,7 +294,7 @@ def parse_scan_options(argv: list[bytes], start: int, allow_type: bool) -> ScanO
 
 def scan_positions(db: Database, cursor: int, count: int) -> tuple[int, list[bytes]]:
     """Up to ``count`` keys from the cursor's position downward, and the next cursor."""
-    sample = db.sample.keys
+    sample = db.keys
     top = len(sample) - 1 if cursor == 0 else min(cursor - 1, len(sample) - 1)
     low = max(top - count + 1, 0)
     return low, sample[low:top + 1]

@@ -62,7 +62,7 @@ def memory_usage(c: Client, argv: list[bytes]) -> Any:
             i += 2
         else:
             raise CommandError(errors.SYNTAX)
-    value = c.db.data.get(argv[2])
+    value = c.db.raw(argv[2])
     if value is None:
         return None
     return value_usage(argv[2], value, samples)
@@ -81,9 +81,9 @@ class MemoryFigures:
         self.clients = sum(buffers)
         self.clients_count = len(buffers)
         self.db_overheads = [
-            (db.id, sys.getsizeof(db.data) + sys.getsizeof(db.sample.keys),
+            (db.id, sys.getsizeof(db.entries) + sys.getsizeof(db.keys),
              sys.getsizeof(db.expires) + sys.getsizeof(db.volatile.keys))
-            for db in server.dbs if db.data]
+            for db in server.dbs if len(db)]
         self.keys = sum(len(db) for db in server.dbs)
         tables = sum(main + expires for _, main, expires in self.db_overheads)
         self.overhead = min(STARTUP_RSS + self.clients + tables, self.total)

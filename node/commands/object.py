@@ -1,7 +1,7 @@
 """OBJECT ENCODING, FREQ, IDLETIME, REFCOUNT, HELP: what Redis would tell of a key's object.
 
 The answers come from node/typeinfo.py (encodings) and the key's access clock in
-``db.sample.clock`` (LRU time, or the LFU counter under an LFU policy). The key is looked
+``Entry.clock`` (LRU time, or the LFU counter under an LFU policy). The key is looked
 up without touching its clock but, as in Redis, counts as a keyspace hit or miss.
 """
 
@@ -84,7 +84,7 @@ def object_idletime(c: Client, argv: list[bytes]) -> Any:
     stats = c.db.stats
     if stats.lfu is not None:
         raise CommandError(errors.LFU_SELECTED)
-    return idle_seconds(c.db.sample.get_clock(argv[2]), stats.lru_clock)
+    return idle_seconds(c.db.get_clock(argv[2]), stats.lru_clock)
 
 
 @command("object|freq")
@@ -94,7 +94,7 @@ def object_freq(c: Client, argv: list[bytes]) -> Any:
     lfu = c.db.stats.lfu
     if lfu is None:
         raise CommandError(errors.LFU_NOT_SELECTED)
-    return lfu.decayed(c.db.sample.get_clock(argv[2]))
+    return lfu.decayed(c.db.get_clock(argv[2]))
 
 
 @command("object|help")

@@ -92,7 +92,7 @@ def _signal_swapped(one: Database, other: Database) -> None:
     hooks = one.stats.on_modified
     if not hooks:
         return
-    keys = set(one.data) | set(other.data)
+    keys = set(one.entries) | set(other.entries)
     for db in (one, other):
         for key in keys:
             for hook in hooks:
