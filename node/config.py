@@ -322,6 +322,10 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Per-command latency histograms, reported as percentiles by INFO latencystats."),
     Directive("latency-tracking-info-percentiles", PERCENTILES, "50 99 99.9",
               doc="Percentiles INFO latencystats reports for each command."),
+    # --- hashes ---
+    # --- lists ---
+    # --- sets ---
+    # --- sorted sets ---
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.

@@ -158,3 +158,13 @@ TIMEOUT_NEGATIVE = "ERR timeout is negative"
 TIMEOUT_OUT_OF_RANGE = "ERR timeout is out of range"
 CONFIG_PROTECTED = "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config"
 CONFIG_REWRITE_FAILED = "ERR Rewriting config file: %s"
+
+# --- hashes ---
+
+# --- lists ---
+
+# --- sets ---
+
+# --- sorted sets ---
+
+# --- transactions ---
