@@ -17,6 +17,7 @@ from .dispatch import run_requests
 from .errors import CommandError
 from .protocol import RequestParser
 from .reply import encode, error_line
+from .transactions import MultiState, WatchedKey, unwatch_all
 
 if TYPE_CHECKING:
     from .commandtable import Command
@@ -55,7 +56,13 @@ class Client(asyncio.Protocol):
         self.no_evict = False
         self.no_touch = False
         self.monitor = False
+        # MULTI/EXEC (transactions.py): ``multi`` while queueing; ``dirty_exec`` after a
+        # refused request (EXEC aborts), ``dirty_cas`` after a watched key changed (EXEC nil).
         self.multi = False
+        self.mstate = MultiState()
+        self.dirty_exec = False
+        self.dirty_cas = False
+        self.watched: list[WatchedKey] = []
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.tot_cmds = 0
@@ -96,6 +103,8 @@ class Client(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        if self.watched:
+            unwatch_all(self)
         self.server.remove_client(self)
         self.transport = None
 
@@ -210,6 +219,14 @@ class Client(asyncio.Protocol):
         """Refuse a new connection (maxclients) the way Redis does: one error, then close."""
         self.write(b"-%s\r\n" % error_line(message))
         self.close()
+
+    def discard_transaction(self) -> None:
+        """discardTransaction: leave MULTI, forget the queue, the flags and the watches."""
+        self.multi = False
+        self.mstate = MultiState()
+        self.dirty_exec = self.dirty_cas = False
+        if self.watched:
+            unwatch_all(self)
 
     def set_resp(self, version: int) -> None:
         self.resp3 = version == 3

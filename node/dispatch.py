@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .errors import CommandError
-from .reply import _ENCODERS, OK, encode
+from .reply import _ENCODERS, OK, QUEUED, encode
 from .slowlog import redacted
 
 OK_REPLY = b"+OK\r\n"
@@ -50,7 +50,7 @@ def lookup(server: Server, argv: list[bytes]) -> Command | str:
 
 
 def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> str | None:
-    """The rejection text for this call, or None: arity, protection, authentication."""
+    """The rejection text for this call, or None: arity, protection, authentication, MULTI."""
     arity = cmd.arity
     argc = len(argv)
     if (arity > 0 and arity != argc) or argc < -arity:
@@ -59,6 +59,8 @@ def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> st
         return errors.PROTECTED_COMMAND % (cmd.name.upper(), f"enable-{cmd.name}-command")
     if not client.authenticated and not cmd.noauth:
         return errors.NOAUTH
+    if client.multi and cmd.no_multi:
+        return errors.NOT_ALLOWED_IN_MULTI
     return None
 
 
@@ -72,7 +74,16 @@ def protected_allowed(server: Server, client: Client, cmd: Command) -> bool:
 
 
 def reject(server: Server, client: Client, message: str, cmd: Command | None) -> None:
-    """A command refused before it ran: counted as rejected, reply sent as an error."""
+    """A command refused before it ran: counted as rejected, reply sent as an error.
+
+    Inside MULTI the refusal also dooms the transaction (flagTransaction): EXEC aborts;
+    a refused EXEC itself discards the transaction with the reason (execCommandAbort).
+    """
+    if client.multi:
+        client.dirty_exec = True
+    if cmd is not None and cmd.name == "exec":
+        client.discard_transaction()  # execCommandAbort
+        message = errors.EXECABORT_BECAUSE % message.removeprefix("ERR ")
     if cmd is not None:
         cmd.rejected_calls += 1
     server.count_error(message)
@@ -98,7 +109,8 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
                 reject(server, client, refusal, cmd)
                 return
     arity = cmd.arity
-    if (arity != len(argv) and arity > 0) or len(argv) < -arity or not client.authenticated:
+    if ((arity != len(argv) and arity > 0) or len(argv) < -arity or not client.authenticated
+            or client.multi):
         refusal = check(server, client, cmd, argv)
         if refusal is not None:
             reject(server, client, refusal, cmd)
@@ -106,11 +118,29 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     if server.pause.mode is not None and server.pause.blocks(client, cmd):
         client.postpone(argv)
         return
+    if client.multi and cmd.name not in NOT_QUEUED:
+        client.mstate.queue(cmd, argv)
+        client.reply(QUEUED)
+        return
     call(server, client, cmd, argv)
 
 
+# Commands that act at once even between MULTI and EXEC (processCommand).
+NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+
+
 def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
-    """Run the handler, encode its reply, account for it (call() in server.c)."""
+    """Run the handler, encode its reply (call() in server.c)."""
+    result = invoke(server, client, cmd, argv)
+    if not client.silent:
+        encode(client.out, result, client.resp3)
+
+
+def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Any:
+    """Run the handler and account for it; return its reply value (an error included).
+
+    EXEC uses this for each queued command, collecting the replies into its own.
+    """
     client.cmd = cmd
     # CLIENT NO-TOUCH: reads leave the access clock alone, except TOUCH itself.
     no_touch = client.no_touch and cmd.name != "touch"
@@ -137,10 +167,9 @@ def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Non
         server.slowlog.add(client, cmd, argv, duration)
     if server.latency_threshold and duration // 1000 >= server.latency_threshold:
         server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
-    if not client.silent:
-        encode(client.out, result, client.resp3)
     if server.monitors and not cmd.skip_monitor and not cmd.admin:
         server.feed_monitors(client, redacted(cmd, argv))
+    return result
 
 
 def run_requests(server: Server, client: Client, requests: list[list[bytes]]) -> int:
@@ -159,7 +188,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     while i < n:
         if (client.authenticated and not client.silent and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
-                and not client.waiting and not client.closing):
+                and not client.multi and not client.waiting and not client.closing):
             out = client.out
             resp3 = client.resp3
             tracking = server.latency_tracking
@@ -203,6 +232,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             if i > first:
                 client.cmd = index[requests[i - 1][0]]
                 client.tot_cmds += i - first
+                server.stat_numcommands += i - first
             if i >= n:
                 break
         if client.closing:

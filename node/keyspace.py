@@ -7,19 +7,21 @@ Redis's ``robj.lru``) and its position in ``keys`` (for random picks and SCAN): 
 lookup serves a read and its clock update, which matters because on large keyspaces every
 lookup is a cache miss (measured: ~600 ns for a random key among 100k on this hardware).
 Expiry is lazy (a read of an expired key deletes it first) plus the active cycle in
-``expire.py``. Every write path goes through ``set``/``delete``/``modified`` so WATCH,
-the dirty counter and, later, cluster slot indexes and replication hook in one place.
+``expire.py``. Every write path goes through ``set``/``delete``/``modified`` so WATCH
+(transactions.py), the dirty counter and, later, cluster slot indexes and replication hook
+in one place.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import WRONGTYPE, CommandError
 from .lfu import LfuClock
 from .sampling import KeySample, random_pick, random_picks
+from .transactions import WatchedKey, touch_all, touch_key
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string"}
 STRING_TYPES = (bytes, bytearray)
@@ -38,7 +40,7 @@ class KeyspaceStats:
     """
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
-                 "no_touch", "lfu", "on_expired", "on_modified")
+                 "no_touch", "lfu")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -49,8 +51,6 @@ class KeyspaceStats:
         self.lru_clock = 0
         self.no_touch = False
         self.lfu: LfuClock | None = None
-        self.on_expired: list[Callable[[Database, bytes], None]] = []
-        self.on_modified: list[Callable[[Database, bytes], None]] = []
 
 
 class Entry:
@@ -67,7 +67,7 @@ _new_entry = object.__new__  # Entry without an __init__ call: 3x cheaper per ne
 
 
 class Database:
-    __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl")
+    __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl", "watched")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
@@ -77,6 +77,7 @@ class Database:
         self.volatile = KeySample()
         self.stats = stats
         self.avg_ttl = 0
+        self.watched: dict[bytes, list[WatchedKey]] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -93,9 +94,12 @@ class Database:
     def _expire(self, key: bytes) -> None:
         self.stats.expired += 1
         self._remove(key)
-        for hook in self.stats.on_expired:
-            hook(self, key)
         self._signal(key)
+
+    def is_expired(self, key: bytes) -> bool:
+        """keyIsExpired: past its TTL, whether or not it was deleted yet."""
+        when = self.expires.get(key)
+        return when is not None and when <= now_ms()
 
     def lookup_read(self, key: bytes) -> Any:
         """The value for a read command: counts hits/misses and touches the access clock."""
@@ -246,15 +250,13 @@ class Database:
 
     def flush(self) -> int:
         removed = len(self.entries)
-        keys = list(self.entries) if self.stats.on_modified else ()
+        if self.watched:
+            touch_all(self, None)
         self.entries = {}
         self.keys = []
         self.expires = {}
         self.volatile = KeySample()
         self.stats.dirty += removed
-        for key in keys:
-            for hook in self.stats.on_modified:
-                hook(self, key)
         return removed
 
     def swap_with(self, other: Database) -> None:
@@ -276,11 +278,12 @@ class Database:
             self.volatile.discard(key)
 
     def _signal(self, key: bytes) -> None:
-        stats = self.stats
-        stats.dirty += 1
-        if stats.on_modified:
-            for hook in stats.on_modified:
-                hook(self, key)
+        """signalModifiedKey: count the change; fail the EXEC of clients watching the key."""
+        self.stats.dirty += 1
+        if self.watched:
+            watchers = self.watched.get(key)
+            if watchers:
+                touch_key(self, key, watchers)
 
 
 def type_name(value: Any) -> str:

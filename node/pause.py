@@ -33,7 +33,8 @@ class PauseState:
         if time.monotonic() >= self.until:
             self.unpause()
             return False
-        return mode == "all" or cmd.write or cmd.may_replicate
+        return (mode == "all" or cmd.write or cmd.may_replicate
+                or (cmd.name == "exec" and client.mstate.writes))
 
     def pause(self, mode: str, seconds: float) -> None:
         """A new pause never shortens nor weakens one in force (pauseActions in networking.c)."""

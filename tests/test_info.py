@@ -257,3 +257,13 @@ def test_redis_cli_reads_info_and_stat(r, node):
     rows = output.split("\r\n")
     assert rows[1].split()[:5] == ["keys", "mem", "clients", "blocked", "requests"]
     assert re.match(r"1\s+[\d.]+[BKMG]\s+\d+\s+0\s+\d+ \(\+\d+\)", rows[2])
+
+
+def test_total_commands_processed_counts_pipelined_data_commands(r):
+    before = r.info("stats")["total_commands_processed"]
+    with r.pipeline(transaction=False) as p:
+        for i in range(50):
+            p.get(f"k{i}")
+        p.execute()
+    after = r.info("stats")["total_commands_processed"]
+    assert after - before == 51  # the 50 GETs and the first INFO

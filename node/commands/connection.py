@@ -134,7 +134,7 @@ def reset(c: Client, argv: list[bytes]) -> Any:
     c.set_resp(2)
     c.authenticated = not server.requirepass
     c.parser.auth_required = not c.authenticated
-    c.multi = False
+    c.discard_transaction()
     c.name = ""
     c.reply_off = c.reply_skip = c.reply_skip_next = c.silent = False
     c.no_touch = False

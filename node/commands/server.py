@@ -9,11 +9,11 @@ from .. import errors
 from ..commandtable import command
 from ..errors import CommandError
 from ..reply import OK, Raw
+from ..transactions import touch_all
 from .args import to_int
 
 if TYPE_CHECKING:
     from ..client import Client
-    from ..keyspace import Database
 
 NO_REPLY = Raw(b"")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -81,22 +81,11 @@ def swapdb(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.DB_INDEX_OUT_OF_RANGE)
     if first != second:
         one, other = server.dbs[first], server.dbs[second]
+        touch_all(one, other)  # before the swap, as dbSwapDatabases does
+        touch_all(other, one)
         one.swap_with(other)
-        _signal_swapped(one, other)
     server.keyspace_stats.dirty += 1
     return OK
-
-
-def _signal_swapped(one: Database, other: Database) -> None:
-    """touchAllWatchedKeysInDb: a key present on either side changed in both databases."""
-    hooks = one.stats.on_modified
-    if not hooks:
-        return
-    keys = set(one.entries) | set(other.entries)
-    for db in (one, other):
-        for key in keys:
-            for hook in hooks:
-                hook(db, key)
 
 
 @command("monitor")
