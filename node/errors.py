@@ -176,6 +176,7 @@ NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 COUNT_POSITIVE = "ERR count should be greater than 0"
 
 # --- sets ---
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 
 # --- sorted sets ---
 ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
@@ -191,7 +192,6 @@ WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 COUNT_POSITIVE = "ERR count should be greater than 0"
-OUT_OF_RANGE_BETWEEN = "ERR value is out of range, must be between %d and %d"
 VALUE_OUT_OF_RANGE_PLAIN = "ERR value is out of range"
 
 # --- transactions ---

@@ -1,0 +1,499 @@
+"""List commands (t_list.c), non-blocking forms, on ``lists.ListValue``.
+
+Argument checks come in Redis's order (some commands parse before the key lookup, some
+after), so that an invalid argument on a missing key answers as Redis does. A list that
+becomes empty is deleted. A push that creates a list calls ``lists.signal_ready`` so the
+blocking commands can serve clients waiting on that key. ``server.dirty`` grows by the
+number of elements pushed or popped, as in Redis.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..commandtable import command
+from ..errors import WRONGTYPE, CommandError
+from ..keyspace import TYPE_NAMES
+from ..lists import (
+    READY_HOOKS,
+    ListpackError,
+    ListValue,
+    listpack,
+    listpack_items,
+    lp_entry_size,
+    quicklist_nodes,
+    signal_ready,
+)
+from ..rdb import RdbError, Reader, Writer, register_type
+from ..reply import NULL_ARRAY, OK
+from ..typeinfo import OBJ_LIST, ROBJ_SIZE, Digest, TypeInfo, jemalloc_size, mix_digest, register
+from .args import LLONG_MIN, to_int
+from .keys import register_copier
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..keyspace import Database
+
+
+def _list_for_write(db: Database, key: bytes) -> ListValue | None:
+    value = db.lookup_write(key)
+    if value is not None and value.__class__ is not ListValue:
+        raise CommandError(WRONGTYPE)
+    return value
+
+
+def _list_for_read(db: Database, key: bytes) -> ListValue | None:
+    value = db.lookup_read(key)
+    if value is not None and value.__class__ is not ListValue:
+        raise CommandError(WRONGTYPE)
+    return value
+
+
+def _changed(db: Database, key: bytes, value: ListValue, count: int) -> None:
+    """After ``count`` elements were pushed or removed: delete an emptied list, count dirty
+    (``server.dirty += count``; the signal itself counts one)."""
+    if value.head or value.tail:
+        db.modified(key)
+    else:
+        db.delete(key)
+    db.stats.dirty += count - 1
+
+
+def _new_list(c: Client, key: bytes) -> ListValue:
+    value = ListValue(fill=c.server.config["list-max-listpack-size"])
+    c.db.add(key, value)
+    return value
+
+
+def _word(arg: bytes) -> bytes:
+    """An option as strcasecmp sees it: up to a NUL byte, lower-cased."""
+    if b"\0" in arg:
+        arg = arg[:arg.index(b"\0")]
+    return arg.lower()
+
+
+def _position(arg: bytes) -> bool:
+    """getListPositionFromObjectOrReply: True for LEFT, False for RIGHT."""
+    word = _word(arg)
+    if word == b"left":
+        return True
+    if word == b"right":
+        return False
+    raise CommandError(errors.SYNTAX)
+
+
+def _range_arg(arg: bytes, lo: int, message: str) -> int:
+    """getRangeLongFromObjectOrReply with a message: one text for every failure."""
+    value = to_int(arg, message)
+    if value < lo:
+        raise CommandError(message)
+    return value
+
+
+# --- pushes ---
+
+def _push(c: Client, argv: list[bytes], left: bool) -> int:
+    db = c.db
+    key = argv[1]
+    value = _list_for_write(db, key)
+    created = value is None
+    if value is None:
+        value = _new_list(c, key)
+    else:
+        db.modified(key)
+    if left:
+        value.head.extend(argv[2:])
+    else:
+        value.tail.extend(argv[2:])
+    db.stats.dirty += len(argv) - 3
+    if created and READY_HOOKS:
+        signal_ready(db, key)
+    return len(value.head) + len(value.tail)
+
+
+@command("lpush")
+def lpush(c: Client, argv: list[bytes]) -> Any:
+    return _push(c, argv, True)
+
+
+@command("rpush")
+def rpush(c: Client, argv: list[bytes]) -> Any:
+    return _push(c, argv, False)
+
+
+def _pushx(c: Client, argv: list[bytes], left: bool) -> int:
+    value = _list_for_write(c.db, argv[1])
+    if value is None:
+        return 0
+    if left:
+        value.head.extend(argv[2:])
+    else:
+        value.tail.extend(argv[2:])
+    _changed(c.db, argv[1], value, len(argv) - 2)
+    return len(value)
+
+
+@command("lpushx")
+def lpushx(c: Client, argv: list[bytes]) -> Any:
+    return _pushx(c, argv, True)
+
+
+@command("rpushx")
+def rpushx(c: Client, argv: list[bytes]) -> Any:
+    return _pushx(c, argv, False)
+
+
+@command("linsert")
+def linsert(c: Client, argv: list[bytes]) -> Any:
+    where = _word(argv[2])
+    if where not in (b"before", b"after"):
+        raise CommandError(errors.SYNTAX)
+    value = _list_for_write(c.db, argv[1])
+    if value is None:
+        return 0
+    pivot = argv[3]
+    for i, element in enumerate(value):
+        if element == pivot:
+            value.insert(i if where == b"before" else i + 1, argv[4])
+            _changed(c.db, argv[1], value, 1)
+            return len(value)
+    return -1
+
+
+# --- pops ---
+
+def _pop(c: Client, argv: list[bytes], left: bool) -> Any:
+    if len(argv) > 3:
+        raise CommandError(errors.WRONG_ARITY % ("lpop" if left else "rpop"))
+    db = c.db
+    key = argv[1]
+    if len(argv) == 2:
+        value = _list_for_write(db, key)
+        if value is None:
+            return None
+        element = value.pop_left() if left else value.pop_right()
+        if value.head or value.tail:
+            db.modified(key)
+        else:
+            db.delete(key)
+        return element
+    count = _range_arg(argv[2], 0, errors.POSITIVE_VALUE)
+    value = _list_for_write(db, key)
+    if value is None:
+        return NULL_ARRAY
+    if not count:
+        return []
+    count = min(count, len(value))
+    items = value.pop_left_many(count) if left else value.pop_right_many(count)
+    _changed(db, key, value, count)
+    return items
+
+
+@command("lpop")
+def lpop(c: Client, argv: list[bytes]) -> Any:
+    return _pop(c, argv, True)
+
+
+@command("rpop")
+def rpop(c: Client, argv: list[bytes]) -> Any:
+    return _pop(c, argv, False)
+
+
+def _move(c: Client, source: bytes, destination: bytes, from_left: bool, to_left: bool) -> Any:
+    """lmoveGenericCommand: pop from one list, push to another (possibly the same)."""
+    db = c.db
+    src = _list_for_write(db, source)
+    if src is None:
+        return None
+    dst = _list_for_write(db, destination)
+    element = src.pop_left() if from_left else src.pop_right()
+    created = dst is None
+    if dst is None:
+        dst = _new_list(c, destination)
+    else:
+        db.modified(destination)
+    if to_left:
+        dst.head.append(element)
+    else:
+        dst.tail.append(element)
+    if created and READY_HOOKS:
+        signal_ready(db, destination)
+    _changed(db, source, src, 0)
+    return element
+
+
+@command("lmove")
+def lmove(c: Client, argv: list[bytes]) -> Any:
+    return _move(c, argv[1], argv[2], _position(argv[3]), _position(argv[4]))
+
+
+@command("rpoplpush")
+def rpoplpush(c: Client, argv: list[bytes]) -> Any:
+    return _move(c, argv[1], argv[2], False, True)
+
+
+@command("lmpop")
+def lmpop(c: Client, argv: list[bytes]) -> Any:
+    numkeys = _range_arg(argv[1], 1, errors.NUMKEYS_POSITIVE)
+    where = numkeys + 2
+    if where >= len(argv):
+        raise CommandError(errors.SYNTAX)
+    left = _position(argv[where])
+    count = -1
+    i = where + 1
+    while i < len(argv):
+        if count == -1 and _word(argv[i]) == b"count" and i + 1 < len(argv):
+            count = _range_arg(argv[i + 1], 1, errors.COUNT_POSITIVE)
+            i += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    if count == -1:
+        count = 1
+    db = c.db
+    for key in argv[2:where]:
+        value = _list_for_write(db, key)
+        if value is None:
+            continue
+        count = min(count, len(value))
+        items = value.pop_left_many(count) if left else value.pop_right_many(count)
+        _changed(db, key, value, count)
+        return [key, items]
+    return NULL_ARRAY
+
+
+# --- reads ---
+
+@command("llen")
+def llen(c: Client, argv: list[bytes]) -> Any:
+    value = _list_for_read(c.db, argv[1])
+    return 0 if value is None else len(value)
+
+
+def _clamp(start: int, end: int, length: int) -> tuple[int, int] | None:
+    """The inclusive range LRANGE/LTRIM select, or None when it is empty."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    if start < 0:
+        start = 0
+    if start > end or start >= length:
+        return None
+    return start, min(end, length - 1)
+
+
+@command("lrange")
+def lrange(c: Client, argv: list[bytes]) -> Any:
+    start = to_int(argv[2])
+    end = to_int(argv[3])
+    value = _list_for_read(c.db, argv[1])
+    if value is None:
+        return []
+    bounds = _clamp(start, end, len(value))
+    if bounds is None:
+        return []
+    return value.range(*bounds)
+
+
+@command("lindex")
+def lindex(c: Client, argv: list[bytes]) -> Any:
+    value = _list_for_read(c.db, argv[1])
+    if value is None:
+        return None
+    index = to_int(argv[2])
+    length = len(value)
+    if index < 0:
+        index += length
+    if not 0 <= index < length:
+        return None
+    return value.get(index)
+
+
+@command("lpos")
+def lpos(c: Client, argv: list[bytes]) -> Any:
+    rank, count, maxlen = 1, -1, 0
+    i = 3
+    while i < len(argv):
+        option = _word(argv[i])
+        more = i + 1 < len(argv)
+        if option == b"rank" and more:
+            rank = to_int(argv[i + 1])
+            if rank == 0:
+                raise CommandError(errors.LPOS_RANK_ZERO)
+        elif option == b"count" and more:
+            count = _range_arg(argv[i + 1], 0, errors.LPOS_COUNT_NEGATIVE)
+        elif option == b"maxlen" and more:
+            maxlen = _range_arg(argv[i + 1], 0, errors.LPOS_MAXLEN_NEGATIVE)
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 2
+    value = _list_for_read(c.db, argv[1])
+    if value is None:
+        return None if count == -1 else []
+    return _find(value, argv[2], rank, count, maxlen)
+
+
+def _find(value: ListValue, element: bytes, rank: int, count: int, maxlen: int) -> Any:
+    """LPOS's scan. RANK LLONG_MIN negates to itself in C: every match then qualifies and
+    COUNT never stops the scan; that is kept."""
+    forward = rank > 0
+    unlimited = rank == LLONG_MIN
+    skip = 0 if unlimited else abs(rank) - 1
+    length = len(value)
+    scan = iter(value) if forward else value.reversed()
+    found: list[int] = []
+    for index, item in enumerate(scan):
+        if maxlen and index >= maxlen:
+            break
+        if item != element:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        found.append(index if forward else length - index - 1)
+        if count == -1 or (count and len(found) >= count and not unlimited):
+            break
+    if count == -1:
+        return found[0] if found else None
+    return found
+
+
+# --- changes in place ---
+
+@command("lset")
+def lset(c: Client, argv: list[bytes]) -> Any:
+    value = _list_for_write(c.db, argv[1])
+    if value is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    index = to_int(argv[2])
+    length = len(value)
+    if index < 0:
+        index += length
+    if not 0 <= index < length:
+        raise CommandError(errors.INDEX_OUT_OF_RANGE)
+    value.set(index, argv[3])
+    c.db.modified(argv[1])
+    return OK
+
+
+@command("lrem")
+def lrem(c: Client, argv: list[bytes]) -> Any:
+    limit = to_int(argv[2])
+    value = _list_for_write(c.db, argv[1])
+    if value is None:
+        return 0
+    element = argv[3]
+    items = value.to_list()
+    if limit == 0:
+        kept = [item for item in items if item != element]
+        removed = len(items) - len(kept)
+    else:
+        if limit < 0:
+            items.reverse()
+        todo = abs(limit)
+        kept = []
+        for item in items:
+            if todo and item == element:
+                todo -= 1
+            else:
+                kept.append(item)
+        removed = abs(limit) - todo
+        if limit < 0:
+            kept.reverse()
+    if removed:
+        value.replace_all(kept)
+        _changed(c.db, argv[1], value, removed)
+    return removed
+
+
+@command("ltrim")
+def ltrim(c: Client, argv: list[bytes]) -> Any:
+    start = to_int(argv[2])
+    end = to_int(argv[3])
+    db = c.db
+    value = _list_for_write(db, argv[1])
+    if value is None:
+        return OK
+    length = len(value)
+    bounds = _clamp(start, end, length)
+    if bounds is None:
+        db.delete(argv[1])
+        db.stats.dirty += length - 1
+        return OK
+    value.drop_right(length - 1 - bounds[1])
+    value.drop_left(bounds[0])
+    removed = length - len(value)
+    if removed:
+        _changed(db, argv[1], value, removed)
+    else:
+        db.modified(argv[1])
+        db.stats.dirty -= 1
+    return OK
+
+
+# --- what the rest of the server needs to know about lists ---
+
+QUICKLIST_SIZE = 40
+QUICKLIST_NODE_SIZE = 40
+QUICKLIST_NODE_PLAIN = 1
+QUICKLIST_NODE_PACKED = 2
+RDB_TYPE_LIST = 1
+RDB_TYPE_LIST_QUICKLIST_2 = 18
+
+
+def list_size(value: ListValue, samples: int) -> int:
+    """objectComputeSize for a quicklist: sampled nodes' average times the node count."""
+    nodes, count = quicklist_nodes(value, samples)
+    sampled = 0
+    for node in nodes:
+        lp_bytes = 7 + sum(lp_entry_size(s) for s in node)
+        sampled += QUICKLIST_NODE_SIZE + jemalloc_size(lp_bytes)
+    return int(ROBJ_SIZE + QUICKLIST_SIZE + sampled / len(nodes) * count)
+
+
+def list_digest(digest: Digest, value: ListValue) -> Digest:
+    for element in value:
+        digest = mix_digest(digest, element)
+    return digest
+
+
+def save_list(w: Writer, value: ListValue) -> None:
+    nodes, count = quicklist_nodes(value)
+    w.save_len(count)
+    for node in nodes:
+        w.save_len(QUICKLIST_NODE_PACKED)
+        w.save_string(listpack(node))
+
+
+def load_quicklist(r: Reader) -> ListValue:
+    items: list[bytes] = []
+    for _ in range(r.load_len()):
+        container = r.load_len()
+        data = r.load_string()
+        if container == QUICKLIST_NODE_PLAIN:
+            items.append(data)
+        elif container == QUICKLIST_NODE_PACKED:
+            try:
+                items += listpack_items(data)
+            except ListpackError as exc:
+                raise RdbError(str(exc)) from None
+        else:
+            raise RdbError("unknown quicklist node container")
+    if not items:
+        raise RdbError("empty list")
+    return ListValue(items)
+
+
+def load_plain_list(r: Reader) -> ListValue:
+    items = [r.load_string() for _ in range(r.load_len())]
+    if not items:
+        raise RdbError("empty list")
+    return ListValue(items)
+
+
+TYPE_NAMES[ListValue] = "list"
+register(ListValue, TypeInfo(OBJ_LIST, lambda value: "quicklist", list_size, list_digest))
+register_type(RDB_TYPE_LIST_QUICKLIST_2, (ListValue,), save_list, load_quicklist)
+register_type(RDB_TYPE_LIST, (ListValue,), None, load_plain_list)
+register_copier(ListValue, ListValue.copy)
