@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     connection,
     debug,
     dump,
+    hashes,
     info,
     keys,
     latency,

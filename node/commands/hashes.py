@@ -1,0 +1,319 @@
+"""Hash commands (t_hash.c): HSET ... HSCAN, with Redis 7.0's encodings and replies.
+
+A hash is created by the first write and deleted when its last field goes, as in Redis.
+The encoding rules are hashTypeTryConversion's and hashTypeSet's: a listpack hash becomes
+a hashtable when a command brings a field or value longer than hash-max-listpack-value
+or when it ends up with more than hash-max-listpack-entries fields (node/hashes.py).
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..commandtable import command
+from ..config import PROCESS_WATCHERS
+from ..errors import CommandError
+from ..hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash, TableHash, listpack_bytes
+from ..keyspace import Database
+from ..protocol import strict_int
+from ..reply import OK
+from .args import (
+    LLONG_MAX,
+    LLONG_MIN,
+    add_long_double,
+    format_long_double,
+    parse_long_double,
+    to_int,
+)
+from .keys import parse_cursor, parse_scan_options, register_copier
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+LONG_MAX = LLONG_MAX
+_LARGE_ARGS = 1 << 20
+EMPTY_SCAN = [b"0", []]
+
+
+def _write_hash(db: Database, key: bytes) -> tuple[Hash, bool]:
+    """hashTypeLookupWriteOrCreate: the hash to change and whether it is new (not stored yet)."""
+    h = db.write_typed(key, Hash)
+    if h is None:
+        return Hash(), True
+    return h, False
+
+
+def _fit(c: Client, h: Hash, args: list[bytes]) -> None:
+    """hashTypeTryConversion for the strings a command is about to store."""
+    if h.table is not None:
+        return
+    max_value = c.server.config.values["hash-max-listpack-value"]
+    total = 0
+    for arg in args:
+        n = len(arg)
+        if n > max_value:
+            h.convert()
+            return
+        total += n
+    if total > _LARGE_ARGS and listpack_bytes(h) + total > LISTPACK_MAX_SAFETY_SIZE:
+        h.convert()
+
+
+def _store(c: Client, key: bytes, h: Hash, new: bool) -> None:
+    """Convert an overgrown listpack, then store a new hash or signal the change."""
+    if h.table is None and len(h) > c.server.config.values["hash-max-listpack-entries"]:
+        h.convert()
+    if new:
+        c.db.add(key, h)
+    else:
+        c.db.modified(key)
+
+
+# --- setting and reading fields ---
+
+@command("hset")
+def hset(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) & 1:
+        raise CommandError(errors.WRONG_ARITY % argv[0].decode(errors='replace').lower())
+    key = argv[1]
+    h, new = _write_hash(c.db, key)
+    _fit(c, h, argv[2:])
+    put = h.put
+    created = 0
+    for i in range(2, len(argv), 2):
+        created += put(argv[i], argv[i + 1])
+    _store(c, key, h, new)
+    return created
+
+
+@command("hmset")
+def hmset(c: Client, argv: list[bytes]) -> Any:
+    hset(c, argv)
+    return OK
+
+
+@command("hsetnx")
+def hsetnx(c: Client, argv: list[bytes]) -> Any:
+    key, field = argv[1], argv[2]
+    h, new = _write_hash(c.db, key)
+    if field in h:
+        return 0
+    _fit(c, h, argv[2:4])
+    h.put(field, argv[3])
+    _store(c, key, h, new)
+    return 1
+
+
+@command("hget")
+def hget(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    return None if h is None else h.get(argv[2])
+
+
+@command("hmget")
+def hmget(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    if h is None:
+        return [None] * (len(argv) - 2)
+    get = h.get
+    return [get(field) for field in argv[2:]]
+
+
+@command("hdel")
+def hdel(c: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    db = c.db
+    h = db.write_typed(key, Hash)
+    if h is None:
+        return 0
+    deleted = 0
+    for field in argv[2:]:
+        if h.remove(field):
+            deleted += 1
+            if not h:
+                db.delete(key)
+                return deleted
+    if deleted:
+        db.modified(key)
+    return deleted
+
+
+@command("hlen")
+def hlen(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    return 0 if h is None else len(h)
+
+
+@command("hstrlen")
+def hstrlen(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    if h is None:
+        return 0
+    value = h.get(argv[2])
+    return 0 if value is None else len(value)
+
+
+@command("hexists")
+def hexists(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    return int(h is not None and argv[2] in h)
+
+
+@command("hgetall")
+def hgetall(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    return {} if h is None else dict(h)
+
+
+@command("hkeys")
+def hkeys(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    return [] if h is None else list(h)
+
+
+@command("hvals")
+def hvals(c: Client, argv: list[bytes]) -> Any:
+    h = c.db.read_typed(argv[1], Hash)
+    return [] if h is None else list(h.values())
+
+
+# --- counters ---
+
+@command("hincrby")
+def hincrby(c: Client, argv: list[bytes]) -> Any:
+    incr = to_int(argv[3])
+    key, field = argv[1], argv[2]
+    h, new = _write_hash(c.db, key)
+    old = h.get(field)
+    value = 0
+    if old is not None:
+        parsed = strict_int(old) if len(old) <= 20 else None
+        if parsed is None or not LLONG_MIN <= parsed <= LLONG_MAX:
+            raise CommandError(errors.HASH_NOT_INTEGER)
+        value = parsed
+    total = value + incr
+    if not LLONG_MIN <= total <= LLONG_MAX:
+        raise CommandError(errors.OVERFLOW)
+    text = b"%d" % total
+    _fit(c, h, [field, text])
+    h.put(field, text)
+    _store(c, key, h, new)
+    return total
+
+
+@command("hincrbyfloat")
+def hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
+    incr = parse_long_double(argv[3])
+    if incr is None:
+        raise CommandError(errors.NOT_FLOAT)
+    if isinstance(incr, float):
+        raise CommandError(errors.NAN_OR_INFINITY)
+    key, field = argv[1], argv[2]
+    h, new = _write_hash(c.db, key)
+    old = h.get(field)
+    value: Fraction | float = Fraction(0)
+    if old is not None:
+        parsed = parse_long_double(old)
+        if parsed is None:
+            raise CommandError(errors.HASH_NOT_FLOAT)
+        value = parsed
+    total = add_long_double(value, incr)
+    if isinstance(total, float):
+        raise CommandError(errors.INCR_NAN_INF)
+    text = format_long_double(total)
+    _fit(c, h, [field, text])
+    h.put(field, text)
+    _store(c, key, h, new)
+    return text
+
+
+# --- HRANDFIELD ---
+
+def _pairs_reply(c: Client, h: Hash, fields: list[bytes], withvalues: bool) -> list[Any]:
+    """Fields, or field-value pairs: flat in RESP2, nested two-element arrays in RESP3."""
+    if not withvalues:
+        return fields
+    if c.resp3:
+        return [[f, h[f]] for f in fields]
+    return [x for f in fields for x in (f, h[f])]
+
+
+def _random_fields(h: Hash, count: int, unique: bool) -> list[bytes]:
+    table = h.table
+    fields = table.keys if table is not None else list(h)
+    if not unique:
+        n = len(fields)
+        rand = random.randrange
+        return [fields[rand(n)] for _ in range(count)]
+    if count >= len(fields):
+        return list(h)
+    if table is None:
+        # lpRandomPairsUnique: a unique sample in the listpack's own order.
+        return [fields[i] for i in sorted(random.sample(range(len(fields)), count))]
+    return random.sample(fields, count)
+
+
+@command("hrandfield")
+def hrandfield(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 2:
+        h = c.db.read_typed(argv[1], Hash)
+        if h is None:
+            return None
+        table = h.table
+        return random.choice(table.keys if table is not None else list(h))
+    count = to_int(argv[2])
+    if count < -LONG_MAX:
+        raise CommandError(errors.VALUE_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
+    withvalues = False
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withvalues"):
+        raise CommandError(errors.SYNTAX)
+    if len(argv) == 4:
+        withvalues = True
+        if not -(LONG_MAX // 2) <= count <= LONG_MAX // 2:
+            raise CommandError(errors.VALUE_OUT_OF_RANGE_PLAIN)
+    h = c.db.read_typed(argv[1], Hash)
+    if h is None or count == 0:
+        return []
+    fields = _random_fields(h, abs(count), count > 0)
+    return _pairs_reply(c, h, fields, withvalues)
+
+
+# --- HSCAN ---
+
+@command("hscan")
+def hscan(c: Client, argv: list[bytes]) -> Any:
+    cursor = parse_cursor(argv[2])
+    h = c.db.read_typed(argv[1], Hash)
+    if h is None:
+        return EMPTY_SCAN
+    opts = parse_scan_options(argv, 3, False)
+    table = h.table
+    if table is None:
+        fields: list[bytes] = list(h)
+        cursor = 0
+    else:
+        keys = table.keys
+        top = len(keys) - 1 if cursor == 0 else min(cursor - 1, len(keys) - 1)
+        cursor = max(top - opts.count + 1, 0)
+        fields = keys[cursor:top + 1]
+    match = opts.match
+    out: list[bytes] = []
+    for field in fields:
+        if match is None or match(field):
+            out += (field, h[field])
+    return [b"%d" % cursor, out]
+
+
+def _limit_watcher(name: str) -> Any:
+    def watch(value: int) -> None:
+        HASH_LIMITS[name] = value
+    return watch
+
+
+PROCESS_WATCHERS.setdefault("hash-max-listpack-entries", []).append(_limit_watcher("entries"))
+PROCESS_WATCHERS.setdefault("hash-max-listpack-value", []).append(_limit_watcher("value"))
+register_copier(Hash, Hash.copy_hash)
+register_copier(TableHash, Hash.copy_hash)
