@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     multi,
     object,
     server,
+    sets,
     slowlog,
     strings,
     ttl,

@@ -1,0 +1,357 @@
+"""Set commands (t_set.c): SADD ... SSCAN, with Redis 7.0's lookups, encodings and reply order.
+
+Which lookups count as keyspace hits, which errors win and in what order keys are checked
+follow t_set.c: the set-algebra commands read every source key (stopping at the first
+WRONGTYPE) before answering, and the STORE variants never look at the destination's type.
+Result sets are built as Redis builds them, starting as an intset, so OBJECT ENCODING of a
+stored result and the order of an all-integer reply (ascending) match; ``sets.py`` holds
+the value class and its encodings. Random replies (SPOP, SRANDMEMBER) follow the same
+strategies as Redis (which elements may repeat, which reply shape, when the whole set is
+returned and in which order) though not its random choices.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..commandtable import command
+from ..config import watch_process
+from ..errors import CommandError
+from ..keyspace import Database
+from ..reply import SetReply
+from ..sets import (
+    LIMITS,
+    SMALL,
+    HashSet,
+    IntSet,
+    new_set,
+    register_type,
+    result_set,
+)
+from .args import to_int
+from .keys import parse_cursor, parse_scan_options, register_copier
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+LONG_MAX = 2**63 - 1
+SPOP_MOVE_STRATEGY_MUL = 5
+
+
+def read_sets(db: Database, keys: list[bytes]) -> list[HashSet | None]:
+    """Every source set in order (None for a missing key); WRONGTYPE at the first other type."""
+    read = db.read_typed
+    return [read(key, HashSet) for key in keys]
+
+
+def store_result(db: Database, dst: bytes, result: HashSet) -> int:
+    """setKey for a non-empty result (dropping any TTL), else delete the destination."""
+    if result:
+        db.set(dst, result)
+        return len(result)
+    db.delete(dst)
+    return 0
+
+
+# --- single-set commands ---
+
+@command("sadd")
+def sadd(c: Client, argv: list[bytes]) -> Any:
+    db = c.db
+    key = argv[1]
+    s = db.write_typed(key, HashSet)
+    if s is None:
+        s = new_set(argv[2])
+        for member in argv[2:]:
+            s.add_member(member)
+        db.add(key, s)
+        return len(s)
+    add = s.add_member
+    added = 0
+    for member in argv[2:]:
+        if add(member):
+            added += 1
+    if added:
+        db.modified(key)
+    return added
+
+
+@command("srem")
+def srem(c: Client, argv: list[bytes]) -> Any:
+    db = c.db
+    key = argv[1]
+    s = db.write_typed(key, HashSet)
+    if s is None:
+        return 0
+    remove = s.remove_member
+    deleted = 0
+    for member in argv[2:]:
+        if remove(member):
+            deleted += 1
+            if not s:
+                db.delete(key)
+                return deleted
+    if deleted:
+        db.modified(key)
+    return deleted
+
+
+@command("smove")
+def smove(c: Client, argv: list[bytes]) -> Any:
+    db = c.db
+    src_key, dst_key, member = argv[1], argv[2], argv[3]
+    src = db.lookup_write(src_key)
+    dst = db.lookup_write(dst_key)
+    if src is None:
+        return 0
+    if not isinstance(src, HashSet) or (dst is not None and not isinstance(dst, HashSet)):
+        raise CommandError(errors.WRONGTYPE)
+    if src is dst:
+        return int(member in src)
+    if not src.remove_member(member):
+        return 0
+    if src:
+        db.modified(src_key)
+    else:
+        db.delete(src_key)
+    if dst is None:
+        dst = new_set(member)
+        dst.add_member(member)
+        db.add(dst_key, dst)
+    elif dst.add_member(member):
+        db.modified(dst_key)
+    return 1
+
+
+@command("sismember")
+def sismember(c: Client, argv: list[bytes]) -> Any:
+    s = c.db.read_typed(argv[1], HashSet)
+    return 0 if s is None else int(argv[2] in s)
+
+
+@command("smismember")
+def smismember(c: Client, argv: list[bytes]) -> Any:
+    s = c.db.read_typed(argv[1], HashSet)
+    if s is None:
+        return [0] * (len(argv) - 2)
+    return [int(member in s) for member in argv[2:]]
+
+
+@command("scard")
+def scard(c: Client, argv: list[bytes]) -> Any:
+    s = c.db.read_typed(argv[1], HashSet)
+    return 0 if s is None else len(s)
+
+
+@command("smembers")
+def smembers(c: Client, argv: list[bytes]) -> Any:
+    s = c.db.read_typed(argv[1], HashSet)
+    return SetReply() if s is None else SetReply(s.ordered())
+
+
+# --- random picks ---
+
+@command("spop")
+def spop(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:
+        return spop_count(c, argv)
+    if len(argv) > 3:
+        raise CommandError(errors.SYNTAX)
+    db = c.db
+    key = argv[1]
+    s = db.write_typed(key, HashSet)
+    if s is None:
+        return None
+    member = s.random_member()
+    s.remove_member(member)
+    if s:
+        db.modified(key)
+    else:
+        db.delete(key)
+    return member
+
+
+def spop_count(c: Client, argv: list[bytes]) -> Any:
+    """spopWithCountCommand: the whole set, ``count`` single pops, or (when few remain)
+    a new set of the survivors, whose encoding is rebuilt from them."""
+    count = to_int(argv[2], errors.POSITIVE_VALUE)
+    if count < 0:
+        raise CommandError(errors.POSITIVE_VALUE)
+    db = c.db
+    key = argv[1]
+    s = db.write_typed(key, HashSet)
+    if s is None or count == 0:
+        return SetReply()
+    size = len(s)
+    if count >= size:
+        db.lookup_read(key)
+        reply = result_set(s).ordered()
+        db.delete(key)
+        return SetReply(reply)
+    remaining = size - count
+    if remaining * SPOP_MOVE_STRATEGY_MUL > count:
+        popped = SetReply()
+        for _ in range(count):
+            member = s.random_member()
+            s.remove_member(member)
+            popped.append(member)
+        db.modified(key)
+        return popped
+    keys = list(s) if size <= SMALL else s.positions().keys
+    kept = random.sample(keys, remaining)
+    survivors = result_set(kept)
+    kept_set = set(kept)
+    popped = SetReply(m for m in s.ordered() if m not in kept_set)
+    db.set(key, survivors, keep_ttl=True)
+    return popped
+
+
+@command("srandmember")
+def srandmember(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:
+        return srandmember_count(c, argv)
+    if len(argv) > 3:
+        raise CommandError(errors.SYNTAX)
+    s = c.db.read_typed(argv[1], HashSet)
+    return None if s is None else s.random_member()
+
+
+def srandmember_count(c: Client, argv: list[bytes]) -> Any:
+    """srandmemberWithCountCommand: a negative count may repeat members; a positive one
+    gives distinct members, the whole set (in its order) when it asks for as many."""
+    count = to_int(argv[2])
+    if count < -LONG_MAX:
+        raise CommandError(errors.VALUE_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
+    s = c.db.read_typed(argv[1], HashSet)
+    if s is None or count == 0:
+        return []
+    if count < 0 or count == 1:
+        return s.random_members(abs(count))
+    if count >= len(s):
+        return s.ordered()
+    keys = list(s) if len(s) <= SMALL else s.positions().keys
+    return random.sample(keys, count)
+
+
+# --- set algebra ---
+
+def intersection(sets: list[HashSet]) -> list[bytes]:
+    """sinterGenericCommand: the members of the smallest set (in its order) found in all."""
+    sets = sorted(sets, key=len)
+    first = sets[0]
+    members = first.intersection(*(s for s in sets[1:] if s is not first))
+    if first.__class__ is IntSet:
+        return sorted(members, key=int)
+    return list(members)
+
+
+@command("sinter")
+def sinter(c: Client, argv: list[bytes]) -> Any:
+    sets = read_sets(c.db, argv[1:])
+    if any(s is None for s in sets):
+        return SetReply()
+    return SetReply(intersection(sets))  # type: ignore[arg-type]
+
+
+@command("sintercard")
+def sintercard(c: Client, argv: list[bytes]) -> Any:
+    numkeys = to_int(argv[1], errors.NUMKEYS_POSITIVE)
+    if numkeys < 1:
+        raise CommandError(errors.NUMKEYS_POSITIVE)
+    if numkeys > len(argv) - 2:
+        raise CommandError(errors.NUMKEYS_TOO_MANY)
+    limit = 0
+    i = 2 + numkeys
+    while i < len(argv):
+        if argv[i].lower() == b"limit" and i + 1 < len(argv):
+            i += 1
+            limit = to_int(argv[i], errors.LIMIT_NEGATIVE)
+            if limit < 0:
+                raise CommandError(errors.LIMIT_NEGATIVE)
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    sets = read_sets(c.db, argv[2:2 + numkeys])
+    if any(s is None for s in sets):
+        return 0
+    found = len(intersection(sets))  # type: ignore[arg-type]
+    return min(found, limit) if limit else found
+
+
+@command("sinterstore")
+def sinterstore(c: Client, argv: list[bytes]) -> Any:
+    db = c.db
+    sets = read_sets(db, argv[2:])
+    if any(s is None for s in sets):
+        db.delete(argv[1])
+        return 0
+    return store_result(db, argv[1], result_set(intersection(sets)))  # type: ignore[arg-type]
+
+
+def union(sets: list[HashSet | None]) -> HashSet:
+    return result_set(set().union(*(s for s in sets if s is not None)))
+
+
+def difference(sets: list[HashSet | None]) -> HashSet:
+    """sunionDiffGenericCommand's DIFF, including the choice between its two algorithms
+    (which decides the result's encoding: the second starts from the whole first set)."""
+    first = sets[0]
+    if first is None or any(s is first for s in sets[1:]):
+        return HashSet()
+    others = [s for s in sets[1:] if s is not None]
+    algo_one_work = len(first) * (len(others) + 1) // 2
+    algo_two_work = len(first) + sum(len(s) for s in others)
+    members = set(first).difference(*others)
+    if algo_one_work <= algo_two_work:
+        return result_set(members)
+    return result_set(members, first)
+
+
+@command("sunion")
+def sunion(c: Client, argv: list[bytes]) -> Any:
+    return SetReply(union(read_sets(c.db, argv[1:])).ordered())
+
+
+@command("sunionstore")
+def sunionstore(c: Client, argv: list[bytes]) -> Any:
+    db = c.db
+    return store_result(db, argv[1], union(read_sets(db, argv[2:])))
+
+
+@command("sdiff")
+def sdiff(c: Client, argv: list[bytes]) -> Any:
+    return SetReply(difference(read_sets(c.db, argv[1:])).ordered())
+
+
+@command("sdiffstore")
+def sdiffstore(c: Client, argv: list[bytes]) -> Any:
+    db = c.db
+    return store_result(db, argv[1], difference(read_sets(db, argv[2:])))
+
+
+# --- SSCAN ---
+
+@command("sscan")
+def sscan(c: Client, argv: list[bytes]) -> Any:
+    cursor = parse_cursor(argv[2])
+    s = c.db.read_typed(argv[1], HashSet)
+    if s is None:
+        return [b"0", []]
+    opts = parse_scan_options(argv, 3, False)
+    cursor, members = s.scan(cursor, opts.count)
+    match = opts.match
+    if match is not None:
+        members = [m for m in members if match(m)]
+    return [b"%d" % cursor, members]
+
+
+def _watch_entries(value: int) -> None:
+    LIMITS["entries"] = value
+
+
+register_type()
+register_copier(HashSet, HashSet.copy_set)
+register_copier(IntSet, HashSet.copy_set)
+watch_process("set-max-intset-entries", _watch_entries)
