@@ -21,4 +21,7 @@ from . import (  # noqa: F401
     slowlog,
     strings,
     ttl,
+    zset_algebra,
+    zset_ranges,
+    zsets,
 )
