@@ -16,11 +16,11 @@ listpack bytes Redis 7.0 writes for small hashes, so DUMP payloads match byte fo
 
 from __future__ import annotations
 
-import struct
+from itertools import chain
 from typing import Any
 
 from .keyspace import TYPE_NAMES
-from .protocol import strict_int
+from .listpack import decode_listpack, encode_listpack, listpack_size
 from .rdb import RdbError, Reader, Writer, register_type
 from .sampling import KeySample
 from .typeinfo import (
@@ -128,144 +128,6 @@ def new_hash(pairs: dict[bytes, bytes], max_entries: int, max_value: int) -> Has
     return h
 
 
-# --- listpack (listpack.c): entry sizes and the exact bytes ---
-
-LP_HDR_SIZE = 6
-LP_EOF = 0xFF
-_INT_LIMITS = ((0, 127, 1), (-4096, 4095, 2), (-(2**15), 2**15 - 1, 3),
-               (-(2**23), 2**23 - 1, 4), (-(2**31), 2**31 - 1, 5))
-
-
-def _lp_int(s: bytes) -> int | None:
-    """lpStringToInt64: the integer a listpack would store the string as."""
-    if not s or len(s) > 20:
-        return None
-    value = strict_int(s)
-    if value is None or not -(2**63) <= value < 2**63:
-        return None
-    return value
-
-
-def _backlen_size(n: int) -> int:
-    if n <= 127:
-        return 1
-    if n < 16383:
-        return 2
-    if n < 2097151:
-        return 3
-    return 4 if n < 268435455 else 5
-
-
-def _entry_size(s: bytes) -> int:
-    """Bytes one listpack entry takes, its back-length included."""
-    value = _lp_int(s)
-    if value is not None:
-        size = next((n for lo, hi, n in _INT_LIMITS if lo <= value <= hi), 9)
-    else:
-        n = len(s)
-        size = n + (1 if n < 64 else 2 if n < 4096 else 5)
-    return size + _backlen_size(size)
-
-
-def listpack_bytes(h: dict[bytes, bytes]) -> int:
-    """lpBytes of the listpack holding these pairs."""
-    total = LP_HDR_SIZE + 1
-    for field, value in h.items():
-        total += _entry_size(field) + _entry_size(value)
-    return total
-
-
-def _encode_backlen(n: int) -> bytes:
-    if n <= 127:
-        return bytes((n,))
-    size = _backlen_size(n)
-    out = [n >> (7 * (size - 1))]
-    for i in range(size - 2, -1, -1):
-        out.append(((n >> (7 * i)) & 127) | 128)
-    return bytes(out)
-
-
-def _encode_entry(s: bytes) -> bytes:
-    value = _lp_int(s)
-    if value is not None:
-        if 0 <= value <= 127:
-            enc = bytes((value,))
-        elif -4096 <= value <= 4095:
-            v = value & 0x1FFF
-            enc = bytes(((v >> 8) | 0xC0, v & 0xFF))
-        elif -(2**15) <= value < 2**15:
-            enc = b"\xf1" + struct.pack("<h", value)
-        elif -(2**23) <= value < 2**23:
-            enc = b"\xf2" + (value & 0xFFFFFF).to_bytes(3, "little")
-        elif -(2**31) <= value < 2**31:
-            enc = b"\xf3" + struct.pack("<i", value)
-        else:
-            enc = b"\xf4" + struct.pack("<q", value)
-    else:
-        n = len(s)
-        if n < 64:
-            enc = bytes((0x80 | n,)) + s
-        elif n < 4096:
-            enc = bytes(((n >> 8) | 0xE0, n & 0xFF)) + s
-        else:
-            enc = b"\xf0" + struct.pack("<I", n) + s
-    return enc + _encode_backlen(len(enc))
-
-
-def encode_listpack(items: list[bytes]) -> bytes:
-    body = b"".join(_encode_entry(s) for s in items)
-    total = LP_HDR_SIZE + len(body) + 1
-    return struct.pack("<IH", total, min(len(items), 65535)) + body + bytes((LP_EOF,))
-
-
-def _signed(value: int, bits: int) -> int:
-    return value - (1 << bits) if value >= 1 << (bits - 1) else value
-
-
-def decode_listpack(blob: bytes) -> list[bytes]:
-    """The elements of a listpack, validated as lpValidateIntegrity does (RdbError if not)."""
-    if len(blob) < LP_HDR_SIZE + 1:
-        raise RdbError("listpack too short")
-    total, count = struct.unpack_from("<IH", blob)
-    if total != len(blob) or blob[-1] != LP_EOF:
-        raise RdbError("listpack header mismatch")
-    items = []
-    p = LP_HDR_SIZE
-    end = total - 1
-    try:
-        while p < end:
-            b = blob[p]
-            if b < 0x80:
-                item, size = b"%d" % b, 1
-            elif b < 0xC0:
-                n = b & 0x3F
-                item, size = blob[p + 1:p + 1 + n], 1 + n
-            elif b < 0xE0:
-                item, size = b"%d" % _signed(((b & 0x1F) << 8) | blob[p + 1], 13), 2
-            elif b < 0xF0:
-                n = ((b & 0x0F) << 8) | blob[p + 1]
-                item, size = blob[p + 2:p + 2 + n], 2 + n
-            elif b == 0xF0:
-                n = struct.unpack_from("<I", blob, p + 1)[0]
-                item, size = blob[p + 5:p + 5 + n], 5 + n
-            elif 0xF1 <= b <= 0xF4:
-                width = (2, 3, 4, 8)[b - 0xF1]
-                raw = int.from_bytes(blob[p + 1:p + 1 + width], "little")
-                item, size = b"%d" % _signed(raw, 8 * width), 1 + width
-            else:
-                raise RdbError("bad listpack entry encoding")
-            p += size
-            if p > end or blob[p:p + _backlen_size(size)] != _encode_backlen(size):
-                raise RdbError("bad listpack back-length")
-            p += _backlen_size(size)
-            items.append(bytes(item))
-    except (IndexError, struct.error) as exc:
-        raise RdbError("truncated listpack") from exc
-    if p != end or (count != 65535 and count != len(items)):
-        raise RdbError("listpack count mismatch")
-    return items
-
-
 # --- introspection ---
 
 def _encoding(h: Hash) -> str:
@@ -275,7 +137,7 @@ def _encoding(h: Hash) -> str:
 def _size(h: Hash, samples: int) -> int:
     """objectComputeSize: the listpack's allocation, or the dict with sampled elements."""
     if h.table is None:
-        return ROBJ_SIZE + jemalloc_size(listpack_bytes(h))
+        return ROBJ_SIZE + jemalloc_size(listpack_size(chain.from_iterable(h.items())))
     size = ROBJ_SIZE + DICT_SIZE + 8 * h.table.slots
     taken = elements = 0
     for field, value in h.items():
@@ -302,7 +164,7 @@ HASH_LIMITS = {"entries": 512, "value": 64}
 
 
 def _save_listpack(w: Writer, h: Hash) -> None:
-    w.save_string(encode_listpack([x for pair in h.items() for x in pair]))
+    w.save_string(encode_listpack(chain.from_iterable(h.items())))
 
 
 def _save_table(w: Writer, h: Hash) -> None:

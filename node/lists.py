@@ -33,9 +33,11 @@ list that fits in one node, and a close estimate otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import TYPE_CHECKING
+
+from .listpack import LP_HDR_SIZE, entry_size
 
 if TYPE_CHECKING:
     from .keyspace import Database
@@ -190,145 +192,6 @@ def signal_ready(db: Database, key: bytes) -> None:
         hook(db, key)
 
 
-# --- listpack (listpack.c) ---
-
-LP_HEADER_SIZE = 6
-LP_EOF = 0xFF
-LP_ENCODING_INT16 = 0xF1
-LP_ENCODING_INT24 = 0xF2
-LP_ENCODING_INT32 = 0xF3
-LP_ENCODING_INT64 = 0xF4
-LP_ENCODING_STR32 = 0xF0
-
-
-def _as_int(s: bytes) -> int | None:
-    """lpStringToInt64 (string2ll): a canonical decimal that fits in 64 bits."""
-    if not s or len(s) > 20:
-        return None
-    first = s[0]
-    if not (0x31 <= first <= 0x39 or (first == 0x30 and len(s) == 1)
-            or (first == 0x2D and len(s) > 1 and 0x31 <= s[1] <= 0x39)):
-        return None
-    if not s[1:].isdigit() and len(s) > 1:
-        return None
-    value = int(s)
-    return value if -(2**63) <= value < 2**63 else None
-
-
-def lp_entry(s: bytes) -> bytes:
-    """lpEncodeString / lpEncodeIntegerGetType: an element's encoding, without backlen."""
-    v = _as_int(s)
-    if v is not None:
-        if 0 <= v <= 127:
-            return bytes((v,))
-        if -4096 <= v <= 4095:
-            v &= 0x1FFF
-            return bytes((0xC0 | v >> 8, v & 0xFF))
-        if -32768 <= v <= 32767:
-            return bytes((LP_ENCODING_INT16,)) + v.to_bytes(2, "little", signed=True)
-        if -(2**23) <= v < 2**23:
-            return bytes((LP_ENCODING_INT24,)) + v.to_bytes(3, "little", signed=True)
-        if -(2**31) <= v < 2**31:
-            return bytes((LP_ENCODING_INT32,)) + v.to_bytes(4, "little", signed=True)
-        return bytes((LP_ENCODING_INT64,)) + v.to_bytes(8, "little", signed=True)
-    n = len(s)
-    if n < 64:
-        return bytes((0x80 | n,)) + s
-    if n < 4096:
-        return bytes((0xE0 | n >> 8, n & 0xFF)) + s
-    return bytes((LP_ENCODING_STR32,)) + n.to_bytes(4, "little") + s
-
-
-def lp_backlen(n: int) -> bytes:
-    """lpEncodeBacklen: the entry length, readable from its last byte backwards."""
-    if n <= 127:
-        return bytes((n,))
-    if n < 16383:
-        return bytes((n >> 7, (n & 127) | 128))
-    if n < 2097151:
-        return bytes((n >> 14, (n >> 7 & 127) | 128, (n & 127) | 128))
-    if n < 268435455:
-        return bytes((n >> 21, (n >> 14 & 127) | 128, (n >> 7 & 127) | 128, (n & 127) | 128))
-    return bytes((n >> 28, (n >> 21 & 127) | 128, (n >> 14 & 127) | 128, (n >> 7 & 127) | 128,
-                  (n & 127) | 128))
-
-
-def lp_entry_size(s: bytes) -> int:
-    """len(lp_entry(s)) plus its backlen, without building either."""
-    v = _as_int(s)
-    if v is None:
-        n = len(s)
-        encoded = n + (1 if n < 64 else 2 if n < 4096 else 5)
-    elif 0 <= v <= 127:
-        return 2
-    elif -4096 <= v <= 4095:
-        return 3
-    else:
-        encoded = 3 if -32768 <= v <= 32767 else 4 if -(2**23) <= v < 2**23 else (
-            5 if -(2**31) <= v < 2**31 else 9)
-    return encoded + (1 if encoded <= 127 else 2 if encoded < 16383 else
-                      3 if encoded < 2097151 else 4 if encoded < 268435455 else 5)
-
-
-def listpack(items: Iterable[bytes]) -> bytes:
-    body = bytearray()
-    count = 0
-    for s in items:
-        entry = lp_entry(s)
-        body += entry
-        body += lp_backlen(len(entry))
-        count += 1
-    total = LP_HEADER_SIZE + len(body) + 1
-    return (total.to_bytes(4, "little") + min(count, 65535).to_bytes(2, "little")
-            + bytes(body) + bytes((LP_EOF,)))
-
-
-class ListpackError(ValueError):
-    """A listpack that does not parse."""
-
-
-def listpack_items(lp: bytes) -> list[bytes]:
-    """Every element of a listpack, integers as their decimal text (lpValidateIntegrity)."""
-    if len(lp) < LP_HEADER_SIZE + 1 or int.from_bytes(lp[:4], "little") != len(lp):
-        raise ListpackError("bad listpack header")
-    items = []
-    p = LP_HEADER_SIZE
-    end = len(lp) - 1
-    while p < end:
-        b = lp[p]
-        if b < 0x80:
-            item, size = b"%d" % b, 1
-        elif b < 0xC0:
-            n = b & 0x3F
-            item, size = lp[p + 1:p + 1 + n], 1 + n
-        elif b < 0xE0:
-            v = (b & 0x1F) << 8 | lp[p + 1]
-            item, size = b"%d" % (v - 0x2000 if v >= 0x1000 else v), 2
-        elif b < 0xF0:
-            n = (b & 0x0F) << 8 | lp[p + 1]
-            item, size = lp[p + 2:p + 2 + n], 2 + n
-        elif b == LP_ENCODING_STR32:
-            n = int.from_bytes(lp[p + 1:p + 5], "little")
-            item, size = lp[p + 5:p + 5 + n], 5 + n
-        elif LP_ENCODING_INT16 <= b <= LP_ENCODING_INT64:
-            width = {LP_ENCODING_INT16: 2, LP_ENCODING_INT24: 3, LP_ENCODING_INT32: 4,
-                     LP_ENCODING_INT64: 8}[b]
-            item = b"%d" % int.from_bytes(lp[p + 1:p + 1 + width], "little", signed=True)
-            size = 1 + width
-        else:
-            raise ListpackError("bad listpack entry")
-        p += size + len(lp_backlen(size))
-        if p > end:
-            raise ListpackError("listpack entry overflows")
-        items.append(bytes(item))
-    if p != end or lp[end] != LP_EOF:
-        raise ListpackError("bad listpack end")
-    count = int.from_bytes(lp[4:6], "little")
-    if count != 65535 and count != len(items):
-        raise ListpackError("listpack count mismatch")
-    return items
-
-
 # --- quicklist node layout (quicklist.c, 7.0) ---
 
 SIZE_SAFETY_LIMIT = 8192
@@ -356,7 +219,6 @@ def quicklist_nodes(value: ListValue, limit: int | None = None) -> tuple[list[li
     count = 0
     current: list[bytes] = []
     in_node = size = 0
-    entry_size = lp_entry_size
     for s in value:
         if count and size + len(s) <= size_limit and in_node < count_limit:
             in_node += 1
@@ -366,7 +228,7 @@ def quicklist_nodes(value: ListValue, limit: int | None = None) -> tuple[list[li
             continue
         count += 1
         in_node = 1
-        size = LP_HEADER_SIZE + 1 + entry_size(s)
+        size = LP_HDR_SIZE + 1 + entry_size(s)
         if limit is None or len(nodes) < limit:
             current = [s]
             nodes.append(current)

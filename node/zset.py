@@ -25,8 +25,8 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from .hashes import decode_listpack, encode_listpack
 from .keyspace import TYPE_NAMES
+from .listpack import decode_listpack, encode_listpack, listpack_size
 from .rdb import RdbError, Reader, Writer, register_type
 from .reply import format_double
 from .typeinfo import (
@@ -302,7 +302,7 @@ _STRUCTS = 16 + 32 + 56  # zset, zskiplist, dict
 def _size(z: ZSet, samples: int) -> int:
     """objectComputeSize for a zset: the listpack's allocation, or a sampled skiplist."""
     if z.slots is None:
-        return ROBJ_SIZE + jemalloc_size(len(encode_listpack(listpack_items(z))))
+        return ROBJ_SIZE + jemalloc_size(listpack_size(listpack_items(z)))
     n = len(z.scores)
     size = ROBJ_SIZE + _STRUCTS + 8 * _dict_slots(n) + _HEADER_BYTES
     sampled = min(samples, n)

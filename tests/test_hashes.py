@@ -442,6 +442,26 @@ def test_random_sequences_match_redis(raw_pair, protocol, commands):
         assert mine == ref, f"{req!r}: redslot {mine!r} != redis-server {ref!r}"
 
 
+def test_restore_follows_listpack_limits_given_at_startup(small_limits, reference):
+    """--hash-max-listpack-entries 4 on the command line reaches RESTORE: a 6-field
+    listpack payload becomes a hashtable, while a long value alone keeps the listpack."""
+    with redis.Redis(port=reference.port, socket_timeout=30) as source:
+        source.flushall()
+        source.hset("six", mapping={f"f{i}": str(i) for i in range(6)})
+        source.hset("long", mapping={"a": "x" * 20})
+        payloads = {key: source.dump(key) for key in ("six", "long")}
+    ours, theirs = (redis.Redis(port=s.port, socket_timeout=30) for s in small_limits)
+    with ours, theirs:
+        for client in (ours, theirs):
+            client.flushall()
+            for key, payload in payloads.items():
+                client.restore(key, 0, payload)
+        for key, encoding in {"six": b"hashtable", "long": b"listpack"}.items():
+            assert (ours.object("encoding", key) == theirs.object("encoding", key)
+                    == encoding), key
+            assert ours.hgetall(key) == theirs.hgetall(key)
+
+
 def test_restore_applies_the_current_listpack_limits(pair):
     ours, theirs = pair
     theirs.hset("three", mapping={"a": "1", "b": "2", "c": "3"})

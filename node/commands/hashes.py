@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..commandtable import command
-from ..config import PROCESS_WATCHERS
+from ..config import watch_process
 from ..errors import CommandError
-from ..hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash, TableHash, listpack_bytes
+from ..hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash, TableHash
 from ..keyspace import Database
+from ..listpack import listpack_size
 from ..protocol import strict_int
 from ..reply import OK
 from .args import (
@@ -58,8 +60,9 @@ def _fit(c: Client, h: Hash, args: list[bytes]) -> None:
             h.convert()
             return
         total += n
-    if total > _LARGE_ARGS and listpack_bytes(h) + total > LISTPACK_MAX_SAFETY_SIZE:
-        h.convert()
+    if total > _LARGE_ARGS:
+        if listpack_size(chain.from_iterable(h.items())) + total > LISTPACK_MAX_SAFETY_SIZE:
+            h.convert()
 
 
 def _store(c: Client, key: bytes, h: Hash, new: bool) -> None:
@@ -313,7 +316,7 @@ def _limit_watcher(name: str) -> Any:
     return watch
 
 
-PROCESS_WATCHERS.setdefault("hash-max-listpack-entries", []).append(_limit_watcher("entries"))
-PROCESS_WATCHERS.setdefault("hash-max-listpack-value", []).append(_limit_watcher("value"))
+watch_process("hash-max-listpack-entries", _limit_watcher("entries"))
+watch_process("hash-max-listpack-value", _limit_watcher("value"))
 register_copier(Hash, Hash.copy_hash)
 register_copier(TableHash, Hash.copy_hash)

@@ -15,16 +15,8 @@ from .. import errors
 from ..commandtable import command
 from ..errors import WRONGTYPE, CommandError
 from ..keyspace import TYPE_NAMES
-from ..lists import (
-    READY_HOOKS,
-    ListpackError,
-    ListValue,
-    listpack,
-    listpack_items,
-    lp_entry_size,
-    quicklist_nodes,
-    signal_ready,
-)
+from ..listpack import decode_listpack, encode_listpack, listpack_size
+from ..lists import READY_HOOKS, ListValue, quicklist_nodes, signal_ready
 from ..rdb import RdbError, Reader, Writer, register_type
 from ..reply import NULL_ARRAY, OK
 from ..typeinfo import OBJ_LIST, ROBJ_SIZE, Digest, TypeInfo, jemalloc_size, mix_digest, register
@@ -447,8 +439,7 @@ def list_size(value: ListValue, samples: int) -> int:
     nodes, count = quicklist_nodes(value, samples)
     sampled = 0
     for node in nodes:
-        lp_bytes = 7 + sum(lp_entry_size(s) for s in node)
-        sampled += QUICKLIST_NODE_SIZE + jemalloc_size(lp_bytes)
+        sampled += QUICKLIST_NODE_SIZE + jemalloc_size(listpack_size(node))
     return int(ROBJ_SIZE + QUICKLIST_SIZE + sampled / len(nodes) * count)
 
 
@@ -463,7 +454,7 @@ def save_list(w: Writer, value: ListValue) -> None:
     w.save_len(count)
     for node in nodes:
         w.save_len(QUICKLIST_NODE_PACKED)
-        w.save_string(listpack(node))
+        w.save_string(encode_listpack(node))
 
 
 def load_quicklist(r: Reader) -> ListValue:
@@ -474,10 +465,7 @@ def load_quicklist(r: Reader) -> ListValue:
         if container == QUICKLIST_NODE_PLAIN:
             items.append(data)
         elif container == QUICKLIST_NODE_PACKED:
-            try:
-                items += listpack_items(data)
-            except ListpackError as exc:
-                raise RdbError(str(exc)) from None
+            items += decode_listpack(data)
         else:
             raise RdbError("unknown quicklist node container")
     if not items:

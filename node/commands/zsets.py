@@ -118,7 +118,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
     if nx and xx:
         raise CommandError(errors.ZADD_XX_NX)
     if (gt and nx) or (lt and nx) or (gt and lt):
-        raise CommandError(errors.ZADD_GT_LT_NX)
+        raise CommandError(errors.GT_LT_NX)
     if incr and elements > 2:
         raise CommandError(errors.ZADD_INCR_PAIR)
     scores = [to_score(argv[j]) for j in range(i, argc, 2)]
