@@ -13,6 +13,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .blocking import Blocked, release
 from .dispatch import run_requests
 from .errors import CommandError
 from .protocol import RequestParser
@@ -63,6 +64,7 @@ class Client(asyncio.Protocol):
         self.dirty_exec = False
         self.dirty_cas = False
         self.watched: list[WatchedKey] = []
+        self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.tot_cmds = 0
@@ -105,6 +107,8 @@ class Client(asyncio.Protocol):
         self.closing = True
         if self.watched:
             unwatch_all(self)
+        if self.blocked is not None:
+            release(self.blocked)
         self.server.remove_client(self)
         self.transport = None
 
@@ -227,6 +231,8 @@ class Client(asyncio.Protocol):
         self.dirty_exec = self.dirty_cas = False
         if self.watched:
             unwatch_all(self)
+        if self.blocked is not None:
+            release(self.blocked)
 
     def set_resp(self, version: int) -> None:
         self.resp3 = version == 3

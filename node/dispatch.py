@@ -11,6 +11,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from .blocking import BLOCKED, serve_ready
 from .errors import CommandError
 from .reply import _ENCODERS, OK, QUEUED, encode
 from .slowlog import redacted
@@ -132,8 +133,10 @@ NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
     """Run the handler, encode its reply (call() in server.c)."""
     result = invoke(server, client, cmd, argv)
-    if not client.silent:
+    if result is not BLOCKED and not client.silent:
         encode(client.out, result, client.resp3)
+    if server.keyspace_stats.ready_keys:
+        serve_ready(server.keyspace_stats)
 
 
 def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Any:
@@ -183,6 +186,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     request goes through ``execute``, after which the state is read again.
     """
     index = server.command_index
+    ready = server.keyspace_stats.ready_keys
     n = len(requests)
     i = 0
     while i < n:
@@ -228,6 +232,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     out.append(OK_REPLY)
                 else:
                     _ENCODERS[kind](out, result, resp3)
+                if ready:
+                    serve_ready(server.keyspace_stats)
                 i += 1
             if i > first:
                 client.cmd = index[requests[i - 1][0]]

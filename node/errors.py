@@ -67,10 +67,11 @@ BUSYKEY = "BUSYKEY Target key name already exists."
 SAME_OBJECT = "ERR source and destination objects are the same"
 NX_XX_GT_LT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
-EXPIRE_OVERFLOW = "ERR invalid expire time in '%s' command"
 DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 BAD_DATA_FORMAT = "ERR Bad data format"
 INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_POSITIVE = "ERR count should be greater than 0"
 
 # --- config ---
 CONFIG_UNKNOWN_ARG = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"
@@ -165,6 +166,9 @@ HASH_NOT_FLOAT = "ERR hash value is not a float"
 NAN_OR_INFINITY = "ERR value is NaN or Infinity"
 
 # --- lists ---
+BLOCK_TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 INDEX_OUT_OF_RANGE = "ERR index out of range"
 LPOS_RANK_ZERO = (
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
@@ -172,15 +176,12 @@ LPOS_RANK_ZERO = (
 )
 LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
-NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
-COUNT_POSITIVE = "ERR count should be greater than 0"
 
 # --- sets ---
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 
 # --- sorted sets ---
 ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"
-ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
 ZADD_INCR_PAIR = "ERR INCR option supports a single increment-element pair"
 ZSCORE_NAN = "ERR resulting score is not a number (NaN)"
 ZRANGE_NOT_FLOAT = "ERR min or max is not a float"
@@ -190,8 +191,6 @@ ZRANGE_BYLEX_WITHSCORES = "ERR syntax error, WITHSCORES not supported in combina
 ZSET_NEEDS_KEYS = "ERR at least 1 input key is needed for '%s' command"
 WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
-NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
-COUNT_POSITIVE = "ERR count should be greater than 0"
 VALUE_OUT_OF_RANGE_PLAIN = "ERR value is out of range"
 
 # --- transactions ---

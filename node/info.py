@@ -153,8 +153,8 @@ def _clients(server: Server) -> Iterator[str]:
     yield f"client_recent_max_output_buffer:{max_out}"
     yield f"blocked_clients:{sum(1 for c in clients if c.waiting)}"
     yield "tracking_clients:0"
-    yield "clients_in_timeout_table:0"
-    yield "total_blocking_keys:0"
+    yield f"clients_in_timeout_table:{sum(1 for c in clients if c.blocked and c.blocked.timer)}"
+    yield f"total_blocking_keys:{sum(len(db.blocked) for db in server.dbs)}"
     yield "total_blocking_keys_on_nokey:0"
 
 

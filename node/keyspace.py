@@ -15,13 +15,17 @@ in one place.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import WRONGTYPE, CommandError
 from .lfu import LfuClock
 from .sampling import KeySample, random_pick, random_picks
 from .transactions import WatchedKey, touch_all, touch_key
+
+if TYPE_CHECKING:
+    from .blocking import Blocked
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string"}
 STRING_TYPES = (bytes, bytearray)
@@ -40,7 +44,7 @@ class KeyspaceStats:
     """
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
-                 "no_touch", "lfu")
+                 "no_touch", "lfu", "ready_keys")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -51,6 +55,8 @@ class KeyspaceStats:
         self.lru_clock = 0
         self.no_touch = False
         self.lfu: LfuClock | None = None
+        # Keys created while clients were blocked on them (blocking.py serves them).
+        self.ready_keys: list[tuple[Database, bytes]] = []
 
 
 class Entry:
@@ -67,7 +73,8 @@ _new_entry = object.__new__  # Entry without an __init__ call: 3x cheaper per ne
 
 
 class Database:
-    __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl", "watched")
+    __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl", "watched",
+                 "blocked")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
@@ -78,6 +85,7 @@ class Database:
         self.stats = stats
         self.avg_ttl = 0
         self.watched: dict[bytes, list[WatchedKey]] = {}
+        self.blocked: dict[bytes, deque[Blocked]] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -225,6 +233,8 @@ class Database:
         entry.pos = len(self.keys)
         self.entries[key] = entry
         self.keys.append(key)
+        if self.blocked and key in self.blocked:
+            self.stats.ready_keys.append((self, key))
 
     def delete(self, key: bytes) -> bool:
         if key not in self.entries or (self.expires and key in self.expires and self._expired(key)):
@@ -265,6 +275,10 @@ class Database:
         self.expires, other.expires = other.expires, self.expires
         self.volatile, other.volatile = other.volatile, self.volatile
         self.avg_ttl, other.avg_ttl = other.avg_ttl, self.avg_ttl
+        for db in (self, other):  # scanDatabaseForReadyKeys: blocked clients stay put
+            for key in db.blocked:
+                if key in db.entries:
+                    db.stats.ready_keys.append((db, key))
 
     def _remove(self, key: bytes) -> None:
         """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""

@@ -33,14 +33,14 @@ list that fits in one node, and a close estimate otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import chain
 from typing import TYPE_CHECKING
 
 from .listpack import LP_HDR_SIZE, entry_size
 
 if TYPE_CHECKING:
-    from .keyspace import Database
+    pass
 
 
 class ListValue:
@@ -170,26 +170,6 @@ class ListValue:
     def replace_all(self, items: list[bytes]) -> None:
         self.head = []
         self.tail = items
-
-
-# --- waking blocked clients ---
-
-ReadyHook = Callable[["Database", bytes], None]
-READY_HOOKS: list[ReadyHook] = []
-"""Called as ``hook(db, key)`` when a push creates a list (signalKeyAsReady in dbAdd).
-
-Clients block only on a missing or empty key, and an emptied list is deleted, so the
-moment a list comes into being is the only one a blocked client can be served. The
-blocking-commands module appends its handler here; a handler should only note the key
-and serve the blocked clients once the running command has finished, as Redis's
-handleClientsBlockedOnKeys does (LMOVE signals its destination before it is done with its
-source). With none registered this costs a truth test of an empty list per created key.
-"""
-
-
-def signal_ready(db: Database, key: bytes) -> None:
-    for hook in READY_HOOKS:
-        hook(db, key)
 
 
 # --- quicklist node layout (quicklist.c, 7.0) ---

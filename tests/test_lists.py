@@ -8,17 +8,14 @@ taking every match (7.2 rejects that rank).
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
 
 import pytest
 import redis
 from differential import replies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redslot.node.commands import lists as list_commands
-from redslot.node.keyspace import Database, KeyspaceStats
 from redslot.node.listpack import decode_listpack, encode_listpack
-from redslot.node.lists import READY_HOOKS, ListValue
+from redslot.node.lists import ListValue
 from resp import RawClient
 from test_dump import retrailer
 
@@ -336,21 +333,6 @@ def test_watch_sees_list_changes(node):
         pipe.lpush("l", "c")
         with pytest.raises(redis.WatchError):
             pipe.execute()
-
-
-def test_a_push_that_creates_a_list_signals_ready_hooks():
-    calls = []
-    server = SimpleNamespace(config={"list-max-listpack-size": -2})
-    client = SimpleNamespace(db=Database(0, KeyspaceStats()), server=server)
-    READY_HOOKS.append(lambda db, key: calls.append(key))
-    try:
-        list_commands.rpush(client, [b"RPUSH", b"k", b"a"])
-        list_commands.lpush(client, [b"LPUSH", b"k", b"b"])
-        list_commands.lmove(client, [b"LMOVE", b"k", b"d", b"LEFT", b"LEFT"])
-        list_commands.rpoplpush(client, [b"RPOPLPUSH", b"k", b"d"])
-    finally:
-        READY_HOOKS.pop()
-    assert calls == [b"k", b"d"]
 
 
 def test_list_value_matches_a_python_list():

@@ -1,6 +1,7 @@
 """Command handlers, one module per data type or concern; importing registers them."""
 
 from . import (  # noqa: F401
+    blocking,
     client,
     command,
     config,

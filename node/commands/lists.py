@@ -2,9 +2,9 @@
 
 Argument checks come in Redis's order (some commands parse before the key lookup, some
 after), so that an invalid argument on a missing key answers as Redis does. A list that
-becomes empty is deleted. A push that creates a list calls ``lists.signal_ready`` so the
-blocking commands can serve clients waiting on that key. ``server.dirty`` grows by the
-number of elements pushed or popped, as in Redis.
+becomes empty is deleted (a push that creates a list wakes clients blocked on its key:
+the keyspace signals it, see node/blocking.py). ``server.dirty`` grows by the number of
+elements pushed or popped, as in Redis.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..commandtable import command
 from ..errors import WRONGTYPE, CommandError
 from ..keyspace import TYPE_NAMES
 from ..listpack import decode_listpack, encode_listpack, listpack_size
-from ..lists import READY_HOOKS, ListValue, quicklist_nodes, signal_ready
+from ..lists import ListValue, quicklist_nodes
 from ..rdb import RdbError, Reader, Writer, register_type
 from ..reply import NULL_ARRAY, OK
 from ..typeinfo import OBJ_LIST, ROBJ_SIZE, Digest, TypeInfo, jemalloc_size, mix_digest, register
@@ -89,7 +89,6 @@ def _push(c: Client, argv: list[bytes], left: bool) -> int:
     db = c.db
     key = argv[1]
     value = _list_for_write(db, key)
-    created = value is None
     if value is None:
         value = _new_list(c, key)
     else:
@@ -99,8 +98,6 @@ def _push(c: Client, argv: list[bytes], left: bool) -> int:
     else:
         value.tail.extend(argv[2:])
     db.stats.dirty += len(argv) - 3
-    if created and READY_HOOKS:
-        signal_ready(db, key)
     return len(value.head) + len(value.tail)
 
 
@@ -200,7 +197,6 @@ def _move(c: Client, source: bytes, destination: bytes, from_left: bool, to_left
         return None
     dst = _list_for_write(db, destination)
     element = src.pop_left() if from_left else src.pop_right()
-    created = dst is None
     if dst is None:
         dst = _new_list(c, destination)
     else:
@@ -209,8 +205,6 @@ def _move(c: Client, source: bytes, destination: bytes, from_left: bool, to_left
         dst.head.append(element)
     else:
         dst.tail.append(element)
-    if created and READY_HOOKS:
-        signal_ready(db, destination)
     _changed(db, source, src, 0)
     return element
 
@@ -225,10 +219,10 @@ def rpoplpush(c: Client, argv: list[bytes]) -> Any:
     return _move(c, argv[1], argv[2], False, True)
 
 
-@command("lmpop")
-def lmpop(c: Client, argv: list[bytes]) -> Any:
-    numkeys = _range_arg(argv[1], 1, errors.NUMKEYS_POSITIVE)
-    where = numkeys + 2
+def parse_lmpop(argv: list[bytes], first: int) -> tuple[list[bytes], bool, int]:
+    """numkeys key... LEFT|RIGHT [COUNT count], from ``argv[first]``; (keys, left, count)."""
+    numkeys = _range_arg(argv[first], 1, errors.NUMKEYS_POSITIVE)
+    where = first + numkeys + 1
     if where >= len(argv):
         raise CommandError(errors.SYNTAX)
     left = _position(argv[where])
@@ -240,17 +234,28 @@ def lmpop(c: Client, argv: list[bytes]) -> Any:
             i += 2
         else:
             raise CommandError(errors.SYNTAX)
-    if count == -1:
-        count = 1
+    return argv[first + 1:where], left, max(count, 1)
+
+
+def pop_many(c: Client, key: bytes, left: bool, count: int) -> list[Any] | None:
+    """LMPOP on one key: ``[key, elements]``, or None when the key holds no list."""
     db = c.db
-    for key in argv[2:where]:
-        value = _list_for_write(db, key)
-        if value is None:
-            continue
-        count = min(count, len(value))
-        items = value.pop_left_many(count) if left else value.pop_right_many(count)
-        _changed(db, key, value, count)
-        return [key, items]
+    value = _list_for_write(db, key)
+    if value is None:
+        return None
+    count = min(count, len(value))
+    items = value.pop_left_many(count) if left else value.pop_right_many(count)
+    _changed(db, key, value, count)
+    return [key, items]
+
+
+@command("lmpop")
+def lmpop(c: Client, argv: list[bytes]) -> Any:
+    keys, left, count = parse_lmpop(argv, 1)
+    for key in keys:
+        reply = pop_many(c, key, left, count)
+        if reply is not None:
+            return reply
     return NULL_ARRAY
 
 

@@ -1,0 +1,164 @@
+"""Blocking pops (BLPOP, BLMOVE, BZPOPMIN ...), served as redis-server serves them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from differential import assert_same
+from resp import RawClient, encode_command
+
+
+def servers(node, reference):
+    return [(node, "redslot"), (reference, "redis-server")]
+
+
+def test_immediate_answers_and_errors_match_redis(node, reference):
+    assert_same(node, reference, [
+        ("RPUSH", "l", "a", "b"), ("BLPOP", "missing", "l", "0"), ("BRPOP", "l", "0"),
+        ("BLPOP", "l", "-1"), ("BLPOP", "l", "abc"), ("BLPOP", "l", "nan"),
+        ("SET", "s", "v"), ("BLPOP", "s", "1"), ("BLPOP", "missing", "s", "1"),
+        ("RPUSH", "src", "x"), ("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"),
+        ("LRANGE", "dst", "0", "-1"), ("BRPOPLPUSH", "dst", "dst2", "0"),
+        ("ZADD", "z", "1", "a", "2", "b", "3", "c"), ("BZPOPMIN", "z", "0"),
+        ("BZPOPMAX", "z", "0"), ("BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"),
+        ("BZMPOP", "0", "0", "z", "MIN"), ("BZMPOP", "0", "1", "z", "SIDEWAYS"),
+        ("RPUSH", "m", "1", "2", "3"), ("BLMPOP", "0", "2", "none", "m", "RIGHT", "COUNT", "2"),
+        ("BLMPOP", "0", "1", "m", "UP"), ("BLMPOP", "x", "1", "m", "LEFT"),
+        ("BLMPOP", "0", "1", "m", "LEFT", "COUNT", "0"),
+    ])
+
+
+def test_blocking_commands_inside_multi_answer_as_a_timeout(node, reference):
+    assert_same(node, reference, [
+        ("MULTI",), ("BLPOP", "nothing", "0"), ("BLMOVE", "a", "b", "LEFT", "LEFT", "0"),
+        ("BZPOPMIN", "nothing", "0"), ("EXEC",),
+    ])
+
+
+def test_a_push_from_another_client_serves_the_blocked_one(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as pusher:
+            pusher.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLPOP", "q", "5"))
+            time.sleep(0.1)
+            assert pusher.call("RPUSH", "q", "job") == b":1\r\n", name
+            assert waiter.read_reply() == b"*2\r\n$1\r\nq\r\n$3\r\njob\r\n", name
+            assert pusher.call("LLEN", "q") == b":0\r\n", name
+
+
+def test_clients_are_served_in_the_order_they_blocked(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as first, RawClient(server.port) as second, \
+                RawClient(server.port) as pusher:
+            pusher.call("FLUSHALL")
+            first.send_raw(encode_command("BLPOP", "q", "5"))
+            time.sleep(0.05)
+            second.send_raw(encode_command("BLPOP", "q", "5"))
+            time.sleep(0.05)
+            pusher.call("RPUSH", "q", "one")
+            assert first.read_reply().endswith(b"one\r\n"), name
+            pusher.call("RPUSH", "q", "two")
+            assert second.read_reply().endswith(b"two\r\n"), name
+
+
+def test_the_blocked_client_is_served_right_after_the_push_within_a_pipeline(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as pusher:
+            pusher.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLPOP", "q", "5"))
+            time.sleep(0.1)
+            pusher.send_raw(encode_command("RPUSH", "q", "x") + encode_command("LPOP", "q"))
+            assert pusher.read_reply() == b":1\r\n", name
+            assert pusher.read_reply() == b"$-1\r\n", name
+            assert waiter.read_reply().endswith(b"x\r\n"), name
+
+
+def test_timeouts_answer_null_in_both_protocols(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as c:
+            c.call("FLUSHALL")
+            started = time.monotonic()
+            assert c.call("BLPOP", "q", "0.1") == b"*-1\r\n", name
+            assert c.call("BLMOVE", "q", "d", "LEFT", "LEFT", "0.1") == b"*-1\r\n", name
+            assert time.monotonic() - started >= 0.19
+            c.call("HELLO", "3")
+            assert c.call("BZPOPMIN", "z", "0.05") == b"_\r\n", name
+
+
+def test_requests_sent_while_blocked_run_after_the_reply(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as pusher:
+            pusher.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLPOP", "q", "5") + encode_command("ECHO", "after"))
+            time.sleep(0.1)
+            pusher.call("LPUSH", "q", "v")
+            assert waiter.read_reply().endswith(b"v\r\n"), name
+            assert waiter.read_reply() == b"$5\r\nafter\r\n", name
+
+
+def test_client_unblock_answers_timeout_or_error(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            waiter_id = int(waiter.call("CLIENT", "ID")[1:-2])
+            waiter.send_raw(encode_command("BLPOP", "q", "0"))
+            time.sleep(0.1)
+            assert admin.call("CLIENT", "UNBLOCK", waiter_id) == b":1\r\n", name
+            assert waiter.read_reply() == b"*-1\r\n", name
+            waiter.send_raw(encode_command("BZPOPMIN", "z", "0"))
+            time.sleep(0.1)
+            assert admin.call("CLIENT", "UNBLOCK", waiter_id, "ERROR") == b":1\r\n", name
+            assert waiter.read_reply() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", name
+            assert admin.call("CLIENT", "UNBLOCK", waiter_id) == b":0\r\n", name
+            assert admin.call("CLIENT", "UNBLOCK", waiter_id, "MAYBE") == (
+                b"-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n"), name
+
+
+def test_a_key_of_another_type_leaves_the_client_blocked(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as other:
+            other.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLPOP", "k", "5"))
+            time.sleep(0.1)
+            other.call("ZADD", "k", "1", "m")
+            other.call("DEL", "k")
+            other.call("RPUSH", "k", "v")
+            assert waiter.read_reply().endswith(b"v\r\n"), name
+
+
+def test_blmpop_is_served_with_its_count(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as other:
+            other.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLMPOP", "5", "2", "a", "b", "LEFT", "COUNT", "2"))
+            time.sleep(0.1)
+            other.call("RPUSH", "b", "1", "2", "3")
+            assert waiter.read_reply() == b"*2\r\n$1\r\nb\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n", name
+
+
+@pytest.mark.parametrize("create", [
+    ("ZADD", "z", "5", "m"),
+    ("ZUNIONSTORE", "z", "1", "src"),
+])
+def test_bzpopmin_is_served_by_any_command_creating_the_key(node, reference, create):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as other:
+            other.call("FLUSHALL")
+            other.call("ZADD", "src", "5", "m")
+            waiter.send_raw(encode_command("BZPOPMIN", "z", "5"))
+            time.sleep(0.1)
+            other.call(*create)
+            assert waiter.read_reply() == b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n$1\r\n5\r\n", name
+
+
+def test_info_counts_blocked_clients_and_keys(node):
+    with RawClient(node.port) as waiter, RawClient(node.port) as admin:
+        waiter.send_raw(encode_command("BLPOP", "a", "b", "5"))
+        time.sleep(0.1)
+        info = admin.call("INFO", "clients").decode()
+        assert "blocked_clients:1" in info
+        assert "total_blocking_keys:2" in info
+        admin.call("RPUSH", "b", "x")
+        waiter.read_reply()
+        assert "total_blocking_keys:0" in admin.call("INFO", "clients").decode()
