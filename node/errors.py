@@ -193,6 +193,11 @@ WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 VALUE_OUT_OF_RANGE_PLAIN = "ERR value is out of range"
 
+# --- sort ---
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+SORT_BY_CLUSTER = "ERR BY option of SORT denied in Cluster mode."
+SORT_GET_CLUSTER = "ERR GET option of SORT denied in Cluster mode."
+
 # --- transactions ---
 NOT_ALLOWED_IN_MULTI = "ERR Command not allowed inside a transaction"
 MULTI_NESTED = "ERR MULTI calls can not be nested"

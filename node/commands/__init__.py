@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     server,
     sets,
     slowlog,
+    sort,
     strings,
     ttl,
     zset_algebra,
