@@ -13,7 +13,7 @@ from __future__ import annotations
 import hiredis
 import pytest
 import redis
-from differential import assert_same
+from differential import assert_same, assert_same_resp3
 from redis._parsers import CommandsParser
 from redslot.node.commands.command import command_info, key_flags
 from redslot.node.commands.specs import SPECS
@@ -86,17 +86,6 @@ def full_table() -> dict[str, Command]:
                 parent.subcommands = {}
             parent.subcommands[spec["name"]] = Command(spec, None, None, parent)
     return table
-
-
-def assert_same_resp3(node, reference, script) -> None:
-    """Like assert_same, on connections switched to RESP3 first (HELLO replies differ)."""
-    outputs = []
-    for server in (node, reference):
-        with RawClient(server.port) as c:
-            c.call("HELLO", "3")
-            outputs.append([c.call(*req) for req in script])
-    for req, mine, ref in zip(script, *outputs, strict=True):
-        assert mine == ref, f"{req!r}: redslot {mine!r} != redis-server {ref!r}"
 
 
 def resp2(value) -> bytes:

@@ -10,7 +10,7 @@ import random
 
 import pytest
 import redis
-from differential import assert_same
+from differential import assert_same, retrailer
 from redslot.node import rdb
 from redslot.node.rdb import (
     RDB_VERSION,
@@ -38,12 +38,6 @@ VALUES = [
     _rng.randbytes(300),
     bytes(_rng.choice(b"abc") for _ in range(3000)),
 ]
-
-
-def retrailer(payload: bytes, version: int) -> bytes:
-    """The same payload body with another RDB version and a fresh CRC64."""
-    body = payload[:-10] + version.to_bytes(2, "little")
-    return body + crc64(body).to_bytes(8, "little")
 
 
 @pytest.fixture

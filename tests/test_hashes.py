@@ -8,36 +8,17 @@ process), so their replies are compared as sets of fields/pairs.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
 import redis
-from differential import Request, assert_same
+from differential import Request, assert_same, assert_same_resp3, retrailer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodes import ServerProcess, start_node, start_redis_server
-from redslot.node.rdb import crc64
 from resp import RawClient
 
 LLONG_MAX = 2**63 - 1
-
-
-def retrailer(payload: bytes, version: int) -> bytes:
-    """The same payload body with another RDB version and a fresh CRC64."""
-    body = payload[:-10] + version.to_bytes(2, "little")
-    return body + crc64(body).to_bytes(8, "little")
-
-
-def assert_same_resp3(node: ServerProcess, reference: ServerProcess,
-                      script: Sequence[Request]) -> None:
-    replies = []
-    for server in (node, reference):
-        with RawClient(server.port) as c:
-            c.call("FLUSHALL")
-            c.call("HELLO", "3")
-            replies.append([c.call(*req) for req in script])
-    for req, mine, ref in zip(script, *replies, strict=True):
-        assert mine == ref, f"{req!r}: redslot {mine!r} != redis-server {ref!r}"
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 import redis
-from differential import assert_same
+from differential import assert_same, assert_same_resp3
 from nodes import free_port, start_node, start_redis_server
 from redslot.node.commands import keys
 from redslot.node.commands.keys import copy_value, parse_cursor, scan_positions
 from redslot.node.errors import CommandError
 from redslot.node.keyspace import Database, KeyspaceStats, now_ms
 from redslot.node.typeinfo import SdsString
-from resp import RawClient
 
 
 def full_scan(client: redis.Redis, *args: object, count: int = 10) -> list[bytes]:
@@ -27,18 +26,6 @@ def full_scan(client: redis.Redis, *args: object, count: int = 10) -> list[bytes
         if int(cursor) == 0:
             return keys
     raise AssertionError("SCAN did not terminate")
-
-
-def assert_same_resp3(node, reference, script):
-    """assert_same on connections switched to RESP3 (HELLO's own reply differs by version)."""
-    outputs = []
-    for server in (node, reference):
-        with RawClient(server.port) as c:
-            c.call("HELLO", "3")
-            c.call("FLUSHALL")
-            outputs.append([c.call(*req) for req in script])
-    for req, mine, ref in zip(script, outputs[0], outputs[1], strict=True):
-        assert mine == ref, f"{req!r}: redslot {mine!r} != redis-server {ref!r}"
 
 
 def both(node, reference):

@@ -13,33 +13,14 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 import redis
-from differential import Request, assert_same
+from differential import Request, assert_same, assert_same_resp3, retrailer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nodes import ServerProcess, start_node, start_redis_server
-from redslot.node.rdb import crc64
+from nodes import start_node, start_redis_server
 from resp import RawClient
 
 LLONG_MAX = 2**63 - 1
 WORDS = [f"w{i}" for i in range(300)]
-
-
-def retrailer(payload: bytes, version: int) -> bytes:
-    """The same payload body with another RDB version and a fresh CRC64."""
-    body = payload[:-10] + version.to_bytes(2, "little")
-    return body + crc64(body).to_bytes(8, "little")
-
-
-def assert_same_resp3(node: ServerProcess, reference: ServerProcess,
-                      script: Sequence[Request]) -> None:
-    replies = []
-    for server in (node, reference):
-        with RawClient(server.port) as c:
-            c.call("FLUSHALL")
-            c.call("HELLO", "3")
-            replies.append([c.call(*req) for req in script])
-    for req, mine, ref in zip(script, *replies, strict=True):
-        assert mine == ref, f"{req!r}: redslot {mine!r} != redis-server {ref!r}"
 
 
 @pytest.fixture

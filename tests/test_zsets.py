@@ -9,11 +9,10 @@ from collections.abc import Sequence
 
 import pytest
 import redis
-from differential import Request
+from differential import Request, retrailer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodes import ServerProcess
-from redslot.node.rdb import crc64
 from resp import RawClient
 
 
@@ -433,11 +432,6 @@ def test_debug_digest_matches(node, reference):
 def test_memory_usage_of_small_zset_matches(node, reference):
     same(node, reference, [SMALL, ("MEMORY", "USAGE", "z"), ("ZADD", "n", "1", "1", "2", "200000"),
                            ("MEMORY", "USAGE", "n")])
-
-
-def retrailer(payload: bytes, version: int) -> bytes:
-    body = payload[:-10] + version.to_bytes(2, "little")
-    return body + crc64(body).to_bytes(8, "little")
 
 
 @pytest.mark.parametrize("setup", [SMALL, BIG, LEX])
