@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,22 @@ def test_bench_runs_against_both_servers_and_prints_ratios(tmp_path):
     figures = out.read_text()
     for test in ("set -P 1", "get -P 1", "incr -P 1", "mset -P 1"):
         assert test in figures
+
+
+TYPES_BENCH = BENCH.parent / "datatypes.py"
+
+
+def test_types_bench_quick_run_prints_throughput_and_memory_ratio_lines():
+    result = subprocess.run([sys.executable, str(TYPES_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    number = r"[\d,.]+"
+    for test in ("lpush", "lpop", "sadd", "hset", "zadd", "zrange100", "zrank"):
+        for pipeline in (16, 1):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in lines), (test, pipeline, result.stdout)
+    for dataset in ("hash, bytes/key", "zset, bytes/member"):
+        pattern = rf"{re.escape(dataset)} \(.*\)\s+{number}\s+{number}\s+{number}\s"
+        assert any(re.match(pattern, line) for line in lines), (dataset, result.stdout)
+    assert "used_memory_rss delta" in result.stdout
