@@ -46,3 +46,15 @@ def r2(node: ServerProcess) -> Iterator[redis.Redis]:
     client.flushall()
     yield client
     client.close()
+
+
+@pytest.fixture
+def pair(node: ServerProcess, reference: ServerProcess) -> Iterator[tuple[redis.Redis, redis.Redis]]:
+    """RESP2 redis-py clients on an emptied node and an emptied reference server."""
+    clients = (redis.Redis(port=node.port, socket_timeout=30),
+               redis.Redis(port=reference.port, socket_timeout=30))
+    for client in clients:
+        client.flushall()
+    yield clients
+    for client in clients:
+        client.close()

@@ -21,16 +21,6 @@ from resp import RawClient
 LLONG_MAX = 2**63 - 1
 
 
-@pytest.fixture
-def pair(node, reference) -> Iterator[tuple[redis.Redis, redis.Redis]]:
-    clients = tuple(redis.Redis(port=s.port, socket_timeout=30) for s in (node, reference))
-    for client in clients:
-        client.flushall()
-    yield clients  # type: ignore[misc]
-    for client in clients:
-        client.close()
-
-
 @pytest.fixture(scope="module")
 def small_limits() -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Both servers with tiny listpack limits (4 entries, 8-byte values)."""

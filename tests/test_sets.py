@@ -23,16 +23,6 @@ LLONG_MAX = 2**63 - 1
 WORDS = [f"w{i}" for i in range(300)]
 
 
-@pytest.fixture
-def pair(node, reference) -> Iterator[tuple[redis.Redis, redis.Redis]]:
-    clients = tuple(redis.Redis(port=s.port, socket_timeout=30) for s in (node, reference))
-    for client in clients:
-        client.flushall()
-    yield clients  # type: ignore[misc]
-    for client in clients:
-        client.close()
-
-
 @pytest.fixture(scope="module")
 def small_limit() -> Iterator[tuple[redis.Redis, redis.Redis]]:
     """Both servers with set-max-intset-entries 4."""
