@@ -57,6 +57,8 @@ class Client(asyncio.Protocol):
         self.no_evict = False
         self.no_touch = False
         self.monitor = False
+        self.asking = False  # cluster: ASKING, valid for the next command
+        self.readonly = False  # cluster: READONLY, reads served by a replica
         # MULTI/EXEC (transactions.py): ``multi`` while queueing; ``dirty_exec`` after a
         # refused request (EXEC aborts), ``dirty_cas`` after a watched key changed (EXEC nil).
         self.multi = False

@@ -1,6 +1,6 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
-lookup -> arity -> auth -> (cluster redirect, OOM, MULTI: hooks of later work) -> pause
+lookup -> arity -> auth -> cluster redirect -> (OOM) -> pause -> MULTI queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
 MONITOR feed. This is the one place that order lives.
 """
@@ -116,6 +116,11 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
+    if server.cluster is not None:
+        refusal = server.cluster.route(client, cmd, argv)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
     if server.pause.mode is not None and server.pause.blocks(client, cmd):
         client.postpone(argv)
         return
@@ -198,6 +203,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             tracking = server.latency_tracking
             slow_us = server.slowlog_threshold
             latency_ms = server.latency_threshold
+            cluster = server.cluster
             first = i
             while i < n:
                 argv = requests[i]
@@ -207,6 +213,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 arity = cmd.arity
                 argc = len(argv)
                 if (arity != argc and arity > 0) or argc < -arity:
+                    break
+                if cluster is not None and cluster.route(client, cmd, argv) is not None:
                     break
                 start = perf_counter_ns()
                 try:

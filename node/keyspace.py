@@ -26,6 +26,7 @@ from .transactions import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
     from .blocking import Blocked
+    from .slots import SlotIndex
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string"}
 STRING_TYPES = (bytes, bytearray)
@@ -74,7 +75,7 @@ _new_entry = object.__new__  # Entry without an __init__ call: 3x cheaper per ne
 
 class Database:
     __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl", "watched",
-                 "blocked")
+                 "blocked", "slot_index")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
@@ -86,6 +87,8 @@ class Database:
         self.avg_ttl = 0
         self.watched: dict[bytes, list[WatchedKey]] = {}
         self.blocked: dict[bytes, deque[Blocked]] = {}
+        # Cluster mode: keys by hash slot (COUNTKEYSINSLOT, GETKEYSINSLOT, migration).
+        self.slot_index: SlotIndex | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -233,6 +236,8 @@ class Database:
         entry.pos = len(self.keys)
         self.entries[key] = entry
         self.keys.append(key)
+        if self.slot_index is not None:
+            self.slot_index.add(key)
         if self.blocked and key in self.blocked:
             self.stats.ready_keys.append((self, key))
 
@@ -266,6 +271,8 @@ class Database:
         self.keys = []
         self.expires = {}
         self.volatile = KeySample()
+        if self.slot_index is not None:
+            self.slot_index.clear()
         self.stats.dirty += removed
         return removed
 
@@ -275,6 +282,7 @@ class Database:
         self.expires, other.expires = other.expires, self.expires
         self.volatile, other.volatile = other.volatile, self.volatile
         self.avg_ttl, other.avg_ttl = other.avg_ttl, self.avg_ttl
+        self.slot_index, other.slot_index = other.slot_index, self.slot_index
         for db in (self, other):  # scanDatabaseForReadyKeys: blocked clients stay put
             for key in db.blocked:
                 if key in db.entries:
@@ -290,6 +298,8 @@ class Database:
             self.entries[last].pos = pos
         if self.expires.pop(key, None) is not None:
             self.volatile.discard(key)
+        if self.slot_index is not None:
+            self.slot_index.discard(key)
 
     def _signal(self, key: bytes) -> None:
         """signalModifiedKey: count the change; fail the EXEC of clients watching the key."""

@@ -71,6 +71,8 @@ class Server:
             self.command_index[name.upper().encode()] = cmd
         self.keyspace_stats = KeyspaceStats()
         self.cluster_enabled: bool = config["cluster-enabled"]
+        # Cluster mode's state (topology, redirects); None on a standalone node.
+        self.cluster: Any = None
         self.dbs = [Database(i, self.keyspace_stats) for i in range(config["databases"])]
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
