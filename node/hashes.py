@@ -19,6 +19,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
+from .footprint import bytes_cost, elements_cost, index_cost, obj, register_footprint
 from .keyspace import TYPE_NAMES
 from .listpack import decode_listpack, encode_listpack, listpack_size
 from .rdb import RdbError, Reader, Writer, register_type
@@ -196,9 +197,18 @@ def _load_listpack(r: Reader) -> Hash:
     return _load_pairs(decode_listpack(r.load_string()), LISTPACK_MAX_SAFETY_SIZE)
 
 
+def _footprint(h: Hash) -> int:
+    """The dict (its table is a second block), its fields and values, the field index."""
+    n = len(h)
+    cost = obj(h) + 16 + elements_cost(h, n, bytes_cost) + elements_cost(h.values(), n, bytes_cost)
+    table = h.table
+    return cost if table is None else cost + index_cost(table.keys, table.where)
+
+
 _INFO = TypeInfo(OBJ_HASH, _encoding, _size, _digest)
 for _cls in (Hash, TableHash):
     TYPE_NAMES[_cls] = "hash"
     register(_cls, _INFO)
+    register_footprint(_cls, _footprint)
 register_type(RDB_TYPE_HASH, (TableHash,), _save_table, _load_hash)
 register_type(RDB_TYPE_HASH_LISTPACK, (Hash,), _save_listpack, _load_listpack)

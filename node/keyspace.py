@@ -20,16 +20,23 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import WRONGTYPE, CommandError
+from .footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
 from .lfu import LfuClock
 from .sampling import KeySample, random_pick, random_picks
 from .transactions import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
     from .blocking import Blocked
+    from .propagation import Propagation
     from .slots import SlotIndex
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string"}
 STRING_TYPES = (bytes, bytearray)
+
+
+EXPIRY_DELETE = 0
+EXPIRY_HIDE = 1
+EXPIRY_KEEP = 2
 
 
 def now_ms() -> int:
@@ -45,7 +52,8 @@ class KeyspaceStats:
     """
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
-                 "no_touch", "lfu", "ready_keys")
+                 "no_touch", "lfu", "ready_keys", "data_bytes", "resized", "expiry",
+                 "propagation")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -58,16 +66,41 @@ class KeyspaceStats:
         self.lfu: LfuClock | None = None
         # Keys created while clients were blocked on them (blocking.py serves them).
         self.ready_keys: list[tuple[Database, bytes]] = []
+        # What the keys and values of every database cost (footprint.py): the sum of the
+        # entries' sizes, the dataset part of used_memory. Keys changed in place wait in
+        # ``resized`` until the command is over (dispatch calls ``settle``).
+        self.data_bytes = 0
+        self.resized: list[tuple[Database, bytes]] = []
+        # What a key past its TTL does when met: EXPIRY_DELETE on a master; on a replica
+        # EXPIRY_HIDE (clients see it gone) or EXPIRY_KEEP (while the master's commands run).
+        self.expiry = EXPIRY_DELETE
+        self.propagation: Propagation | None = None  # where expiry DELs are streamed
+
+    def settle(self) -> None:
+        """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum."""
+        resized = self.resized
+        for db, key in resized:
+            entry = db.entries.get(key)
+            if entry is not None:
+                size = rounded(key_cost(key) + FOOTPRINTS[type(entry.value)](entry.value))
+                self.data_bytes += size - entry.size
+                entry.size = size
+        resized.clear()
 
 
 class Entry:
-    """A key's value, its access clock and its position in ``Database.keys``."""
+    """A key's value, its access clock, its position in ``Database.keys`` and its cost.
 
-    __slots__ = ("value", "clock", "pos")
+    ``size`` is what the key and its value cost this process (footprint.py), as last
+    estimated: on insertion, on replacement and after each in-place change (``modified``).
+    """
+
+    __slots__ = ("value", "clock", "pos", "size")
 
     value: Any
     clock: int
     pos: int
+    size: int
 
 
 _new_entry = object.__new__  # Entry without an __init__ call: 3x cheaper per new key
@@ -96,16 +129,24 @@ class Database:
     # --- reads ---
 
     def _expired(self, key: bytes) -> bool:
+        """expireIfNeeded: a master deletes a key past its TTL (and streams a DEL); a
+        replica keeps it for its master's DEL, hiding it from its own clients only."""
         when = self.expires.get(key)
         if when is None or when > now_ms():
             return False
-        self._expire(key)
-        return True
+        mode = self.stats.expiry
+        if mode == EXPIRY_DELETE:
+            self._expire(key)
+            return True
+        return mode == EXPIRY_HIDE
 
     def _expire(self, key: bytes) -> None:
-        self.stats.expired += 1
+        stats = self.stats
+        stats.expired += 1
         self._remove(key)
         self._signal(key)
+        if stats.propagation is not None and stats.propagation.active:
+            stats.propagation.add(self.id, [b"DEL", key])
 
     def is_expired(self, key: bytes) -> bool:
         """keyIsExpired: past its TTL, whether or not it was deleted yet."""
@@ -217,6 +258,12 @@ class Database:
             self._insert(key, value)
         else:
             entry.value = value
+            if type(value) is bytes:
+                size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+                self.stats.data_bytes += size - entry.size
+                entry.size = size
+            else:
+                self.stats.resized.append((self, key))
             if self.stats.lfu is None:
                 entry.clock = self.stats.lru_clock
             if not keep_ttl and self.expires and key in self.expires:
@@ -234,6 +281,12 @@ class Database:
         entry.value = value
         entry.clock = self.stats.lru_clock
         entry.pos = len(self.keys)
+        if type(value) is bytes:
+            size = entry.size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+            self.stats.data_bytes += size
+        else:  # an aggregate is often filled right after it is stored: sized after the command
+            entry.size = 0
+            self.stats.resized.append((self, key))
         self.entries[key] = entry
         self.keys.append(key)
         if self.slot_index is not None:
@@ -261,10 +314,16 @@ class Database:
 
     def modified(self, key: bytes) -> None:
         """Signal an in-place change of a key's value (APPEND, LPUSH on an existing list ...)."""
+        self.stats.resized.append((self, key))
         self._signal(key)
+
+    def resized(self, key: bytes) -> None:
+        """A value grew or shrank without changing (a read built an index): re-cost it."""
+        self.stats.resized.append((self, key))
 
     def flush(self) -> int:
         removed = len(self.entries)
+        self.stats.data_bytes -= sum(entry.size for entry in self.entries.values())
         if self.watched:
             touch_all(self, None)
         self.entries = {}
@@ -290,7 +349,9 @@ class Database:
 
     def _remove(self, key: bytes) -> None:
         """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""
-        pos = self.entries.pop(key).pos
+        entry = self.entries.pop(key)
+        self.stats.data_bytes -= entry.size
+        pos = entry.pos
         keys = self.keys
         last = keys.pop()
         if pos < len(keys):

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from .footprint import bytes_cost, obj, picked_cost
 from .listpack import LP_HDR_SIZE, entry_size
 
 if TYPE_CHECKING:
@@ -73,6 +74,17 @@ class ListValue:
         copy = ListValue(self.tail[:], self.fill)
         copy.head = self.head[:]
         return copy
+
+    def footprint(self) -> int:
+        """The bytes this list costs the process (footprint.py): object, both halves, items."""
+        head, tail = self.head, self.tail
+        cost = obj(self) + obj(head) + obj(tail)
+        if len(head) < len(tail):
+            head, tail = tail, head
+        if not tail:
+            return cost + picked_cost(head, bytes_cost)
+        n = len(head) + len(tail)
+        return cost + picked_cost(head, bytes_cost) * n // len(head)
 
     # --- the ends ---
 

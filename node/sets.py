@@ -27,6 +27,7 @@ import struct
 from collections.abc import Iterable
 
 from . import rdb
+from .footprint import bytes_cost, elements_cost, index_cost, obj, register_footprint
 from .keyspace import TYPE_NAMES
 from .protocol import strict_int
 from .sampling import KeySample
@@ -317,10 +318,18 @@ def _load_intset(r: rdb.Reader) -> HashSet:
     return s
 
 
+def _footprint(s: HashSet) -> int:
+    """The set (its table is a second block), its members, the member index."""
+    cost = obj(s) + 16 + elements_cost(s, len(s), bytes_cost)
+    index = s.index
+    return cost if index is None else cost + index_cost(index.keys, index.where)
+
+
 def register_type() -> None:
     info = TypeInfo(OBJ_SET, _encoding, _size, _digest)
     for cls in (HashSet, IntSet):
         TYPE_NAMES[cls] = "set"
         register(cls, info)
+        register_footprint(cls, _footprint)
     rdb.register_type(RDB_TYPE_SET_INTSET, (IntSet,), _save_intset, _load_intset)
     rdb.register_type(RDB_TYPE_SET, (HashSet,), _save_hashtable, _load_hashtable)

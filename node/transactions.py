@@ -29,16 +29,19 @@ class WatchedKey:
 class MultiState:
     """The commands queued between MULTI and EXEC, and whether EXEC may write."""
 
-    __slots__ = ("commands", "writes")
+    __slots__ = ("commands", "writes", "denyoom")
 
     def __init__(self) -> None:
         self.commands: list[tuple[Command, list[bytes]]] = []
         self.writes = False
+        self.denyoom = False  # mstate.cmd_flags & CMD_DENYOOM: EXEC is refused under OOM
 
     def queue(self, cmd: Command, argv: list[bytes]) -> None:
         self.commands.append((cmd, argv))
         if cmd.write or cmd.may_replicate:
             self.writes = True
+        if cmd.denyoom:
+            self.denyoom = True
 
 
 def watch(client: Client, db: Database, key: bytes) -> None:

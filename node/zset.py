@@ -25,6 +25,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
+from .footprint import FLOAT, INT, bytes_cost, obj, picked_cost, register_footprint
 from .keyspace import TYPE_NAMES
 from .listpack import decode_listpack, encode_listpack, listpack_size
 from .rdb import RdbError, Reader, Writer, register_type
@@ -313,6 +314,27 @@ def _size(z: ZSet, samples: int) -> int:
     return size
 
 
+_PAIR = 64  # the (score, member) tuple in ``order``: 56 bytes in pymalloc's 64 class
+_SORTED_SLOT = 9  # a SortedList's pointer per item, its sublists over-allocated ~1/8
+
+
+def _member_cost(pair: tuple[float, bytes]) -> int:
+    return bytes_cost(pair[1]) + FLOAT + _PAIR
+
+
+def _footprint(z: ZSet) -> int:
+    """The score map, the ordered (score, member) pairs and, for a skiplist, ZSCAN's index."""
+    n = len(z.scores)
+    cost = obj(z) + obj(z.scores) + 16
+    order = z.order
+    if z.slots is None:
+        return cost + obj(order) + picked_cost(order, _member_cost)  # type: ignore[arg-type]
+    sample = order[:4] if n <= 8 else [order[0], order[n // 3], order[2 * n // 3], order[-1]]
+    pairs = sum(_member_cost(pair) for pair in sample) * n // max(len(sample), 1)
+    return (cost + pairs + n * _SORTED_SLOT + 256
+            + obj(z.slots) + obj(z.pos) + n * INT)
+
+
 def _dict_slots(n: int) -> int:
     slots = 4
     while slots < n:
@@ -382,6 +404,7 @@ def _build(pairs: list[tuple[bytes, float]]) -> ZSet:
 for _cls in (ZSet, SkipZSet):
     TYPE_NAMES[_cls] = "zset"
     register(_cls, TypeInfo(OBJ_ZSET, _encoding, _size, _digest))
+    register_footprint(_cls, _footprint)
 register_type(RDB_TYPE_ZSET_2, (SkipZSet,), _save, _load_zset2)
 register_type(RDB_TYPE_ZSET_LISTPACK, (ZSet,), _save_listpack, _load_listpack)
 register_type(RDB_TYPE_ZSET, (), None, _load_zset)

@@ -30,6 +30,21 @@ def reference() -> Iterator[ServerProcess]:
     proc.stop()
 
 
+def check_footprint(node: ServerProcess) -> None:
+    """After a test: the node's dataset accounting matches its keys (DEBUG FOOTPRINT).
+
+    Every write must keep used_memory's dataset figure exact (keyspace.py, footprint.py);
+    checking after every test that used a client makes the whole suite exercise that.
+    A node the test stopped, locked (AUTH) or stripped of DEBUG is left alone.
+    """
+    try:
+        with redis.Redis(port=node.port, socket_timeout=10) as client:
+            tracked, recomputed = client.execute_command("DEBUG", "FOOTPRINT")
+    except redis.RedisError:
+        return
+    assert tracked == recomputed, "dataset accounting drifted during this test"
+
+
 @pytest.fixture
 def r(node: ServerProcess) -> Iterator[redis.Redis]:
     """A RESP3 redis-py client on an emptied node."""
@@ -37,6 +52,7 @@ def r(node: ServerProcess) -> Iterator[redis.Redis]:
     client.flushall()
     yield client
     client.close()
+    check_footprint(node)
 
 
 @pytest.fixture
@@ -46,6 +62,7 @@ def r2(node: ServerProcess) -> Iterator[redis.Redis]:
     client.flushall()
     yield client
     client.close()
+    check_footprint(node)
 
 
 @pytest.fixture
@@ -58,3 +75,4 @@ def pair(node: ServerProcess, reference: ServerProcess) -> Iterator[tuple[redis.
     yield clients
     for client in clients:
         client.close()
+    check_footprint(node)

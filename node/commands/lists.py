@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..commandtable import command
 from ..errors import WRONGTYPE, CommandError
+from ..footprint import register_footprint
 from ..keyspace import TYPE_NAMES
 from ..listpack import decode_listpack, encode_listpack, listpack_size
 from ..lists import ListValue, quicklist_nodes
@@ -490,3 +491,4 @@ register(ListValue, TypeInfo(OBJ_LIST, lambda value: "quicklist", list_size, lis
 register_type(RDB_TYPE_LIST_QUICKLIST_2, (ListValue,), save_list, load_quicklist)
 register_type(RDB_TYPE_LIST, (ListValue,), None, load_plain_list)
 register_copier(ListValue, ListValue.copy)
+register_footprint(ListValue, ListValue.footprint)

@@ -2,27 +2,25 @@
 
 USAGE estimates what Redis would allocate for a key (node/typeinfo.py: per type, sampled
 for aggregates), so capacity planning done against redslot carries over to Redis. STATS
-and DOCTOR measure the process as INFO memory does (resident set size, node/info.py);
-the jemalloc-only fields (allocator.*, rss-overhead.*) are left out, as INFO leaves them.
+and DOCTOR report this process's figures as INFO memory does (node/memusage.py); the
+jemalloc-only fields (allocator.*, rss-overhead.*) are left out, as INFO leaves them.
 """
 
 from __future__ import annotations
 
 import gc
-import sys
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..commandtable import command
 from ..errors import CommandError
-from ..info import STARTUP_RSS, peak_rss_bytes, rss_bytes
+from ..memusage import STARTUP_BYTES, MemoryFigures
 from ..reply import OK, Verbatim
 from ..typeinfo import info_of, key_size
 from .args import LLONG_MAX, help_reply, to_int
 
 if TYPE_CHECKING:
     from ..client import Client
-    from ..server import Server
 
 DEFAULT_SAMPLES = 5
 BIG_PEAK_RATIO = 1.5
@@ -68,41 +66,14 @@ def memory_usage(c: Client, argv: list[bytes]) -> Any:
     return value_usage(argv[2], value, samples)
 
 
-class MemoryFigures:
-    """getMemoryOverheadData, measured on this process."""
-
-    __slots__ = ("total", "peak", "clients", "clients_count", "db_overheads", "keys",
-                 "overhead", "dataset")
-
-    def __init__(self, server: Server) -> None:
-        self.total = rss_bytes()
-        self.peak = max(peak_rss_bytes(), self.total)
-        buffers = [c.parser.buffered + _output_buffer(c) for c in server.clients.values()]
-        self.clients = sum(buffers)
-        self.clients_count = len(buffers)
-        self.db_overheads = [
-            (db.id, sys.getsizeof(db.entries) + sys.getsizeof(db.keys),
-             sys.getsizeof(db.expires) + sys.getsizeof(db.volatile.keys))
-            for db in server.dbs if len(db)]
-        self.keys = sum(len(db) for db in server.dbs)
-        tables = sum(main + expires for _, main, expires in self.db_overheads)
-        self.overhead = min(STARTUP_RSS + self.clients + tables, self.total)
-        self.dataset = self.total - self.overhead
-
-
-def _output_buffer(client: Client) -> int:
-    transport = client.transport
-    return transport.get_write_buffer_size() if transport is not None else 0
-
-
 @command("memory|stats")
 def memory_stats(c: Client, argv: list[bytes]) -> Any:
     m = MemoryFigures(c.server)
-    net = m.total - STARTUP_RSS if m.total > STARTUP_RSS else 1
+    net = m.used - STARTUP_BYTES if m.used > STARTUP_BYTES else 1
     out: dict[bytes, Any] = {
         b"peak.allocated": m.peak,
-        b"total.allocated": m.total,
-        b"startup.allocated": STARTUP_RSS,
+        b"total.allocated": m.used,
+        b"startup.allocated": STARTUP_BYTES,
         b"replication.backlog": 0,
         b"clients.slaves": 0,
         b"clients.normal": m.clients,
@@ -122,9 +93,9 @@ def memory_stats(c: Client, argv: list[bytes]) -> Any:
         b"keys.bytes-per-key": m.dataset // m.keys if m.keys else 0,
         b"dataset.bytes": m.dataset,
         b"dataset.percentage": m.dataset * 100 / net,
-        b"peak.percentage": m.total * 100 / m.peak,
-        b"fragmentation": 1.0,
-        b"fragmentation.bytes": 0,
+        b"peak.percentage": m.used * 100 / m.peak,
+        b"fragmentation": m.rss / m.used,
+        b"fragmentation.bytes": m.rss - m.used,
     })
     return out
 
@@ -142,10 +113,10 @@ def doctor_report(m: MemoryFigures) -> str:
             "work on. Put some keys in it and ask me again: I will be right here, rebooted and "
             "ready.\n")
     findings = []
-    if m.peak / m.total > BIG_PEAK_RATIO:
+    if m.peak / m.used > BIG_PEAK_RATIO:
         findings.append(
             f" * Peak memory: the process once used {m.peak} bytes, more than 150% of the "
-            f"{m.total} bytes it uses now. A past burst (a large value, a big MULTI, slow "
+            f"{m.used} bytes it uses now. A past burst (a large value, a big MULTI, slow "
             f"clients) has passed; the memory it took may not all go back to the system.")
     if m.clients_count and m.clients / m.clients_count > BIG_CLIENT_BUFFER:
         findings.append(

@@ -1,0 +1,108 @@
+"""What a key and its value cost this process: the figures behind used_memory and eviction.
+
+Redis counts every allocation (zmalloc); a Python process cannot, cheaply. So each key's
+cost is estimated when it is written, from the sizes CPython allocates for its objects
+(``sys.getsizeof`` rounded up as the allocators round: pymalloc's 16-byte classes up to 512
+bytes, glibc malloc's 16-byte chunks with an 8-byte header above that), and kept in the
+key's ``Entry.size``; the keyspace keeps the running total (keyspace.py). Aggregates are
+estimated from their container sizes (exact, O(1)) plus their element count times the
+mean cost of a few elements at fixed positions, so an estimate costs O(1), moves only when
+the value changes, and is exact for small values (every element is looked at up to
+``EXACT_UPTO``). tests/test_memory_accounting.py holds the estimates against the process's
+RSS growth for each type.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from itertools import islice
+from typing import Any
+
+SMALL_REQUEST = 512  # pymalloc serves requests up to this size
+EXACT_UPTO = 8  # aggregates of up to this many elements are summed element by element
+SAMPLES = 4
+
+getsizeof = sys.getsizeof
+
+
+def alloc(nbytes: int) -> int:
+    """The bytes an allocation of ``nbytes`` takes: pymalloc size class, or a malloc chunk."""
+    if nbytes <= SMALL_REQUEST:
+        return (nbytes + 15) & ~15
+    return max((nbytes + 8 + 15) & ~15, 32)
+
+
+def obj(value: Any) -> int:
+    """One object's allocation (its own block only, not what it refers to)."""
+    return alloc(getsizeof(value))
+
+
+BYTES_HEADER = getsizeof(b"")  # 33: a bytes object of length n asks for 33 + n bytes
+INT = alloc(getsizeof(1 << 40))  # an int object beyond the small-int cache
+FLOAT = alloc(getsizeof(1.5))
+
+
+def bytes_cost(b: bytes) -> int:
+    return alloc(BYTES_HEADER + len(b))
+
+
+def blob_cost(b: bytes | bytearray) -> int:
+    """A string value: a bytes object, or a bytearray (SdsString) and its separate buffer."""
+    if type(b) is bytes:
+        return alloc(BYTES_HEADER + len(b))
+    buffer = b.__alloc__()  # type: ignore[union-attr]
+    return alloc(getsizeof(b) - buffer) + alloc(buffer)
+
+
+def elements_cost(items: Iterable[Any], count: int, cost: Callable[[Any], int]) -> int:
+    """``count`` elements' cost: summed when few, else the first SAMPLES' mean times count."""
+    if count <= EXACT_UPTO:
+        return sum(map(cost, items))
+    return sum(map(cost, islice(items, SAMPLES))) * count // SAMPLES
+
+
+def picked_cost(items: list[Any], cost: Callable[[Any], int]) -> int:
+    """Elements of a list: summed when few, else the mean of four fixed positions."""
+    n = len(items)
+    if n <= EXACT_UPTO:
+        return sum(map(cost, items))
+    picks = cost(items[0]) + cost(items[n // 3]) + cost(items[2 * n // 3]) + cost(items[-1])
+    return picks * n // 4
+
+
+FOOTPRINTS: dict[type, Callable[[Any], int]] = {bytes: blob_cost, bytearray: blob_cost}
+
+
+def register_footprint(cls: type, cost: Callable[[Any], int]) -> None:
+    FOOTPRINTS[cls] = cost
+
+
+def footprint(value: Any) -> int:
+    """The bytes ``value`` costs this process (its objects, the value's own containers)."""
+    return FOOTPRINTS[type(value)](value)
+
+
+# A key in the keyspace: the key object, its Entry, the Entry's position int, plus a
+# key -> entry slot and a ``keys`` list slot (the tables are counted as they are sized,
+# see Database.table_bytes; these are the per-key objects).
+ENTRY = 64  # Entry: 4 slots + object and GC headers (56) in pymalloc's 64-byte class
+
+
+def key_cost(key: bytes) -> int:
+    return alloc(BYTES_HEADER + len(key)) + ENTRY + INT
+
+
+# Entry.size holds one of these shared int objects (sizes rounded to 16 bytes, up to 64 KB),
+# so recording a key's cost does not itself cost an int object per key.
+_SHARED_SIZES = tuple(range(0, 1 << 16, 16))
+
+
+def rounded(size: int) -> int:
+    size = (size + 15) & ~15
+    return _SHARED_SIZES[size >> 4] if size < 1 << 16 else size
+
+
+def index_cost(keys: list[bytes], where: dict[bytes, int]) -> int:
+    """A positional index (sampling.KeySample's list and map): tables, object, position ints."""
+    return obj(keys) + obj(where) + 48 + len(where) * INT
