@@ -255,13 +255,14 @@ def test_move_and_copy_across_dbs_are_refused_in_cluster_mode():
         ours.stop()
         raise
     try:
-        ref = redis.Redis(port=theirs.port, socket_timeout=10)
-        ref.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-        deadline = time.monotonic() + 10
-        while b"cluster_state:ok" not in ref.execute_command("CLUSTER", "INFO"):
-            assert time.monotonic() < deadline, "reference cluster did not come up"
-            time.sleep(0.05)
-        ref.close()
+        for proc in (ours, theirs):
+            ref = redis.Redis(port=proc.port, socket_timeout=10)
+            ref.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            deadline = time.monotonic() + 10
+            while b"cluster_state:ok" not in ref.execute_command("CLUSTER", "INFO"):
+                assert time.monotonic() < deadline, "cluster did not come up"
+                time.sleep(0.05)
+            ref.close()
         assert_same(ours, theirs, [
             ("SET", "{t}a", "1"),
             ("MOVE", "{t}a", "1"),

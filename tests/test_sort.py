@@ -301,12 +301,13 @@ def test_cluster_mode_denies_by_and_get_patterns() -> None:
         ours.stop()
         raise
     try:
-        with RawClient(theirs.port) as ref:
-            ref.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
-            deadline = time.monotonic() + 10
-            while b"cluster_state:ok" not in ref.call("CLUSTER", "INFO"):
-                assert time.monotonic() < deadline, "reference cluster did not come up"
-                time.sleep(0.05)
+        for proc in (ours, theirs):
+            with RawClient(proc.port) as ref:
+                ref.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+                deadline = time.monotonic() + 10
+                while b"cluster_state:ok" not in ref.call("CLUSTER", "INFO"):
+                    assert time.monotonic() < deadline, "cluster did not come up"
+                    time.sleep(0.05)
         assert_same(ours, theirs, [
             ("RPUSH", "l", "2", "1"), ("SORT", "l", "BY", "w_*"), ("SORT", "l", "GET", "#"),
             ("SORT", "l", "BY", "nosort"), ("SORT_RO", "l", "GET", "x_*"),

@@ -138,4 +138,5 @@ def reset(c: Client, argv: list[bytes]) -> Any:
     c.name = ""
     c.reply_off = c.reply_skip = c.reply_skip_next = c.silent = False
     c.no_touch = False
+    c.asking = c.readonly = False
     return "RESET"

@@ -1,0 +1,44 @@
+"""ASKING, READONLY and READWRITE: a cluster client's per-connection routing flags.
+
+ASKING lets the next command (or the next transaction) run on a slot this node is
+importing; READONLY lets a replica serve reads of its master's slots. routing.py reads
+both flags and clears ASKING after the command it covers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from ..commandtable import command
+from ..errors import CommandError
+from ..reply import OK
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+
+def _require_cluster(c: Client) -> None:
+    if c.server.cluster is None:
+        raise CommandError(errors.CLUSTER_DISABLED)
+
+
+@command("asking")
+def asking(c: Client, argv: list[bytes]) -> Any:
+    _require_cluster(c)
+    c.asking = True
+    return OK
+
+
+@command("readonly")
+def readonly(c: Client, argv: list[bytes]) -> Any:
+    _require_cluster(c)
+    c.readonly = True
+    return OK
+
+
+@command("readwrite")
+def readwrite(c: Client, argv: list[bytes]) -> Any:
+    _require_cluster(c)
+    c.readonly = False
+    return OK
