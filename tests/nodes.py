@@ -56,7 +56,8 @@ class ServerProcess:
     def log(self) -> str:
         return Path(self.log_path).read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0, keep_dir: bool = False) -> int:
+        """Stop the process; its data dir is removed unless ``keep_dir`` (restart tests)."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -65,7 +66,8 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self._log.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not keep_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return self.proc.returncode
 
 

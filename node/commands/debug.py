@@ -3,13 +3,14 @@
 Refused unless enable-debug-command allows it (dispatch checks the ``protected`` flag
 before authentication, as processCommand does). DEBUG is one command, not a container:
 its subcommands are parsed here, with debug.c's lenient number parsing (strtod, atoi).
-Left out: the crash and restart helpers (SEGFAULT, PANIC, ASSERT, OOM, RESTART ...), the
-persistence ones until snapshots exist (RELOAD, LOADAOF), the C-structure dumps (SDSLEN,
+Left out: the crash and restart helpers (SEGFAULT, PANIC, ASSERT, OOM, RESTART ...), LOADAOF
+(no AOF yet), the C-structure dumps (SDSLEN,
 LISTPACK, QUICKLIST, HTSTATS, STRUCTSIZE, MALLCTL) and CHANGE-REPL-ID.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import re
 import struct
@@ -20,8 +21,10 @@ from .. import errors
 from ..commandtable import command
 from ..errors import CommandError
 from ..lfu import LRU_CLOCK_MAX
+from ..memusage import dataset_bytes
 from ..rdb import SAVERS, Writer
 from ..reply import OK, Raw, SetReply, Verbatim
+from ..snapshot import SnapshotError
 from ..typeinfo import ZERO_DIGEST, Digest, info_of, mix_digest, object_digest, xor_digest
 from .args import LLONG_MAX, help_reply, subcommand_syntax_error, to_int_range
 from .object import idle_seconds, refcount
@@ -38,6 +41,9 @@ HELP = (
     "    A hex signature of the value of each <key>.",
     "ERROR <string>",
     "    Reply with <string> as an error, to test how clients handle errors.",
+    "FOOTPRINT",
+    "    The dataset's cost as tracked write by write (used_memory_dataset), and",
+    "    recomputed now from every key: the two are equal unless accounting drifted.",
     "LOG <message>",
     "    Write <message> to the server log.",
     "OBJECT <key>",
@@ -45,6 +51,11 @@ HELP = (
     "POPULATE <count> [<prefix>] [<size>]",
     "    Create <count> string keys <prefix>:<n> (prefix \"key\" by default) holding",
     "    \"value:<n>\", padded or cut to <size> bytes when given. Existing keys are kept.",
+    "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
+    "    Save the RDB on disk and reload it back to memory. By default it will save",
+    "    the RDB file and load it back. NOFLUSH keeps the current dataset (MERGE then",
+    "    replaces keys the file also has; without it they are an error), NOSAVE loads",
+    "    the file as it is on disk.",
     "PROTOCOL <type>",
     "    Reply with a sample value of <type>: string, integer, double, bignum, null,",
     "    array, set, map, attrib, push, verbatim, true or false.",
@@ -122,6 +133,41 @@ def populate(c: Client, argv: list[bytes]) -> Any:
     return OK
 
 
+def reload(c: Client, argv: list[bytes]) -> Any:
+    """DEBUG RELOAD: SAVE, empty the dataset, load the file back (debug.c)."""
+    merge = False
+    flush = save = True
+    for opt in argv[2:]:
+        word = opt.lower()
+        if word == b"merge":
+            merge = True
+        elif word == b"noflush":
+            flush = False
+        elif word == b"nosave":
+            save = False
+        else:
+            raise CommandError(errors.DEBUG_RELOAD_OPTIONS)
+    server = c.server
+    snapshots = server.snapshots
+    if save and not snapshots.save():
+        raise CommandError(errors.GENERIC_ERR)
+    if flush:
+        dirty = server.keyspace_stats.dirty
+        for db in server.dbs:
+            db.flush()
+        server.keyspace_stats.dirty = dirty
+    data = snapshots.read_file()
+    try:
+        if data is None:
+            raise SnapshotError(f"Fatal error loading the DB: {errno.errorcode[errno.ENOENT]}")
+        snapshots.load(data, merge)
+    except SnapshotError as exc:
+        server.log_warning(str(exc))
+        raise CommandError(errors.DEBUG_RELOAD_FAILED) from None
+    server.log_warning("DB reloaded by DEBUG RELOAD")
+    return OK
+
+
 def protocol_sample(c: Client, kind: bytes) -> Any:
     """DEBUG PROTOCOL: one value of each RESP type, for client tests."""
     if kind == b"string":
@@ -188,6 +234,8 @@ def debug(c: Client, argv: list[bytes]) -> Any:
         if value is None:
             raise CommandError(errors.NO_SUCH_KEY)
         return object_line(server, c.db, argv[2], value)
+    if sub == b"footprint" and argc == 2:
+        return [server.keyspace_stats.data_bytes, dataset_bytes(server)]
     if sub == b"populate" and 3 <= argc <= 5:
         return populate(c, argv)
     if sub == b"log" and argc == 3:
@@ -196,6 +244,8 @@ def debug(c: Client, argv: list[bytes]) -> Any:
     if sub == b"error" and argc == 3:
         text = argv[2].replace(b"\r", b" ").replace(b"\n", b" ")
         return Raw(b"-%s\r\n" % text)
+    if sub == b"reload":
+        return reload(c, argv)
     if sub == b"protocol" and argc == 3:
         return protocol_sample(c, argv[2].lower())
     raise subcommand_syntax_error(argv)

@@ -1,4 +1,4 @@
-"""Server commands: TIME, DBSIZE, LASTSAVE, FLUSHDB, FLUSHALL, SWAPDB, MONITOR, SHUTDOWN."""
+"""Server commands: TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, MONITOR, SHUTDOWN."""
 
 from __future__ import annotations
 
@@ -30,11 +30,6 @@ def dbsize(c: Client, argv: list[bytes]) -> Any:
     return len(c.db)
 
 
-@command("lastsave")
-def lastsave(c: Client, argv: list[bytes]) -> Any:
-    return c.server.lastsave
-
-
 def _check_flush_args(argv: list[bytes]) -> None:
     """getFlushCommandFlags: nothing, SYNC or ASYNC. Both free at once here: values
     are Python objects the runtime frees as they go, there is no lazyfree thread."""
@@ -57,6 +52,7 @@ def flushall(c: Client, argv: list[bytes]) -> Any:
     server = c.server
     for db in server.dbs:
         db.flush()
+    server.snapshots.flushed_all()
     server.keyspace_stats.dirty += 1
     return OK
 
@@ -106,8 +102,9 @@ SHUTDOWN_FLAGS = (b"nosave", b"save", b"now", b"force")
 def shutdown(c: Client, argv: list[bytes]) -> Any:
     """Stop the server as SIGTERM does. The client gets no reply: the connection closes.
 
-    NOW and FORCE change nothing yet (there are no replicas to wait for and nothing to
-    save); a shutdown is never pending, so ABORT always finds none.
+    The final snapshot is written when save points are set (or SAVE), unless NOSAVE; a
+    failed one refuses the shutdown unless FORCE. NOW changes nothing (there are no
+    replicas to wait for); a shutdown is never pending, so ABORT always finds none.
     """
     flags: set[bytes] = set()
     abort = False
@@ -124,8 +121,9 @@ def shutdown(c: Client, argv: list[bytes]) -> Any:
     if abort:
         raise CommandError(errors.NO_SHUTDOWN_IN_PROGRESS)
     server = c.server
-    if b"save" in flags or (server.config["save"] and b"nosave" not in flags):
-        server.log_warning("No snapshot is written on shutdown: this node has no persistence yet.")
+    save = b"save" in flags or (bool(server.config["save"]) and b"nosave" not in flags)
+    if not server.snapshots.prepare_shutdown(save, b"force" in flags):
+        raise CommandError(errors.SHUTDOWN_ERRORS)
     c.close_after_reply()
     if server.shutdown_event is not None:
         server.shutdown_event.set()
