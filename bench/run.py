@@ -76,19 +76,22 @@ class CpuQuota:
 
 
 @contextmanager
-def server(kind: str, quota: CpuQuota) -> Iterator[int]:
+def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
+           cpu: str = SERVER_CPU) -> Iterator[int]:
+    """A redis-server or redslot node pinned to ``cpu`` (and in ``quota``); its port."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
     common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-              "--dir", workdir]
+              "--dir", workdir, *extra]
     if kind == "redis":
         argv = ["redis-server", *common]
     else:
         argv = [sys.executable, "-m", "redslot.cli", "node", *common]
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *argv], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(["taskset", "-c", cpu, *argv], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        quota.add(proc.pid)
+        if quota is not None:
+            quota.add(proc.pid)
         wait_for_ping(port, proc)
         yield port
     finally:

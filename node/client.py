@@ -59,6 +59,21 @@ class Client(asyncio.Protocol):
         self.monitor = False
         self.asking = False  # cluster: ASKING, valid for the next command
         self.readonly = False  # cluster: READONLY, reads served by a replica
+        # replication: this client is our master's link / a replica of ours (its link
+        # state); the effects a handler propagates instead of its argv; the stream offset
+        # after this client's last write (WAIT)
+        self.is_master = False
+        self.replica: Any = None
+        self.propagate_as: list[list[bytes]] | None = None
+        self.woff = 0
+        self.replica_port = 0  # REPLCONF listening-port / ip-address, before PSYNC
+        self.replica_ip = ""
+        # min-replicas-ack (ackgate.py): replies held until replicas have our writes, and
+        # (start, end, stream offset) of the write replies among them
+        self.held: list[bytes] = []
+        self.held_writes: list[tuple[int, int, int]] = []
+        self.out_writes: list[tuple[int, int, int]] = []
+        self.held_since = 0.0
         # MULTI/EXEC (transactions.py): ``multi`` while queueing; ``dirty_exec`` after a
         # refused request (EXEC aborts), ``dirty_cas`` after a watched key changed (EXEC nil).
         self.multi = False
@@ -111,6 +126,8 @@ class Client(asyncio.Protocol):
             unwatch_all(self)
         if self.blocked is not None:
             release(self.blocked)
+        if self.replica is not None:
+            self.server.replication.forget(self)
         self.server.remove_client(self)
         self.transport = None
 
@@ -149,6 +166,12 @@ class Client(asyncio.Protocol):
         done = run_requests(self.server, self, requests)
         if self.waiting and done < len(requests):
             self.queue.extend(requests[done:])
+
+    def rewrite(self, *effects: list[bytes]) -> None:
+        """Propagate ``effects`` instead of this command (rewriteClientCommandVector,
+        alsoPropagate): for commands whose replay would not give the same result."""
+        if self.server.propagation.active:
+            self.propagate_as = list(effects)
 
     def rotate_skip(self) -> None:
         """CLIENT REPLY SKIP silences exactly the request after it."""
@@ -189,6 +212,10 @@ class Client(asyncio.Protocol):
         self.write(b"".join(out))
 
     def flush(self) -> None:
+        if self.out and self.server.aof.buf and self.server.aof.hold(self):
+            return  # written once this loop turn's AOF write is done (aof.py)
+        if self.out_writes or self.held:
+            self.server.replication.gate.hold(self)
         if self.out:
             data = b"".join(self.out)
             self.out.clear()

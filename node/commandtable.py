@@ -396,9 +396,14 @@ DATA_GROUPS = frozenset({
 })
 
 
+# Generic commands that block without the "blocking" flag.
+UNFLAGGED_BLOCKING = frozenset({"wait", "waitaof"})
+
+
 def is_data_command(cmd: Command) -> bool:
     return (cmd.spec["group"] in DATA_GROUPS and cmd.subcommands is None
-            and not cmd.blocking and "protected" not in cmd.flags)
+            and not cmd.blocking and "protected" not in cmd.flags
+            and cmd.name not in UNFLAGGED_BLOCKING)
 
 
 def build_table() -> dict[str, Command]:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..client import Client
 
 Attempt = Callable[[bytes], Any]  # try one key: the reply, or None when it cannot serve
+Effect = Callable[[bytes], list[bytes]]  # the non-blocking command a served key replicates as
 
 
 def parse_timeout(arg: bytes) -> float:
@@ -45,12 +46,15 @@ def parse_timeout(arg: bytes) -> float:
 
 
 def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Attempt,
-                     kind: type, multi_reply: Any = NULL_ARRAY) -> Any:
+                     kind: type, effect: Effect, multi_reply: Any = NULL_ARRAY) -> Any:
     """Answer now if a key can serve; else block. A timeout always answers a null array
-    (replyToBlockedClientTimedOut); inside MULTI the command's own empty reply is used."""
+    (replyToBlockedClientTimedOut); inside MULTI the command's own empty reply is used.
+    Either way a pop replicates as its non-blocking form (``effect``): a replica must
+    never block on it."""
     for key in keys:
         reply = attempt(key)
         if reply is not None:
+            c.rewrite(effect(key))
             return reply
     if c.multi:
         return multi_reply
@@ -59,9 +63,17 @@ def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Atte
         # A key of another type serves other clients (Redis dispatches ready keys by type).
         if type(db.raw(key)) is not kind:
             return None
-        return attempt(key)
+        reply = attempt(key)
+        propagation = c.server.propagation
+        if reply is not None and propagation.active:
+            propagation.add(db.id, effect(key))
+        return reply
 
     return block(c, keys, timeout, serve, NULL_ARRAY)
+
+
+def _side(left: bool) -> bytes:
+    return b"LEFT" if left else b"RIGHT"
 
 
 # --- lists ---
@@ -82,14 +94,14 @@ def _pop_attempt(c: Client, left: bool) -> Attempt:
 def blpop(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[-1])
     return _block_or_answer(c, argv[1:-1], timeout, _pop_attempt(c, True),
-                            ListValue)
+                            ListValue, lambda key: [b"LPOP", key])
 
 
 @command("brpop")
 def brpop(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[-1])
     return _block_or_answer(c, argv[1:-1], timeout, _pop_attempt(c, False),
-                            ListValue)
+                            ListValue, lambda key: [b"RPOP", key])
 
 
 def _blocking_move(c: Client, source: bytes, destination: bytes, from_left: bool,
@@ -97,7 +109,10 @@ def _blocking_move(c: Client, source: bytes, destination: bytes, from_left: bool
     def attempt(key: bytes) -> Any:
         return _move(c, key, destination, from_left, to_left)
 
-    return _block_or_answer(c, [source], timeout, attempt, ListValue, multi_reply=None)
+    def effect(key: bytes) -> list[bytes]:
+        return [b"LMOVE", key, destination, _side(from_left), _side(to_left)]
+
+    return _block_or_answer(c, [source], timeout, attempt, ListValue, effect, multi_reply=None)
 
 
 @command("blmove")
@@ -121,7 +136,10 @@ def blmpop(c: Client, argv: list[bytes]) -> Any:
     def attempt(key: bytes) -> Any:
         return pop_many(c, key, left, count)
 
-    return _block_or_answer(c, keys, timeout, attempt, ListValue)
+    def effect(key: bytes) -> list[bytes]:
+        return [b"LMPOP", b"1", key, _side(left), b"COUNT", b"%d" % count]
+
+    return _block_or_answer(c, keys, timeout, attempt, ListValue, effect)
 
 
 # --- sorted sets ---
@@ -144,22 +162,25 @@ def _zpop_attempt(c: Client, maximum: bool, count: int, mpop: bool) -> Attempt:
 def bzpopmin(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[-1])
     return _block_or_answer(c, argv[1:-1], timeout, _zpop_attempt(c, False, 1, False),
-                            ZSet)
+                            ZSet, lambda key: [b"ZPOPMIN", key])
 
 
 @command("bzpopmax")
 def bzpopmax(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[-1])
     return _block_or_answer(c, argv[1:-1], timeout, _zpop_attempt(c, True, 1, False),
-                            ZSet)
+                            ZSet, lambda key: [b"ZPOPMAX", key])
 
 
 @command("bzmpop")
 def bzmpop(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[1])
     keys, maximum, count = parse_mpop(argv, 2)
+    def effect(key: bytes) -> list[bytes]:
+        return [b"ZMPOP", b"1", key, b"MAX" if maximum else b"MIN", b"COUNT", b"%d" % count]
+
     return _block_or_answer(c, keys, timeout, _zpop_attempt(c, maximum, count, True),
-                            ZSet)
+                            ZSet, effect)
 
 
 # --- CLIENT UNBLOCK ---

@@ -92,9 +92,12 @@ def restore(c: Client, argv: list[bytes]) -> Any:
         if ttl > LLONG_MAX:
             ttl -= 2**64  # Redis's signed overflow: the key is born expired
     if ttl and ttl <= now_ms():
+        c.rewrite([b"DEL", key])  # only propagated when a replaced key was deleted
         return OK
     db.add(key, value)
     if ttl:
         db.set_expire(key, ttl)
+        if not absttl:  # replicas get the absolute deadline
+            c.rewrite([b"RESTORE", key, b"%d" % ttl, payload, *argv[4:], b"ABSTTL"])
     set_access_clock(db, key, idle, freq)
     return OK

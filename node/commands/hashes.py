@@ -230,6 +230,7 @@ def hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
     _fit(c, h, [field, text])
     h.put(field, text)
     _store(c, key, h, new)
+    c.rewrite([b"HSET", key, field, bytes(text)])  # the float math is not replayed
     return text
 
 

@@ -170,6 +170,7 @@ def spop(c: Client, argv: list[bytes]) -> Any:
         db.modified(key)
     else:
         db.delete(key)
+    c.rewrite([b"SREM", key, member])  # the random draw is not replayed
     return member
 
 
@@ -189,6 +190,7 @@ def spop_count(c: Client, argv: list[bytes]) -> Any:
         db.lookup_read(key)
         reply = result_set(s).ordered()
         db.delete(key)
+        c.rewrite([b"DEL", key])
         return SetReply(reply)
     remaining = size - count
     if remaining * SPOP_MOVE_STRATEGY_MUL > count:
@@ -198,6 +200,7 @@ def spop_count(c: Client, argv: list[bytes]) -> Any:
             s.remove_member(member)
             popped.append(member)
         db.modified(key)
+        c.rewrite(*srem_batches(key, popped))
         return popped
     keys = list(s) if size <= SMALL else s.positions().keys
     kept = random.sample(keys, remaining)
@@ -205,7 +208,16 @@ def spop_count(c: Client, argv: list[bytes]) -> Any:
     kept_set = set(kept)
     popped = SetReply(m for m in s.ordered() if m not in kept_set)
     db.set(key, survivors, keep_ttl=True)
+    c.rewrite(*srem_batches(key, popped))
     return popped
+
+
+SREM_BATCH = 1024  # members per propagated SREM (spopWithCountCommand's batch)
+
+
+def srem_batches(key: bytes, members: list[bytes]) -> list[list[bytes]]:
+    return [[b"SREM", key, *members[i:i + SREM_BATCH]]
+            for i in range(0, len(members), SREM_BATCH)]
 
 
 @command("srandmember")
@@ -215,7 +227,11 @@ def srandmember(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     s = c.db.read_typed(argv[1], HashSet)
-    return None if s is None else s.random_member()
+    if s is None:
+        return None
+    if s.index is None and len(s) > SMALL:
+        c.db.resized(argv[1])  # picks from a large set build its position index
+    return s.random_member()
 
 
 def srandmember_count(c: Client, argv: list[bytes]) -> Any:
@@ -227,6 +243,8 @@ def srandmember_count(c: Client, argv: list[bytes]) -> Any:
     s = c.db.read_typed(argv[1], HashSet)
     if s is None or count == 0:
         return []
+    if s.index is None and len(s) > SMALL:
+        c.db.resized(argv[1])  # picks from a large set build its position index
     if count < 0 or count == 1:
         return s.random_members(abs(count))
     if count >= len(s):
@@ -340,6 +358,8 @@ def sscan(c: Client, argv: list[bytes]) -> Any:
     if s is None:
         return [b"0", []]
     opts = parse_scan_options(argv, 3, False)
+    if s.index is None and len(s) > SMALL:
+        c.db.resized(argv[1])  # a large set's first scan step builds its position index
     cursor, members = s.scan(cursor, opts.count)
     match = opts.match
     if match is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..commandtable import command
 from ..errors import WRONGTYPE, CommandError
+from ..footprint import blob_cost, register_footprint
 from ..keyspace import STRING_TYPES, TYPE_NAMES, now_ms
 from ..rdb import RDB_TYPE_STRING, Reader, Writer, register_type
 from ..reply import OK, register_encoder
@@ -139,6 +140,8 @@ def set_generic(c: Client, key: bytes, value: bytes, flags: int, expire: bytes |
     db.set(key, value, keep_ttl=bool(flags & _KEEPTTL))
     if expire is not None:
         db.set_expire(key, when)
+        if not flags & _PXAT:  # replicas get the absolute time, not a relative one
+            c.rewrite([b"SET", key, value, b"PXAT", b"%d" % when])
     return old if flags & _GET else ok_reply
 
 
@@ -171,11 +174,15 @@ def getex(c: Client, argv: list[bytes]) -> Any:
         when = expire_at_ms(expire, flags, "getex")
         if flags & (_EXAT | _PXAT) and when <= now_ms():
             db.delete(key)
+            c.rewrite([b"DEL", key])
         else:
             db.set_expire(key, when)
             db.modified(key)
+            if not flags & _PXAT:
+                c.rewrite([b"PEXPIREAT", key, b"%d" % when])
     elif flags & _PERSIST:
-        db.persist(key)
+        if db.persist(key):
+            c.rewrite([b"PERSIST", key])
     return value
 
 
@@ -385,6 +392,7 @@ def incrbyfloat(c: Client, argv: list[bytes]) -> Any:
         c.db.add(key, stored)
     else:
         c.db.set(key, stored, keep_ttl=True)
+    c.rewrite([b"SET", key, bytes(text), b"KEEPTTL"])  # the float math is not replayed
     return text
 
 
@@ -395,5 +403,6 @@ def _encode_bulk(out: list[bytes], value: SdsString, resp3: bool) -> None:
 
 
 TYPE_NAMES[SdsString] = "string"
+register_footprint(SdsString, blob_cost)
 register_encoder(SdsString, _encode_bulk)
 register_type(RDB_TYPE_STRING, (SdsString,), Writer.save_string, Reader.load_string)

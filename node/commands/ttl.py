@@ -67,9 +67,12 @@ def expire_generic(c: Client, argv: list[bytes], basetime: int, seconds: bool) -
             return 0
     if when <= now_ms():
         db.delete(key)
+        c.rewrite([b"DEL", key])
         return 1
     db.set_expire(key, when)
     db.modified(key)
+    if basetime or seconds:  # replicas get the absolute deadline in ms
+        c.rewrite([b"PEXPIREAT", key, b"%d" % when, *argv[3:]])
     return 1
 
 

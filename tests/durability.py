@@ -1,0 +1,71 @@
+"""Kill -9 a master under write load, promote its replica, count acknowledged writes lost.
+
+Shared by tests/test_durability.py (zero-loss mode must lose none) and bench/durability.py
+(which also reports the losses of Redis's default asynchronous mode).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+
+import redis
+from nodes import start_node
+
+BATCH = 50
+
+
+def _linked(replica: redis.Redis) -> bool:
+    return replica.info("replication").get("master_link_status") == "up"
+
+
+def kill_round(zero_loss: bool, seed: int, run_for: tuple[float, float] = (0.3, 0.8)) -> tuple[int, int]:
+    """One round: (writes acknowledged, of which missing on the promoted replica)."""
+    rng = random.Random(seed)
+    master, replica = start_node(), start_node()
+    try:
+        m = redis.Redis(port=master.port, socket_timeout=5)
+        r = redis.Redis(port=replica.port, socket_timeout=5)
+        r.replicaof("127.0.0.1", master.port)
+        deadline = time.monotonic() + 15
+        while not _linked(r):
+            assert time.monotonic() < deadline, "replica never linked"
+            time.sleep(0.05)
+        if zero_loss:
+            m.config_set("min-replicas-ack", 1)
+        acked: list[str] = []
+        stop = threading.Event()
+
+        def write() -> None:
+            client = redis.Redis(port=master.port, socket_timeout=5)
+            n = 0
+            while not stop.is_set():
+                pipe = client.pipeline(transaction=False)
+                keys = [f"key:{seed}:{n + i}" for i in range(BATCH)]
+                for key in keys:
+                    pipe.set(key, "v")
+                n += BATCH
+                try:
+                    replies = pipe.execute(raise_on_error=False)
+                except redis.RedisError:
+                    return
+                acked.extend(k for k, ok in zip(keys, replies, strict=True) if ok is True)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(rng.uniform(*run_for))
+        master.proc.send_signal(signal.SIGKILL)
+        master.proc.wait(5)
+        stop.set()
+        writer.join(10)
+        r.replicaof("no", "one")
+        pipe = r.pipeline(transaction=False)
+        for key in acked:
+            pipe.exists(key)
+        present = pipe.execute() if acked else []
+        return len(acked), present.count(0)
+    finally:
+        master.stop()
+        replica.stop()

@@ -1,0 +1,47 @@
+"""In cluster mode replication follows the topology table: CLUSTER REPLICATE starts it,
+a failover reverses it, with no REPLICAOF (which cluster mode refuses, as Redis does)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from nodes import start_node
+
+
+def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def role(r: redis.Redis) -> tuple[str, str | None]:
+    info = r.info("replication")
+    return info["role"], info.get("master_link_status")
+
+
+def test_replicate_streams_the_master_and_failover_swaps_the_roles():
+    nodes = [start_node("--cluster-enabled", "yes") for _ in range(2)]
+    try:
+        a, b = (redis.Redis(port=n.port) for n in nodes)
+        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        a.execute_command("CLUSTER", "MEET", "127.0.0.1", nodes[1].port)
+        until(lambda: len(b.execute_command("CLUSTER", "NODES").splitlines()) == 2)
+        b.execute_command("CLUSTER", "REPLICATE", a.execute_command("CLUSTER", "MYID"))
+        until(lambda: role(b) == ("slave", "up"))
+        for i in range(100):
+            a.set(f"{{tag}}:{i}", i)
+        until(lambda: b.dbsize() == 100)
+        assert a.execute_command("DEBUG", "DIGEST") == b.execute_command("DEBUG", "DIGEST")
+        with pytest.raises(redis.ResponseError, match="REPLICAOF not allowed in cluster mode"):
+            b.replicaof("127.0.0.1", nodes[0].port)
+        b.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        until(lambda: role(b)[0] == "master" and role(a) == ("slave", "up"))
+        b.set("{tag}:after", 1)
+        until(lambda: a.dbsize() == 101)
+    finally:
+        for n in nodes:
+            n.stop()
