@@ -1,0 +1,220 @@
+"""The append-only file: Redis 7's multi-part layout, written, rewritten and loaded back.
+
+Debian's redis-check-aof must accept our files and Debian's redis-server must load them
+to the same dataset (DEBUG DIGEST), and we must load the files redis-server writes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from nodes import ServerProcess, start_node, start_redis_server
+
+
+def aof_dir(proc: ServerProcess) -> str:
+    return os.path.join(proc.workdir, "appendonlydir")
+
+
+def incr_file(proc: ServerProcess) -> str:
+    folder = aof_dir(proc)
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".incr.aof"))
+    return os.path.join(folder, names[-1])
+
+
+def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def writes(r: redis.Redis) -> None:
+    r.set("s", "v")
+    r.set("ttl", "v", ex=1000)
+    r.incrbyfloat("f", "1.25")
+    r.rpush("l", *range(20))
+    r.lpop("l")
+    r.hset("h", mapping={"a": 1, "b": 2})
+    r.sadd("set", *range(30))
+    r.spop("set", 3)
+    r.zadd("z", {"a": 1, "b": 2.5})
+    r.execute_command("SELECT", 5)
+    r.execute_command("SET", "in-db5", "x")
+    r.execute_command("SELECT", 0)
+    with r.pipeline(transaction=True) as tx:
+        tx.incr("counter")
+        tx.incr("counter")
+        tx.execute()
+
+
+def digest(r: redis.Redis) -> bytes:
+    return r.execute_command("DEBUG", "DIGEST")
+
+
+def restart(proc: ServerProcess, *directives: str) -> ServerProcess:
+    proc.stop(keep_dir=True)
+    return start_node("--appendonly", "yes", "--dir", proc.workdir, *directives)
+
+
+@pytest.mark.parametrize("fsync", ["always", "everysec", "no"])
+def test_writes_survive_a_restart_from_the_aof(fsync):
+    node = start_node("--appendonly", "yes", "--appendfsync", fsync)
+    again = None
+    try:
+        r = redis.Redis(port=node.port)
+        writes(r)
+        expected = digest(r)
+        again = restart(node)
+        assert digest(redis.Redis(port=again.port)) == expected
+    finally:
+        (again or node).stop()
+        node.stop()
+
+
+def test_redis_tools_accept_our_files_and_redis_server_loads_them():
+    node = start_node("--appendonly", "yes")
+    try:
+        r = redis.Redis(port=node.port)
+        writes(r)
+        expected = digest(r)
+        manifest = os.path.join(aof_dir(node), "appendonly.aof.manifest")
+        check = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True,
+                               timeout=30)
+        assert "All AOF files and manifest are valid" in check.stdout
+        node.stop(keep_dir=True)
+        reference = start_redis_server("--appendonly", "yes", "--dir", node.workdir)
+        try:
+            assert digest(redis.Redis(port=reference.port)) == expected
+        finally:
+            reference.stop(keep_dir=True)
+    finally:
+        node.stop()
+
+
+def test_we_load_the_aof_redis_server_writes():
+    reference = start_redis_server("--appendonly", "yes")
+    node = None
+    try:
+        r = redis.Redis(port=reference.port)
+        writes(r)
+        r.bgrewriteaof()
+        until(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0)
+        r.set("after-rewrite", 1)
+        expected = digest(r)
+        reference.stop(keep_dir=True)
+        node = start_node("--appendonly", "yes", "--dir", reference.workdir)
+        assert digest(redis.Redis(port=node.port)) == expected
+    finally:
+        if node is not None:
+            node.stop()
+        reference.stop()
+
+
+def test_bgrewriteaof_replaces_the_files_with_a_new_base(tmp_path):
+    node = start_node("--appendonly", "yes")
+    again = None
+    try:
+        r = redis.Redis(port=node.port)
+        writes(r)
+        assert r.bgrewriteaof()
+        until(lambda: r.info("persistence")["aof_rewrites"] == 1)
+        r.set("after", "rewrite")
+        names = sorted(os.listdir(aof_dir(node)))
+        assert names == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof",
+                         "appendonly.aof.manifest"]
+        expected = digest(r)
+        again = restart(node)
+        assert digest(redis.Redis(port=again.port)) == expected
+    finally:
+        (again or node).stop()
+        node.stop()
+
+
+def test_a_tail_cut_by_a_crash_is_dropped_and_the_file_truncated():
+    node = start_node("--appendonly", "yes")
+    again = None
+    try:
+        r = redis.Redis(port=node.port)
+        writes(r)
+        expected = digest(r)
+        node.stop(keep_dir=True)
+        path = incr_file(node)
+        size = os.path.getsize(path)
+        with open(path, "ab") as f:
+            f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval")
+        again = start_node("--appendonly", "yes", "--dir", node.workdir)
+        assert digest(redis.Redis(port=again.port)) == expected
+        assert os.path.getsize(path) == size
+        assert "Truncating the AOF" in again.log
+    finally:
+        (again or node).stop()
+        node.stop()
+
+
+def test_a_multi_without_exec_at_the_end_is_dropped():
+    node = start_node("--appendonly", "yes")
+    again = None
+    try:
+        r = redis.Redis(port=node.port)
+        r.set("k", "before")
+        node.stop(keep_dir=True)
+        with open(incr_file(node), "ab") as f:
+            f.write(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nafter\r\n")
+        again = start_node("--appendonly", "yes", "--dir", node.workdir)
+        assert redis.Redis(port=again.port).get("k") == b"before"
+    finally:
+        (again or node).stop()
+        node.stop()
+
+
+def test_a_truncated_aof_stops_the_node_when_truncation_is_not_allowed():
+    node = start_node("--appendonly", "yes")
+    try:
+        redis.Redis(port=node.port).set("k", "v")
+        node.stop(keep_dir=True)
+        with open(incr_file(node), "ab") as f:
+            f.write(b"*3\r\n$3\r\nSET")
+        with pytest.raises(RuntimeError, match="exited with 1"):
+            start_node("--appendonly", "yes", "--aof-load-truncated", "no", "--dir", node.workdir)
+    finally:
+        node.stop()
+
+
+def test_config_set_appendonly_yes_writes_a_base_of_the_current_data():
+    node = start_node()
+    again = None
+    try:
+        r = redis.Redis(port=node.port)
+        writes(r)
+        r.config_set("appendonly", "yes")
+        until(lambda: r.info("persistence")["aof_rewrites"] == 1)
+        r.set("later", 1)
+        expected = digest(r)
+        again = restart(node)
+        assert digest(redis.Redis(port=again.port)) == expected
+    finally:
+        (again or node).stop()
+        node.stop()
+
+
+def test_info_persistence_reports_the_aof():
+    node = start_node("--appendonly", "yes")
+    try:
+        r = redis.Redis(port=node.port)
+        r.set("k", "v")
+        info = r.info("persistence")
+        assert info["aof_enabled"] == 1
+        assert info["aof_last_write_status"] == "ok"
+        assert info["aof_current_size"] > info["aof_base_size"] > 0
+        r.config_set("rdb-key-save-delay", 500_000)  # the rewrite child takes 0.5 s a key
+        r.bgrewriteaof()
+        assert r.info("persistence")["aof_rewrite_in_progress"] == 1
+        with pytest.raises(redis.ResponseError, match="already in progress"):
+            r.bgrewriteaof()
+    finally:
+        node.stop()
