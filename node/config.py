@@ -207,6 +207,23 @@ def _parse_bind(words: list[str]) -> str:
     return " ".join(words)
 
 
+def _parse_replicaof(words: list[str]) -> str:
+    """``replicaof <host> <port>`` (or empty): the master a node follows from its start."""
+    if not words or words == [""]:
+        return ""
+    if len(words) != 2:
+        raise ConfigError("wrong number of arguments")
+    _parse_integer(words[1], 0, 65535)
+    return " ".join(words)
+
+
+def _parse_hostname(text: str) -> str:
+    """isValidAuxString: cluster-announce-hostname goes on CLUSTER NODES lines unquoted."""
+    if not all(ch.isascii() and (ch.isalnum() or ch in "-.") for ch in text):
+        raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
+    return text
+
+
 def _parse_dir(text: str) -> str:
     """CONFIG SET dir / ``dir``: the directory must exist; stored absolute, as getcwd() shows."""
     path = os.path.abspath(text)
@@ -217,11 +234,21 @@ def _parse_dir(text: str) -> str:
     return path
 
 
+def _parse_dbfilename(text: str) -> str:
+    """isValidDBfilename: a file name in ``dir``, not a path."""
+    if os.path.basename(text) != text:
+        raise ConfigError("dbfilename can't be a path, just a filename")
+    return text
+
+
 BOOL = Kind(parse_bool, format_bool)
 STRING = Kind(str, str, lambda v: [quote(v)])
+DBFILENAME = Kind(_parse_dbfilename, str, lambda v: [quote(v)])
+HOSTNAME = Kind(_parse_hostname, str, lambda v: [quote(v)])
 DIR = Kind(_parse_dir, str, lambda v: [quote(v)], always_rewrite=True)
 SAVE = Kind(_parse_save, _format_save, _rewrite_save, multi=True, always_rewrite=True)
 BIND = Kind(_parse_bind, str, lambda v: [v], multi=True)
+REPLICAOF = Kind(_parse_replicaof, str, lambda v: [v] if v else [], multi=True)
 PERCENTILES = Kind(_parse_percentiles, _format_percentiles, _rewrite_percentiles,
                    multi=True, always_rewrite=True)
 EVICTION_POLICIES = (
@@ -242,6 +269,8 @@ class Directive:
     sensitive: bool = False
     # CONFIG SET only when enable-protected-configs allows it (PROTECTED_CONFIG in Redis).
     protected: bool = False
+    # A directive of redslot's own, which Redis does not have.
+    own: bool = False
     # One line on what the directive does in redslot, for the README's reference table.
     doc: str = field(kw_only=True)
 
@@ -284,33 +313,112 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("enable-protected-configs", enum_kind("no", "yes", "local"), "no", mutable=False,
               doc="Whether CONFIG SET may change protected directives (`dir`, `dbfilename`): no, yes, or local (only from loopback connections)."),
     Directive("cluster-enabled", BOOL, "no", mutable=False,
-              doc="Cluster mode as seen by clients: INFO and HELLO report it, and SELECT, SWAPDB, MOVE and COPY ... DB refuse databases other than 0; hash slots and redirects are not implemented yet."),
-    # memory (eviction itself arrives with the data-structure work)
+              doc="Cluster mode: the node keeps the cluster's topology table (CLUSTER commands), serves only the hash slots it owns and redirects the rest (MOVED, ASK); SELECT, SWAPDB, MOVE and COPY ... DB refuse databases other than 0."),
+    Directive("cluster-config-file", STRING, "nodes.conf", mutable=False,
+              doc="File in `dir` holding this node's id and the topology table (Redis's nodes.conf format), rewritten atomically on every change; the id and table survive restarts, even on a new address."),
+    Directive("cluster-node-timeout", int_kind(0, LLONG_MAX), "15000",
+              doc="Milliseconds without an answer to the node's once-a-second heartbeat after which a peer counts as unreachable (its slots no longer count as served for `cluster_state`); also the timeout of table pushes to peers."),
+    Directive("cluster-port", int_kind(0, 65535), "0", mutable=False,
+              doc="The cluster bus port announced in CLUSTER NODES (`@cport`); 0 means port + 10000. redslot has no gossip bus: peers talk over the client port."),
+    Directive("cluster-announce-ip", STRING, "",
+              doc="Address this node announces to peers and clients (MOVED, CLUSTER SLOTS); empty: the bind address, or the local address of the first peer connection."),
+    Directive("cluster-announce-port", int_kind(0, 65535), "0",
+              doc="Client port this node announces; 0: the port it listens on."),
+    Directive("cluster-announce-bus-port", int_kind(0, 65535), "0",
+              doc="Bus port this node announces (`@cport`); 0: `cluster-port`, or port + 10000."),
+    Directive("cluster-announce-hostname", HOSTNAME, "",
+              doc="Hostname this node announces (CLUSTER NODES, SLOTS, SHARDS); letters, digits, hyphens and dots only."),
+    Directive("cluster-require-full-coverage", BOOL, "yes",
+              doc="`cluster_state` is ok only when all 16384 slots are assigned and their owners reachable; with `no` the cluster stays ok while some slots are not served."),
+    Directive("cluster-allow-reads-when-down", BOOL, "no",
+              doc="Serve reads while `cluster_state` is fail (writes are still refused with CLUSTERDOWN)."),
+    Directive("cluster-replica-no-failover", BOOL, "no", aliases=("cluster-slave-no-failover",),
+              doc="Marks the node `nofailover` in CLUSTER NODES, for the operator's failover planning."),
+    Directive("cluster-allow-replica-migration", BOOL, "yes",
+              doc="A master that loses its last slot to another master becomes that master's replica, as in Redis."),
+    # memory
     Directive("maxmemory", memory_kind(0, _ULLONG - 1), "0",
-              doc="Memory limit in bytes (INFO memory reports it); nothing is evicted or refused yet (eviction not yet implemented)."),
+              doc="Limit on used_memory (0: none). Over it, keys are evicted by maxmemory-policy before each command; when nothing can be evicted, commands that may add data get -OOM."),
     Directive("maxmemory-policy", enum_kind(*EVICTION_POLICIES), "noeviction",
-              doc="Eviction policy, stored and reported (eviction not yet implemented); an LFU policy makes keys' access clocks count frequency (OBJECT FREQ) instead of idle time (OBJECT IDLETIME)."),
+              doc="Which keys eviction frees: noeviction (none: -OOM instead), allkeys-/volatile- (keys with a TTL only) lru, lfu or random, volatile-ttl (nearest expiry). An LFU policy makes keys' access clocks count frequency (OBJECT FREQ) instead of idle time (OBJECT IDLETIME)."),
     Directive("maxmemory-samples", int_kind(1, INT_MAX), "5",
-              doc="Accepted and reported; takes effect with eviction (not yet implemented)."),
+              doc="Keys sampled per database per eviction round (more: closer to true LRU/LFU/TTL, slower)."),
+    Directive("maxmemory-eviction-tenacity", int_kind(0, 100), "10",
+              doc="How long one eviction run may take before the command proceeds and eviction continues between commands: 0 to 10 is 0 to 500 us, then +15% a step; 100 is unbounded."),
     Directive("lfu-log-factor", int_kind(0, INT_MAX), "10",
               doc="How slowly a key's LFU counter grows with accesses (OBJECT FREQ under an LFU policy)."),
     Directive("lfu-decay-time", int_kind(0, INT_MAX), "1",
               doc="Minutes of idleness that take one off a key's LFU counter (0: never decays)."),
     Directive("active-expire-effort", int_kind(1, 10), "1",
               doc="1 to 10: how hard the background expiry cycle works (keys sampled per round, CPU time per cycle, share of expired keys it tolerates)."),
-    # persistence: where files live (the writers arrive with the persistence work)
+    # replication
+    Directive("replicaof", REPLICAOF, "", mutable=False, aliases=("slaveof",),
+              doc="`<host> <port>`: start as a replica of that master (REPLICAOF at run time); a replica restarted on its snapshot continues with a partial resync."),
+    Directive("masterauth", STRING, "", sensitive=True,
+              doc="Password a replica gives its master (AUTH) before syncing."),
+    Directive("masteruser", STRING, "",
+              doc="User a replica authenticates as with masterauth (AUTH user password)."),
+    Directive("replica-read-only", BOOL, "yes", aliases=("slave-read-only",),
+              doc="A replica refuses writes from its clients with -READONLY (its master's stream still applies)."),
+    Directive("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",),
+              doc="A replica whose link to its master is down still answers reads (no: -MASTERDOWN for most commands)."),
+    Directive("repl-backlog-size", memory_kind(1), "1mb",
+              doc="Bytes of the replication stream kept for replicas that reconnect (partial resync instead of a full one)."),
+    Directive("repl-backlog-ttl", int_kind(0, INT_MAX), "3600",
+              doc="Seconds without replicas after which a master frees its backlog (0: never)."),
+    Directive("repl-timeout", int_kind(1, INT_MAX), "60",
+              doc="Seconds of silence after which a replica drops its master link, or a master a replica."),
+    Directive("repl-ping-replica-period", int_kind(1, INT_MAX), "10", aliases=("repl-ping-slave-period",),
+              doc="Seconds between the PINGs a master sends down the stream, so replicas can time out a dead link."),
+    Directive("min-replicas-to-write", int_kind(0, INT_MAX), "0", aliases=("min-slaves-to-write",),
+              doc="Refuse writes with -NOREPLICAS unless at least this many replicas acknowledged within min-replicas-max-lag (0: off)."),
+    Directive("min-replicas-max-lag", int_kind(0, INT_MAX), "10", aliases=("min-slaves-max-lag",),
+              doc="Seconds since its last acknowledgement under which a replica counts for min-replicas-to-write."),
+    Directive("min-replicas-ack", int_kind(0, INT_MAX), "0", own=True,
+              doc="Zero-loss writes: a write's reply waits until this many replicas have acknowledged it (0: Redis's asynchronous replication). Unacknowledged in time, the client gets -NOACK instead of a success."),
+    Directive("min-replicas-ack-timeout", int_kind(1, INT_MAX), "1000", own=True,
+              doc="Milliseconds a write's reply waits for min-replicas-ack acknowledgements before -NOACK."),
+    Directive("replica-priority", int_kind(0, INT_MAX), "100", aliases=("slave-priority",),
+              doc="Reported in INFO replication (slave_priority) for failover planning; 0: never promote."),
+    Directive("replica-announce-ip", STRING, "", aliases=("slave-announce-ip",),
+              doc="The address a replica gives its master (INFO replication, ROLE on the master)."),
+    Directive("replica-announce-port", int_kind(0, 65535), "0", aliases=("slave-announce-port",),
+              doc="The port a replica gives its master (0: its own port)."),
+    Directive("replica-ignore-maxmemory", BOOL, "yes", aliases=("slave-ignore-maxmemory",),
+              doc="A replica does not evict on its own (its master's DELs keep it in step)."),
+    # persistence
     Directive("dir", DIR, ".", protected=True,
-              doc="Working directory: the node changes into it at start and on CONFIG SET (it must exist); persistence files will live there, none are written yet."),
-    Directive("dbfilename", STRING, "dump.rdb", protected=True,
-              doc="Name of the RDB snapshot file: accepted and reported; takes effect with persistence (not yet implemented)."),
+              doc="Working directory: the node changes into it at start and on CONFIG SET (it must exist); the RDB snapshot is written and loaded there."),
+    Directive("dbfilename", DBFILENAME, "dump.rdb", protected=True,
+              doc="Name of the RDB snapshot file in `dir` (SAVE, BGSAVE, save points, shutdown; loaded at start)."),
+    Directive("rdbcompression", BOOL, "yes",
+              doc="LZF-compress strings in snapshots (done with liblzf when installed; without it snapshots are written uncompressed)."),
+    Directive("rdbchecksum", BOOL, "yes", mutable=False,
+              doc="End snapshots with a CRC64 and check it on load (no: a zero checksum, not checked)."),
+    Directive("rdb-del-sync-files", BOOL, "no",
+              doc="Accepted and reported; it concerns replication's sync files (replication is not implemented)."),
+    Directive("stop-writes-on-bgsave-error", BOOL, "yes",
+              doc="After a failed BGSAVE, refuse writes (and PING) with -MISCONF while save points are set, until a save succeeds."),
+    Directive("rdb-key-save-delay", int_kind(-INT_MAX - 1, INT_MAX), "0",
+              doc="Microseconds to sleep after each key written to a snapshot (for tests: makes a BGSAVE last)."),
     Directive("appendonly", BOOL, "no",
-              doc="Append-only file on or off: accepted and reported (INFO aof_enabled); takes effect with persistence (not yet implemented)."),
+              doc="Log every write to the append-only file (Redis 7's multi-part layout in `appenddirname`); at start the AOF, when there is one, is loaded instead of the RDB snapshot. CONFIG SET yes writes a first base in the background."),
     Directive("appendfilename", STRING, "appendonly.aof", mutable=False,
-              doc="Base name of the append-only file: accepted and reported; takes effect with persistence (not yet implemented)."),
+              doc="Base name of the AOF files (`<name>.<n>.base.rdb`, `<name>.<n>.incr.aof`, `<name>.manifest`)."),
+    Directive("appenddirname", STRING, "appendonlydir", mutable=False,
+              doc="Folder, in `dir`, holding the AOF files."),
     Directive("appendfsync", enum_kind("everysec", "always", "no"), "everysec",
-              doc="When the append-only file is fsynced (everysec, always, no): accepted and reported; takes effect with persistence (not yet implemented)."),
+              doc="When the AOF is fsynced: always (before each reply: no acknowledged write lost), everysec (once a second, off the event loop), no (by the kernel)."),
+    Directive("aof-load-truncated", BOOL, "yes",
+              doc="At start, an AOF whose last command was cut short by a crash is truncated to its last whole command (and a MULTI without EXEC dropped) instead of stopping the node."),
+    Directive("aof-use-rdb-preamble", BOOL, "yes",
+              doc="Accepted and reported: the AOF base is always an RDB snapshot."),
+    Directive("auto-aof-rewrite-percentage", int_kind(0, INT_MAX), "100",
+              doc="Rewrite the AOF in the background when it grew by this much since the last rewrite (0: never)."),
+    Directive("auto-aof-rewrite-min-size", memory_kind(0), "64mb",
+              doc="No automatic AOF rewrite below this size."),
     Directive("save", SAVE, "3600 1 300 100 60 10000",
-              doc="Snapshot rules (`seconds changes` pairs, empty for none): accepted and reported; takes effect with persistence (not yet implemented)."),
+              doc="Save points (`seconds changes` pairs, empty for none): a BGSAVE starts when that many changes are that many seconds old; with points set, SHUTDOWN and FLUSHALL save too."),
     # introspection
     Directive("slowlog-log-slower-than", int_kind(-1, LLONG_MAX), "10000",
               doc="Commands taking at least this many microseconds are recorded in SLOWLOG (0: every command, negative: none)."),

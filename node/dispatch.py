@@ -1,6 +1,7 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
-lookup -> arity -> auth -> cluster redirect -> (OOM) -> pause -> MULTI queueing
+lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF /
+LOADING -> pause -> MULTI queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
 MONITOR feed. This is the one place that order lives.
 """
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from .blocking import BLOCKED, serve_ready
 from .errors import CommandError
+from .eviction import EVICT_FAIL
 from .reply import _ENCODERS, OK, QUEUED, encode
+from .routing import refuse
 from .slowlog import redacted
 
 OK_REPLY = b"+OK\r\n"
@@ -87,6 +90,8 @@ def reject(server: Server, client: Client, message: str, cmd: Command | None) ->
         message = errors.EXECABORT_BECAUSE % message.removeprefix("ERR ")
     if cmd is not None:
         cmd.rejected_calls += 1
+    if client.asking and not client.multi and (cmd is None or cmd.name != "asking"):
+        client.asking = False  # resetClient: ASKING covers one command, refused or not
     server.count_error(message)
     client.reply(CommandError(message))
 
@@ -119,6 +124,19 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     if server.cluster is not None:
         refusal = server.cluster.route(client, cmd, argv)
         if refusal is not None:
+            refuse(server, client, cmd, refusal)
+            return
+    if server.maxmemory and out_of_memory(server, client, cmd):
+        reject(server, client, errors.OOM, cmd)
+        return
+    if server.persistence_check is not None:  # -MISCONF after a failed BGSAVE, -LOADING
+        refusal = server.persistence_check(client, cmd)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if server.write_guard and (cmd.write or (cmd.name == "exec" and client.mstate.writes)):
+        refusal = write_refusal(server, client)
+        if refusal is not None:
             reject(server, client, refusal, cmd)
             return
     if server.pause.mode is not None and server.pause.blocks(client, cmd):
@@ -131,17 +149,54 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     call(server, client, cmd, argv)
 
 
+def write_refusal(server: Server, client: Client) -> str | None:
+    """min-replicas-to-write on a master (-NOREPLICAS), replica-read-only (-READONLY)."""
+    if server.replication.refuses_writes():
+        return errors.NOREPLICAS
+    if (server.replication.link is not None and server.config["replica-read-only"]
+            and not client.is_master):
+        return errors.READONLY_REPLICA
+    return None
+
+
+def out_of_memory(server: Server, client: Client, cmd: Command) -> bool:
+    """processCommand's maxmemory step: evict as needed; True when ``cmd`` must get -OOM.
+
+    Refused when eviction cannot bring memory under the limit: commands that may grow the
+    dataset (denyoom), EXEC of a transaction holding one, and any command queued in MULTI
+    (a queue grows without bound), but never EXEC, DISCARD, QUIT or RESET themselves.
+    """
+    if server.evictor.perform() != EVICT_FAIL:
+        return False
+    if cmd.denyoom or (cmd.name == "exec" and client.mstate.denyoom):
+        return True
+    return client.multi and cmd.name not in OOM_EXEMPT_IN_MULTI
+
+
+OOM_EXEMPT_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
+
 # Commands that act at once even between MULTI and EXEC (processCommand).
 NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 
 
 def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
     """Run the handler, encode its reply (call() in server.c)."""
+    start = len(client.out)
+    woff = client.woff
     result = invoke(server, client, cmd, argv)
     if result is not BLOCKED and not client.silent:
         encode(client.out, result, client.resp3)
-    if server.keyspace_stats.ready_keys:
-        serve_ready(server.keyspace_stats)
+    stats = server.keyspace_stats
+    if stats.ready_keys:
+        serve_ready(stats)
+    if stats.resized:
+        stats.settle()
+    propagation = server.propagation
+    if propagation.pending:
+        propagation.flush()
+        client.woff = propagation.offset
+        if server.write_ack and client.woff != woff:  # zero-loss: held until replicas ack
+            client.out_writes.append((start, len(client.out), client.woff))
 
 
 def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Any:
@@ -152,8 +207,10 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
     client.cmd = cmd
     # CLIENT NO-TOUCH: reads leave the access clock alone, except TOUCH itself.
     no_touch = client.no_touch and cmd.name != "touch"
+    stats = server.keyspace_stats
     if no_touch:
-        server.keyspace_stats.no_touch = True
+        stats.no_touch = True
+    dirty = stats.dirty
     start = perf_counter_ns()
     try:
         result: Any = cmd.handler(client, argv)  # type: ignore[misc]
@@ -163,8 +220,10 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         result = exc
     finally:
         if no_touch:
-            server.keyspace_stats.no_touch = False
+            stats.no_touch = False
     duration = (perf_counter_ns() - start) // 1000
+    if server.propagation.active:
+        propagate(server, client, cmd, argv, stats.dirty != dirty)
     cmd.calls += 1
     cmd.usec += duration
     if server.latency_tracking:
@@ -180,6 +239,23 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
     return result
 
 
+def propagate(server: Server, client: Client, cmd: Command, argv: list[bytes],
+              dirty: bool) -> None:
+    """call()'s propagation: a command that changed the dataset goes to the stream as its
+    effects (``client.propagate_as`` when the handler rewrote it). EXEC's commands went
+    one by one; the master's own commands are relayed as received (replication.py)."""
+    rewritten = client.propagate_as
+    client.propagate_as = None
+    if not dirty or client.is_master or cmd.name == "exec":
+        return
+    db_id = client.db.id
+    if rewritten is None:
+        server.propagation.add(db_id, argv)
+    else:
+        for effect in rewritten:
+            server.propagation.add(db_id, effect)
+
+
 def run_requests(server: Server, client: Client, requests: list[list[bytes]]) -> int:
     """Run ``requests`` in order for ``client``; return how many ran.
 
@@ -191,19 +267,27 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     request goes through ``execute``, after which the state is read again.
     """
     index = server.command_index
-    ready = server.keyspace_stats.ready_keys
+    stats = server.keyspace_stats
+    ready = stats.ready_keys
     n = len(requests)
     i = 0
     while i < n:
         if (client.authenticated and not client.silent and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
-                and not client.multi and not client.waiting and not client.closing):
+                and not client.multi and not client.waiting and not client.closing
+                and not client.asking and server.persistence_check is None
+                and not server.write_ack):
             out = client.out
             resp3 = client.resp3
             tracking = server.latency_tracking
             slow_us = server.slowlog_threshold
             latency_ms = server.latency_threshold
             cluster = server.cluster
+            maxmemory = server.maxmemory
+            resized = stats.resized
+            propagation = server.propagation
+            propagating = propagation.active
+            write_guard = server.write_guard and not client.is_master
             first = i
             while i < n:
                 argv = requests[i]
@@ -216,6 +300,11 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     break
                 if cluster is not None and cluster.route(client, cmd, argv) is not None:
                     break
+                if maxmemory and server.mem_overhead + stats.data_bytes > maxmemory:
+                    break
+                if write_guard and cmd.write:
+                    break
+                dirty = stats.dirty
                 start = perf_counter_ns()
                 try:
                     result: Any = cmd.handler(client, argv)  # type: ignore[misc]
@@ -224,6 +313,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     server.count_error(exc.message)
                     result = exc
                 duration = (perf_counter_ns() - start) // 1000
+                if propagating:
+                    propagate(server, client, cmd, argv, stats.dirty != dirty)
                 cmd.calls += 1
                 cmd.usec += duration
                 if tracking:
@@ -241,7 +332,12 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 else:
                     _ENCODERS[kind](out, result, resp3)
                 if ready:
-                    serve_ready(server.keyspace_stats)
+                    serve_ready(stats)
+                if resized:
+                    stats.settle()
+                if propagation.pending:
+                    propagation.flush()
+                    client.woff = propagation.offset
                 i += 1
             if i > first:
                 client.cmd = index[requests[i - 1][0]]

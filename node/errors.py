@@ -24,6 +24,7 @@ class ProtocolError(Exception):
 
 
 # --- dispatch ---
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
 UNKNOWN_COMMAND = "ERR unknown command '%s', with args beginning with: %s"
 UNKNOWN_SUBCOMMAND = "ERR unknown subcommand '%s'. Try %s HELP."
 WRONG_ARITY = "ERR wrong number of arguments for '%s' command"
@@ -128,6 +129,19 @@ DEBUG_PROTOCOL_TYPE = (
     "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
 )
 RESP2_NOT_SUPPORTED = "ERR RESP2 is not supported by this command"
+GENERIC_ERR = "ERR"
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+SHUTDOWN_ERRORS = "ERR Errors trying to SHUTDOWN. Check logs."
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
+LOADING = "LOADING Redis is loading the dataset in memory"
+MISCONF = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+    "to disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+    "RDB error."
+)
 
 # --- client and connection ---
 DENIED_PROTECTED_MODE = (
@@ -198,6 +212,25 @@ SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 SORT_BY_CLUSTER = "ERR BY option of SORT denied in Cluster mode."
 SORT_GET_CLUSTER = "ERR GET option of SORT denied in Cluster mode."
 
+# --- replication ---
+READONLY_REPLICA = "READONLY You can't write against a read only replica."
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+REPLICAOF_CLUSTER = "ERR REPLICAOF not allowed in cluster mode."
+REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
+INVALID_MASTER_PORT = "ERR Invalid master port"
+UNKNOWN_REPLCONF = "ERR Unrecognized REPLCONF option: %s"
+NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+NOACK = ("NOACK the write was applied on this master but not acknowledged by "
+         "min-replicas-ack replicas within min-replicas-ack-timeout: a failover may lose it")
+WAIT_ON_REPLICA = (
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if "
+    "a replica is configured to be writable (which is not the default) writes to replicas are "
+    "just local and are not propagated.")
+
+# --- append-only file ---
+AOF_REWRITE_RUNNING = "ERR Background append only file rewriting already in progress"
+AOF_REWRITE_FAILED = "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
+
 # --- transactions ---
 NOT_ALLOWED_IN_MULTI = "ERR Command not allowed inside a transaction"
 MULTI_NESTED = "ERR MULTI calls can not be nested"
@@ -206,3 +239,60 @@ DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: %s"
+
+# --- cluster topology ---
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+CLUSTER_BAD_SLOT = "ERR Invalid or out of range slot"
+CLUSTER_INVALID_SLOT = "ERR Invalid slot"
+CLUSTER_BAD_SLOT_OR_COUNT = "ERR Invalid slot or number of keys"
+CLUSTER_SLOT_TWICE = "ERR Slot %d specified multiple times"
+CLUSTER_SLOT_BUSY = "ERR Slot %d is already busy"
+CLUSTER_SLOT_UNASSIGNED = "ERR Slot %d is already unassigned"
+CLUSTER_RANGE_ORDER = "ERR start slot number %d is greater than end slot number %d"
+CLUSTER_UNKNOWN_NODE = "ERR Unknown node %s"
+CLUSTER_DONT_KNOW_NODE = "ERR I don't know about node %s"
+CLUSTER_SETSLOT_SYNTAX = "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"
+CLUSTER_SETSLOT_REPLICA = "ERR Please use SETSLOT only with masters."
+CLUSTER_ALREADY_OWNER = "ERR I'm already the owner of hash slot %d"
+CLUSTER_NOT_OWNER = "ERR I'm not the owner of hash slot %d"
+CLUSTER_TARGET_NOT_MASTER = "ERR Target node is not a master"
+CLUSTER_SLOT_HAS_KEYS = (
+    "ERR Can't assign hashslot %d to a different node while I still hold keys for this hash slot."
+)
+CLUSTER_MEET_PORT = "ERR Invalid TCP base port specified: %s"
+CLUSTER_MEET_BUS_PORT = "ERR Invalid TCP bus port specified: %s"
+CLUSTER_MEET_ADDRESS = "ERR Invalid node address specified: %s:%s"
+CLUSTER_REPLICATE_MYSELF = "ERR Can't replicate myself"
+CLUSTER_REPLICATE_REPLICA = "ERR I can only replicate a master, not a replica."
+CLUSTER_REPLICATE_NOT_EMPTY = "ERR To set a master the node must be empty and without assigned slots."
+CLUSTER_NOT_A_MASTER = "ERR The specified node is not a master"
+CLUSTER_FORGET_MYSELF = "ERR I tried hard but I can't forget myself..."
+CLUSTER_FORGET_MASTER = "ERR Can't forget my master!"
+CLUSTER_FLUSHSLOTS_NOT_EMPTY = "ERR DB must be empty to perform CLUSTER FLUSHSLOTS."
+CLUSTER_RESET_WITH_KEYS = "ERR CLUSTER RESET can't be called with master nodes containing keys"
+CLUSTER_FAILOVER_MASTER = "ERR You should send CLUSTER FAILOVER to a replica"
+CLUSTER_FAILOVER_NO_MASTER = "ERR I'm a replica but my master is unknown to me"
+CLUSTER_FAILOVER_MASTER_DOWN = "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE"
+CLUSTER_BAD_CONFIG_EPOCH = "ERR Invalid config epoch specified: %d"
+CLUSTER_EPOCH_NOT_ALONE = (
+    "ERR The user can assign a config epoch only when the node does not know any other node."
+)
+CLUSTER_EPOCH_NONZERO = "ERR Node config epoch is already non-zero"
+CLUSTER_SAVECONFIG = "ERR error saving the cluster node config: %s"
+CLUSTER_TOPOLOGY_STALE = "ERR topology epoch %d is not newer than this node's epoch %d"
+CLUSTER_TOPOLOGY_BAD = "ERR invalid topology table: %s"
+CLUSTER_TOPOLOGY_NOT_MINE = "ERR the topology table has no row for this node (%s)"
+
+# --- cluster redirects and migration ---
+CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
+TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"
+CLUSTERDOWN_STATE = "CLUSTERDOWN The cluster is down"
+CLUSTERDOWN_READONLY = "CLUSTERDOWN The cluster is down and only accepts read commands"
+CLUSTERDOWN_UNBOUND = "CLUSTERDOWN Hash slot not served"
+MOVED = "MOVED %d %s"
+ASK = "ASK %d %s"
+MIGRATE_KEYS_NOT_EMPTY = (
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string")
+MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
+MIGRATE_IO = "IOERR error or timeout %s to target instance"
+MIGRATE_TARGET_ERROR = "ERR Target instance replied with error: %s"

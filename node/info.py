@@ -2,17 +2,14 @@
 
 Tools parse this text (redis-cli --stat, redis_exporter, cluster clients), so every field
 that means something for this node keeps Redis's name, place and number format; fields for
-machinery this node does not have (fork, replication, eviction ...) report the value that
+machinery this node does not have (fork, replication ...) report the value that
 machinery would report while idle.
 
-Memory is measured, not estimated object by object (no tracemalloc on the hot path):
-
-- ``used_memory`` and ``used_memory_rss`` are both the process's resident set size (from
-  /proc/self/statm): a Python process has no allocator counter of its own comparable to
-  zmalloc's, so the fragmentation ratio reads 1.00.
-- ``used_memory_peak`` is the kernel's peak RSS (getrusage ru_maxrss).
-- ``used_memory_startup`` is the RSS when the command table was built, at server start;
-  ``used_memory_overhead`` is that plus the clients' buffers, ``used_memory_dataset`` the rest.
+Memory: ``used_memory`` is the process at startup plus the keyspace tables, the client
+buffers and the dataset, every key's cost estimated as it is written (memusage.py,
+footprint.py); ``used_memory_rss`` is the kernel's resident set size, and their ratio the
+fragmentation ratio, as in Redis. ``used_memory_startup`` is the RSS once the server was
+built; ``used_memory_peak`` the highest used_memory seen.
 
 Fields left out, with the reason:
 
@@ -36,36 +33,19 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from .memusage import STARTUP_BYTES, MemoryFigures, output_buffer
+
 if TYPE_CHECKING:
-    from .client import Client
     from .server import Server
 
 DEFAULT_SECTIONS = (
     "server", "clients", "memory", "persistence", "stats", "replication", "cpu",
     "module_list", "errorstats", "cluster", "keyspace",
 )
-REPL_BACKLOG_SIZE = 1024 * 1024
 _UNSAFE = str.maketrans("#:\n\r", "____")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _MULTIPLEXING = "epoll" if sys.platform.startswith("linux") else (
     "kqueue" if "bsd" in sys.platform or sys.platform == "darwin" else "select")
-
-
-def rss_bytes() -> int:
-    """The resident set size now; the peak RSS where /proc is missing."""
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * _PAGE_SIZE
-    except OSError:
-        return peak_rss_bytes()
-
-
-def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-STARTUP_RSS = rss_bytes()
 
 
 def bytes_to_human(n: int) -> str:
@@ -145,7 +125,7 @@ def _server(server: Server) -> Iterator[str]:
 def _clients(server: Server) -> Iterator[str]:
     clients = server.clients.values()
     max_in = max((c.parser.buffered for c in clients), default=0)
-    max_out = max((_output_buffer(c) for c in clients), default=0)
+    max_out = max((output_buffer(c) for c in clients), default=0)
     yield f"connected_clients:{len(server.clients)}"
     yield "cluster_connections:0"
     yield f"maxclients:{server.config['maxclients']}"
@@ -158,43 +138,36 @@ def _clients(server: Server) -> Iterator[str]:
     yield "total_blocking_keys_on_nokey:0"
 
 
-def _output_buffer(client: Client) -> int:
-    transport = client.transport
-    return transport.get_write_buffer_size() if transport is not None else 0
-
-
 def _memory(server: Server) -> Iterator[str]:
-    used = rss_bytes()
-    peak = max(peak_rss_bytes(), used)
-    clients_mem = sum(c.parser.buffered + _output_buffer(c) for c in server.clients.values())
-    overhead = min(STARTUP_RSS + clients_mem, used)
-    dataset = used - overhead
-    net = used - STARTUP_RSS if used > STARTUP_RSS else 1
+    m = MemoryFigures(server)
+    used, peak, rss = m.used, m.peak, m.rss
+    net = used - STARTUP_BYTES if used > STARTUP_BYTES else 1
     system = _PAGE_SIZE * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
     maxmemory = server.config["maxmemory"]
     yield f"used_memory:{used}"
     yield f"used_memory_human:{bytes_to_human(used)}"
-    yield f"used_memory_rss:{used}"
-    yield f"used_memory_rss_human:{bytes_to_human(used)}"
+    yield f"used_memory_rss:{rss}"
+    yield f"used_memory_rss_human:{bytes_to_human(rss)}"
     yield f"used_memory_peak:{peak}"
     yield f"used_memory_peak_human:{bytes_to_human(peak)}"
     yield f"used_memory_peak_perc:{used * 100 / peak:.2f}%"
-    yield f"used_memory_overhead:{overhead}"
-    yield f"used_memory_startup:{STARTUP_RSS}"
-    yield f"used_memory_dataset:{dataset}"
-    yield f"used_memory_dataset_perc:{dataset * 100 / net:.2f}%"
+    yield f"used_memory_overhead:{m.overhead}"
+    yield f"used_memory_startup:{STARTUP_BYTES}"
+    yield f"used_memory_dataset:{m.dataset}"
+    yield f"used_memory_dataset_perc:{m.dataset * 100 / net:.2f}%"
     yield f"total_system_memory:{system}"
     yield f"total_system_memory_human:{bytes_to_human(system)}"
     yield f"maxmemory:{maxmemory}"
     yield f"maxmemory_human:{bytes_to_human(maxmemory)}"
     yield f"maxmemory_policy:{server.config['maxmemory-policy']}"
-    yield "mem_fragmentation_ratio:1.00"
-    yield "mem_fragmentation_bytes:0"
-    yield "mem_not_counted_for_evict:0"
-    yield "mem_replication_backlog:0"
+    yield f"mem_fragmentation_ratio:{rss / used:.2f}"
+    yield f"mem_fragmentation_bytes:{rss - used}"
+    yield f"mem_not_counted_for_evict:{m.clients}"
+    backlog = server.propagation.backlog
+    yield f"mem_replication_backlog:{len(backlog.buf) if backlog is not None else 0}"
     yield "mem_total_replication_buffers:0"
     yield "mem_clients_slaves:0"
-    yield f"mem_clients_normal:{clients_mem}"
+    yield f"mem_clients_normal:{m.clients}"
     yield "mem_cluster_links:0"
     yield "mem_aof_buffer:0"
     yield "lazyfree_pending_objects:0"
@@ -202,34 +175,10 @@ def _memory(server: Server) -> Iterator[str]:
 
 
 def _persistence(server: Server) -> Iterator[str]:
-    yield "loading:0"
-    yield "async_loading:0"
-    yield "current_cow_peak:0"
-    yield "current_cow_size:0"
-    yield "current_cow_size_age:0"
-    yield "current_fork_perc:0.00"
-    yield "current_save_keys_processed:0"
-    yield "current_save_keys_total:0"
-    yield f"rdb_changes_since_last_save:{server.keyspace_stats.dirty}"
-    yield "rdb_bgsave_in_progress:0"
-    yield f"rdb_last_save_time:{server.lastsave}"
-    yield "rdb_last_bgsave_status:ok"
-    yield "rdb_last_bgsave_time_sec:-1"
-    yield "rdb_current_bgsave_time_sec:-1"
-    yield "rdb_saves:0"
-    yield "rdb_last_cow_size:0"
-    yield "rdb_last_load_keys_expired:0"
-    yield "rdb_last_load_keys_loaded:0"
-    yield f"aof_enabled:{int(server.config['appendonly'])}"
-    yield "aof_rewrite_in_progress:0"
-    yield "aof_rewrite_scheduled:0"
-    yield "aof_last_rewrite_time_sec:-1"
-    yield "aof_current_rewrite_time_sec:-1"
-    yield "aof_last_bgrewrite_status:ok"
-    yield "aof_rewrites:0"
-    yield "aof_rewrites_consecutive_failures:0"
-    yield "aof_last_write_status:ok"
-    yield "aof_last_cow_size:0"
+    yield from server.snapshots.info()
+    yield from server.aof.info()
+    yield from server.aof.info_enabled()
+    yield from server.snapshots.loading_info()
 
 
 def _stats(server: Server) -> Iterator[str]:
@@ -246,17 +195,19 @@ def _stats(server: Server) -> Iterator[str]:
     yield "instantaneous_input_repl_kbps:0.00"
     yield "instantaneous_output_repl_kbps:0.00"
     yield f"rejected_connections:{server.stat_rejected_conn}"
-    yield "sync_full:0"
-    yield "sync_partial_ok:0"
-    yield "sync_partial_err:0"
+    repl = server.replication
+    yield f"sync_full:{repl.sync_full}"
+    yield f"sync_partial_ok:{repl.sync_partial_ok}"
+    yield f"sync_partial_err:{repl.sync_partial_err}"
     yield f"expired_keys:{ks.expired}"
     yield f"expired_stale_perc:{ks.expired_stale_perc * 100:.2f}"
     yield f"expired_time_cap_reached_count:{server.stat_expired_time_cap_reached_count}"
     yield f"expire_cycle_cpu_milliseconds:{server.stat_expire_cycle_time_used // 1_000_000}"
-    yield "evicted_keys:0"
+    current, total = server.evictor.exceeded_ms()
+    yield f"evicted_keys:{server.stat_evictedkeys}"
     yield "evicted_clients:0"
-    yield "total_eviction_exceeded_time:0"
-    yield "current_eviction_exceeded_time:0"
+    yield f"total_eviction_exceeded_time:{total}"
+    yield f"current_eviction_exceeded_time:{current}"
     yield f"keyspace_hits:{ks.hits}"
     yield f"keyspace_misses:{ks.misses}"
     yield "pubsub_channels:0"
@@ -283,17 +234,7 @@ def _stats(server: Server) -> Iterator[str]:
 
 
 def _replication(server: Server) -> Iterator[str]:
-    yield "role:master"
-    yield "connected_slaves:0"
-    yield "master_failover_state:no-failover"
-    yield f"master_replid:{server.replid}"
-    yield f"master_replid2:{server.replid2}"
-    yield f"master_repl_offset:{server.master_repl_offset}"
-    yield f"second_repl_offset:{server.second_replid_offset}"
-    yield "repl_backlog_active:0"
-    yield f"repl_backlog_size:{REPL_BACKLOG_SIZE}"
-    yield "repl_backlog_first_byte_offset:0"
-    yield "repl_backlog_histlen:0"
+    return server.replication.info()
 
 
 def _cpu(server: Server) -> Iterator[str]:
@@ -380,7 +321,21 @@ def _hdr_highest(ns: int) -> int:
 
 
 def _cluster(server: Server) -> Iterator[str]:
+    """Redis's one field, then redslot's own: the epoch of the last table pushed with
+    CLUSTER SETTOPOLOGY, slots holding keys here and the slots in migration
+    (``slot->target`` / ``slot<-source``), which no Redis section shows."""
     yield f"cluster_enabled:{int(server.cluster_enabled)}"
+    state = server.cluster
+    if state is None:
+        return
+    yield f"cluster_topology_epoch:{state.topology_epoch}"
+    index = server.dbs[0].slot_index
+    yield f"cluster_slots_with_keys:{len(index.by_slot) if index is not None else 0}"
+    yield f"cluster_slots_migrating:{len(state.migrating)}"
+    yield f"cluster_slots_importing:{len(state.importing)}"
+    moves = [f"{slot}->{n.id}" for slot, n in sorted(state.migrating.items())]
+    moves += [f"{slot}<-{n.id}" for slot, n in sorted(state.importing.items())]
+    yield f"cluster_migrations:{','.join(moves)}"
 
 
 def _keyspace(server: Server) -> Iterator[str]:

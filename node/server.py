@@ -11,15 +11,26 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import REDIS_VERSION, errors
+from .aof import AofError, AppendOnly
 from .client import Client
+from .cluster import ClusterState
+from .cluster_links import start_cluster
 from .commandtable import Command, build_table
 from .config import Config
+from .eviction import Evictor
 from .expire import active_expire_cycle
-from .keyspace import Database, KeyspaceStats
+from .keyspace import EXPIRY_DELETE, EXPIRY_HIDE, Database, KeyspaceStats
 from .latency import LatencyMonitor
 from .lfu import LRU_CLOCK_MAX, LfuClock, is_lfu_policy
+from .memusage import refresh as refresh_memory
+from .migrate import MigrateSockets
 from .pause import PauseState
+from .persistence import Snapshots
+from .propagation import Propagation
+from .replica_link import MasterLink
+from .replication import Replication
 from .reply import Push
+from .routing import redirect_blocked_clients
 from .slowlog import Slowlog
 
 if TYPE_CHECKING:
@@ -73,6 +84,7 @@ class Server:
         self.cluster_enabled: bool = config["cluster-enabled"]
         # Cluster mode's state (topology, redirects); None on a standalone node.
         self.cluster: Any = None
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
         self.dbs = [Database(i, self.keyspace_stats) for i in range(config["databases"])]
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
@@ -94,12 +106,25 @@ class Server:
         self.query_buffer_limit = 0
         self.stat_acl_denied_auth = 0
         self.latency_tracking = True
-        self.replid = secrets.token_hex(20)
-        self.replid2 = "0" * 40
-        self.master_repl_offset = 0
-        self.second_replid_offset = -1
+        self.propagation = Propagation()
+        self.keyspace_stats.propagation = self.propagation
+        self.replication = Replication(self)
+        self.aof = AppendOnly(self)
+        # Writes from clients must be checked (replica-read-only on a replica,
+        # min-replicas-to-write on a master): the short path leaves writes to execute().
+        self.write_guard = False
+        self.write_ack = 0  # min-replicas-ack (ackgate.py)
+        self.maxmemory = 0
+        self.mem_overhead = 0  # used_memory's non-dataset part, refreshed by the cron
+        self.mem_peak = 0
+        self.evictor = Evictor(self)
         self.reset_stats()
         self._apply_config()
+        if self.cluster_enabled:
+            self.cluster = ClusterState.open(self)
+        # A callable while a persistence check stands (-LOADING, -MISCONF), else None.
+        self.persistence_check: Callable[[Client, Command], str | None] | None = None
+        self.snapshots = Snapshots(self)
 
     # --- configuration that the hot path reads as plain attributes ---
 
@@ -114,6 +139,12 @@ class Server:
             "proto-max-bulk-len": self._set_max_bulk_len,
             "dir": os.chdir,
             "latency-tracking": self._set_latency_tracking,
+            "maxmemory": self._set_maxmemory,
+            "replica-read-only": self._update_write_guard,
+            "min-replicas-to-write": self._update_write_guard,
+            "repl-backlog-size": self._resize_backlog,
+            "min-replicas-ack": self._set_write_ack,
+            "appendonly": self._set_appendonly,
             "maxmemory-policy": self._set_access_clock,
             "lfu-log-factor": self._set_access_clock,
             "lfu-decay-time": self._set_access_clock,
@@ -121,6 +152,60 @@ class Server:
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+
+    def _set_appendonly(self, on: bool) -> None:
+        """CONFIG SET appendonly (at start the AOF opens once the data is loaded)."""
+        if self.tcp_port == 0:
+            return
+        if on and not self.aof.on:
+            self.aof.enable()
+        elif not on:
+            self.aof.disable()
+
+    def _set_write_ack(self, replicas: int) -> None:
+        self.write_ack = replicas
+        if replicas:  # writes get stream offsets even before a replica attaches
+            self.propagation.start(self.config["repl-backlog-size"])
+
+    def _resize_backlog(self, size: int) -> None:
+        if self.propagation.backlog is not None:
+            self.propagation.backlog.resize(size)
+
+    @property
+    def master_repl_offset(self) -> int:
+        return self.propagation.offset
+
+    def _update_write_guard(self, value: Any = None) -> None:
+        cfg = self.config
+        self.write_guard = ((self.replication.link is not None and cfg["replica-read-only"])
+                            or cfg["min-replicas-to-write"] > 0)
+
+    def demote(self, host: str, port: int) -> None:
+        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC)."""
+        repl = self.replication
+        if repl.link is not None:
+            repl.link.stop()
+        self.propagation.start(self.config["repl-backlog-size"])
+        self.keyspace_stats.expiry = EXPIRY_HIDE
+        repl.link = MasterLink(self, host, port)
+        self._update_write_guard()
+
+    def promote(self) -> None:
+        """replicationUnsetMaster: a master again, its history kept as replid2."""
+        repl = self.replication
+        if repl.link is None:
+            return
+        repl.link.stop()
+        repl.link = None
+        repl.shift_replid()
+        self.keyspace_stats.expiry = EXPIRY_DELETE
+        self._update_write_guard()
+
+    def _set_maxmemory(self, value: int) -> None:
+        self.maxmemory = value
+        if value:  # as CONFIG SET maxmemory does: evict at once down to the new limit
+            refresh_memory(self)
+            self.evictor.perform()
 
     def _set_access_clock(self, value: Any) -> None:
         """Keys' access clocks count LFU frequencies under an LFU policy, else LRU time."""
@@ -159,6 +244,7 @@ class Server:
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: the counters INFO shows, not the data."""
         self.stat_numcommands = 0
+        self.stat_evictedkeys = 0
         self.stat_numconnections = 0
         self.stat_rejected_conn = 0
         self.stat_net_input_bytes = 0
@@ -289,8 +375,37 @@ class Server:
             for sock in listener.sockets:
                 self.tcp_port = sock.getsockname()[1]
         self.shutdown_event = asyncio.Event()
+        if self.cluster is not None:
+            start_cluster(self)
         self._schedule_cron()
+        await self._load_data()
+        self._follow_configured_master()
+        if self.cluster is not None:
+            self.cluster.follow_my_master()
         self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
+
+    async def _load_data(self) -> None:
+        """loadDataFromDisk: the AOF when it is on and exists, else the RDB snapshot."""
+        if not self.config["appendonly"]:
+            if not await self.snapshots.load_at_start():
+                raise SystemExit(1)
+            return
+        try:
+            loaded = self.aof.load()
+        except (AofError, OSError) as exc:
+            self.log_warning(f"Fatal error loading the AOF: {exc}")
+            raise SystemExit(1) from None
+        if loaded:
+            self.log_notice("DB loaded from append only file")
+        elif not await self.snapshots.load_at_start():
+            raise SystemExit(1)
+        self.aof.start()
+
+    def _follow_configured_master(self) -> None:
+        """The replicaof directive: follow the master from the start."""
+        if self.config["replicaof"]:
+            host, port = self.config["replicaof"].split()
+            self.demote(host, int(port))
 
     def _schedule_cron(self) -> None:
         hz = max(self.config["hz"], 1)
@@ -302,9 +417,21 @@ class Server:
         self.cronloops += 1
         self._tick_access_clock()
         self.pause.expire()
-        if self.active_expire_enabled:
-            active_expire_cycle(self)
+        if self.active_expire_enabled and self.keyspace_stats.expiry == EXPIRY_DELETE:
+            active_expire_cycle(self)  # a replica waits for its master's DELs
+            self.propagation.flush()
         self._close_idle_clients()
+        self.snapshots.cron()
+        self.aof.cron()
+        self.replication.cron()
+        if self.cluster is not None:
+            redirect_blocked_clients(self)
+            self.cluster.link_manager.tick()
+            self.cluster.update_state()
+        if self.migrate_sockets.cached:
+            self.migrate_sockets.close_idle(self.now)
+        if self.maxmemory or not self.cronloops % max(self.config["hz"], 1):
+            refresh_memory(self)
         self.metric_ops.track(self.stat_numcommands)
         self.metric_net_in.track(self.stat_net_input_bytes)
         self.metric_net_out.track(self.stat_net_output_bytes)
@@ -322,6 +449,10 @@ class Server:
 
     def request_shutdown(self, reason: str) -> None:
         self.log_warning(f"{reason} scheduling shutdown...")
+        if not self.snapshots.prepare_shutdown(bool(self.config["save"]), force=False):
+            self.log_warning(f"{reason.removeprefix('Received ')} received but errors trying to "
+                             "shut down the server, check the logs for more information")
+            return
         if self.shutdown_event is not None:
             self.shutdown_event.set()
 
@@ -334,6 +465,11 @@ class Server:
         self.log_warning("User requested shutdown...")
         if self.cron_handle is not None:
             self.cron_handle.cancel()
+        if self.aof.on:
+            self.log_notice("Calling fsync() on the AOF file.")
+            self.aof.prepare_shutdown()
+        if self.cluster is not None and self.cluster.link_manager is not None:
+            self.cluster.link_manager.close()
         for listener in self.listeners:
             listener.close()
         for client in list(self.clients.values()):

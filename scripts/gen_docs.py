@@ -54,7 +54,8 @@ def config_reference(directives: Iterable[Directive] = DIRECTIVES) -> str:
     for d in directives:
         name = f"`{d.name}`" + "".join(f" (alias `{a}`)" for a in d.aliases)
         changeable = "start only" if not d.mutable else "yes (protected)" if d.protected else "yes"
-        rows.append(f"| {name} | {_cell(shown_default(d))} | {changeable} | {_cell(d.doc)} |")
+        doc = ("*redslot's own:* " if d.own else "") + d.doc
+        rows.append(f"| {name} | {_cell(shown_default(d))} | {changeable} | {_cell(doc)} |")
     return "\n".join(rows) + (
         "\n\n*start only*: CONFIG SET refuses it; set it on the command line or in the config"
         " file. *protected*: CONFIG SET changes it only when `enable-protected-configs` allows.")

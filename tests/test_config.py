@@ -39,7 +39,7 @@ def test_defaults_match_redis_for_every_directive(node, reference):
     ours = redis.Redis(port=node.port, decode_responses=True)
     theirs = redis.Redis(port=reference.port, decode_responses=True)
     for d in DIRECTIVES:
-        if d.name in HARNESS_SET or d.name == "loglevel":
+        if d.name in HARNESS_SET or d.name == "loglevel" or d.own:
             continue
         if d.name == "enable-protected-configs":
             continue

@@ -1,8 +1,12 @@
 """Command handlers, one module per data type or concern; importing registers them."""
 
 from . import (  # noqa: F401
+    aof,
     blocking,
     client,
+    cluster,
+    cluster_admin,
+    cluster_client,
     command,
     config,
     connection,
@@ -15,8 +19,11 @@ from . import (  # noqa: F401
     lcs,
     lists,
     memory,
+    migrate,
     multi,
     object,
+    persistence,
+    replication,
     server,
     sets,
     slowlog,
