@@ -45,3 +45,27 @@ def test_replicate_streams_the_master_and_failover_swaps_the_roles():
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_manual_failover_waits_for_the_replica_to_catch_up():
+    nodes = [start_node("--cluster-enabled", "yes") for _ in range(2)]
+    try:
+        a, b = (redis.Redis(port=n.port) for n in nodes)
+        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        a.execute_command("CLUSTER", "MEET", "127.0.0.1", nodes[1].port)
+        until(lambda: len(b.execute_command("CLUSTER", "NODES").splitlines()) == 2)
+        b.execute_command("CLUSTER", "REPLICATE", a.execute_command("CLUSTER", "MYID"))
+        until(lambda: role(b) == ("slave", "up"))
+        pipe = a.pipeline(transaction=False)
+        for i in range(5000):
+            pipe.set(f"{{tag}}:{i}", i)
+        pipe.execute()
+        assert b.execute_command("CLUSTER", "FAILOVER") == b"OK"
+        until(lambda: role(b)[0] == "master" and role(a) == ("slave", "up"))
+        assert b.dbsize() == 5000
+        assert "Manual failover user request accepted" in nodes[1].log
+        with pytest.raises(redis.exceptions.MovedError, match=f"127.0.0.1:{nodes[1].port}$"):
+            a.set("{tag}:late", 1)
+    finally:
+        for n in nodes:
+            n.stop()

@@ -8,6 +8,7 @@ MERGETOPOLOGY (a peer's push) are redslot's own.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from ..cluster import ClusterNode, ClusterState, default_bus_port, new_node_id, 
 from ..cluster_config import TableError, parse_table
 from ..commandtable import command
 from ..errors import CommandError
+from ..manual_failover import manual_failover
 from ..protocol import strict_int
 from ..reply import OK
 from ..slots import SLOTS
@@ -210,8 +212,19 @@ def cluster_failover(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.CLUSTER_FAILOVER_NO_MASTER)
     if not force and not takeover and not state.reachable(master):
         raise CommandError(errors.CLUSTER_FAILOVER_MASTER_DOWN)
-    # clusterFailoverReplaceYourMaster, with a new epoch of our own as TAKEOVER does:
-    # without replication there is no offset to wait for, so every mode ends the same way.
+    if force or takeover:
+        _replace_my_master(c, state, master)
+    else:  # the handshake runs on; the reply, as in Redis, only says it started
+        asyncio.ensure_future(manual_failover(
+            c.server, master, lambda: _replace_my_master(c, state, master)))
+    return OK
+
+
+def _replace_my_master(c: Client, state: ClusterState, master: ClusterNode) -> None:
+    """clusterFailoverReplaceYourMaster, with a new epoch of our own as TAKEOVER does."""
+    me = state.myself
+    if me.master_id != master.id:
+        return  # the table changed while a manual failover waited
     me.set_role(None)
     me.shard_id = master.shard_id
     state.current_epoch = state.max_epoch() + 1
@@ -224,7 +237,6 @@ def cluster_failover(c: Client, argv: list[bytes]) -> Any:
     c.server.log_notice("Failover election won: I'm the new master. configEpoch set to "
                         f"{me.config_epoch} after successful failover")
     state.changed(slots=True)
-    return OK
 
 
 @command("cluster|reset")
