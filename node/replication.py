@@ -38,7 +38,7 @@ class ReplicaState:
     """A replica of ours: where its sync stands and what it has acknowledged."""
 
     __slots__ = ("client", "state", "ack_offset", "ack_time", "port", "ip", "held",
-                 "waiting_start")
+                 "waiting_start", "outgoing")
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -49,15 +49,25 @@ class ReplicaState:
         self.ip = ""
         self.held: list[bytes] = []  # stream produced while its snapshot is being made
         self.waiting_start = True  # no snapshot child taken for it yet (no FULLRESYNC sent)
+        self.outgoing: list[bytes] = []  # this loop turn's stream, sent in one write
 
     def sink(self, data: bytes) -> None:
+        """The stream for this replica: gathered over the loop turn, one write at its end
+        (a write per command would cost a system call per command per replica)."""
         if self.state == ONLINE:
-            transport = self.client.transport
-            if transport is not None:
-                transport.write(data)
-                self.client.tot_net_out += len(data)
+            if not self.outgoing:
+                asyncio.get_running_loop().call_soon(self._send)
+            self.outgoing.append(data)
         elif not self.waiting_start:
             self.held.append(data)
+
+    def _send(self) -> None:
+        data = b"".join(self.outgoing)
+        self.outgoing.clear()
+        transport = self.client.transport
+        if transport is not None and data:
+            transport.write(data)
+            self.client.tot_net_out += len(data)
 
     def send_snapshot(self, payload: bytes) -> None:
         """The file as one bulk, the stream held meanwhile, then live streaming."""

@@ -7,7 +7,9 @@ to the same dataset (DEBUG DIGEST), and we must load the files redis-server writ
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 
@@ -217,4 +219,45 @@ def test_info_persistence_reports_the_aof():
         with pytest.raises(redis.ResponseError, match="already in progress"):
             r.bgrewriteaof()
     finally:
+        node.stop()
+
+
+def test_appendfsync_always_keeps_every_acknowledged_write_through_kill_9():
+    node = start_node("--appendonly", "yes", "--appendfsync", "always")
+    again = None
+    try:
+        acked: list[str] = []
+        stop = threading.Event()
+
+        def write() -> None:
+            client = redis.Redis(port=node.port, socket_timeout=5)
+            n = 0
+            while not stop.is_set():
+                pipe = client.pipeline(transaction=False)
+                keys = [f"k:{n + i}" for i in range(50)]
+                for key in keys:
+                    pipe.set(key, "v")
+                n += 50
+                try:
+                    replies = pipe.execute()
+                except redis.RedisError:
+                    return
+                acked.extend(k for k, ok in zip(keys, replies, strict=True) if ok is True)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.7)
+        node.proc.send_signal(signal.SIGKILL)
+        node.proc.wait(5)
+        stop.set()
+        writer.join(10)
+        assert len(acked) > 500
+        node.stop(keep_dir=True)
+        again = start_node("--appendonly", "yes", "--dir", node.workdir)
+        pipe = redis.Redis(port=again.port).pipeline(transaction=False)
+        for key in acked:
+            pipe.exists(key)
+        assert pipe.execute().count(0) == 0
+    finally:
+        (again or node).stop()
         node.stop()

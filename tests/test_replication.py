@@ -8,6 +8,7 @@ whatever clocks and random draws the master used.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -330,3 +331,40 @@ def test_a_replica_restarted_from_its_snapshot_resyncs_partially(master):
         if again is not None:
             again.stop()
         replica.stop()
+
+
+def test_two_replicas_attached_under_write_load_end_with_the_masters_digest(master):
+    replicas = [start_node(), start_node()]
+    stop = threading.Event()
+    try:
+        m = redis.Redis(port=master.port)
+
+        def write() -> None:
+            client = redis.Redis(port=master.port)
+            i = 0
+            while not stop.is_set() and i < 200_000:
+                pipe = client.pipeline(transaction=False)
+                for j in range(20):
+                    pipe.set(f"load:{i + j}", i)
+                    pipe.incr("load:counter")
+                    pipe.rpush(f"load:list:{j}", i)
+                pipe.execute()
+                i += 20
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.3)
+        clients = [redis.Redis(port=r.port) for r in replicas]
+        for r in clients:
+            follow(r, master)
+        time.sleep(0.5)
+        stop.set()
+        writer.join(30)
+        assert m.wait(2, 10_000) == 2
+        for r in clients:
+            until(lambda r=r: caught_up(m, r))
+            assert same_data(m, r)
+    finally:
+        stop.set()
+        for proc in replicas:
+            proc.stop()
