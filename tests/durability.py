@@ -17,6 +17,47 @@ from nodes import start_node
 BATCH = 50
 
 
+class AckedWriter:
+    """A thread pipelining SETs of unique keys at ``port`` until stopped or cut off; keeps
+    the keys the server acknowledged (``acked``)."""
+
+    def __init__(self, port: int, prefix: str) -> None:
+        self.port = port
+        self.prefix = prefix
+        self.acked: list[str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        client = redis.Redis(port=self.port, socket_timeout=5)
+        n = 0
+        while not self.stopping.is_set():
+            pipe = client.pipeline(transaction=False)
+            keys = [f"{self.prefix}:{n + i}" for i in range(BATCH)]
+            for key in keys:
+                pipe.set(key, "v")
+            n += BATCH
+            try:
+                replies = pipe.execute(raise_on_error=False)
+            except redis.RedisError:
+                return
+            self.acked.extend(k for k, ok in zip(keys, replies, strict=True) if ok is True)
+
+    def stop(self) -> list[str]:
+        self.stopping.set()
+        self.thread.join(10)
+        return self.acked
+
+
+def missing(r: redis.Redis, keys: list[str]) -> int:
+    """How many of ``keys`` ``r`` lacks."""
+    pipe = r.pipeline(transaction=False)
+    for key in keys:
+        pipe.exists(key)
+    return pipe.execute().count(0) if keys else 0
+
+
 def _linked(replica: redis.Redis) -> bool:
     return replica.info("replication").get("master_link_status") == "up"
 
@@ -35,37 +76,13 @@ def kill_round(zero_loss: bool, seed: int, run_for: tuple[float, float] = (0.3, 
             time.sleep(0.05)
         if zero_loss:
             m.config_set("min-replicas-ack", 1)
-        acked: list[str] = []
-        stop = threading.Event()
-
-        def write() -> None:
-            client = redis.Redis(port=master.port, socket_timeout=5)
-            n = 0
-            while not stop.is_set():
-                pipe = client.pipeline(transaction=False)
-                keys = [f"key:{seed}:{n + i}" for i in range(BATCH)]
-                for key in keys:
-                    pipe.set(key, "v")
-                n += BATCH
-                try:
-                    replies = pipe.execute(raise_on_error=False)
-                except redis.RedisError:
-                    return
-                acked.extend(k for k, ok in zip(keys, replies, strict=True) if ok is True)
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer = AckedWriter(master.port, f"key:{seed}")
         time.sleep(rng.uniform(*run_for))
         master.proc.send_signal(signal.SIGKILL)
         master.proc.wait(5)
-        stop.set()
-        writer.join(10)
+        acked = writer.stop()
         r.replicaof("no", "one")
-        pipe = r.pipeline(transaction=False)
-        for key in acked:
-            pipe.exists(key)
-        present = pipe.execute() if acked else []
-        return len(acked), present.count(0)
+        return len(acked), missing(r, acked)
     finally:
         master.stop()
         replica.stop()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from durability import AckedWriter, missing
 from nodes import ServerProcess, start_node, start_redis_server
 
 
@@ -58,206 +58,147 @@ def digest(r: redis.Redis) -> bytes:
     return r.execute_command("DEBUG", "DIGEST")
 
 
+@pytest.fixture
+def procs() -> Iterator[Callable[[ServerProcess], ServerProcess]]:
+    """Register processes to stop (and clean up) after the test, however it ends."""
+    started: list[ServerProcess] = []
+
+    def track(proc: ServerProcess) -> ServerProcess:
+        started.append(proc)
+        return proc
+
+    yield track
+    for proc in reversed(started):
+        proc.stop()
+
+
 def restart(proc: ServerProcess, *directives: str) -> ServerProcess:
     proc.stop(keep_dir=True)
     return start_node("--appendonly", "yes", "--dir", proc.workdir, *directives)
 
 
 @pytest.mark.parametrize("fsync", ["always", "everysec", "no"])
-def test_writes_survive_a_restart_from_the_aof(fsync):
-    node = start_node("--appendonly", "yes", "--appendfsync", fsync)
-    again = None
-    try:
-        r = redis.Redis(port=node.port)
-        writes(r)
-        expected = digest(r)
-        again = restart(node)
-        assert digest(redis.Redis(port=again.port)) == expected
-    finally:
-        (again or node).stop()
-        node.stop()
+def test_writes_survive_a_restart_from_the_aof(procs, fsync):
+    node = procs(start_node("--appendonly", "yes", "--appendfsync", fsync))
+    r = redis.Redis(port=node.port)
+    writes(r)
+    expected = digest(r)
+    again = procs(restart(node))
+    assert digest(redis.Redis(port=again.port)) == expected
 
 
-def test_redis_tools_accept_our_files_and_redis_server_loads_them():
-    node = start_node("--appendonly", "yes")
-    try:
-        r = redis.Redis(port=node.port)
-        writes(r)
-        expected = digest(r)
-        manifest = os.path.join(aof_dir(node), "appendonly.aof.manifest")
-        check = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True,
-                               timeout=30)
-        assert "All AOF files and manifest are valid" in check.stdout
-        node.stop(keep_dir=True)
-        reference = start_redis_server("--appendonly", "yes", "--dir", node.workdir)
-        try:
-            assert digest(redis.Redis(port=reference.port)) == expected
-        finally:
-            reference.stop(keep_dir=True)
-    finally:
-        node.stop()
+def test_redis_tools_accept_our_files_and_redis_server_loads_them(procs):
+    node = procs(start_node("--appendonly", "yes"))
+    r = redis.Redis(port=node.port)
+    writes(r)
+    expected = digest(r)
+    manifest = os.path.join(aof_dir(node), "appendonly.aof.manifest")
+    check = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True,
+                           timeout=30)
+    assert "All AOF files and manifest are valid" in check.stdout
+    node.stop(keep_dir=True)
+    reference = procs(start_redis_server("--appendonly", "yes", "--dir", node.workdir))
+    assert digest(redis.Redis(port=reference.port)) == expected
 
 
-def test_we_load_the_aof_redis_server_writes():
-    reference = start_redis_server("--appendonly", "yes")
-    node = None
-    try:
-        r = redis.Redis(port=reference.port)
-        writes(r)
+def test_we_load_the_aof_redis_server_writes(procs):
+    reference = procs(start_redis_server("--appendonly", "yes"))
+    r = redis.Redis(port=reference.port)
+    writes(r)
+    r.bgrewriteaof()
+    until(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0)
+    r.set("after-rewrite", 1)
+    expected = digest(r)
+    reference.stop(keep_dir=True)
+    node = procs(start_node("--appendonly", "yes", "--dir", reference.workdir))
+    assert digest(redis.Redis(port=node.port)) == expected
+
+
+def test_bgrewriteaof_replaces_the_files_with_a_new_base(procs):
+    node = procs(start_node("--appendonly", "yes"))
+    r = redis.Redis(port=node.port)
+    writes(r)
+    assert r.bgrewriteaof()
+    until(lambda: r.info("persistence")["aof_rewrites"] == 1)
+    r.set("after", "rewrite")
+    names = sorted(os.listdir(aof_dir(node)))
+    assert names == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof",
+                     "appendonly.aof.manifest"]
+    expected = digest(r)
+    again = procs(restart(node))
+    assert digest(redis.Redis(port=again.port)) == expected
+
+
+def test_a_tail_cut_by_a_crash_is_dropped_and_the_file_truncated(procs):
+    node = procs(start_node("--appendonly", "yes"))
+    r = redis.Redis(port=node.port)
+    writes(r)
+    expected = digest(r)
+    node.stop(keep_dir=True)
+    path = incr_file(node)
+    size = os.path.getsize(path)
+    with open(path, "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval")
+    again = procs(start_node("--appendonly", "yes", "--dir", node.workdir))
+    assert digest(redis.Redis(port=again.port)) == expected
+    assert os.path.getsize(path) == size
+    assert "Truncating the AOF" in again.log
+
+
+def test_a_multi_without_exec_at_the_end_is_dropped(procs):
+    node = procs(start_node("--appendonly", "yes"))
+    redis.Redis(port=node.port).set("k", "before")
+    node.stop(keep_dir=True)
+    with open(incr_file(node), "ab") as f:
+        f.write(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nafter\r\n")
+    again = procs(start_node("--appendonly", "yes", "--dir", node.workdir))
+    assert redis.Redis(port=again.port).get("k") == b"before"
+
+
+def test_a_truncated_aof_stops_the_node_when_truncation_is_not_allowed(procs):
+    node = procs(start_node("--appendonly", "yes"))
+    redis.Redis(port=node.port).set("k", "v")
+    node.stop(keep_dir=True)
+    with open(incr_file(node), "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET")
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        start_node("--appendonly", "yes", "--aof-load-truncated", "no", "--dir", node.workdir)
+
+
+def test_config_set_appendonly_yes_writes_a_base_of_the_current_data(procs):
+    node = procs(start_node())
+    r = redis.Redis(port=node.port)
+    writes(r)
+    r.config_set("appendonly", "yes")
+    until(lambda: r.info("persistence")["aof_rewrites"] == 1)
+    r.set("later", 1)
+    expected = digest(r)
+    again = procs(restart(node))
+    assert digest(redis.Redis(port=again.port)) == expected
+
+
+def test_info_persistence_reports_the_aof(procs):
+    node = procs(start_node("--appendonly", "yes"))
+    r = redis.Redis(port=node.port)
+    r.set("k", "v")
+    info = r.info("persistence")
+    assert info["aof_enabled"] == 1
+    assert info["aof_last_write_status"] == "ok"
+    assert info["aof_current_size"] > info["aof_base_size"] > 0
+    r.config_set("rdb-key-save-delay", 500_000)  # the rewrite child takes 0.5 s a key
+    r.bgrewriteaof()
+    assert r.info("persistence")["aof_rewrite_in_progress"] == 1
+    with pytest.raises(redis.ResponseError, match="already in progress"):
         r.bgrewriteaof()
-        until(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0)
-        r.set("after-rewrite", 1)
-        expected = digest(r)
-        reference.stop(keep_dir=True)
-        node = start_node("--appendonly", "yes", "--dir", reference.workdir)
-        assert digest(redis.Redis(port=node.port)) == expected
-    finally:
-        if node is not None:
-            node.stop()
-        reference.stop()
 
 
-def test_bgrewriteaof_replaces_the_files_with_a_new_base(tmp_path):
-    node = start_node("--appendonly", "yes")
-    again = None
-    try:
-        r = redis.Redis(port=node.port)
-        writes(r)
-        assert r.bgrewriteaof()
-        until(lambda: r.info("persistence")["aof_rewrites"] == 1)
-        r.set("after", "rewrite")
-        names = sorted(os.listdir(aof_dir(node)))
-        assert names == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof",
-                         "appendonly.aof.manifest"]
-        expected = digest(r)
-        again = restart(node)
-        assert digest(redis.Redis(port=again.port)) == expected
-    finally:
-        (again or node).stop()
-        node.stop()
-
-
-def test_a_tail_cut_by_a_crash_is_dropped_and_the_file_truncated():
-    node = start_node("--appendonly", "yes")
-    again = None
-    try:
-        r = redis.Redis(port=node.port)
-        writes(r)
-        expected = digest(r)
-        node.stop(keep_dir=True)
-        path = incr_file(node)
-        size = os.path.getsize(path)
-        with open(path, "ab") as f:
-            f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval")
-        again = start_node("--appendonly", "yes", "--dir", node.workdir)
-        assert digest(redis.Redis(port=again.port)) == expected
-        assert os.path.getsize(path) == size
-        assert "Truncating the AOF" in again.log
-    finally:
-        (again or node).stop()
-        node.stop()
-
-
-def test_a_multi_without_exec_at_the_end_is_dropped():
-    node = start_node("--appendonly", "yes")
-    again = None
-    try:
-        r = redis.Redis(port=node.port)
-        r.set("k", "before")
-        node.stop(keep_dir=True)
-        with open(incr_file(node), "ab") as f:
-            f.write(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nafter\r\n")
-        again = start_node("--appendonly", "yes", "--dir", node.workdir)
-        assert redis.Redis(port=again.port).get("k") == b"before"
-    finally:
-        (again or node).stop()
-        node.stop()
-
-
-def test_a_truncated_aof_stops_the_node_when_truncation_is_not_allowed():
-    node = start_node("--appendonly", "yes")
-    try:
-        redis.Redis(port=node.port).set("k", "v")
-        node.stop(keep_dir=True)
-        with open(incr_file(node), "ab") as f:
-            f.write(b"*3\r\n$3\r\nSET")
-        with pytest.raises(RuntimeError, match="exited with 1"):
-            start_node("--appendonly", "yes", "--aof-load-truncated", "no", "--dir", node.workdir)
-    finally:
-        node.stop()
-
-
-def test_config_set_appendonly_yes_writes_a_base_of_the_current_data():
-    node = start_node()
-    again = None
-    try:
-        r = redis.Redis(port=node.port)
-        writes(r)
-        r.config_set("appendonly", "yes")
-        until(lambda: r.info("persistence")["aof_rewrites"] == 1)
-        r.set("later", 1)
-        expected = digest(r)
-        again = restart(node)
-        assert digest(redis.Redis(port=again.port)) == expected
-    finally:
-        (again or node).stop()
-        node.stop()
-
-
-def test_info_persistence_reports_the_aof():
-    node = start_node("--appendonly", "yes")
-    try:
-        r = redis.Redis(port=node.port)
-        r.set("k", "v")
-        info = r.info("persistence")
-        assert info["aof_enabled"] == 1
-        assert info["aof_last_write_status"] == "ok"
-        assert info["aof_current_size"] > info["aof_base_size"] > 0
-        r.config_set("rdb-key-save-delay", 500_000)  # the rewrite child takes 0.5 s a key
-        r.bgrewriteaof()
-        assert r.info("persistence")["aof_rewrite_in_progress"] == 1
-        with pytest.raises(redis.ResponseError, match="already in progress"):
-            r.bgrewriteaof()
-    finally:
-        node.stop()
-
-
-def test_appendfsync_always_keeps_every_acknowledged_write_through_kill_9():
-    node = start_node("--appendonly", "yes", "--appendfsync", "always")
-    again = None
-    try:
-        acked: list[str] = []
-        stop = threading.Event()
-
-        def write() -> None:
-            client = redis.Redis(port=node.port, socket_timeout=5)
-            n = 0
-            while not stop.is_set():
-                pipe = client.pipeline(transaction=False)
-                keys = [f"k:{n + i}" for i in range(50)]
-                for key in keys:
-                    pipe.set(key, "v")
-                n += 50
-                try:
-                    replies = pipe.execute()
-                except redis.RedisError:
-                    return
-                acked.extend(k for k, ok in zip(keys, replies, strict=True) if ok is True)
-
-        writer = threading.Thread(target=write)
-        writer.start()
-        time.sleep(0.7)
-        node.proc.send_signal(signal.SIGKILL)
-        node.proc.wait(5)
-        stop.set()
-        writer.join(10)
-        assert len(acked) > 500
-        node.stop(keep_dir=True)
-        again = start_node("--appendonly", "yes", "--dir", node.workdir)
-        pipe = redis.Redis(port=again.port).pipeline(transaction=False)
-        for key in acked:
-            pipe.exists(key)
-        assert pipe.execute().count(0) == 0
-    finally:
-        (again or node).stop()
-        node.stop()
+def test_appendfsync_always_keeps_every_acknowledged_write_through_kill_9(procs):
+    node = procs(start_node("--appendonly", "yes", "--appendfsync", "always"))
+    writer = AckedWriter(node.port, "k")
+    time.sleep(0.7)
+    node.proc.send_signal(signal.SIGKILL)
+    node.proc.wait(5)
+    acked = writer.stop()
+    assert len(acked) > 500
+    again = procs(restart(node))
+    assert missing(redis.Redis(port=again.port), acked) == 0
