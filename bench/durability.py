@@ -3,7 +3,9 @@
 
 Each round pipelines unique keys at a master with one replica, kills the master with
 SIGKILL at a random moment, promotes the replica and counts the acknowledged keys it lacks
-(tests/durability.py). Zero-loss mode is ``min-replicas-ack 1``.
+(tests/durability.py). Zero-loss mode is ``min-replicas-ack 1``. Two scenarios: the
+replica keeping up, and the replica lagging (frozen for 1 s before the master dies, as a
+slow or partitioned replica would be).
 
     python3 bench/durability.py            # 20 rounds per mode
     python3 bench/durability.py --rounds 5
@@ -23,13 +25,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    print(f"{'mode':10} {'rounds':>6} {'acked':>9} {'lost':>6} {'rounds with loss':>17} {'worst':>6}")
-    for mode, zero_loss in (("async", False), ("zero-loss", True)):
-        results = [kill_round(zero_loss, seed) for seed in range(args.rounds)]
-        acked = sum(a for a, _ in results)
-        lost = [lost for _, lost in results]
-        print(f"{mode:10} {args.rounds:>6} {acked:>9,} {sum(lost):>6} "
-              f"{sum(1 for x in lost if x):>17} {max(lost):>6}", flush=True)
+    print(f"{'scenario':16} {'mode':10} {'rounds':>6} {'acked':>9} {'lost':>8} "
+          f"{'rounds with loss':>17} {'worst':>7}")
+    for scenario, lagging in (("replica in step", 0.0), ("replica lagging", 1.0)):
+        for mode, zero_loss in (("async", False), ("zero-loss", True)):
+            results = [kill_round(zero_loss, seed, lagging=lagging) for seed in range(args.rounds)]
+            acked = sum(a for a, _ in results)
+            lost = [lost for _, lost in results]
+            print(f"{scenario:16} {mode:10} {args.rounds:>6} {acked:>9,} {sum(lost):>8,} "
+                  f"{sum(1 for x in lost if x):>17} {max(lost):>7,}", flush=True)
 
 
 if __name__ == "__main__":

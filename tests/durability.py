@@ -62,8 +62,12 @@ def _linked(replica: redis.Redis) -> bool:
     return replica.info("replication").get("master_link_status") == "up"
 
 
-def kill_round(zero_loss: bool, seed: int, run_for: tuple[float, float] = (0.3, 0.8)) -> tuple[int, int]:
-    """One round: (writes acknowledged, of which missing on the promoted replica)."""
+def kill_round(zero_loss: bool, seed: int, run_for: tuple[float, float] = (0.3, 0.8),
+               lagging: float = 0.0) -> tuple[int, int]:
+    """One round: (writes acknowledged, of which missing on the promoted replica).
+
+    ``lagging``: seconds the replica is frozen (SIGSTOP) before the master dies, as a
+    replica falling behind would be; it resumes once the master is gone."""
     rng = random.Random(seed)
     master, replica = start_node(), start_node()
     try:
@@ -78,8 +82,13 @@ def kill_round(zero_loss: bool, seed: int, run_for: tuple[float, float] = (0.3, 
             m.config_set("min-replicas-ack", 1)
         writer = AckedWriter(master.port, f"key:{seed}")
         time.sleep(rng.uniform(*run_for))
+        if lagging:
+            replica.proc.send_signal(signal.SIGSTOP)
+            time.sleep(lagging)
         master.proc.send_signal(signal.SIGKILL)
         master.proc.wait(5)
+        if lagging:
+            replica.proc.send_signal(signal.SIGCONT)
         acked = writer.stop()
         r.replicaof("no", "one")
         return len(acked), missing(r, acked)
