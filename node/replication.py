@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from .replica_link import MasterLink
     from .server import Server
 
-WAIT_BGSAVE = "wait_bgsave"  # INFO's state names
+# A replica's sync: waiting for a snapshot child to be forked for it (no FULLRESYNC sent
+# yet), waiting for that child's file (stream held meanwhile), or online. INFO shows both
+# waits as Redis's "wait_bgsave".
+WAIT_BGSAVE_START = "wait_bgsave_start"
+WAIT_BGSAVE_END = "wait_bgsave_end"
 ONLINE = "online"
 PING = encode_command([b"PING"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
@@ -38,17 +42,16 @@ class ReplicaState:
     """A replica of ours: where its sync stands and what it has acknowledged."""
 
     __slots__ = ("client", "state", "ack_offset", "ack_time", "port", "ip", "held",
-                 "waiting_start", "outgoing")
+                 "outgoing")
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.state = WAIT_BGSAVE
+        self.state = WAIT_BGSAVE_START
         self.ack_offset = 0
         self.ack_time = time.time()
         self.port = 0
         self.ip = ""
         self.held: list[bytes] = []  # stream produced while its snapshot is being made
-        self.waiting_start = True  # no snapshot child taken for it yet (no FULLRESYNC sent)
         self.outgoing: list[bytes] = []  # this loop turn's stream, sent in one write
 
     def sink(self, data: bytes) -> None:
@@ -58,7 +61,7 @@ class ReplicaState:
             if not self.outgoing:
                 asyncio.get_running_loop().call_soon(self._send)
             self.outgoing.append(data)
-        elif not self.waiting_start:
+        elif self.state == WAIT_BGSAVE_END:
             self.held.append(data)
 
     def _send(self) -> None:
@@ -135,7 +138,6 @@ class Replication:
             missing = backlog.since(offset - 1)
             if missing is not None:
                 replica.state = ONLINE
-                replica.waiting_start = False
                 replica.ack_offset = offset - 1
                 self.sync_partial_ok += 1
                 self._send_raw(client, b"+CONTINUE %s\r\n" % self.replid.encode() + missing)
@@ -158,7 +160,7 @@ class Replication:
     def _start_full_syncs(self) -> None:
         """startBgsaveForReplication, once no snapshot child runs: FULLRESYNC to every
         replica waiting, at the offset the fork is taken at."""
-        waiting = [r for r in self.replicas if r.waiting_start]
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
         if not waiting or self.server.snapshots.child_pid:
             return
         if not self.server.snapshots.background_save():
@@ -168,13 +170,13 @@ class Replication:
         self.snapshot_child = self.server.snapshots.child_pid
         line = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
         for replica in waiting:
-            replica.waiting_start = False
+            replica.state = WAIT_BGSAVE_END
             self._send_raw(replica.client, line)
 
     def snapshot_done(self, ok: bool) -> None:
         """updateSlavesWaitingBgsave: send the file to the replicas that waited for it."""
         self.snapshot_child = 0
-        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE and not r.waiting_start]
+        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE_END]
         if not targets:
             return
         payload = self.server.snapshots.read_file() if ok else None
@@ -337,7 +339,8 @@ class Replication:
         for i, r in enumerate(online):
             ip = r.ip or r.client.addr.rsplit(":", 1)[0]
             in_sync = int(r.state == ONLINE and r.ack_offset >= released)
-            yield (f"slave{i}:ip={ip},port={r.port},state={r.state},offset={r.ack_offset},"
+            state = "online" if r.state == ONLINE else "wait_bgsave"
+            yield (f"slave{i}:ip={ip},port={r.port},state={state},offset={r.ack_offset},"
                    f"lag={int(now - r.ack_time)},in_sync={in_sync}")
         yield "master_failover_state:no-failover"
         yield f"master_replid:{self.replid}"
