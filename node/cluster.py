@@ -99,6 +99,11 @@ class ClusterState:
         # is taken. Unlike currentEpoch it does not travel between nodes, so the same push
         # can reach every node.
         self.topology_epoch = 0
+        # cluster-await-confirm: until the control plane confirms our role with a
+        # SETTOPOLOGY, serve no slot, replicate nothing, push and take no table. A master
+        # restarted without its data would otherwise take its slots back and wipe its
+        # replicas with its empty dataset. In memory only: every start holds again.
+        self.held = False
         self.owner: list[ClusterNode | None] = [None] * SLOTS
         self.migrating: dict[int, ClusterNode] = {}  # slot -> target node (on myself)
         self.importing: dict[int, ClusterNode] = {}  # slot -> source node (on myself)
@@ -121,6 +126,8 @@ class ClusterState:
         self.links: dict[str, Any] = {}  # node id -> cluster_links.PeerLink
         self.inbound: dict[str, Any] = {}  # node id -> the Client its pushes arrive on
         self.link_manager: Any = None  # cluster_links.Links, set when the server starts
+        self.push_cache: tuple[Any, str] | None = None
+        self.save_pending = False
 
     # route(client, cmd, argv) -> the redirect or refusal text (MOVED, ASK, ...) or None.
     route = route
@@ -151,6 +158,10 @@ class ClusterState:
             server.log_notice(f"Node configuration loaded, I'm {state.myself.id}")
         state.server = server
         state.config_path = path
+        if config["cluster-await-confirm"]:
+            state.held = True
+            server.log_notice("Holding: no slot served, no replication and no table exchanged "
+                              "until CLUSTER SETTOPOLOGY confirms this node's role")
         server.dbs[0].slot_index = SlotIndex()
         return state
 
@@ -307,7 +318,7 @@ class ClusterState:
         coverage is not required) and a master sees a majority of the masters."""
         assert self.server is not None
         full = self.server.config["cluster-require-full-coverage"]
-        ok = True
+        ok = not self.held
         size = reachable_masters = 0
         for node in self.nodes.values():
             if not node.slots or not node.is_master:
@@ -350,8 +361,8 @@ class ClusterState:
         """Replication follows the table (clusterSetMaster / replicationUnsetMaster): a
         replica row replicates from its master's address, a master row stops replicating."""
         server = self.server
-        if server is None or not server.tcp_port:  # not serving yet: start() calls again
-            return
+        if server is None or not server.tcp_port or self.held:
+            return  # not serving yet, or held: start() or SETTOPOLOGY calls again
         me = self.myself
         link = server.replication.link
         if me.is_master or me.master_id is None:
@@ -391,6 +402,14 @@ class ClusterState:
 
     def nodes_text(self) -> str:
         return "".join(self.describe(n) + "\n" for n in self.nodes.values())
+
+    def push_text(self) -> str:
+        """The table pushed to peers, rendered once per table version for all links."""
+        me = self.myself
+        key = (self.version, me.ip, me.port, self.ip_pinned, self.current_epoch)
+        if self.push_cache is None or self.push_cache[0] != key:
+            self.push_cache = (key, self.config_text(for_push=True))
+        return self.push_cache[1]
 
     def config_text(self, for_push: bool = False) -> str:
         """nodes.conf: the table with shard ids, then the epochs. A pushed copy leaves our
@@ -477,6 +496,10 @@ class ClusterState:
         self.meet_pending |= {row.id for row in table.rows if row.id not in self.nodes}
         self.apply_rows(table.rows, keep_own_address=True)
         self.topology_epoch = epoch
+        if self.held:
+            self.held = False
+            assert self.server is not None
+            self.server.log_notice(f"Role confirmed by the control plane (topology epoch {epoch}): hold ended")
         self.current_epoch = max(self.current_epoch, epoch, self.max_epoch())
         self.changed(slots=True)
         return None

@@ -1,9 +1,10 @@
 """Links to the other nodes of the cluster, over their ordinary RESP port.
 
 Redis nodes gossip over a binary bus; redslot nodes have none. Each known peer gets one
-asyncio task that keeps one connection open and, about ten times a second, does one of:
+asyncio task that keeps one connection open and, about four times a second, does one of:
 - pushes this node's whole table (nodes.conf text) with CLUSTER MERGETOPOLOGY when the
-  table changed since the peer last took it (or when the peer's view of us is stale);
+  table changed since the peer last took it (or when the peer's view of us is stale),
+  unless the node is held (cluster-await-confirm) and so has no table worth spreading;
 - asks the peer for its id (CLUSTER MYID) about once a second, Redis's PING / PONG: it is
   what CLUSTER NODES shows as ping-sent / pong-recv and link state, and what
   ``cluster_state`` counts as reachable; a different id there means the node is gone.
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .server import Server
 
 PING_INTERVAL = 1.0
-STEP = 0.1
+STEP = 0.25  # pushes of the table to a peer are at least this far apart
 RETRY_DELAY = 1.0
 CONNECT_TIMEOUT = 5.0
 
@@ -169,10 +170,10 @@ class Links:
                 await self._connect(link, node)
             version = state.version
             if ((link.pushed_version != version or node.id in state.push_back)
-                    and time.monotonic() >= link.retry_at):
+                    and time.monotonic() >= link.retry_at and not state.held):
                 meet = node.id in state.meet_pending
                 state.push_back.discard(node.id)
-                args = ["CLUSTER", "MERGETOPOLOGY", state.config_text(for_push=True)] + (["MEET"] if meet else [])
+                args = ["CLUSTER", "MERGETOPOLOGY", state.push_text()] + (["MEET"] if meet else [])
                 count(state.stats_sent, "meet" if meet else "update")
                 reply = await link.request(encode_command(*args))
                 self._mark_alive(node)

@@ -336,6 +336,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Marks the node `nofailover` in CLUSTER NODES, for the operator's failover planning."),
     Directive("cluster-allow-replica-migration", BOOL, "yes",
               doc="A master that loses its last slot to another master becomes that master's replica, as in Redis."),
+    Directive("cluster-await-confirm", BOOL, "no", mutable=False, own=True,
+              doc="Start held, for nodes the control plane supervises: until a CLUSTER SETTOPOLOGY is accepted the node serves no slot (`cluster_state:fail`, keyed commands get CLUSTERDOWN even with cluster-allow-reads-when-down), replicates from no master, refuses PSYNC, and neither pushes its table to peers nor takes theirs. CLUSTER INFO shows `redslot_held`. Every start holds again."),
     # memory
     Directive("maxmemory", memory_kind(0, _ULLONG - 1), "0",
               doc="Limit on used_memory (0: none). Over it, keys are evicted by maxmemory-policy before each command; when nothing can be evicted, commands that may add data get -OOM."),

@@ -283,6 +283,11 @@ CLUSTER_TOPOLOGY_STALE = "ERR topology epoch %d is not newer than this node's ep
 CLUSTER_TOPOLOGY_BAD = "ERR invalid topology table: %s"
 CLUSTER_TOPOLOGY_NOT_MINE = "ERR the topology table has no row for this node (%s)"
 
+# --- cluster hold ---
+# NOMASTERLINK, as a replica without its master link answers: Redis replicas, like
+# redslot's, take it as "try again later" rather than as a refusal of PSYNC itself.
+CLUSTER_HELD_SYNC = "NOMASTERLINK Can't SYNC until the control plane confirms this node's role"
+
 # --- cluster redirects and migration ---
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"

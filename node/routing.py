@@ -95,6 +95,8 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
                 first_key = key
                 slot = this_slot
                 node = state.owner[slot]
+                if state.held:  # cluster-await-confirm: whatever the table says, no slot is served
+                    return errors.CLUSTERDOWN_STATE
                 if node is None:
                     return errors.CLUSTERDOWN_UNBOUND
                 if node is myself and slot in state.migrating:

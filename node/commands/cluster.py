@@ -131,6 +131,9 @@ def info_text(state: ClusterState) -> str:
                 lines.append(f"cluster_stats_messages_{kind}_{direction}:{stats[kind]}")
         lines.append(f"cluster_stats_messages_{direction}:{sum(stats.values())}")
     lines.append("total_cluster_links_buffer_limit_exceeded:0")
+    # redslot's own, after Redis's fields: what the control plane reads back.
+    lines.append(f"redslot_topology_epoch:{state.topology_epoch}")
+    lines.append(f"redslot_held:{int(state.held)}")
     return "\r\n".join(lines) + "\r\n"
 
 

@@ -400,6 +400,8 @@ def cluster_mergetopology(c: Client, argv: list[bytes]) -> Any:
     if state.is_banned(sender.id) or (sender.id not in state.nodes and not meet):
         return "IGNORED"
     state.inbound[sender.id] = c
+    if state.held:
+        return OK  # answered as usual, but a held node takes nothing from its peers
     local_ip = c.laddr.rpartition(":")[0].strip("[]")
     state.learn_my_ip(local_ip)
     peer_ip = c.addr.rpartition(":")[0].strip("[]")

@@ -82,6 +82,10 @@ def psync(c: Client, argv: list[bytes]) -> Any:
     repl = c.server.replication
     if repl.link is not None and repl.link.state != "connected":
         raise CommandError(errors.NOMASTERLINK)
+    cluster = c.server.cluster
+    if cluster is not None and cluster.held:
+        # A held node may have restarted without its data: none of it may reach a replica.
+        raise CommandError(errors.CLUSTER_HELD_SYNC)
     repl.psync(c, argv[1], argv[2])
     return NO_REPLY
 
