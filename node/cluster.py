@@ -15,6 +15,7 @@ node reaches the others.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .server import Server
 
 FORGET_BAN_SECONDS = 60
+MERGE_SAVE_DELAY = 0.1
 FLAG_ORDER = ("myself", "master", "slave", "fail?", "fail", "handshake", "noaddr", "nofailover")
 
 
@@ -51,7 +53,8 @@ class ClusterNode:
     """One row of the table (a line of CLUSTER NODES)."""
 
     __slots__ = ("id", "ip", "port", "cport", "hostname", "flags", "master_id", "config_epoch",
-                 "slots", "ping_sent", "pong_recv", "link_connected", "shard_id", "link_created")
+                 "slots", "ping_sent", "pong_recv", "link_connected", "shard_id", "link_created",
+                 "ranges_cache")
 
     def __init__(self, node_id: str, ip: str, port: int, cport: int = 0) -> None:
         self.id = node_id
@@ -68,6 +71,14 @@ class ClusterNode:
         self.link_connected = True
         self.shard_id = ""
         self.link_created = 0  # ms time the current link to this peer was set up
+        self.ranges_cache: list[str] | None = None  # slot_ranges(slots), until they change
+
+    def ranges(self) -> list[str]:
+        """The slots as CLUSTER NODES prints them; every table render needs them, and
+        sorting thousands of slots per node per render is what made resharding slow."""
+        if self.ranges_cache is None:
+            self.ranges_cache = slot_ranges(self.slots)
+        return self.ranges_cache
 
     @property
     def is_master(self) -> bool:
@@ -223,13 +234,16 @@ class ClusterState:
         old = self.owner[slot]
         if old is not None:
             old.slots.discard(slot)
+            old.ranges_cache = None
         self.owner[slot] = node
         node.slots.add(slot)
+        node.ranges_cache = None
 
     def unassign(self, slot: int) -> None:
         old = self.owner[slot]
         if old is not None:
             old.slots.discard(slot)
+            old.ranges_cache = None
             self.owner[slot] = None
 
     def add_node(self, node: ClusterNode) -> None:
@@ -341,16 +355,34 @@ class ClusterState:
         for callback in self.on_slots_changed:
             callback()
 
-    def changed(self, slots: bool = False) -> None:
-        """The table changed: recompute the state, save nodes.conf, let the links push it."""
+    def changed(self, slots: bool = False, save_now: bool = True, fsync: bool = True) -> None:
+        """The table changed: recompute the state, save nodes.conf, let the links push it.
+
+        A command's change is saved before its reply, as in Redis. A peer's push is saved
+        a moment later, once for every push of that moment: during a reshard peers push
+        many times a second, and a lost merge is pushed again when the peers reconnect.
+        """
         self.version += 1
         self.current_epoch = max(self.current_epoch, self.max_epoch())
         if slots:
             self.slots_changed()
         self.update_state()
         self.follow_my_master()
+        if save_now:
+            self.save_or_warn(fsync)
+        elif not self.save_pending:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (the table used on its own): save now
+                self.save_or_warn()
+                return
+            self.save_pending = True
+            loop.call_later(MERGE_SAVE_DELAY, self.save_or_warn)
+
+    def save_or_warn(self, fsync: bool = True) -> None:
+        self.save_pending = False
         try:
-            self.save()
+            self.save(fsync)
         except OSError as exc:
             # Redis exits here (clusterSaveConfigOrDie); the table in memory stays right and
             # the next change, or CLUSTER SAVECONFIG, tries again.
@@ -375,10 +407,10 @@ class ClusterState:
         if link is None or (link.host, link.port) != (master.ip, master.port):
             server.demote(master.ip, master.port)
 
-    def save(self) -> None:
+    def save(self, fsync: bool = True) -> None:
         """clusterSaveConfigOrDie; raises OSError for SAVECONFIG to report."""
         if self.config_path:
-            cluster_config.save(self.config_path, self.config_text())
+            cluster_config.save(self.config_path, self.config_text(), fsync)
 
     # --- text renderings ---
 
@@ -394,7 +426,7 @@ class ClusterState:
         link = "connected" if node.link_connected or node is self.myself else "disconnected"
         parts = [node.id, address, flags, master, str(node.ping_sent), str(node.pong_recv),
                  str(self.node_epoch(node)), link]
-        parts.extend(slot_ranges(node.slots))
+        parts.extend(node.ranges())
         if node is self.myself:
             parts.extend(f"[{slot}->-{n.id}]" for slot, n in sorted(self.migrating.items()))
             parts.extend(f"[{slot}-<-{n.id}]" for slot, n in sorted(self.importing.items()))
@@ -457,6 +489,7 @@ class ClusterState:
         self.owner = [None] * SLOTS
         for node in self.nodes.values():
             node.slots = set()
+            node.ranges_cache = None
         self.migrating.clear()
         self.importing.clear()
         for row in rows:
@@ -552,7 +585,7 @@ class ClusterState:
                 and sender.config_epoch == me.config_epoch):
             self.push_back.add(sender.id)
         if changed:
-            self.changed(slots=True)
+            self.changed(slots=True, save_now=False)
         return changed
 
     def _stale_view_of_me(self, row: Row) -> bool:
@@ -593,6 +626,8 @@ class ClusterState:
             claimant = self.nodes.get(row.id)
             if claimant is None or claimant is me or "slave" in row.flags:
                 continue
+            if claimant.slots.issuperset(row.slots):
+                continue  # nothing new: most rows of most pushes
             epoch = claimant.config_epoch
             for slot in row.slots:
                 owner = self.owner[slot]

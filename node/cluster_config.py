@@ -122,6 +122,21 @@ def parse_row(line: str) -> Row:
     return row
 
 
+_parsed_rows: dict[str, Row] = {}
+
+
+def parse_row_cached(line: str) -> Row:
+    """parse_row, remembered: peers push whole tables many times a second while a reshard
+    runs, and most of their lines are the same as in the last push. Rows are never
+    modified after parsing, so one parsed line can serve every table it appears in."""
+    row = _parsed_rows.get(line)
+    if row is None:
+        if len(_parsed_rows) >= 128:  # a row may hold 16384 slots: keep few
+            _parsed_rows.clear()
+        row = _parsed_rows[line] = parse_row(line)
+    return row
+
+
 def parse_table(text: str) -> Table:
     """A table in CLUSTER NODES / nodes.conf format; blank lines are skipped."""
     table = Table([])
@@ -140,17 +155,19 @@ def parse_table(text: str) -> Table:
                 elif name == "topologyepoch":
                     table.topology_epoch = _int(words[i + 1], "topologyEpoch")
             continue
-        row = parse_row(line)
+        row = parse_row_cached(line)
         if row.id in seen:
             raise TableError(f"node {row.id} appears twice")
         seen.add(row.id)
         table.rows.append(row)
-    owners: dict[int, str] = {}
-    for row in table.rows:
-        for slot in row.slots:
-            if slot in owners:
-                raise TableError(f"slot {slot} is claimed by {owners[slot]} and {row.id}")
-            owners[slot] = row.id
+    claimed = [row.slots for row in table.rows]
+    if sum(map(len, claimed)) != len(set().union(*claimed)):
+        owners: dict[int, str] = {}  # the slow search, only to name the culprit
+        for row in table.rows:
+            for slot in row.slots:
+                if slot in owners:
+                    raise TableError(f"slot {slot} is claimed by {owners[slot]} and {row.id}")
+                owners[slot] = row.id
     return table
 
 
@@ -169,17 +186,21 @@ def load(path: str) -> Table | None:
     return table
 
 
-def save(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically and durably."""
+def save(path: str, text: str, fsync: bool = True) -> None:
+    """Replace ``path`` with ``text`` atomically, and durably with ``fsync`` (as Redis,
+    which fsyncs nodes.conf when epochs or slot owners change, not for every edit)."""
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, text.encode("utf-8", "surrogateescape"))
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    if not fsync:
+        return
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

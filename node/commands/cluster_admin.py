@@ -144,10 +144,16 @@ def cluster_setslot(c: Client, argv: list[bytes]) -> Any:
         state.migrating.pop(slot, None)
         state.importing.pop(slot, None)
     elif action == b"node" and argc == 5:
+        epoch = state.myself.config_epoch
         _setslot_node(c, state, slot, lookup_node(state, argv[4]))
+        # Written at once, synced to disk only when our epoch moved (as Redis does).
+        state.changed(slots=True, fsync=state.myself.config_epoch != epoch)
+        return OK
     else:
         raise CommandError(errors.CLUSTER_SETSLOT_SYNTAX)
-    state.changed(slots=True)
+    # MIGRATING/IMPORTING marks are this node's own business (peers ignore them in a
+    # pushed table, as Redis does not gossip them): saved, not pushed or synced.
+    state.save_or_warn(fsync=False)
     return OK
 
 
