@@ -294,60 +294,76 @@ def test_placement_depends_on_the_input_not_its_order(
 # --- failover candidate ---
 
 
-def replica(node_id: str, offset: int, in_sync: bool = True, link_up: bool = True,
+def replica(node_id: str, offset: int, link_up: bool = True,
             priority: int = 100) -> ReplicaState:
-    return ReplicaState(node_id, link_up, offset, in_sync, priority)
+    return ReplicaState(node_id, link_up, offset, priority)
 
 
 def test_the_highest_offset_wins() -> None:
-    best = failover_candidate([replica("a", 10), replica("b", 30), replica("c", 20)], False)
+    best = failover_candidate([replica("a", 10), replica("b", 30), replica("c", 20)])
     assert best is not None and best.node_id == "b"
 
 
 def test_equal_offsets_go_to_the_lower_priority_then_the_smaller_id() -> None:
     tied = [replica("c", 5, priority=50), replica("b", 5, priority=10), replica("a", 5, priority=10)]
-    best = failover_candidate(tied, False)
+    best = failover_candidate(tied)
     assert best is not None and best.node_id == "a"
 
 
 def test_a_priority_zero_replica_is_never_promoted() -> None:
-    best = failover_candidate([replica("a", 99, priority=0), replica("b", 1)], False)
+    best = failover_candidate([replica("a", 99, priority=0), replica("b", 1)])
     assert best is not None and best.node_id == "b"
-    assert failover_candidate([replica("a", 99, priority=0)], False) is None
+    assert failover_candidate([replica("a", 99, priority=0)]) is None
 
 
 def test_an_unreachable_replica_is_never_promoted() -> None:
-    assert failover_candidate([replica("a", 99, link_up=False)], False) is None
+    assert failover_candidate([replica("a", 99, link_up=False)]) is None
 
 
-def test_zero_loss_takes_only_an_in_sync_replica() -> None:
-    replicas = [replica("a", 99, in_sync=False), replica("b", 50)]
-    best = failover_candidate(replicas, True)
+def test_zero_loss_waits_while_acknowledging_replicas_are_out_of_reach() -> None:
+    # One ack required: the unreachable replica may be the only one with the last write.
+    assert failover_candidate([replica("a", 99, link_up=False), replica("b", 50)], 1) is None
+    # Two acks required, one out of reach: the other one holds every acknowledged write.
+    best = failover_candidate([replica("a", 99, link_up=False), replica("b", 50)], 2)
     assert best is not None and best.node_id == "b"
-    assert failover_candidate([replica("a", 99, in_sync=False)], True) is None
 
 
-def test_async_mode_takes_a_replica_that_is_not_in_sync() -> None:
-    best = failover_candidate([replica("a", 99, in_sync=False), replica("b", 50)], False)
-    assert best is not None and best.node_id == "a"
+def test_zero_loss_never_passes_over_the_replica_with_the_most_data() -> None:
+    # The highest offset cannot be promoted (priority 0): promoting b could lose writes.
+    assert failover_candidate([replica("a", 99, priority=0), replica("b", 50)], 1) is None
+    best = failover_candidate([replica("a", 99, priority=0), replica("b", 50)])
+    assert best is not None and best.node_id == "b"
 
 
 replica_states = st.lists(st.builds(
-    ReplicaState, st.sampled_from("abcdef"), st.booleans(), st.integers(0, 5), st.booleans(),
+    ReplicaState, st.sampled_from("abcdef"), st.booleans(), st.integers(0, 5),
     st.integers(0, 3)), max_size=6)
 
 
 @FAST
-@given(replica_states, st.booleans(), st.randoms(use_true_random=False))
+@given(replica_states, st.integers(0, 3), st.randoms(use_true_random=False))
 def test_the_candidate_is_eligible_and_the_same_in_any_order(
-        replicas: list[ReplicaState], zero_loss: bool, rng: random.Random) -> None:
-    best = failover_candidate(replicas, zero_loss)
-    eligible = [r for r in replicas if r.link_up and r.priority and (r.in_sync or not zero_loss)]
-    assert (best is None) == (not eligible)
-    if best is not None:
-        assert best.offset == max(r.offset for r in eligible)
+        replicas: list[ReplicaState], acks: int, rng: random.Random) -> None:
+    best = failover_candidate(replicas, acks)
+    eligible = [r for r in replicas if r.link_up and r.priority]
+    if best is None:
+        return
+    assert best in eligible
+    assert best.offset == max(r.offset for r in eligible)
+    if acks:
+        # Zero-loss: fewer replicas out of reach than acks, and nobody reachable has more.
+        assert sum(not r.link_up for r in replicas) < acks
+        assert best.offset == max(r.offset for r in replicas if r.link_up)
     rng.shuffle(replicas)
-    assert failover_candidate(replicas, zero_loss) == best
+    assert failover_candidate(replicas, acks) == best
+
+
+@FAST
+@given(replica_states)
+def test_async_mode_always_finds_a_candidate_when_one_is_eligible(
+        replicas: list[ReplicaState]) -> None:
+    best = failover_candidate(replicas)
+    assert (best is None) == (not [r for r in replicas if r.link_up and r.priority])
 
 
 # --- topology table ---

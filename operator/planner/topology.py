@@ -55,7 +55,10 @@ class TopologyNode:
 
     @property
     def announced_bus_port(self) -> int:
-        return self.bus_port or self.port + 10000
+        """As the node announces itself: port + 10000, or the port when that is too high."""
+        if self.bus_port:
+            return self.bus_port
+        return self.port + 10000 if self.port + 10000 <= 65535 else self.port
 
     def line(self) -> str:
         """The node's CLUSTER NODES line, without the newline."""
