@@ -10,10 +10,19 @@ USAGE = """Usage: redslot <command> [options]
 
 Commands:
   node [CONFIG_FILE] [--directive value ...]   run one node (a Redis-compatible server)
+  up [--shards N] [--replicas M] [--port P] [--dir D]
+                                               start a local cluster and supervise it
+  status [--json] [--watch]                    the local cluster's live topology
+  scale [--shards N] [--replicas M]            reshard online to N shards / M replicas
+  failover SHARD                               hand a shard to its replica, losing no write
+  down                                         stop the local cluster
   version                                      print the version
 
 Run 'redslot <command> --help' for a command's options.
 """
+
+
+LOCAL_COMMANDS = ("up", "status", "scale", "failover", "down")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         from redslot.node.main import run
 
         return run(rest)
+    if command in LOCAL_COMMANDS:
+        from redslot.operator.local.commands import main as local_main
+
+        return local_main([command, *rest])
     if command in ("version", "--version"):
         print(f"redslot {__version__}")
         return 0

@@ -1,0 +1,147 @@
+"""What one node says about itself: identity, role, slots, epochs, replication, hold.
+
+Read with four commands a user could type (CLUSTER NODES for the node's own row, CLUSTER
+INFO, INFO, DBSIZE). A node that does not answer in time is observed as unreachable, with
+the error kept for status and logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from .connection import Connections, NodeError
+
+
+@dataclass
+class ReplicaLine:
+    """A ``slaveN:`` line of a master's INFO replication."""
+
+    address: str
+    state: str
+    offset: int
+    in_sync: bool
+
+
+@dataclass
+class NodeView:
+    """A node as observed at ``at`` (monotonic seconds)."""
+
+    address: str
+    reachable: bool
+    at: float = 0.0
+    error: str = ""
+    id: str = ""
+    is_master: bool = True
+    master_id: str | None = None
+    config_epoch: int = 0
+    slots: frozenset[int] = frozenset()
+    migrating: dict[int, str] = field(default_factory=dict)
+    importing: dict[int, str] = field(default_factory=dict)
+    held: bool = False
+    topology_epoch: int = 0
+    current_epoch: int = 0
+    cluster_ok: bool = False
+    replid: str = ""
+    offset: int = 0
+    link_up: bool = False  # a replica's link to its master
+    link_down_seconds: int = -1
+    last_io_seconds: int = -1  # a replica's seconds since its master last sent anything
+    replicas: list[ReplicaLine] = field(default_factory=list)
+    keys: int = 0
+    run_id: str = ""
+    pid: int = 0
+    used_memory: int = 0
+    ops_per_sec: int = 0
+    clients: int = 0
+
+
+def parse_info(text: bytes) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in text.decode("utf-8", "replace").splitlines():
+        if line and not line.startswith("#") and ":" in line:
+            name, value = line.split(":", 1)
+            fields[name] = value
+    return fields
+
+
+def parse_slot_items(items: list[str], view: NodeView) -> None:
+    """The slot part of a CLUSTER NODES line: ranges and ``[slot->-id]`` marks."""
+    slots: set[int] = set()
+    for item in items:
+        if item.startswith("["):
+            slot, arrow, other = item[1:-1].partition("->-")
+            if arrow:
+                view.migrating[int(slot)] = other
+            else:
+                slot, _, other = item[1:-1].partition("-<-")
+                view.importing[int(slot)] = other
+        elif "-" in item:
+            start, end = item.split("-")
+            slots.update(range(int(start), int(end) + 1))
+        else:
+            slots.add(int(item))
+    view.slots = frozenset(slots)
+
+
+def read_myself(nodes_text: bytes, view: NodeView) -> None:
+    for line in nodes_text.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and "myself" in parts[2].split(","):
+            view.id = parts[0]
+            flags = parts[2].split(",")
+            view.is_master = "slave" not in flags
+            view.master_id = None if parts[3] == "-" else parts[3]
+            view.config_epoch = int(parts[6])
+            parse_slot_items(parts[8:], view)
+            return
+    raise ValueError("CLUSTER NODES has no myself line")
+
+
+def read_replication(info: dict[str, str], view: NodeView) -> None:
+    view.replid = info.get("master_replid", "")
+    view.offset = int(info.get("master_repl_offset", 0) or 0)
+    if info.get("role") == "slave":
+        view.link_up = info.get("master_link_status") == "up"
+        view.link_down_seconds = int(info.get("master_link_down_since_seconds", -1) or -1)
+        view.last_io_seconds = int(info.get("master_last_io_seconds_ago", -1) or -1)
+        view.offset = int(info.get("slave_repl_offset", view.offset) or view.offset)
+    for name, value in info.items():
+        if name.startswith("slave") and name[5:].isdigit():
+            pairs = dict(item.split("=", 1) for item in value.split(",") if "=" in item)
+            view.replicas.append(ReplicaLine(
+                f"{pairs.get('ip', '')}:{pairs.get('port', '')}", pairs.get("state", ""),
+                int(pairs.get("offset", 0)), pairs.get("in_sync") == "1"))
+
+
+async def observe(conns: Connections, address: str) -> NodeView:
+    """The node at ``address`` now; never raises for a node that fails to answer."""
+    view = NodeView(address, reachable=False, at=time.monotonic())
+    try:
+        nodes, cluster_info, info, keys = await asyncio.gather(
+            conns.call(address, "CLUSTER", "NODES"), conns.call(address, "CLUSTER", "INFO"),
+            conns.call(address, "INFO"), conns.call(address, "DBSIZE"))
+        read_myself(nodes, view)
+        fields = parse_info(cluster_info)
+        view.cluster_ok = fields.get("cluster_state") == "ok"
+        view.current_epoch = int(fields.get("cluster_current_epoch", 0))
+        view.topology_epoch = int(fields.get("redslot_topology_epoch", 0))
+        view.held = fields.get("redslot_held") == "1"
+        general = parse_info(info)
+        read_replication(general, view)
+        view.run_id = general.get("run_id", "")
+        view.pid = int(general.get("process_id", 0))
+        view.used_memory = int(general.get("used_memory", 0))
+        view.ops_per_sec = int(general.get("instantaneous_ops_per_sec", 0))
+        view.clients = int(general.get("connected_clients", 0))
+        view.keys = int(keys)
+        view.reachable = True
+    except (*NodeError, ValueError) as exc:
+        view.error = str(exc) or type(exc).__name__
+    return view
+
+
+async def observe_all(conns: Connections, addresses: list[str]) -> dict[str, NodeView]:
+    views = await asyncio.gather(*(observe(conns, address) for address in addresses))
+    return {view.address: view for view in views}

@@ -1,0 +1,5 @@
+"""Local mode (``redslot up``): the control plane with node processes on loopback.
+
+The same reconciler as in Kubernetes; the fleet is a process supervisor and the store is
+a directory of JSON files instead of the RedisCluster resource.
+"""

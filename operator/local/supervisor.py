@@ -1,0 +1,203 @@
+"""Node processes on loopback: started, restarted when they die, stopped for good.
+
+Each node runs ``redslot node`` in a directory of its own (data, nodes.conf, node.log)
+and in a session of its own, so that a Ctrl-C meant for ``redslot up`` reaches only the
+control plane, which then stops the nodes in order. A node that dies is restarted at
+once, then with a growing delay if it keeps dying. It comes back held: it serves nothing
+until the control plane has confirmed its role. Nodes left running by a control plane
+that was killed are adopted by the next one, not started twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..record import NodeRecord
+from .store import ClusterDirectory
+
+log = logging.getLogger("redslot.local")
+
+FIRST_DELAY = 0.1
+MAX_DELAY = 5.0
+STABLE_SECONDS = 5.0
+STOP_SECONDS = 10.0
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # an exited child not yet reaped is a zombie, not a node
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class NodeProcess:
+    """One node: its process (ours or adopted) and the task that keeps it running."""
+
+    def __init__(self, node: NodeRecord, directory: Path, argv: list[str]) -> None:
+        self.node = node
+        self.directory = directory
+        self.argv = argv
+        self.pid: int | None = None
+        self.process: asyncio.subprocess.Process | None = None
+        self.stopping = False
+        self.restarts = 0
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "node.pid"
+
+    def adoptable(self) -> int | None:
+        """The pid of this node's process left by an earlier control plane, if alive."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if pid_alive(pid) and str(self.directory).encode() in cmdline else None
+
+    async def spawn(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "node.log", "ab") as output:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
+                start_new_session=True, cwd=self.directory)
+        self.pid = self.process.pid
+        self.pid_file.write_text(f"{self.pid}\n")
+
+    async def wait_exit(self) -> int | None:
+        if self.process is not None:
+            return await self.process.wait()
+        while self.pid is not None and pid_alive(self.pid):
+            await asyncio.sleep(0.1)
+        return None
+
+    async def keep_running(self) -> None:
+        delay = FIRST_DELAY
+        adopted = self.adoptable()
+        if adopted is not None:
+            self.pid = adopted
+            log.info("%s: adopted running process %d", self.node.name, adopted)
+        else:
+            await self.spawn()
+        while True:
+            started = time.monotonic()
+            code = await self.wait_exit()
+            if self.stopping:
+                return
+            if time.monotonic() - started >= STABLE_SECONDS:
+                delay = FIRST_DELAY
+            log.warning("%s (pid %s) exited (%s); restarting in %.1fs", self.node.name,
+                        self.pid, "killed" if code is None or code < 0 else f"code {code}", delay)
+            await asyncio.sleep(delay)
+            if self.stopping:
+                return
+            delay = min(delay * 2, MAX_DELAY)
+            self.restarts += 1
+            await self.spawn()
+
+    async def stop(self) -> None:
+        self.stopping = True
+        pid = self.pid
+        if pid is not None and pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.wait_exit(), STOP_SECONDS)
+            except TimeoutError:
+                log.warning("%s did not stop in %ss: killing it", self.node.name, STOP_SECONDS)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                await self.wait_exit()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        self.pid_file.unlink(missing_ok=True)
+
+
+class Supervisor:
+    """The fleet of local mode: what the reconciler asks to run, runs."""
+
+    def __init__(self, directory: ClusterDirectory, host: str, base_port: int,
+                 node_args: list[str]) -> None:
+        self.directory = directory
+        self.host = host
+        self.base_port = base_port
+        self.node_args = node_args
+        self.processes: dict[str, NodeProcess] = {}
+
+    def argv(self, node: NodeRecord) -> list[str]:
+        port = node.address.rsplit(":", 1)[1]
+        return [sys.executable, "-m", "redslot.cli", "node",
+                "--port", port, "--bind", self.host,
+                "--dir", str(self.directory.node_dir(node.name)),
+                "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
+                "--repl-ping-replica-period", "1", *self.node_args]
+
+    def allocate(self, name: str, taken: set[str]) -> str:
+        port = self.base_port
+        while (f"{self.host}:{port}" in taken or port == 6379
+               or not port_free(self.host, port)):
+            port += 1
+        return f"{self.host}:{port}"
+
+    def pid(self, name: str) -> int | None:
+        process = self.processes.get(name)
+        return process.pid if process is not None else None
+
+    async def ensure(self, nodes: Iterable[NodeRecord]) -> None:
+        for node in nodes:
+            if node.name not in self.processes:
+                process = NodeProcess(node, self.directory.node_dir(node.name), self.argv(node))
+                process.task = asyncio.create_task(process.keep_running())
+                self.processes[node.name] = process
+
+    def orphan(self, name: str) -> NodeProcess:
+        """A handle on a node process this supervisor did not start (or none running)."""
+        process = NodeProcess(NodeRecord(name, ""), self.directory.node_dir(name), [])
+        process.pid = process.adoptable()
+        return process
+
+    async def retire(self, names: Iterable[str]) -> None:
+        for name in names:
+            process = self.processes.pop(name, None) or self.orphan(name)
+            await process.stop()
+            shutil.rmtree(self.directory.node_dir(name), ignore_errors=True)
+            log.info("%s stopped and removed", name)
+
+    async def stop_orphans(self, names: Iterable[str]) -> None:
+        await asyncio.gather(*(self.orphan(name).stop() for name in names))
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(p.stop() for p in self.processes.values()))
+        self.processes.clear()

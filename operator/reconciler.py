@@ -1,0 +1,280 @@
+"""The control loop: observe every node, decide, take one safe step, save, repeat.
+
+One pass (``step``) runs in this order, so that safety comes before progress:
+
+1. membership: the record gets the shards and nodes the spec asks for; the fleet (node
+   processes locally, pods in Kubernetes) starts any that are missing;
+2. observe every node over RESP and learn the ids of new ones;
+3. form the cluster once (initial slot ranges), then heal: restarted and failed masters
+   (healing.py);
+4. push the table the record describes to every node that lacks it; a restarted node
+   serves nothing until this push confirms its role;
+5. manual failovers asked for, then scaling: plan a reshard, run a time-boxed part of it
+   (resharding.py), retire drained shards.
+
+The record is saved after every change, so a control plane killed anywhere resumes from
+the last finished step; every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from .actions.connection import Connections
+from .actions.observe import NodeView, observe_all
+from .actions.push import push_everywhere
+from .healing import Healing
+from .planner import initial_ranges
+from .record import NodeRecord, Record, ShardRecord, Spec
+from .resharding import Resharding
+from .table import render, shape
+
+log = logging.getLogger("redslot.operator")
+
+PASS_INTERVAL = 0.25
+OBSERVE_TIMEOUT = 1.0
+
+
+class Fleet(Protocol):
+    """Where nodes run."""
+
+    async def ensure(self, nodes: Iterable[NodeRecord]) -> None:
+        """Start the nodes that are not running; restarts are the fleet's own job."""
+
+    async def retire(self, names: Iterable[str]) -> None:
+        """Stop these nodes for good and drop their data."""
+
+    def allocate(self, name: str, taken: set[str]) -> str:
+        """An address for a new node, not in ``taken``."""
+
+    def pid(self, name: str) -> int | None:
+        """The node's process id, where there is one to show."""
+
+
+class Store(Protocol):
+    """Where the spec is read and the record and status are kept."""
+
+    def load_spec(self) -> Spec: ...
+
+    def load_record(self) -> Record | None: ...
+
+    def save_record(self, record: Record) -> None: ...
+
+    def publish(self, status: dict[str, Any]) -> None: ...
+
+
+class Reconciler:
+    def __init__(self, fleet: Fleet, store: Store) -> None:
+        self.fleet = fleet
+        self.store = store
+        self.record = store.load_record() or Record()
+        self.conns = Connections(timeout=OBSERVE_TIMEOUT)
+        self.slow = Connections(timeout=30.0)
+        self.views: dict[str, NodeView] = {}
+        self.spec: Spec | None = None
+        self.last_error = ""
+        self.status_note = ""
+        self.replaced: set[str] = set()  # nodes that came back with a new id, until confirmed
+        self.healing = Healing(self)
+        self.resharding = Resharding(self)
+
+    # --- the loop ---
+
+    async def run(self, stop: asyncio.Event, interval: float = PASS_INTERVAL) -> None:
+        while not stop.is_set():
+            try:
+                await self.step()
+                self.last_error = ""
+            except Exception as exc:  # a failed pass is retried; the loop never dies
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("reconcile pass failed")
+            self.publish()
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except TimeoutError:
+                pass
+        await self.close()
+
+    async def close(self) -> None:
+        await self.conns.close()
+        await self.slow.close()
+
+    async def step(self) -> None:
+        spec = self.spec = self.store.load_spec()
+        self.ensure_members(spec)
+        await self.fleet.ensure(self.record.nodes.values())
+        await self.observe()
+        if not self.record.formed:
+            await self.form(spec)
+            return
+        if await self.healing.run(spec):
+            return
+        await self.push(exclude=self.healing.awaiting)
+        if await self.healing.manual(spec):
+            return
+        await self.resharding.run(spec)
+
+    async def observe(self) -> None:
+        addresses = {name: node.address for name, node in self.record.nodes.items()}
+        by_address = await observe_all(self.conns, list(addresses.values()))
+        self.views = {name: by_address[address] for name, address in addresses.items()}
+        for name, view in self.views.items():
+            node = self.record.nodes[name]
+            if view.reachable and view.id != node.id:
+                if node.id:
+                    self.event(f"node {name} came back with a new id {view.id[:8]} "
+                               f"(was {node.id[:8]}): it lost its data")
+                    self.replaced.add(name)
+                node.id = view.id
+                self.save()
+
+    # --- membership ---
+
+    def ensure_members(self, spec: Spec) -> None:
+        """Shards and replicas in the record as the spec says; new names get addresses."""
+        record = self.record
+        changed = False
+        active = [s for s in record.shards if not s.retiring]
+        for shard in sorted((s for s in record.shards if s.retiring),
+                            key=lambda s: shard_index(s.name)):
+            if len(active) >= spec.shards:
+                break
+            shard.retiring = False
+            active.append(shard)
+            changed = True
+        while len(active) < spec.shards:
+            used = {shard_index(s.name) for s in record.shards}
+            name = f"shard-{min(set(range(len(used) + 1)) - used)}"
+            shard = ShardRecord(name, master=self.new_node(name))
+            record.shards.append(shard)
+            active.append(shard)
+            changed = True
+        if record.formed and len(active) > spec.shards:
+            for shard in sorted(active, key=lambda s: shard_index(s.name))[spec.shards:]:
+                shard.retiring = True
+                self.event(f"{shard.name} is retiring: its slots move to the other shards")
+            changed = True
+        for shard in record.shards:
+            wanted = 0 if shard.retiring else spec.replicas
+            while len(shard.replicas) < wanted:
+                shard.replicas.append(self.new_node(shard.name))
+                changed = True
+            while len(shard.replicas) > wanted and not shard.retiring:
+                name = shard.replicas.pop(self.least_useful_replica(shard))
+                self.drop_nodes([name])
+                changed = True
+        if changed:
+            self.save()
+
+    def new_node(self, shard: str) -> str:
+        used = {name for name in self.record.nodes}
+        index = 0
+        while f"{shard}-{index}" in used:
+            index += 1
+        name = f"{shard}-{index}"
+        taken = {node.address for node in self.record.nodes.values()}
+        self.record.nodes[name] = NodeRecord(name, self.fleet.allocate(name, taken))
+        return name
+
+    def least_useful_replica(self, shard: ShardRecord) -> int:
+        """The replica to remove first: unreachable, then the least data."""
+        def usefulness(index: int) -> tuple[bool, int]:
+            view = self.views.get(shard.replicas[index])
+            return (view is not None and view.reachable, view.offset if view else 0)
+        return min(range(len(shard.replicas)), key=usefulness)
+
+    def drop_nodes(self, names: list[str]) -> None:
+        self.record.retired += names
+        for name in names:
+            self.record.nodes.pop(name, None)
+
+    # --- formation ---
+
+    async def form(self, spec: Spec) -> None:
+        """Every node up and known: split the slots, number the masters' epochs apart."""
+        record = self.record
+        waiting = [name for name, view in self.views.items() if not view.reachable]
+        if waiting:
+            self.status_note = f"waiting for {len(waiting)} node(s) to start"
+            return
+        for index, (shard, ranges) in enumerate(zip(record.shards, initial_ranges(len(record.shards)), strict=True)):
+            shard.set_slots(set(ranges.slots()))
+            shard.config_epoch = index + 1
+        record.epoch = len(record.shards)
+        record.formed = True
+        self.event(f"forming the cluster: {len(record.shards)} shards, "
+                   f"{spec.replicas} replica(s) each")
+        await self.push(exclude=set())
+
+    # --- the table ---
+
+    def next_epoch(self) -> int:
+        seen = [self.record.epoch]
+        for view in self.views.values():
+            if view.reachable:
+                seen += [view.topology_epoch, view.current_epoch, view.config_epoch]
+        return max(seen) + 1
+
+    async def push(self, exclude: set[str]) -> None:
+        """Make every reachable node (but ``exclude``) hold the record's table."""
+        record = self.record
+        if record.retired:
+            # Stopped before the table without them goes out, so they cannot add
+            # themselves back by pushing their own table to a peer.
+            await self.fleet.retire(record.retired)
+            record.retired = []
+            self.save()
+        current = shape(record)
+        targets = [name for name, view in self.views.items()
+                   if view.reachable and name not in exclude and name in record.nodes]
+        if current != record.pushed_shape:
+            record.epoch = self.next_epoch()
+            record.pushed_shape = current
+            self.save()
+        else:
+            targets = [name for name in targets if self.views[name].held
+                       or self.views[name].topology_epoch != record.epoch]
+            if not targets:
+                return
+            if any(self.views[name].topology_epoch >= record.epoch for name in targets):
+                record.epoch = self.next_epoch()  # a node restarted at this epoch: confirm it
+                self.save()
+                targets = [name for name, view in self.views.items()
+                           if view.reachable and name not in exclude and name in record.nodes]
+        table = render(record, self.views)
+        results = await push_everywhere(
+            self.conns, [record.nodes[name].address for name in targets], record.epoch, table)
+        for name in targets:
+            error = results[record.nodes[name].address]
+            if error is not None:
+                log.warning("push of epoch %d to %s failed: %s", record.epoch, name, error)
+            elif self.views[name].held:
+                log.info("%s confirmed (epoch %d)", name, record.epoch)
+                self.replaced.discard(name)
+
+    # --- bookkeeping ---
+
+    def save(self) -> None:
+        self.store.save_record(self.record)
+
+    def event(self, text: str) -> None:
+        log.info("%s", text)
+        stamp = time.strftime("%H:%M:%S")
+        self.record.events = [*self.record.events[-49:], f"{stamp} {text}"]
+        self.save()
+
+    def address(self, name: str) -> str:
+        return self.record.nodes[name].address
+
+    def publish(self) -> None:
+        from .status import status_document
+
+        self.store.publish(status_document(self))
+
+
+def shard_index(name: str) -> int:
+    return int(name.rsplit("-", 1)[1])

@@ -1,0 +1,146 @@
+"""What the control plane wants and what it has done, as plain data it can store.
+
+Two documents, as in Kubernetes: the ``Spec`` (what the user asked for: shards, replicas,
+durability) and the ``Record`` (the control plane's status: the shards, their members and
+slots, the topology epoch, the reshard plan and its progress, the failovers). The record
+is saved after every step (a state file locally, the CR status in Kubernetes), so a
+control plane started again resumes from the last step it finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .planner import SlotMove, SlotRange, slot_ranges
+
+DURABILITY_MODES = ("async", "zero-loss")
+
+
+@dataclass
+class Spec:
+    shards: int
+    replicas: int
+    durability: str = "async"
+    down_after_ms: int = 3000
+    # Manual failovers asked for, by request id -> shard name; done ones are in the record.
+    failover_requests: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shards <= 16384:
+            raise ValueError(f"shards must be within 1-16384, not {self.shards}")
+        if not 0 <= self.replicas <= 16:
+            raise ValueError(f"replicas must be within 0-16, not {self.replicas}")
+        if self.durability not in DURABILITY_MODES:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY_MODES)}")
+        if self.down_after_ms < 100:
+            raise ValueError("down-after-ms must be at least 100")
+
+    @property
+    def acks_required(self) -> int:
+        """min-replicas-ack for zero-loss mode: one replica must hold every write."""
+        return 1 if self.durability == "zero-loss" and self.replicas else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Spec:
+        return cls(**data)
+
+
+@dataclass
+class NodeRecord:
+    """A node the control plane runs: a stable name (pod name, or shard and index
+    locally), where it listens and the node id it announced."""
+
+    name: str
+    address: str
+    id: str = ""
+
+
+@dataclass
+class ShardRecord:
+    name: str
+    master: str  # node name
+    replicas: list[str] = field(default_factory=list)
+    slots: list[list[int]] = field(default_factory=list)  # [start, end] ranges
+    config_epoch: int = 0
+    retiring: bool = False  # being drained: its slots move away, then its nodes stop
+
+    def slot_set(self) -> set[int]:
+        return {slot for start, end in self.slots for slot in range(start, end + 1)}
+
+    def set_slots(self, slots: set[int]) -> None:
+        self.slots = [[r.start, r.end] for r in slot_ranges(slots)]
+
+    @property
+    def members(self) -> list[str]:
+        return [self.master, *self.replicas]
+
+
+@dataclass
+class Reshard:
+    """A plan of slot moves and how far it got: moves before ``move`` are done, and so
+    are the slots of move ``move`` below ``next_slot``."""
+
+    moves: list[list[Any]]  # [start, end, source shard, target shard]
+    move: int = 0
+    next_slot: int = -1
+    slots_total: int = 0
+    slots_done: int = 0
+    keys_moved: int = 0
+    seconds: float = 0.0  # time spent moving, over all runs of the control plane
+    reason: str = ""
+
+    @classmethod
+    def of(cls, moves: list[SlotMove], reason: str) -> Reshard:
+        return cls([[m.slots.start, m.slots.end, m.source, m.target] for m in moves],
+                   slots_total=sum(len(m.slots) for m in moves), reason=reason)
+
+    def current(self) -> SlotMove | None:
+        if self.move >= len(self.moves):
+            return None
+        start, end, source, target = self.moves[self.move]
+        return SlotMove(SlotRange(start, end), source, target)
+
+    @property
+    def keys_per_second(self) -> float:
+        return self.keys_moved / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Record:
+    epoch: int = 0  # of the last table pushed
+    formed: bool = False
+    pushed_shape: str = ""  # the last table pushed, without epochs (table.shape)
+    shards: list[ShardRecord] = field(default_factory=list)
+    nodes: dict[str, NodeRecord] = field(default_factory=dict)
+    reshard: Reshard | None = None
+    last_reshard: dict[str, Any] | None = None
+    failovers: list[dict[str, Any]] = field(default_factory=list)
+    handled_requests: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)  # nodes dropped, to stop before a push
+    events: list[str] = field(default_factory=list)
+
+    def shard(self, name: str) -> ShardRecord | None:
+        return next((s for s in self.shards if s.name == name), None)
+
+    def shard_of(self, node_name: str) -> ShardRecord | None:
+        return next((s for s in self.shards if node_name in s.members), None)
+
+    def owners(self) -> dict[str, set[int]]:
+        return {s.name: s.slot_set() for s in self.shards}
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        record = cls(**{k: v for k, v in data.items()
+                        if k not in ("shards", "nodes", "reshard")})
+        record.shards = [ShardRecord(**s) for s in data.get("shards", [])]
+        record.nodes = {k: NodeRecord(**v) for k, v in data.get("nodes", {}).items()}
+        if data.get("reshard"):
+            record.reshard = Reshard(**data["reshard"])
+        return record

@@ -1,0 +1,161 @@
+"""`redslot up` end to end: real node processes, the control plane as a subprocess, and
+redis-py's RedisCluster writing while the cluster forms, scales, fails over and recovers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+from local_cluster import ClusterWriter, LocalCluster, key_in_shard, missing_keys
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def cluster() -> Iterator[LocalCluster]:
+    made = LocalCluster(3, 1)
+    try:
+        made.wait_ready()
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def zero_loss() -> Iterator[LocalCluster]:
+    made = LocalCluster(3, 1, "--durability", "zero-loss")
+    try:
+        made.wait_ready()
+        yield made
+    finally:
+        made.close()
+
+
+def test_up_forms_a_cluster_that_tools_and_clients_accept(cluster: LocalCluster) -> None:
+    status = cluster.status()
+    assert [len(s["replicas"]) for s in status["shards"]] == [1, 1, 1]
+    assert sum(s["slot_count"] for s in status["shards"]) == 16384
+    assert {s["master"]["port"] for s in status["shards"]} | {
+        s["replicas"][0]["port"] for s in status["shards"]} == set(range(cluster.port, cluster.port + 6))
+    cluster.check()
+    client = cluster.client()
+    for i in range(2000):
+        client.set(f"key:{i}", i)
+    assert client.mget_nonatomic([f"key:{i}" for i in range(2000)]) == [
+        str(i).encode() for i in range(2000)]
+    shown = cluster.redslot("status")
+    assert shown.returncode == 0 and "shard-2" in shown.stdout and "Ready" in shown.stdout
+
+
+def test_scaling_out_and_in_reshards_online_and_keeps_every_key(cluster: LocalCluster) -> None:
+    client = cluster.client()
+    for start in range(0, 20000, 1000):
+        pipe = client.pipeline()
+        for i in range(start, start + 1000):
+            pipe.set(f"pre:{i}", i)
+        pipe.execute()
+    writer = ClusterWriter(cluster, "live")
+    try:
+        for shards in (5, 2):
+            result = cluster.redslot("scale", "--shards", str(shards), timeout=240)
+            assert result.returncode == 0, result.stdout + result.stderr + cluster.log()
+            status = cluster.wait_ready(shards)
+            assert sorted(s["slot_count"] for s in status["shards"]) == sorted(
+                [16384 // shards + (i < 16384 % shards) for i in range(shards)])
+            cluster.check()
+            assert cluster.marks() == []
+    finally:
+        acked = writer.stop()
+    assert len(acked) > 100
+    client = cluster.client()  # the old one may still name the retired nodes
+    assert missing_keys(client, [f"pre:{i}" for i in range(20000)]) == []
+    assert missing_keys(client, acked) == []
+    assert status["last_reshard"]["keys"] > 0
+    assert len(list(cluster.dir.glob("nodes/*"))) == 4  # the retired shards' nodes are gone
+
+
+def kill_and_measure(cluster: LocalCluster, shard: int, sig: int = signal.SIGKILL) -> float:
+    """Kill the shard's master; seconds until a write to one of its slots succeeds."""
+    status = cluster.status()
+    key = key_in_shard(status, shard)
+    client = cluster.client()
+    os.kill(status["shards"][shard]["master"]["pid"], sig)
+    killed = time.monotonic()
+    while True:
+        try:
+            client.set(key, "after")
+            return time.monotonic() - killed
+        except Exception:
+            assert time.monotonic() - killed < 30, cluster.log()
+            time.sleep(0.02)
+
+
+def test_a_killed_master_restarted_at_once_loses_no_acknowledged_write(
+        zero_loss: LocalCluster) -> None:
+    writer = ClusterWriter(zero_loss, "w")
+    try:
+        time.sleep(1.0)
+        before = zero_loss.status()["shards"][0]
+        seconds = kill_and_measure(zero_loss, 0)
+        time.sleep(0.5)
+    finally:
+        acked = writer.stop()
+    after = zero_loss.wait_ready()["shards"][0]
+    assert after["master"]["name"] == before["replicas"][0]["name"]  # the replica took over
+    assert after["replicas"][0]["name"] == before["master"]["name"]  # the old one follows it
+    assert missing_keys(zero_loss.client(), acked) == []
+    assert seconds < 5, seconds
+    zero_loss.check()
+
+
+def test_a_hung_master_is_failed_over_and_fenced_when_it_returns(cluster: LocalCluster) -> None:
+    before = cluster.status()["shards"][1]
+    seconds = kill_and_measure(cluster, 1, signal.SIGSTOP)
+    os.kill(before["master"]["pid"], signal.SIGCONT)
+    assert 2.5 < seconds < 8, seconds  # down-after-ms is 3000
+    status = cluster.wait_ready()
+    shard = status["shards"][1]
+    assert shard["master"]["name"] == before["replicas"][0]["name"]
+    assert shard["replicas"][0]["name"] == before["master"]["name"]
+    assert shard["replicas"][0]["actual_role"] == "replica"  # stale epoch: it gave the slots up
+    cluster.check()
+
+
+def test_manual_failover_hands_over_without_losing_a_write(cluster: LocalCluster) -> None:
+    writer = ClusterWriter(cluster, "m")
+    try:
+        time.sleep(1.0)
+        before = cluster.status()["shards"][2]
+        result = cluster.redslot("failover", "2")
+        assert result.returncode == 0, result.stdout + result.stderr
+        time.sleep(0.5)
+    finally:
+        acked = writer.stop()
+    shard = cluster.wait_ready()["shards"][2]
+    assert shard["master"]["name"] == before["replicas"][0]["name"]
+    assert missing_keys(cluster.client(), acked) == []
+    cluster.check()
+
+
+def test_a_control_plane_killed_mid_reshard_finishes_it_when_started_again(
+        cluster: LocalCluster) -> None:
+    client = cluster.client()
+    for start in range(0, 30000, 1000):
+        pipe = client.pipeline()
+        for i in range(start, start + 1000):
+            pipe.set(f"pre:{i}", i)
+        pipe.execute()
+    assert cluster.redslot("scale", "--shards", "4", "--no-wait").returncode == 0
+    cluster.wait(lambda s: (s.get("reshard") or {}).get("slots_done", 0) > 100,
+                 "the reshard to be under way")
+    cluster.kill_control_plane()
+    cluster.start(resume=True)
+    status = cluster.wait_ready(4, timeout=180)
+    assert sorted(s["slot_count"] for s in status["shards"]) == [4096] * 4
+    assert cluster.marks() == []
+    cluster.check()
+    assert missing_keys(client, [f"pre:{i}" for i in range(30000)]) == []
