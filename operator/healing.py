@@ -122,6 +122,7 @@ class Healing:
         self.r.record.failovers = [*self.r.record.failovers[-19:], {
             "shard": shard.name, "from": old, "to": replica, "reason": reason,
             "at": time.time(), "epoch": shard.config_epoch}]
+        self.r.record.failover_count += 1
         self.down_since.pop(old, None)
         self.held_since.pop(old, None)
         self.r.event(f"{shard.name}: failover from {old} to {replica} ({reason})")

@@ -201,7 +201,9 @@ class Reconciler:
         if waiting:
             self.status_note = f"waiting for {len(waiting)} node(s) to start"
             return
-        for index, (shard, ranges) in enumerate(zip(record.shards, initial_ranges(len(record.shards)), strict=True)):
+        self.status_note = ""
+        for index, (shard, ranges) in enumerate(
+                zip(record.shards, initial_ranges(len(record.shards)), strict=True)):
             shard.set_slots(set(ranges.slots()))
             shard.config_epoch = index + 1
         record.epoch = len(record.shards)

@@ -118,7 +118,8 @@ class Record:
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     reshard: Reshard | None = None
     last_reshard: dict[str, Any] | None = None
-    failovers: list[dict[str, Any]] = field(default_factory=list)
+    failovers: list[dict[str, Any]] = field(default_factory=list)  # the last 20
+    failover_count: int = 0
     handled_requests: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)  # nodes dropped, to stop before a push
     events: list[str] = field(default_factory=list)

@@ -21,7 +21,8 @@ def node_entry(r: Reconciler, name: str, role: str) -> dict[str, Any]:
         "name": name, "id": node.id, "address": node.address,
         "port": int(node.address.rsplit(":", 1)[1]), "pid": r.fleet.pid(name), "role": role,
         "up": bool(view and view.reachable), "held": bool(view and view.held),
-        "current": bool(view and view.topology_epoch == r.record.epoch)}
+        "current": bool(view and view.topology_epoch == r.record.epoch),
+        "cluster_ok": bool(view and view.cluster_ok)}
     if view is not None and view.reachable:
         entry.update(offset=view.offset, keys=view.keys, used_memory=view.used_memory,
                      ops_per_sec=view.ops_per_sec, clients=view.clients,
@@ -47,7 +48,7 @@ def status_document(r: Reconciler) -> dict[str, Any]:
         for replica in replicas:
             replica["in_sync"] = in_sync(master, replica)
         healthy &= (master["up"] and not master["held"] and all(x["in_sync"] for x in replicas)
-                    and all(x["current"] for x in [master, *replicas]))
+                    and all(x["current"] and x["cluster_ok"] for x in [master, *replicas]))
         shards.append({
             "name": shard.name, "retiring": shard.retiring,
             "slots": " ".join(str(piece) for piece in slot_ranges(shard.slot_set())),
@@ -78,4 +79,5 @@ def status_document(r: Reconciler) -> dict[str, Any]:
         "updated": time.time(), "note": r.status_note, "error": r.last_error,
         "spec": spec.to_json() if spec else None, "shards": shards, "reshard": reshard,
         "last_reshard": record.last_reshard, "failovers": record.failovers,
+        "failover_count": record.failover_count,
         "handled_requests": record.handled_requests, "events": record.events[-20:]}

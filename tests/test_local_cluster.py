@@ -159,3 +159,29 @@ def test_a_control_plane_killed_mid_reshard_finishes_it_when_started_again(
     assert cluster.marks() == []
     cluster.check()
     assert missing_keys(client, [f"pre:{i}" for i in range(30000)]) == []
+
+
+def test_replicas_scale_and_a_cluster_resumes_with_its_data_after_down() -> None:
+    cluster = LocalCluster(2, 0)
+    try:
+        cluster.wait_ready()
+        client = cluster.client()
+        for i in range(500):
+            client.set(f"kept:{i}", i)
+        result = cluster.redslot("scale", "--replicas", "1", timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        status = cluster.wait_ready()
+        assert [len(s["replicas"]) for s in status["shards"]] == [1, 1]
+        assert all(s["replicas"][0]["keys"] == s["master"]["keys"] for s in status["shards"])
+        cluster.check()
+        down = cluster.redslot("down", timeout=90)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert cluster.proc is not None and cluster.proc.wait(30) == 0
+        assert not list(cluster.dir.glob("nodes/*/node.pid"))  # every node stopped
+        cluster.start(resume=True)
+        status = cluster.wait_ready()
+        assert [len(s["replicas"]) for s in status["shards"]] == [1, 1]
+        assert sum(s["master"]["keys"] for s in status["shards"]) == 500, cluster.log()
+        assert missing_keys(cluster.client(), [f"kept:{i}" for i in range(500)]) == []
+    finally:
+        cluster.close()

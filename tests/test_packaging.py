@@ -6,22 +6,32 @@ distribution does not declare, which an editable test install with extras would 
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from nodes import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_clean_install_runs_a_node_that_answers(tmp_path):
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean virtual environment with `pip install .` of the repository."""
+    venv = tmp_path_factory.mktemp("clean") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(REPO)],
         capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stderr
+    return venv
+
+
+def test_clean_install_runs_a_node_that_answers(venv, tmp_path):
     port = free_port()
     workdir = tmp_path / "data"
     workdir.mkdir()
@@ -33,3 +43,34 @@ def test_clean_install_runs_a_node_that_answers(tmp_path):
         assert out.stdout.strip() == "OK"
     finally:
         assert node.stop() == 0
+
+
+def test_clean_install_runs_a_local_cluster(venv, tmp_path):
+    """`redslot up` from the same clean install: the control plane's own imports (redis-py,
+    rich) must be declared too."""
+    port = free_port()
+    data = tmp_path / "cluster"
+    up = subprocess.Popen([str(venv / "bin" / "redslot"), "up", "--shards", "1", "--replicas", "0",
+                           "--port", str(port), "--dir", str(data)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            out = subprocess.run(["redis-cli", "-c", "-p", str(port), "SET", "k", "v"],
+                                 capture_output=True, text=True, timeout=10)
+            if out.stdout.strip() == "OK":
+                break
+            time.sleep(0.2)
+        assert out.stdout.strip() == "OK", out.stdout + out.stderr
+        while time.monotonic() < deadline:
+            status = subprocess.run([str(venv / "bin" / "redslot"), "status", "--json",
+                                     "--dir", str(data)], capture_output=True, text=True, timeout=30)
+            if status.returncode == 0 and json.loads(status.stdout)["ready"]:
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)  # the Connect: hint is printed within 0.2 s of ready
+    finally:
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, output
+    assert "Connect: redis-cli -c" in output

@@ -141,9 +141,10 @@ async def supervise(directory: ClusterDirectory, supervisor: Supervisor) -> None
 
 async def announce_ready(directory: ClusterDirectory, stop: asyncio.Event) -> None:
     """Print the table and how to connect, the first time the cluster is ready."""
+    started = time.time()
     while not stop.is_set():
         current = directory.load_status()
-        if current and current.get("ready"):
+        if current and current.get("ready") and current.get("updated", 0) > started:
             console.print(status_view(current, events=0))
             console.print(connect_hint(current))
             return

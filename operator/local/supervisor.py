@@ -29,7 +29,7 @@ log = logging.getLogger("redslot.local")
 
 FIRST_DELAY = 0.1
 MAX_DELAY = 5.0
-STABLE_SECONDS = 5.0
+STABLE_SECONDS = 1.0  # a node that ran this long is not crash-looping: restart it at once
 STOP_SECONDS = 10.0
 
 
