@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
@@ -41,3 +44,34 @@ def test_types_bench_quick_run_prints_throughput_and_memory_ratio_lines():
         pattern = rf"{re.escape(dataset)} \(.*\)\s+{number}\s+{number}\s+{number}\s"
         assert any(re.match(pattern, line) for line in lines), (dataset, result.stdout)
     assert "used_memory_rss delta" in result.stdout
+
+
+RESHARD_BENCH = BENCH.parent / "reshard.py"
+FAILOVER_BENCH = BENCH.parent / "failover.py"
+
+
+@pytest.mark.timeout(300)
+def test_reshard_bench_moves_keys_on_both_systems_and_prints_the_ratio(tmp_path):
+    out = tmp_path / "reshard.json"
+    result = subprocess.run([sys.executable, str(RESHARD_BENCH), "--keys", "3000", "--json", str(out)],
+                            capture_output=True, text=True, timeout=280)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ratio redslot/redis (keys/s):" in result.stdout
+    figures = json.loads(out.read_text())
+    for system in ("redis", "redslot"):
+        moved = figures["results"][system]
+        assert moved["keys_after"] == 3000
+        assert 0 < moved["keys_moved"] < 3000
+        assert moved["keys_per_second"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_failover_bench_measures_both_scenarios_on_both_systems(tmp_path):
+    out = tmp_path / "failover.json"
+    result = subprocess.run([sys.executable, str(FAILOVER_BENCH), "--rounds", "1", "--json", str(out)],
+                            capture_output=True, text=True, timeout=280)
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = json.loads(out.read_text())["figures"]
+    for scenario in ("kill", "stop"):
+        for system in ("redis", "redslot"):
+            assert 0 < figures[scenario][system]["median"] < 60, (scenario, system)

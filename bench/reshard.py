@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Keys migrated per second by an online reshard, 3 -> 4 masters: redslot vs Redis 7.
+
+Both clusters start with 3 masters and no replicas, loaded with --keys string keys spread
+over every slot (each key SET on its slot's master through per-master ``redis-cli --pipe``
+streams; no DEBUG POPULATE). Then a 4th, empty master takes a quarter of the slots:
+
+- Redis (Debian's redis-server, cluster-enabled): ``redis-cli --cluster add-node``, then
+  ``redis-cli --cluster reshard --cluster-from all --cluster-to <new> --cluster-slots 4096
+  --cluster-pipeline 100`` (MIGRATE in batches of 100 keys), timed.
+- redslot: ``redslot up --shards 3 --replicas 0``, then ``redslot scale --shards 4``, which
+  returns when the reshard is done, timed; ``redslot status --json`` also reports the control
+  plane's own keys/s (last_reshard.keys_per_second: keys over the time spent inside slot
+  moves, without the observation passes between them), shown as "reported keys/s".
+
+Keys moved = DBSIZE of the new master; keys/s = keys moved / wall time of the reshard
+command. Every run also checks that no key was lost (DBSIZE summed over the masters).
+
+    python3 bench/reshard.py                    # 1M keys (a few minutes per system)
+    python3 bench/reshard.py --keys 20000       # a quick smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cluster_common import (  # noqa: E402
+    HOST,
+    RedisCluster,
+    RedslotLocal,
+    connect,
+    dbsize,
+    load_keys,
+    run_cli,
+    slot_owners,
+    wait_until,
+    write_results,
+)
+
+SLOTS_TO_MOVE = 4096
+
+
+def reshard_redis(keys: int, value_size: int) -> dict[str, Any]:
+    with RedisCluster(4) as cluster:
+        first, new = cluster.ports[:3], cluster.ports[3]
+        cluster.create(first, replicas=0)
+        load_seconds = load_keys(first[0], keys, value_size)
+        print(f"  redis    loaded {keys:,} keys in {load_seconds:.1f}s", flush=True)
+        run_cli(["--cluster", "add-node", f"{HOST}:{new}", f"{HOST}:{first[0]}"])
+        cluster.wait_ok(cluster.ports)
+        with connect(new) as r:
+            new_id = r.execute_command("CLUSTER", "MYID")
+        # reshard refuses to start until every node agrees on the configuration.
+        wait_until("redis cluster check", lambda: run_cli(["--cluster", "check", f"{HOST}:{first[0]}"]), 30)
+        started = time.monotonic()
+        run_cli(["--cluster", "reshard", f"{HOST}:{first[0]}", "--cluster-from", "all",
+                 "--cluster-to", new_id, "--cluster-slots", str(SLOTS_TO_MOVE), "--cluster-yes",
+                 "--cluster-pipeline", "100"])
+        seconds = time.monotonic() - started
+        moved = dbsize(new)
+        total = sum(dbsize(p) for p in cluster.ports)
+        slots_owned = sum(1 for port in slot_owners(new).values() if port == new)
+    return {"seconds": seconds, "keys_moved": moved, "keys_per_second": moved / seconds,
+            "keys_after": total, "slots_moved": slots_owned, "load_seconds": load_seconds}
+
+
+def reshard_redslot(keys: int, value_size: int) -> dict[str, Any]:
+    with RedslotLocal(3, 0) as local:
+        masters_before = set(local.master_ports())
+        load_seconds = load_keys(min(masters_before), keys, value_size)
+        print(f"  redslot  loaded {keys:,} keys in {load_seconds:.1f}s", flush=True)
+        started = time.monotonic()
+        progress = subprocess.run(local.argv_for("scale", "--shards", "4"), capture_output=True,
+                                  text=True, timeout=1800, cwd=local.dir.parent)
+        seconds = time.monotonic() - started
+        if progress.returncode != 0:
+            raise RuntimeError(f"redslot scale exited {progress.returncode}:\n"
+                               f"{progress.stdout[-2000:]}{progress.stderr[-2000:]}")
+        status = local.status()
+        masters = {s["master"]["port"]: s for s in status["shards"]}
+        new_ports = [p for p in masters if p not in masters_before]
+        if len(new_ports) != 1:
+            raise RuntimeError(f"expected one new master after scale, got {new_ports}")
+        moved = dbsize(new_ports[0])
+        total = sum(dbsize(p) for p in masters)
+        reported = (status.get("last_reshard") or status.get("reshard") or {}).get("keys_per_second")
+        slots = masters[new_ports[0]]["slots"]
+    return {"seconds": seconds, "keys_moved": moved, "keys_per_second": moved / seconds,
+            "keys_after": total, "slots_moved": count_slots(slots), "load_seconds": load_seconds,
+            "reported_keys_per_second": reported}
+
+
+def count_slots(ranges: str) -> int:
+    total = 0
+    for part in ranges.split():
+        start, _, end = part.partition("-")
+        total += int(end or start) - int(start) + 1
+    return total
+
+
+SYSTEMS = {"redis": reshard_redis, "redslot": reshard_redslot}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--keys", type=int, default=1_000_000, help="string keys loaded before the reshard")
+    ap.add_argument("--value-size", type=int, default=16, help="bytes per value")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="which systems, comma-separated")
+    ap.add_argument("--json", type=Path, help="write the figures here (default bench/results/reshard.json)")
+    args = ap.parse_args()
+    results: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for system in args.systems.split(","):
+        try:
+            results[system] = SYSTEMS[system](args.keys, args.value_size)
+        except Exception as exc:  # one system failing still reports the other
+            errors[system] = f"{type(exc).__name__}: {exc}"
+            print(f"  {system} failed: {errors[system]}", file=sys.stderr, flush=True)
+            continue
+        r = results[system]
+        print(f"  {system:8} moved {r['keys_moved']:,} keys ({r['slots_moved']} slots) in "
+              f"{r['seconds']:.1f}s", flush=True)
+    print(f"\nonline reshard 3 -> 4 masters, {args.keys:,} keys of {args.value_size} bytes, "
+          f"{SLOTS_TO_MOVE} slots to the new master")
+    print(f"{'system':8} {'keys moved':>11} {'seconds':>8} {'keys/s':>9} {'reported keys/s':>16} "
+          f"{'keys kept':>10}")
+    for system, r in results.items():
+        reported = r.get("reported_keys_per_second")
+        print(f"{system:8} {r['keys_moved']:>11,} {r['seconds']:>8.1f} {r['keys_per_second']:>9,.0f} "
+              f"{f'{reported:,.0f}' if reported else '-':>16} "
+              f"{'all' if r['keys_after'] == args.keys else r['keys_after']:>10}")
+    ratio = None
+    if "redis" in results and "redslot" in results:
+        ratio = results["redslot"]["keys_per_second"] / results["redis"]["keys_per_second"]
+        print(f"ratio redslot/redis (keys/s): {ratio:.2f}")
+    arguments = vars(args) | {"json": str(args.json) if args.json else None}
+    written = write_results("reshard", {"args": arguments, "results": results, "errors": errors,
+                                        "ratio": ratio}, args.json)
+    print(f"figures written to {written}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
