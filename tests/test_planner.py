@@ -387,6 +387,11 @@ def test_the_table_is_written_in_cluster_nodes_format() -> None:
         f"{C} 10.0.0.3:6381@16381 slave {A} 0 0 3 connected\n")
 
 
+def test_a_port_too_high_for_a_bus_port_announces_itself_as_the_node_does() -> None:
+    assert TopologyNode(A, "h", 7000, Role.MASTER).announced_bus_port == 17000
+    assert TopologyNode(A, "h", 60000, Role.MASTER).announced_bus_port == 60000
+
+
 def test_a_replica_of_a_node_missing_from_the_table_is_refused() -> None:
     with pytest.raises(ValueError, match="not a master here"):
         render_topology([TopologyNode(C, "10.0.0.3", 6381, Role.REPLICA, A)])
@@ -403,7 +408,8 @@ def test_a_slot_owned_twice_is_refused() -> None:
     lambda: TopologyNode(A, "h", 1, Role.REPLICA),
     lambda: TopologyNode(A, "h", 1, Role.MASTER, B),
     lambda: TopologyNode(A, "h", 1, Role.REPLICA, B, slots=(SlotRange(0, 1),)),
-    lambda: TopologyNode(A, "h", 60000, Role.MASTER),
+    lambda: TopologyNode(A, "h", 70000, Role.MASTER),
+    lambda: TopologyNode(A, "h", 6379, Role.MASTER, bus_port=70000),
 ])
 def test_an_inconsistent_node_is_refused(node) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError):
