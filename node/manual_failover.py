@@ -59,6 +59,13 @@ async def manual_failover(server: Server, master: ClusterNode, take_over: Callab
         target = next(int(line.split(b":")[1]) for line in info.splitlines()
                       if line.startswith(b"master_repl_offset:"))
         server.log_notice(f"Received replication offset for paused master manual failover: {target}")
+        # Our epoch must beat the master's, and peers' pushes may not have told us its
+        # latest yet (Redis learns it from the votes): ask the master itself.
+        cluster_info = await ask(b"CLUSTER", b"INFO")
+        epoch = max(int(line.split(b":")[1]) for line in cluster_info.splitlines()
+                    if line.startswith((b"cluster_current_epoch:", b"cluster_my_epoch:")))
+        if server.cluster is not None:
+            server.cluster.current_epoch = max(server.cluster.current_epoch, epoch)
         while server.propagation.offset < target:
             if time.monotonic() > deadline:
                 raise FailoverAborted("Manual failover timed out.")

@@ -23,6 +23,10 @@ def role(r: redis.Redis) -> tuple[str, str | None]:
     return info["role"], info.get("master_link_status")
 
 
+def current_epoch(r: redis.Redis) -> int:
+    return int(r.cluster("info")["cluster_current_epoch"])
+
+
 @pytest.fixture
 def shard() -> Iterator[tuple[list[ServerProcess], redis.Redis, redis.Redis]]:
     """A master holding every slot and its replica, joined with MEET and REPLICATE."""
@@ -34,6 +38,9 @@ def shard() -> Iterator[tuple[list[ServerProcess], redis.Redis, redis.Redis]]:
         until(lambda: len(b.execute_command("CLUSTER", "NODES").splitlines()) == 2)
         b.execute_command("CLUSTER", "REPLICATE", a.execute_command("CLUSTER", "MYID"))
         until(lambda: role(b) == ("slave", "up"))
+        # The MEET may have bumped a's epoch (a collision); a takeover must come after b
+        # heard of it, or b's new epoch would not beat a's (pushes are 250 ms apart).
+        until(lambda: current_epoch(b) >= current_epoch(a))
         yield nodes, a, b
     finally:
         for n in nodes:
