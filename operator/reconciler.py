@@ -36,6 +36,7 @@ from .table import render, shape
 log = logging.getLogger("redslot.operator")
 
 PASS_INTERVAL = 0.25
+DISAGREEMENT_PASSES = 8
 OBSERVE_TIMEOUT = 1.0
 
 
@@ -78,6 +79,7 @@ class Reconciler:
         self.spec: Spec | None = None
         self.last_error = ""
         self.status_note = ""
+        self.disagreeing = 0  # passes in a row with nodes seeing different slot owners
         self.replaced: set[str] = set()  # nodes that came back with a new id, until confirmed
         self.healing = Healing(self)
         self.resharding = Resharding(self)
@@ -113,6 +115,7 @@ class Reconciler:
             return
         if await self.healing.run(spec):
             return
+        self.check_agreement()
         await self.push(exclude=self.healing.awaiting)
         if await self.healing.manual(spec):
             return
@@ -131,6 +134,23 @@ class Reconciler:
                     self.replaced.add(name)
                 node.id = view.id
                 self.save()
+
+    def agreed(self) -> bool:
+        """Every node that serves sees the same slot owners."""
+        tables = {v.table for v in self.views.values() if v.reachable and not v.held}
+        return len(tables) <= 1
+
+    def check_agreement(self) -> None:
+        """Nodes that disagree for a while (a push between peers lost or reordered) get
+        the whole table again with a new epoch; never while a reshard moves slots."""
+        if self.record.reshard is not None or self.agreed():
+            self.disagreeing = 0
+            return
+        self.disagreeing += 1
+        if self.disagreeing >= DISAGREEMENT_PASSES:
+            self.event("nodes disagree about slot owners: pushing the table again")
+            self.record.pushed_shape = ""
+            self.disagreeing = 0
 
     # --- membership ---
 

@@ -64,6 +64,7 @@ def status_document(r: Reconciler) -> dict[str, Any]:
                  and sum(not s.retiring for s in record.shards) == spec.shards
                  and all(len(s.replicas) == spec.replicas and not s.retiring
                          for s in record.shards))
+    healthy &= r.agreed()
     if not record.formed:
         phase = "Forming"
     elif reshard is not None:

@@ -192,6 +192,14 @@ class ClusterWriter:
         return self.acked
 
 
+def preload(client: RedisCluster, count: int, prefix: str = "pre") -> None:
+    for start in range(0, count, 1000):
+        pipe = client.pipeline()
+        for i in range(start, min(start + 1000, count)):
+            pipe.set(f"{prefix}:{i}", i)
+        pipe.execute()
+
+
 def missing_keys(client: RedisCluster, keys: list[str]) -> list[str]:
     lost = []
     for start in range(0, len(keys), 500):

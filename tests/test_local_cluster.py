@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from local_cluster import ClusterWriter, LocalCluster, key_in_shard, missing_keys
+from local_cluster import ClusterWriter, LocalCluster, key_in_shard, missing_keys, preload
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -53,11 +53,7 @@ def test_up_forms_a_cluster_that_tools_and_clients_accept(cluster: LocalCluster)
 
 def test_scaling_out_and_in_reshards_online_and_keeps_every_key(cluster: LocalCluster) -> None:
     client = cluster.client()
-    for start in range(0, 20000, 1000):
-        pipe = client.pipeline()
-        for i in range(start, start + 1000):
-            pipe.set(f"pre:{i}", i)
-        pipe.execute()
+    preload(client, 20000)
     writer = ClusterWriter(cluster, "live")
     try:
         for shards in (5, 2):
@@ -144,11 +140,7 @@ def test_manual_failover_hands_over_without_losing_a_write(cluster: LocalCluster
 def test_a_control_plane_killed_mid_reshard_finishes_it_when_started_again(
         cluster: LocalCluster) -> None:
     client = cluster.client()
-    for start in range(0, 30000, 1000):
-        pipe = client.pipeline()
-        for i in range(start, start + 1000):
-            pipe.set(f"pre:{i}", i)
-        pipe.execute()
+    preload(client, 30000)
     assert cluster.redslot("scale", "--shards", "4", "--no-wait").returncode == 0
     cluster.wait(lambda s: (s.get("reshard") or {}).get("slots_done", 0) > 100,
                  "the reshard to be under way")

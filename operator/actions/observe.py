@@ -52,6 +52,7 @@ class NodeView:
     keys: int = 0
     run_id: str = ""
     pid: int = 0
+    table: str = ""  # who owns which slots in this node's view (redis-cli's check compares it)
     used_memory: int = 0
     ops_per_sec: int = 0
     clients: int = 0
@@ -85,8 +86,17 @@ def parse_slot_items(items: list[str], view: NodeView) -> None:
     view.slots = frozenset(slots)
 
 
+def slot_owners(lines: list[str]) -> str:
+    """The nodes' slot claims, in a canonical form: equal on nodes that agree."""
+    claims = sorted(f"{parts[0]} {' '.join(p for p in parts[8:] if not p.startswith('['))}"
+                    for parts in map(str.split, lines) if len(parts) > 8)
+    return "\n".join(claims)
+
+
 def read_myself(nodes_text: bytes, view: NodeView) -> None:
-    for line in nodes_text.decode("utf-8", "replace").splitlines():
+    lines = nodes_text.decode("utf-8", "replace").splitlines()
+    view.table = slot_owners(lines)
+    for line in lines:
         parts = line.split()
         if len(parts) >= 8 and "myself" in parts[2].split(","):
             view.id = parts[0]

@@ -41,29 +41,14 @@ class MoveFailed(Exception):
     """A step of a slot move was refused in a way a retry will not fix by itself."""
 
 
-def _is(exc: ResponseError, text: str) -> bool:
-    return text in str(exc)
-
-
 async def move_slot(conns: Connections, slow: Connections, slot: int, source: Endpoint,
                     target: Endpoint, others: Iterable[Endpoint],
                     on_keys: Callable[[int], None] = lambda n: None) -> int:
     """Hand ``slot`` from ``source`` to ``target``; the number of keys migrated."""
     moved = 0
-    handed_over = False
-    try:
-        await conns.call(target.address, "CLUSTER", "SETSLOT", slot, "IMPORTING", source.id)
-    except ResponseError as exc:
-        if not _is(exc, "already the owner"):
-            raise MoveFailed(f"target {target.address} refused IMPORTING {slot}: {exc}") from exc
-        handed_over = True
-    if not handed_over:
-        try:
-            await conns.call(source.address, "CLUSTER", "SETSLOT", slot, "MIGRATING", target.id)
-        except ResponseError as exc:
-            if not _is(exc, "not the owner"):
-                raise MoveFailed(f"source {source.address} refused MIGRATING {slot}: {exc}") from exc
-            handed_over = True
+    handed_over = (
+        await mark(conns, target, slot, "IMPORTING", source, "already the owner")
+        or await mark(conns, source, slot, "MIGRATING", target, "not the owner"))
     if not handed_over:
         moved = await migrate_keys(slow, slot, source, target, on_keys)
     await conns.call(target.address, "CLUSTER", "SETSLOT", slot, "NODE", target.id)
@@ -73,6 +58,18 @@ async def move_slot(conns: Connections, slow: Connections, slot: int, source: En
         raise MoveFailed(f"source {source.address} kept slot {slot}: {exc}") from exc
     await announce_owner(conns, slot, target, others)
     return moved
+
+
+async def mark(conns: Connections, node: Endpoint, slot: int, state: str, peer: Endpoint,
+               moved_text: str) -> bool:
+    """SETSLOT IMPORTING/MIGRATING; True when the refusal says the slot already moved."""
+    try:
+        await conns.call(node.address, "CLUSTER", "SETSLOT", slot, state, peer.id)
+    except ResponseError as exc:
+        if moved_text not in str(exc):
+            raise MoveFailed(f"{node.address} refused {state} {slot}: {exc}") from exc
+        return True
+    return False
 
 
 async def migrate_keys(slow: Connections, slot: int, source: Endpoint, target: Endpoint,
