@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -51,13 +52,18 @@ def test_up_forms_a_cluster_that_tools_and_clients_accept(cluster: LocalCluster)
     assert shown.returncode == 0 and "shard-2" in shown.stdout and "Ready" in shown.stdout
 
 
+@pytest.mark.timeout(1300)
 def test_scaling_out_and_in_reshards_online_and_keeps_every_key(cluster: LocalCluster) -> None:
     client = cluster.client()
     preload(client, 20000)
     writer = ClusterWriter(cluster, "live")
     try:
         for shards in (5, 2):
-            result = cluster.redslot("scale", "--shards", str(shards), timeout=240)
+            try:
+                result = cluster.redslot("scale", "--shards", str(shards), timeout=600)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"scale to {shards} timed out: {cluster.status()}\n"
+                                     f"{cluster.log()}") from None
             assert result.returncode == 0, result.stdout + result.stderr + cluster.log()
             status = cluster.wait_ready(shards)
             assert sorted(s["slot_count"] for s in status["shards"]) == sorted(
