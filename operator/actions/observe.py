@@ -15,16 +15,6 @@ from .connection import Connections, NodeError
 
 
 @dataclass
-class ReplicaLine:
-    """A ``slaveN:`` line of a master's INFO replication."""
-
-    address: str
-    state: str
-    offset: int
-    in_sync: bool
-
-
-@dataclass
 class NodeView:
     """A node as observed at ``at`` (monotonic seconds)."""
 
@@ -46,11 +36,8 @@ class NodeView:
     replid: str = ""
     offset: int = 0
     link_up: bool = False  # a replica's link to its master
-    link_down_seconds: int = -1
     last_io_seconds: int = -1  # a replica's seconds since its master last sent anything
-    replicas: list[ReplicaLine] = field(default_factory=list)
     keys: int = 0
-    run_id: str = ""
     pid: int = 0
     table: str = ""  # who owns which slots in this node's view (redis-cli's check compares it)
     used_memory: int = 0
@@ -114,15 +101,8 @@ def read_replication(info: dict[str, str], view: NodeView) -> None:
     view.offset = int(info.get("master_repl_offset", 0) or 0)
     if info.get("role") == "slave":
         view.link_up = info.get("master_link_status") == "up"
-        view.link_down_seconds = int(info.get("master_link_down_since_seconds", -1) or -1)
         view.last_io_seconds = int(info.get("master_last_io_seconds_ago", -1) or -1)
         view.offset = int(info.get("slave_repl_offset", view.offset) or view.offset)
-    for name, value in info.items():
-        if name.startswith("slave") and name[5:].isdigit():
-            pairs = dict(item.split("=", 1) for item in value.split(",") if "=" in item)
-            view.replicas.append(ReplicaLine(
-                f"{pairs.get('ip', '')}:{pairs.get('port', '')}", pairs.get("state", ""),
-                int(pairs.get("offset", 0)), pairs.get("in_sync") == "1"))
 
 
 async def observe(conns: Connections, address: str) -> NodeView:
@@ -140,7 +120,6 @@ async def observe(conns: Connections, address: str) -> NodeView:
         view.held = fields.get("redslot_held") == "1"
         general = parse_info(info)
         read_replication(general, view)
-        view.run_id = general.get("run_id", "")
         view.pid = int(general.get("process_id", 0))
         view.used_memory = int(general.get("used_memory", 0))
         view.ops_per_sec = int(general.get("instantaneous_ops_per_sec", 0))
