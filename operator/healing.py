@@ -128,7 +128,7 @@ class Healing:
         self.r.event(f"{shard.name}: failover from {old} to {replica} ({reason})")
 
     async def manual(self, spec: Spec) -> bool:
-        """Failovers asked for by ``redslot failover`` (or a CR annotation)."""
+        """Failovers asked for by ``redslot failover`` (or the RedisCluster's spec)."""
         record = self.r.record
         for request, shard_name in spec.failover_requests.items():
             if request in record.handled_requests:
@@ -138,24 +138,32 @@ class Healing:
             if shard is None:
                 self.r.event(f"failover of {shard_name} refused: no such shard")
                 continue
-            best = failover_candidate(self.replica_states(shard), spec.acks_required)
-            if best is None:
-                self.r.event(f"failover of {shard_name} refused: no reachable replica")
-                continue
-            started = time.monotonic()
-
-            async def switch(shard: ShardRecord = shard, replica: str = best.node_id) -> None:
-                self.promote(shard, replica, "manual failover")
-                await self.r.push(exclude=set())
-
-            try:
-                offset = await hand_over(self.r.conns, self.r.address(shard.master),
-                                         self.r.address(best.node_id), switch)
-            except (HandoverAborted, *NodeError) as exc:
-                self.r.event(f"failover of {shard_name} abandoned: {exc}")
-                continue
-            record.failovers[-1]["seconds"] = round(time.monotonic() - started, 3)
-            self.r.event(f"{shard_name}: manual failover done at offset {offset} in "
-                         f"{time.monotonic() - started:.2f}s")
-            return True
+            if await self.switch_over(spec, shard, "manual failover"):
+                return True
         return False
+
+    async def switch_over(self, spec: Spec, shard: ShardRecord, reason: str,
+                          avoid: frozenset[str] = frozenset()) -> bool:
+        """Hand a healthy master's slots to its best replica (not one in ``avoid``) with
+        writes paused until the replica has every one of them: no write is lost."""
+        states = [state for state in self.replica_states(shard) if state.node_id not in avoid]
+        best = failover_candidate(states, spec.acks_required)
+        if best is None:
+            self.r.event(f"{reason} of {shard.name} refused: no reachable replica")
+            return False
+        started = time.monotonic()
+
+        async def switch(replica: str = best.node_id) -> None:
+            self.promote(shard, replica, reason)
+            await self.r.push(exclude=set())
+
+        try:
+            offset = await hand_over(self.r.conns, self.r.address(shard.master),
+                                     self.r.address(best.node_id), switch)
+        except (HandoverAborted, *NodeError) as exc:
+            self.r.event(f"{reason} of {shard.name} abandoned: {exc}")
+            return False
+        self.r.record.failovers[-1]["seconds"] = round(time.monotonic() - started, 3)
+        self.r.event(f"{shard.name}: {reason} done at offset {offset} in "
+                     f"{time.monotonic() - started:.2f}s")
+        return True

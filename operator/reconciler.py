@@ -9,7 +9,8 @@ One pass (``step``) runs in this order, so that safety comes before progress:
    (healing.py);
 4. push the table the record describes to every node that lacks it; a restarted node
    serves nothing until this push confirms its role;
-5. manual failovers asked for, then scaling: plan a reshard, run a time-boxed part of it
+5. manual failovers asked for; a rolling restart of nodes whose definition changed, one
+   node at a time (rolling.py); then scaling: plan a reshard, run a time-boxed part of it
    (resharding.py), retire drained shards.
 
 The record is saved after every change, so a control plane killed anywhere resumes from
@@ -31,6 +32,7 @@ from .healing import Healing
 from .planner import initial_ranges
 from .record import NodeRecord, Record, ShardRecord, Spec
 from .resharding import Resharding
+from .rolling import Rolling
 from .table import render, shape
 
 log = logging.getLogger("redslot.operator")
@@ -55,6 +57,12 @@ class Fleet(Protocol):
     def pid(self, name: str) -> int | None:
         """The node's process id, where there is one to show."""
 
+    def outdated(self) -> set[str]:
+        """Nodes running an older definition than the one wanted (rolling restarts)."""
+
+    async def restart(self, name: str) -> None:
+        """Restart one node (it comes back held, with its data)."""
+
 
 class Store(Protocol):
     """Where the spec is read and the record and status are kept."""
@@ -67,14 +75,17 @@ class Store(Protocol):
 
     def publish(self, status: dict[str, Any]) -> None: ...
 
+    async def flush(self) -> None:
+        """Return once every saved record is stored for good."""
+
 
 class Reconciler:
-    def __init__(self, fleet: Fleet, store: Store) -> None:
+    def __init__(self, fleet: Fleet, store: Store, password: str | None = None) -> None:
         self.fleet = fleet
         self.store = store
         self.record = store.load_record() or Record()
-        self.conns = Connections(timeout=OBSERVE_TIMEOUT)
-        self.slow = Connections(timeout=30.0)
+        self.conns = Connections(password, timeout=OBSERVE_TIMEOUT)
+        self.slow = Connections(password, timeout=30.0)
         self.views: dict[str, NodeView] = {}
         self.spec: Spec | None = None
         self.last_error = ""
@@ -83,6 +94,7 @@ class Reconciler:
         self.replaced: set[str] = set()  # nodes that came back with a new id, until confirmed
         self.healing = Healing(self)
         self.resharding = Resharding(self)
+        self.rolling = Rolling(self)
 
     # --- the loop ---
 
@@ -118,6 +130,8 @@ class Reconciler:
         self.check_agreement()
         await self.push(exclude=self.healing.awaiting)
         if await self.healing.manual(spec):
+            return
+        if await self.rolling.run(spec):
             return
         await self.resharding.run(spec)
 
@@ -242,8 +256,12 @@ class Reconciler:
         return max(seen) + 1
 
     async def push(self, exclude: set[str]) -> None:
-        """Make every reachable node (but ``exclude``) hold the record's table."""
+        """Make every reachable node (but ``exclude``) hold the record's table.
+
+        The record is stored first: no node acts on a decision that a control plane
+        started again would not find."""
         record = self.record
+        await self.store.flush()
         if record.retired:
             # Stopped before the table without them goes out, so they cannot add
             # themselves back by pushing their own table to a peer.

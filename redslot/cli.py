@@ -16,6 +16,7 @@ Commands:
   scale [--shards N] [--replicas M]            reshard online to N shards / M replicas
   failover SHARD                               hand a shard to its replica, losing no write
   down                                         stop the local cluster
+  operator [--namespace NS | --all-namespaces] run the Kubernetes operator (kopf)
   version                                      print the version
 
 Run 'redslot <command> --help' for a command's options.
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         from redslot.node.main import run
 
         return run(rest)
+    if command == "operator":
+        from redslot.operator.k8s.main import main as operator_main
+
+        return operator_main(rest)
     if command in LOCAL_COMMANDS:
         from redslot.operator.local.commands import main as local_main
 

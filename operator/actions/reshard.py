@@ -84,8 +84,9 @@ async def migrate_keys(slow: Connections, slot: int, source: Endpoint, target: E
         keys = await slow.call(source.address, "CLUSTER", "GETKEYSINSLOT", slot, BATCH_KEYS)
         if not keys:
             return moved
+        auth = ("AUTH", slow.password) if slow.password else ()
         reply = await slow.call(source.address, "MIGRATE", target.host, target.port, "", 0,
-                                MIGRATE_TIMEOUT_MS, "REPLACE", "KEYS", *keys)
+                                MIGRATE_TIMEOUT_MS, "REPLACE", *auth, "KEYS", *keys)
         if reply not in (b"OK", b"NOKEY"):
             raise MoveFailed(f"MIGRATE of slot {slot} answered {reply!r}")
         moved += len(keys)

@@ -66,6 +66,9 @@ class ClusterDirectory:
     def save_record(self, record: Record) -> None:
         write_json(self.record_path, record.to_json())
 
+    async def flush(self) -> None:
+        """Records are written synchronously here: nothing is ever pending."""
+
     # --- status ---
 
     def publish(self, status: dict[str, Any]) -> None:

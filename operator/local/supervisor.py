@@ -188,6 +188,16 @@ class Supervisor:
         process.pid = process.adoptable()
         return process
 
+    def outdated(self) -> set[str]:
+        """Local nodes always run the installed code: nothing to roll."""
+        return set()
+
+    async def restart(self, name: str) -> None:
+        process = self.processes.get(name)
+        if process is not None and process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)  # keep_running starts it again
+
     async def retire(self, names: Iterable[str]) -> None:
         for name in names:
             process = self.processes.pop(name, None) or self.orphan(name)

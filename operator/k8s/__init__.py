@@ -1,0 +1,1 @@
+"""The Kubernetes front end: kopf handlers, object builders, the resource as store."""

@@ -1,0 +1,128 @@
+"""kopf handlers for the RedisCluster resource.
+
+Each RedisCluster gets a daemon that runs the reconciler (the same one ``redslot up`` runs)
+with a fleet of StatefulSets and the resource itself as its store, for as long as the
+resource exists and this operator is the active one (kopf peering pauses it when another
+operator with a higher priority runs). The create, update and resume handlers check the
+spec and say what changes in Events; deletion leaves the owned objects to Kubernetes'
+garbage collector, and the PVCs to the retention policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from ..reconciler import Reconciler
+from .api import KubeApi
+from .fleet import KubeFleet, ensure_password
+from .objects import GROUP, PLURAL, VERSION, Cluster
+from .settings import SpecError, parse_spec
+from .store import KubeStore
+
+log = logging.getLogger("redslot.k8s")
+
+DEFAULT_IMAGE_ENV = "REDSLOT_IMAGE"
+
+
+class Login:
+    """The credentials kopf logged in with, shared with the operator's own client."""
+
+    info: Any = None
+
+
+def default_image() -> str:
+    return os.environ.get(DEFAULT_IMAGE_ENV, "")
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.finalizer = "redslot.dev/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="redslot.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="redslot.dev", key="last-handled-configuration")
+    settings.posting.level = logging.WARNING  # our own Events say what happens
+    settings.watching.server_timeout = 300
+    settings.networking.request_timeout = 30
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> Any:
+    info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    Login.info = info
+    return info
+
+
+def checked(spec: Any) -> None:
+    try:
+        parse_spec(dict(spec or {}), default_image())
+    except SpecError as error:
+        raise kopf.PermanentError(str(error)) from error
+
+
+@kopf.on.create(GROUP, VERSION, PLURAL)
+def created(spec: Any, name: str, logger: Any, **_: Any) -> None:
+    checked(spec)
+    logger.info("RedisCluster %s: %s shard(s), %s replica(s) each", name,
+                spec.get("shards"), spec.get("replicasPerShard", 1))
+
+
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+def updated(spec: Any, diff: Any, name: str, body: Any, **_: Any) -> None:
+    checked(spec)
+    for _op, path, old, new in diff:
+        field = ".".join(str(p) for p in path)
+        if field in ("spec.shards", "spec.replicasPerShard"):
+            kopf.info(body, reason="Scale", message=f"{field}: {old} -> {new}")
+        elif field == "spec.image":
+            kopf.info(body, reason="RollingRestart",
+                      message=f"image {old} -> {new}: replicas first, masters after a failover")
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+def resumed(spec: Any, name: str, logger: Any, **_: Any) -> None:
+    checked(spec)
+    logger.info("RedisCluster %s: resuming", name)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, optional=True)
+def deleted(name: str, logger: Any, **_: Any) -> None:
+    logger.info("RedisCluster %s deleted: owned objects go with it; volumes follow "
+                "spec.storage.retention", name)
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=15.0, initial_delay=0.0)
+async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid: str,
+                    body: Any, logger: Any, **_: Any) -> None:
+    """Run the control loop for one RedisCluster until it is deleted or the operator stops."""
+    api = KubeApi.from_connection_info(Login.info)
+    try:
+        try:
+            spec = parse_spec(dict(body.get("spec") or {}), default_image())
+        except SpecError as error:
+            raise kopf.TemporaryError(f"spec refused: {error}", delay=30) from error
+        cluster = Cluster(name, namespace, uid, spec)
+        password = await ensure_password(api, cluster)
+        store = KubeStore(api, cluster, body, default_image())
+        reconciler = Reconciler(KubeFleet(api, cluster), store, password=password)
+        stop = asyncio.Event()
+
+        async def follow_stopped() -> None:
+            await stopped.wait()
+            stop.set()
+
+        watcher = asyncio.create_task(follow_stopped())
+        logger.info("control loop for %s/%s started", namespace, name)
+        try:
+            await reconciler.run(stop)
+            await store.flush()
+        finally:
+            watcher.cancel()
+            store.metrics.forget()
+        logger.info("control loop for %s/%s stopped (%s)", namespace, name, stopped.reason)
+    finally:
+        await api.close()

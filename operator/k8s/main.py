@@ -1,0 +1,79 @@
+"""``redslot operator``: run the Kubernetes operator (kopf) for RedisCluster resources."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="redslot operator", description="Run the RedisCluster operator (kopf).")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--namespace", "-n", action="append", default=[],
+                       help="watch this namespace (repeatable; default: $WATCH_NAMESPACE, "
+                            "else the pod's own namespace)")
+    scope.add_argument("--all-namespaces", "-A", action="store_true",
+                       help="watch every namespace (needs the cluster-wide RBAC)")
+    parser.add_argument("--standalone", action="store_true",
+                        help="no peering: act even if another operator runs (tests, one replica)")
+    parser.add_argument("--peering", default="redslot",
+                        help="peering object name (one active operator per name)")
+    parser.add_argument("--priority", type=int, default=0,
+                        help="peering priority; the highest live one acts")
+    parser.add_argument("--liveness-port", type=int, default=8080,
+                        help="serve kopf's /healthz here (0: off)")
+    parser.add_argument("--metrics-port", type=int, default=9090,
+                        help="serve Prometheus /metrics here (0: off)")
+    parser.add_argument("--image", default=None,
+                        help="node image for clusters that name none (default: $REDSLOT_IMAGE)")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    return parser.parse_args(argv)
+
+
+def namespaces(args: argparse.Namespace) -> list[str]:
+    if args.namespace:
+        return list(args.namespace)
+    if os.environ.get("WATCH_NAMESPACE"):
+        return [ns for ns in os.environ["WATCH_NAMESPACE"].split(",") if ns]
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as handle:
+            return [handle.read().strip()]
+    except OSError:
+        return ["default"]
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.image:
+        os.environ["REDSLOT_IMAGE"] = args.image
+    import kopf
+
+    from ..metrics import serve_metrics
+    from . import handlers  # noqa: F401  (registers the handlers)
+
+    liveness = (f"http://0.0.0.0:{args.liveness_port}/healthz"
+                if args.liveness_port else None)
+
+    async def run() -> None:
+        if args.metrics_port:
+            await serve_metrics(args.metrics_port)
+        await kopf.operator(
+            standalone=args.standalone, peering_name=args.peering, priority=args.priority,
+            liveness_endpoint=liveness, clusterwide=args.all_namespaces,
+            namespaces=() if args.all_namespaces else namespaces(args))
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,164 @@
+"""The Kubernetes objects a RedisCluster spec becomes (pure builders, no API)."""
+
+from __future__ import annotations
+
+import pytest
+from redslot.operator.k8s.objects import (
+    Cluster,
+    client_service,
+    disruption_budget,
+    headless_service,
+    node_config,
+    service_monitor,
+    statefulset,
+    template_hash,
+)
+from redslot.operator.k8s.settings import SpecError, parse_spec
+
+
+def cluster(**spec: object) -> Cluster:
+    return Cluster("cache", "prod", "uid-1", parse_spec(dict(spec), "redslot:1"))
+
+
+def test_defaults_follow_the_crd() -> None:
+    spec = parse_spec({"shards": 3}, "redslot:1")
+    assert (spec.replicas, spec.port, spec.durability, spec.down_after_ms) == (1, 6379, "async",
+                                                                               3000)
+    assert spec.storage.size == "1Gi" and spec.storage.retention == "Retain"
+    assert spec.metrics.enabled and spec.metrics.port == 9121
+    assert spec.image == "redslot:1" and spec.announce == "PodIP"
+    control = spec.control()
+    assert (control.shards, control.replicas, control.failover_requests) == (3, 1, {})
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"shards": 0}, "spec.shards: must be an integer within 1-1000"),
+    ({"shards": "3"}, "spec.shards: must be an integer"),
+    ({"shards": 3, "replicasPerShard": 6}, "spec.replicasPerShard"),
+    ({"shards": 3, "durability": "sync"}, "spec.durability: must be one of async, zero-loss"),
+    ({"shards": 3, "replicasPerShard": 0, "durability": "zero-loss"},
+     "zero-loss needs replicasPerShard >= 1"),
+    ({"shards": 3, "config": {"requirepass": "x"}}, "spec.config: requirepass set by the operator"),
+    ({"shards": 3, "metrics": {"port": 6379}}, "spec.metrics.port: clashes"),
+    ({"shards": 3, "announce": "NodeIP"}, "spec.announce"),
+])
+def test_bad_specs_are_refused_with_the_field(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(SpecError, match=message.replace("(", r"\(")):
+        parse_spec(raw, "redslot:1")
+
+
+def test_a_spec_without_image_needs_the_operator_default() -> None:
+    with pytest.raises(SpecError, match="spec.image"):
+        parse_spec({"shards": 1}, "")
+
+
+def test_failover_request_becomes_a_control_request() -> None:
+    spec = parse_spec({"shards": 2, "failover": {"shard": "shard-1", "id": "a1"}}, "img")
+    assert spec.control().failover_requests == {"a1": "shard-1"}
+
+
+def test_statefulset_runs_the_node_with_cluster_settings() -> None:
+    c = cluster(shards=3, replicasPerShard=2, port=7000)
+    sts = statefulset(c, "shard-1", 3, "abc")
+    meta, spec = sts["metadata"], sts["spec"]
+    assert meta["name"] == "cache-shard-1" and meta["namespace"] == "prod"
+    assert meta["ownerReferences"][0] == {
+        "apiVersion": "redslot.dev/v1alpha1", "kind": "RedisCluster", "name": "cache",
+        "uid": "uid-1", "controller": True, "blockOwnerDeletion": True}
+    assert spec["replicas"] == 3 and spec["serviceName"] == "cache-nodes"
+    assert spec["updateStrategy"] == {"type": "OnDelete"}  # the operator rolls pods itself
+    assert spec["podManagementPolicy"] == "Parallel"
+    assert spec["selector"]["matchLabels"] == {"redslot.dev/cluster": "cache",
+                                               "redslot.dev/shard": "shard-1"}
+    template = spec["template"]
+    assert template["metadata"]["labels"]["redslot.dev/shard"] == "shard-1"
+    assert template["metadata"]["annotations"]["redslot.dev/template-hash"] == "abc"
+    container = template["spec"]["containers"][0]
+    assert container["image"] == "redslot:1"
+    assert container["command"][:6] == ["redslot", "node", "/etc/redslot/redslot.conf",
+                                        "--port", "7000", "--dir"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "redis": 7000, "bus": 17000, "metrics": 9121}
+    password = next(e for e in container["env"] if e["name"] == "REDSLOT_PASSWORD")
+    assert password["valueFrom"]["secretKeyRef"] == {"name": "cache-auth", "key": "password"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["securityContext"]["runAsNonRoot"] is True
+    assert template["spec"]["securityContext"]["runAsUser"] == 10001
+    claim = spec["volumeClaimTemplates"][0]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain",
+                                                            "whenScaled": "Retain"}
+
+
+def test_soft_anti_affinity_spreads_a_shard_across_hosts() -> None:
+    affinity = statefulset(cluster(shards=1), "shard-0", 2, "h")["spec"]["template"]["spec"][
+        "affinity"]["podAntiAffinity"]
+    term = affinity["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"]["redslot.dev/shard"] == "shard-0"
+    hard = statefulset(cluster(shards=1, antiAffinity="hard"), "shard-0", 2, "h")
+    assert "requiredDuringSchedulingIgnoredDuringExecution" in \
+        hard["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+
+
+def test_scheduling_fields_pass_through() -> None:
+    c = cluster(shards=1, tolerations=[{"key": "redis", "operator": "Exists"}],
+                nodeSelector={"disk": "ssd"},
+                topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": "zone",
+                                            "whenUnsatisfiable": "ScheduleAnyway"}],
+                resources={"limits": {"memory": "1Gi"}})
+    pod = statefulset(c, "shard-0", 1, "h")["spec"]["template"]["spec"]
+    assert pod["tolerations"] == [{"key": "redis", "operator": "Exists"}]
+    assert pod["nodeSelector"] == {"disk": "ssd"}
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "zone"
+    assert pod["containers"][0]["resources"] == {"limits": {"memory": "1Gi"}}
+
+
+def test_ephemeral_storage_uses_empty_dir() -> None:
+    sts = statefulset(cluster(shards=1, storage={"ephemeral": True}), "shard-0", 1, "h")
+    assert "volumeClaimTemplates" not in sts["spec"]
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"] == {"name": "data", "emptyDir": {}}
+
+
+def test_node_config_carries_persistence_durability_and_passthrough() -> None:
+    text = node_config(parse_spec({
+        "shards": 1, "durability": "zero-loss",
+        "persistence": {"appendonly": True, "appendfsync": "always", "save": ""},
+        "maxmemory": "100mb", "config": {"maxmemory-policy": "allkeys-lru"}}, "img"))
+    lines = text.splitlines()
+    for line in ("cluster-enabled yes", "cluster-await-confirm yes", "appendonly yes",
+                 "appendfsync always", 'save ""', "min-replicas-ack 1", "maxmemory 100mb",
+                 "maxmemory-policy allkeys-lru"):
+        assert line in lines
+
+
+def test_services_and_budget() -> None:
+    c = cluster(shards=2)
+    headless = headless_service(c)
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["publishNotReadyAddresses"] is True  # held nodes are reachable
+    client = client_service(c)
+    assert client["metadata"]["name"] == "cache"
+    assert client["spec"]["ports"] == [{"name": "redis", "port": 6379, "targetPort": "redis",
+                                        "protocol": "TCP"}]
+    pdb = disruption_budget(c, "shard-0")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"]["redslot.dev/shard"] == "shard-0"
+
+
+def test_service_monitor_selects_the_headless_service() -> None:
+    c = cluster(shards=1, metrics={"serviceMonitor": {"enabled": True, "interval": "30s",
+                                                      "labels": {"release": "prom"}}})
+    monitor = service_monitor(c)
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics",
+                                             "interval": "30s"}]
+
+
+def test_template_hash_changes_with_what_pods_run_only() -> None:
+    base = template_hash(cluster(shards=3))
+    assert template_hash(cluster(shards=5, replicasPerShard=2)) == base  # sizes: no restart
+    assert template_hash(cluster(shards=3, image="redslot:2")) != base
+    assert template_hash(cluster(shards=3, persistence={"appendfsync": "always"})) != base
