@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..metrics import ClusterMetrics, serve_metrics
 from ..reconciler import Reconciler
 from ..record import DURABILITY_MODES, Spec
 from .render import connect_hint, status_view
@@ -52,6 +53,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--down-after-ms", type=int,
                     help="how long a master may not answer before a failover (default 3000)")
     up.add_argument("--appendonly", action="store_true", help="nodes keep an AOF")
+    up.add_argument("--metrics-port", type=int, default=0,
+                    help="serve the control plane's Prometheus /metrics on --host:PORT")
     up.add_argument("--node-arg", action="append", default=[], metavar="DIRECTIVE=VALUE",
                     help="a directive for every node, e.g. maxmemory=1gb (repeatable)")
     add_dir(up)
@@ -115,7 +118,8 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
                             logging.StreamHandler(sys.stderr),
                             logging.FileHandler(directory.path / "redslot.log")])
     try:
-        asyncio.run(supervise(directory, Supervisor(directory, args.host, args.port, node_args)))
+        asyncio.run(supervise(directory, Supervisor(directory, args.host, args.port, node_args),
+                              args.host, args.metrics_port))
     finally:
         with contextlib.suppress(OSError, ValueError):
             if int(directory.pid_path.read_text()) == os.getpid():
@@ -123,8 +127,12 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
     return 0
 
 
-async def supervise(directory: ClusterDirectory, supervisor: Supervisor) -> None:
+async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: str = "",
+                    metrics_port: int = 0) -> None:
     stop = asyncio.Event()
+    if metrics_port:
+        directory.metrics = ClusterMetrics(str(directory.path))
+        await serve_metrics(metrics_port, host)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..metrics import ClusterMetrics
 from ..record import Record, Spec
 
 
@@ -38,6 +39,7 @@ class ClusterDirectory:
         self.record_path = self.path / "record.json"
         self.status_path = self.path / "status.json"
         self.pid_path = self.path / "up.pid"
+        self.metrics: ClusterMetrics | None = None  # set when `up` serves /metrics
 
     def exists(self) -> bool:
         return self.spec_path.exists()
@@ -73,6 +75,8 @@ class ClusterDirectory:
 
     def publish(self, status: dict[str, Any]) -> None:
         write_json(self.status_path, status)
+        if self.metrics is not None:
+            self.metrics.observe(status)
 
     def load_status(self) -> dict[str, Any] | None:
         if not self.status_path.exists():
