@@ -153,8 +153,11 @@ def test_service_monitor_selects_the_headless_service() -> None:
                                                       "labels": {"release": "prom"}}})
     monitor = service_monitor(c)
     assert monitor["metadata"]["labels"]["release"] == "prom"
-    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics",
-                                             "interval": "30s"}]
+    endpoint = monitor["spec"]["endpoints"][0]
+    assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("metrics", "/metrics",
+                                                                          "30s")
+    # The dashboard filters by cluster and shard: the pods' labels become series labels.
+    assert {r["targetLabel"] for r in endpoint["relabelings"]} == {"cluster", "shard"}
 
 
 def test_template_hash_changes_with_what_pods_run_only() -> None:

@@ -177,7 +177,12 @@ def service_monitor(cluster: Cluster) -> Obj:
                                                   "redslot.dev/service": "nodes"}},
                      "namespaceSelector": {"matchNames": [cluster.namespace]},
                      "endpoints": [{"port": "metrics", "path": "/metrics",
-                                    "interval": monitor.service_monitor_interval}]}}
+                                    "interval": monitor.service_monitor_interval,
+                                    "relabelings": [
+                                        {"sourceLabels": [f"__meta_kubernetes_pod_label_{k}"],
+                                         "targetLabel": target}
+                                        for k, target in (("redslot_dev_cluster", "cluster"),
+                                                          ("redslot_dev_shard", "shard"))]}]}}
 
 
 # --- the StatefulSet of one shard ---

@@ -155,7 +155,7 @@ def parse_spec(raw: dict[str, Any], default_image: str = "") -> ClusterSpec:
     pdb = raw.get("podDisruptionBudget") or {}
     spec.pdb_enabled = bool(pdb.get("enabled", True))
     spec.pdb_max_unavailable = _int(pdb.get("maxUnavailable", 1),
-                                    "spec.podDisruptionBudget.maxUnavailable", 0, 100)
+                                    "spec.podDisruptionBudget.maxUnavailable", 1, 6)
     metrics = raw.get("metrics") or {}
     monitor = metrics.get("serviceMonitor") or {}
     spec.metrics = Metrics(

@@ -42,9 +42,7 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def iso(stamp: float | None) -> str:
-    if stamp is None:
-        return ""
+def iso(stamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(stamp, datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -127,11 +125,13 @@ def cr_status(doc: Mapping[str, Any], cluster: Cluster, generation: int,
             "reason": reshard["reason"], "error": reshard.get("error") or ""}
     if doc["failovers"]:
         last = doc["failovers"][-1]
-        status["lastFailover"] = {
-            "shard": last.get("shard", ""), "from": pod(last["from"]) if last.get("from")
-            else "", "to": pod(last["to"]) if last.get("to") else "",
-            "reason": last.get("reason", ""), "at": iso(last.get("at")),
-            "seconds": last.get("seconds")}
+        failover = {"shard": last.get("shard"), "reason": last.get("reason"),
+                    "from": pod(last["from"]) if last.get("from") else None,
+                    "to": pod(last["to"]) if last.get("to") else None,
+                    "at": iso(last["at"]) if last.get("at") else None,
+                    "seconds": last.get("seconds")}
+        # The schema has no nulls: a field not known is left out.
+        status["lastFailover"] = {k: v for k, v in failover.items() if v is not None}
     return status
 
 
