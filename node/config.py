@@ -432,6 +432,11 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Per-command latency histograms, reported as percentiles by INFO latencystats."),
     Directive("latency-tracking-info-percentiles", PERCENTILES, "50 99 99.9",
               doc="Percentiles INFO latencystats reports for each command."),
+    # metrics and probes (metrics.py)
+    Directive("metrics-port", int_kind(0, 65535), "0", mutable=False, own=True,
+              doc="Port of the HTTP server giving Prometheus metrics (`/metrics`, redis_exporter's names) and the Kubernetes probes `/healthz` and `/readyz`; it runs in its own thread, off the command path. 0: no server."),
+    Directive("metrics-bind", STRING, "", mutable=False, own=True,
+              doc="Address the metrics server listens on; empty: the first `bind` address (`*` means every IPv4 address)."),
     # --- hashes ---
     Directive("hash-max-listpack-entries", int_kind(0, LLONG_MAX), "512",
               aliases=("hash-max-ziplist-entries",),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+from collections.abc import Mapping
 
 from .config import Config, StartupError, argv_to_lines
 from .server import Server
@@ -14,7 +16,9 @@ USAGE = """Usage: redslot node [CONFIG_FILE] [--directive value ...]
 Every option is a redis.conf directive: --port 7000 --bind 127.0.0.1 --dir /data
 --requirepass secret --maxmemory 100mb --maxmemory-policy allkeys-lru ...
 A config file uses redis.conf syntax; options on the command line come after it.
+REDSLOT_PASSWORD in the environment is requirepass and masterauth unless they are given.
 """
+PASSWORD_ENV = "REDSLOT_PASSWORD"
 
 
 def load_config(argv: list[str]) -> Config:
@@ -31,7 +35,20 @@ def load_config(argv: list[str]) -> Config:
     except ValueError as exc:
         raise StartupError("command line", 0, " ".join(args), str(exc)) from None
     config.load_lines(lines, "command line")
+    apply_password_env(config, os.environ)
     return config
+
+
+def apply_password_env(config: Config, environ: Mapping[str, str]) -> None:
+    """REDSLOT_PASSWORD, when set and not empty, is requirepass and masterauth unless the
+    configuration gives them: in Kubernetes a secret reaches the node through its
+    environment, never its command line (which ``ps`` and the pod spec show)."""
+    password = environ.get(PASSWORD_ENV, "")
+    if not password:
+        return
+    for name in ("requirepass", "masterauth"):
+        if not config[name]:
+            config.set(name, password)
 
 
 async def _serve(config: Config) -> None:

@@ -36,6 +36,8 @@ from .slowlog import Slowlog
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .metrics import MetricsServer
+
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
 LOG_MARKS = ".-*#"
 METRIC_SAMPLES = 16
@@ -125,6 +127,8 @@ class Server:
         # A callable while a persistence check stands (-LOADING, -MISCONF), else None.
         self.persistence_check: Callable[[Client, Command], str | None] | None = None
         self.snapshots = Snapshots(self)
+        self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
+        self.metrics: MetricsServer | None = None  # when metrics-port is set
 
     # --- configuration that the hot path reads as plain attributes ---
 
@@ -256,6 +260,8 @@ class Server:
         self.stat_total_writes_processed = 0
         self.stat_unexpected_error_replies = 0
         self.stat_client_qbuf_limit_disconnections = 0
+        self.stat_migrated_keys = 0  # keys MIGRATE moved out (the target acknowledged them)
+        self.stat_imported_keys = 0  # keys RESTORE-ASKING brought in
         self.keyspace_stats.hits = self.keyspace_stats.misses = 0
         self.keyspace_stats.expired = 0
         self.keyspace_stats.expired_stale_perc = 0.0
@@ -354,6 +360,13 @@ class Server:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.config["metrics-port"]:
+            # First, so that a node whose metrics port is taken never listens at all.
+            # Imported here: aiohttp and prometheus-client cost a node without metrics
+            # nothing, neither start time nor memory.
+            from .metrics import MetricsServer
+            self.metrics = MetricsServer(self)
+            self.metrics.start()
         port = self.config["port"]
         addresses = self.config["bind"].split()
         for addr in addresses:
@@ -379,6 +392,7 @@ class Server:
             start_cluster(self)
         self._schedule_cron()
         await self._load_data()
+        self.loaded = True
         self._follow_configured_master()
         if self.cluster is not None:
             self.cluster.follow_my_master()
@@ -465,6 +479,8 @@ class Server:
         self.log_warning("User requested shutdown...")
         if self.cron_handle is not None:
             self.cron_handle.cancel()
+        if self.metrics is not None:
+            self.metrics.stop()
         if self.aof.on:
             self.log_notice("Calling fsync() on the AOF file.")
             self.aof.prepare_shutdown()

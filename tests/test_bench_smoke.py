@@ -75,3 +75,21 @@ def test_failover_bench_measures_both_scenarios_on_both_systems(tmp_path):
     for scenario in ("kill", "stop"):
         for system in ("redis", "redslot"):
             assert 0 < figures[scenario][system]["median"] < 60, (scenario, system)
+
+
+SCRAPE_BENCH = BENCH.parent / "scrape_latency.py"
+
+
+def test_scrape_latency_bench_runs_with_and_without_a_scraper(tmp_path):
+    out = tmp_path / "scrape.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRAPE_BENCH), "--requests", "3000", "--repeat", "1", "--clients", "5",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "p99 ratio scraped/unscraped:" in result.stdout
+    figures = json.loads(out.read_text())
+    for kind in ("redis", "redslot", "redslot scraped"):
+        assert figures["medians"][kind]["p99_latency_ms"] > 0
+    assert figures["scrape_failures"] == 0
+    assert figures["p99_ratio"] > 0

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from ..client import Client
     from ..keyspace import Database
 
-command("restore-asking")(restore)
+
+@command("restore-asking")
+def restore_asking(c: Client, argv: list[bytes]) -> Any:
+    """RESTORE from a migrating node: each one done counts as a key imported (metrics)."""
+    reply = restore(c, argv)
+    c.server.stat_imported_keys += 1
+    return reply
+
 
 # What a failed connect, read or write can raise.
 _IO_FAILURES = (OSError, MigrateTimeout, OverflowError, ValueError, UnicodeError)
@@ -127,6 +134,7 @@ def migrate(c: Client, argv: list[bytes]) -> Any:
     finally:
         # Replicas and the AOF see a DEL of the keys the target acknowledged, nothing else.
         if deleted:
+            server.stat_migrated_keys += len(deleted)
             c.rewrite([b"DEL", *deleted])
         else:
             c.rewrite()
