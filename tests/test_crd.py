@@ -143,7 +143,9 @@ def test_crd_cel_rules_of_the_contract():
     spec = root["properties"]["spec"]
     assert "self.durability != 'zero-loss' || self.replicasPerShard >= 1" in rules(spec)
     assert rules(field(spec, "port")) == ["self == oldSelf"]
-    (class_rule,) = rules(field(spec, "storage"))
+    class_rule, size_rule, ephemeral_rule = rules(field(spec, "storage"))
+    assert "self.size == oldSelf.size" in size_rule
+    assert "self.ephemeral == oldSelf.ephemeral" in ephemeral_rule
     assert "oldSelf.className" in class_rule and "self.className == oldSelf.className" in class_rule
     shards_rule, replicas_rule = rules(root)
     for rule in (shards_rule, replicas_rule):
@@ -199,7 +201,9 @@ def test_cel_rules_refuse_unsafe_changes():
     spec = root["properties"]["spec"]
     (port_rule,) = rules(field(spec, "port"))
     assert not cel(port_rule, 6380, 6379) and cel(port_rule, 6379, 6379)
-    (class_rule,) = rules(field(spec, "storage"))
+    class_rule, size_rule, ephemeral_rule = rules(field(spec, "storage"))
+    assert "self.size == oldSelf.size" in size_rule
+    assert "self.ephemeral == oldSelf.ephemeral" in ephemeral_rule
     assert cel(class_rule, {"className": "fast"}, {"className": ""})
     assert cel(class_rule, {"className": "fast"}, {})
     assert cel(class_rule, {"className": "fast"}, {"className": "fast"})
