@@ -73,7 +73,7 @@ def metered() -> Iterator[tuple[LocalCluster, Scraper]]:
 
 def test_operator_metrics_have_their_names_and_types(
         metered: tuple[LocalCluster, Scraper]) -> None:
-    _cluster, scraper = metered
+    cluster, scraper = metered
     scraper.wait("redslot_operator_nodes", lambda v: v == 3, role="master", health="up")
     families = scraper.families()
     expected = {
@@ -96,6 +96,10 @@ def test_operator_metrics_have_their_names_and_types(
     scraper.wait("redslot_operator_reconcile_total", lambda v: v > passes)
     assert scraper.value("redslot_operator_nodes", role="replica", health="up") == 3
     assert scraper.value("redslot_operator_cluster_phase", phase="Ready") == 1
+    # Each node serves its own metrics on its port + 20000.
+    node_port = cluster.status()["shards"][0]["master"]["port"]
+    node = Scraper(node_port + 20000)
+    assert node.value("redis_up") == 1 and node.value("redis_cluster_state") == 1
 
 
 def test_failovers_and_dead_nodes_show_in_the_metrics(

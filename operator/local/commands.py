@@ -54,7 +54,8 @@ def parser() -> argparse.ArgumentParser:
                     help="how long a master may not answer before a failover (default 3000)")
     up.add_argument("--appendonly", action="store_true", help="nodes keep an AOF")
     up.add_argument("--metrics-port", type=int, default=0,
-                    help="serve the control plane's Prometheus /metrics on --host:PORT")
+                    help="serve the control plane's Prometheus /metrics on --host:PORT; "
+                         "each node serves its own on its port + 20000")
     up.add_argument("--node-arg", action="append", default=[], metavar="DIRECTIVE=VALUE",
                     help="a directive for every node, e.g. maxmemory=1gb (repeatable)")
     add_dir(up)
@@ -118,7 +119,8 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
                             logging.StreamHandler(sys.stderr),
                             logging.FileHandler(directory.path / "redslot.log")])
     try:
-        asyncio.run(supervise(directory, Supervisor(directory, args.host, args.port, node_args),
+        asyncio.run(supervise(directory, Supervisor(directory, args.host, args.port, node_args,
+                                                     node_metrics=bool(args.metrics_port)),
                               args.host, args.metrics_port))
     finally:
         with contextlib.suppress(OSError, ValueError):

@@ -31,6 +31,7 @@ FIRST_DELAY = 0.1
 MAX_DELAY = 5.0
 STABLE_SECONDS = 1.0  # a node that ran this long is not crash-looping: restart it at once
 STOP_SECONDS = 10.0
+METRICS_OFFSET = 20000  # with `up --metrics-port`, a node's /metrics is on its port + this
 
 
 def port_free(host: str, port: int) -> bool:
@@ -149,20 +150,23 @@ class Supervisor:
     """The fleet of local mode: what the reconciler asks to run, runs."""
 
     def __init__(self, directory: ClusterDirectory, host: str, base_port: int,
-                 node_args: list[str]) -> None:
+                 node_args: list[str], node_metrics: bool = False) -> None:
         self.directory = directory
         self.host = host
         self.base_port = base_port
         self.node_args = node_args
+        self.node_metrics = node_metrics  # each node serves /metrics on its port + 20000
         self.processes: dict[str, NodeProcess] = {}
 
     def argv(self, node: NodeRecord) -> list[str]:
         port = node.address.rsplit(":", 1)[1]
+        metrics = ["--metrics-port", str(int(port) + METRICS_OFFSET)] \
+            if self.node_metrics and int(port) + METRICS_OFFSET <= 65535 else []
         return [sys.executable, "-m", "redslot.cli", "node",
                 "--port", port, "--bind", self.host,
                 "--dir", str(self.directory.node_dir(node.name)),
                 "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
-                "--repl-ping-replica-period", "1", *self.node_args]
+                "--repl-ping-replica-period", "1", *metrics, *self.node_args]
 
     def allocate(self, name: str, taken: set[str]) -> str:
         port = self.base_port

@@ -1,0 +1,110 @@
+"""Fixtures for tests against a real Kubernetes control plane on loopback.
+
+`kube` (one per session): etcd + kube-apiserver + kube-controller-manager built by
+scripts/kube-binaries, with kubectl and helm from scripts/kube-tools (or PATH when that script
+is absent). `namespace`: a fresh namespace per test. `kubelet`: a FakeKubelet running that
+namespace's redslot pods as local processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from e2e.controlplane import KubeControlPlane, eventually  # noqa: E402
+from e2e.kubelet import FakeKubelet  # noqa: E402
+
+BUILD_TIMEOUT = 3600.0   # a cold build of the control plane takes minutes; cached runs are instant
+KUBECTL_TIMEOUT = 60.0
+HELM_TIMEOUT = 120.0
+NAMESPACE_TIMEOUT = 30.0
+
+def run_script(name: str) -> Path:
+    """Run scripts/<name> (idempotent, cached) and return the bin dir it prints last."""
+    result = subprocess.run([str(REPO / "scripts" / name)], capture_output=True, text=True,
+                            timeout=BUILD_TIMEOUT)
+    if result.returncode != 0:
+        raise RuntimeError(f"scripts/{name} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+class Kube:
+    """The running control plane plus kubectl and helm pointed at it."""
+
+    def __init__(self, plane: KubeControlPlane, kubectl: str, helm: str | None) -> None:
+        self.plane = plane
+        self.kubeconfig = str(plane.kubeconfig)
+        self.kubectl_path = kubectl
+        self.helm_path = helm
+        self.env = dict(os.environ, KUBECONFIG=self.kubeconfig)
+
+    def _run(self, argv: list[str], check: bool, input: str | None,
+             timeout: float) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(argv, capture_output=True, text=True, input=input,
+                                env=self.env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {result.returncode}:\n"
+                                 f"{result.stdout}{result.stderr}")
+        return result
+
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None,
+                timeout: float = KUBECTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        return self._run([self.kubectl_path, *args], check, input, timeout)
+
+    def helm(self, *args: str, check: bool = True, input: str | None = None,
+             timeout: float = HELM_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        if self.helm_path is None:
+            pytest.skip("helm is not installed (scripts/kube-tools installs it)")
+        return self._run([self.helm_path, *args], check, input, timeout)
+
+
+def find_tools() -> tuple[str, str | None]:
+    if (REPO / "scripts" / "kube-tools").exists():
+        tools = run_script("kube-tools")
+        return str(tools / "kubectl"), str(tools / "helm")
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise RuntimeError("kubectl not found: scripts/kube-tools installs it")
+    return kubectl, shutil.which("helm")
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[Kube]:
+    bin_dir = run_script("kube-binaries")
+    kubectl, helm = find_tools()
+    with KubeControlPlane(bin_dir) as plane:
+        yield Kube(plane, kubectl, helm)
+
+
+_namespace_counter = itertools.count(1)
+
+
+@pytest.fixture
+def namespace(kube: Kube) -> Iterator[str]:
+    """A fresh namespace whose `default` ServiceAccount exists (pods are refused before)."""
+    name = f"e2e-{next(_namespace_counter)}-{uuid.uuid4().hex[:6]}"
+    kube.kubectl("create", "namespace", name)
+    eventually(lambda: kube.kubectl("get", "serviceaccount", "default", "-n", name,
+                                    check=False).returncode == 0,
+               NAMESPACE_TIMEOUT, f"the default ServiceAccount in {name}")
+    yield name
+    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kubelet(kube: Kube, namespace: str) -> Iterator[FakeKubelet]:
+    fake = FakeKubelet(kube.plane.api(), namespace).start()
+    yield fake
+    print(fake.report())  # pytest shows it when the test failed
+    fake.stop()

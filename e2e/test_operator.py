@@ -1,0 +1,355 @@
+"""The operator against a real kube-apiserver: the chart installed with helm + kubectl, the
+operator running under the chart's ServiceAccount and RBAC, a RedisCluster applied, its
+pods run by the fake kubelet as real node processes, and a cluster-aware client outside.
+
+What is real here and what is not: see README "What the e2e tests simulate".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+from redis.cluster import ClusterNode, RedisCluster
+
+from e2e.controlplane import eventually, free_port, log_tail
+from e2e.kubelet import FakeKubelet
+
+if TYPE_CHECKING:
+    from e2e.conftest import Kube
+
+pytestmark = pytest.mark.timeout(600)
+
+REPO = Path(__file__).resolve().parent.parent
+RELEASE = "redslot"
+READY_TIMEOUT = 120.0
+
+
+def node_port() -> int:
+    """A free port a RedisCluster accepts (its bus port, +10000, must fit too)."""
+    for _ in range(100):
+        port = free_port()
+        if port <= 55535:
+            return port
+    raise RuntimeError("no free port below 55536")
+
+
+def render_chart(kube: Kube, namespace: str, *values: str) -> str:
+    result = kube.helm("template", RELEASE, str(REPO / "charts" / "redslot"), "--namespace",
+                       namespace, "--include-crds", "--set", "operator.replicas=0",
+                       *[arg for value in values for arg in ("--set", value)])
+    return result.stdout
+
+
+def install_chart(kube: Kube, namespace: str) -> None:
+    """CRDs first (established before anything names them), then the rest."""
+    docs = [d for d in yaml.safe_load_all(render_chart(kube, namespace)) if d]
+    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    rest = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
+    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
+                 input=yaml.safe_dump_all(crds))
+    for crd in crds:
+        kube.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                     f"crd/{crd['metadata']['name']}")
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(rest))
+
+
+def service_account_kubeconfig(kube: Kube, namespace: str, path: Path) -> Path:
+    """A kubeconfig with the operator ServiceAccount's token: the operator gets exactly
+    the chart's RBAC, as in a pod."""
+    token = kube.kubectl("create", "token", "redslot-operator", "-n", namespace,
+                         "--duration=2h").stdout.strip()
+    config = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "e2e", "cluster": {
+            "server": kube.plane.server,
+            "certificate-authority": str(kube.plane.ca_file)}}],
+        "users": [{"name": "operator", "user": {"token": token}}],
+        "contexts": [{"name": "operator", "context": {"cluster": "e2e", "user": "operator",
+                                                     "namespace": namespace}}],
+        "current-context": "operator",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class Operator:
+    """`redslot operator` as a subprocess, logged to a file."""
+
+    def __init__(self, kube: Kube, namespace: str, workdir: Path) -> None:
+        self.log_path = workdir / "operator.log"
+        self.metrics_port = free_port()
+        kubeconfig = service_account_kubeconfig(kube, namespace, workdir / "operator.kubeconfig")
+        env = dict(os.environ, KUBECONFIG=str(kubeconfig))
+        env.pop("KUBERNETES_SERVICE_HOST", None)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "redslot.cli", "operator", "--namespace", namespace,
+                 "--liveness-port", "0", "--metrics-port", str(self.metrics_port),
+                 "--image", "redslot:e2e"], stdout=log, stderr=log, env=env)
+
+    def log(self) -> str:
+        return log_tail(self.log_path, 60)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def cluster_manifest(name: str, shards: int, port: int, metrics_port: int,
+                     **extra: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"shards": shards, "replicasPerShard": 1, "port": port,
+                            "metrics": {"port": metrics_port},
+                            "persistence": {"appendonly": True, "appendfsync": "everysec"},
+                            "downAfterMilliseconds": 2000}
+    spec.update(extra)
+    return {"apiVersion": "redslot.dev/v1alpha1", "kind": "RedisCluster",
+            "metadata": {"name": name}, "spec": spec}
+
+
+def get_cluster(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    out = kube.kubectl("get", "rediscluster", name, "-n", namespace, "-o", "json").stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def password(kube: Kube, namespace: str, name: str) -> str:
+    out = kube.kubectl("get", "secret", f"{name}-auth", "-n", namespace, "-o",
+                       "jsonpath={.data.password}").stdout
+    return base64.b64decode(out).decode()
+
+
+def wait_phase(kube: Kube, namespace: str, name: str, phase: str, operator: Operator,
+               timeout: float = READY_TIMEOUT, shards: int | None = None) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        obj = get_cluster(kube, namespace, name)
+        status = obj.get("status") or {}
+        if status.get("phase") != phase:
+            return None
+        if shards is not None and status.get("ready") != f"{shards}/{shards}":
+            return None
+        return obj
+    try:
+        return eventually(probe, timeout, f"{name} phase {phase}", interval=0.5)
+    except TimeoutError:
+        status = (get_cluster(kube, namespace, name).get("status") or {})
+        status.pop("record", None)
+        raise AssertionError(f"status: {json.dumps(status, indent=1)[:3000]}\n"
+                             f"operator log:\n{operator.log()}") from None
+
+
+def client(kube: Kube, namespace: str, name: str, obj: dict[str, Any]) -> RedisCluster:
+    port = obj["spec"]["port"]
+    seeds = [ClusterNode(node["address"].rsplit(":", 1)[0], port)
+             for shard in obj["status"]["shards"] for node in shard["nodes"]]
+    return RedisCluster(startup_nodes=seeds, password=password(kube, namespace, name),
+                        socket_timeout=5, decode_responses=True)
+
+
+@pytest.fixture
+def deployed(kube: Kube, namespace: str, kubelet: FakeKubelet,
+             tmp_path: Path) -> Iterator[tuple[Kube, str, Operator]]:
+    install_chart(kube, namespace)
+    operator = Operator(kube, namespace, tmp_path)
+    try:
+        yield kube, namespace, operator
+    finally:
+        operator.stop()
+
+
+def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
+    install_chart(kube, namespace)
+    port = node_port()
+
+    def apply(manifest: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return kube.kubectl("apply", "-n", namespace, "-f", "-", check=False,
+                            input=json.dumps(manifest))
+
+    refused = apply(cluster_manifest("zero", 0, port, port + 1))
+    assert refused.returncode != 0 and "spec.shards" in refused.stderr
+    refused = apply(cluster_manifest("unsafe", 3, port, port + 1, replicasPerShard=0,
+                                     durability="zero-loss"))
+    assert refused.returncode != 0 and "zero-loss needs replicasPerShard >= 1" in refused.stderr
+    refused = apply(cluster_manifest("clash", 3, port, port))
+    assert refused.returncode != 0 and "metrics.port clashes" in refused.stderr
+    refused = apply(cluster_manifest("reserved", 3, port, port + 1,
+                                     config={"requirepass": "x"}))
+    assert refused.returncode != 0 and "spec.config" in refused.stderr
+    # Defaults come from the schema.
+    assert apply(cluster_manifest("fine", 3, port, port + 1)).returncode == 0
+    spec = get_cluster(kube, namespace, "fine")["spec"]
+    assert spec["durability"] == "async" and spec["storage"]["size"] == "1Gi"
+    # Immutable port.
+    refused = apply(cluster_manifest("fine", 3, port + 7, port + 1))
+    assert refused.returncode != 0 and "port is immutable" in refused.stderr
+    refused = apply(cluster_manifest("fine", 3, port, port + 1, storage={"size": "2Gi"}))
+    assert refused.returncode != 0 and "storage.size is immutable" in refused.stderr
+    # No scale-in while a reshard runs (the status says so; nobody runs an operator here).
+    kube.kubectl("patch", "rediscluster", "fine", "-n", namespace, "--subresource=status",
+                 "--type=merge", "-p", json.dumps({"status": {"phase": "Resharding"}}))
+    refused = apply(cluster_manifest("fine", 2, port, port + 1))
+    assert refused.returncode != 0 and "cannot be lowered while the cluster is resharding" \
+        in refused.stderr
+    assert apply(cluster_manifest("fine", 4, port, port + 1)).returncode == 0
+    # The short name and the printer columns.
+    table = kube.kubectl("get", "rdc", "-n", namespace).stdout.splitlines()
+    assert table[0].split() == ["NAME", "SHARDS", "REPLICAS", "READY", "PHASE", "AGE"]
+    assert table[1].split()[:2] == ["fine", "4"]
+
+
+def test_operator_forms_serves_and_reshards_a_cluster(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+    kube, namespace, operator = deployed
+    port, metrics_port = node_port(), free_port()
+    kube.kubectl("apply", "-n", namespace, "-f", "-",
+                 input=json.dumps(cluster_manifest("cache", 3, port, metrics_port)))
+    obj = wait_phase(kube, namespace, "cache", "Ready", operator, shards=3)
+
+    # The objects, all owned by the RedisCluster.
+    uid = obj["metadata"]["uid"]
+    for kind, names in [("statefulset", ["cache-shard-0", "cache-shard-1", "cache-shard-2"]),
+                        ("poddisruptionbudget", ["cache-shard-0", "cache-shard-1",
+                                                 "cache-shard-2"]),
+                        ("service", ["cache", "cache-nodes"]),
+                        ("configmap", ["cache-config"]), ("secret", ["cache-auth"])]:
+        items = json.loads(kube.kubectl("get", kind, "-n", namespace, "-l",
+                                        "redslot.dev/cluster=cache", "-o", "json").stdout)
+        found = sorted(i["metadata"]["name"] for i in items["items"])
+        assert found == names, kind
+        assert all(i["metadata"]["ownerReferences"][0]["uid"] == uid for i in items["items"])
+    assert len(kubelet.pods()) == 6
+
+    status = obj["status"]
+    conditions = {c["type"]: c["status"] for c in status["conditions"]}
+    assert conditions == {"Ready": "True", "SlotsCovered": "True", "Resharding": "False",
+                          "Degraded": "False"}
+    assert status["observedGeneration"] == obj["metadata"]["generation"]
+    assert sum(s["slotCount"] for s in status["shards"]) == 16384
+    row = kube.kubectl("get", "rdc", "cache", "-n", namespace).stdout.splitlines()[1].split()
+    assert row[:5] == ["cache", "3", "1", "3/3", "Ready"]
+
+    # A cluster-aware client outside writes and reads through redirects.
+    rc = client(kube, namespace, "cache", obj)
+    for i in range(2000):
+        rc.set(f"key:{i}", i)
+    assert all(rc.get(f"key:{i}") == str(i) for i in range(0, 2000, 37))
+
+    # Scale out: 3 -> 4 shards. The plan appears in status, then the reshard finishes.
+    kube.kubectl("patch", "rediscluster", "cache", "-n", namespace, "--type=merge",
+                 "-p", json.dumps({"spec": {"shards": 4}}))
+    seen_plan = eventually(
+        lambda: (get_cluster(kube, namespace, "cache").get("status") or {}).get("reshard"),
+        READY_TIMEOUT, "the reshard plan in status", interval=0.2)
+    assert seen_plan["total"] == 4096
+    obj = wait_phase(kube, namespace, "cache", "Ready", operator, timeout=300, shards=4)
+    counts = sorted(s["slotCount"] for s in obj["status"]["shards"])
+    assert counts == [4096, 4096, 4096, 4096]
+    rc = client(kube, namespace, "cache", obj)
+    assert all(rc.get(f"key:{i}") == str(i) for i in range(2000))
+    events = json.loads(kube.kubectl("get", "events", "-n", namespace, "--field-selector",
+                                     "involvedObject.name=cache", "-o", "json").stdout)
+    reasons = {e["reason"] for e in events["items"]}
+    assert {"Forming", "Reshard"} <= reasons, reasons
+
+
+def test_a_deleted_master_pod_fails_over_and_rejoins_with_a_new_ip(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+    kube, namespace, operator = deployed
+    port, metrics_port = node_port(), free_port()
+    kube.kubectl("apply", "-n", namespace, "-f", "-",
+                 input=json.dumps(cluster_manifest("kv", 2, port, metrics_port)))
+    obj = wait_phase(kube, namespace, "kv", "Ready", operator, shards=2)
+    rc = client(kube, namespace, "kv", obj)
+    for i in range(500):
+        rc.set(f"k{i}", i)
+    shard = obj["status"]["shards"][0]
+    old_master = shard["master"]
+    old_ip = kubelet.pods()[old_master][0]
+    kube.kubectl("delete", "pod", old_master, "-n", namespace, "--wait=false")
+
+    def failed_over() -> dict[str, Any] | None:
+        current = get_cluster(kube, namespace, "kv")
+        status = current.get("status") or {}
+        shards = status.get("shards") or []
+        if shards and shards[0]["master"] != old_master and status.get("phase") == "Ready":
+            return current
+        return None
+
+    try:
+        obj = eventually(failed_over, READY_TIMEOUT, "a failover and Ready", interval=0.5)
+    except TimeoutError:
+        raise AssertionError(operator.log()) from None
+    assert obj["status"]["lastFailover"]["from"] == old_master
+    # The recreated pod has a new IP; the node found again by its id is a replica now.
+    new_ip = kubelet.pods()[old_master][0]
+    assert new_ip != old_ip
+    members = {n["pod"]: n for n in obj["status"]["shards"][0]["nodes"]}
+    assert members[old_master]["address"] == f"{new_ip}:{port}"
+    assert old_master in obj["status"]["shards"][0]["replicas"]
+    rc = client(kube, namespace, "kv", obj)
+    assert all(rc.get(f"k{i}") == str(i) for i in range(500))
+
+
+def test_an_image_change_rolls_every_pod_replicas_first(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+    kube, namespace, operator = deployed
+    port, metrics_port = node_port(), free_port()
+    kube.kubectl("apply", "-n", namespace, "-f", "-",
+                 input=json.dumps(cluster_manifest("roll", 2, port, metrics_port)))
+    obj = wait_phase(kube, namespace, "roll", "Ready", operator, shards=2)
+    before = kubelet.pods()
+    masters = {s["master"] for s in obj["status"]["shards"]}
+    kube.kubectl("patch", "rediscluster", "roll", "-n", namespace, "--type=merge",
+                 "-p", json.dumps({"spec": {"image": "redslot:e2e-2"}}))
+
+    def rolled() -> bool:
+        now = kubelet.pods()
+        return len(now) == 4 and all(now[p][1] != before[p][1] for p in before)
+
+    try:
+        eventually(rolled, 300, "every pod restarted", interval=1.0)
+    except TimeoutError:
+        raise AssertionError(operator.log()) from None
+    obj = wait_phase(kube, namespace, "roll", "Ready", operator, shards=2)
+    # Every old master handed its slots over before it restarted.
+    assert not masters & {s["master"] for s in obj["status"]["shards"]}
+    events = json.loads(kube.kubectl("get", "events", "-n", namespace, "--field-selector",
+                                     "involvedObject.name=roll", "-o", "json").stdout)
+    texts = [e["message"] for e in sorted(events["items"],
+                                          key=lambda e: e.get("lastTimestamp") or "")]
+    restarts = [t for t in texts if t.startswith("rolling restart: restarting")]
+    assert len(restarts) == 4 and "replica" in restarts[0]
+
+
+def test_deleting_the_cluster_deletes_what_it_owns(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+    kube, namespace, operator = deployed
+    port, metrics_port = node_port(), free_port()
+    kube.kubectl("apply", "-n", namespace, "-f", "-",
+                 input=json.dumps(cluster_manifest("gone", 1, port, metrics_port,
+                                                   replicasPerShard=0)))
+    wait_phase(kube, namespace, "gone", "Ready", operator, shards=1)
+    kube.kubectl("delete", "rediscluster", "gone", "-n", namespace, "--timeout=60s")
+
+    def cleaned() -> bool:
+        left = kube.kubectl("get", "statefulsets,services,configmaps,secrets,pods", "-n",
+                            namespace, "-l", "redslot.dev/cluster=gone", "-o", "name").stdout
+        return not left.strip()
+
+    eventually(cleaned, 60, "owned objects garbage-collected", interval=1.0)
+    time.sleep(0.5)
+    assert "gone" not in json.dumps(kubelet.pods())
