@@ -74,3 +74,16 @@ def test_clean_install_runs_a_local_cluster(venv, tmp_path):
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
     assert "Connect: redis-cli -c" in output
+
+
+def test_the_operator_folder_never_shadows_the_standard_library_from_the_repo_root() -> None:
+    """A virtualenv's interpreter imports nothing before `-m`: from the repository's root,
+    `import operator` reaches the operator/ folder first, and must still give the standard
+    library's module (else `python -m pip install .` dies at start-up). -S reproduces it."""
+    probe = ("import collections, operator; "
+             "print(operator.__file__ == operator.eq.__module__ or operator.__file__)")
+    result = subprocess.run([sys.executable, "-S", "-c", probe], cwd=REPO,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("operator.py")
+    assert not result.stdout.strip().startswith(str(REPO))
