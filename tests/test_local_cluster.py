@@ -50,6 +50,9 @@ def test_up_forms_a_cluster_that_tools_and_clients_accept(cluster: LocalCluster)
         str(i).encode() for i in range(2000)]
     shown = cluster.redslot("status")
     assert shown.returncode == 0 and "shard-2" in shown.stdout and "Ready" in shown.stdout
+    header = next(line for line in shown.stdout.splitlines() if "shard" in line and "lag" in line)
+    for column in ("role", "slots", "keys", "lag", "memory", "clients", "ops/s"):
+        assert column in header
 
 
 @pytest.mark.timeout(1300)

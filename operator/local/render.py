@@ -31,13 +31,22 @@ def node_state(node: dict[str, Any]) -> Text:
     return Text("up", style="green")
 
 
+def lag(master: dict[str, Any], node: dict[str, Any]) -> str:
+    """A replica's replication lag: bytes of the master's stream it has not applied yet."""
+    if node["role"] == "master" or "offset" not in node or "offset" not in master:
+        return ""
+    return human_bytes(max(0, master["offset"] - node["offset"]))
+
+
+NUMERIC = ("pid", "keys", "offset", "lag", "memory", "clients", "ops/s")
+
+
 def nodes_table(status: dict[str, Any]) -> Table:
     table = Table(title=f"redslot cluster: {status['phase']} (epoch {status['epoch']})",
                   title_justify="left")
     for column in ("shard", "node", "role", "address", "pid", "state", "slots", "keys",
-                   "offset", "memory", "ops/s"):
-        table.add_column(column, justify="right" if column in
-                         ("pid", "keys", "offset", "memory", "ops/s") else "left")
+                   "offset", "lag", "memory", "clients", "ops/s"):
+        table.add_column(column, justify="right" if column in NUMERIC else "left")
     for shard in status["shards"]:
         label = shard["name"] + (" (retiring)" if shard["retiring"] else "")
         for node in [shard["master"], *shard["replicas"]]:
@@ -47,7 +56,8 @@ def nodes_table(status: dict[str, Any]) -> Table:
                 str(node["pid"] or "-"), node_state(node),
                 (shard["slots"] or "-") if is_master else "",
                 str(node.get("keys", "-")), str(node.get("offset", "-")),
-                human_bytes(node.get("used_memory")), str(node.get("ops_per_sec", "-")))
+                lag(shard["master"], node), human_bytes(node.get("used_memory")),
+                str(node.get("clients", "-")), str(node.get("ops_per_sec", "-")))
     return table
 
 
