@@ -85,20 +85,22 @@ def service_account_kubeconfig(kube: Kube, namespace: str, path: Path) -> Path:
 class Operator:
     """`redslot operator` as a subprocess, logged to a file."""
 
-    def __init__(self, kube: Kube, namespace: str, workdir: Path) -> None:
-        self.log_path = workdir / "operator.log"
+    def __init__(self, kube: Kube, namespace: str, workdir: Path, priority: int = 0) -> None:
+        self.log_path = workdir / f"operator-{priority}.log"
         self.metrics_port = free_port()
-        kubeconfig = service_account_kubeconfig(kube, namespace, workdir / "operator.kubeconfig")
+        kubeconfig = service_account_kubeconfig(kube, namespace,
+                                                workdir / f"operator-{priority}.kubeconfig")
         env = dict(os.environ, KUBECONFIG=str(kubeconfig))
         env.pop("KUBERNETES_SERVICE_HOST", None)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "redslot.cli", "operator", "--namespace", namespace,
                  "--liveness-port", "0", "--metrics-port", str(self.metrics_port),
-                 "--image", "redslot:e2e"], stdout=log, stderr=log, env=env)
+                 "--priority", str(priority), "--image", "redslot:e2e"],
+                stdout=log, stderr=log, env=env)
 
-    def log(self) -> str:
-        return log_tail(self.log_path, 60)
+    def log(self, lines: int = 60) -> str:
+        return log_tail(self.log_path, lines)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -335,21 +337,31 @@ def test_an_image_change_rolls_every_pod_replicas_first(
     assert len(restarts) == 4 and "replica" in restarts[0]
 
 
-def test_deleting_the_cluster_deletes_what_it_owns(
-        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
-    kube, namespace, operator = deployed
-    port, metrics_port = node_port(), free_port()
-    kube.kubectl("apply", "-n", namespace, "-f", "-",
-                 input=json.dumps(cluster_manifest("gone", 1, port, metrics_port,
-                                                   replicasPerShard=0)))
-    wait_phase(kube, namespace, "gone", "Ready", operator, shards=1)
-    kube.kubectl("delete", "rediscluster", "gone", "-n", namespace, "--timeout=60s")
+def test_one_operator_acts_and_deleting_the_cluster_deletes_what_it_owns(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
+    kube, namespace, standby = deployed
+    # A second operator with a higher peering priority: the first one pauses for it.
+    active = Operator(kube, namespace, tmp_path, priority=100)
+    try:
+        eventually(lambda: "Pausing operations in favour of" in standby.log(400), 60,
+                   "the first operator pausing", interval=0.5)
+        port, metrics_port = node_port(), free_port()
+        kube.kubectl("apply", "-n", namespace, "-f", "-",
+                     input=json.dumps(cluster_manifest("gone", 1, port, metrics_port,
+                                                       replicasPerShard=0)))
+        wait_phase(kube, namespace, "gone", "Ready", active, shards=1)
+        assert f"control loop for {namespace}/gone started" in active.log(400)
+        assert f"control loop for {namespace}/gone started" not in standby.log(400)
+        kube.kubectl("delete", "rediscluster", "gone", "-n", namespace, "--timeout=60s")
 
-    def cleaned() -> bool:
-        left = kube.kubectl("get", "statefulsets,services,configmaps,secrets,pods", "-n",
-                            namespace, "-l", "redslot.dev/cluster=gone", "-o", "name").stdout
-        return not left.strip()
+        def cleaned() -> bool:
+            left = kube.kubectl("get", "statefulsets,services,configmaps,secrets,pods", "-n",
+                                namespace, "-l", "redslot.dev/cluster=gone", "-o",
+                                "name").stdout
+            return not left.strip()
 
-    eventually(cleaned, 60, "owned objects garbage-collected", interval=1.0)
-    time.sleep(0.5)
-    assert "gone" not in json.dumps(kubelet.pods())
+        eventually(cleaned, 60, "owned objects garbage-collected", interval=1.0)
+        time.sleep(0.5)
+        assert "gone" not in json.dumps(kubelet.pods())
+    finally:
+        active.stop()
