@@ -45,6 +45,10 @@ PHASE = Gauge("redslot_operator_cluster_phase", "1 for the cluster's current pha
 
 PHASES = ("Forming", "Resharding", "Scaling", "Degraded", "Ready")
 HEALTHS = ("up", "held", "down")
+# Failover reasons (operator/healing.py, rolling.py), the measured time dropped so that each
+# automatic failover does not start a series of its own.
+REASONS = ("manual failover", "failover for a rolling restart", "master restarted",
+           "master unreachable")
 
 
 class ClusterMetrics:
@@ -55,6 +59,12 @@ class ClusterMetrics:
         self.failovers_seen: int | None = None
         self.slots_done = 0
         self.keys_moved = 0
+        # Counters exist from the start at 0: one born at 1 (the first failed pass, the first
+        # failover) makes increase() and rate() see no change, so the first event never shows.
+        for counter in (PASSES, ERRORS, SLOTS_MOVED, KEYS_MOVED, FAILOVER_SECONDS):
+            counter.labels(cluster)
+        for reason in REASONS:
+            FAILOVERS.labels(cluster, reason)
 
     def observe(self, doc: Mapping[str, Any]) -> None:
         c = self.cluster
@@ -82,7 +92,10 @@ class ClusterMetrics:
         fresh = total - self.failovers_seen
         self.failovers_seen = total
         for failover in (doc["failovers"][-fresh:] if fresh > 0 else []):
-            FAILOVERS.labels(self.cluster, failover.get("reason", "")).inc()
+            reason = failover.get("reason", "")
+            if reason.startswith("master unreachable"):  # "... for 3012 ms"
+                reason = "master unreachable"
+            FAILOVERS.labels(self.cluster, reason).inc()
             if failover.get("seconds") is not None:
                 FAILOVER_SECONDS.labels(self.cluster).observe(failover["seconds"])
 
@@ -112,7 +125,8 @@ class ClusterMetrics:
                 pass
         for metric, labels in ((NODES, [(r, h) for r in ("master", "replica")
                                          for h in HEALTHS]),
-                               (PHASE, [(p,) for p in PHASES])):
+                               (PHASE, [(p,) for p in PHASES]),
+                               (FAILOVERS, [(r,) for r in REASONS])):
             for extra in labels:
                 try:
                     metric.remove(self.cluster, *extra)

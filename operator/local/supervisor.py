@@ -169,9 +169,12 @@ class Supervisor:
                 "--repl-ping-replica-period", "1", *metrics, *self.node_args]
 
     def allocate(self, name: str, taken: set[str]) -> str:
+        """The first port from the base that is free, with its metrics port when nodes
+        serve metrics (a node whose metrics port is taken does not start)."""
         port = self.base_port
         while (f"{self.host}:{port}" in taken or port == 6379
-               or not port_free(self.host, port)):
+               or not port_free(self.host, port)
+               or (self.node_metrics and not port_free(self.host, port + METRICS_OFFSET))):
             port += 1
         return f"{self.host}:{port}"
 
