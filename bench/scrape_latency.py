@@ -2,13 +2,14 @@
 """GET latency of a node while Prometheus scrapes its /metrics every 100 ms, and without.
 
 One redslot node with --metrics-port runs pinned to one core under a CPU quota, as in
-bench/run.py (its metrics thread shares that quota: a scrape's cost is paid out of the
-node's own CPU, as under a Kubernetes CPU limit), and redis-benchmark ``-t get`` on the
-other core gives p50/p99 per run. Runs with and without a scraper (a thread here getting
+bench/run.py (its exporter, a child process, inherits the pinning and the quota: a scrape's
+cost is paid out of the node's own CPU, as under a Kubernetes CPU limit), and
+redis-benchmark ``-t get`` on the other core gives p50/p99 per run. Runs with and without a scraper (a thread here getting
 /metrics every --interval seconds) alternate on the same node, --repeat times each, so
 the machine's noise falls on both alike; the figures are the ratio of the medians of p99
 and the median of each alternation's own ratio.
 Debian's redis-server, with no exporter at all, runs alternately too, for reference.
+The resident memory of the node and of its exporter is read from /proc at the end.
 
     python3 bench/scrape_latency.py
     python3 bench/scrape_latency.py --requests 5000 --repeat 1   # a quick smoke run
@@ -82,6 +83,32 @@ def benchmark_get(port: int, requests: int, clients: int) -> dict[str, float]:
     return {k: float(v) for k, v in row.items() if k != "test"}
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def node_and_exporter(metrics_port: int) -> tuple[int, int]:
+    """The pids of the node started with this metrics port and of its exporter."""
+    procs = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            procs[int(entry.name)] = (ppid, cmdline)
+    node = next(pid for pid, (_, argv) in procs.items()
+                if b"--metrics-port" in argv and str(metrics_port).encode() in argv
+                and b"taskset" not in argv[0])
+    exporter = next(pid for pid, (ppid, argv) in procs.items()
+                    if ppid == node and b"redslot.node.exporter" in argv)
+    return node, exporter
+
+
 def populate(port: int) -> None:
     subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "20",
                     "-n", str(KEYSPACE), "-r", str(KEYSPACE), "-t", "set", "-P", "16", "-q"],
@@ -131,6 +158,8 @@ def main() -> int:
                           f"p50={figures['p50_latency_ms']:.3f} ms p99={figures['p99_latency_ms']:.3f} ms"
                           + (f" scrapes={figures['scrapes']:.0f}" if "scrapes" in figures else ""),
                           flush=True)
+            node_pid, exporter_pid = node_and_exporter(metrics_port)
+            rss = {"node": rss_mib(node_pid), "exporter": rss_mib(exporter_pid)}
     finally:
         if quota is not None:
             quota.remove()
@@ -153,12 +182,14 @@ def main() -> int:
           f"median {scrape_ms:.1f} ms each")
     print(f"p99 ratio scraped/unscraped: {ratio:.3f} (ratio of medians), "
           f"{paired:.3f} (median of the {args.repeat} paired ratios)")
+    print(f"resident memory: node {rss['node']:.1f} MiB, exporter {rss['exporter']:.1f} MiB")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "time": time.time(), "args": vars(args) | {"json": str(args.json)}, "runs": runs,
             "medians": medians, "p99_ratio": ratio, "p99_paired_ratio": paired, "scrapes": len(scrapes),
-            "scrape_failures": failures, "scrape_median_ms": scrape_ms}, indent=2))
+            "scrape_failures": failures, "scrape_median_ms": scrape_ms, "rss_mib": rss},
+            indent=2))
     return 0
 
 

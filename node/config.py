@@ -434,7 +434,7 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Percentiles INFO latencystats reports for each command."),
     # metrics and probes (metrics.py)
     Directive("metrics-port", int_kind(0, 65535), "0", mutable=False, own=True,
-              doc="Port of the HTTP server giving Prometheus metrics (`/metrics`, redis_exporter's names) and the Kubernetes probes `/healthz` and `/readyz`; it runs in its own thread, off the command path. 0: no server."),
+              doc="Port of the HTTP server giving Prometheus metrics (`/metrics`, redis_exporter's names) and the Kubernetes probes `/healthz` and `/readyz`; a child process serves it, off the command path. 0: no server."),
     Directive("metrics-bind", STRING, "", mutable=False, own=True,
               doc="Address the metrics server listens on; empty: the first `bind` address (`*` means every IPv4 address)."),
     # --- hashes ---

@@ -1,5 +1,7 @@
 """Prometheus metric families from a snapshot's INFO text, named as redis_exporter names them.
 
+Imported by the exporter process only (exporter.py), never by the node.
+
 Dashboards and alerts written for redis_exporter (oliver006/redis_exporter) must work
 unchanged, so every INFO field keeps the exporter's metric name, type and labels:
 ``redis_<field>`` gauges and ``*_total`` counters mapped from the same INFO fields, per
@@ -20,7 +22,7 @@ cluster-await-confirm, the topology epoch, and the age of the snapshot served.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -29,12 +31,23 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
-if TYPE_CHECKING:
-    from .metrics import Snapshot
-
 SLOT_BUCKET = 1024
 SLOT_BUCKETS = 16
 _STATUS = {"ok": 1.0, "up": 1.0, "err": 0.0, "fail": 0.0, "down": 0.0}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The figures of one moment, as the node sent them to the exporter process."""
+
+    taken: float  # time.monotonic() of the exporter when the node's answer arrived
+    info: str  # INFO ALL
+    cluster_info: str  # CLUSTER INFO, empty on a standalone node
+    slot_keys: dict[int, int]  # keys per non-empty hash slot, empty on a standalone node
+    acks_pending: int
+    migrated_keys: int
+    imported_keys: int
+
 
 # INFO field -> redis_exporter metric (without the ``redis_`` namespace).
 GAUGES = {
@@ -300,10 +313,10 @@ def _cluster(out: _Families, cluster: dict[str, str]) -> None:
         out.gauge("redslot_held", "Held by cluster-await-confirm until CLUSTER SETTOPOLOGY", held)
 
 
-def _slot_keys(out: _Families, slot_keys: dict[int, set[bytes]]) -> None:
+def _slot_keys(out: _Families, slot_keys: dict[int, int]) -> None:
     buckets = [0] * SLOT_BUCKETS
     for slot, keys in slot_keys.items():
-        buckets[slot // SLOT_BUCKET] += len(keys)
+        buckets[slot // SLOT_BUCKET] += keys
     for i, keys_here in enumerate(buckets):
         first = i * SLOT_BUCKET
         out.gauge("redslot_slot_keys", "Keys per range of 1024 hash slots", float(keys_here),
@@ -334,7 +347,7 @@ def render(metrics: list[Metric]) -> bytes:
     """The text format (0.0.4) of these families, byte for byte what prometheus_client's
     generate_latest writes, without its validation of every metric and label name, which
     costs more than all the rest of a scrape: here every name is a constant of this module.
-    Less work in the metrics thread is less time it holds the GIL off the command loop."""
+    Less work per scrape is less CPU taken from the node's share (a pod's CPU limit)."""
     out = []
     for family in metrics:
         name = family.name + "_total" if family.type == "counter" else family.name

@@ -362,8 +362,8 @@ class Server:
         loop = asyncio.get_running_loop()
         if self.config["metrics-port"]:
             # First, so that a node whose metrics port is taken never listens at all.
-            # Imported here: aiohttp and prometheus-client cost a node without metrics
-            # nothing, neither start time nor memory.
+            # The exporter process it starts is the one that imports aiohttp and
+            # prometheus-client: the node never does.
             from .metrics import MetricsServer
             self.metrics = MetricsServer(self)
             self.metrics.start()

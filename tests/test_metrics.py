@@ -1,15 +1,18 @@
 """The metrics server (metrics-port): redis_exporter's names and types on /metrics, figures
-that move with the node's work, and the probes /healthz and /readyz, answered by a thread of
-their own while the command loop is busy."""
+that move with the node's work, and the probes /healthz and /readyz, answered by the
+exporter, a child process of the node, while the command loop is busy; the node restarts the
+exporter when it dies and the exporter dies with the node."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -18,8 +21,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
-from redslot.node.metrics import Snapshot
-from redslot.node.metrics_families import families, render
+from redslot.node.metrics_families import Snapshot, families, render
 from redslot.operator.planner import Role, SlotRange, TopologyNode, render_topology
 from resp import RawClient
 
@@ -142,7 +144,7 @@ def test_rendered_text_is_what_prometheus_client_writes(started: list[MetricsNod
     with RawClient(node.proc.port) as raw:
         info = _bulk_text(raw.call("INFO", "ALL"))
         cluster = _bulk_text(raw.call("CLUSTER", "INFO"))
-    snapshot = Snapshot(time.monotonic(), info, cluster, {0: {b"a", b"b"}, 5000: {b"c"}}, 2, 3, 4)
+    snapshot = Snapshot(time.monotonic(), info, cluster, {0: 2, 5000: 1}, 2, 3, 4)
     metrics = families(snapshot, True, 0.5)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Fixed(metrics))
@@ -435,6 +437,82 @@ def test_metrics_port_in_use_stops_the_node_at_start() -> None:
             start_node("--metrics-port", str(node.metrics_port))
     finally:
         node.proc.stop()
+
+
+# --- the exporter process ---
+
+def exporter_pids(node_pid: int) -> list[int]:
+    """The live exporter processes whose parent is this node, from /proc."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == node_pid and state != "Z" and b"redslot.node.exporter" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    """Running, neither gone nor a zombie waiting for whoever adopted it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def refused(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+            return False
+    except urllib.error.URLError as exc:
+        return isinstance(exc.reason, ConnectionRefusedError)
+
+
+def test_metrics_are_served_by_a_child_process_that_is_no_client(mnode: MetricsNode) -> None:
+    assert len(exporter_pids(mnode.proc.proc.pid)) == 1
+    assert mnode.value("redis_up") == 1
+    assert [c["laddr"] for c in mnode.r.client_list()] == [f"127.0.0.1:{mnode.proc.port}"]
+
+
+def test_a_killed_exporter_is_restarted_and_serves_again(started: list[MetricsNode]) -> None:
+    node = MetricsNode()
+    started.append(node)
+    assert node.value("redis_up") == 1
+    [first] = exporter_pids(node.proc.proc.pid)
+    os.kill(first, signal.SIGKILL)
+    until(lambda: exporter_pids(node.proc.proc.pid) not in ([], [first]), "a new exporter")
+    assert node.value("redis_up") == 1
+    assert node.get("/healthz") == (200, "ok\n")
+    assert f"Metrics exporter (pid {first}) exited with code -9" in node.proc.log
+    assert node.r.ping()
+
+
+def test_the_exporter_exits_when_the_node_is_killed(started: list[MetricsNode]) -> None:
+    node = MetricsNode()
+    started.append(node)
+    assert node.get("/healthz")[0] == 200
+    [pid] = exporter_pids(node.proc.proc.pid)
+    node.proc.proc.kill()
+    node.proc.proc.wait(10)
+    until(lambda: not alive(pid), "the exporter gone with its node", timeout=5)
+    assert refused(node.metrics_port)
+
+
+def test_the_exporter_stops_with_the_node(started: list[MetricsNode]) -> None:
+    node = MetricsNode()
+    started.append(node)
+    assert node.get("/healthz")[0] == 200
+    [pid] = exporter_pids(node.proc.proc.pid)
+    assert node.proc.stop() == 0
+    assert not alive(pid)
+    assert refused(node.metrics_port)
 
 
 # --- REDSLOT_PASSWORD ---
