@@ -154,6 +154,15 @@ def wait_phase(kube: Kube, namespace: str, name: str, phase: str, operator: Oper
                              f"operator log:\n{operator.log()}") from None
 
 
+def create_ready(kube: Kube, namespace: str, operator: Operator, name: str, shards: int,
+                 **extra: Any) -> tuple[dict[str, Any], int]:
+    """Apply a RedisCluster on free ports and wait for it to be Ready: (object, port)."""
+    port, metrics_port = node_port(), free_port()
+    kube.kubectl("apply", "-n", namespace, "-f", "-",
+                 input=json.dumps(cluster_manifest(name, shards, port, metrics_port, **extra)))
+    return wait_phase(kube, namespace, name, "Ready", operator, shards=shards), port
+
+
 def client(kube: Kube, namespace: str, name: str, obj: dict[str, Any]) -> RedisCluster:
     port = obj["spec"]["port"]
     seeds = [ClusterNode(node["address"].rsplit(":", 1)[0], port)
@@ -216,10 +225,7 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
 def test_operator_forms_serves_and_reshards_a_cluster(
         deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
     kube, namespace, operator = deployed
-    port, metrics_port = node_port(), free_port()
-    kube.kubectl("apply", "-n", namespace, "-f", "-",
-                 input=json.dumps(cluster_manifest("cache", 3, port, metrics_port)))
-    obj = wait_phase(kube, namespace, "cache", "Ready", operator, shards=3)
+    obj, _port = create_ready(kube, namespace, operator, "cache", 3)
 
     # The objects, all owned by the RedisCluster.
     uid = obj["metadata"]["uid"]
@@ -271,10 +277,7 @@ def test_operator_forms_serves_and_reshards_a_cluster(
 def test_a_deleted_master_pod_fails_over_and_rejoins_with_a_new_ip(
         deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
     kube, namespace, operator = deployed
-    port, metrics_port = node_port(), free_port()
-    kube.kubectl("apply", "-n", namespace, "-f", "-",
-                 input=json.dumps(cluster_manifest("kv", 2, port, metrics_port)))
-    obj = wait_phase(kube, namespace, "kv", "Ready", operator, shards=2)
+    obj, port = create_ready(kube, namespace, operator, "kv", 2)
     rc = client(kube, namespace, "kv", obj)
     for i in range(500):
         rc.set(f"k{i}", i)
@@ -309,10 +312,7 @@ def test_a_deleted_master_pod_fails_over_and_rejoins_with_a_new_ip(
 def test_an_image_change_rolls_every_pod_replicas_first(
         deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
     kube, namespace, operator = deployed
-    port, metrics_port = node_port(), free_port()
-    kube.kubectl("apply", "-n", namespace, "-f", "-",
-                 input=json.dumps(cluster_manifest("roll", 2, port, metrics_port)))
-    obj = wait_phase(kube, namespace, "roll", "Ready", operator, shards=2)
+    obj, _port = create_ready(kube, namespace, operator, "roll", 2)
     before = kubelet.pods()
     masters = {s["master"] for s in obj["status"]["shards"]}
     kube.kubectl("patch", "rediscluster", "roll", "-n", namespace, "--type=merge",
@@ -345,11 +345,7 @@ def test_one_operator_acts_and_deleting_the_cluster_deletes_what_it_owns(
     try:
         eventually(lambda: "Pausing operations in favour of" in standby.log(400), 60,
                    "the first operator pausing", interval=0.5)
-        port, metrics_port = node_port(), free_port()
-        kube.kubectl("apply", "-n", namespace, "-f", "-",
-                     input=json.dumps(cluster_manifest("gone", 1, port, metrics_port,
-                                                       replicasPerShard=0)))
-        wait_phase(kube, namespace, "gone", "Ready", active, shards=1)
+        create_ready(kube, namespace, active, "gone", 1, replicasPerShard=0)
         assert f"control loop for {namespace}/gone started" in active.log(400)
         assert f"control loop for {namespace}/gone started" not in standby.log(400)
         kube.kubectl("delete", "rediscluster", "gone", "-n", namespace, "--timeout=60s")
