@@ -35,6 +35,12 @@ class Login:
     info: Any = None
 
 
+class Scope:
+    """Set by ``redslot operator`` before kopf starts."""
+
+    namespaced = True  # watching named namespaces with a namespaced Role
+
+
 def default_image() -> str:
     return os.environ.get(DEFAULT_IMAGE_ENV, "")
 
@@ -48,6 +54,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.WARNING  # our own Events say what happens
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
+    # A namespaced Role may not list namespaces: kopf's scan of them would be refused and
+    # retried for about 50 s before it falls back to the named namespaces (the CRDs are
+    # installed before the operator, so nothing is lost by not watching for new ones).
+    settings.scanning.disabled = Scope.namespaced
 
 
 @kopf.on.login()

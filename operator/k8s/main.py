@@ -55,7 +55,9 @@ def main(argv: list[str]) -> int:
     import kopf
 
     from ..metrics import serve_metrics
-    from . import handlers  # noqa: F401  (registers the handlers)
+    from . import handlers  # registers the handlers
+
+    handlers.Scope.namespaced = not args.all_namespaces
 
     liveness = (f"http://0.0.0.0:{args.liveness_port}/healthz"
                 if args.liveness_port else None)
