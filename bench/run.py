@@ -75,6 +75,17 @@ class CpuQuota:
                 pass
 
 
+def tools_present() -> bool:
+    """The reference server, the load generator and taskset (CPU pinning), or say what
+    to install."""
+    for tool in ("redis-server", "redis-benchmark", "taskset"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)",
+                  file=sys.stderr)
+            return False
+    return True
+
+
 @contextmanager
 def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
            cpu: str = SERVER_CPU) -> Iterator[int]:
@@ -125,10 +136,8 @@ def main() -> int:
     ap.add_argument("--tests", default=DEFAULT_TESTS, help="redis-benchmark tests (-t)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
-    for tool in ("redis-server", "redis-benchmark", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)", file=sys.stderr)
-            return 2
+    if not tools_present():
+        return 2
     quota = CpuQuota(args.cpu_share)
     results: dict[str, dict[int, dict[str, float]]] = {"redis": {}, "redslot": {}}
     try:

@@ -21,7 +21,6 @@ import argparse
 import csv
 import io
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from nodes import free_port  # noqa: E402
-from run import CLIENT_CPU, CpuQuota, server  # noqa: E402
+from run import CLIENT_CPU, CpuQuota, server, tools_present  # noqa: E402
 
 KEYSPACE = 100_000
 
@@ -125,10 +124,8 @@ def main() -> int:
                     help="CPU quota for each server, as a fraction of one core (0: none)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
-    for tool in ("redis-server", "redis-benchmark", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)", file=sys.stderr)
-            return 2
+    if not tools_present():
+        return 2
     quota = CpuQuota(args.cpu_share) if args.cpu_share > 0 else None
     runs: dict[str, list[dict[str, float]]] = {"redis": [], "redslot": [], "redslot scraped": []}
     scrapes: list[float] = []
