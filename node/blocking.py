@@ -1,12 +1,15 @@
 """Clients blocked on keys (blocked.c): BLPOP, BLMOVE, BZPOPMIN and the rest wait here.
 
 A blocked client stops running requests (``client.waiting``; what it sends meanwhile is
-queued) until one of its keys can serve it, its timeout fires, or CLIENT UNBLOCK. A key
-becomes *ready* when it is created (``Database._insert``, as dbAdd's signalKeyAsReady);
-after the command that created it finishes, ``serve_ready`` offers it to the clients
-blocked on it, in the order they blocked, while it has something to give. A served
-client's reply is written at once and its queued requests run on the next loop turn, not
-inside the command of the client that made the key ready.
+queued) until one of its keys can serve it, its timeout fires, or CLIENT UNBLOCK. Its
+connection is still read meanwhile, as Redis keeps a blocked client's read handler: that
+is how a peer that hangs up is seen at once and leaves every key's queue, instead of
+being served an element it can never receive. A key becomes *ready* when it is created
+(``Database._insert``, as dbAdd's signalKeyAsReady); after the command (or EXEC) that
+created it finishes, ``serve_ready`` offers it to the clients blocked on it, in the order
+they blocked, while it has something to give. A served client's reply is written at once
+and its queued requests run on the next loop turn, not inside the command of the client
+that made the key ready.
 """
 
 from __future__ import annotations
@@ -24,18 +27,20 @@ if TYPE_CHECKING:
 
 # serve(db, key) -> the reply, or None when the key cannot serve this client now.
 Serve = Callable[["Database", bytes], Any]
+# timed_out() -> the reply on timeout or CLIENT UNBLOCK (replyToBlockedClientTimedOut).
+TimedOut = Callable[[], Any]
 
 
 class Blocked:
-    __slots__ = ("client", "db", "keys", "serve", "timeout_reply", "timer")
+    __slots__ = ("client", "db", "keys", "serve", "timed_out", "timer")
 
     def __init__(self, client: Client, db: Database, keys: list[bytes], serve: Serve,
-                 timeout_reply: Any) -> None:
+                 timed_out: TimedOut) -> None:
         self.client = client
         self.db = db
         self.keys = keys
         self.serve = serve
-        self.timeout_reply = timeout_reply
+        self.timed_out = timed_out
         self.timer: asyncio.TimerHandle | None = None
 
 
@@ -49,23 +54,22 @@ BLOCKED = _BlockedReply()
 
 
 def block(client: Client, keys: list[bytes], timeout: float, serve: Serve,
-          timeout_reply: Any) -> _BlockedReply:
+          timed_out: TimedOut) -> _BlockedReply:
     """blockForKeys: park ``client`` on ``keys``; ``timeout`` seconds, 0 waits for ever."""
     db = client.db
-    entry = Blocked(client, db, list(dict.fromkeys(keys)), serve, timeout_reply)
+    entry = Blocked(client, db, list(dict.fromkeys(keys)), serve, timed_out)
     for key in entry.keys:
         db.blocked.setdefault(key, deque()).append(entry)
     client.blocked = entry
     client.waiting = True
-    if client.transport is not None:
-        client.transport.pause_reading()
     if timeout:
         entry.timer = asyncio.get_running_loop().call_later(timeout, _time_out, entry)
     return BLOCKED
 
 
 def _time_out(entry: Blocked) -> None:
-    unblock(entry, entry.timeout_reply)
+    entry.timer = None
+    unblock(entry, entry.timed_out())
 
 
 def release(entry: Blocked) -> None:
@@ -89,9 +93,14 @@ def release(entry: Blocked) -> None:
 
 
 def unblock(entry: Blocked, reply: Any) -> None:
-    """Answer a blocked client and let it go on with the requests it sent meanwhile."""
-    release(entry)
+    """Answer a blocked client and let it go on with the requests it sent meanwhile.
+
+    Nothing happens to an entry already released (served, timed out, CLIENT UNBLOCKed or
+    disconnected): a client is answered once."""
     client = entry.client
+    if client.blocked is not entry:
+        return
+    release(entry)
     if client.transport is None:
         return
     client.reply(reply)
@@ -103,7 +112,9 @@ def serve_ready(stats: KeyspaceStats) -> None:
     """handleClientsBlockedOnKeys: serve clients blocked on keys that became ready.
 
     Clients are offered the key in the order they blocked, while it exists; one that it
-    cannot serve (another type, say) stays blocked and the next is offered it.
+    cannot serve (another type, say) stays blocked and the next is offered it. A client
+    whose connection is gone is never offered anything (closing releases it at once; this
+    is the last guard before an element is taken from the key).
     """
     ready = stats.ready_keys
     while ready:
@@ -111,6 +122,9 @@ def serve_ready(stats: KeyspaceStats) -> None:
         for entry in list(db.blocked.get(key, ())):
             if key not in db.entries:
                 break
+            if entry.client.transport is None or entry.client.closing:
+                release(entry)
+                continue
             try:
                 reply = entry.serve(db, key)
             except CommandError as exc:  # e.g. BLMOVE's destination became another type

@@ -1,8 +1,11 @@
 """One client connection: the asyncio Protocol on the hot path, and the client's state.
 
 Requests are parsed per read, run in order, and all replies of one read are written with
-one ``transport.write``. A client whose next request must wait (CLIENT PAUSE, and blocking
-commands later) keeps the rest of its requests queued and stops reading until resumed.
+one ``transport.write``. A client whose next request must wait (CLIENT PAUSE, a blocking
+command) keeps the rest of its requests queued until resumed, but is still read from, as
+Redis reads a blocked client into its query buffer: a peer that hangs up meanwhile is
+forgotten at once (``connection_lost``), and what it queues counts toward
+``client-query-buffer-limit``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Client(asyncio.Protocol):
         self.parser.auth_required = not self.authenticated
         self.out: list[bytes] = []
         self.queue: deque[list[bytes]] = deque()
+        self.queued_bytes = 0  # received while waiting: part of the query buffer
         self.waiting = False
         self.closing = False
         self.cmd: Command | None = None
@@ -121,15 +125,23 @@ class Client(asyncio.Protocol):
             pass
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._detach()
+        self.transport = None
+
+    def _detach(self) -> None:
+        """freeClient's bookkeeping: out of every key queue, watch list and client table.
+
+        Done when the connection closes and already when the server closes it (CLIENT
+        KILL, idle timeout): no write made after that may serve or count this client."""
         self.closing = True
         if self.watched:
             unwatch_all(self)
         if self.blocked is not None:
             release(self.blocked)
+        self.waiting = False
         if self.replica is not None:
             self.server.replication.forget(self)
         self.server.remove_client(self)
-        self.transport = None
 
     def data_received(self, data: bytes) -> None:
         server = self.server
@@ -139,16 +151,18 @@ class Client(asyncio.Protocol):
         self.last_interaction = server.now
         parser = self.parser
         requests = parser.feed(data)
-        if parser.buffered > server.query_buffer_limit:
+        if self.queue or self.waiting:
+            self.queued_bytes += len(data)
+        if parser.buffered + self.queued_bytes > server.query_buffer_limit:
             server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
         if self.queue or self.waiting:
             self.queue.extend(requests)
-        else:
-            self._run(requests)
-        if parser.error is not None:
+            return  # run, and any protocol error answered, once resumed
+        self._run(requests)
+        if parser.error is not None and not self.waiting:
             self.protocol_error(parser.error)
         self.flush()
 
@@ -157,7 +171,7 @@ class Client(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.waiting:
+        if self.transport is not None:
             self.transport.resume_reading()
 
     # --- running requests ---
@@ -183,18 +197,19 @@ class Client(asyncio.Protocol):
         """Hold this request (and the ones after it) until ``resume``."""
         self.queue.appendleft(argv)
         self.waiting = True
-        if self.transport is not None:
-            self.transport.pause_reading()
         self.server.pause.postponed.append(self)
 
     def resume(self) -> None:
         self.waiting = False
         if self.transport is None:
             return
-        self.transport.resume_reading()
         queued = list(self.queue)
         self.queue.clear()
+        self.queued_bytes = 0
         self._run(queued)
+        parser = self.parser
+        if parser.error is not None and not self.closing and not self.waiting:
+            self.protocol_error(parser.error)
         self.flush()
         if self.closing and self.transport is not None:
             self.transport.close()
@@ -243,8 +258,8 @@ class Client(asyncio.Protocol):
         self.queue.clear()
 
     def close(self) -> None:
-        self.closing = True
         self.queue.clear()
+        self._detach()
         if self.transport is not None:
             self.transport.close()
 

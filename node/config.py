@@ -90,7 +90,8 @@ class Kind:
     """How a directive's value reads and writes.
 
     ``multi`` kinds (save, bind, percentiles) take a list of words: from a config line
-    its arguments, from CONFIG SET the value split on single spaces, as Redis does.
+    its arguments (none at all for those with ``min_words`` 0), from CONFIG SET the value
+    split on single spaces, as Redis does.
     ``rewrite`` gives the config-file arguments, one entry per line; ``always_rewrite``
     kinds are written by CONFIG REWRITE even at their default value (as Redis does).
     """
@@ -100,6 +101,7 @@ class Kind:
     rewrite: Callable[[Any], list[str]] | None = None
     multi: bool = False
     always_rewrite: bool = False
+    min_words: int = 1  # on a config-file line; save, bind and percentiles may stand bare
 
     def rewrite_args(self, value: Any) -> list[str]:
         if self.rewrite is not None:
@@ -246,11 +248,12 @@ STRING = Kind(str, str, lambda v: [quote(v)])
 DBFILENAME = Kind(_parse_dbfilename, str, lambda v: [quote(v)])
 HOSTNAME = Kind(_parse_hostname, str, lambda v: [quote(v)])
 DIR = Kind(_parse_dir, str, lambda v: [quote(v)], always_rewrite=True)
-SAVE = Kind(_parse_save, _format_save, _rewrite_save, multi=True, always_rewrite=True)
-BIND = Kind(_parse_bind, str, lambda v: [v], multi=True)
+SAVE = Kind(_parse_save, _format_save, _rewrite_save, multi=True, always_rewrite=True,
+            min_words=0)
+BIND = Kind(_parse_bind, str, lambda v: [v], multi=True, min_words=0)
 REPLICAOF = Kind(_parse_replicaof, str, lambda v: [v] if v else [], multi=True)
 PERCENTILES = Kind(_parse_percentiles, _format_percentiles, _rewrite_percentiles,
-                   multi=True, always_rewrite=True)
+                   multi=True, always_rewrite=True, min_words=0)
 EVICTION_POLICIES = (
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
@@ -566,7 +569,7 @@ class Config:
         d = self.lookup(name)
         if d is None:
             raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
-        if len(words) < 2 or (not d.kind.multi and len(words) != 2):
+        if len(words) < d.kind.min_words + 1 or (not d.kind.multi and len(words) != 2):
             raise StartupError(source, number, line, "wrong number of arguments")
         args = words[1:]
         if d.kind.multi and len(args) == 1 and args[0]:
@@ -577,8 +580,9 @@ class Config:
         except ConfigError as exc:
             raise StartupError(source, number, line, str(exc)) from None
         if d.name == "save":
-            # The first save line replaces the defaults, the next ones add rules; save "" clears.
-            if self._save_loaded and value:
+            # The first save line replaces the defaults (a bare ``save`` too), the next ones
+            # add rules; save "" clears whatever came before (setConfigSaveOption).
+            if self._save_loaded and args != [""]:
                 value = self.values["save"] + value
             self._save_loaded = True
         self.store(d, value)

@@ -226,13 +226,10 @@ class Replication:
         done = self.acked(offset)
         if done >= replicas or client.multi:
             return done
-        block(client, [], 0, lambda db, key: None, None)
+        block(client, [], timeout_ms / 1000, lambda db, key: None, lambda: self.acked(offset))
         entry = client.blocked
         assert entry is not None
         self.waiters.append((entry, offset, replicas))
-        if timeout_ms > 0:
-            entry.timer = asyncio.get_running_loop().call_later(
-                timeout_ms / 1000, self._wait_timed_out, entry, offset)
         self.request_acks()
         return BLOCKED
 
@@ -241,18 +238,17 @@ class Replication:
         if any(r.state == ONLINE for r in self.replicas):
             self.server.propagation.feed(GETACK, durable=False)
 
-    def _wait_timed_out(self, entry: Blocked, offset: int) -> None:
-        entry.timer = None
-        self.waiters = [w for w in self.waiters if w[0] is not entry]
-        unblock(entry, self.acked(offset))
-
     def _serve_waiters(self) -> None:
+        """Answer the WAITs now satisfied; forget those already answered (timeout, CLIENT
+        UNBLOCK) or gone."""
         still = []
         for entry, offset, wanted in self.waiters:
+            if entry.client.blocked is not entry:
+                continue
             done = self.acked(offset)
             if done >= wanted:
                 unblock(entry, done)
-            elif entry.client.transport is not None:
+            else:
                 still.append((entry, offset, wanted))
         self.waiters = still
 

@@ -162,3 +162,143 @@ def test_info_counts_blocked_clients_and_keys(node):
         admin.call("RPUSH", "b", "x")
         waiter.read_reply()
         assert "total_blocking_keys:0" in admin.call("INFO", "clients").decode()
+
+
+# --- clients that go away while blocked (a disconnected worker must not take a job) ---
+
+def blocked_count(admin: RawClient) -> int:
+    info = admin.call("INFO", "clients").decode()
+    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+def wait_for_blocked(admin: RawClient, count: int, timeout: float = 5.0) -> None:
+    """Until the server says ``count`` clients are blocked (bounded: fails after timeout)."""
+    deadline = time.monotonic() + timeout
+    while blocked_count(admin) != count:
+        assert time.monotonic() < deadline, f"never saw {count} blocked clients"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("block,push,length", [
+    (("BLPOP", "q", "0"), ("LPUSH", "q", "job1"), ("LLEN", "q")),
+    (("BRPOP", "q", "0"), ("LPUSH", "q", "job1"), ("LLEN", "q")),
+    (("BLMOVE", "q", "d", "LEFT", "RIGHT", "0"), ("LPUSH", "q", "job1"), ("LLEN", "q")),
+    (("BLMPOP", "0", "1", "q", "LEFT"), ("LPUSH", "q", "job1"), ("LLEN", "q")),
+    (("BZPOPMIN", "z", "0"), ("ZADD", "z", "1", "m"), ("ZCARD", "z")),
+    (("BZMPOP", "0", "1", "z", "MAX"), ("ZADD", "z", "1", "m"), ("ZCARD", "z")),
+], ids=lambda v: v[0] if isinstance(v, tuple) else None)
+def test_a_client_that_disconnects_while_blocked_takes_nothing(node, reference, block, push,
+                                                               length):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            waiter = RawClient(server.port)
+            waiter.send_raw(encode_command(*block))
+            wait_for_blocked(admin, 1)
+            waiter.close()
+            wait_for_blocked(admin, 0)
+            assert admin.call(*push) == b":1\r\n", name
+            assert admin.call(*length) == b":1\r\n", name
+            assert admin.call("EXISTS", "d") == b":0\r\n", name
+
+
+def test_a_client_killed_while_blocked_takes_nothing_even_in_the_same_pipeline(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            waiter_id = int(waiter.call("CLIENT", "ID")[1:-2])
+            waiter.send_raw(encode_command("BLPOP", "q", "0"))
+            wait_for_blocked(admin, 1)
+            admin.send_raw(encode_command("CLIENT", "KILL", "ID", waiter_id)
+                           + encode_command("RPUSH", "q", "job")
+                           + encode_command("INFO", "clients"))
+            assert admin.read_reply() == b":1\r\n", name  # one client killed
+            assert admin.read_reply() == b":1\r\n", name
+            assert b"blocked_clients:0\r\n" in admin.read_reply(), name
+            assert admin.call("LLEN", "q") == b":1\r\n", name
+            assert waiter.read_until_closed() == b"", name
+            assert f"id={waiter_id} ".encode() not in admin.call("CLIENT", "LIST"), name
+
+
+def test_a_disconnected_waiter_leaves_the_queue_to_the_next_one(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as second, RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            first = RawClient(server.port)
+            first.send_raw(encode_command("BLPOP", "q", "0"))
+            wait_for_blocked(admin, 1)
+            second.send_raw(encode_command("BLPOP", "q", "0"))
+            wait_for_blocked(admin, 2)
+            first.close()
+            wait_for_blocked(admin, 1)
+            admin.call("RPUSH", "q", "job")
+            assert second.read_reply() == b"*2\r\n$1\r\nq\r\n$3\r\njob\r\n", name
+            assert admin.call("LLEN", "q") == b":0\r\n", name
+
+
+@pytest.mark.parametrize("encoding", [("zset-max-ziplist-entries", "0"),
+                                      ("zset-max-ziplist-entries", "128")])
+def test_bzpopmin_is_woken_whatever_the_zset_encoding(node, reference, encoding):
+    """The sequence of Redis's own tests: MULTI/ZADD/DEL/EXEC leaves the client blocked,
+    the ZADD after it serves it."""
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            admin.call("CONFIG", "SET", *encoding)
+            try:
+                waiter.send_raw(encode_command("BZPOPMIN", "zset", "0"))
+                wait_for_blocked(admin, 1)
+                for request in [("MULTI",), ("ZADD", "zset", "0", "foo"), ("DEL", "zset"),
+                                ("EXEC",), ("DEL", "zset"), ("ZADD", "zset", "1", "bar")]:
+                    admin.call(*request)
+                assert waiter.read_reply() == b"*3\r\n$4\r\nzset\r\n$3\r\nbar\r\n$1\r\n1\r\n", name
+                assert blocked_count(admin) == 0, name
+            finally:
+                admin.call("CONFIG", "SET", "zset-max-ziplist-entries", "128")
+
+
+def test_a_protocol_error_sent_while_blocked_is_answered_after_the_reply(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLPOP", "q", "0") + encode_command("ECHO", "x")
+                            + b"*1\r\n$abc\r\n")
+            wait_for_blocked(admin, 1)
+            admin.call("RPUSH", "q", "job")
+            assert waiter.read_until_closed() == (
+                b"*2\r\n$1\r\nq\r\n$3\r\njob\r\n$1\r\nx\r\n"
+                b"-ERR Protocol error: invalid bulk length\r\n"), name
+
+
+def test_a_blocked_client_past_the_query_buffer_limit_is_closed(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            admin.call("CONFIG", "SET", "client-query-buffer-limit", "1mb")
+            try:
+                waiter.send_raw(encode_command("BLPOP", "q", "0"))
+                wait_for_blocked(admin, 1)
+                chunk = encode_command("SET", "k", "v" * 100_000)
+                try:
+                    for _ in range(20):
+                        waiter.send_raw(chunk)
+                except OSError:
+                    pass  # the server closed the connection under us: that is the point
+                wait_for_blocked(admin, 0)
+                admin.call("RPUSH", "q", "job")
+                assert admin.call("LLEN", "q") == b":1\r\n", name
+                assert admin.call("EXISTS", "k") == b":0\r\n", name
+            finally:
+                admin.call("CONFIG", "SET", "client-query-buffer-limit", "1gb")
+
+
+def test_client_unblock_of_a_wait_answers_the_ack_count(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as admin:
+            waiter_id = int(waiter.call("CLIENT", "ID")[1:-2])
+            waiter.call("SET", "k", "v")
+            waiter.send_raw(encode_command("WAIT", "1", "0"))
+            wait_for_blocked(admin, 1)
+            assert admin.call("CLIENT", "UNBLOCK", waiter_id) == b":1\r\n", name
+            assert waiter.read_reply() == b":0\r\n", name
+            assert waiter.call("PING") == b"+PONG\r\n", name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -331,3 +332,32 @@ def test_memory_values_parse_like_memtoull(text, value):
 def test_memory_values_redis_rejects_are_rejected(text):
     with pytest.raises(ConfigError, match="argument must be a memory value"):
         parse_memory(text)
+
+
+# --- multi-word directives written bare in a config file (setConfigSaveOption) ---
+
+@pytest.mark.parametrize("lines", [
+    "save", "save \"\"", "save 100 1\nsave", "save 100 1\nsave \"\"", "save 100 1\nsave 200 2",
+    "save \"\"\nsave 300 3", "latency-tracking-info-percentiles",
+], ids=lambda text: text.replace("\n", " | "))
+def test_bare_multi_word_directives_in_a_file_load_as_redis_loads_them(tmp_path, lines):
+    values = []
+    for name, start in (("ours", start_node_with_file), ("theirs", start_redis_with_file)):
+        path = tmp_path / f"{name}.conf"
+        path.write_text(lines + "\n")
+        proc = start(str(path))
+        try:
+            with redis.Redis(port=proc.port, decode_responses=True) as client:
+                values.append(client.config_get("save", "latency-tracking-info-percentiles"))
+        finally:
+            proc.stop()
+    assert values[0] == values[1]
+
+
+def test_bare_replicaof_in_a_file_is_refused_as_redis_refuses_it(tmp_path):
+    conf = tmp_path / "node.conf"
+    conf.write_text("port 0\nreplicaof\n")
+    proc = subprocess.run([sys.executable, "-m", "redslot.cli", "node", str(conf)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert "wrong number of arguments" in proc.stderr

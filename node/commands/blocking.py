@@ -60,8 +60,9 @@ def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Atte
         return multi_reply
 
     def serve(db: Database, key: bytes) -> Any:
-        # A key of another type serves other clients (Redis dispatches ready keys by type).
-        if type(db.raw(key)) is not kind:
+        # A key of another type serves other clients (Redis dispatches ready keys by type);
+        # any encoding of the type serves (a skiplist ZSet is a subclass).
+        if not isinstance(db.raw(key), kind):
             return None
         reply = attempt(key)
         propagation = c.server.propagation
@@ -69,7 +70,11 @@ def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Atte
             propagation.add(db.id, effect(key))
         return reply
 
-    return block(c, keys, timeout, serve, NULL_ARRAY)
+    return block(c, keys, timeout, serve, _null_array)
+
+
+def _null_array() -> Any:
+    return NULL_ARRAY
 
 
 def _side(left: bool) -> bytes:
@@ -198,7 +203,7 @@ def client_unblock(c: Client, argv: list[bytes]) -> Any:
     if target is None or target.blocked is None:
         return 0
     entry = target.blocked
-    unblock(entry, CommandError(errors.UNBLOCKED) if as_error else entry.timeout_reply)
+    unblock(entry, CommandError(errors.UNBLOCKED) if as_error else entry.timed_out())
     return 1
 
 
