@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import CommandError
+from .errors import UNBLOCKED_DEMOTED, CommandError
 
 if TYPE_CHECKING:
     from .client import Client
@@ -32,13 +32,14 @@ TimedOut = Callable[[], Any]
 
 
 class Blocked:
-    __slots__ = ("client", "db", "keys", "serve", "timed_out", "timer")
+    __slots__ = ("client", "db", "keys", "kind", "serve", "timed_out", "timer")
 
-    def __init__(self, client: Client, db: Database, keys: list[bytes], serve: Serve,
-                 timed_out: TimedOut) -> None:
+    def __init__(self, client: Client, db: Database, keys: list[bytes], kind: str,
+                 serve: Serve, timed_out: TimedOut) -> None:
         self.client = client
         self.db = db
         self.keys = keys
+        self.kind = kind  # the type name that can serve it ("list", "zset"); "" for WAIT
         self.serve = serve
         self.timed_out = timed_out
         self.timer: asyncio.TimerHandle | None = None
@@ -53,13 +54,16 @@ class _BlockedReply:
 BLOCKED = _BlockedReply()
 
 
-def block(client: Client, keys: list[bytes], timeout: float, serve: Serve,
+def block(client: Client, keys: list[bytes], kind: str, timeout: float, serve: Serve,
           timed_out: TimedOut) -> _BlockedReply:
-    """blockForKeys: park ``client`` on ``keys``; ``timeout`` seconds, 0 waits for ever."""
+    """blockForKeys: park ``client`` on ``keys`` until a value of type ``kind`` serves it;
+    ``timeout`` seconds, 0 waits for ever."""
     db = client.db
-    entry = Blocked(client, db, list(dict.fromkeys(keys)), serve, timed_out)
+    entry = Blocked(client, db, list(dict.fromkeys(keys)), kind, serve, timed_out)
     for key in entry.keys:
         db.blocked.setdefault(key, deque()).append(entry)
+    waiting_for = db.stats.waiting_for
+    waiting_for[kind] = waiting_for.get(kind, 0) + 1
     client.blocked = entry
     client.waiting = True
     if timeout:
@@ -90,6 +94,7 @@ def release(entry: Blocked) -> None:
     client = entry.client
     if client.blocked is entry:
         client.blocked = None
+        db.stats.waiting_for[entry.kind] -= 1
 
 
 def unblock(entry: Blocked, reply: Any) -> None:
@@ -101,11 +106,27 @@ def unblock(entry: Blocked, reply: Any) -> None:
     if client.blocked is not entry:
         return
     release(entry)
+    # Not blocked from now on (INFO, CLIENT LIST); its queued requests run on the next turn.
+    client.waiting = False
     if client.transport is None:
         return
     client.reply(reply)
     client.flush()
-    asyncio.get_running_loop().call_soon(client.resume)
+    asyncio.get_running_loop().call_soon(client.run_queued)
+
+
+def disconnect_all(clients: list[Client]) -> int:
+    """disconnectAllBlockedClients: a master turned replica answers every client blocked
+    on keys or WAIT with -UNBLOCKED and closes it; CLIENT PAUSE's postponed clients stay.
+    Returns how many, for the error statistics."""
+    count = 0
+    for client in clients:
+        entry = client.blocked
+        if entry is not None:
+            client.close_after_reply()
+            unblock(entry, CommandError(UNBLOCKED_DEMOTED))
+            count += 1
+    return count
 
 
 def serve_ready(stats: KeyspaceStats) -> None:

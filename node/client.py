@@ -201,7 +201,11 @@ class Client(asyncio.Protocol):
 
     def resume(self) -> None:
         self.waiting = False
-        if self.transport is None:
+        self.run_queued()
+
+    def run_queued(self) -> None:
+        """Run the requests queued while waiting, unless the client waits again."""
+        if self.transport is None or self.waiting:
             return
         queued = list(self.queue)
         self.queue.clear()

@@ -183,6 +183,8 @@ NAN_OR_INFINITY = "ERR value is NaN or Infinity"
 BLOCK_TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
 UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+UNBLOCKED_DEMOTED = ("UNBLOCKED force unblock from blocking operation, instance state changed "
+                     "(master -> replica?)")
 INDEX_OUT_OF_RANGE = "ERR index out of range"
 LPOS_RANK_ZERO = (
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "

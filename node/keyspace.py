@@ -52,8 +52,8 @@ class KeyspaceStats:
     """
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
-                 "no_touch", "lfu", "ready_keys", "data_bytes", "resized", "expiry",
-                 "propagation")
+                 "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "resized",
+                 "expiry", "propagation")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -64,8 +64,13 @@ class KeyspaceStats:
         self.lru_clock = 0
         self.no_touch = False
         self.lfu: LfuClock | None = None
-        # Keys created while clients were blocked on them (blocking.py serves them).
+        # Keys created while clients were blocked on them (blocking.py serves them), and
+        # how many clients are blocked for each type name, in every database: as Redis's
+        # signalKeyAsReady, a new key is ready only if its type has a waiting client (a key
+        # created as a zset while only list pops wait never serves, even if it is later
+        # overwritten by a list: overwriting a key never readies it).
         self.ready_keys: list[tuple[Database, bytes]] = []
+        self.waiting_for: dict[str, int] = {}
         # What the keys and values of every database cost (footprint.py): the sum of the
         # entries' sizes, the dataset part of used_memory. Keys changed in place wait in
         # ``resized`` until the command is over (dispatch calls ``settle``).
@@ -292,7 +297,7 @@ class Database:
         if self.slot_index is not None:
             self.slot_index.add(key)
         if self.blocked and key in self.blocked:
-            self.stats.ready_keys.append((self, key))
+            self._signal_ready(key, value)
 
     def delete(self, key: bytes) -> bool:
         if key not in self.entries or (self.expires and key in self.expires and self._expired(key)):
@@ -344,8 +349,16 @@ class Database:
         self.slot_index, other.slot_index = other.slot_index, self.slot_index
         for db in (self, other):  # scanDatabaseForReadyKeys: blocked clients stay put
             for key in db.blocked:
-                if key in db.entries:
-                    db.stats.ready_keys.append((db, key))
+                entry = db.entries.get(key)
+                if entry is not None:
+                    db._signal_ready(key, entry.value)
+
+    def _signal_ready(self, key: bytes, value: Any) -> None:
+        """signalKeyAsReady: queue a key for the clients blocked on it, if its type can
+        serve any blocked client at all."""
+        stats = self.stats
+        if stats.waiting_for.get(TYPE_NAMES.get(type(value), "none")):
+            stats.ready_keys.append((self, key))
 
     def _remove(self, key: bytes) -> None:
         """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""

@@ -226,7 +226,8 @@ class Replication:
         done = self.acked(offset)
         if done >= replicas or client.multi:
             return done
-        block(client, [], timeout_ms / 1000, lambda db, key: None, lambda: self.acked(offset))
+        block(client, [], "", timeout_ms / 1000, lambda db, key: None,
+              lambda: self.acked(offset))
         entry = client.blocked
         assert entry is not None
         self.waiters.append((entry, offset, replicas))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import REDIS_VERSION, errors
 from .aof import AofError, AppendOnly
+from .blocking import disconnect_all as disconnect_blocked
 from .client import Client
 from .cluster import ClusterState
 from .cluster_links import start_cluster
@@ -189,6 +190,8 @@ class Server:
         repl = self.replication
         if repl.link is not None:
             repl.link.stop()
+        for _ in range(disconnect_blocked(list(self.clients.values()))):
+            self.count_error(errors.UNBLOCKED_DEMOTED)
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
         repl.link = MasterLink(self, host, port)

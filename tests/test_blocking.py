@@ -6,6 +6,7 @@ import time
 
 import pytest
 from differential import assert_same
+from nodes import free_port, start_node, start_redis_server
 from resp import RawClient, encode_command
 
 
@@ -302,3 +303,46 @@ def test_client_unblock_of_a_wait_answers_the_ack_count(node, reference):
             assert admin.call("CLIENT", "UNBLOCK", waiter_id) == b":1\r\n", name
             assert waiter.read_reply() == b":0\r\n", name
             assert waiter.call("PING") == b"+PONG\r\n", name
+
+
+def test_a_master_turned_replica_answers_its_blocked_clients_and_closes_them(node, reference):
+    for server, name in servers(node, reference):
+        with RawClient(server.port) as waiter, RawClient(server.port) as waiting, \
+                RawClient(server.port) as admin:
+            admin.call("FLUSHALL")
+            waiter.send_raw(encode_command("BLPOP", "q", "0"))
+            wait_for_blocked(admin, 1)
+            waiting.call("SET", "k", "v")
+            waiting.send_raw(encode_command("WAIT", "1", "0"))
+            wait_for_blocked(admin, 2)
+            try:
+                assert admin.call("REPLICAOF", "127.0.0.1", free_port()) == b"+OK\r\n", name
+                text = (b"-UNBLOCKED force unblock from blocking operation, instance state "
+                        b"changed (master -> replica?)\r\n")
+                assert waiter.read_until_closed() == text, name
+                assert waiting.read_until_closed() == text, name
+                assert blocked_count(admin) == 0, name
+            finally:
+                admin.call("REPLICAOF", "NO", "ONE")
+
+
+@pytest.mark.parametrize("value", [("RPUSH", "q", "job"), ("ZADD", "q", "1", "job")],
+                         ids=["list", "zset"])
+def test_a_key_migrated_in_serves_the_client_blocked_on_it(node, reference, value):
+    for source, start_target, name in [(node, start_node, "redslot"),
+                                       (reference, start_redis_server, "redis-server")]:
+        target = start_target()
+        try:
+            with RawClient(source.port) as src, RawClient(target.port) as waiter, \
+                    RawClient(target.port) as admin:
+                src.call("FLUSHALL")
+                src.call(*value)
+                pop = "BLPOP" if value[0] == "RPUSH" else "BZPOPMIN"
+                waiter.send_raw(encode_command(pop, "q", "0"))
+                wait_for_blocked(admin, 1)
+                assert src.call("MIGRATE", "127.0.0.1", target.port, "q", "0", "5000") == (
+                    b"+OK\r\n"), name
+                assert waiter.read_reply().startswith(b"*"), name
+                assert admin.call("EXISTS", "q") == b":0\r\n", name
+        finally:
+            target.stop()

@@ -17,7 +17,7 @@ from .. import errors
 from ..blocking import block, unblock
 from ..commandtable import command
 from ..errors import CommandError
-from ..keyspace import Database
+from ..keyspace import TYPE_NAMES, Database
 from ..lists import ListValue
 from ..reply import NULL_ARRAY
 from ..zset import ZSet
@@ -70,7 +70,7 @@ def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Atte
             propagation.add(db.id, effect(key))
         return reply
 
-    return block(c, keys, timeout, serve, _null_array)
+    return block(c, keys, TYPE_NAMES[kind], timeout, serve, _null_array)
 
 
 def _null_array() -> Any:
