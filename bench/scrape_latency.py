@@ -104,7 +104,7 @@ def node_and_exporter(metrics_port: int) -> tuple[int, int]:
                 if b"--metrics-port" in argv and str(metrics_port).encode() in argv
                 and b"taskset" not in argv[0])
     exporter = next(pid for pid, (ppid, argv) in procs.items()
-                    if ppid == node and b"redslot.node.exporter" in argv)
+                    if ppid == node and b"redslot.node.observability.exporter" in argv)
     return node, exporter
 
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "node":
-        from redslot.node.main import run
+        from redslot.node.server.main import run
 
         return run(rest)
     if command == "operator":

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from redslot.node import config as config_module
-from redslot.node.commandtable import Command, build_table
-from redslot.node.config import DIR, DIRECTIVES, Config, Directive
+from redslot.node.config.directives import DIR, DIRECTIVES, Config, Directive
+from redslot.node.table.command import Command, build_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -96,7 +96,7 @@ def replace_section(text: str, marker: str, body: str) -> str:
 
 def check_checkout() -> None:
     """Refuse to document another checkout's registries (``pip install -e`` elsewhere)."""
-    source = Path(config_module.__file__).resolve().parent.parent
+    source = Path(config_module.__file__).resolve().parents[2]
     if source != ROOT:
         raise RuntimeError(f"redslot is imported from {source}, not {ROOT}: "
                            f"run python3 -m pip install -e {ROOT}")

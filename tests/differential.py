@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from nodes import ServerProcess
-from redslot.node.rdb import crc64
+from redslot.node.types.rdb import crc64
 from resp import RawClient
 
 Request = Sequence[bytes | str | int]

@@ -10,10 +10,10 @@ import pytest
 import redis
 from differential import assert_same
 from nodes import start_node
-from redslot.node.client import Client
-from redslot.node.config import Config
-from redslot.node.dispatch import execute
-from redslot.node.server import Server
+from redslot.node.config.directives import Config
+from redslot.node.server.client import Client
+from redslot.node.server.dispatch import execute
+from redslot.node.server.server import Server
 from resp import RawClient
 
 # Redis 7.2 adds lib-name and lib-ver after resp; the rest is 7.0.15's list, in order.

@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 from redis.crc import key_slot as redis_key_slot
-from redslot.node.cluster import ClusterNode, ClusterState, slot_ranges
-from redslot.node.cluster_config import TableError, parse_row, parse_table
-from redslot.node.config import Config
-from redslot.node.keyspace import Database, KeyspaceStats
-from redslot.node.slots import SLOTS, SlotIndex, key_slot
+from redslot.node.cluster.nodes_conf import TableError, parse_row, parse_table
+from redslot.node.cluster.state import ClusterNode, ClusterState, slot_ranges
+from redslot.node.config.directives import Config
+from redslot.node.keyspace.database import Database, KeyspaceStats
+from redslot.node.keyspace.slots import SLOTS, SlotIndex, key_slot
 
 A = "a" * 40
 B = "b" * 40

@@ -18,7 +18,7 @@ import pytest
 import redis
 from nodes import ServerProcess, start_node
 from redis.cluster import RedisCluster
-from redslot.node.slots import key_slot
+from redslot.node.keyspace.slots import key_slot
 from resp import RawClient
 
 TOOL_TIMEOUT = 60

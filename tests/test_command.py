@@ -16,9 +16,9 @@ import redis
 from differential import assert_same, assert_same_resp3
 from redis._parsers import CommandsParser
 from redslot.node.commands.command import command_info, key_flags
-from redslot.node.commands.specs import SPECS
-from redslot.node.commandtable import Command
-from redslot.node.reply import encode
+from redslot.node.protocol.reply import encode
+from redslot.node.table.command import Command
+from redslot.node.table.specs import SPECS
 from resp import RawClient
 
 # Commands whose COMMAND INFO is the same in 7.0 and 7.2 (compared when implemented).

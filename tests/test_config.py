@@ -13,7 +13,7 @@ import pytest
 import redis
 from differential import assert_same
 from nodes import ServerProcess, free_port
-from redslot.node.config import DIRECTIVES, ConfigError, parse_memory
+from redslot.node.config.directives import DIRECTIVES, ConfigError, parse_memory
 from resp import RawClient
 
 # Directives whose value the test harness sets differently on the two servers.

@@ -12,7 +12,7 @@ import pytest
 import redis
 from differential import assert_same, retrailer
 from redslot.node import rdb
-from redslot.node.rdb import (
+from redslot.node.types.rdb import (
     RDB_VERSION,
     RdbError,
     Reader,

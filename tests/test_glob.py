@@ -8,7 +8,7 @@ import time
 
 import pytest
 import redis
-from redslot.node.glob import Glob, compile_glob, stringmatchlen
+from redslot.node.base.glob import Glob, compile_glob, stringmatchlen
 
 
 def reference_match(pattern: bytes, string: bytes, nocase: bool = False) -> bool:

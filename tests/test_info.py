@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import pytest
-from redslot.node.info import bytes_to_human, latency_percentiles
+from redslot.node.observability.info import bytes_to_human, latency_percentiles
 from resp import RawClient
 
 # Fields redis-server 7.0.15 has that this node leaves out, and why.

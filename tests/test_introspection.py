@@ -13,9 +13,9 @@ import pytest
 import redis
 from differential import assert_same
 from nodes import ServerProcess, start_node, start_redis_server
-from redslot.node.keyspace import Entry
-from redslot.node.lfu import LFU_INIT_VAL, LfuClock
-from redslot.node.typeinfo import jemalloc_size
+from redslot.node.keyspace.database import Entry
+from redslot.node.keyspace.lfu import LFU_INIT_VAL, LfuClock
+from redslot.node.types.typeinfo import jemalloc_size
 from resp import RawClient
 
 

@@ -10,11 +10,11 @@ import pytest
 import redis
 from differential import assert_same, assert_same_resp3
 from nodes import free_port, start_node, start_redis_server
+from redslot.node.base.errors import CommandError
 from redslot.node.commands import keys
 from redslot.node.commands.keys import copy_value, parse_cursor, scan_positions
-from redslot.node.errors import CommandError
-from redslot.node.keyspace import Database, KeyspaceStats, now_ms
-from redslot.node.typeinfo import SdsString
+from redslot.node.keyspace.database import Database, KeyspaceStats, now_ms
+from redslot.node.types.typeinfo import SdsString
 
 
 def full_scan(client: redis.Redis, *args: object, count: int = 10) -> list[bytes]:

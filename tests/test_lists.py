@@ -14,8 +14,8 @@ import redis
 from differential import replies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redslot.node.listpack import decode_listpack, encode_listpack
-from redslot.node.lists import ListValue
+from redslot.node.types.listpack import decode_listpack, encode_listpack
+from redslot.node.types.lists import ListValue
 from resp import RawClient
 from test_dump import retrailer
 

@@ -21,7 +21,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
-from redslot.node.metrics_families import Snapshot, families, render
+from redslot.node.observability.metrics_families import Snapshot, families, render
 from redslot.operator.planner import Role, SlotRange, TopologyNode, render_topology
 from resp import RawClient
 
@@ -453,7 +453,7 @@ def exporter_pids(node_pid: int) -> list[int]:
         except OSError:
             continue
         state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == node_pid and state != "Z" and b"redslot.node.exporter" in cmdline:
+        if int(ppid) == node_pid and state != "Z" and b"redslot.node.observability.exporter" in cmdline:
             pids.append(int(entry.name))
     return pids
 

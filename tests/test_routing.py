@@ -10,13 +10,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from redslot.node.blocking import Blocked
-from redslot.node.cluster import ClusterNode, ClusterState
-from redslot.node.commandtable import Command, build_table
-from redslot.node.keyspace import Database, KeyspaceStats
-from redslot.node.routing import blocked_redirect, key_positions
-from redslot.node.slots import key_slot
-from redslot.node.transactions import MultiState
+from redslot.node.cluster.routing import blocked_redirect, key_positions
+from redslot.node.cluster.state import ClusterNode, ClusterState
+from redslot.node.keyspace.blocking import Blocked
+from redslot.node.keyspace.database import Database, KeyspaceStats
+from redslot.node.keyspace.slots import key_slot
+from redslot.node.keyspace.watch import MultiState
+from redslot.node.table.command import Command, build_table
 
 TABLE = build_table()
 A, B, C = b"{a}1", b"{a}2", b"{c}1"  # A and B share a slot, C is elsewhere

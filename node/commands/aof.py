@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
+from ..base import errors
+from ..base.errors import CommandError
+from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 
 @command("bgrewriteaof")

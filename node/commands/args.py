@@ -6,7 +6,7 @@ import math
 import re
 from fractions import Fraction
 
-from ..errors import (
+from ..base.errors import (
     NOT_FLOAT,
     NOT_INTEGER,
     SUBCOMMAND_SYNTAX,
@@ -14,7 +14,7 @@ from ..errors import (
     VALUE_OUT_OF_RANGE,
     CommandError,
 )
-from ..protocol import strict_int
+from ..protocol.request import strict_int
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1

@@ -22,16 +22,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..protocol import strict_int
-from ..reply import OK, Raw, Verbatim
+from ..base import errors
+from ..base.errors import CommandError
+from ..protocol.reply import OK, Raw, Verbatim
+from ..protocol.request import strict_int
+from ..table.command import command
 from .connection import set_client_name
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import Server
+    from ..server.client import Client
+    from ..server.server import Server
 
 NOTHING = Raw(b"")
 REPLY_BUFFER_SIZE = 16384

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..cluster import ClusterNode, ClusterState, slot_spans
-from ..commandtable import command
-from ..errors import CommandError
-from ..reply import Verbatim
-from ..slots import SLOTS, key_slot
+from ..base import errors
+from ..base.errors import CommandError
+from ..cluster.state import ClusterNode, ClusterState, slot_spans
+from ..keyspace.slots import SLOTS, key_slot
+from ..protocol.reply import Verbatim
+from ..table.command import command
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 MESSAGE_TYPES = ("ping", "pong", "meet", "fail", "publish", "publishshard", "auth-req",
                  "auth-ack", "update", "mfstart", "module")

@@ -13,20 +13,20 @@ import ipaddress
 import os
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..cluster import ClusterNode, ClusterState, default_bus_port, new_node_id, now_ms
-from ..cluster_config import TableError, parse_table
-from ..commandtable import command
-from ..errors import CommandError
-from ..manual_failover import manual_failover
-from ..protocol import strict_int
-from ..reply import OK
-from ..slots import SLOTS
+from ..base import errors
+from ..base.errors import CommandError
+from ..cluster.manual_failover import manual_failover
+from ..cluster.nodes_conf import TableError, parse_table
+from ..cluster.state import ClusterNode, ClusterState, default_bus_port, new_node_id, now_ms
+from ..keyspace.slots import SLOTS
+from ..protocol.reply import OK
+from ..protocol.request import strict_int
+from ..table.command import command
 from .args import to_int
 from .cluster import cluster_state, lookup_node, parse_slot
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 
 def _db_size(c: Client) -> int:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import ACL_CATEGORY_ORDER, Command, KeyRef, command
-from ..errors import CommandError
-from ..glob import compile_glob
-from ..reply import SetReply
+from ..base import errors
+from ..base.errors import CommandError
+from ..base.glob import compile_glob
+from ..protocol.reply import SetReply
+from ..table.command import ACL_CATEGORY_ORDER, Command, KeyRef, command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import Server
+    from ..server.client import Client
+    from ..server.server import Server
 
 # addReplyFlagsForCommand: the flags COMMAND shows, in its order (others are hidden).
 COMMAND_FLAG_ORDER = (

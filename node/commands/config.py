@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..config import ConfigError, Directive
-from ..errors import CommandError
-from ..glob import compile_glob
-from ..reply import OK
+from ..base import errors
+from ..base.errors import CommandError
+from ..base.glob import compile_glob
+from ..config.directives import ConfigError, Directive
+from ..protocol.reply import OK
+from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 HELP = (
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..reply import OK
+from ..base import errors
+from ..base.errors import CommandError
+from ..protocol.reply import OK
+from ..table.command import command
 from .args import to_int, to_int32
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 HELLO_NOAUTH = (
     "NOAUTH HELLO must be called with the client already authenticated, otherwise the "

@@ -17,22 +17,22 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..lfu import LRU_CLOCK_MAX
-from ..memusage import dataset_bytes
-from ..rdb import SAVERS, Writer
-from ..reply import OK, Raw, SetReply, Verbatim
-from ..snapshot import SnapshotError
-from ..typeinfo import ZERO_DIGEST, Digest, info_of, mix_digest, object_digest, xor_digest
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.lfu import LRU_CLOCK_MAX
+from ..keyspace.memusage import dataset_bytes
+from ..persistence.rdbfile import SnapshotError
+from ..protocol.reply import OK, Raw, SetReply, Verbatim
+from ..table.command import command
+from ..types.rdb import SAVERS, Writer
+from ..types.typeinfo import ZERO_DIGEST, Digest, info_of, mix_digest, object_digest, xor_digest
 from .args import LLONG_MAX, help_reply, subcommand_syntax_error, to_int_range
 from .object import idle_seconds, refcount
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..keyspace import Database
-    from ..server import Server
+    from ..keyspace.database import Database
+    from ..server.client import Client
+    from ..server.server import Server
 
 HELP = (
     "DIGEST",

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..keyspace import Database, now_ms
-from ..lfu import LRU_CLOCK_MAX
-from ..rdb import RdbError, dump_payload, load_payload, verify_payload
-from ..reply import OK
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.database import Database, now_ms
+from ..keyspace.lfu import LRU_CLOCK_MAX
+from ..protocol.reply import OK
+from ..table.command import command
+from ..types.rdb import RdbError, dump_payload, load_payload, verify_payload
 from .args import LLONG_MAX, to_int
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 
 @command("dump")

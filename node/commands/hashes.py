@@ -13,15 +13,15 @@ from fractions import Fraction
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..config import watch_process
-from ..errors import CommandError
-from ..hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash, TableHash
-from ..keyspace import Database
-from ..listpack import listpack_size
-from ..protocol import strict_int
-from ..reply import OK
+from ..base import errors
+from ..base.errors import CommandError
+from ..config.directives import watch_process
+from ..keyspace.database import Database
+from ..protocol.reply import OK
+from ..protocol.request import strict_int
+from ..table.command import command
+from ..types.hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash, TableHash
+from ..types.listpack import listpack_size
 from .args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -33,7 +33,7 @@ from .args import (
 from .keys import parse_cursor, parse_scan_options, register_copier
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 LONG_MAX = LLONG_MAX
 _LARGE_ARGS = 1 << 20

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..commandtable import command
-from ..info import info_text
-from ..reply import Verbatim
+from ..observability.info import info_text
+from ..protocol.reply import Verbatim
+from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 
 @command("info")

@@ -40,17 +40,17 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..glob import compile_glob
-from ..keyspace import TYPE_NAMES, Database
-from ..reply import OK
-from ..typeinfo import UNSHARED_INT, SdsString, string_encoding
+from ..base import errors
+from ..base.errors import CommandError
+from ..base.glob import compile_glob
+from ..keyspace.database import TYPE_NAMES, Database
+from ..protocol.reply import OK
+from ..table.command import command
+from ..types.typeinfo import UNSHARED_INT, SdsString, string_encoding
 from .args import to_int, to_int32
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 ULONG_MAX = 2**64 - 1
 DEFAULT_SCAN_COUNT = 10

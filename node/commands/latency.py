@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..commandtable import command
-from ..reply import Verbatim
+from ..protocol.reply import Verbatim
+from ..table.command import command
 from .args import help_reply
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import Server
+    from ..server.client import Client
+    from ..server.server import Server
 
 HELP = (
     "DOCTOR",

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..keyspace import STRING_TYPES
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.database import STRING_TYPES
+from ..table.command import command
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 _UINT32_MAX = 2**32 - 1
 

@@ -11,22 +11,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import WRONGTYPE, CommandError
-from ..footprint import register_footprint
-from ..keyspace import TYPE_NAMES
-from ..listpack import decode_listpack, encode_listpack, listpack_size
-from ..lists import ListValue, quicklist_nodes
-from ..rdb import RdbError, Reader, Writer, register_type
-from ..reply import NULL_ARRAY, OK
-from ..typeinfo import OBJ_LIST, ROBJ_SIZE, Digest, TypeInfo, jemalloc_size, mix_digest, register
+from ..base import errors
+from ..base.errors import WRONGTYPE, CommandError
+from ..keyspace.database import TYPE_NAMES
+from ..protocol.reply import NULL_ARRAY, OK
+from ..table.command import command
+from ..types.footprint import register_footprint
+from ..types.listpack import decode_listpack, encode_listpack, listpack_size
+from ..types.lists import ListValue, quicklist_nodes
+from ..types.rdb import RdbError, Reader, Writer, register_type
+from ..types.typeinfo import (
+    OBJ_LIST,
+    ROBJ_SIZE,
+    Digest,
+    TypeInfo,
+    jemalloc_size,
+    mix_digest,
+    register,
+)
 from .args import LLONG_MIN, to_int
 from .keys import register_copier
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..keyspace import Database
+    from ..keyspace.database import Database
+    from ..server.client import Client
 
 
 def _list_for_write(db: Database, key: bytes) -> ListValue | None:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..memusage import STARTUP_BYTES, MemoryFigures
-from ..reply import OK, Verbatim
-from ..typeinfo import info_of, key_size
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.memusage import STARTUP_BYTES, MemoryFigures
+from ..protocol.reply import OK, Verbatim
+from ..table.command import command
+from ..types.typeinfo import info_of, key_size
 from .args import LLONG_MAX, help_reply, to_int
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 DEFAULT_SAMPLES = 5
 BIG_PEAK_RATIO = 1.5

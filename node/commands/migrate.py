@@ -13,19 +13,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..keyspace import now_ms
-from ..migrate import MAX_TIMEOUT_MS, MigrateSocket, MigrateSockets, MigrateTimeout
-from ..rdb import RDB_FILE_VERSION, crc64, dump_payload
-from ..reply import OK
+from ..base import errors
+from ..base.errors import CommandError
+from ..cluster.migrate_sockets import MAX_TIMEOUT_MS, MigrateSocket, MigrateSockets, MigrateTimeout
+from ..keyspace.database import now_ms
+from ..protocol.reply import OK
+from ..table.command import command
+from ..types.rdb import RDB_FILE_VERSION, crc64, dump_payload
 from .args import to_int
 from .dump import restore
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..keyspace import Database
+    from ..keyspace.database import Database
+    from ..server.client import Client
 
 
 @command("restore-asking")

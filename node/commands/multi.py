@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..dispatch import invoke
-from ..errors import CommandError
-from ..reply import NULL_ARRAY, OK
-from ..transactions import unwatch_all, watch, watched_key_expired
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.watch import unwatch_all, watch, watched_key_expired
+from ..protocol.reply import NULL_ARRAY, OK
+from ..server.dispatch import invoke
+from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 
 @command("multi")

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..lfu import LRU_CLOCK_MAX
-from ..typeinfo import SHARED_INTEGERS, SHARED_REFCOUNT, info_of, string_integer
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.lfu import LRU_CLOCK_MAX
+from ..table.command import command
+from ..types.typeinfo import SHARED_INTEGERS, SHARED_REFCOUNT, info_of, string_integer
 from .args import help_reply
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import Server
+    from ..server.client import Client
+    from ..server.server import Server
 
 HELP = (
     "ENCODING <key>",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..reply import OK, Raw
+from ..base import errors
+from ..base.errors import CommandError
+from ..protocol.reply import OK, Raw
+from ..table.command import command
 from .args import LLONG_MAX, to_int, to_int_range
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 NO_REPLY = Raw(b"")
 

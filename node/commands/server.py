@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..reply import OK, Raw
-from ..transactions import touch_all
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.watch import touch_all
+from ..protocol.reply import OK, Raw
+from ..table.command import command
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 NO_REPLY = Raw(b"")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1

@@ -15,13 +15,13 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..config import watch_process
-from ..errors import CommandError
-from ..keyspace import Database
-from ..reply import SetReply
-from ..sets import (
+from ..base import errors
+from ..base.errors import CommandError
+from ..config.directives import watch_process
+from ..keyspace.database import Database
+from ..protocol.reply import SetReply
+from ..table.command import command
+from ..types.sets import (
     LIMITS,
     SMALL,
     HashSet,
@@ -34,7 +34,7 @@ from .args import to_int
 from .keys import parse_cursor, parse_scan_options, register_copier
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 LONG_MAX = 2**63 - 1
 SPOP_MOVE_STRATEGY_MUL = 5

@@ -5,13 +5,13 @@ from __future__ import annotations
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..reply import OK
+from ..base import errors
+from ..protocol.reply import OK
+from ..table.command import command
 from .args import LLONG_MAX, help_reply, subcommand_syntax_error, to_int_range
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 DEFAULT_COUNT = 10
 

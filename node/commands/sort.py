@@ -22,18 +22,18 @@ import ctypes
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..hashes import Hash
-from ..keyspace import STRING_TYPES, Database
-from ..lists import ListValue
-from ..sets import HashSet
-from ..zset import ZSet
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.database import STRING_TYPES, Database
+from ..table.command import command
+from ..types.hashes import Hash
+from ..types.lists import ListValue
+from ..types.sets import HashSet
+from ..types.zset import ZSet
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _strtod = _libc.strtod

@@ -11,14 +11,14 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import WRONGTYPE, CommandError
-from ..footprint import blob_cost, register_footprint
-from ..keyspace import STRING_TYPES, TYPE_NAMES, now_ms
-from ..rdb import RDB_TYPE_STRING, Reader, Writer, register_type
-from ..reply import OK, register_encoder
-from ..typeinfo import EMBSTR, EMBSTR_SIZE_LIMIT, SdsString, string_integer
+from ..base import errors
+from ..base.errors import WRONGTYPE, CommandError
+from ..keyspace.database import STRING_TYPES, TYPE_NAMES, now_ms
+from ..protocol.reply import OK, register_encoder
+from ..table.command import command
+from ..types.footprint import blob_cost, register_footprint
+from ..types.rdb import RDB_TYPE_STRING, Reader, Writer, register_type
+from ..types.typeinfo import EMBSTR, EMBSTR_SIZE_LIMIT, SdsString, string_integer
 from .args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -29,7 +29,7 @@ from .args import (
 )
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 # parseExtendedStringArgumentsOrReply flags
 _NX = 1

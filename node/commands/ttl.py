@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..keyspace import now_ms
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.database import now_ms
+from ..table.command import command
 from .args import LLONG_MAX, to_int
 from .keys import lookup_notouch
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 _NX, _XX, _GT, _LT = 1, 2, 4, 8
 _FLAGS = {b"nx": _NX, b"xx": _XX, b"gt": _GT, b"lt": _LT}

@@ -12,17 +12,17 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..keyspace import TYPE_NAMES
-from ..zset import ZSet
+from ..base import errors
+from ..base.errors import CommandError
+from ..keyspace.database import TYPE_NAMES
+from ..table.command import command
+from ..types.zset import ZSet
 from .args import to_int
 from .zset_ranges import store_result
 from .zsets import pairs_reply, parse_score
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 UNION, INTER, DIFF = "union", "inter", "diff"
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..errors import CommandError
-from ..zset import MINUS, PLUS, LexBound, ZSet
+from ..base import errors
+from ..base.errors import CommandError
+from ..table.command import command
+from ..types.zset import MINUS, PLUS, LexBound, ZSet
 from .args import parse_double, to_int
 from .zsets import after_removal, limits, pairs_reply, read_zset, write_zset
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 RANK, SCORE, LEX = "rank", "score", "lex"
 _SPACES = b" \t\n\v\f\r"

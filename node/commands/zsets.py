@@ -12,17 +12,17 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from ..commandtable import command
-from ..config import watch_process
-from ..errors import CommandError
-from ..reply import NULL_ARRAY, format_double
-from ..zset import LOAD_LIMITS, SkipZSet, ZSet, score_text
+from ..base import errors
+from ..base.errors import CommandError
+from ..config.directives import watch_process
+from ..protocol.reply import NULL_ARRAY, format_double
+from ..table.command import command
+from ..types.zset import LOAD_LIMITS, SkipZSet, ZSet, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options, register_copier
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..server.client import Client
 
 _SPACES = b" \t\n\v\f\r"
 

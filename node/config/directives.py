@@ -1,0 +1,692 @@
+"""The node's configuration: one registry of redis.conf directives.
+
+The same registry serves the command line (``--port 7000``), config files in redis.conf
+syntax, CONFIG GET/SET/REWRITE and INFO. A directive has a kind that parses and formats its
+value (and writes its config-file lines), a default, and whether it may change at run time.
+The parsing rules and reasons are Redis's (config.c): strict integers, ``memtoull`` memory
+values, case-insensitive yes/no and enums.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..protocol.request import split_args, strict_int
+
+
+class ConfigError(ValueError):
+    """A directive's value is invalid; the text is Redis's reason (``argument must be ...``)."""
+
+
+# --- kinds: parse(text or words) -> value, format(value) -> text, lines for REWRITE ---
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+_ULLONG = 2**64
+
+
+def parse_memory(text: str) -> int:
+    """Redis's ``memtoull``: 100mb, 1gb, 1k (1000), 1kb (1024), case-insensitive, unsigned."""
+    if text.startswith("-"):
+        raise ConfigError("argument must be a memory value")
+    end = 0
+    while end < len(text) and text[end].isascii() and text[end].isdigit():
+        end += 1
+    unit = text[end:].lower()
+    if unit not in _UNITS:
+        raise ConfigError("argument must be a memory value")
+    digits = min(int(text[:end] or "0"), _ULLONG - 1)
+    return digits * _UNITS[unit] % _ULLONG
+
+
+def format_memory(value: int) -> str:
+    return str(value)
+
+
+def rewrite_memory(value: int) -> str:
+    """rewriteConfigFormatMemory: the largest of gb/mb/kb that divides the value exactly."""
+    for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+        if value and value % size == 0:
+            return f"{value // size}{unit}"
+    return str(value)
+
+
+def parse_bool(text: str) -> bool:
+    t = text.lower()
+    if t == "yes":
+        return True
+    if t == "no":
+        return False
+    raise ConfigError("argument must be 'yes' or 'no'")
+
+
+def format_bool(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def quote(text: str) -> str:
+    """sdscatrepr: the double-quoted form config files and CONFIG REWRITE use for strings."""
+    out = ['"']
+    for byte in text.encode("utf-8", "surrogateescape"):
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch in "\n\r\t\a\b":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}[ch])
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\x{byte:02x}")
+    out.append('"')
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a directive's value reads and writes.
+
+    ``multi`` kinds (save, bind, percentiles) take a list of words: from a config line
+    its arguments (none at all for those with ``min_words`` 0), from CONFIG SET the value
+    split on single spaces, as Redis does.
+    ``rewrite`` gives the config-file arguments, one entry per line; ``always_rewrite``
+    kinds are written by CONFIG REWRITE even at their default value (as Redis does).
+    """
+
+    parse: Callable[[Any], Any]
+    format: Callable[[Any], str]
+    rewrite: Callable[[Any], list[str]] | None = None
+    multi: bool = False
+    always_rewrite: bool = False
+    min_words: int = 1  # on a config-file line; save, bind and percentiles may stand bare
+
+    def rewrite_args(self, value: Any) -> list[str]:
+        if self.rewrite is not None:
+            return self.rewrite(value)
+        return [self.format(value)]
+
+
+def _parse_integer(text: str, lo: int, hi: int) -> int:
+    value = strict_int(text.encode("utf-8", "surrogateescape"))
+    if value is None or not -(2**63) <= value < 2**63:
+        raise ConfigError("argument couldn't be parsed into an integer")
+    if not lo <= value <= hi:
+        raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+    return value
+
+
+def int_kind(lo: int, hi: int) -> Kind:
+    return Kind(lambda text: _parse_integer(text, lo, hi), str)
+
+
+def clamped_int_kind(lo: int, hi: int, floor: int, ceiling: int) -> Kind:
+    """An integer accepted in [lo, hi] and stored clamped to [floor, ceiling] (``hz``)."""
+    return Kind(lambda text: min(max(_parse_integer(text, lo, hi), floor), ceiling), str)
+
+
+def memory_kind(lo: int = 0, hi: int = 2**63 - 1) -> Kind:
+    signed = hi < 2**63
+
+    def parse(text: str) -> int:
+        value = parse_memory(text)
+        if signed and value >= 2**63:
+            value -= _ULLONG
+        if not lo <= value <= hi:
+            raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+        return value
+
+    return Kind(parse, format_memory, lambda v: [rewrite_memory(v)])
+
+
+def enum_kind(*choices: str) -> Kind:
+    def parse(text: str) -> str:
+        t = text.lower()
+        if t not in choices:
+            raise ConfigError("argument(s) must be one of the following: " + ", ".join(choices))
+        return t
+
+    return Kind(parse, str)
+
+
+_SAVE_NUMBER = re.compile(r"[ \t\n\v\f\r]*[+-]?\d+")
+
+
+def _parse_save(words: list[str]) -> list[tuple[int, int]]:
+    if words == [""]:
+        return []
+    if len(words) % 2:
+        raise ConfigError("Invalid save parameters")
+    rules = []
+    for i in range(0, len(words), 2):
+        if not _SAVE_NUMBER.fullmatch(words[i]) or not _SAVE_NUMBER.fullmatch(words[i + 1]):
+            raise ConfigError("Invalid save parameters")
+        seconds, changes = int(words[i]), int(words[i + 1])
+        if seconds < 1 or changes < 0:
+            raise ConfigError("Invalid save parameters")
+        rules.append((seconds, changes))
+    return rules
+
+
+def _format_save(rules: list[tuple[int, int]]) -> str:
+    return " ".join(f"{s} {c}" for s, c in rules)
+
+
+def _rewrite_save(rules: list[tuple[int, int]]) -> list[str]:
+    return [f"{s} {c}" for s, c in rules] or ['""']
+
+
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _parse_percentiles(words: list[str]) -> list[float]:
+    if words == [""]:
+        return []
+    values = []
+    for word in words:
+        if not _FLOAT.fullmatch(word):
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+        v = float(word)
+        if not 0.0 <= v <= 100.0 or math.isnan(v):
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        values.append(v)
+    return values
+
+
+def _format_percentiles(values: list[float]) -> str:
+    return " ".join(f"{v:f}".rstrip("0").rstrip(".") for v in values)
+
+
+def _rewrite_percentiles(values: list[float]) -> list[str]:
+    return [_format_percentiles(values)] if values else ['""']
+
+
+def _parse_bind(words: list[str]) -> str:
+    if len(words) > 16:
+        raise ConfigError("Too many bind addresses specified.")
+    return " ".join(words)
+
+
+def _parse_replicaof(words: list[str]) -> str:
+    """``replicaof <host> <port>`` (or empty): the master a node follows from its start."""
+    if not words or words == [""]:
+        return ""
+    if len(words) != 2:
+        raise ConfigError("wrong number of arguments")
+    _parse_integer(words[1], 0, 65535)
+    return " ".join(words)
+
+
+def _parse_hostname(text: str) -> str:
+    """isValidAuxString: cluster-announce-hostname goes on CLUSTER NODES lines unquoted."""
+    if not all(ch.isascii() and (ch.isalnum() or ch in "-.") for ch in text):
+        raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
+    return text
+
+
+def _parse_dir(text: str) -> str:
+    """CONFIG SET dir / ``dir``: the directory must exist; stored absolute, as getcwd() shows."""
+    path = os.path.abspath(text)
+    if not os.path.isdir(path):
+        raise ConfigError(os.strerror(2 if not os.path.exists(path) else 20))
+    if not os.access(path, os.X_OK):
+        raise ConfigError(os.strerror(13))
+    return path
+
+
+def _parse_dbfilename(text: str) -> str:
+    """isValidDBfilename: a file name in ``dir``, not a path."""
+    if os.path.basename(text) != text:
+        raise ConfigError("dbfilename can't be a path, just a filename")
+    return text
+
+
+BOOL = Kind(parse_bool, format_bool)
+STRING = Kind(str, str, lambda v: [quote(v)])
+DBFILENAME = Kind(_parse_dbfilename, str, lambda v: [quote(v)])
+HOSTNAME = Kind(_parse_hostname, str, lambda v: [quote(v)])
+DIR = Kind(_parse_dir, str, lambda v: [quote(v)], always_rewrite=True)
+SAVE = Kind(_parse_save, _format_save, _rewrite_save, multi=True, always_rewrite=True,
+            min_words=0)
+BIND = Kind(_parse_bind, str, lambda v: [v], multi=True, min_words=0)
+REPLICAOF = Kind(_parse_replicaof, str, lambda v: [v] if v else [], multi=True)
+PERCENTILES = Kind(_parse_percentiles, _format_percentiles, _rewrite_percentiles,
+                   multi=True, always_rewrite=True, min_words=0)
+EVICTION_POLICIES = (
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
+)
+INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str
+    kind: Kind
+    default: str
+    mutable: bool = True
+    aliases: tuple[str, ...] = field(default=())
+    sensitive: bool = False
+    # CONFIG SET only when enable-protected-configs allows it (PROTECTED_CONFIG in Redis).
+    protected: bool = False
+    # A directive of redslot's own, which Redis does not have.
+    own: bool = False
+    # One line on what the directive does in redslot, for the README's reference table.
+    doc: str = field(kw_only=True)
+
+
+DIRECTIVES: tuple[Directive, ...] = (
+    # network and connections
+    Directive("port", int_kind(0, 65535), "6379", mutable=False,
+              doc="TCP port to listen on; 0 lets the OS pick a free port (the log line `Ready to accept connections` names it)."),
+    Directive("bind", BIND, "* -::*", mutable=False,
+              doc="Addresses to listen on, up to 16: `*` is every IPv4 address, `::*` every IPv6 address, a leading `-` skips an address that is not available."),
+    Directive("protected-mode", BOOL, "yes",
+              doc="With no `requirepass`, refuse clients that are not on the loopback interface with Redis's `-DENIED` message (set `no`, or a password, to serve other hosts)."),
+    Directive("tcp-backlog", int_kind(0, INT_MAX), "511", mutable=False,
+              doc="Backlog of the listening sockets (pending connections not yet accepted)."),
+    Directive("timeout", int_kind(0, INT_MAX), "0",
+              doc="Close a client idle for this many seconds (0: never); MONITOR clients and clients whose requests CLIENT PAUSE holds are kept."),
+    Directive("tcp-keepalive", int_kind(0, INT_MAX), "300",
+              doc="Seconds of client silence before TCP keepalive probes start (then every third of it, 3 probes); 0 turns keepalive off."),
+    Directive("maxclients", int_kind(1, 2**32 - 1), "10000",
+              doc="Most clients connected at once; a connection beyond it gets `-ERR max number of clients reached` and is closed."),
+    Directive("requirepass", STRING, "", sensitive=True,
+              doc="Password of the default user: when set, a client must AUTH (or HELLO ... AUTH) before other commands; empty means none."),
+    Directive("proto-max-bulk-len", memory_kind(1024 * 1024, LLONG_MAX), "536870912",
+              doc="Longest bulk string a request may carry; also the longest string APPEND and SETRANGE may build, and the bound on LCS's working memory."),
+    Directive("client-query-buffer-limit", memory_kind(1024 * 1024, LLONG_MAX), "1073741824",
+              doc="Most request bytes a client may have buffered unparsed; a client past it is closed (counted in INFO stats)."),
+    # general
+    Directive("databases", int_kind(1, INT_MAX), "16", mutable=False,
+              doc="Number of databases (SELECT 0 to N-1)."),
+    Directive("loglevel", enum_kind("debug", "verbose", "notice", "warning", "nothing"), "notice",
+              doc="Least important log messages written: debug, verbose, notice, warning or nothing."),
+    Directive("logfile", STRING, "", mutable=False,
+              doc="File the log is appended to; empty logs to standard output."),
+    Directive("hz", clamped_int_kind(0, INT_MAX, 1, 500), "10",
+              doc="Times a second the background cycle runs (active expiry, idle-client timeouts, clocks, pause expiry); values outside 1-500 are clamped."),
+    Directive("dynamic-hz", BOOL, "yes",
+              doc="Accepted and reported; `hz` is not scaled with the number of clients yet."),
+    Directive("enable-debug-command", enum_kind("no", "yes", "local"), "no", mutable=False,
+              doc="Whether DEBUG may run: no, yes, or local (only from loopback connections)."),
+    Directive("enable-protected-configs", enum_kind("no", "yes", "local"), "no", mutable=False,
+              doc="Whether CONFIG SET may change protected directives (`dir`, `dbfilename`): no, yes, or local (only from loopback connections)."),
+    Directive("cluster-enabled", BOOL, "no", mutable=False,
+              doc="Cluster mode: the node keeps the cluster's topology table (CLUSTER commands), serves only the hash slots it owns and redirects the rest (MOVED, ASK); SELECT, SWAPDB, MOVE and COPY ... DB refuse databases other than 0."),
+    Directive("cluster-config-file", STRING, "nodes.conf", mutable=False,
+              doc="File in `dir` holding this node's id and the topology table (Redis's nodes.conf format), rewritten atomically on every change; the id and table survive restarts, even on a new address."),
+    Directive("cluster-node-timeout", int_kind(0, LLONG_MAX), "15000",
+              doc="Milliseconds without an answer to the node's once-a-second heartbeat after which a peer counts as unreachable (its slots no longer count as served for `cluster_state`); also the timeout of table pushes to peers."),
+    Directive("cluster-port", int_kind(0, 65535), "0", mutable=False,
+              doc="The cluster bus port announced in CLUSTER NODES (`@cport`); 0 means port + 10000. redslot has no gossip bus: peers talk over the client port."),
+    Directive("cluster-announce-ip", STRING, "",
+              doc="Address this node announces to peers and clients (MOVED, CLUSTER SLOTS); empty: the bind address, or the local address of the first peer connection."),
+    Directive("cluster-announce-port", int_kind(0, 65535), "0",
+              doc="Client port this node announces; 0: the port it listens on."),
+    Directive("cluster-announce-bus-port", int_kind(0, 65535), "0",
+              doc="Bus port this node announces (`@cport`); 0: `cluster-port`, or port + 10000."),
+    Directive("cluster-announce-hostname", HOSTNAME, "",
+              doc="Hostname this node announces (CLUSTER NODES, SLOTS, SHARDS); letters, digits, hyphens and dots only."),
+    Directive("cluster-require-full-coverage", BOOL, "yes",
+              doc="`cluster_state` is ok only when all 16384 slots are assigned and their owners reachable; with `no` the cluster stays ok while some slots are not served."),
+    Directive("cluster-allow-reads-when-down", BOOL, "no",
+              doc="Serve reads while `cluster_state` is fail (writes are still refused with CLUSTERDOWN)."),
+    Directive("cluster-replica-no-failover", BOOL, "no", aliases=("cluster-slave-no-failover",),
+              doc="Marks the node `nofailover` in CLUSTER NODES, for the operator's failover planning."),
+    Directive("cluster-allow-replica-migration", BOOL, "yes",
+              doc="A master that loses its last slot to another master becomes that master's replica, as in Redis."),
+    Directive("cluster-await-confirm", BOOL, "no", mutable=False, own=True,
+              doc="Start held, for nodes the control plane supervises: until a CLUSTER SETTOPOLOGY is accepted the node serves no slot (`cluster_state:fail`, keyed commands get CLUSTERDOWN even with cluster-allow-reads-when-down), replicates from no master, refuses PSYNC, and neither pushes its table to peers nor takes theirs. CLUSTER INFO shows `redslot_held`. Every start holds again."),
+    # memory
+    Directive("maxmemory", memory_kind(0, _ULLONG - 1), "0",
+              doc="Limit on used_memory (0: none). Over it, keys are evicted by maxmemory-policy before each command; when nothing can be evicted, commands that may add data get -OOM."),
+    Directive("maxmemory-policy", enum_kind(*EVICTION_POLICIES), "noeviction",
+              doc="Which keys eviction frees: noeviction (none: -OOM instead), allkeys-/volatile- (keys with a TTL only) lru, lfu or random, volatile-ttl (nearest expiry). An LFU policy makes keys' access clocks count frequency (OBJECT FREQ) instead of idle time (OBJECT IDLETIME)."),
+    Directive("maxmemory-samples", int_kind(1, INT_MAX), "5",
+              doc="Keys sampled per database per eviction round (more: closer to true LRU/LFU/TTL, slower)."),
+    Directive("maxmemory-eviction-tenacity", int_kind(0, 100), "10",
+              doc="How long one eviction run may take before the command proceeds and eviction continues between commands: 0 to 10 is 0 to 500 us, then +15% a step; 100 is unbounded."),
+    Directive("lfu-log-factor", int_kind(0, INT_MAX), "10",
+              doc="How slowly a key's LFU counter grows with accesses (OBJECT FREQ under an LFU policy)."),
+    Directive("lfu-decay-time", int_kind(0, INT_MAX), "1",
+              doc="Minutes of idleness that take one off a key's LFU counter (0: never decays)."),
+    Directive("active-expire-effort", int_kind(1, 10), "1",
+              doc="1 to 10: how hard the background expiry cycle works (keys sampled per round, CPU time per cycle, share of expired keys it tolerates)."),
+    # replication
+    Directive("replicaof", REPLICAOF, "", mutable=False, aliases=("slaveof",),
+              doc="`<host> <port>`: start as a replica of that master (REPLICAOF at run time); a replica restarted on its snapshot continues with a partial resync."),
+    Directive("masterauth", STRING, "", sensitive=True,
+              doc="Password a replica gives its master (AUTH) before syncing."),
+    Directive("masteruser", STRING, "",
+              doc="User a replica authenticates as with masterauth (AUTH user password)."),
+    Directive("replica-read-only", BOOL, "yes", aliases=("slave-read-only",),
+              doc="A replica refuses writes from its clients with -READONLY (its master's stream still applies)."),
+    Directive("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",),
+              doc="A replica whose link to its master is down still answers reads (no: -MASTERDOWN for most commands)."),
+    Directive("repl-backlog-size", memory_kind(1), "1mb",
+              doc="Bytes of the replication stream kept for replicas that reconnect (partial resync instead of a full one)."),
+    Directive("repl-backlog-ttl", int_kind(0, INT_MAX), "3600",
+              doc="Seconds without replicas after which a master frees its backlog (0: never)."),
+    Directive("repl-timeout", int_kind(1, INT_MAX), "60",
+              doc="Seconds of silence after which a replica drops its master link, or a master a replica."),
+    Directive("repl-ping-replica-period", int_kind(1, INT_MAX), "10", aliases=("repl-ping-slave-period",),
+              doc="Seconds between the PINGs a master sends down the stream, so replicas can time out a dead link."),
+    Directive("min-replicas-to-write", int_kind(0, INT_MAX), "0", aliases=("min-slaves-to-write",),
+              doc="Refuse writes with -NOREPLICAS unless at least this many replicas acknowledged within min-replicas-max-lag (0: off)."),
+    Directive("min-replicas-max-lag", int_kind(0, INT_MAX), "10", aliases=("min-slaves-max-lag",),
+              doc="Seconds since its last acknowledgement under which a replica counts for min-replicas-to-write."),
+    Directive("min-replicas-ack", int_kind(0, INT_MAX), "0", own=True,
+              doc="Zero-loss writes: a write's reply waits until this many replicas have acknowledged it (0: Redis's asynchronous replication). Unacknowledged in time, the client gets -NOACK instead of a success."),
+    Directive("min-replicas-ack-timeout", int_kind(1, INT_MAX), "1000", own=True,
+              doc="Milliseconds a write's reply waits for min-replicas-ack acknowledgements before -NOACK."),
+    Directive("replica-priority", int_kind(0, INT_MAX), "100", aliases=("slave-priority",),
+              doc="Reported in INFO replication (slave_priority) for failover planning; 0: never promote."),
+    Directive("replica-announce-ip", STRING, "", aliases=("slave-announce-ip",),
+              doc="The address a replica gives its master (INFO replication, ROLE on the master)."),
+    Directive("replica-announce-port", int_kind(0, 65535), "0", aliases=("slave-announce-port",),
+              doc="The port a replica gives its master (0: its own port)."),
+    Directive("replica-ignore-maxmemory", BOOL, "yes", aliases=("slave-ignore-maxmemory",),
+              doc="A replica does not evict on its own (its master's DELs keep it in step)."),
+    # persistence
+    Directive("dir", DIR, ".", protected=True,
+              doc="Working directory: the node changes into it at start and on CONFIG SET (it must exist); the RDB snapshot is written and loaded there."),
+    Directive("dbfilename", DBFILENAME, "dump.rdb", protected=True,
+              doc="Name of the RDB snapshot file in `dir` (SAVE, BGSAVE, save points, shutdown; loaded at start)."),
+    Directive("rdbcompression", BOOL, "yes",
+              doc="LZF-compress strings in snapshots (done with liblzf when installed; without it snapshots are written uncompressed)."),
+    Directive("rdbchecksum", BOOL, "yes", mutable=False,
+              doc="End snapshots with a CRC64 and check it on load (no: a zero checksum, not checked)."),
+    Directive("rdb-del-sync-files", BOOL, "no",
+              doc="Accepted and reported; it concerns replication's sync files (replication is not implemented)."),
+    Directive("stop-writes-on-bgsave-error", BOOL, "yes",
+              doc="After a failed BGSAVE, refuse writes (and PING) with -MISCONF while save points are set, until a save succeeds."),
+    Directive("rdb-key-save-delay", int_kind(-INT_MAX - 1, INT_MAX), "0",
+              doc="Microseconds to sleep after each key written to a snapshot (for tests: makes a BGSAVE last)."),
+    Directive("appendonly", BOOL, "no",
+              doc="Log every write to the append-only file (Redis 7's multi-part layout in `appenddirname`); at start the AOF, when there is one, is loaded instead of the RDB snapshot. CONFIG SET yes writes a first base in the background."),
+    Directive("appendfilename", STRING, "appendonly.aof", mutable=False,
+              doc="Base name of the AOF files (`<name>.<n>.base.rdb`, `<name>.<n>.incr.aof`, `<name>.manifest`)."),
+    Directive("appenddirname", STRING, "appendonlydir", mutable=False,
+              doc="Folder, in `dir`, holding the AOF files."),
+    Directive("appendfsync", enum_kind("everysec", "always", "no"), "everysec",
+              doc="When the AOF is fsynced: always (before each reply: no acknowledged write lost), everysec (once a second, off the event loop), no (by the kernel)."),
+    Directive("aof-load-truncated", BOOL, "yes",
+              doc="At start, an AOF whose last command was cut short by a crash is truncated to its last whole command (and a MULTI without EXEC dropped) instead of stopping the node."),
+    Directive("aof-use-rdb-preamble", BOOL, "yes",
+              doc="Accepted and reported: the AOF base is always an RDB snapshot."),
+    Directive("auto-aof-rewrite-percentage", int_kind(0, INT_MAX), "100",
+              doc="Rewrite the AOF in the background when it grew by this much since the last rewrite (0: never)."),
+    Directive("auto-aof-rewrite-min-size", memory_kind(0), "64mb",
+              doc="No automatic AOF rewrite below this size."),
+    Directive("save", SAVE, "3600 1 300 100 60 10000",
+              doc="Save points (`seconds changes` pairs, empty for none): a BGSAVE starts when that many changes are that many seconds old; with points set, SHUTDOWN and FLUSHALL save too."),
+    # introspection
+    Directive("slowlog-log-slower-than", int_kind(-1, LLONG_MAX), "10000",
+              doc="Commands taking at least this many microseconds are recorded in SLOWLOG (0: every command, negative: none)."),
+    Directive("slowlog-max-len", int_kind(0, LLONG_MAX), "128",
+              doc="Entries SLOWLOG keeps; older ones are dropped."),
+    Directive("latency-monitor-threshold", int_kind(0, LLONG_MAX), "0",
+              doc="Commands taking at least this many milliseconds are recorded as latency events (LATENCY LATEST, HISTORY, DOCTOR); 0 turns the monitor off."),
+    Directive("latency-tracking", BOOL, "yes",
+              doc="Per-command latency histograms, reported as percentiles by INFO latencystats."),
+    Directive("latency-tracking-info-percentiles", PERCENTILES, "50 99 99.9",
+              doc="Percentiles INFO latencystats reports for each command."),
+    # metrics and probes (metrics.py)
+    Directive("metrics-port", int_kind(0, 65535), "0", mutable=False, own=True,
+              doc="Port of the HTTP server giving Prometheus metrics (`/metrics`, redis_exporter's names) and the Kubernetes probes `/healthz` and `/readyz`; a child process serves it, off the command path. 0: no server."),
+    Directive("metrics-bind", STRING, "", mutable=False, own=True,
+              doc="Address the metrics server listens on; empty: the first `bind` address (`*` means every IPv4 address)."),
+    # --- hashes ---
+    Directive("hash-max-listpack-entries", int_kind(0, LLONG_MAX), "512",
+              aliases=("hash-max-ziplist-entries",),
+              doc="A hash with at most this many fields is kept compact (OBJECT ENCODING listpack; HSCAN returns it whole); a bigger one becomes a hashtable for good."),
+    Directive("hash-max-listpack-value", memory_kind(0, LLONG_MAX), "64",
+              aliases=("hash-max-ziplist-value",),
+              doc="A hash gaining a field or value longer than this many bytes becomes a hashtable (OBJECT ENCODING) for good."),
+    # --- lists ---
+    Directive("list-max-listpack-size", int_kind(-INT_MAX - 1, INT_MAX), "-2",
+              aliases=("list-max-ziplist-size",),
+              doc="Size of a list's quicklist nodes as Redis would build them (-1 to -5: 4 to 64 KB per node, positive: entries per node); a list keeps the value it was created with. Lists are stored as one structure; this shapes MEMORY USAGE and DUMP."),
+    Directive("list-compress-depth", int_kind(0, INT_MAX), "0",
+              doc="Accepted and reported; redslot does not compress list nodes (as with the default 0)."),
+    # --- sets ---
+    Directive("set-max-intset-entries", int_kind(0, LLONG_MAX), "512",
+              doc="A set of at most this many integer members is kept compact (OBJECT ENCODING intset); a bigger one, or one gaining a non-integer member, becomes a hashtable for good. (Redis 7.2's listpack encoding for small sets is not modelled: redslot follows 7.0.)"),
+    # --- sorted sets ---
+    Directive("zset-max-listpack-entries", int_kind(0, LLONG_MAX), "128",
+              aliases=("zset-max-ziplist-entries",),
+              doc="A sorted set with at most this many members is kept compact (OBJECT ENCODING listpack); a bigger one becomes a skiplist for good."),
+    Directive("zset-max-listpack-value", memory_kind(0, LLONG_MAX), "64",
+              aliases=("zset-max-ziplist-value",),
+              doc="A sorted set with a member longer than this many bytes becomes a skiplist (OBJECT ENCODING) for good."),
+)
+
+# Config-file lines that are not directives but that REWRITE must keep as they are.
+FILE_ONLY_DIRECTIVES = frozenset({"include", "rename-command", "user", "loadmodule", "sentinel"})
+REWRITE_SIGNATURE = "# Generated by CONFIG REWRITE"
+
+PROCESS_WATCHERS: dict[str, list[Callable[[Any], None]]] = {}
+"""Listeners told of every stored value of a directive, whichever Config stores it: for
+code with no server at hand, such as RDB loaders choosing an encoding."""
+_LAST_STORED: dict[str, Any] = {}
+
+
+def watch_process(name: str, listener: Callable[[Any], None]) -> None:
+    """Add a PROCESS_WATCHERS listener and tell it the value already stored, if any: command
+    modules are imported after the startup configuration has been loaded."""
+    PROCESS_WATCHERS.setdefault(name, []).append(listener)
+    if name in _LAST_STORED:
+        listener(_LAST_STORED[name])
+
+
+class Config:
+    """Current directive values, with change listeners."""
+
+    def __init__(self, directives: Iterable[Directive] = DIRECTIVES) -> None:
+        self.directives: dict[str, Directive] = {}
+        for d in directives:
+            self.directives[d.name] = d
+            for alias in d.aliases:
+                self.directives[alias] = d
+        self.values: dict[str, Any] = {}
+        for d in self.directives.values():
+            self.values[d.name] = self.parse(d, d.default)
+        self.file: str | None = None
+        self._listeners: dict[str, list[Callable[[Any], None]]] = {}
+        self._save_loaded = False
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def lookup(self, name: str) -> Directive | None:
+        return self.directives.get(name.lower())
+
+    def format(self, name: str) -> str:
+        d = self.directives[name]
+        return d.kind.format(self.values[d.name])
+
+    def is_default(self, d: Directive) -> bool:
+        return bool(self.values[d.name] == self.parse(d, d.default))
+
+    def on_change(self, name: str, listener: Callable[[Any], None]) -> None:
+        self._listeners.setdefault(name, []).append(listener)
+
+    @staticmethod
+    def parse(d: Directive, text: str) -> Any:
+        """A CONFIG SET value: multi-word kinds split it on single spaces (sdssplitlen)."""
+        if d.kind.multi:
+            return d.kind.parse(text.split(" ") if text else [])
+        return d.kind.parse(text)
+
+    def set(self, name: str, text: str) -> None:
+        """Parse and store one value; raise ConfigError with Redis's reason on bad input."""
+        d = self.directives[name.lower()]
+        self.store(d, self.parse(d, text))
+
+    def store(self, d: Directive, value: Any) -> None:
+        """Store an already parsed value and tell the listeners."""
+        self.values[d.name] = value
+        _LAST_STORED[d.name] = value
+        for listener in self._listeners.get(d.name, ()):
+            listener(value)
+        for listener in PROCESS_WATCHERS.get(d.name, ()):
+            listener(value)
+
+    def load_file(self, path: str) -> None:
+        self.file = os.path.abspath(path)
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            self.load_lines(f.read().splitlines(), path)
+
+    def load_lines(self, lines: list[str], source: str) -> None:
+        for number, line in enumerate(lines, 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            argv = split_args(stripped.encode("utf-8", "surrogateescape"))
+            if argv is None:
+                raise StartupError(source, number, line, "Unbalanced quotes in configuration line")
+            words = [a.decode("utf-8", "surrogateescape") for a in argv]
+            if words:
+                self.apply_directive(words, source, number, line)
+
+    def apply_directive(self, words: list[str], source: str, number: int, line: str) -> None:
+        name = words[0].lower()
+        if name == "include":
+            if len(words) != 2:
+                raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
+            try:
+                with open(words[1], encoding="utf-8", errors="surrogateescape") as f:
+                    included = f.read().splitlines()
+            except OSError as exc:
+                raise StartupError(source, number, line,
+                                   f"Fatal error, can't open config file '{words[1]}': {exc.strerror}") from None
+            self.load_lines(included, words[1])
+            return
+        d = self.lookup(name)
+        if d is None:
+            raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
+        if len(words) < d.kind.min_words + 1 or (not d.kind.multi and len(words) != 2):
+            raise StartupError(source, number, line, "wrong number of arguments")
+        args = words[1:]
+        if d.kind.multi and len(args) == 1 and args[0]:
+            args = [a.decode("utf-8", "surrogateescape")
+                    for a in split_args(args[0].encode("utf-8", "surrogateescape")) or []]
+        try:
+            value = d.kind.parse(args) if d.kind.multi else d.kind.parse(args[0])
+        except ConfigError as exc:
+            raise StartupError(source, number, line, str(exc)) from None
+        if d.name == "save":
+            # The first save line replaces the defaults (a bare ``save`` too), the next ones
+            # add rules; save "" clears whatever came before (setConfigSaveOption).
+            if self._save_loaded and args != [""]:
+                value = self.values["save"] + value
+            self._save_loaded = True
+        self.store(d, value)
+
+    # --- CONFIG REWRITE ---
+
+    def rewrite(self) -> None:
+        """Rewrite the config file as Redis does (rewriteConfig in config.c).
+
+        Comments, blank lines and lines this registry does not own stay where they are;
+        each directive's first line is replaced by its current value, its other lines are
+        blanked; directives not yet in the file are appended after a signature line, but
+        only when they differ from their default. Runs of blank lines become one.
+        """
+        assert self.file is not None
+        try:
+            with open(self.file, encoding="utf-8", errors="surrogateescape") as f:
+                old = f.read()
+        except FileNotFoundError:
+            old = ""
+        lines, positions, signed = _read_old_config(old, self)
+        rewritten: set[str] = set()
+        for d in dict.fromkeys(self.directives.values()):
+            value = self.values[d.name]
+            rewritten.add(d.name)
+            force = d.kind.always_rewrite or not self.is_default(d)
+            for args in d.kind.rewrite_args(value):
+                slots = positions.get(d.name)
+                new_line = f"{d.name} {args}"
+                if slots:
+                    lines[slots.pop(0)] = new_line
+                elif force:
+                    if not signed:
+                        lines.append(REWRITE_SIGNATURE)
+                        signed = True
+                    lines.append(new_line)
+        for name, slots in positions.items():
+            if name in rewritten:
+                for i in slots:
+                    lines[i] = ""
+        out: list[str] = []
+        for line in lines:
+            if line == "" and out and out[-1] == "":
+                continue
+            out.append(line)
+        content = "".join(line + "\n" for line in out)
+        tmp = f"{self.file}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            mode = os.stat(self.file).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, self.file)
+
+
+def _read_old_config(text: str, config: Config) -> tuple[list[str], dict[str, list[int]], bool]:
+    """rewriteConfigReadOldFile: the kept lines, where each directive appears, signature seen."""
+    lines: list[str] = []
+    positions: dict[str, list[int]] = {}
+    signed = False
+    for raw in text.split("\n") if text else []:
+        line = raw.strip("\r\n\t ")
+        if not line or line.startswith("#"):
+            signed = signed or line == REWRITE_SIGNATURE
+            lines.append(line)
+            continue
+        argv = split_args(line.encode("utf-8", "surrogateescape"))
+        name = argv[0].decode("utf-8", "surrogateescape").lower() if argv else ""
+        directive = config.lookup(name) if name else None
+        if argv is None or (directive is None and name not in FILE_ONLY_DIRECTIVES):
+            lines.append("# ??? " + line)
+            continue
+        positions.setdefault(directive.name if directive else name, []).append(len(lines))
+        lines.append(line)
+    return lines, positions, signed
+
+
+class StartupError(Exception):
+    """A bad directive at start: printed like Redis's ``FATAL CONFIG FILE ERROR``."""
+
+    def __init__(self, source: str, number: int, line: str, reason: str) -> None:
+        super().__init__(
+            f"\n*** FATAL CONFIG FILE ERROR (redslot) ***\n"
+            f"Reading the configuration {source}, at line {number}\n"
+            f">>> '{line}'\n{reason}"
+        )
+
+
+def argv_to_lines(argv: list[str]) -> list[str]:
+    """Turn ``--port 7000 --save "" --bind 127.0.0.1 ::1`` into redis.conf lines.
+
+    As redis-server does: a word starting with ``--`` opens a directive, the words up to
+    the next ``--word`` are its arguments, each quoted so that it stays one argument.
+    """
+    lines: list[str] = []
+    for word in argv:
+        if word.startswith("--") and len(word) > 2:
+            lines.append(word[2:])
+        elif not lines:
+            raise ValueError(f"unexpected argument {word!r}: options are --directive value")
+        else:
+            lines[-1] += " " + quote(word)
+    return lines

@@ -1,0 +1,69 @@
+"""CLIENT PAUSE state: which commands wait, until when, and who is waiting.
+
+A pause ends at its deadline by a timer on the event loop (not only when the cron or a
+new command notices). The postponed clients then resume in the order they arrived, from
+the event loop rather than inside the command that ended the pause, as Redis does from
+beforeSleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..server.client import Client
+    from ..table.command import Command
+
+
+class PauseState:
+    __slots__ = ("mode", "until", "postponed", "timer")
+
+    def __init__(self) -> None:
+        self.mode: str | None = None  # "write" or "all"
+        self.until = 0.0
+        self.postponed: list[Client] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    def blocks(self, client: Client, cmd: Command) -> bool:
+        mode = self.mode
+        if mode is None:
+            return False
+        if time.monotonic() >= self.until:
+            self.unpause()
+            return False
+        return (mode == "all" or cmd.write or cmd.may_replicate
+                or (cmd.name == "exec" and client.mstate.writes))
+
+    def pause(self, mode: str, seconds: float) -> None:
+        """A new pause never shortens nor weakens one in force (pauseActions in networking.c)."""
+        until = time.monotonic() + seconds
+        if self.mode is None or until > self.until:
+            self.until = until
+        if self.mode != "all":
+            self.mode = mode
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(self.until - time.monotonic(), self.expire)
+
+    def unpause(self) -> None:
+        self.mode = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        waiting, self.postponed = self.postponed, []
+        if waiting:
+            asyncio.get_running_loop().call_soon(_resume_in_order, waiting)
+
+    def expire(self) -> None:
+        if self.mode is not None and time.monotonic() >= self.until:
+            self.unpause()
+        elif self.mode is not None:
+            self.timer = asyncio.get_running_loop().call_later(self.until - time.monotonic(), self.expire)
+
+
+def _resume_in_order(clients: list[Client]) -> None:
+    """Run the postponed clients after the current command, first postponed first."""
+    for client in clients:
+        client.resume()

@@ -1,0 +1,301 @@
+"""RDB snapshot files (rdb.c): the whole keyspace written and read back.
+
+The file is what Redis 7.0 writes: ``REDIS0010``, the aux fields (redis-ver, redis-bits,
+ctime, used-mem, aof-base), per non-empty database SELECTDB + RESIZEDB then its keys
+(EXPIRETIME_MS, IDLE or FREQ when the maxmemory policy is LRU or LFU, type, key, value in
+the encodings of ``rdb.py``'s registry), EOF and the CRC64 of everything before it
+(zero when rdbchecksum is off). Values are compressed with liblzf itself when it is
+installed (Debian's redis-server links it); without it strings are written uncompressed,
+which is valid RDB: the pure-Python compressor would cost ~50 us per value.
+
+Loading goes in steps between which the caller may run the event loop (persistence.py
+does at start); keys already expired are skipped, as a master does.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ..keyspace.database import now_ms
+from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy
+from ..keyspace.memusage import used_memory
+from ..types.rdb import (
+    LOADERS,
+    NATIVE_LZF,
+    RDB_FILE_VERSION,
+    SAVERS,
+    RdbError,
+    Reader,
+    Writer,
+    crc64,
+    lzf_compress,
+)
+
+if TYPE_CHECKING:
+    from ..server.server import Server
+
+OPCODE_FUNCTION2 = 245
+OPCODE_FUNCTION_PRE_GA = 246
+OPCODE_MODULE_AUX = 247
+OPCODE_IDLE = 248
+OPCODE_FREQ = 249
+OPCODE_AUX = 250
+OPCODE_RESIZEDB = 251
+OPCODE_EXPIRETIME_MS = 252
+OPCODE_EXPIRETIME = 253
+OPCODE_SELECTDB = 254
+OPCODE_EOF = 255
+
+FLUSH_BYTES = 1 << 22
+LOAD_STEP_KEYS = 2048  # keys loaded between two turns of the event loop
+
+
+class SnapshotError(Exception):
+    """A snapshot that cannot be loaded; the text is what the log says."""
+
+
+def _policy_clock(server: Server) -> str:
+    """Which access clock the file keeps: rdbSaveKeyValuePair's savelru / savelfu."""
+    policy = server.config["maxmemory-policy"]
+    if policy.endswith("-lru"):
+        return "lru"
+    return "lfu" if is_lfu_policy(policy) else ""
+
+
+def write_snapshot(server: Server, path: str) -> int:
+    """rdbSaveRio into ``path`` (fsynced); returns the number of keys written."""
+    config = server.config
+    compress = config["rdbcompression"] and NATIVE_LZF is not None
+    w = Writer(compress, NATIVE_LZF[0] if NATIVE_LZF is not None else lzf_compress)
+    checksum = config["rdbchecksum"]
+    delay = config["rdb-key-save-delay"] / 1e6
+    clock_kind = _policy_clock(server)
+    stats = server.keyspace_stats
+    lfu = stats.lfu
+    now_clock = int(server.now) & LRU_CLOCK_MAX
+    buf = w.buf
+    save_len = w.save_len
+    save_string = w.save_string
+    savers = SAVERS
+    crc = 0
+    written = 0
+    with open(path, "wb") as f:
+
+        def flush() -> None:
+            nonlocal crc
+            if checksum:
+                crc = crc64(buf, crc)
+            f.write(buf)
+            buf.clear()
+
+        buf += b"REDIS%04d" % RDB_FILE_VERSION
+        aux = [("redis-ver", server.version), ("redis-bits", "64"),
+               ("ctime", str(int(time.time()))), ("used-mem", str(used_memory(server)))]
+        prop = server.propagation
+        if prop.backlog is not None:  # rdbPopulateSaveInfo: a restart can PSYNC from here
+            aux += [("repl-stream-db", str(max(prop.selected_db, 0))),
+                    ("repl-id", server.replication.replid), ("repl-offset", str(prop.offset))]
+        aux.append(("aof-base", "0"))
+        for name, value in aux:
+            buf.append(OPCODE_AUX)
+            save_string(name.encode())
+            save_string(value.encode())
+        for db in server.dbs:
+            if not db.entries:
+                continue
+            buf.append(OPCODE_SELECTDB)
+            save_len(db.id)
+            buf.append(OPCODE_RESIZEDB)
+            save_len(len(db.entries))
+            save_len(len(db.expires))
+            expires = db.expires
+            for key, entry in db.entries.items():
+                if expires:
+                    when = expires.get(key)
+                    if when is not None:
+                        buf.append(OPCODE_EXPIRETIME_MS)
+                        buf += when.to_bytes(8, "little", signed=True)
+                if clock_kind == "lru":
+                    clock = entry.clock
+                    buf.append(OPCODE_IDLE)
+                    save_len(now_clock - clock if now_clock >= clock
+                             else now_clock + LRU_CLOCK_MAX - clock)
+                elif clock_kind == "lfu" and lfu is not None:
+                    buf.append(OPCODE_FREQ)
+                    buf.append(lfu.decayed(entry.clock))
+                value = entry.value
+                type_byte, saver = savers[value.__class__]
+                buf.append(type_byte)
+                save_string(key)
+                saver(w, value)
+                written += 1
+                if delay > 0:
+                    time.sleep(delay)
+                if len(buf) > FLUSH_BYTES:
+                    flush()
+        buf.append(OPCODE_EOF)
+        flush()
+        f.write(crc.to_bytes(8, "little"))
+        f.flush()
+        os.fsync(f.fileno())
+    return written
+
+
+class LoadProgress:
+    """Counters of one load: what INFO shows while it runs and after."""
+
+    __slots__ = ("total_bytes", "loaded_bytes", "keys_loaded", "keys_expired", "start",
+                 "replication")
+
+    def __init__(self, total_bytes: int) -> None:
+        self.total_bytes = total_bytes
+        self.loaded_bytes = 0
+        self.keys_loaded = 0
+        self.keys_expired = 0
+        self.start = time.time()
+        self.replication: dict[str, str] = {}  # repl-id / repl-offset aux fields
+
+
+def load_snapshot(server: Server, data: bytes, progress: LoadProgress,
+                  merge: bool = False) -> Iterator[None]:
+    """rdbLoadRio over ``data``, yielding every LOAD_STEP_KEYS keys (the caller may run the
+    event loop then). Keys go through Database.add/set_expire; ``merge`` replaces keys that
+    exist (DEBUG RELOAD MERGE) where a plain load fails on a duplicate.
+
+    The cyclic garbage collector is off meanwhile: a load creates millions of tracked
+    objects and no garbage, and the collections it would trigger cost a quarter of the time.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield from _load(server, data, progress, merge)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> Iterator[None]:
+    if data[:5] != b"REDIS":
+        raise SnapshotError("Wrong signature trying to load DB from file")
+    try:
+        version = int(data[5:9])
+    except ValueError:
+        raise SnapshotError("Wrong signature trying to load DB from file") from None
+    if not 1 <= version <= RDB_FILE_VERSION + 1:
+        raise SnapshotError(f"Can't handle RDB format version {version}")
+    from ..commands.dump import set_access_clock  # (the commands package imports this module)
+
+    r = Reader(data, 9)
+    read_byte = r.read_byte
+    load_len = r.load_len
+    load_string = r.load_string
+    loaders = LOADERS
+    dbs = server.dbs
+    db = dbs[0]
+    now = now_ms()
+    expire = -1
+    idle = freq = -1
+    since_yield = 0
+    size = len(data)
+    try:
+        while True:
+            pos = r.pos
+            kind = data[pos]
+            if kind < OPCODE_FUNCTION2:
+                # A key and its value. Short raw strings (6-bit lengths), the common case,
+                # are sliced here: Reader's method calls cost half the load time.
+                first = data[pos + 1]
+                if first < 64:
+                    pos += 2 + first
+                    key = data[pos - first:pos]
+                else:
+                    r.pos = pos + 1
+                    key = load_string()
+                    pos = r.pos
+                if kind == 0 and data[pos] < 64:
+                    first = data[pos]
+                    pos += 1 + first
+                    value = data[pos - first:pos]
+                    r.pos = pos
+                    if pos > size:
+                        raise RdbError("unexpected end of data")
+                else:
+                    r.pos = pos
+                    loader = loaders.get(kind)
+                    if loader is None:
+                        raise SnapshotError(f"Unknown RDB encoding type {kind}")
+                    value = loader(r)
+                if expire != -1 and expire < now:
+                    progress.keys_expired += 1
+                else:
+                    if key in db.entries:
+                        if not merge:
+                            raise SnapshotError(
+                                f"RDB has duplicated key '{key.decode(errors='replace')}' "
+                                f"in DB {db.id}")
+                        db.delete(key)
+                    db.add(key, value)
+                    if expire != -1:
+                        db.set_expire(key, expire)
+                    if idle >= 0 or freq >= 0:
+                        set_access_clock(db, key, idle, freq)
+                    progress.keys_loaded += 1
+                expire = -1
+                idle = freq = -1
+                since_yield += 1
+                if since_yield >= LOAD_STEP_KEYS:
+                    since_yield = 0
+                    progress.loaded_bytes = r.pos
+                    yield
+                continue
+            r.pos = pos + 1
+            if kind == OPCODE_EXPIRETIME_MS:
+                expire = int.from_bytes(r.read(8), "little", signed=True)
+                continue
+            if kind == OPCODE_EXPIRETIME:
+                expire = int.from_bytes(r.read(4), "little", signed=True) * 1000
+                continue
+            if kind == OPCODE_IDLE:
+                idle = load_len()
+                continue
+            if kind == OPCODE_FREQ:
+                freq = read_byte()
+                continue
+            if kind == OPCODE_EOF:
+                break
+            if kind == OPCODE_SELECTDB:
+                db_id = load_len()
+                if db_id >= len(dbs):
+                    raise SnapshotError(
+                        "FATAL: Data file was created with a Redis server configured to handle "
+                        f"more than {len(dbs)} databases. Exiting")
+                db = dbs[db_id]
+                continue
+            if kind == OPCODE_RESIZEDB:
+                load_len()
+                load_len()
+                continue
+            if kind == OPCODE_AUX:
+                name = load_string()
+                value = load_string()
+                if name in (b"repl-id", b"repl-offset"):
+                    progress.replication[name.decode()] = value.decode("ascii", "replace")
+                continue
+            raise SnapshotError("The RDB file contains module or function data "
+                                "this server cannot load")
+    except (RdbError, IndexError) as exc:
+        raise SnapshotError(f"Short read or corrupt data loading DB: {exc}") from None
+    progress.loaded_bytes = r.pos
+    if version >= 5:
+        expected = int.from_bytes(r.read(8), "little") if r.pos + 8 <= len(data) else None
+        if expected is None:
+            raise SnapshotError("Short read loading DB: the checksum is missing")
+        if expected and server.config["rdbchecksum"]:
+            actual = crc64(memoryview(data)[:r.pos - 8])
+            if actual != expected:
+                raise SnapshotError(f"Wrong RDB checksum expected: ({expected:016x}) "
+                                    f"got ({actual:016x}). Aborting now.")

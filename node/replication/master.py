@@ -1,0 +1,366 @@
+"""Replication, master side and shared state (replication.c): PSYNC, the replicas, WAIT.
+
+A replica connects like a client and sends REPLCONF then PSYNC <replid> <offset>. When our
+backlog still holds everything after its offset, under our current replication id or the
+previous one (kept across a promotion, ``replid2``), it gets +CONTINUE and the missing bytes;
+otherwise +FULLRESYNC <replid> <offset>: a snapshot is forked (snapshot.py, the same BGSAVE
+child) at that offset, the stream produced meanwhile is held for it, and it gets the file
+as one bulk, then the held stream, then the live stream (propagation.py). Replicas send
+REPLCONF ACK <offset> every second; WAIT and min-replicas-to-write count those acks.
+
+The replica side (our own link to a master) lives in replica_link.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..keyspace.blocking import BLOCKED, Blocked, block, unblock
+from ..keyspace.propagation import encode_command
+from .ackgate import AckGate
+
+if TYPE_CHECKING:
+    from ..server.client import Client
+    from ..server.server import Server
+    from .replica_link import MasterLink
+
+# A replica's sync: waiting for a snapshot child to be forked for it (no FULLRESYNC sent
+# yet), waiting for that child's file (stream held meanwhile), or online. INFO shows both
+# waits as Redis's "wait_bgsave".
+WAIT_BGSAVE_START = "wait_bgsave_start"
+WAIT_BGSAVE_END = "wait_bgsave_end"
+ONLINE = "online"
+PING = encode_command([b"PING"])
+GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
+
+
+class ReplicaState:
+    """A replica of ours: where its sync stands and what it has acknowledged."""
+
+    __slots__ = ("client", "state", "ack_offset", "ack_time", "port", "ip", "held",
+                 "outgoing")
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.state = WAIT_BGSAVE_START
+        self.ack_offset = 0
+        self.ack_time = time.time()
+        self.port = 0
+        self.ip = ""
+        self.held: list[bytes] = []  # stream produced while its snapshot is being made
+        self.outgoing: list[bytes] = []  # this loop turn's stream, sent in one write
+
+    def sink(self, data: bytes) -> None:
+        """The stream for this replica: gathered over the loop turn, one write at its end
+        (a write per command would cost a system call per command per replica)."""
+        if self.state == ONLINE:
+            if not self.outgoing:
+                asyncio.get_running_loop().call_soon(self._send)
+            self.outgoing.append(data)
+        elif self.state == WAIT_BGSAVE_END:
+            self.held.append(data)
+
+    def _send(self) -> None:
+        data = b"".join(self.outgoing)
+        self.outgoing.clear()
+        transport = self.client.transport
+        if transport is not None and data:
+            transport.write(data)
+            self.client.tot_net_out += len(data)
+
+    def send_snapshot(self, payload: bytes) -> None:
+        """The file as one bulk, the stream held meanwhile, then live streaming."""
+        transport = self.client.transport
+        if transport is None:
+            return
+        transport.write(b"$%d\r\n" % len(payload))
+        transport.write(payload)
+        for chunk in self.held:
+            transport.write(chunk)
+        self.held = []
+        self.state = ONLINE
+
+
+class Replication:
+    """replid, offsets, the replicas of this node, and its master link when it is one."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.replid = secrets.token_hex(20)
+        self.replid2 = "0" * 40
+        self.second_offset = -1
+        self.replicas: list[ReplicaState] = []
+        self.link: MasterLink | None = None  # set while this node is a replica
+        self.snapshot_child = 0  # the BGSAVE pid serving replicas, while it runs
+        self.snapshot_started = 0.0
+        self.waiters: list[tuple[Blocked, int, int]] = []  # WAIT: (entry, offset, replicas)
+        self.no_replicas_since = time.time()
+        self.last_ping = time.time()
+        self.gate = AckGate(self)
+        self.sync_full = 0  # INFO stats counters
+        self.sync_partial_ok = 0
+        self.sync_partial_err = 0
+
+    @property
+    def propagation(self) -> Any:
+        return self.server.propagation
+
+    @property
+    def offset(self) -> int:
+        return self.server.propagation.offset
+
+    # --- PSYNC ---
+
+    def psync(self, client: Client, replid: bytes, offset_text: bytes) -> Any:
+        """syncCommand for PSYNC: continue from the backlog, or start a full sync."""
+        server = self.server
+        if client.replica is not None:
+            return None  # a second PSYNC on a link already syncing is ignored, as Redis does
+        prop = server.propagation
+        prop.start(server.config["repl-backlog-size"])
+        replica = client.replica = ReplicaState(client)
+        replica.port = client.replica_port
+        replica.ip = client.replica_ip
+        self.replicas.append(replica)
+        prop.sinks.append(replica.sink)
+        try:
+            offset = int(offset_text)
+        except ValueError:
+            offset = -1
+        ours = replid.decode("ascii", "replace")
+        continues = (ours == self.replid or (ours == self.replid2 and offset <= self.second_offset))
+        backlog = prop.backlog
+        if continues and backlog is not None and offset - 1 <= prop.offset:
+            missing = backlog.since(offset - 1)
+            if missing is not None:
+                replica.state = ONLINE
+                replica.ack_offset = offset - 1
+                self.sync_partial_ok += 1
+                self._send_raw(client, b"+CONTINUE %s\r\n" % self.replid.encode() + missing)
+                server.log_notice(f"Partial resynchronization request from {client.addr} "
+                                  f"accepted. Sending {len(missing)} bytes of backlog starting "
+                                  f"from offset {offset}.")
+                return None
+        if ours != "?":
+            self.sync_partial_err += 1
+        self.sync_full += 1
+        server.log_notice(f"Replica {client.addr} asks for synchronization; full resync.")
+        self._start_full_syncs()
+        return None
+
+    def _send_raw(self, client: Client, data: bytes) -> None:
+        client.flush()
+        if client.transport is not None:
+            client.transport.write(data)
+
+    def _start_full_syncs(self) -> None:
+        """startBgsaveForReplication, once no snapshot child runs: FULLRESYNC to every
+        replica waiting, at the offset the fork is taken at."""
+        waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
+        if not waiting or self.server.snapshots.child_pid:
+            return
+        if not self.server.snapshots.background_save():
+            for replica in waiting:
+                replica.client.close()
+            return
+        self.snapshot_child = self.server.snapshots.child_pid
+        line = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
+        for replica in waiting:
+            replica.state = WAIT_BGSAVE_END
+            self._send_raw(replica.client, line)
+
+    def snapshot_done(self, ok: bool) -> None:
+        """updateSlavesWaitingBgsave: send the file to the replicas that waited for it."""
+        self.snapshot_child = 0
+        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE_END]
+        if not targets:
+            return
+        payload = self.server.snapshots.read_file() if ok else None
+        for replica in targets:
+            if payload is None:
+                replica.client.close()
+            else:
+                replica.send_snapshot(payload)
+                self.server.log_notice(f"Synchronization with replica {replica.client.addr} "
+                                       "succeeded")
+
+    def forget(self, client: Client) -> None:
+        """A replica's connection closed."""
+        replica = client.replica
+        if replica is None:
+            return
+        client.replica = None
+        if replica in self.replicas:
+            self.replicas.remove(replica)
+        prop = self.server.propagation
+        if replica.sink in prop.sinks:
+            prop.sinks.remove(replica.sink)
+        if not self.replicas:
+            self.no_replicas_since = time.time()
+        self.server.log_notice(f"Connection with replica {client.addr} lost.")
+
+    # --- acknowledgements, WAIT, min-replicas ---
+
+    def ack(self, client: Client, offset: int) -> None:
+        replica = client.replica
+        if replica is None:
+            return
+        replica.ack_offset = max(replica.ack_offset, offset)
+        replica.ack_time = time.time()
+        if self.waiters:
+            self._serve_waiters()
+        if self.gate.waiting:
+            self.gate.acks_arrived()
+
+    def acked(self, offset: int) -> int:
+        """replicationCountAcksByOffset."""
+        return sum(1 for r in self.replicas if r.state == ONLINE and r.ack_offset >= offset)
+
+    def wait(self, client: Client, replicas: int, timeout_ms: int) -> Any:
+        """WAIT numreplicas timeout: block until enough replicas acknowledged our writes."""
+        offset = client.woff
+        done = self.acked(offset)
+        if done >= replicas or client.multi:
+            return done
+        block(client, [], "", timeout_ms / 1000, lambda db, key: None,
+              lambda: self.acked(offset))
+        entry = client.blocked
+        assert entry is not None
+        self.waiters.append((entry, offset, replicas))
+        self.request_acks()
+        return BLOCKED
+
+    def request_acks(self) -> None:
+        """REPLCONF GETACK down the stream: replicas answer with their offset at once."""
+        if any(r.state == ONLINE for r in self.replicas):
+            self.server.propagation.feed(GETACK, durable=False)
+
+    def _serve_waiters(self) -> None:
+        """Answer the WAITs now satisfied; forget those already answered (timeout, CLIENT
+        UNBLOCK) or gone."""
+        still = []
+        for entry, offset, wanted in self.waiters:
+            if entry.client.blocked is not entry:
+                continue
+            done = self.acked(offset)
+            if done >= wanted:
+                unblock(entry, done)
+            else:
+                still.append((entry, offset, wanted))
+        self.waiters = still
+
+    def good_replicas(self) -> int:
+        """repl_good_slaves_count: online replicas that acknowledged within the max lag."""
+        lag = self.server.config["min-replicas-max-lag"]
+        now = time.time()
+        return sum(1 for r in self.replicas if r.state == ONLINE and now - r.ack_time <= lag)
+
+    def refuses_writes(self) -> bool:
+        """min-replicas-to-write: too few good replicas for a master to accept writes."""
+        config = self.server.config
+        wanted = config["min-replicas-to-write"]
+        return (bool(wanted) and bool(config["min-replicas-max-lag"]) and self.link is None
+                and self.good_replicas() < wanted)
+
+    # --- promotion ---
+
+    def restore(self, replid: str, offset: int) -> None:
+        """The replication history a snapshot recorded (loadDataFromDisk): a restarted node
+        continues it, so its replicas, or its master, can resynchronise partially."""
+        self.replid = replid
+        prop = self.server.propagation
+        prop.offset = offset
+        prop.backlog = None
+        prop.start(self.server.config["repl-backlog-size"])
+        self.server.log_notice(f"Restored replication ID {replid} and offset {offset}")
+
+    def shift_replid(self) -> None:
+        """shiftReplicationId: a promoted replica keeps its old history under replid2."""
+        self.replid2 = self.replid
+        self.second_offset = self.offset + 1
+        self.replid = secrets.token_hex(20)
+
+    # --- cron ---
+
+    def cron(self) -> None:
+        """replicationCron's master part: PING replicas, start waiting syncs, time out."""
+        server = self.server
+        now = time.time()
+        self.gate.cron()
+        if self.snapshot_child and not server.snapshots.child_pid:
+            self.snapshot_done(server.snapshots.status_ok)
+        self._start_full_syncs()
+        if self.replicas and now - self.last_ping >= server.config["repl-ping-replica-period"]:
+            self.last_ping = now
+            if self.link is None:
+                server.propagation.feed(PING, durable=False)
+        ttl = server.config["repl-backlog-ttl"]
+        prop = server.propagation
+        if (ttl and not self.replicas and self.link is None and prop.backlog is not None
+                and now - self.no_replicas_since > ttl):
+            # freeReplicationBacklog: a new id, so no replica continues a history we dropped
+            prop.backlog = None
+            prop.active = False
+            self.replid = secrets.token_hex(20)
+            self.replid2 = "0" * 40
+            self.second_offset = -1
+            server.log_notice(f"Replication backlog freed after {ttl} seconds without "
+                              "connected replicas.")
+        timeout = server.config["repl-timeout"]
+        for replica in list(self.replicas):
+            if replica.state == ONLINE and now - replica.ack_time > timeout:
+                server.log_warning(f"Disconnecting timedout replica: {replica.client.addr}")
+                replica.client.close()
+
+    # --- INFO replication ---
+
+    def info(self) -> Iterator[str]:
+        server = self.server
+        prop = server.propagation
+        link = self.link
+        if link is None:
+            yield "role:master"
+        else:
+            yield "role:slave"
+            yield from link.info()
+        online = list(self.replicas)
+        yield f"connected_slaves:{len(online)}"
+        if self.server.config["min-replicas-to-write"]:
+            yield f"min_slaves_good_slaves:{self.good_replicas()}"
+        now = time.time()
+        released = self.gate.released
+        for i, r in enumerate(online):
+            ip = r.ip or r.client.addr.rsplit(":", 1)[0]
+            in_sync = int(r.state == ONLINE and r.ack_offset >= released)
+            state = "online" if r.state == ONLINE else "wait_bgsave"
+            yield (f"slave{i}:ip={ip},port={r.port},state={state},offset={r.ack_offset},"
+                   f"lag={int(now - r.ack_time)},in_sync={in_sync}")
+        yield "master_failover_state:no-failover"
+        yield f"master_replid:{self.replid}"
+        yield f"master_replid2:{self.replid2}"
+        yield f"master_repl_offset:{prop.offset}"
+        yield f"second_repl_offset:{self.second_offset}"
+        backlog = prop.backlog
+        yield f"repl_backlog_active:{int(backlog is not None)}"
+        yield f"repl_backlog_size:{server.config['repl-backlog-size']}"
+        if backlog is None:
+            yield "repl_backlog_first_byte_offset:0"
+            yield "repl_backlog_histlen:0"
+        else:
+            histlen = backlog.histlen()
+            yield f"repl_backlog_first_byte_offset:{prop.offset - histlen + 1}"
+            yield f"repl_backlog_histlen:{histlen}"
+
+    def role(self) -> list[Any]:
+        """ROLE."""
+        if self.link is not None:
+            return self.link.role()
+        replicas = []
+        for r in self.replicas:
+            ip = r.ip or r.client.addr.rsplit(":", 1)[0]
+            replicas.append([ip.encode(), b"%d" % r.port, b"%d" % r.ack_offset])
+        return [b"master", self.offset, replicas]

@@ -1,0 +1,304 @@
+"""One client connection: the asyncio Protocol on the hot path, and the client's state.
+
+Requests are parsed per read, run in order, and all replies of one read are written with
+one ``transport.write``. A client whose next request must wait (CLIENT PAUSE, a blocking
+command) keeps the rest of its requests queued until resumed, but is still read from, as
+Redis reads a blocked client into its query buffer: a peer that hangs up meanwhile is
+forgotten at once (``connection_lost``), and what it queues counts toward
+``client-query-buffer-limit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..base.errors import CommandError
+from ..keyspace.blocking import Blocked, release
+from ..keyspace.watch import MultiState, WatchedKey, unwatch_all
+from ..protocol.reply import encode, error_line
+from ..protocol.request import RequestParser
+from .dispatch import run_requests
+
+if TYPE_CHECKING:
+    from ..keyspace.database import Database
+    from ..table.command import Command
+    from .server import Server
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.id = 0
+        self.transport: asyncio.Transport | None = None
+        self.addr = self.laddr = ""
+        self.fd = -1
+        self.name = ""
+        self.lib_name = ""
+        self.lib_ver = ""
+        self.db: Database = server.dbs[0]
+        self.resp3 = False
+        self.authenticated = not server.requirepass
+        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.parser.auth_required = not self.authenticated
+        self.out: list[bytes] = []
+        self.queue: deque[list[bytes]] = deque()
+        self.queued_bytes = 0  # received while waiting: part of the query buffer
+        self.waiting = False
+        self.closing = False
+        self.cmd: Command | None = None
+        now = time.time()
+        self.created = now
+        self.last_interaction = now
+        # CLIENT REPLY: ``silent`` is reply_off or reply_skip, kept as one flag for speed.
+        self.silent = False
+        self.reply_off = False
+        self.reply_skip = False
+        self.reply_skip_next = False
+        self.no_evict = False
+        self.no_touch = False
+        self.monitor = False
+        self.asking = False  # cluster: ASKING, valid for the next command
+        self.readonly = False  # cluster: READONLY, reads served by a replica
+        # replication: this client is our master's link / a replica of ours (its link
+        # state); the effects a handler propagates instead of its argv; the stream offset
+        # after this client's last write (WAIT)
+        self.is_master = False
+        self.replica: Any = None
+        self.propagate_as: list[list[bytes]] | None = None
+        self.woff = 0
+        self.replica_port = 0  # REPLCONF listening-port / ip-address, before PSYNC
+        self.replica_ip = ""
+        # min-replicas-ack (ackgate.py): replies held until replicas have our writes, and
+        # (start, end, stream offset) of the write replies among them
+        self.held: list[bytes] = []
+        self.held_writes: list[tuple[int, int, int]] = []
+        self.out_writes: list[tuple[int, int, int]] = []
+        self.held_since = 0.0
+        # MULTI/EXEC (transactions.py): ``multi`` while queueing; ``dirty_exec`` after a
+        # refused request (EXEC aborts), ``dirty_cas`` after a watched key changed (EXEC nil).
+        self.multi = False
+        self.mstate = MultiState()
+        self.dirty_exec = False
+        self.dirty_cas = False
+        self.watched: list[WatchedKey] = []
+        self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
+        self.tot_net_in = 0
+        self.tot_net_out = 0
+        self.tot_cmds = 0
+        self.reply_peak = 0
+
+    # --- asyncio.Protocol ---
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        self.addr = _format_addr(peer)
+        self.laddr = _format_addr(local)
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+        self.server.add_client(self)
+
+    def is_loopback(self) -> bool:
+        """connIsLocal: the peer is on the loopback interface (127.*, ::1)."""
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        if not peer:
+            return True  # a Unix socket
+        host = peer[0].removeprefix("::ffff:")
+        return host.startswith("127.") or host == "::1"
+
+    def set_keepalive(self, interval: int) -> None:
+        """anetKeepAlive: probe an idle peer after ``interval`` s, then every interval/3 s."""
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        if sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        except OSError:
+            pass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._detach()
+        self.transport = None
+
+    def _detach(self) -> None:
+        """freeClient's bookkeeping: out of every key queue, watch list and client table.
+
+        Done when the connection closes and already when the server closes it (CLIENT
+        KILL, idle timeout): no write made after that may serve or count this client."""
+        self.closing = True
+        if self.watched:
+            unwatch_all(self)
+        if self.blocked is not None:
+            release(self.blocked)
+        self.waiting = False
+        if self.replica is not None:
+            self.server.replication.forget(self)
+        self.server.remove_client(self)
+
+    def data_received(self, data: bytes) -> None:
+        server = self.server
+        self.tot_net_in += len(data)
+        server.stat_net_input_bytes += len(data)
+        server.stat_total_reads_processed += 1
+        self.last_interaction = server.now
+        parser = self.parser
+        requests = parser.feed(data)
+        if self.queue or self.waiting:
+            self.queued_bytes += len(data)
+        if parser.buffered + self.queued_bytes > server.query_buffer_limit:
+            server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
+            server.stat_client_qbuf_limit_disconnections += 1
+            self.close()
+            return
+        if self.queue or self.waiting:
+            self.queue.extend(requests)
+            return  # run, and any protocol error answered, once resumed
+        self._run(requests)
+        if parser.error is not None and not self.waiting:
+            self.protocol_error(parser.error)
+        self.flush()
+
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
+
+    # --- running requests ---
+
+    def _run(self, requests: list[list[bytes]]) -> None:
+        done = run_requests(self.server, self, requests)
+        if self.waiting and done < len(requests):
+            self.queue.extend(requests[done:])
+
+    def rewrite(self, *effects: list[bytes]) -> None:
+        """Propagate ``effects`` instead of this command (rewriteClientCommandVector,
+        alsoPropagate): for commands whose replay would not give the same result."""
+        if self.server.propagation.active:
+            self.propagate_as = list(effects)
+
+    def rotate_skip(self) -> None:
+        """CLIENT REPLY SKIP silences exactly the request after it."""
+        self.reply_skip = self.reply_skip_next
+        self.reply_skip_next = False
+        self.silent = self.reply_off or self.reply_skip
+
+    def postpone(self, argv: list[bytes]) -> None:
+        """Hold this request (and the ones after it) until ``resume``."""
+        self.queue.appendleft(argv)
+        self.waiting = True
+        self.server.pause.postponed.append(self)
+
+    def resume(self) -> None:
+        self.waiting = False
+        self.run_queued()
+
+    def run_queued(self) -> None:
+        """Run the requests queued while waiting, unless the client waits again."""
+        if self.transport is None or self.waiting:
+            return
+        queued = list(self.queue)
+        self.queue.clear()
+        self.queued_bytes = 0
+        self._run(queued)
+        parser = self.parser
+        if parser.error is not None and not self.closing and not self.waiting:
+            self.protocol_error(parser.error)
+        self.flush()
+        if self.closing and self.transport is not None:
+            self.transport.close()
+
+    # --- replies ---
+
+    def reply(self, value: Any) -> None:
+        if not self.silent:
+            encode(self.out, value, self.resp3)
+
+    def send(self, value: Any) -> None:
+        """Write a reply now, outside the request cycle (MONITOR feed, unblocked clients)."""
+        out: list[bytes] = []
+        encode(out, value, self.resp3)
+        self.write(b"".join(out))
+
+    def flush(self) -> None:
+        if self.out and self.server.aof.buf and self.server.aof.hold(self):
+            return  # written once this loop turn's AOF write is done (aof.py)
+        if self.out_writes or self.held:
+            self.server.replication.gate.hold(self)
+        if self.out:
+            data = b"".join(self.out)
+            self.out.clear()
+            if len(data) > self.reply_peak:
+                self.reply_peak = len(data)
+            self.write(data)
+        if self.closing and self.transport is not None and not self.queue:
+            self.transport.close()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.tot_net_out += len(data)
+            self.server.stat_net_output_bytes += len(data)
+            self.server.stat_total_writes_processed += 1
+            self.transport.write(data)
+
+    def protocol_error(self, text: str) -> None:
+        self.server.count_error("ERR")
+        self.out.append(b"-ERR Protocol error: %s\r\n" % error_line(text))
+        self.server.log_verbose(f"Protocol error ({text}) from client: {self.describe()}")
+        self.close_after_reply()
+
+    def close_after_reply(self) -> None:
+        self.closing = True
+        self.queue.clear()
+
+    def close(self) -> None:
+        self.queue.clear()
+        self._detach()
+        if self.transport is not None:
+            self.transport.close()
+
+    def reject_and_close(self, message: str) -> None:
+        """Refuse a new connection (maxclients) the way Redis does: one error, then close."""
+        self.write(b"-%s\r\n" % error_line(message))
+        self.close()
+
+    def discard_transaction(self) -> None:
+        """discardTransaction: leave MULTI, forget the queue, the flags and the watches."""
+        self.multi = False
+        self.mstate = MultiState()
+        self.dirty_exec = self.dirty_cas = False
+        if self.watched:
+            unwatch_all(self)
+        if self.blocked is not None:
+            release(self.blocked)
+
+    def set_resp(self, version: int) -> None:
+        self.resp3 = version == 3
+
+    def select(self, index: int) -> None:
+        self.db = self.server.dbs[index]
+
+    def describe(self) -> str:
+        return f"id={self.id} addr={self.addr} laddr={self.laddr} name={self.name}"
+
+    def error(self, message: str) -> CommandError:
+        return CommandError(message)
+
+
+def _format_addr(addr: Any) -> str:
+    if not addr:
+        return ""
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(addr)

@@ -1,0 +1,357 @@
+"""Command execution in Redis's order (server.c processCommand, then call()).
+
+lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF /
+LOADING -> pause -> MULTI queueing
+-> call, with per-command statistics, error statistics, slowlog, latency monitor and
+MONITOR feed. This is the one place that order lives.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any
+
+from ..base import errors
+from ..base.errors import CommandError
+from ..cluster.routing import refuse
+from ..keyspace.blocking import BLOCKED, serve_ready
+from ..keyspace.eviction import EVICT_FAIL
+from ..observability.slowlog import redacted
+from ..protocol.reply import _ENCODERS, OK, QUEUED, encode
+
+OK_REPLY = b"+OK\r\n"
+
+if TYPE_CHECKING:
+    from ..table.command import Command
+    from .client import Client
+    from .server import Server
+
+
+def _args_preview(argv: list[bytes]) -> str:
+    """The ``with args beginning with:`` part: quoted args until 128 characters."""
+    out = ""
+    for arg in argv[1:]:
+        if len(out) >= 128:
+            break
+        out += "'%s' " % arg.decode("utf-8", "surrogateescape")[: 128 - len(out)]
+    return out
+
+
+def lookup(server: Server, argv: list[bytes]) -> Command | str:
+    """The command for ``argv``, or the error text for an unknown (sub)command."""
+    name = argv[0]
+    cmd = server.commands.get(name.lower().decode("utf-8", "surrogateescape"))
+    if cmd is not None and cmd.subcommands is not None and len(argv) > 1:
+        sub = cmd.subcommands.get(argv[1].lower().decode("utf-8", "surrogateescape"))
+        if sub is None:
+            return errors.UNKNOWN_SUBCOMMAND % (
+                argv[1][:128].decode("utf-8", "surrogateescape"), cmd.name.upper())
+        return sub
+    if cmd is None:
+        return errors.UNKNOWN_COMMAND % (
+            name[:128].decode("utf-8", "surrogateescape"), _args_preview(argv))
+    return cmd
+
+
+def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> str | None:
+    """The rejection text for this call, or None: arity, protection, authentication, MULTI."""
+    arity = cmd.arity
+    argc = len(argv)
+    if (arity > 0 and arity != argc) or argc < -arity:
+        return errors.WRONG_ARITY % cmd.fullname
+    if "protected" in cmd.flags and not protected_allowed(server, client, cmd):
+        return errors.PROTECTED_COMMAND % (cmd.name.upper(), f"enable-{cmd.name}-command")
+    if not client.authenticated and not cmd.noauth:
+        return errors.NOAUTH
+    if client.multi and cmd.no_multi:
+        return errors.NOT_ALLOWED_IN_MULTI
+    return None
+
+
+def protected_allowed(server: Server, client: Client, cmd: Command) -> bool:
+    """allowProtectedAction: enable-<name>-command is yes, or local and so is the client."""
+    directive = f"enable-{cmd.name}-command"
+    setting = server.config[directive] if directive in server.config.values else "no"
+    if setting == "local":
+        return client.addr.startswith(("127.", "[::1]:")) or not client.addr
+    return bool(setting == "yes")
+
+
+def reject(server: Server, client: Client, message: str, cmd: Command | None) -> None:
+    """A command refused before it ran: counted as rejected, reply sent as an error.
+
+    Inside MULTI the refusal also dooms the transaction (flagTransaction): EXEC aborts;
+    a refused EXEC itself discards the transaction with the reason (execCommandAbort).
+    """
+    if client.multi:
+        client.dirty_exec = True
+    if cmd is not None and cmd.name == "exec":
+        client.discard_transaction()  # execCommandAbort
+        message = errors.EXECABORT_BECAUSE % message.removeprefix("ERR ")
+    if cmd is not None:
+        cmd.rejected_calls += 1
+    if client.asking and not client.multi and (cmd is None or cmd.name != "asking"):
+        client.asking = False  # resetClient: ASKING covers one command, refused or not
+    server.count_error(message)
+    client.reply(CommandError(message))
+
+
+def execute(server: Server, client: Client, argv: list[bytes]) -> None:
+    """Run one request for ``client``; the reply goes to ``client.out``.
+
+    The common case (a known top-level command sent in lower or upper case) costs one
+    dict lookup; everything else takes ``lookup``.
+    """
+    cmd = server.command_index.get(argv[0])
+    if cmd is None or cmd.subcommands is not None:
+        found = lookup(server, argv)
+        if isinstance(found, str):
+            reject(server, client, found, None)
+            return
+        cmd = found
+        if "protected" in cmd.flags:
+            refusal = check(server, client, cmd, argv)
+            if refusal is not None:
+                reject(server, client, refusal, cmd)
+                return
+    arity = cmd.arity
+    if ((arity != len(argv) and arity > 0) or len(argv) < -arity or not client.authenticated
+            or client.multi):
+        refusal = check(server, client, cmd, argv)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if server.cluster is not None:
+        refusal = server.cluster.route(client, cmd, argv)
+        if refusal is not None:
+            refuse(server, client, cmd, refusal)
+            return
+    if server.maxmemory and out_of_memory(server, client, cmd):
+        reject(server, client, errors.OOM, cmd)
+        return
+    if server.persistence_check is not None:  # -MISCONF after a failed BGSAVE, -LOADING
+        refusal = server.persistence_check(client, cmd)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if server.write_guard and (cmd.write or (cmd.name == "exec" and client.mstate.writes)):
+        refusal = write_refusal(server, client)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if server.pause.mode is not None and server.pause.blocks(client, cmd):
+        client.postpone(argv)
+        return
+    if client.multi and cmd.name not in NOT_QUEUED:
+        client.mstate.queue(cmd, argv)
+        client.reply(QUEUED)
+        return
+    call(server, client, cmd, argv)
+
+
+def write_refusal(server: Server, client: Client) -> str | None:
+    """min-replicas-to-write on a master (-NOREPLICAS), replica-read-only (-READONLY)."""
+    if server.replication.refuses_writes():
+        return errors.NOREPLICAS
+    if (server.replication.link is not None and server.config["replica-read-only"]
+            and not client.is_master):
+        return errors.READONLY_REPLICA
+    return None
+
+
+def out_of_memory(server: Server, client: Client, cmd: Command) -> bool:
+    """processCommand's maxmemory step: evict as needed; True when ``cmd`` must get -OOM.
+
+    Refused when eviction cannot bring memory under the limit: commands that may grow the
+    dataset (denyoom), EXEC of a transaction holding one, and any command queued in MULTI
+    (a queue grows without bound), but never EXEC, DISCARD, QUIT or RESET themselves.
+    """
+    if server.evictor.perform() != EVICT_FAIL:
+        return False
+    if cmd.denyoom or (cmd.name == "exec" and client.mstate.denyoom):
+        return True
+    return client.multi and cmd.name not in OOM_EXEMPT_IN_MULTI
+
+
+OOM_EXEMPT_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
+
+# Commands that act at once even between MULTI and EXEC (processCommand).
+NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+
+
+def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
+    """Run the handler, encode its reply (call() in server.c)."""
+    start = len(client.out)
+    woff = client.woff
+    result = invoke(server, client, cmd, argv)
+    if result is not BLOCKED and not client.silent:
+        encode(client.out, result, client.resp3)
+    stats = server.keyspace_stats
+    if stats.ready_keys:
+        serve_ready(stats)
+    if stats.resized:
+        stats.settle()
+    propagation = server.propagation
+    if propagation.pending:
+        propagation.flush()
+        client.woff = propagation.offset
+        if server.write_ack and client.woff != woff:  # zero-loss: held until replicas ack
+            client.out_writes.append((start, len(client.out), client.woff))
+
+
+def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Any:
+    """Run the handler and account for it; return its reply value (an error included).
+
+    EXEC uses this for each queued command, collecting the replies into its own.
+    """
+    client.cmd = cmd
+    # CLIENT NO-TOUCH: reads leave the access clock alone, except TOUCH itself.
+    no_touch = client.no_touch and cmd.name != "touch"
+    stats = server.keyspace_stats
+    if no_touch:
+        stats.no_touch = True
+    dirty = stats.dirty
+    start = perf_counter_ns()
+    try:
+        result: Any = cmd.handler(client, argv)  # type: ignore[misc]
+    except CommandError as exc:
+        cmd.failed_calls += 1
+        server.count_error(exc.message)
+        result = exc
+    finally:
+        if no_touch:
+            stats.no_touch = False
+    duration = (perf_counter_ns() - start) // 1000
+    if server.propagation.active:
+        propagate(server, client, cmd, argv, stats.dirty != dirty)
+    cmd.calls += 1
+    cmd.usec += duration
+    if server.latency_tracking:
+        latency = cmd.latency
+        latency[duration] = latency.get(duration, 0) + 1
+    server.stat_numcommands += 1
+    if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
+        server.slowlog.add(client, cmd, argv, duration)
+    if server.latency_threshold and duration // 1000 >= server.latency_threshold:
+        server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
+    if server.monitors and not cmd.skip_monitor and not cmd.admin:
+        server.feed_monitors(client, redacted(cmd, argv))
+    return result
+
+
+def propagate(server: Server, client: Client, cmd: Command, argv: list[bytes],
+              dirty: bool) -> None:
+    """call()'s propagation: a command that changed the dataset goes to the stream as its
+    effects (``client.propagate_as`` when the handler rewrote it). EXEC's commands went
+    one by one; the master's own commands are relayed as received (replication.py)."""
+    rewritten = client.propagate_as
+    client.propagate_as = None
+    if not dirty or client.is_master or cmd.name == "exec":
+        return
+    db_id = client.db.id
+    if rewritten is None:
+        server.propagation.add(db_id, argv)
+    else:
+        for effect in rewritten:
+            server.propagation.add(db_id, effect)
+
+
+def run_requests(server: Server, client: Client, requests: list[list[bytes]]) -> int:
+    """Run ``requests`` in order for ``client``; return how many ran.
+
+    Fewer than all ran when the client must wait (CLIENT PAUSE, blocking commands) or is
+    closing. Data commands run on a short path while nothing in the client's or server's
+    state calls for the full checks of ``execute``: it is the same sequence as
+    ``execute`` + ``call`` (lookup, arity, handler, statistics, slowlog, latency, reply)
+    with the state checks done once per stretch instead of once per request. Any other
+    request goes through ``execute``, after which the state is read again.
+    """
+    index = server.command_index
+    stats = server.keyspace_stats
+    ready = stats.ready_keys
+    n = len(requests)
+    i = 0
+    while i < n:
+        if (client.authenticated and not client.silent and not client.reply_skip_next
+                and not client.no_touch and server.pause.mode is None and not server.monitors
+                and not client.multi and not client.waiting and not client.closing
+                and not client.asking and server.persistence_check is None
+                and not server.write_ack):
+            out = client.out
+            resp3 = client.resp3
+            tracking = server.latency_tracking
+            slow_us = server.slowlog_threshold
+            latency_ms = server.latency_threshold
+            cluster = server.cluster
+            maxmemory = server.maxmemory
+            resized = stats.resized
+            propagation = server.propagation
+            propagating = propagation.active
+            write_guard = server.write_guard and not client.is_master
+            first = i
+            while i < n:
+                argv = requests[i]
+                cmd = index.get(argv[0])
+                if cmd is None or not cmd.data:
+                    break
+                arity = cmd.arity
+                argc = len(argv)
+                if (arity != argc and arity > 0) or argc < -arity:
+                    break
+                if cluster is not None and cluster.route(client, cmd, argv) is not None:
+                    break
+                if maxmemory and server.mem_overhead + stats.data_bytes > maxmemory:
+                    break
+                if write_guard and cmd.write:
+                    break
+                dirty = stats.dirty
+                start = perf_counter_ns()
+                try:
+                    result: Any = cmd.handler(client, argv)  # type: ignore[misc]
+                except CommandError as exc:
+                    cmd.failed_calls += 1
+                    server.count_error(exc.message)
+                    result = exc
+                duration = (perf_counter_ns() - start) // 1000
+                if propagating:
+                    propagate(server, client, cmd, argv, stats.dirty != dirty)
+                cmd.calls += 1
+                cmd.usec += duration
+                if tracking:
+                    latency = cmd.latency
+                    latency[duration] = latency.get(duration, 0) + 1
+                if duration >= slow_us >= 0 and not cmd.skip_slowlog:
+                    server.slowlog.add(client, cmd, argv, duration)
+                if latency_ms and duration // 1000 >= latency_ms:
+                    server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
+                kind = type(result)
+                if kind is bytes:
+                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+                elif result is OK:
+                    out.append(OK_REPLY)
+                else:
+                    _ENCODERS[kind](out, result, resp3)
+                if ready:
+                    serve_ready(stats)
+                if resized:
+                    stats.settle()
+                if propagation.pending:
+                    propagation.flush()
+                    client.woff = propagation.offset
+                i += 1
+            if i > first:
+                client.cmd = index[requests[i - 1][0]]
+                client.tot_cmds += i - first
+                server.stat_numcommands += i - first
+            if i >= n:
+                break
+        if client.closing:
+            return i
+        client.tot_cmds += 1
+        execute(server, client, requests[i])
+        i += 1
+        if client.waiting:
+            return i
+        if client.reply_skip or client.reply_skip_next:
+            client.rotate_skip()
+    return n

@@ -1,0 +1,78 @@
+"""``redslot node``: parse redis.conf-style configuration, run the server until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+
+from ..config.directives import Config, StartupError, argv_to_lines
+from .server import Server
+
+USAGE = """Usage: redslot node [CONFIG_FILE] [--directive value ...]
+
+Every option is a redis.conf directive: --port 7000 --bind 127.0.0.1 --dir /data
+--requirepass secret --maxmemory 100mb --maxmemory-policy allkeys-lru ...
+A config file uses redis.conf syntax; options on the command line come after it.
+REDSLOT_PASSWORD in the environment is requirepass and masterauth unless they are given.
+"""
+PASSWORD_ENV = "REDSLOT_PASSWORD"
+
+
+def load_config(argv: list[str]) -> Config:
+    config = Config()
+    args = list(argv)
+    if args and not args[0].startswith("--"):
+        path = args.pop(0)
+        try:
+            config.load_file(path)
+        except OSError as exc:
+            raise StartupError(path, 0, "", f"Fatal error, can't open config file '{path}': {exc.strerror}") from None
+    try:
+        lines = argv_to_lines(args)
+    except ValueError as exc:
+        raise StartupError("command line", 0, " ".join(args), str(exc)) from None
+    config.load_lines(lines, "command line")
+    apply_password_env(config, os.environ)
+    return config
+
+
+def apply_password_env(config: Config, environ: Mapping[str, str]) -> None:
+    """REDSLOT_PASSWORD, when set and not empty, is requirepass and masterauth unless the
+    configuration gives them: in Kubernetes a secret reaches the node through its
+    environment, never its command line (which ``ps`` and the pod spec show)."""
+    password = environ.get(PASSWORD_ENV, "")
+    if not password:
+        return
+    for name in ("requirepass", "masterauth"):
+        if not config[name]:
+            config.set(name, password)
+
+
+async def _serve(config: Config) -> None:
+    server = Server(config)
+    loop = asyncio.get_running_loop()
+    for sig, name in ((signal.SIGTERM, "Received SIGTERM"), (signal.SIGINT, "Received SIGINT")):
+        loop.add_signal_handler(sig, server.request_shutdown, name)
+    await server.start()
+    await server.serve_until_shutdown()
+
+
+def run(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    try:
+        config = load_config(argv)
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve(config))
+    else:
+        uvloop.run(_serve(config))
+    return 0

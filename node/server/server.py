@@ -1,0 +1,515 @@
+"""The node's process-wide state and lifecycle: listeners, clients, databases, the cron."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import REDIS_VERSION
+from ..base import errors
+from ..cluster.links import start_cluster
+from ..cluster.migrate_sockets import MigrateSockets
+from ..cluster.routing import redirect_blocked_clients
+from ..cluster.state import ClusterState
+from ..config.directives import Config
+from ..keyspace.blocking import disconnect_all as disconnect_blocked
+from ..keyspace.database import EXPIRY_DELETE, EXPIRY_HIDE, Database, KeyspaceStats
+from ..keyspace.eviction import Evictor
+from ..keyspace.expire import active_expire_cycle
+from ..keyspace.lfu import LRU_CLOCK_MAX, LfuClock, is_lfu_policy
+from ..keyspace.memusage import refresh as refresh_memory
+from ..keyspace.pause import PauseState
+from ..keyspace.propagation import Propagation
+from ..observability.latency import LatencyMonitor
+from ..observability.slowlog import Slowlog
+from ..persistence.aof import AofError, AppendOnly
+from ..persistence.snapshots import Snapshots
+from ..protocol.reply import Push
+from ..replication.master import Replication
+from ..replication.replica_link import MasterLink
+from ..table.command import Command, build_table
+from .client import Client
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..observability.metrics import MetricsServer
+
+LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+LOG_MARKS = ".-*#"
+METRIC_SAMPLES = 16
+
+
+class InstantaneousMetric:
+    """trackInstantaneousMetric: a rate averaged over the last 16 samples taken every 100 ms."""
+
+    __slots__ = ("samples", "idx", "last_value", "last_time")
+
+    def __init__(self) -> None:
+        self.samples = [0.0] * METRIC_SAMPLES
+        self.idx = 0
+        self.last_value = 0
+        self.last_time = time.monotonic()
+
+    def track(self, value: int) -> None:
+        now = time.monotonic()
+        elapsed = now - self.last_time
+        if elapsed <= 0:
+            return
+        self.samples[self.idx] = (value - self.last_value) / elapsed
+        self.idx = (self.idx + 1) % METRIC_SAMPLES
+        self.last_value, self.last_time = value, now
+
+    def rate(self) -> float:
+        return sum(self.samples) / METRIC_SAMPLES
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.version = REDIS_VERSION
+        self.run_id = secrets.token_hex(20)
+        self.pid = os.getpid()
+        self.start_time = time.time()
+        self.now = self.start_time
+        self.commands: dict[str, Command] = build_table()
+        self.command_index: dict[bytes, Command] = {}
+        for name, cmd in self.commands.items():
+            if "protected" in cmd.flags:
+                continue
+            self.command_index[name.encode()] = cmd
+            self.command_index[name.upper().encode()] = cmd
+        self.keyspace_stats = KeyspaceStats()
+        self.cluster_enabled: bool = config["cluster-enabled"]
+        # Cluster mode's state (topology, redirects); None on a standalone node.
+        self.cluster: Any = None
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
+        self.dbs = [Database(i, self.keyspace_stats) for i in range(config["databases"])]
+        self.clients: dict[int, Client] = {}
+        self.next_client_id = 1
+        self.monitors: list[Client] = []
+        self.pause = PauseState()
+        self.slowlog = Slowlog(config["slowlog-max-len"])
+        self.latency = LatencyMonitor()
+        self.errorstats: dict[str, int] = {}
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.shutdown_event: asyncio.Event | None = None
+        self.cron_handle: asyncio.TimerHandle | None = None
+        self.cronloops = 0
+        self.lastsave = int(self.start_time)
+        self.active_expire_enabled = True
+        self.tcp_port = 0
+        self.requirepass = ""
+        self.slowlog_threshold = 0
+        self.latency_threshold = 0
+        self.query_buffer_limit = 0
+        self.stat_acl_denied_auth = 0
+        self.latency_tracking = True
+        self.propagation = Propagation()
+        self.keyspace_stats.propagation = self.propagation
+        self.replication = Replication(self)
+        self.aof = AppendOnly(self)
+        # Writes from clients must be checked (replica-read-only on a replica,
+        # min-replicas-to-write on a master): the short path leaves writes to execute().
+        self.write_guard = False
+        self.write_ack = 0  # min-replicas-ack (ackgate.py)
+        self.maxmemory = 0
+        self.mem_overhead = 0  # used_memory's non-dataset part, refreshed by the cron
+        self.mem_peak = 0
+        self.evictor = Evictor(self)
+        self.reset_stats()
+        self._apply_config()
+        if self.cluster_enabled:
+            self.cluster = ClusterState.open(self)
+        # A callable while a persistence check stands (-LOADING, -MISCONF), else None.
+        self.persistence_check: Callable[[Client, Command], str | None] | None = None
+        self.snapshots = Snapshots(self)
+        self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
+        self.metrics: MetricsServer | None = None  # when metrics-port is set
+
+    # --- configuration that the hot path reads as plain attributes ---
+
+    def _apply_config(self) -> None:
+        cfg = self.config
+        watchers: dict[str, Callable[[Any], None]] = {
+            "requirepass": self._set_requirepass,
+            "slowlog-log-slower-than": self._set_slowlog_threshold,
+            "slowlog-max-len": self.slowlog.resize,
+            "latency-monitor-threshold": self._set_latency_threshold,
+            "client-query-buffer-limit": self._set_query_buffer_limit,
+            "proto-max-bulk-len": self._set_max_bulk_len,
+            "dir": os.chdir,
+            "latency-tracking": self._set_latency_tracking,
+            "maxmemory": self._set_maxmemory,
+            "replica-read-only": self._update_write_guard,
+            "min-replicas-to-write": self._update_write_guard,
+            "repl-backlog-size": self._resize_backlog,
+            "min-replicas-ack": self._set_write_ack,
+            "appendonly": self._set_appendonly,
+            "maxmemory-policy": self._set_access_clock,
+            "lfu-log-factor": self._set_access_clock,
+            "lfu-decay-time": self._set_access_clock,
+        }
+        for name, apply in watchers.items():
+            apply(cfg[name])
+            cfg.on_change(name, apply)
+
+    def _set_appendonly(self, on: bool) -> None:
+        """CONFIG SET appendonly (at start the AOF opens once the data is loaded)."""
+        if self.tcp_port == 0:
+            return
+        if on and not self.aof.on:
+            self.aof.enable()
+        elif not on:
+            self.aof.disable()
+
+    def _set_write_ack(self, replicas: int) -> None:
+        self.write_ack = replicas
+        if replicas:  # writes get stream offsets even before a replica attaches
+            self.propagation.start(self.config["repl-backlog-size"])
+
+    def _resize_backlog(self, size: int) -> None:
+        if self.propagation.backlog is not None:
+            self.propagation.backlog.resize(size)
+
+    @property
+    def master_repl_offset(self) -> int:
+        return self.propagation.offset
+
+    def _update_write_guard(self, value: Any = None) -> None:
+        cfg = self.config
+        self.write_guard = ((self.replication.link is not None and cfg["replica-read-only"])
+                            or cfg["min-replicas-to-write"] > 0)
+
+    def demote(self, host: str, port: int) -> None:
+        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC)."""
+        repl = self.replication
+        if repl.link is not None:
+            repl.link.stop()
+        for _ in range(disconnect_blocked(list(self.clients.values()))):
+            self.count_error(errors.UNBLOCKED_DEMOTED)
+        self.propagation.start(self.config["repl-backlog-size"])
+        self.keyspace_stats.expiry = EXPIRY_HIDE
+        repl.link = MasterLink(self, host, port)
+        self._update_write_guard()
+
+    def promote(self) -> None:
+        """replicationUnsetMaster: a master again, its history kept as replid2."""
+        repl = self.replication
+        if repl.link is None:
+            return
+        repl.link.stop()
+        repl.link = None
+        repl.shift_replid()
+        self.keyspace_stats.expiry = EXPIRY_DELETE
+        self._update_write_guard()
+
+    def _set_maxmemory(self, value: int) -> None:
+        self.maxmemory = value
+        if value:  # as CONFIG SET maxmemory does: evict at once down to the new limit
+            refresh_memory(self)
+            self.evictor.perform()
+
+    def _set_access_clock(self, value: Any) -> None:
+        """Keys' access clocks count LFU frequencies under an LFU policy, else LRU time."""
+        cfg = self.config
+        ks = self.keyspace_stats
+        if is_lfu_policy(cfg["maxmemory-policy"]):
+            ks.lfu = LfuClock(cfg["lfu-log-factor"], cfg["lfu-decay-time"], self.now)
+        else:
+            ks.lfu = None
+        self._tick_access_clock()
+
+    def _tick_access_clock(self) -> None:
+        ks = self.keyspace_stats
+        lfu = ks.lfu
+        ks.lru_clock = lfu.tick(self.now) if lfu is not None else int(self.now) & LRU_CLOCK_MAX
+
+    def _set_requirepass(self, value: str) -> None:
+        self.requirepass = value
+
+    def _set_slowlog_threshold(self, value: int) -> None:
+        self.slowlog_threshold = value
+
+    def _set_latency_threshold(self, value: int) -> None:
+        self.latency_threshold = value
+
+    def _set_query_buffer_limit(self, value: int) -> None:
+        self.query_buffer_limit = value
+
+    def _set_latency_tracking(self, value: bool) -> None:
+        self.latency_tracking = value
+
+    def _set_max_bulk_len(self, value: int) -> None:
+        for client in self.clients.values():
+            client.parser.max_bulk_len = value
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: the counters INFO shows, not the data."""
+        self.stat_numcommands = 0
+        self.stat_evictedkeys = 0
+        self.stat_numconnections = 0
+        self.stat_rejected_conn = 0
+        self.stat_net_input_bytes = 0
+        self.stat_net_output_bytes = 0
+        self.stat_total_error_replies = 0
+        self.stat_expired_time_cap_reached_count = 0
+        self.stat_expire_cycle_time_used = 0
+        self.stat_total_reads_processed = 0
+        self.stat_total_writes_processed = 0
+        self.stat_unexpected_error_replies = 0
+        self.stat_client_qbuf_limit_disconnections = 0
+        self.stat_migrated_keys = 0  # keys MIGRATE moved out (the target acknowledged them)
+        self.stat_imported_keys = 0  # keys RESTORE-ASKING brought in
+        self.keyspace_stats.hits = self.keyspace_stats.misses = 0
+        self.keyspace_stats.expired = 0
+        self.keyspace_stats.expired_stale_perc = 0.0
+        self.errorstats = {}
+        self.metric_ops = InstantaneousMetric()
+        self.metric_net_in = InstantaneousMetric()
+        self.metric_net_out = InstantaneousMetric()
+        for cmd in self.all_commands():
+            cmd.reset_stats()
+
+    def all_commands(self) -> list[Command]:
+        out = []
+        for cmd in self.commands.values():
+            out.append(cmd)
+            if cmd.subcommands:
+                out.extend(cmd.subcommands.values())
+        return out
+
+    # --- errors ---
+
+    def count_error(self, message: str) -> None:
+        """afterErrorReply: count the reply under its code; at most 128 distinct codes."""
+        self.stat_total_error_replies += 1
+        code = message.split(" ", 1)[0]
+        if code in self.errorstats:
+            self.errorstats[code] += 1
+        elif len(self.errorstats) < 128:
+            self.errorstats[code] = 1
+
+    # --- clients ---
+
+    def add_client(self, client: Client) -> None:
+        if len(self.clients) >= self.config["maxclients"]:
+            self.stat_rejected_conn += 1
+            client.reject_and_close(errors.MAX_CLIENTS)
+            return
+        self.stat_numconnections += 1
+        client.id = self.next_client_id
+        self.next_client_id += 1
+        self.clients[client.id] = client
+        if self.config["protected-mode"] and not self.requirepass and not client.is_loopback():
+            self.stat_rejected_conn += 1
+            client.reject_and_close(errors.DENIED_PROTECTED_MODE)
+            return
+        keepalive = self.config["tcp-keepalive"]
+        if keepalive:
+            client.set_keepalive(keepalive)
+
+    def remove_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        if client.monitor and client in self.monitors:
+            self.monitors.remove(client)
+        if client in self.pause.postponed:
+            self.pause.postponed.remove(client)
+
+    def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
+        """replicationFeedMonitors: ``+<time> [<db> <addr>] "arg" ...`` to every MONITOR."""
+        micros = time.time_ns() // 1000
+        source = "lua" if client.addr == "" else client.addr
+        line = b"+%d.%06d [%d %s] %s\r\n" % (
+            micros // 1_000_000, micros % 1_000_000, client.db.id, source.encode(),
+            b" ".join(map(repr_arg, argv)))
+        for monitor in list(self.monitors):
+            if monitor.transport is not None:
+                monitor.write(line)
+
+    def push(self, client: Client, items: list[Any]) -> None:
+        client.send(Push(items))
+
+    # --- logging (Redis's log line format) ---
+
+    def log(self, level: str, message: str) -> None:
+        if LOG_LEVELS[level] < LOG_LEVELS[self.config["loglevel"]]:
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
+        line = f"{self.pid}:M {stamp}.{int(now * 1000) % 1000:03d} {LOG_MARKS[LOG_LEVELS[level]]} {message}\n"
+        path = self.config["logfile"]
+        if path:
+            with open(path, "a") as f:
+                f.write(line)
+        else:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+    def log_notice(self, message: str) -> None:
+        self.log("notice", message)
+
+    def log_warning(self, message: str) -> None:
+        self.log("warning", message)
+
+    def log_verbose(self, message: str) -> None:
+        self.log("verbose", message)
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.config["metrics-port"]:
+            # First, so that a node whose metrics port is taken never listens at all.
+            # The exporter process it starts is the one that imports aiohttp and
+            # prometheus-client: the node never does.
+            from ..observability.metrics import MetricsServer
+            self.metrics = MetricsServer(self)
+            self.metrics.start()
+        port = self.config["port"]
+        addresses = self.config["bind"].split()
+        for addr in addresses:
+            optional = addr.startswith("-")
+            host = addr.lstrip("-")
+            host = None if host in ("*", "::*") else host
+            family = socket.AF_INET6 if addr.lstrip("-") == "::*" else socket.AF_UNSPEC
+            if addr.lstrip("-") == "*":
+                family = socket.AF_INET
+            try:
+                listener = await loop.create_server(
+                    lambda: Client(self), host=host, port=port, family=family,
+                    backlog=self.config["tcp-backlog"], reuse_address=True)
+            except OSError as exc:
+                if optional:
+                    continue
+                raise OSError(f"Could not create server TCP listening socket {addr}:{port}: {exc}") from exc
+            self.listeners.append(listener)
+            for sock in listener.sockets:
+                self.tcp_port = sock.getsockname()[1]
+        self.shutdown_event = asyncio.Event()
+        if self.cluster is not None:
+            start_cluster(self)
+        self._schedule_cron()
+        await self._load_data()
+        self.loaded = True
+        self._follow_configured_master()
+        if self.cluster is not None:
+            self.cluster.follow_my_master()
+        self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
+
+    async def _load_data(self) -> None:
+        """loadDataFromDisk: the AOF when it is on and exists, else the RDB snapshot."""
+        if not self.config["appendonly"]:
+            if not await self.snapshots.load_at_start():
+                raise SystemExit(1)
+            return
+        try:
+            loaded = self.aof.load()
+        except (AofError, OSError) as exc:
+            self.log_warning(f"Fatal error loading the AOF: {exc}")
+            raise SystemExit(1) from None
+        if loaded:
+            self.log_notice("DB loaded from append only file")
+        elif not await self.snapshots.load_at_start():
+            raise SystemExit(1)
+        self.aof.start()
+
+    def _follow_configured_master(self) -> None:
+        """The replicaof directive: follow the master from the start."""
+        if self.config["replicaof"]:
+            host, port = self.config["replicaof"].split()
+            self.demote(host, int(port))
+
+    def _schedule_cron(self) -> None:
+        hz = max(self.config["hz"], 1)
+        self.cron_handle = asyncio.get_running_loop().call_later(1 / hz, self.cron)
+
+    def cron(self) -> None:
+        """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
+        self.now = time.time()
+        self.cronloops += 1
+        self._tick_access_clock()
+        self.pause.expire()
+        if self.active_expire_enabled and self.keyspace_stats.expiry == EXPIRY_DELETE:
+            active_expire_cycle(self)  # a replica waits for its master's DELs
+            self.propagation.flush()
+        self._close_idle_clients()
+        self.snapshots.cron()
+        self.aof.cron()
+        self.replication.cron()
+        if self.cluster is not None:
+            redirect_blocked_clients(self)
+            self.cluster.link_manager.tick()
+            self.cluster.update_state()
+        if self.migrate_sockets.cached:
+            self.migrate_sockets.close_idle(self.now)
+        if self.maxmemory or not self.cronloops % max(self.config["hz"], 1):
+            refresh_memory(self)
+        self.metric_ops.track(self.stat_numcommands)
+        self.metric_net_in.track(self.stat_net_input_bytes)
+        self.metric_net_out.track(self.stat_net_output_bytes)
+        self._schedule_cron()
+
+    def _close_idle_clients(self) -> None:
+        timeout = self.config["timeout"]
+        if not timeout or self.cronloops % max(self.config["hz"], 1):
+            return
+        for client in list(self.clients.values()):
+            if (not client.monitor and not client.waiting
+                    and self.now - client.last_interaction > timeout):
+                self.log_verbose("Closing idle client")
+                client.close()
+
+    def request_shutdown(self, reason: str) -> None:
+        self.log_warning(f"{reason} scheduling shutdown...")
+        if not self.snapshots.prepare_shutdown(bool(self.config["save"]), force=False):
+            self.log_warning(f"{reason.removeprefix('Received ')} received but errors trying to "
+                             "shut down the server, check the logs for more information")
+            return
+        if self.shutdown_event is not None:
+            self.shutdown_event.set()
+
+    async def serve_until_shutdown(self) -> None:
+        assert self.shutdown_event is not None
+        await self.shutdown_event.wait()
+        await self.stop()
+
+    async def stop(self) -> None:
+        self.log_warning("User requested shutdown...")
+        if self.cron_handle is not None:
+            self.cron_handle.cancel()
+        if self.metrics is not None:
+            self.metrics.stop()
+        if self.aof.on:
+            self.log_notice("Calling fsync() on the AOF file.")
+            self.aof.prepare_shutdown()
+        if self.cluster is not None and self.cluster.link_manager is not None:
+            self.cluster.link_manager.close()
+        for listener in self.listeners:
+            listener.close()
+        for client in list(self.clients.values()):
+            client.flush()
+            client.close()
+        for listener in self.listeners:
+            await listener.wait_closed()
+        self.log_warning("redslot is now ready to exit, bye bye...")
+
+
+_REPR_BYTE = [
+    b"\\x%02x" % i if not 32 <= i < 127 else bytes([i]) for i in range(256)
+]
+for _byte, _escaped in ((b"\\", b"\\\\"), (b'"', b'\\"'), (b"\n", b"\\n"), (b"\r", b"\\r"),
+                        (b"\t", b"\\t"), (b"\a", b"\\a"), (b"\b", b"\\b")):
+    _REPR_BYTE[_byte[0]] = _escaped
+
+
+def repr_arg(arg: bytes) -> bytes:
+    """sdscatrepr: a double-quoted, escaped rendering of one argument."""
+    if arg.isalnum():
+        return b'"%s"' % arg
+    return b'"%s"' % b"".join(map(_REPR_BYTE.__getitem__, arg))

@@ -1,0 +1,410 @@
+"""The sorted set value: a dict member -> score plus an index ordered by (score, member).
+
+Redis keeps a dict and a skiplist (or one listpack while small). Here the ordered index is
+a plain sorted Python list while the set is small (OBJECT ENCODING "listpack": cheap in
+memory, and bisect/insort on a short list are fast) and a ``sortedcontainers.SortedList``
+once it outgrows ``zset-max-listpack-entries`` / ``-value`` ("skiplist"): O(log N) insert,
+delete, rank and seek. The class names the encoding (``ZSet`` listpack, ``SkipZSet``
+skiplist, switched in place) so that the RDB and introspection registries, keyed by class,
+see it. As in Redis the conversion is one-way: only a newly built value (``from_scores``:
+ZRANGESTORE and ZUNIONSTORE-style results, RESTORE) starts small again.
+
+ZSCAN needs positions that survive inserts, which neither dict iteration nor ranks give. A
+large set therefore also keeps ``slots`` (every member) and ``pos`` (member -> its slot),
+maintained with swap-remove exactly like the keyspace's SCAN list (node/commands/keys.py
+explains why visiting slots from the top down returns every member present throughout the
+scan). Small sets do not pay for it: ZSCAN returns them whole, as Redis does for a listpack.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from bisect import bisect_left, bisect_right, insort
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from ..keyspace.database import TYPE_NAMES
+from ..protocol.reply import format_double
+from .footprint import FLOAT, INT, bytes_cost, obj, picked_cost, register_footprint
+from .listpack import decode_listpack, encode_listpack, listpack_size
+from .rdb import RdbError, Reader, Writer, register_type
+from .typeinfo import (
+    DICT_ENTRY_SIZE,
+    OBJ_ZSET,
+    ROBJ_SIZE,
+    Digest,
+    TypeInfo,
+    jemalloc_size,
+    mix_digest,
+    register,
+    sds_size,
+    xor_digest,
+)
+
+RDB_TYPE_ZSET = 3
+RDB_TYPE_ZSET_2 = 5
+RDB_TYPE_ZSET_LISTPACK = 17
+
+Item = tuple[float, bytes]
+
+
+class PackedIndex(list):  # type: ignore[type-arg]
+    """The small form of the ordered index: a sorted list with SortedList's method names."""
+
+    __slots__ = ()
+
+    def add(self, item: Item) -> None:
+        insort(self, item)
+
+    def remove(self, item: Item) -> None:
+        del self[bisect_left(self, item)]
+
+    def bisect_left(self, item: Any) -> int:
+        return bisect_left(self, item)
+
+    def bisect_right(self, item: Any) -> int:
+        return bisect_right(self, item)
+
+
+class ZSet:
+    __slots__ = ("scores", "order", "slots", "pos")
+
+    def __init__(self) -> None:
+        self.scores: dict[bytes, float] = {}
+        self.order: PackedIndex | SortedList = PackedIndex()
+        self.slots: list[bytes] | None = None
+        self.pos: dict[bytes, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def to_skiplist(self) -> None:
+        if self.slots is None:
+            self.__class__ = SkipZSet
+            self.order = SortedList(self.order)
+            self.slots = list(self.scores)
+            self.pos = {m: i for i, m in enumerate(self.slots)}
+
+    def fits_listpack(self, max_entries: int, max_value: int) -> bool:
+        return len(self.scores) <= max_entries and all(len(m) <= max_value for m in self.scores)
+
+    def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
+        """Add a member known to be absent, converting to skiplist as zsetAdd does."""
+        if self.slots is None:
+            if len(self.scores) + 1 > max_entries or len(member) > max_value:
+                self.to_skiplist()
+            elif score == 0.0:
+                score = 0.0  # a listpack stores -0 as the integer 0
+        self.scores[member] = score
+        self.order.add((score, member))
+        if self.slots is not None:
+            self.pos[member] = len(self.slots)  # type: ignore[index]
+            self.slots.append(member)
+
+    def rescore(self, member: bytes, old: float, new: float) -> None:
+        if new == 0.0 and self.slots is None:
+            new = 0.0
+        self.order.remove((old, member))
+        self.order.add((new, member))
+        self.scores[member] = new
+
+    def remove(self, member: bytes) -> bool:
+        score = self.scores.pop(member, None)
+        if score is None:
+            return False
+        self.order.remove((score, member))
+        if self.slots is not None:
+            self._free_slot(member)
+        return True
+
+    def _free_slot(self, member: bytes) -> None:
+        """Swap-remove from ``slots``: the last member moves into the hole (ZSCAN relies on it)."""
+        pos = self.pos.pop(member)  # type: ignore[union-attr]
+        slots = self.slots
+        last = slots.pop()  # type: ignore[union-attr]
+        if pos < len(slots):  # type: ignore[arg-type]
+            slots[pos] = last  # type: ignore[index]
+            self.pos[last] = pos  # type: ignore[index]
+
+    def remove_slice(self, start: int, stop: int) -> list[Item]:
+        """Delete ranks start..stop-1 and return them."""
+        items = self.order[start:stop]
+        del self.order[start:stop]
+        scores = self.scores
+        for _, member in items:
+            del scores[member]
+        if self.slots is not None:
+            for _, member in items:
+                self._free_slot(member)
+        return items
+
+    def rank(self, member: bytes) -> int | None:
+        score = self.scores.get(member)
+        if score is None:
+            return None
+        return self.order.bisect_left((score, member))
+
+    @classmethod
+    def from_scores(cls, scores: dict[bytes, float], max_entries: int, max_value: int) -> ZSet:
+        """A set built in one go, listpack-encoded if it fits (zsetConvertToListpackIfNeeded)."""
+        z = cls()
+        if len(scores) <= max_entries:
+            scores = {m: 0.0 if s == 0.0 else s for m, s in scores.items()}
+        z.scores = scores
+        z.order = PackedIndex(sorted([(s, m) for m, s in scores.items()]))
+        if not z.fits_listpack(max_entries, max_value):
+            z.to_skiplist()
+        return z
+
+    def copy(self) -> ZSet:
+        dup = ZSet()
+        dup.scores = dict(self.scores)
+        dup.order = PackedIndex(self.order) if self.slots is None else SortedList(self.order)
+        if self.slots is not None:
+            dup.__class__ = SkipZSet
+            dup.slots = list(self.slots)
+            dup.pos = dict(self.pos)  # type: ignore[arg-type]
+        return dup
+
+    # --- seeks: the first rank at or after a bound ---
+
+    def score_low(self, value: float, exclusive: bool) -> int:
+        """Rank of the first member whose score is >= value (> value when exclusive)."""
+        if exclusive:
+            if value == math.inf:
+                return len(self.order)
+            value = math.nextafter(value, math.inf)
+        return self.order.bisect_left((value,))
+
+    def score_high(self, value: float, exclusive: bool) -> int:
+        """One past the rank of the last member whose score is <= value (< when exclusive)."""
+        if not exclusive:
+            if value == math.inf:
+                return len(self.order)
+            value = math.nextafter(value, math.inf)
+        return self.order.bisect_left((value,))
+
+    def lex_bounds(self, low: LexBound, high: LexBound) -> tuple[int, int]:
+        """Ranks [start, stop) of members within a lex range, as a listpack walk finds them.
+
+        Lex ranges assume every score is equal; then this is two bisects. Otherwise the
+        members are not sorted and Redis's listpack walk (first member >= min, then on while
+        <= max) is reproduced linearly.
+        """
+        order = self.order
+        n = len(order)
+        if not n or not self._lex_overlaps(low, high):
+            return 0, 0
+        first = order[0][0]
+        if order[-1][0] == first:
+            start = 0 if low is MINUS else n if low is PLUS else order.bisect_left(
+                (first, low[0])) if not low[1] else order.bisect_right((first, low[0]))
+            stop = n if high is PLUS else 0 if high is MINUS else order.bisect_right(
+                (first, high[0])) if not high[1] else order.bisect_left((first, high[0]))
+            return start, max(start, stop)
+        start = 0
+        while start < n and not lex_gte_min(order[start][1], low):
+            start += 1
+        stop = start
+        while stop < n and lex_lte_max(order[stop][1], high):
+            stop += 1
+        return start, stop
+
+    def _lex_overlaps(self, low: LexBound, high: LexBound) -> bool:
+        """zslIsInLexRange: a non-empty range reaching the last member and the first one."""
+        lo, hi = _lex_key(low), _lex_key(high)
+        if lo > hi or (lo == hi and ((low is not MINUS and low is not PLUS and low[1])
+                                     or (high is not MINUS and high is not PLUS and high[1]))):
+            return False
+        order = self.order
+        return lex_gte_min(order[-1][1], low) and lex_lte_max(order[0][1], high)
+
+    def lex_bounds_reverse(self, low: LexBound, high: LexBound) -> tuple[int, int]:
+        """Like lex_bounds, walking from the tail as zzlLastInLexRange does."""
+        order = self.order
+        n = len(order)
+        if not n or order[-1][0] == order[0][0] or not self._lex_overlaps(low, high):
+            return self.lex_bounds(low, high)
+        stop = n
+        while stop > 0 and not lex_lte_max(order[stop - 1][1], high):
+            stop -= 1
+        start = stop
+        while start > 0 and lex_gte_min(order[start - 1][1], low):
+            start -= 1
+        return start, stop
+
+
+class SkipZSet(ZSet):
+    """A ZSet in its large form (OBJECT ENCODING skiplist): the class names the encoding so
+    that the RDB and introspection registries, keyed by class, see it."""
+
+    __slots__ = ()
+
+
+# A lex bound: MINUS, PLUS, or (member, exclusive).
+LexBound = Any
+MINUS = ("-",)
+PLUS = ("+",)
+
+
+def _lex_key(bound: LexBound) -> tuple[int, bytes]:
+    return (0, b"") if bound is MINUS else (2, b"") if bound is PLUS else (1, bound[0])
+
+
+def lex_gte_min(member: bytes, low: LexBound) -> bool:
+    if low is MINUS:
+        return True
+    if low is PLUS:
+        return False
+    return member > low[0] if low[1] else member >= low[0]
+
+
+def lex_lte_max(member: bytes, high: LexBound) -> bool:
+    if high is PLUS:
+        return True
+    if high is MINUS:
+        return False
+    return member < high[0] if high[1] else member <= high[0]
+
+
+# --- introspection ---
+
+def _encoding(z: ZSet) -> str:
+    return "listpack" if z.slots is None else "skiplist"
+
+
+def score_text(score: float) -> bytes:
+    """A listpack's score entry (zzlInsertAt): integral scores within +-LLONG_MAX/2 are
+    stored as integers (double2ll), others as d2string's %.17g."""
+    if -4611686018427387903 <= score <= 4611686018427387903 and score == int(score):
+        return b"%d" % int(score)
+    return format_double(score)
+
+
+def listpack_items(z: ZSet) -> list[bytes]:
+    """The listpack's entries: member, score as d2string wrote it, and so on in order."""
+    items = []
+    for score, member in z.order:
+        items.append(member)
+        items.append(score_text(score))
+    return items
+
+
+_NODE_BYTES = 53
+"""Expected jemalloc size of a skiplist node (24 bytes + 16 per level, levels geometric with
+p = 1/4): Redis's real figure depends on its random levels, so MEMORY USAGE of a skiplist
+zset is an estimate here; listpack sizes are exact."""
+_HEADER_BYTES = 640  # the 32-level header node
+_STRUCTS = 16 + 32 + 56  # zset, zskiplist, dict
+
+
+def _size(z: ZSet, samples: int) -> int:
+    """objectComputeSize for a zset: the listpack's allocation, or a sampled skiplist."""
+    if z.slots is None:
+        return ROBJ_SIZE + jemalloc_size(listpack_size(listpack_items(z)))
+    n = len(z.scores)
+    size = ROBJ_SIZE + _STRUCTS + 8 * _dict_slots(n) + _HEADER_BYTES
+    sampled = min(samples, n)
+    if sampled:
+        total = sum(sds_size(len(member)) + DICT_ENTRY_SIZE + _NODE_BYTES
+                    for _, member in z.order[:sampled])
+        size += total * n // sampled
+    return size
+
+
+_PAIR = 64  # the (score, member) tuple in ``order``: 56 bytes in pymalloc's 64 class
+_SORTED_SLOT = 9  # a SortedList's pointer per item, its sublists over-allocated ~1/8
+
+
+def _member_cost(pair: tuple[float, bytes]) -> int:
+    return bytes_cost(pair[1]) + FLOAT + _PAIR
+
+
+def _footprint(z: ZSet) -> int:
+    """The score map, the ordered (score, member) pairs and, for a skiplist, ZSCAN's index."""
+    n = len(z.scores)
+    cost = obj(z) + obj(z.scores) + 16
+    order = z.order
+    if z.slots is None:
+        return cost + obj(order) + picked_cost(order, _member_cost)  # type: ignore[arg-type]
+    sample = order[:4] if n <= 8 else [order[0], order[n // 3], order[2 * n // 3], order[-1]]
+    pairs = sum(_member_cost(pair) for pair in sample) * n // max(len(sample), 1)
+    return (cost + pairs + n * _SORTED_SLOT + 256
+            + obj(z.slots) + obj(z.pos) + n * INT)
+
+
+def _dict_slots(n: int) -> int:
+    slots = 4
+    while slots < n:
+        slots *= 2
+    return slots
+
+
+def _digest(digest: Digest, z: ZSet) -> Digest:
+    zero = bytes(20)
+    for member, score in z.scores.items():
+        digest = xor_digest(digest, mix_digest(mix_digest(zero, member), format_double(score)))
+    return digest
+
+
+# --- RDB ---
+
+def _save_listpack(w: Writer, z: ZSet) -> None:
+    w.save_string(encode_listpack(listpack_items(z)))
+
+
+def _save(w: Writer, z: ZSet) -> None:
+    """rdbSaveObject for a skiplist: members from the highest score down, binary doubles."""
+    w.save_len(len(z.order))
+    for score, member in reversed(z.order):
+        w.save_string(member)
+        w.buf += struct.pack("<d", score)
+
+
+def _load_zset2(r: Reader) -> ZSet:
+    return _build([(r.load_string(), struct.unpack("<d", r.read(8))[0])
+                   for _ in range(r.load_len())])
+
+
+def _load_zset(r: Reader) -> ZSet:
+    pairs = []
+    for _ in range(r.load_len()):
+        member = r.load_string()
+        length = r.read_byte()
+        if length in (253, 254, 255):
+            score = math.nan if length == 253 else math.inf if length == 254 else -math.inf
+        else:
+            score = float(r.read(length))
+        pairs.append((member, score))
+    return _build(pairs)
+
+
+def _load_listpack(r: Reader) -> ZSet:
+    items = decode_listpack(r.load_string())
+    if len(items) % 2:
+        raise RdbError("odd listpack zset")
+    return _build([(items[i], float(items[i + 1])) for i in range(0, len(items), 2)])
+
+
+LOAD_LIMITS = [128, 64]
+"""zset-max-listpack-entries / -value for RESTORE, kept current by config watchers."""
+
+
+def _build(pairs: list[tuple[bytes, float]]) -> ZSet:
+    scores: dict[bytes, float] = {}
+    for member, score in pairs:
+        if math.isnan(score) or member in scores:
+            raise RdbError("bad zset element")
+        scores[member] = score
+    return ZSet.from_scores(scores, *LOAD_LIMITS)
+
+
+for _cls in (ZSet, SkipZSet):
+    TYPE_NAMES[_cls] = "zset"
+    register(_cls, TypeInfo(OBJ_ZSET, _encoding, _size, _digest))
+    register_footprint(_cls, _footprint)
+register_type(RDB_TYPE_ZSET_2, (SkipZSet,), _save, _load_zset2)
+register_type(RDB_TYPE_ZSET_LISTPACK, (ZSet,), _save_listpack, _load_listpack)
+register_type(RDB_TYPE_ZSET, (), None, _load_zset)
