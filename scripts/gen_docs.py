@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from redslot.node import config as config_module
+from redslot.node.commands import build_table
 from redslot.node.config.directives import DIR, DIRECTIVES, Config, Directive
-from redslot.node.table.command import Command, build_table
+from redslot.node.table.command import Command
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

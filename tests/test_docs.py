@@ -9,8 +9,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from redslot.node.commands import build_table
 from redslot.node.config.directives import DIRECTIVES
-from redslot.node.table.command import build_table
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import random
 import pytest
 import redis
 from differential import assert_same, retrailer
-from redslot.node import rdb
+from redslot.node.types import rdb
 from redslot.node.types.rdb import (
     RDB_VERSION,
     RdbError,

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from redslot.node.cluster.routing import blocked_redirect, key_positions
 from redslot.node.cluster.state import ClusterNode, ClusterState
+from redslot.node.commands import build_table
 from redslot.node.keyspace.blocking import Blocked
 from redslot.node.keyspace.database import Database, KeyspaceStats
 from redslot.node.keyspace.slots import key_slot
-from redslot.node.keyspace.watch import MultiState
-from redslot.node.table.command import Command, build_table
+from redslot.node.table.command import Command
+from redslot.node.table.multi import MultiState
 
 TABLE = build_table()
 A, B, C = b"{a}1", b"{a}2", b"{c}1"  # A and B share a slot, C is elsewhere

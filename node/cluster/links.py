@@ -22,23 +22,16 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from ..protocol.command import encode_command
 from .state import ClusterNode, ClusterState, now_ms
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
 
 PING_INTERVAL = 1.0
 STEP = 0.25  # pushes of the table to a peer are at least this far apart
 RETRY_DELAY = 1.0
 CONNECT_TIMEOUT = 5.0
-
-
-def encode_command(*args: str | bytes) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg.encode() if isinstance(arg, str) else arg
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
 
 
 class LinkError(Exception):
@@ -151,7 +144,8 @@ class Links:
         user = config["masteruser"] if password and "masteruser" in config.values else ""
         password = password or self.server.requirepass
         if password:
-            await link.request(encode_command("AUTH", *([user] if user else []), password))
+            auth = [b"AUTH", *([user.encode()] if user else []), password.encode()]
+            await link.request(encode_command(auth))
 
     async def _serve(self, link: PeerLink, node: ClusterNode) -> None:
         state = self.state
@@ -173,9 +167,10 @@ class Links:
                     and time.monotonic() >= link.retry_at and not state.held):
                 meet = node.id in state.meet_pending
                 state.push_back.discard(node.id)
-                args = ["CLUSTER", "MERGETOPOLOGY", state.push_text()] + (["MEET"] if meet else [])
+                args = [b"CLUSTER", b"MERGETOPOLOGY", state.push_text().encode()] + (
+                    [b"MEET"] if meet else [])
                 count(state.stats_sent, "meet" if meet else "update")
-                reply = await link.request(encode_command(*args))
+                reply = await link.request(encode_command(args))
                 self._mark_alive(node)
                 if reply[0] == b"+IGNORED":
                     # Not known there yet (or forgotten): try again a little later.
@@ -188,7 +183,7 @@ class Links:
                 if not node.ping_sent:
                     node.ping_sent = now_ms()
                 count(state.stats_sent, "ping")
-                reply = await link.request(encode_command("CLUSTER", "MYID"), lines=2)
+                reply = await link.request(encode_command([b"CLUSTER", b"MYID"]), lines=2)
                 count(state.stats_received, "pong")
                 if reply[1].decode(errors="replace") != node.id:
                     # Another node (or this one after CLUSTER RESET HARD) now answers there.
@@ -207,7 +202,7 @@ class Links:
     async def _handshake(self, link: PeerLink, node: ClusterNode) -> ClusterNode | None:
         """The MEET handshake: learn the peer's id, then the row takes it."""
         state = self.state
-        reply = await link.request(encode_command("CLUSTER", "MYID"), lines=2)
+        reply = await link.request(encode_command([b"CLUSTER", b"MYID"]), lines=2)
         real_id = reply[1].decode()
         self.peers.pop(link.node_id, None)
         state.remove_node(node)

@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..keyspace.propagation import encode_command
+from ..protocol.command import encode_command
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
     from .state import ClusterNode
 
 MF_TIMEOUT = 5.0

@@ -26,9 +26,8 @@ from ..table.command import keys_from_specs
 
 if TYPE_CHECKING:
     from ..keyspace.database import Database
-    from ..server.client import Client
-    from ..server.server import Server
     from ..table.command import Command
+    from .context import Client, Server
     from .state import ClusterState
 
 

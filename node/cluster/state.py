@@ -22,13 +22,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..base import errors
 from ..keyspace.slots import SLOTS, SlotIndex
 from . import nodes_conf
 from .nodes_conf import Row, Table
 from .routing import route
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
 
 FORGET_BAN_SECONDS = 60
 MERGE_SAVE_DELAY = 0.1
@@ -513,8 +514,6 @@ class ClusterState:
 
     def set_topology(self, epoch: int, table: Table) -> str | None:
         """CLUSTER SETTOPOLOGY: replace the table; None, or the refusal reason."""
-        from ..base import errors
-
         if epoch <= self.topology_epoch:
             return errors.CLUSTER_TOPOLOGY_STALE % (epoch, self.topology_epoch)
         mine = next((row for row in table.rows if row.id == self.myself.id), None)

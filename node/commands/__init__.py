@@ -1,5 +1,11 @@
-"""Command handlers, one module per data type or concern; importing registers them."""
+"""Command handlers, one module per data type or concern; importing registers them, and
+``build_table`` joins them with the command facts.
 
+Handlers type the client and server against the Protocols in ``context`` (the real
+classes are in ``server``, the layer above). May import every layer but ``server``.
+"""
+
+from ..table.command import Command, join_handlers
 from . import (  # noqa: F401
     aof,
     blocking,
@@ -34,3 +40,9 @@ from . import (  # noqa: F401
     zset_ranges,
     zsets,
 )
+
+
+def build_table() -> dict[str, Command]:
+    """The command table: Redis 7.2's facts for every command, with the handlers the
+    modules above registered."""
+    return join_handlers()

@@ -9,7 +9,7 @@ from ..base.errors import CommandError
 from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 
 @command("bgrewriteaof")

@@ -16,17 +16,18 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.blocking import block, unblock
-from ..keyspace.database import TYPE_NAMES, Database
+from ..keyspace.database import Database
 from ..protocol.reply import NULL_ARRAY
 from ..table.command import command
 from ..types.lists import ListValue
+from ..types.registry import TYPE_NAMES
 from ..types.zset import ZSet
 from .args import parse_double, to_int
 from .lists import _changed, _list_for_write, _move, _position, parse_lmpop, pop_many
 from .zsets import pairs_reply, parse_mpop, pop_items, write_zset
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 Attempt = Callable[[bytes], Any]  # try one key: the reply, or None when it cannot serve
 Effect = Callable[[bytes], list[bytes]]  # the non-blocking command a served key replicates as

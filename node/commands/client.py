@@ -30,8 +30,7 @@ from ..table.command import command
 from .connection import set_client_name
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
 
 NOTHING = Raw(b"")
 REPLY_BUFFER_SIZE = 16384

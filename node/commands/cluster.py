@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
+from ..cluster.info import info_text
 from ..cluster.state import ClusterNode, ClusterState, slot_spans
 from ..keyspace.slots import SLOTS, key_slot
 from ..protocol.reply import Verbatim
@@ -20,11 +21,7 @@ from ..table.command import command
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-
-MESSAGE_TYPES = ("ping", "pong", "meet", "fail", "publish", "publishshard", "auth-req",
-                 "auth-ack", "update", "mfstart", "module")
-
+    from .context import Client
 
 def cluster_state(c: Client) -> ClusterState:
     state = c.server.cluster
@@ -96,45 +93,6 @@ def cluster_nodes(c: Client, argv: list[bytes]) -> Any:
 @command("cluster|info")
 def cluster_info(c: Client, argv: list[bytes]) -> Any:
     return Verbatim(info_text(cluster_state(c)))
-
-
-def info_text(state: ClusterState) -> str:
-    assigned = ok = pfail = fail = 0
-    size = 0
-    for node in state.nodes.values():
-        n = len(node.slots)
-        if not n:
-            continue
-        assigned += n
-        if node.is_master:
-            size += 1
-        if "fail" in node.flags:
-            fail += n
-        elif "fail?" in node.flags:
-            pfail += n
-        else:
-            ok += n
-    lines = [
-        f"cluster_state:{'ok' if state.state_ok else 'fail'}",
-        f"cluster_slots_assigned:{assigned}",
-        f"cluster_slots_ok:{ok}",
-        f"cluster_slots_pfail:{pfail}",
-        f"cluster_slots_fail:{fail}",
-        f"cluster_known_nodes:{len(state.nodes)}",
-        f"cluster_size:{size}",
-        f"cluster_current_epoch:{state.current_epoch}",
-        f"cluster_my_epoch:{state.node_epoch(state.myself)}",
-    ]
-    for direction, stats in (("sent", state.stats_sent), ("received", state.stats_received)):
-        for kind in MESSAGE_TYPES:
-            if stats.get(kind):
-                lines.append(f"cluster_stats_messages_{kind}_{direction}:{stats[kind]}")
-        lines.append(f"cluster_stats_messages_{direction}:{sum(stats.values())}")
-    lines.append("total_cluster_links_buffer_limit_exceeded:0")
-    # redslot's own, after Redis's fields: what the control plane reads back.
-    lines.append(f"redslot_topology_epoch:{state.topology_epoch}")
-    lines.append(f"redslot_held:{int(state.held)}")
-    return "\r\n".join(lines) + "\r\n"
 
 
 def _node_entry(state: ClusterState, node: ClusterNode) -> list[Any]:

@@ -26,7 +26,7 @@ from .args import to_int
 from .cluster import cluster_state, lookup_node, parse_slot
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 
 def _db_size(c: Client) -> int:

@@ -20,8 +20,7 @@ from ..protocol.reply import SetReply
 from ..table.command import ACL_CATEGORY_ORDER, Command, KeyRef, command
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
 
 # addReplyFlagsForCommand: the flags COMMAND shows, in its order (others are hidden).
 COMMAND_FLAG_ORDER = (

@@ -16,7 +16,7 @@ from ..protocol.reply import OK
 from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 HELP = (
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -11,7 +11,7 @@ from ..table.command import command
 from .args import to_int, to_int32
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 HELLO_NOAUTH = (
     "NOAUTH HELLO must be called with the client already authenticated, otherwise the "

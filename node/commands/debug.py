@@ -31,8 +31,7 @@ from .object import idle_seconds, refcount
 
 if TYPE_CHECKING:
     from ..keyspace.database import Database
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
 
 HELP = (
     "DIGEST",

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
-from ..keyspace.database import Database, now_ms
-from ..keyspace.lfu import LRU_CLOCK_MAX
+from ..keyspace.database import now_ms
+from ..keyspace.lfu import set_access_clock
 from ..protocol.reply import OK
 from ..table.command import command
 from ..types.rdb import RdbError, dump_payload, load_payload, verify_payload
 from .args import LLONG_MAX, to_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 
 @command("dump")
@@ -29,19 +29,6 @@ def dump(c: Client, argv: list[bytes]) -> Any:
     if value is None:
         return None
     return dump_payload(value)
-
-
-def set_access_clock(db: Database, key: bytes, idle: int, freq: int) -> None:
-    """objectSetLRUOrLFU: LFU keeps (minutes << 8 | counter), LRU an absolute seconds clock."""
-    lfu = db.stats.lfu
-    if lfu is not None:
-        if freq >= 0:
-            db.set_clock(key, lfu.now_minutes << 8 | freq)
-    elif idle >= 0:
-        clock = db.stats.lru_clock - idle
-        if clock < 0:
-            clock += LRU_CLOCK_MAX
-        db.set_clock(key, clock)
 
 
 @command("restore")

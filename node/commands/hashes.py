@@ -33,7 +33,7 @@ from .args import (
 from .keys import parse_cursor, parse_scan_options, register_copier
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 LONG_MAX = LLONG_MAX
 _LARGE_ARGS = 1 << 20

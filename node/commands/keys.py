@@ -43,14 +43,15 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..base.glob import compile_glob
-from ..keyspace.database import TYPE_NAMES, Database
+from ..keyspace.database import Database
 from ..protocol.reply import OK
 from ..table.command import command
+from ..types.registry import TYPE_NAMES
 from ..types.typeinfo import UNSHARED_INT, SdsString, string_encoding
 from .args import to_int, to_int32
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 ULONG_MAX = 2**64 - 1
 DEFAULT_SCAN_COUNT = 10

@@ -12,8 +12,7 @@ from ..table.command import command
 from .args import help_reply
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
 
 HELP = (
     "DOCTOR",

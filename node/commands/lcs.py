@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
-from ..keyspace.database import STRING_TYPES
 from ..table.command import command
+from ..types.registry import STRING_TYPES
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 _UINT32_MAX = 2**32 - 1
 

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
-from ..keyspace.database import TYPE_NAMES
 from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
 from ..types.footprint import register_footprint
 from ..types.listpack import decode_listpack, encode_listpack, listpack_size
 from ..types.lists import ListValue, quicklist_nodes
 from ..types.rdb import RdbError, Reader, Writer, register_type
+from ..types.registry import TYPE_NAMES
 from ..types.typeinfo import (
     OBJ_LIST,
     ROBJ_SIZE,
@@ -34,7 +34,7 @@ from .keys import register_copier
 
 if TYPE_CHECKING:
     from ..keyspace.database import Database
-    from ..server.client import Client
+    from .context import Client
 
 
 def _list_for_write(db: Database, key: bytes) -> ListValue | None:

@@ -20,7 +20,7 @@ from ..types.typeinfo import info_of, key_size
 from .args import LLONG_MAX, help_reply, to_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 DEFAULT_SAMPLES = 5
 BIG_PEAK_RATIO = 1.5

@@ -17,6 +17,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.migrate_sockets import MAX_TIMEOUT_MS, MigrateSocket, MigrateSockets, MigrateTimeout
 from ..keyspace.database import now_ms
+from ..protocol.command import encode_command
 from ..protocol.reply import OK
 from ..table.command import command
 from ..types.rdb import RDB_FILE_VERSION, crc64, dump_payload
@@ -25,7 +26,7 @@ from .dump import restore
 
 if TYPE_CHECKING:
     from ..keyspace.database import Database
-    from ..server.client import Client
+    from .context import Client
 
 
 @command("restore-asking")
@@ -47,18 +48,15 @@ def _payload(value: Any) -> bytes:
     return body + crc64(body).to_bytes(8, "little")
 
 
-def _request(*parts: bytes) -> bytes:
-    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
-
 
 def _batch(db: Database, found: list[tuple[bytes, Any]], restore_name: bytes, replace: bool,
            auth: tuple[bytes, ...], select: int | None) -> tuple[bytes, list[bytes]]:
     """The pipelined requests, and the keys they restore (keys expired meanwhile dropped)."""
     out = []
     if auth:
-        out.append(_request(b"AUTH", *auth))
+        out.append(encode_command([b"AUTH", *auth]))
     if select is not None:
-        out.append(_request(b"SELECT", b"%d" % select))
+        out.append(encode_command([b"SELECT", b"%d" % select]))
     sent = []
     now = now_ms()
     for key, value in found:
@@ -73,7 +71,7 @@ def _batch(db: Database, found: list[tuple[bytes, Any]], restore_name: bytes, re
         parts = [restore_name, key, b"%d" % ttl, _payload(value)]
         if replace:
             parts.append(b"REPLACE")
-        out.append(_request(*parts))
+        out.append(encode_command(parts))
     return b"".join(out), sent
 
 

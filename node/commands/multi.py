@@ -15,11 +15,10 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.watch import unwatch_all, watch, watched_key_expired
 from ..protocol.reply import NULL_ARRAY, OK
-from ..server.dispatch import invoke
 from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 
 @command("multi")
@@ -46,7 +45,7 @@ def exec_(c: Client, argv: list[bytes]) -> Any:
     if c.watched:
         unwatch_all(c)
     server = c.server
-    replies = [invoke(server, c, cmd, argv) for cmd, argv in queued]
+    replies = [server.invoke(c, cmd, argv) for cmd, argv in queued]
     c.discard_transaction()
     return replies
 

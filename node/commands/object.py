@@ -17,8 +17,7 @@ from ..types.typeinfo import SHARED_INTEGERS, SHARED_REFCOUNT, info_of, string_i
 from .args import help_reply
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
 
 HELP = (
     "ENCODING <key>",

@@ -10,7 +10,7 @@ from ..protocol.reply import OK
 from ..table.command import command
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 
 @command("save")

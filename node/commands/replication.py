@@ -11,7 +11,7 @@ from ..table.command import command
 from .args import LLONG_MAX, to_int, to_int_range
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 NO_REPLY = Raw(b"")
 

@@ -13,7 +13,7 @@ from ..table.command import command
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 NO_REPLY = Raw(b"")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1

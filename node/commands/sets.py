@@ -34,7 +34,7 @@ from .args import to_int
 from .keys import parse_cursor, parse_scan_options, register_copier
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 LONG_MAX = 2**63 - 1
 SPOP_MOVE_STRATEGY_MUL = 5

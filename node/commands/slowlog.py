@@ -11,7 +11,7 @@ from ..table.command import command
 from .args import LLONG_MAX, help_reply, subcommand_syntax_error, to_int_range
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 DEFAULT_COUNT = 10
 

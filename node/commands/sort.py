@@ -24,16 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
-from ..keyspace.database import STRING_TYPES, Database
+from ..keyspace.database import Database
 from ..table.command import command
 from ..types.hashes import Hash
 from ..types.lists import ListValue
+from ..types.registry import STRING_TYPES
 from ..types.sets import HashSet
 from ..types.zset import ZSet
 from .args import to_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _strtod = _libc.strtod

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
-from ..keyspace.database import STRING_TYPES, TYPE_NAMES, now_ms
+from ..keyspace.database import now_ms
 from ..protocol.reply import OK, register_encoder
 from ..table.command import command
 from ..types.footprint import blob_cost, register_footprint
 from ..types.rdb import RDB_TYPE_STRING, Reader, Writer, register_type
+from ..types.registry import STRING_TYPES, TYPE_NAMES
 from ..types.typeinfo import EMBSTR, EMBSTR_SIZE_LIMIT, SdsString, string_integer
 from .args import (
     LLONG_MAX,
@@ -29,7 +30,7 @@ from .args import (
 )
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 # parseExtendedStringArgumentsOrReply flags
 _NX = 1

@@ -17,7 +17,7 @@ from .args import LLONG_MAX, to_int
 from .keys import lookup_notouch
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 _NX, _XX, _GT, _LT = 1, 2, 4, 8
 _FLAGS = {b"nx": _NX, b"xx": _XX, b"gt": _GT, b"lt": _LT}

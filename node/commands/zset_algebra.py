@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
-from ..keyspace.database import TYPE_NAMES
 from ..table.command import command
+from ..types.registry import TYPE_NAMES
 from ..types.zset import ZSet
 from .args import to_int
 from .zset_ranges import store_result
 from .zsets import pairs_reply, parse_score
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 UNION, INTER, DIFF = "union", "inter", "diff"
 

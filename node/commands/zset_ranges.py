@@ -18,7 +18,7 @@ from .args import parse_double, to_int
 from .zsets import after_removal, limits, pairs_reply, read_zset, write_zset
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 RANK, SCORE, LEX = "rank", "score", "lex"
 _SPACES = b" \t\n\v\f\r"

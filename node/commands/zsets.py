@@ -22,7 +22,7 @@ from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options, register_copier
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
 
 _SPACES = b" \t\n\v\f\r"
 

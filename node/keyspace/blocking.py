@@ -17,13 +17,30 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..base.errors import UNBLOCKED_DEMOTED, CommandError
 
 if TYPE_CHECKING:
-    from ..server.client import Client
     from .database import Database, KeyspaceStats
+
+
+class Client(Protocol):
+    """What blocking needs of a client: where it waits, and how to answer and resume it."""
+
+    db: Database
+    blocked: Blocked | None
+    waiting: bool
+    closing: bool
+    readonly: bool  # cluster READONLY, and the command it blocked in (cmd.write): what
+    cmd: Any  # the cluster's redirect of blocked clients reads (routing.blocked_redirect)
+
+    @property
+    def transport(self) -> asyncio.Transport | None: ...
+    def reply(self, value: Any) -> None: ...
+    def flush(self) -> None: ...
+    def run_queued(self) -> None: ...
+    def close_after_reply(self) -> None: ...
 
 # serve(db, key) -> the reply, or None when the key cannot serve this client now.
 Serve = Callable[["Database", bytes], Any]

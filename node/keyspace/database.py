@@ -1,7 +1,7 @@
 """One logical database: key -> entry (value and access clock), key -> expiry (ms), as Redis.
 
 Values are plain Python objects chosen per type (bytes or SdsString for strings; the other
-type modules bring theirs); ``TYPE_NAMES`` maps a value's class to its Redis type name.
+type modules bring theirs; ``types.registry`` names them).
 A key's ``Entry`` holds its value, its access clock (LRU seconds or the LFU counter, as
 Redis's ``robj.lru``) and its position in ``keys`` (for random picks and SCAN): one dict
 lookup serves a read and its clock update, which matters because on large keyspaces every
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..base.errors import WRONGTYPE, CommandError
 from ..base.sampling import KeySample, random_pick, random_picks
 from ..types.footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
+from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
 from .watch import WatchedKey, touch_all, touch_key
 
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from .propagation import Propagation
     from .slots import SlotIndex
 
-TYPE_NAMES: dict[type, str] = {bytes: "string", bytearray: "string"}
-STRING_TYPES = (bytes, bytearray)
 
 
 EXPIRY_DELETE = 0
@@ -382,7 +381,3 @@ class Database:
             watchers = self.watched.get(key)
             if watchers:
                 touch_key(self, key, watchers)
-
-
-def type_name(value: Any) -> str:
-    return TYPE_NAMES[type(value)]

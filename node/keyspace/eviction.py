@@ -21,7 +21,7 @@ from .lfu import LRU_CLOCK_MAX
 from .memusage import refresh, used_memory
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
     from .database import Database
 
 EVICT_OK = 0

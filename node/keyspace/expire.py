@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .database import now_ms
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
 
 KEYS_PER_LOOP = 20
 ACCEPTABLE_STALE = 10

@@ -13,7 +13,7 @@ import random
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .database import Entry
+    from .database import Database, Entry
 
 LFU_INIT_VAL = 5
 LRU_CLOCK_MAX = 2**24 - 1
@@ -72,3 +72,16 @@ class LfuClock:
     def touch(self, entry: Entry) -> None:
         """updateLFU: decay, count this access, stamp the current minute."""
         entry.clock = (self.now_minutes << 8) | self.incremented(self.decayed(entry.clock))
+
+
+def set_access_clock(db: Database, key: bytes, idle: int, freq: int) -> None:
+    """objectSetLRUOrLFU: LFU keeps (minutes << 8 | counter), LRU an absolute seconds clock."""
+    lfu = db.stats.lfu
+    if lfu is not None:
+        if freq >= 0:
+            db.set_clock(key, lfu.now_minutes << 8 | freq)
+    elif idle >= 0:
+        clock = db.stats.lru_clock - idle
+        if clock < 0:
+            clock += LRU_CLOCK_MAX
+        db.set_clock(key, clock)

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 from ..types.footprint import INT, footprint, key_cost, obj, rounded
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
     from .database import Database
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..table.command import Command
+
+class Client(Protocol):
+    def resume(self) -> None: ...
 
 
 class PauseState:
@@ -26,15 +26,16 @@ class PauseState:
         self.postponed: list[Client] = []
         self.timer: asyncio.TimerHandle | None = None
 
-    def blocks(self, client: Client, cmd: Command) -> bool:
+    def blocks(self, writes: bool) -> bool:
+        """Whether a command must wait: any under PAUSE ALL, one that ``writes`` (or may,
+        or an EXEC of such) under PAUSE WRITE."""
         mode = self.mode
         if mode is None:
             return False
         if time.monotonic() >= self.until:
             self.unpause()
             return False
-        return (mode == "all" or cmd.write or cmd.may_replicate
-                or (cmd.name == "exec" and client.mstate.writes))
+        return mode == "all" or writes
 
     def pause(self, mode: str, seconds: float) -> None:
         """A new pause never shortens nor weakens one in force (pauseActions in networking.c)."""

@@ -18,18 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..protocol.command import encode_command
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 MULTI = [b"MULTI"]
 EXEC = [b"EXEC"]
-
-
-def encode_command(argv: list[bytes]) -> bytes:
-    parts = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)
 
 
 class Backlog:

@@ -1,4 +1,4 @@
-"""WATCH bookkeeping and the MULTI queue (multi.c).
+"""WATCH bookkeeping (multi.c).
 
 A client's ``WatchedKey`` records are indexed per database (``Database.watched``), so a
 write to a key costs one dict probe when anyone watches anything in that database, and
@@ -8,12 +8,17 @@ already logically expired when WATCHed: its later deletion by expiry is then no 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..table.command import Command
     from .database import Database
+
+
+class Client(Protocol):
+    """What WATCH keeps of a client: its watched keys, and the flag a change sets."""
+
+    watched: list[WatchedKey]
+    dirty_cas: bool
 
 
 class WatchedKey:
@@ -24,24 +29,6 @@ class WatchedKey:
         self.db = db
         self.key = key
         self.expired = expired
-
-
-class MultiState:
-    """The commands queued between MULTI and EXEC, and whether EXEC may write."""
-
-    __slots__ = ("commands", "writes", "denyoom")
-
-    def __init__(self) -> None:
-        self.commands: list[tuple[Command, list[bytes]]] = []
-        self.writes = False
-        self.denyoom = False  # mstate.cmd_flags & CMD_DENYOOM: EXEC is refused under OOM
-
-    def queue(self, cmd: Command, argv: list[bytes]) -> None:
-        self.commands.append((cmd, argv))
-        if cmd.write or cmd.may_replicate:
-            self.writes = True
-        if cmd.denyoom:
-            self.denyoom = True
 
 
 def watch(client: Client, db: Database, key: bytes) -> None:

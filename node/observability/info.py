@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from ..keyspace.memusage import STARTUP_BYTES, MemoryFigures, output_buffer
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
 
 DEFAULT_SECTIONS = (
     "server", "clients", "memory", "persistence", "stats", "replication", "cpu",

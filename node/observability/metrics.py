@@ -39,13 +39,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from ..commands.cluster import info_text as cluster_info_text
+from ..cluster.info import info_text as cluster_info_text
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
 from .info import info_text
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
 
 SUPERVISE_INTERVAL = 0.25
 RESTART_FIRST = 0.25

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from ..protocol.request import strict_int
 
 if TYPE_CHECKING:
-    from ..server.client import Client
     from ..table.command import Command
+    from .context import Client
 
 MAX_ARGC = 32
 MAX_ARG_LEN = 128

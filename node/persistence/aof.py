@@ -30,13 +30,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..base.forks import finished, fork_child, stop
-from ..keyspace.propagation import encode_command
-from ..server.client import Client
-from ..server.dispatch import execute
+from ..protocol.command import encode_command
 from .rdbfile import write_snapshot
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Client, Server
 
 BASE, INCR = "b", "i"
 
@@ -385,7 +383,7 @@ class AppendOnly:
     def _replay(self, name: str, data: bytes) -> None:
         """Run the file's commands as a client nobody refuses; handle a cut-short tail."""
         server = self.server
-        client = Client(server)
+        client = server.new_client()
         client.is_master = True  # never refused (OOM, read-only ...), never re-propagated
         client.authenticated = True
         valid = before_multi = 0
@@ -396,7 +394,7 @@ class AppendOnly:
                                f"redis-check-aof --fix <filename.manifest> (offset {end})")
             if argv[0].lower() == b"multi":
                 before_multi = valid
-            execute(server, client, argv)
+            server.execute(client, argv)
             client.out.clear()
             valid = end
         if client.multi:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..keyspace.database import now_ms
-from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy
+from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
 from ..types.rdb import (
     LOADERS,
@@ -36,7 +36,7 @@ from ..types.rdb import (
 )
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Server
 
 OPCODE_FUNCTION2 = 245
 OPCODE_FUNCTION_PRE_GA = 246
@@ -187,7 +187,6 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
         raise SnapshotError("Wrong signature trying to load DB from file") from None
     if not 1 <= version <= RDB_FILE_VERSION + 1:
         raise SnapshotError(f"Can't handle RDB format version {version}")
-    from ..commands.dump import set_access_clock  # (the commands package imports this module)
 
     r = Reader(data, 9)
     read_byte = r.read_byte

@@ -20,9 +20,8 @@ from ..base.forks import finished, fork_child, stop
 from .rdbfile import LoadProgress, SnapshotError, load_snapshot, write_snapshot
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
     from ..table.command import Command
+    from .context import Client, Server
 
 BGSAVE_RETRY_DELAY = 5  # seconds between save-point attempts after a failed BGSAVE
 

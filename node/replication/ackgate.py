@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..base import errors
 
 if TYPE_CHECKING:
-    from ..server.client import Client
+    from .context import Client
     from .master import Replication
 
 NOACK_REPLY = b"-%s\r\n" % errors.NOACK.encode()

@@ -20,12 +20,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..keyspace.blocking import BLOCKED, Blocked, block, unblock
-from ..keyspace.propagation import encode_command
+from ..protocol.command import encode_command
 from .ackgate import AckGate
 
 if TYPE_CHECKING:
-    from ..server.client import Client
-    from ..server.server import Server
+    from .context import Client, Server
     from .replica_link import MasterLink
 
 # A replica's sync: waiting for a snapshot child to be forked for it (no FULLRESYNC sent

@@ -18,12 +18,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..keyspace.database import EXPIRY_HIDE, EXPIRY_KEEP
-from ..keyspace.propagation import Backlog, encode_command
-from ..server.client import Client
-from ..server.dispatch import run_requests
+from ..keyspace.propagation import Backlog
+from ..protocol.command import encode_command
 
 if TYPE_CHECKING:
-    from ..server.server import Server
+    from .context import Client, Server
 
 READ_CHUNK = 1 << 16
 
@@ -185,7 +184,7 @@ class MasterLink:
 
     def _attach(self) -> None:
         """The master's client: authenticated, its replies dropped after each batch."""
-        client = Client(self.server)
+        client = self.server.new_client()
         client.is_master = True
         client.authenticated = True
         client.addr = f"{self.host}:{self.port}"
@@ -222,7 +221,7 @@ class MasterLink:
         stats = server.keyspace_stats
         stats.expiry = EXPIRY_KEEP
         try:
-            run_requests(server, client, requests)
+            server.run_requests(client, requests)
         finally:
             stats.expiry = EXPIRY_HIDE
             client.out.clear()

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, release
-from ..keyspace.watch import MultiState, WatchedKey, unwatch_all
+from ..keyspace.watch import WatchedKey, unwatch_all
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
+from ..table.multi import MultiState
 from .dispatch import run_requests
 
 if TYPE_CHECKING:

@@ -139,7 +139,8 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
-    if server.pause.mode is not None and server.pause.blocks(client, cmd):
+    if server.pause.mode is not None and server.pause.blocks(
+            cmd.write or cmd.may_replicate or (cmd.name == "exec" and client.mstate.writes)):
         client.postpone(argv)
         return
     if client.multi and cmd.name not in NOT_QUEUED:

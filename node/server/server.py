@@ -16,6 +16,7 @@ from ..cluster.links import start_cluster
 from ..cluster.migrate_sockets import MigrateSockets
 from ..cluster.routing import redirect_blocked_clients
 from ..cluster.state import ClusterState
+from ..commands import build_table, context
 from ..config.directives import Config
 from ..keyspace.blocking import disconnect_all as disconnect_blocked
 from ..keyspace.database import EXPIRY_DELETE, EXPIRY_HIDE, Database, KeyspaceStats
@@ -26,14 +27,18 @@ from ..keyspace.memusage import refresh as refresh_memory
 from ..keyspace.pause import PauseState
 from ..keyspace.propagation import Propagation
 from ..observability.latency import LatencyMonitor
+from ..observability.metrics import MetricsServer
+from ..observability.rates import InstantaneousMetric
 from ..observability.slowlog import Slowlog
 from ..persistence.aof import AofError, AppendOnly
+from ..persistence.context import PersistenceCheck
 from ..persistence.snapshots import Snapshots
 from ..protocol.reply import Push
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
-from ..table.command import Command, build_table
+from ..table.command import Command
 from .client import Client
+from .dispatch import execute, invoke, run_requests
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,31 +47,6 @@ if TYPE_CHECKING:
 
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
 LOG_MARKS = ".-*#"
-METRIC_SAMPLES = 16
-
-
-class InstantaneousMetric:
-    """trackInstantaneousMetric: a rate averaged over the last 16 samples taken every 100 ms."""
-
-    __slots__ = ("samples", "idx", "last_value", "last_time")
-
-    def __init__(self) -> None:
-        self.samples = [0.0] * METRIC_SAMPLES
-        self.idx = 0
-        self.last_value = 0
-        self.last_time = time.monotonic()
-
-    def track(self, value: int) -> None:
-        now = time.monotonic()
-        elapsed = now - self.last_time
-        if elapsed <= 0:
-            return
-        self.samples[self.idx] = (value - self.last_value) / elapsed
-        self.idx = (self.idx + 1) % METRIC_SAMPLES
-        self.last_value, self.last_time = value, now
-
-    def rate(self) -> float:
-        return sum(self.samples) / METRIC_SAMPLES
 
 
 class Server:
@@ -127,7 +107,7 @@ class Server:
         if self.cluster_enabled:
             self.cluster = ClusterState.open(self)
         # A callable while a persistence check stands (-LOADING, -MISCONF), else None.
-        self.persistence_check: Callable[[Client, Command], str | None] | None = None
+        self.persistence_check: PersistenceCheck | None = None
         self.snapshots = Snapshots(self)
         self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
         self.metrics: MetricsServer | None = None  # when metrics-port is set
@@ -197,6 +177,24 @@ class Server:
         self.keyspace_stats.expiry = EXPIRY_HIDE
         repl.link = MasterLink(self, host, port)
         self._update_write_guard()
+
+    # --- running commands, for the layers below that cannot import dispatch: EXEC, AOF
+    # loading and the master's stream on a replica ---
+
+    def new_client(self) -> context.Client:
+        """A connection-less client (AOF loading, the master link). Typed as the handlers
+        see a client: mypy checks here that ``Client`` and ``Server`` match the Protocols
+        the layers below type against."""
+        return Client(self)
+
+    def invoke(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
+        return invoke(self, client, cmd, argv)
+
+    def execute(self, client: Client, argv: list[bytes]) -> None:
+        execute(self, client, argv)
+
+    def run_requests(self, client: Client, requests: list[list[bytes]]) -> int:
+        return run_requests(self, client, requests)
 
     def promote(self) -> None:
         """replicationUnsetMaster: a master again, its history kept as replid2."""
@@ -368,7 +366,6 @@ class Server:
             # First, so that a node whose metrics port is taken never listens at all.
             # The exporter process it starts is the one that imports aiohttp and
             # prometheus-client: the node never does.
-            from ..observability.metrics import MetricsServer
             self.metrics = MetricsServer(self)
             self.metrics.start()
         port = self.config["port"]

@@ -9,14 +9,14 @@ data type or concern.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from ..protocol.request import strict_int
+from .specs import SPECS
 
-if TYPE_CHECKING:
-    from ..server.client import Client
-
-Handler = Callable[["Client", list[bytes]], Any]
+# A handler takes the client (typed by the commands layer's context.Client) and argv.
+Handler = Callable[[Any, list[bytes]], Any]
+H = TypeVar("H", bound=Handler)
 GetKeys = Callable[[list[bytes]], list[int]]
 
 _HANDLERS: dict[str, tuple[Handler, GetKeys | None]] = {}
@@ -29,10 +29,10 @@ ACL_CATEGORY_ORDER = (
 )
 
 
-def command(name: str, getkeys: GetKeys | None = None) -> Callable[[Handler], Handler]:
+def command(name: str, getkeys: GetKeys | None = None) -> Callable[[H], H]:
     """Register the handler of a command (``"get"``) or subcommand (``"client|kill"``)."""
 
-    def register(handler: Handler) -> Handler:
+    def register(handler: H) -> H:
         if name in _HANDLERS:
             raise ValueError(f"command {name} registered twice")
         _HANDLERS[name] = (handler, getkeys)
@@ -406,11 +406,11 @@ def is_data_command(cmd: Command) -> bool:
             and cmd.name not in UNFLAGGED_BLOCKING)
 
 
-def build_table() -> dict[str, Command]:
-    """Join the generated facts with the registered handlers (imports every command module)."""
-    from .. import commands  # noqa: F401  (registers handlers)
-    from .specs import SPECS
-
+def join_handlers() -> dict[str, Command]:
+    """The command table: the generated facts joined with the handlers registered so far
+    (``redslot.node.commands.build_table`` imports every handler module first)."""
+    if not _HANDLERS:
+        raise RuntimeError("no command handlers registered: use commands.build_table()")
     table: dict[str, Command] = {}
     for name, (handler, getkeys) in _HANDLERS.items():
         if "|" in name:

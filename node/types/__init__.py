@@ -1,1 +1,6 @@
-"""TODO package docstring."""
+"""The value types: one module per type (hashes, lists, sets, sorted sets), listpack, the
+RDB codecs, what each costs in memory (``footprint``), what introspection tells of it
+(``typeinfo``), and the registry of type names (``registry``).
+
+Values know nothing of keys or databases. May import ``config``, ``protocol`` and ``base``.
+"""

@@ -20,10 +20,10 @@ from itertools import chain
 from typing import Any
 
 from ..base.sampling import KeySample
-from ..keyspace.database import TYPE_NAMES
 from .footprint import bytes_cost, elements_cost, index_cost, obj, register_footprint
 from .listpack import decode_listpack, encode_listpack, listpack_size
 from .rdb import RdbError, Reader, Writer, register_type
+from .registry import TYPE_NAMES
 from .typeinfo import (
     DICT_ENTRY_SIZE,
     OBJ_HASH,

@@ -27,10 +27,10 @@ import struct
 from collections.abc import Iterable
 
 from ..base.sampling import KeySample
-from ..keyspace.database import TYPE_NAMES
 from ..protocol.request import strict_int
 from . import rdb
 from .footprint import bytes_cost, elements_cost, index_cost, obj, register_footprint
+from .registry import TYPE_NAMES
 from .typeinfo import (
     DICT_ENTRY_SIZE,
     OBJ_SET,

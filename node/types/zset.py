@@ -25,11 +25,11 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from ..keyspace.database import TYPE_NAMES
 from ..protocol.reply import format_double
 from .footprint import FLOAT, INT, bytes_cost, obj, picked_cost, register_footprint
 from .listpack import decode_listpack, encode_listpack, listpack_size
 from .rdb import RdbError, Reader, Writer, register_type
+from .registry import TYPE_NAMES
 from .typeinfo import (
     DICT_ENTRY_SIZE,
     OBJ_ZSET,

@@ -1,0 +1,65 @@
+"""What the cluster layer sees of the server and of a client, as typing.Protocols.
+
+The server and the connections sit in the layer above; routing, the topology state, the
+cluster links and manual failover type against these (the real classes match them
+structurally). Replication is a sibling layer, so the one fact taken from it, which master
+this node follows, is typed here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..config.directives import Config
+from ..keyspace.database import Database
+from ..keyspace.propagation import Propagation
+from ..table.command import Command
+from ..table.multi import MultiState
+
+
+class MasterLink(Protocol):
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
+class Replication(Protocol):
+    @property
+    def link(self) -> MasterLink | None: ...
+
+
+class Server(Protocol):
+    config: Config
+    dbs: list[Database]
+    cluster: Any
+    requirepass: str
+    tcp_port: int
+
+    @property
+    def propagation(self) -> Propagation: ...
+    @property
+    def replication(self) -> Replication: ...
+
+    def log_notice(self, message: str) -> None: ...
+    def log_warning(self, message: str) -> None: ...
+    def log_verbose(self, message: str) -> None: ...
+    def count_error(self, message: str) -> None: ...
+    def promote(self) -> None: ...
+    def demote(self, host: str, port: int) -> None: ...
+
+
+class Client(Protocol):
+    cmd: Command | None
+    asking: bool
+    readonly: bool
+    multi: bool
+    mstate: MultiState
+    dirty_exec: bool
+    is_master: bool
+
+    @property
+    def server(self) -> Server: ...
+
+    def reply(self, value: Any) -> None: ...
+    def discard_transaction(self) -> None: ...

@@ -1,0 +1,67 @@
+"""What the persistence layer sees of the server and of a client, as typing.Protocols.
+
+The server and the connections sit in the layer above; replication is a sibling layer,
+so the replication history a snapshot records and restores is typed here by what is read
+and called. AOF loading runs commands through ``Server.execute`` on a client from
+``Server.new_client``: it cannot import dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..keyspace.context import Replication as KeyspaceReplication
+from ..keyspace.context import Server as KeyspaceServer
+from ..keyspace.propagation import Propagation
+from ..protocol.request import RequestParser
+from ..table.command import Command
+from ..table.multi import MultiState
+
+if TYPE_CHECKING:
+    from .snapshots import Snapshots
+
+
+class Client(Protocol):
+    authenticated: bool
+    is_master: bool
+    multi: bool
+    mstate: MultiState
+    out: list[bytes]
+    parser: RequestParser
+
+    def flush(self) -> None: ...
+
+
+# dispatch's check before a command while one stands (-MISCONF, -LOADING): the refusal or None
+PersistenceCheck = Callable[[Client, Command], str | None]
+
+
+class Replication(KeyspaceReplication, Protocol):
+    replid: str
+
+    def restore(self, replid: str, offset: int) -> None: ...
+
+
+class Server(KeyspaceServer, Protocol):
+    """What keyspace reads (used_memory goes into a snapshot's header), and more."""
+
+    version: str
+    now: float
+    lastsave: int
+    shutdown_event: asyncio.Event | None
+    persistence_check: PersistenceCheck | None
+
+    @property
+    def propagation(self) -> Propagation: ...
+    @property
+    def snapshots(self) -> Snapshots: ...
+    @property
+    def replication(self) -> Replication: ...
+
+    def log_notice(self, message: str) -> None: ...
+    def log_warning(self, message: str) -> None: ...
+    def log_verbose(self, message: str) -> None: ...
+    def new_client(self) -> Any: ...
+    def execute(self, client: Any, argv: list[bytes]) -> None: ...
