@@ -22,9 +22,10 @@ from redslot.node.types.rdb import (
     load_payload,
     lzf_compress,
     lzf_decompress,
-    register_type,
     verify_payload,
 )
+from redslot.node.types.registry import TYPE_NAMES, RdbEncoding, ValueType, register
+from redslot.node.types.typeinfo import STRING_INFO
 from resp import RawClient
 
 _rng = random.Random(11)
@@ -282,7 +283,7 @@ def test_verify_payload_checks_version_and_crc():
     assert not verify_payload(b"123456789")
 
 
-def test_new_types_plug_into_the_registries(monkeypatch):
+def test_a_new_type_plugs_in_with_one_record():
     class Pair(tuple):
         __slots__ = ()
 
@@ -293,9 +294,18 @@ def test_new_types_plug_into_the_registries(monkeypatch):
     def load(r):
         return Pair((r.load_string(), r.load_string()))
 
-    monkeypatch.setattr(rdb, "SAVERS", dict(rdb.SAVERS))
-    monkeypatch.setattr(rdb, "LOADERS", dict(rdb.LOADERS))
-    register_type(250, (Pair,), save, load)
-    payload = dump_payload(Pair((b"a", b"12")))
-    assert payload[0] == 250
-    assert load_payload(payload) == (b"a", b"12")
+    record = ValueType("pair", (Pair,), STRING_INFO, lambda value: 0, Pair,
+                       (RdbEncoding(250, (Pair,), save, load),))
+    saved = {name: dict(table) for name, table in
+             (("SAVERS", rdb.SAVERS), ("LOADERS", rdb.LOADERS), ("TYPE_NAMES", TYPE_NAMES))}
+    register(record)
+    try:
+        assert TYPE_NAMES[Pair] == "pair"
+        payload = dump_payload(Pair((b"a", b"12")))
+        assert payload[0] == 250
+        assert load_payload(payload) == (b"a", b"12")
+    finally:
+        for name, table in (("SAVERS", rdb.SAVERS), ("LOADERS", rdb.LOADERS),
+                            ("TYPE_NAMES", TYPE_NAMES)):
+            table.clear()
+            table.update(saved[name])

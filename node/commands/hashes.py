@@ -20,7 +20,7 @@ from ..keyspace.database import Database
 from ..protocol.reply import OK
 from ..protocol.request import strict_int
 from ..table.command import command
-from ..types.hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash, TableHash
+from ..types.hashes import HASH_LIMITS, LISTPACK_MAX_SAFETY_SIZE, Hash
 from ..types.listpack import listpack_size
 from .args import (
     LLONG_MAX,
@@ -30,7 +30,7 @@ from .args import (
     parse_long_double,
     to_int,
 )
-from .keys import parse_cursor, parse_scan_options, register_copier
+from .keys import parse_cursor, parse_scan_options
 
 if TYPE_CHECKING:
     from .context import Client
@@ -319,5 +319,3 @@ def _limit_watcher(name: str) -> Any:
 
 watch_process("hash-max-listpack-entries", _limit_watcher("entries"))
 watch_process("hash-max-listpack-value", _limit_watcher("value"))
-register_copier(Hash, Hash.copy_hash)
-register_copier(TableHash, Hash.copy_hash)

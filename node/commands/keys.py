@@ -29,9 +29,8 @@ filter after the positions are read; expired keys met on the way are deleted, as
 does. ``parse_cursor`` and ``parse_scan_options`` are shared with HSCAN/SSCAN/ZSCAN.
 
 RENAME and MOVE carry the key's access clock (LRU time or LFU counter) along, as Redis
-moves the object itself; COPY makes a new object with a fresh clock. COPY duplicates
-values through ``VALUE_COPIERS`` (class -> copier), which every type
-module extends with ``register_copier`` for its own value class.
+moves the object itself; COPY makes a new object with a fresh clock, duplicating the
+value as its type's record says (types/registry.py).
 """
 
 from __future__ import annotations
@@ -46,8 +45,7 @@ from ..base.glob import compile_glob
 from ..keyspace.database import Database
 from ..protocol.reply import OK
 from ..table.command import command
-from ..types.registry import TYPE_NAMES
-from ..types.typeinfo import UNSHARED_INT, SdsString, string_encoding
+from ..types.registry import TYPE_NAMES, copy_value
 from .args import to_int, to_int32
 
 if TYPE_CHECKING:
@@ -57,29 +55,6 @@ ULONG_MAX = 2**64 - 1
 DEFAULT_SCAN_COUNT = 10
 _CURSOR = re.compile(rb"([+-]?)(\d+)")
 _SPACE = b" \t\n\v\f\r"
-
-
-def _copy_string(value: bytes | SdsString) -> bytes | SdsString:
-    """dupStringObject: copies keep their encoding, but as objects of their own (a shared
-    integer's copy has refcount 1) and with an exact sds when raw."""
-    if isinstance(value, SdsString):
-        return SdsString(value, min(value.alloc, 0))
-    encoding = string_encoding(value)
-    if encoding == "raw":
-        return SdsString(value)
-    return SdsString(value, UNSHARED_INT) if encoding == "int" else value
-
-
-VALUE_COPIERS: dict[type, Callable[[Any], Any]] = {bytes: _copy_string, SdsString: _copy_string}
-
-
-def register_copier(cls: type, copier: Callable[[Any], Any]) -> None:
-    """Declare how COPY duplicates a value of class ``cls`` (deep: no shared mutable state)."""
-    VALUE_COPIERS[cls] = copier
-
-
-def copy_value(value: Any) -> Any:
-    return VALUE_COPIERS[value.__class__](value)
 
 
 def lookup_notouch(db: Database, key: bytes) -> Any:

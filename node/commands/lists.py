@@ -15,22 +15,8 @@ from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
 from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
-from ..types.footprint import register_footprint
-from ..types.listpack import decode_listpack, encode_listpack, listpack_size
-from ..types.lists import ListValue, quicklist_nodes
-from ..types.rdb import RdbError, Reader, Writer, register_type
-from ..types.registry import TYPE_NAMES
-from ..types.typeinfo import (
-    OBJ_LIST,
-    ROBJ_SIZE,
-    Digest,
-    TypeInfo,
-    jemalloc_size,
-    mix_digest,
-    register,
-)
+from ..types.lists import ListValue
 from .args import LLONG_MIN, to_int
-from .keys import register_copier
 
 if TYPE_CHECKING:
     from ..keyspace.database import Database
@@ -436,67 +422,3 @@ def ltrim(c: Client, argv: list[bytes]) -> Any:
         db.modified(argv[1])
         db.stats.dirty -= 1
     return OK
-
-
-# --- what the rest of the server needs to know about lists ---
-
-QUICKLIST_SIZE = 40
-QUICKLIST_NODE_SIZE = 40
-QUICKLIST_NODE_PLAIN = 1
-QUICKLIST_NODE_PACKED = 2
-RDB_TYPE_LIST = 1
-RDB_TYPE_LIST_QUICKLIST_2 = 18
-
-
-def list_size(value: ListValue, samples: int) -> int:
-    """objectComputeSize for a quicklist: sampled nodes' average times the node count."""
-    nodes, count = quicklist_nodes(value, samples)
-    sampled = 0
-    for node in nodes:
-        sampled += QUICKLIST_NODE_SIZE + jemalloc_size(listpack_size(node))
-    return int(ROBJ_SIZE + QUICKLIST_SIZE + sampled / len(nodes) * count)
-
-
-def list_digest(digest: Digest, value: ListValue) -> Digest:
-    for element in value:
-        digest = mix_digest(digest, element)
-    return digest
-
-
-def save_list(w: Writer, value: ListValue) -> None:
-    nodes, count = quicklist_nodes(value)
-    w.save_len(count)
-    for node in nodes:
-        w.save_len(QUICKLIST_NODE_PACKED)
-        w.save_string(encode_listpack(node))
-
-
-def load_quicklist(r: Reader) -> ListValue:
-    items: list[bytes] = []
-    for _ in range(r.load_len()):
-        container = r.load_len()
-        data = r.load_string()
-        if container == QUICKLIST_NODE_PLAIN:
-            items.append(data)
-        elif container == QUICKLIST_NODE_PACKED:
-            items += decode_listpack(data)
-        else:
-            raise RdbError("unknown quicklist node container")
-    if not items:
-        raise RdbError("empty list")
-    return ListValue(items)
-
-
-def load_plain_list(r: Reader) -> ListValue:
-    items = [r.load_string() for _ in range(r.load_len())]
-    if not items:
-        raise RdbError("empty list")
-    return ListValue(items)
-
-
-TYPE_NAMES[ListValue] = "list"
-register(ListValue, TypeInfo(OBJ_LIST, lambda value: "quicklist", list_size, list_digest))
-register_type(RDB_TYPE_LIST_QUICKLIST_2, (ListValue,), save_list, load_quicklist)
-register_type(RDB_TYPE_LIST, (ListValue,), None, load_plain_list)
-register_copier(ListValue, ListValue.copy)
-register_footprint(ListValue, ListValue.footprint)

@@ -27,11 +27,10 @@ from ..types.sets import (
     HashSet,
     IntSet,
     new_set,
-    register_type,
     result_set,
 )
 from .args import to_int
-from .keys import parse_cursor, parse_scan_options, register_copier
+from .keys import parse_cursor, parse_scan_options
 
 if TYPE_CHECKING:
     from .context import Client
@@ -371,7 +370,4 @@ def _watch_entries(value: int) -> None:
     LIMITS["entries"] = value
 
 
-register_type()
-register_copier(HashSet, HashSet.copy_set)
-register_copier(IntSet, HashSet.copy_set)
 watch_process("set-max-intset-entries", _watch_entries)

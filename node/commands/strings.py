@@ -16,9 +16,7 @@ from ..base.errors import WRONGTYPE, CommandError
 from ..keyspace.database import now_ms
 from ..protocol.reply import OK, register_encoder
 from ..table.command import command
-from ..types.footprint import blob_cost, register_footprint
-from ..types.rdb import RDB_TYPE_STRING, Reader, Writer, register_type
-from ..types.registry import STRING_TYPES, TYPE_NAMES
+from ..types.registry import STRING_TYPES
 from ..types.typeinfo import EMBSTR, EMBSTR_SIZE_LIMIT, SdsString, string_integer
 from .args import (
     LLONG_MAX,
@@ -403,7 +401,4 @@ def _encode_bulk(out: list[bytes], value: SdsString, resp3: bool) -> None:
     out.append(b"$%d\r\n%s\r\n" % (len(value), value))
 
 
-TYPE_NAMES[SdsString] = "string"
-register_footprint(SdsString, blob_cost)
 register_encoder(SdsString, _encode_bulk)
-register_type(RDB_TYPE_STRING, (SdsString,), Writer.save_string, Reader.load_string)

@@ -17,9 +17,9 @@ from ..base.errors import CommandError
 from ..config.directives import watch_process
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
-from ..types.zset import LOAD_LIMITS, SkipZSet, ZSet, score_text
+from ..types.zset import LOAD_LIMITS, ZSet, score_text
 from .args import LLONG_MAX, parse_double, to_int
-from .keys import parse_cursor, parse_scan_options, register_copier
+from .keys import parse_cursor, parse_scan_options
 
 if TYPE_CHECKING:
     from .context import Client
@@ -411,5 +411,3 @@ def _watch_limit(index: int) -> Any:
 
 watch_process("zset-max-listpack-entries", _watch_limit(0))
 watch_process("zset-max-listpack-value", _watch_limit(1))
-register_copier(ZSet, ZSet.copy)
-register_copier(SkipZSet, ZSet.copy)

@@ -4,3 +4,5 @@ RDB codecs, what each costs in memory (``footprint``), what introspection tells 
 
 Values know nothing of keys or databases. May import ``config``, ``protocol`` and ``base``.
 """
+
+from . import catalog  # noqa: E402, F401  (registers every type's record on first use)

@@ -71,11 +71,7 @@ def picked_cost(items: list[Any], cost: Callable[[Any], int]) -> int:
     return picks * n // 4
 
 
-FOOTPRINTS: dict[type, Callable[[Any], int]] = {bytes: blob_cost, bytearray: blob_cost}
-
-
-def register_footprint(cls: type, cost: Callable[[Any], int]) -> None:
-    FOOTPRINTS[cls] = cost
+FOOTPRINTS: dict[type, Callable[[Any], int]] = {}  # filled by registry.register
 
 
 def footprint(value: Any) -> int:

@@ -20,10 +20,10 @@ from itertools import chain
 from typing import Any
 
 from ..base.sampling import KeySample
-from .footprint import bytes_cost, elements_cost, index_cost, obj, register_footprint
+from .footprint import bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
-from .rdb import RdbError, Reader, Writer, register_type
-from .registry import TYPE_NAMES
+from .rdb import RdbError, Reader, Writer
+from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
     OBJ_HASH,
@@ -33,7 +33,6 @@ from .typeinfo import (
     TypeInfo,
     jemalloc_size,
     mix_digest,
-    register,
     sds_size,
     xor_digest,
 )
@@ -205,10 +204,8 @@ def _footprint(h: Hash) -> int:
     return cost if table is None else cost + index_cost(table.keys, table.where)
 
 
-_INFO = TypeInfo(OBJ_HASH, _encoding, _size, _digest)
-for _cls in (Hash, TableHash):
-    TYPE_NAMES[_cls] = "hash"
-    register(_cls, _INFO)
-    register_footprint(_cls, _footprint)
-register_type(RDB_TYPE_HASH, (TableHash,), _save_table, _load_hash)
-register_type(RDB_TYPE_HASH_LISTPACK, (Hash,), _save_listpack, _load_listpack)
+HASH = ValueType(
+    "hash", (Hash, TableHash), TypeInfo(OBJ_HASH, _encoding, _size, _digest), _footprint,
+    Hash.copy_hash,
+    (RdbEncoding(RDB_TYPE_HASH, (TableHash,), _save_table, _load_hash),
+     RdbEncoding(RDB_TYPE_HASH_LISTPACK, (Hash,), _save_listpack, _load_listpack)))

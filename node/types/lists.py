@@ -38,7 +38,10 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from .footprint import bytes_cost, obj, picked_cost
-from .listpack import LP_HDR_SIZE, entry_size
+from .listpack import LP_HDR_SIZE, decode_listpack, encode_listpack, entry_size, listpack_size
+from .rdb import RdbError, Reader, Writer
+from .registry import RdbEncoding, ValueType
+from .typeinfo import OBJ_LIST, ROBJ_SIZE, Digest, TypeInfo, jemalloc_size, mix_digest
 
 if TYPE_CHECKING:
     pass
@@ -225,3 +228,67 @@ def quicklist_nodes(value: ListValue, limit: int | None = None) -> tuple[list[li
             current = [s]
             nodes.append(current)
     return nodes, count
+
+
+# --- the list type's record: introspection, RDB, registry ---
+
+QUICKLIST_SIZE = 40
+QUICKLIST_NODE_SIZE = 40
+QUICKLIST_NODE_PLAIN = 1
+QUICKLIST_NODE_PACKED = 2
+RDB_TYPE_LIST = 1
+RDB_TYPE_LIST_QUICKLIST_2 = 18
+
+
+def list_size(value: ListValue, samples: int) -> int:
+    """objectComputeSize for a quicklist: sampled nodes' average times the node count."""
+    nodes, count = quicklist_nodes(value, samples)
+    sampled = 0
+    for node in nodes:
+        sampled += QUICKLIST_NODE_SIZE + jemalloc_size(listpack_size(node))
+    return int(ROBJ_SIZE + QUICKLIST_SIZE + sampled / len(nodes) * count)
+
+
+def list_digest(digest: Digest, value: ListValue) -> Digest:
+    for element in value:
+        digest = mix_digest(digest, element)
+    return digest
+
+
+def save_list(w: Writer, value: ListValue) -> None:
+    nodes, count = quicklist_nodes(value)
+    w.save_len(count)
+    for node in nodes:
+        w.save_len(QUICKLIST_NODE_PACKED)
+        w.save_string(encode_listpack(node))
+
+
+def load_quicklist(r: Reader) -> ListValue:
+    items: list[bytes] = []
+    for _ in range(r.load_len()):
+        container = r.load_len()
+        data = r.load_string()
+        if container == QUICKLIST_NODE_PLAIN:
+            items.append(data)
+        elif container == QUICKLIST_NODE_PACKED:
+            items += decode_listpack(data)
+        else:
+            raise RdbError("unknown quicklist node container")
+    if not items:
+        raise RdbError("empty list")
+    return ListValue(items)
+
+
+def load_plain_list(r: Reader) -> ListValue:
+    items = [r.load_string() for _ in range(r.load_len())]
+    if not items:
+        raise RdbError("empty list")
+    return ListValue(items)
+
+
+LIST = ValueType(
+    "list", (ListValue,),
+    TypeInfo(OBJ_LIST, lambda value: "quicklist", list_size, list_digest),
+    ListValue.footprint, ListValue.copy,
+    (RdbEncoding(RDB_TYPE_LIST_QUICKLIST_2, (ListValue,), save_list, load_quicklist),
+     RdbEncoding(RDB_TYPE_LIST, (), None, load_plain_list)))

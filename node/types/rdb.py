@@ -10,9 +10,9 @@ bundles) with VERY_FAST and HLOG 16, run with a clean hash table. liblzf leaves 
 uninitialised, so on rare inputs real Redis may find an extra back reference through a
 stale slot; both outputs decompress to the same bytes.
 
-Types plug in through two registries: ``LOADERS`` (RDB type byte -> loader) and
-``SAVERS`` (Python value class -> (type byte, saver)); strings register here, every
-other type module registers its encodings with ``register_type``.
+Types plug in through two lookups: ``LOADERS`` (RDB type byte -> loader) and
+``SAVERS`` (Python value class -> (type byte, saver)), filled from each type's record
+(registry.py).
 
 DUMP payloads carry RDB version 11 (Redis 7.2). RESTORE accepts versions up to 11. Redis
 7.0 (RDB 10) refuses version-11 payloads as it refuses any newer version, exactly as it
@@ -445,24 +445,8 @@ _decompress = NATIVE_LZF[1] if NATIVE_LZF is not None else lzf_decompress
 Saver = Callable[[Writer, Any], None]
 Loader = Callable[[Reader], Any]
 
-SAVERS: dict[type, tuple[int, Saver]] = {}
+SAVERS: dict[type, tuple[int, Saver]] = {}  # filled by registry.register
 LOADERS: dict[int, Loader] = {}
-
-
-def register_type(type_byte: int, classes: tuple[type, ...], saver: Saver | None,
-                  loader: Loader) -> None:
-    """Teach the RDB layer a value type: how to save each class, how to load a type byte.
-
-    A type may load several type bytes (older encodings) but saves with one: pass
-    ``saver=None`` to register a load-only encoding.
-    """
-    LOADERS[type_byte] = loader
-    if saver is not None:
-        for cls in classes:
-            SAVERS[cls] = (type_byte, saver)
-
-
-register_type(RDB_TYPE_STRING, (bytes, bytearray), Writer.save_string, Reader.load_string)
 
 
 def save_object(w: Writer, value: Any) -> None:

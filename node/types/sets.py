@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from ..base.sampling import KeySample
 from ..protocol.request import strict_int
 from . import rdb
-from .footprint import bytes_cost, elements_cost, index_cost, obj, register_footprint
-from .registry import TYPE_NAMES
+from .footprint import bytes_cost, elements_cost, index_cost, obj
+from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
     OBJ_SET,
@@ -38,7 +38,6 @@ from .typeinfo import (
     Digest,
     TypeInfo,
     jemalloc_size,
-    register,
     sds_size,
 )
 
@@ -325,11 +324,8 @@ def _footprint(s: HashSet) -> int:
     return cost if index is None else cost + index_cost(index.keys, index.where)
 
 
-def register_type() -> None:
-    info = TypeInfo(OBJ_SET, _encoding, _size, _digest)
-    for cls in (HashSet, IntSet):
-        TYPE_NAMES[cls] = "set"
-        register(cls, info)
-        register_footprint(cls, _footprint)
-    rdb.register_type(RDB_TYPE_SET_INTSET, (IntSet,), _save_intset, _load_intset)
-    rdb.register_type(RDB_TYPE_SET, (HashSet,), _save_hashtable, _load_hashtable)
+SET = ValueType(
+    "set", (HashSet, IntSet), TypeInfo(OBJ_SET, _encoding, _size, _digest), _footprint,
+    HashSet.copy_set,
+    (RdbEncoding(RDB_TYPE_SET_INTSET, (IntSet,), _save_intset, _load_intset),
+     RdbEncoding(RDB_TYPE_SET, (HashSet,), _save_hashtable, _load_hashtable)))

@@ -45,11 +45,7 @@ class TypeInfo(NamedTuple):
     """The value's part of xorObjectDigest, continuing from the given digest."""
 
 
-TYPES: dict[type, TypeInfo] = {}
-
-
-def register(cls: type, info: TypeInfo) -> None:
-    TYPES[cls] = info
+TYPES: dict[type, TypeInfo] = {}  # filled by registry.register
 
 
 def info_of(value: Any) -> TypeInfo:
@@ -199,6 +195,4 @@ def string_digest(digest: Digest, value: bytes | bytearray) -> Digest:
     return mix_digest(digest, value)
 
 
-_STRING = TypeInfo(OBJ_STRING, string_encoding, string_size, string_digest)
-register(bytes, _STRING)
-register(SdsString, _STRING)
+STRING_INFO = TypeInfo(OBJ_STRING, string_encoding, string_size, string_digest)

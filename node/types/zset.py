@@ -26,10 +26,10 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from ..protocol.reply import format_double
-from .footprint import FLOAT, INT, bytes_cost, obj, picked_cost, register_footprint
+from .footprint import FLOAT, INT, bytes_cost, obj, picked_cost
 from .listpack import decode_listpack, encode_listpack, listpack_size
-from .rdb import RdbError, Reader, Writer, register_type
-from .registry import TYPE_NAMES
+from .rdb import RdbError, Reader, Writer
+from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
     OBJ_ZSET,
@@ -38,7 +38,6 @@ from .typeinfo import (
     TypeInfo,
     jemalloc_size,
     mix_digest,
-    register,
     sds_size,
     xor_digest,
 )
@@ -401,10 +400,9 @@ def _build(pairs: list[tuple[bytes, float]]) -> ZSet:
     return ZSet.from_scores(scores, *LOAD_LIMITS)
 
 
-for _cls in (ZSet, SkipZSet):
-    TYPE_NAMES[_cls] = "zset"
-    register(_cls, TypeInfo(OBJ_ZSET, _encoding, _size, _digest))
-    register_footprint(_cls, _footprint)
-register_type(RDB_TYPE_ZSET_2, (SkipZSet,), _save, _load_zset2)
-register_type(RDB_TYPE_ZSET_LISTPACK, (ZSet,), _save_listpack, _load_listpack)
-register_type(RDB_TYPE_ZSET, (), None, _load_zset)
+ZSET = ValueType(
+    "zset", (ZSet, SkipZSet), TypeInfo(OBJ_ZSET, _encoding, _size, _digest), _footprint,
+    ZSet.copy,
+    (RdbEncoding(RDB_TYPE_ZSET_2, (SkipZSet,), _save, _load_zset2),
+     RdbEncoding(RDB_TYPE_ZSET_LISTPACK, (ZSet,), _save_listpack, _load_listpack),
+     RdbEncoding(RDB_TYPE_ZSET, (), None, _load_zset)))
