@@ -38,6 +38,7 @@ NOPROTO = "NOPROTO unsupported protocol version"
 MAX_CLIENTS = "ERR max number of clients reached"
 
 # --- protocol ---
+PROTOCOL_ERROR = "ERR Protocol error: %s"  # with one of the texts below
 PROTO_TOO_BIG_INLINE = "too big inline request"
 PROTO_TOO_BIG_MBULK = "too big mbulk count string"
 PROTO_TOO_BIG_BULK = "too big bulk count string"
@@ -58,9 +59,7 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NO_SUCH_KEY = "ERR no such key"
 INVALID_EXPIRE = "ERR invalid expire time in '%s' command"
 DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
-INVALID_DB_INDEX = "ERR invalid DB index"
 SELECT_CLUSTER = "ERR SELECT is not allowed in cluster mode"
-OUT_OF_RANGE_POSITIVE = "ERR %s is out of range, must be positive"
 STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
 NOT_VALID_CURSOR = "ERR invalid cursor"
@@ -303,3 +302,33 @@ MIGRATE_KEYS_NOT_EMPTY = (
 MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
 MIGRATE_IO = "IOERR error or timeout %s to target instance"
 MIGRATE_TARGET_ERROR = "ERR Target instance replied with error: %s"
+
+# HELLO
+HELLO_NOAUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+    "select the RESP protocol version at the same time"
+)
+HELLO_PROTOCOL_VERSION = "ERR Protocol version is not an integer or out of range"
+HELLO_SYNTAX = "ERR Syntax error in HELLO option '%s'"
+
+# The metrics exporter's private channel (observability/metrics.py)
+EXPORTER_UNKNOWN_REQUEST = "ERR unknown exporter request '%s'"
+
+# Configuration values, as config.c words them (CONFIG SET and config files)
+CONFIG_MEMORY = "argument must be a memory value"
+CONFIG_BOOL = "argument must be 'yes' or 'no'"
+CONFIG_INTEGER = "argument couldn't be parsed into an integer"
+CONFIG_INTEGER_RANGE = "argument must be between %d and %d inclusive"
+CONFIG_ENUM = "argument(s) must be one of the following: %s"
+CONFIG_SAVE = "Invalid save parameters"
+CONFIG_PERCENTILES = "Invalid latency-tracking-info-percentiles parameters"
+CONFIG_PERCENTILES_RANGE = (
+    "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+CONFIG_BIND_TOO_MANY = "Too many bind addresses specified."
+CONFIG_ARGUMENTS = "wrong number of arguments"
+CONFIG_BAD_DIRECTIVE = "Bad directive or wrong number of arguments"
+CONFIG_UNBALANCED = "Unbalanced quotes in configuration line"
+CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"
+CONFIG_HOSTNAME = "Hostnames may only contain alphanumeric characters, hyphens or dots"
+CONFIG_DBFILENAME = "dbfilename can't be a path, just a filename"

@@ -13,13 +13,6 @@ from .args import to_int, to_int32
 if TYPE_CHECKING:
     from .context import Client
 
-HELLO_NOAUTH = (
-    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-    "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
-    "select the RESP protocol version at the same time"
-)
-
-
 @command("ping")
 def ping(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
@@ -78,7 +71,7 @@ def hello(c: Client, argv: list[bytes]) -> Any:
     version = 0
     i = 1
     if len(argv) >= 2:
-        version = to_int(argv[1], "ERR Protocol version is not an integer or out of range")
+        version = to_int(argv[1], errors.HELLO_PROTOCOL_VERSION)
         i = 2
         if version < 2 or version > 3:
             raise CommandError(errors.NOPROTO)
@@ -94,11 +87,11 @@ def hello(c: Client, argv: list[bytes]) -> Any:
             i += 2
         else:
             raise CommandError(
-                "ERR Syntax error in HELLO option '%s'" % argv[i].decode("utf-8", "surrogateescape"))
+                errors.HELLO_SYNTAX % argv[i].decode("utf-8", "surrogateescape"))
     if credentials is not None:
         authenticate(c, *credentials)
     if not c.authenticated:
-        raise CommandError(HELLO_NOAUTH)
+        raise CommandError(errors.HELLO_NOAUTH)
     if name is not None:
         set_client_name(c, name)
     if version:
@@ -118,7 +111,7 @@ def hello(c: Client, argv: list[bytes]) -> Any:
 def set_client_name(c: Client, name: bytes) -> None:
     """clientSetNameOrReply: no spaces, newlines or other special characters."""
     if any(ch < 33 or ch > 126 for ch in name):
-        raise CommandError("ERR Client names cannot contain spaces, newlines or special characters.")
+        raise CommandError(errors.CLIENT_NAME_CHARS)
     c.name = name.decode()
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..base import errors
 from ..protocol.request import split_args, strict_int
 
 
@@ -32,13 +33,13 @@ _ULLONG = 2**64
 def parse_memory(text: str) -> int:
     """Redis's ``memtoull``: 100mb, 1gb, 1k (1000), 1kb (1024), case-insensitive, unsigned."""
     if text.startswith("-"):
-        raise ConfigError("argument must be a memory value")
+        raise ConfigError(errors.CONFIG_MEMORY)
     end = 0
     while end < len(text) and text[end].isascii() and text[end].isdigit():
         end += 1
     unit = text[end:].lower()
     if unit not in _UNITS:
-        raise ConfigError("argument must be a memory value")
+        raise ConfigError(errors.CONFIG_MEMORY)
     digits = min(int(text[:end] or "0"), _ULLONG - 1)
     return digits * _UNITS[unit] % _ULLONG
 
@@ -61,7 +62,7 @@ def parse_bool(text: str) -> bool:
         return True
     if t == "no":
         return False
-    raise ConfigError("argument must be 'yes' or 'no'")
+    raise ConfigError(errors.CONFIG_BOOL)
 
 
 def format_bool(value: bool) -> str:
@@ -112,9 +113,9 @@ class Kind:
 def _parse_integer(text: str, lo: int, hi: int) -> int:
     value = strict_int(text.encode("utf-8", "surrogateescape"))
     if value is None or not -(2**63) <= value < 2**63:
-        raise ConfigError("argument couldn't be parsed into an integer")
+        raise ConfigError(errors.CONFIG_INTEGER)
     if not lo <= value <= hi:
-        raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+        raise ConfigError(errors.CONFIG_INTEGER_RANGE % (lo, hi))
     return value
 
 
@@ -135,7 +136,7 @@ def memory_kind(lo: int = 0, hi: int = 2**63 - 1) -> Kind:
         if signed and value >= 2**63:
             value -= _ULLONG
         if not lo <= value <= hi:
-            raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
+            raise ConfigError(errors.CONFIG_INTEGER_RANGE % (lo, hi))
         return value
 
     return Kind(parse, format_memory, lambda v: [rewrite_memory(v)])
@@ -145,7 +146,7 @@ def enum_kind(*choices: str) -> Kind:
     def parse(text: str) -> str:
         t = text.lower()
         if t not in choices:
-            raise ConfigError("argument(s) must be one of the following: " + ", ".join(choices))
+            raise ConfigError(errors.CONFIG_ENUM % ", ".join(choices))
         return t
 
     return Kind(parse, str)
@@ -158,14 +159,14 @@ def _parse_save(words: list[str]) -> list[tuple[int, int]]:
     if words == [""]:
         return []
     if len(words) % 2:
-        raise ConfigError("Invalid save parameters")
+        raise ConfigError(errors.CONFIG_SAVE)
     rules = []
     for i in range(0, len(words), 2):
         if not _SAVE_NUMBER.fullmatch(words[i]) or not _SAVE_NUMBER.fullmatch(words[i + 1]):
-            raise ConfigError("Invalid save parameters")
+            raise ConfigError(errors.CONFIG_SAVE)
         seconds, changes = int(words[i]), int(words[i + 1])
         if seconds < 1 or changes < 0:
-            raise ConfigError("Invalid save parameters")
+            raise ConfigError(errors.CONFIG_SAVE)
         rules.append((seconds, changes))
     return rules
 
@@ -187,10 +188,10 @@ def _parse_percentiles(words: list[str]) -> list[float]:
     values = []
     for word in words:
         if not _FLOAT.fullmatch(word):
-            raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
+            raise ConfigError(errors.CONFIG_PERCENTILES)
         v = float(word)
         if not 0.0 <= v <= 100.0 or math.isnan(v):
-            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+            raise ConfigError(errors.CONFIG_PERCENTILES_RANGE)
         values.append(v)
     return values
 
@@ -205,7 +206,7 @@ def _rewrite_percentiles(values: list[float]) -> list[str]:
 
 def _parse_bind(words: list[str]) -> str:
     if len(words) > 16:
-        raise ConfigError("Too many bind addresses specified.")
+        raise ConfigError(errors.CONFIG_BIND_TOO_MANY)
     return " ".join(words)
 
 
@@ -214,7 +215,7 @@ def _parse_replicaof(words: list[str]) -> str:
     if not words or words == [""]:
         return ""
     if len(words) != 2:
-        raise ConfigError("wrong number of arguments")
+        raise ConfigError(errors.CONFIG_ARGUMENTS)
     _parse_integer(words[1], 0, 65535)
     return " ".join(words)
 
@@ -222,7 +223,7 @@ def _parse_replicaof(words: list[str]) -> str:
 def _parse_hostname(text: str) -> str:
     """isValidAuxString: cluster-announce-hostname goes on CLUSTER NODES lines unquoted."""
     if not all(ch.isascii() and (ch.isalnum() or ch in "-.") for ch in text):
-        raise ConfigError("Hostnames may only contain alphanumeric characters, hyphens or dots")
+        raise ConfigError(errors.CONFIG_HOSTNAME)
     return text
 
 
@@ -239,7 +240,7 @@ def _parse_dir(text: str) -> str:
 def _parse_dbfilename(text: str) -> str:
     """isValidDBfilename: a file name in ``dir``, not a path."""
     if os.path.basename(text) != text:
-        raise ConfigError("dbfilename can't be a path, just a filename")
+        raise ConfigError(errors.CONFIG_DBFILENAME)
     return text
 
 
@@ -548,7 +549,7 @@ class Config:
                 continue
             argv = split_args(stripped.encode("utf-8", "surrogateescape"))
             if argv is None:
-                raise StartupError(source, number, line, "Unbalanced quotes in configuration line")
+                raise StartupError(source, number, line, errors.CONFIG_UNBALANCED)
             words = [a.decode("utf-8", "surrogateescape") for a in argv]
             if words:
                 self.apply_directive(words, source, number, line)
@@ -557,20 +558,20 @@ class Config:
         name = words[0].lower()
         if name == "include":
             if len(words) != 2:
-                raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
+                raise StartupError(source, number, line, errors.CONFIG_BAD_DIRECTIVE)
             try:
                 with open(words[1], encoding="utf-8", errors="surrogateescape") as f:
                     included = f.read().splitlines()
             except OSError as exc:
                 raise StartupError(source, number, line,
-                                   f"Fatal error, can't open config file '{words[1]}': {exc.strerror}") from None
+                                   errors.CONFIG_CANT_OPEN % (words[1], exc.strerror)) from None
             self.load_lines(included, words[1])
             return
         d = self.lookup(name)
         if d is None:
-            raise StartupError(source, number, line, "Bad directive or wrong number of arguments")
+            raise StartupError(source, number, line, errors.CONFIG_BAD_DIRECTIVE)
         if len(words) < d.kind.min_words + 1 or (not d.kind.multi and len(words) != 2):
-            raise StartupError(source, number, line, "wrong number of arguments")
+            raise StartupError(source, number, line, errors.CONFIG_ARGUMENTS)
         args = words[1:]
         if d.kind.multi and len(args) == 1 and args[0]:
             args = [a.decode("utf-8", "surrogateescape")

@@ -39,6 +39,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from ..base import errors
 from ..cluster.info import info_text as cluster_info_text
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
@@ -105,7 +106,7 @@ class ExporterChannel(asyncio.Protocol):
                 encode(out, not_ready_reason(self.server).encode(), False)
             else:
                 what = name.decode(errors="replace")
-                out.append(b"-%s\r\n" % error_line(f"ERR unknown exporter request '{what}'"))
+                out.append(b"-%s\r\n" % error_line(errors.EXPORTER_UNKNOWN_REQUEST % what))
         self.transport.write(b"".join(out))
 
     def connection_lost(self, exc: Exception | None) -> None:

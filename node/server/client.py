@@ -16,6 +16,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
@@ -254,7 +255,7 @@ class Client(asyncio.Protocol):
 
     def protocol_error(self, text: str) -> None:
         self.server.count_error("ERR")
-        self.out.append(b"-ERR Protocol error: %s\r\n" % error_line(text))
+        self.out.append(b"-%s\r\n" % error_line(errors.PROTOCOL_ERROR % text))
         self.server.log_verbose(f"Protocol error ({text}) from client: {self.describe()}")
         self.close_after_reply()
 

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Mapping
 
+from ..base import errors
 from ..config.directives import Config, StartupError, argv_to_lines
 from .server import Server
 
@@ -29,7 +30,7 @@ def load_config(argv: list[str]) -> Config:
         try:
             config.load_file(path)
         except OSError as exc:
-            raise StartupError(path, 0, "", f"Fatal error, can't open config file '{path}': {exc.strerror}") from None
+            raise StartupError(path, 0, "", errors.CONFIG_CANT_OPEN % (path, exc.strerror)) from None
     try:
         lines = argv_to_lines(args)
     except ValueError as exc:
