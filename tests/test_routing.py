@@ -276,7 +276,7 @@ def test_exec_outside_multi_is_left_to_exec(w):
 
 def blocked_on(w: World, key: bytes, **flags: Any) -> Blocked:
     client = w.client(cmd=cmd("blpop"), **flags)
-    return Blocked(client, w.db, [key], lambda db, k: None, None)  # type: ignore[arg-type]
+    return Blocked(client, w.db, [key], "list", lambda db, k: None, lambda: None)  # type: ignore[arg-type]
 
 
 def test_blocked_client_stays_while_the_slot_is_served(w):

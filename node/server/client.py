@@ -1,4 +1,4 @@
-"""One client connection: the asyncio Protocol on the hot path, and the client's state.
+"""A client: its state and how its requests run (the socket side is connection.py).
 
 Requests are parsed per read, run in order, and all replies of one read are written with
 one ``transport.write``. A client whose next request must wait (CLIENT PAUSE, a blocking
@@ -11,18 +11,17 @@ forgotten at once (``connection_lost``), and what it queues counts toward
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..base import errors
-from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
 from ..table.multi import MultiState
+from .connection import Connection
 from .dispatch import run_requests
 
 if TYPE_CHECKING:
@@ -31,13 +30,19 @@ if TYPE_CHECKING:
     from .server import Server
 
 
-class Client(asyncio.Protocol):
+class Client(Connection):
+    __slots__ = (
+        "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "parser", "out",
+        "queue", "queued_bytes", "waiting", "closing", "cmd", "created", "last_interaction",
+        "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
+        "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
+        "replica_port", "replica_ip", "held", "held_writes", "out_writes", "held_since",
+        "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked", "tot_cmds",
+    )
+
     def __init__(self, server: Server) -> None:
-        self.server = server
+        super().__init__(server)
         self.id = 0
-        self.transport: asyncio.Transport | None = None
-        self.addr = self.laddr = ""
-        self.fd = -1
         self.name = ""
         self.lib_name = ""
         self.lib_ver = ""
@@ -88,43 +93,13 @@ class Client(asyncio.Protocol):
         self.dirty_cas = False
         self.watched: list[WatchedKey] = []
         self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
-        self.tot_net_in = 0
-        self.tot_net_out = 0
         self.tot_cmds = 0
-        self.reply_peak = 0
 
     # --- asyncio.Protocol ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        peer = transport.get_extra_info("peername")
-        local = transport.get_extra_info("sockname")
-        self.addr = _format_addr(peer)
-        self.laddr = _format_addr(local)
-        sock = transport.get_extra_info("socket")
-        self.fd = sock.fileno() if sock is not None else -1
+        super().connection_made(transport)
         self.server.add_client(self)
-
-    def is_loopback(self) -> bool:
-        """connIsLocal: the peer is on the loopback interface (127.*, ::1)."""
-        peer = self.transport.get_extra_info("peername") if self.transport else None
-        if not peer:
-            return True  # a Unix socket
-        host = peer[0].removeprefix("::ffff:")
-        return host.startswith("127.") or host == "::1"
-
-    def set_keepalive(self, interval: int) -> None:
-        """anetKeepAlive: probe an idle peer after ``interval`` s, then every interval/3 s."""
-        sock = self.transport.get_extra_info("socket") if self.transport else None
-        if sock is None:
-            return
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
-        except OSError:
-            pass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._detach()
@@ -167,14 +142,6 @@ class Client(asyncio.Protocol):
         if parser.error is not None and not self.waiting:
             self.protocol_error(parser.error)
         self.flush()
-
-    def pause_writing(self) -> None:
-        if self.transport is not None:
-            self.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.transport is not None:
-            self.transport.resume_reading()
 
     # --- running requests ---
 
@@ -246,13 +213,6 @@ class Client(asyncio.Protocol):
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()
 
-    def write(self, data: bytes) -> None:
-        if self.transport is not None:
-            self.tot_net_out += len(data)
-            self.server.stat_net_output_bytes += len(data)
-            self.server.stat_total_writes_processed += 1
-            self.transport.write(data)
-
     def protocol_error(self, text: str) -> None:
         self.server.count_error("ERR")
         self.out.append(b"-%s\r\n" % error_line(errors.PROTOCOL_ERROR % text))
@@ -292,15 +252,3 @@ class Client(asyncio.Protocol):
 
     def describe(self) -> str:
         return f"id={self.id} addr={self.addr} laddr={self.laddr} name={self.name}"
-
-    def error(self, message: str) -> CommandError:
-        return CommandError(message)
-
-
-def _format_addr(addr: Any) -> str:
-    if not addr:
-        return ""
-    if isinstance(addr, tuple):
-        host, port = addr[0], addr[1]
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return str(addr)
