@@ -2,7 +2,7 @@
 
 Every other part reads it: dispatch (arity, flags), COMMAND and COMMAND GETKEYS, MULTI
 queueing, cluster redirects and replication. Facts come from the generated
-``commands/specs.py``; handlers register with ``@command("name")`` in one module per
+``specs.py``; handlers register with ``@command("name")`` in one module per
 data type or concern.
 """
 
