@@ -22,7 +22,6 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, unblock
 from ..keyspace.slots import key_slot
-from ..table.command import keys_from_specs
 
 if TYPE_CHECKING:
     from ..keyspace.database import Database
@@ -57,7 +56,7 @@ def key_positions(cmd: Command, argv: list[bytes]) -> list[int]:
         return [pos for pos, _ in cmd.native_getkeys(argv)]
     if cmd.getkeys is not None:
         return cmd.getkeys(argv)
-    found = keys_from_specs(cmd.key_specs, argv)
+    found = cmd.spec_keys(argv)
     return [] if found is None else [pos for pos, _ in found]
 
 

@@ -17,7 +17,8 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..base.glob import compile_glob
 from ..protocol.reply import SetReply
-from ..table.command import ACL_CATEGORY_ORDER, Command, KeyRef, command
+from ..table.command import ACL_CATEGORY_ORDER, Command, command
+from ..table.keyspecs import KeyRef
 
 if TYPE_CHECKING:
     from .context import Client, Server

@@ -2,7 +2,7 @@
 
 Every other part reads it: dispatch (arity, flags), COMMAND and COMMAND GETKEYS, MULTI
 queueing, cluster redirects and replication. Facts come from the generated
-``commands/specs.py``; handlers register with ``@command("name")`` in one module per
+``specs.py``; handlers register with ``@command("name")`` in one module per
 data type or concern.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..protocol.request import strict_int
+from .keyspecs import KeyFinder, KeyRef, compile_key_specs
 from .specs import SPECS
 
 # A handler takes the client (typed by the commands layer's context.Client) and argv.
@@ -51,6 +51,7 @@ class Command:
         "loading", "stale", "fast", "blocking", "may_replicate", "skip_monitor",
         "skip_slowlog", "no_multi", "pubsub", "calls", "usec", "rejected_calls",
         "failed_calls", "latency", "data", "native_getkeys", "has_keys", "specs_give_keys",
+        "spec_keys",
     )
 
     def __init__(self, spec: dict[str, Any], handler: Handler | None, getkeys: GetKeys | None,
@@ -69,6 +70,7 @@ class Command:
         if movable:
             flags.add("movablekeys")
         self.native_getkeys = NATIVE_GETKEYS.get(spec["getkeys_function"] or "")
+        self.spec_keys: KeyFinder = compile_key_specs(self.key_specs)
         keyed = any("NOT_KEY" not in s["flags"] for s in self.key_specs)
         self.has_keys = keyed or bool(spec["getkeys_function"])
         self.specs_give_keys = keyed and not any(
@@ -108,7 +110,7 @@ class Command:
     def keys_and_flags(self, argv: list[bytes]) -> list[KeyRef]:
         """getKeysFromCommandWithSpecs: the key specs when they can tell, else the procedure."""
         if self.specs_give_keys:
-            found = keys_from_specs(self.key_specs, argv)
+            found = self.spec_keys(argv)
             if found is not None:
                 return found
         if self.native_getkeys is not None:
@@ -176,73 +178,6 @@ def legacy_key_range(specs: list[dict[str, Any]]) -> tuple[int, int, int, bool]:
     if first == 2**31:
         return 0, 0, 0, True
     return first, last, 1, movable
-
-
-KeyRef = tuple[int, tuple[str, ...]]
-"""A key argument: its position in argv and its key-spec flags (``RW``, ``ACCESS`` ...)."""
-
-
-def keys_from_specs(specs: list[dict[str, Any]], argv: list[bytes]) -> list[KeyRef] | None:
-    """getKeysUsingKeySpecs: the keys and their flags, or None when a spec cannot say."""
-    argc = len(argv)
-    found: list[KeyRef] = []
-    for spec in specs:
-        flags = tuple(spec["flags"])
-        if "NOT_KEY" in flags:
-            continue
-        bs, fk = spec["begin_search"], spec["find_keys"]
-        if "index" in bs:
-            first = bs["index"]["pos"]
-        elif "keyword" in bs:
-            first = _keyword_position(bs["keyword"], argv)
-            if not first:
-                continue
-        else:
-            return None
-        if "range" in fk:
-            step = fk["range"]["step"]
-            lastkey, limit = fk["range"]["lastkey"], fk["range"]["limit"]
-            if lastkey >= 0:
-                last = first + lastkey
-            elif not limit:
-                last = argc + lastkey
-            else:
-                last = first + ((argc - first) // limit + lastkey)
-        elif "keynum" in fk:
-            step = fk["keynum"]["step"]
-            idx = first + fk["keynum"]["keynumidx"]
-            if idx >= argc:
-                return None
-            numkeys = strict_int(argv[idx])
-            if numkeys is None or numkeys < 0:
-                return None
-            first += fk["keynum"]["firstkey"]
-            last = first + numkeys - 1
-        else:
-            return None
-        if last >= argc or last < first or first >= argc:
-            return None
-        found.extend((i, flags) for i in range(first, last + 1, step))
-        if "INCOMPLETE" in flags:
-            return None
-    return found
-
-
-def _keyword_position(spec: dict[str, Any], argv: list[bytes]) -> int:
-    """The argument after the spec's keyword, or 0; the search stops short of its end."""
-    argc = len(argv)
-    start = spec["startfrom"]
-    i = start if start > 0 else argc + start
-    end = argc - 1 if start > 0 else 1
-    step = 1 if i <= end else -1
-    keyword = spec["keyword"].lower().encode()
-    while i != end:
-        if i >= argc or i < 1:
-            break
-        if argv[i].lower() == keyword:
-            return i + 1
-        i += step
-    return 0
 
 
 # --- the native getkeys procedures (db.c), for specs that are incomplete or whose
