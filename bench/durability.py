@@ -3,7 +3,7 @@
 
 Each round pipelines unique keys at a master with one replica, kills the master with
 SIGKILL at a random moment, promotes the replica and counts the acknowledged keys it lacks
-(tests/durability.py). Zero-loss mode is ``min-replicas-ack 1``. Two scenarios: the
+(tests/support/durability.py). Zero-loss mode is ``min-replicas-ack 1``. Two scenarios: the
 replica keeping up, and the replica lagging (frozen for 1 s before the master dies, as a
 slow or partitioned replica would be).
 
@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 from durability import kill_round  # noqa: E402
 
 

@@ -28,7 +28,7 @@ import redis
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "support"))
 
 from run import CLIENT_CPU, CpuQuota, run_benchmark, server  # noqa: E402
 

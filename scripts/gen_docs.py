@@ -2,7 +2,7 @@
 """Generate README.md's configuration and command references from the registries.
 
 The directive registry (node/config.py) and the command table (node/commandtable.py) are
-the truth; the README only mirrors them, so CI (tests/test_docs.py) fails when a directive
+the truth; the README only mirrors them, so CI (tests/unit/test_docs.py) fails when a directive
 or command is added without regenerating the README.
 
     python3 scripts/gen_docs.py           rewrite the marked sections of README.md

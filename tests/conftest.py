@@ -1,17 +1,18 @@
-"""Shared fixtures: a redslot node and a reference redis-server, real processes on loopback."""
+"""Shared fixtures: a redslot node and a reference redis-server, real processes on loopback.
+
+The tests are grouped by layer: unit/ (pure logic), node/ (real node processes against
+redis-server), cluster/ (several nodes, local clusters), operator/ (the control plane,
+the chart and the CRD). Their shared helpers are modules in support/, which pytest puts
+on the import path (pyproject's ``pythonpath``).
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from nodes import ServerProcess, start_node, start_redis_server  # noqa: E402
+from nodes import ServerProcess, check_footprint, start_node, start_redis_server
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +29,6 @@ def reference() -> Iterator[ServerProcess]:
     proc = start_redis_server()
     yield proc
     proc.stop()
-
-
-def check_footprint(node: ServerProcess) -> None:
-    """After a test: the node's dataset accounting matches its keys (DEBUG FOOTPRINT).
-
-    Every write must keep used_memory's dataset figure exact (keyspace.py, footprint.py);
-    checking after every test that used a client makes the whole suite exercise that.
-    A node the test stopped, locked (AUTH) or stripped of DEBUG is left alone.
-    """
-    try:
-        with redis.Redis(port=node.port, socket_timeout=10) as client:
-            tracked, recomputed = client.execute_command("DEBUG", "FOOTPRINT")
-    except redis.RedisError:
-        return
-    assert tracked == recomputed, "dataset accounting drifted during this test"
 
 
 @pytest.fixture

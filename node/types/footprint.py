@@ -8,7 +8,7 @@ key's ``Entry.size``; the keyspace keeps the running total (keyspace.py). Aggreg
 estimated from their container sizes (exact, O(1)) plus their element count times the
 mean cost of a few elements at fixed positions, so an estimate costs O(1), moves only when
 the value changes, and is exact for small values (every element is looked at up to
-``EXACT_UPTO``). tests/test_memory_accounting.py holds the estimates against the process's
+``EXACT_UPTO``). tests/node/test_memory_accounting.py holds the estimates against the process's
 RSS growth for each type.
 """
 

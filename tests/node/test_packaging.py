@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from nodes import ServerProcess, free_port
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

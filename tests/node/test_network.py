@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-PROBE = Path(__file__).resolve().parent / "netns_probe.py"
+PROBE = Path(__file__).resolve().parents[1] / "support" / "netns_probe.py"
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root and iproute2")

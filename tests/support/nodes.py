@@ -12,7 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import redis
+
+REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 15.0
 
 
@@ -91,3 +93,18 @@ def start_redis_server(*directives: str) -> ServerProcess:
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
             "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", *directives]
     return ServerProcess(argv, port, workdir)
+
+
+def check_footprint(node: ServerProcess) -> None:
+    """After a test: the node's dataset accounting matches its keys (DEBUG FOOTPRINT).
+
+    Every write must keep used_memory's dataset figure exact (keyspace.py, footprint.py);
+    checking after every test that used a client makes the whole suite exercise that.
+    A node the test stopped, locked (AUTH) or stripped of DEBUG is left alone.
+    """
+    try:
+        with redis.Redis(port=node.port, socket_timeout=10) as client:
+            tracked, recomputed = client.execute_command("DEBUG", "FOOTPRINT")
+    except redis.RedisError:
+        return
+    assert tracked == recomputed, "dataset accounting drifted during this test"

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import check_footprint
 from differential import assert_same
-from nodes import ServerProcess, start_node, start_redis_server
+from nodes import ServerProcess, check_footprint, start_node, start_redis_server
 from resp import RawClient
 
 MISCONF = (b"-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "charts" / "redslot" / "crds" / "redisclusters.redslot.dev.yaml"
 
 

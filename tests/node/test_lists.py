@@ -11,13 +11,12 @@ import random
 
 import pytest
 import redis
-from differential import replies
+from differential import replies, retrailer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redslot.node.types.listpack import decode_listpack, encode_listpack
 from redslot.node.types.lists import ListValue
 from resp import RawClient
-from test_dump import retrailer
 
 LLONG_MIN = str(-(2**63))
 LLONG_MAX = str(2**63 - 1)

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from redis_cluster_crd import validate_custom_resource
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "redslot"
 KUBERNETES_VERSIONS = ("1.30.0", "1.31.0", "1.32.0")
 VALUE_SETS = {

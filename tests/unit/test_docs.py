@@ -12,7 +12,7 @@ import pytest
 from redslot.node.commands import build_table
 from redslot.node.config.directives import DIRECTIVES
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _load_gen_docs() -> ModuleType:
