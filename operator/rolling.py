@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from .planner import in_sync
 from .record import Spec
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ class Rolling:
                 return False
             for name in shard.replicas:
                 view = self.r.views.get(name)
-                if (view is None or not view.reachable or view.held or not view.link_up
-                        or view.offset < master.offset - 1024 * 1024):
+                if (view is None or not view.reachable or view.held
+                        or not in_sync(view.link_up, master.offset, view.offset)):
                     return False
         return self.r.agreed()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .planner import slot_ranges
+from .planner import in_sync, slot_ranges
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler
@@ -33,11 +33,6 @@ def node_entry(r: Reconciler, name: str, role: str) -> dict[str, Any]:
     return entry
 
 
-def in_sync(master: dict[str, Any], replica: dict[str, Any]) -> bool:
-    return bool(replica.get("up") and replica.get("link_up") and master.get("up")
-                and replica.get("offset", -1) >= master.get("offset", 0) - 1024 * 1024)
-
-
 def status_document(r: Reconciler) -> dict[str, Any]:
     record = r.record
     shards = []
@@ -46,7 +41,8 @@ def status_document(r: Reconciler) -> dict[str, Any]:
         master = node_entry(r, shard.master, "master")
         replicas = [node_entry(r, name, "replica") for name in shard.replicas]
         for replica in replicas:
-            replica["in_sync"] = in_sync(master, replica)
+            replica["in_sync"] = bool(master["up"] and replica["up"] and in_sync(
+                replica["link_up"], master["offset"], replica["offset"]))
         healthy &= (master["up"] and not master["held"] and all(x["in_sync"] for x in replicas)
                     and all(x["current"] and x["cluster_ok"] for x in [master, *replicas]))
         shards.append({

@@ -6,6 +6,7 @@ asks the planner, stores the plan, and the actions carry it out over RESP.
 
 from .failover import ReplicaState, failover_candidate
 from .replicas import Host, ShardReplicas, place_replicas
+from .replication import in_sync
 from .slots import (
     SLOTS,
     PlanError,
@@ -22,7 +23,7 @@ from .topology import Role, TopologyNode, render_topology
 
 __all__ = [
     "SLOTS", "Host", "PlanError", "ReplicaState", "Role", "ShardReplicas", "SlotMove",
-    "SlotRange", "TopologyNode", "apply_moves", "failover_candidate", "initial_ranges",
-    "owned_slots", "place_replicas", "plan_moves", "render_topology", "slot_ranges",
-    "target_shares",
+    "SlotRange", "TopologyNode", "apply_moves", "failover_candidate", "in_sync",
+    "initial_ranges", "owned_slots", "place_replicas", "plan_moves", "render_topology",
+    "slot_ranges", "target_shares",
 ]
