@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 from .actions.connection import NodeError
 from .actions.handover import HandoverAborted, hand_over
 from .actions.observe import NodeView
+from .model.record import ShardRecord, Spec
 from .planner import ReplicaState, failover_candidate
-from .record import ShardRecord, Spec
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler

@@ -29,11 +29,11 @@ from .actions.connection import Connections
 from .actions.observe import NodeView, observe_all
 from .actions.push import push_everywhere
 from .healing import Healing
+from .model.record import NodeRecord, Record, ShardRecord, Spec
+from .model.table import render, shape
 from .planner import initial_ranges
-from .record import NodeRecord, Record, ShardRecord, Spec
 from .resharding import Resharding
 from .rolling import Rolling
-from .table import render, shape
 
 log = logging.getLogger("redslot.operator")
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from .actions.connection import NodeError
 from .actions.reshard import Endpoint, MoveFailed, move_slot
+from .model.record import Reshard, Spec
 from .planner import PlanError, plan_moves
-from .record import Reshard, Spec
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler

@@ -23,7 +23,7 @@ from redslot.operator.k8s.fleet import KubeFleet, ensure_password
 from redslot.operator.k8s.objects import Cluster
 from redslot.operator.k8s.settings import parse_spec
 from redslot.operator.k8s.store import KubeStore
-from redslot.operator.record import NodeRecord, Record, ShardRecord
+from redslot.operator.model.record import NodeRecord, Record, ShardRecord
 
 pytestmark = pytest.mark.asyncio
 

@@ -25,8 +25,8 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..metrics import ClusterMetrics, serve_metrics
+from ..model.record import DURABILITY_MODES, Spec
 from ..reconciler import Reconciler
-from ..record import DURABILITY_MODES, Spec
 from .render import connect_hint, status_view
 from .store import ClusterDirectory
 from .supervisor import Supervisor

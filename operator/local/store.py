@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import ClusterMetrics
-from ..record import Record, Spec
+from ..model.record import Record, Spec
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .planner import SlotMove, SlotRange, slot_ranges
+from ..planner import SlotMove, SlotRange, slot_ranges
 
 DURABILITY_MODES = ("async", "zero-loss")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .actions.observe import NodeView
-from .planner import Role, SlotRange, TopologyNode, render_topology, slot_ranges
+from ..actions.observe import NodeView
+from ..planner import Role, SlotRange, TopologyNode, render_topology, slot_ranges
 from .record import Record
 
 
