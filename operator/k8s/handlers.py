@@ -17,7 +17,7 @@ from typing import Any
 
 import kopf
 
-from ..reconciler import Reconciler
+from ..control.reconciler import Reconciler
 from .api import KubeApi
 from .fleet import KubeFleet, ensure_password
 from .objects import GROUP, PLURAL, VERSION, Cluster

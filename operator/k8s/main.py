@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         os.environ["REDSLOT_IMAGE"] = args.image
     import kopf
 
-    from ..metrics import serve_metrics
+    from ..control.metrics import serve_metrics
     from . import handlers  # registers the handlers
 
     handlers.Scope.namespaced = not args.all_namespaces

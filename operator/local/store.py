@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..metrics import ClusterMetrics
+from ..control.metrics import ClusterMetrics
 from ..model.record import Record, Spec
 
 

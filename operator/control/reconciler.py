@@ -25,13 +25,13 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from .actions.connection import Connections
-from .actions.observe import NodeView, observe_all
-from .actions.push import push_everywhere
+from ..actions.connection import Connections
+from ..actions.observe import NodeView, observe_all
+from ..actions.push import push_everywhere
+from ..model.record import NodeRecord, Record, ShardRecord, Spec
+from ..model.table import render, shape
+from ..planner import initial_ranges
 from .healing import Healing
-from .model.record import NodeRecord, Record, ShardRecord, Spec
-from .model.table import render, shape
-from .planner import initial_ranges
 from .resharding import Resharding
 from .rolling import Rolling
 

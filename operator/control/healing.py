@@ -21,11 +21,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from .actions.connection import NodeError
-from .actions.handover import HandoverAborted, hand_over
-from .actions.observe import NodeView
-from .model.record import ShardRecord, Spec
-from .planner import ReplicaState, failover_candidate
+from ..actions.connection import NodeError
+from ..actions.handover import HandoverAborted, hand_over
+from ..actions.observe import NodeView
+from ..model.record import ShardRecord, Spec
+from ..planner import ReplicaState, failover_candidate
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler

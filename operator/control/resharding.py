@@ -13,10 +13,10 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from .actions.connection import NodeError
-from .actions.reshard import Endpoint, MoveFailed, move_slot
-from .model.record import Reshard, Spec
-from .planner import PlanError, plan_moves
+from ..actions.connection import NodeError
+from ..actions.reshard import Endpoint, MoveFailed, move_slot
+from ..model.record import Reshard, Spec
+from ..planner import PlanError, plan_moves
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler

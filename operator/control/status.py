@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .planner import in_sync, slot_ranges
+from ..planner import in_sync, slot_ranges
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler

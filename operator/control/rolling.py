@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from .model.record import Spec
-from .planner import in_sync
+from ..model.record import Spec
+from ..planner import in_sync
 
 if TYPE_CHECKING:
     from .reconciler import Reconciler
