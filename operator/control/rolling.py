@@ -8,73 +8,80 @@ a restart never takes a shard's last healthy copy.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
-from ..model.record import Spec
+from ..model.context import Context
+from ..model.record import ShardRecord
+from ..model.table import agreed
 from ..planner import in_sync
 
-if TYPE_CHECKING:
-    from .reconciler import Reconciler
-
 SETTLE_SECONDS = 2.0  # after a restart, the cluster must look healthy this long again
+HAND_OVER_REASON = "failover for a rolling restart"
+
+
+@dataclass(frozen=True)
+class Roll:
+    """What the rolling restart decided this pass: the status note (None leaves it as it
+    was), and at most one thing to do: restart a node, or first hand a master's slots to a
+    replica that runs the new template."""
+
+    note: str | None = None
+    restart: str | None = None
+    hand_over: ShardRecord | None = None
 
 
 class Rolling:
-    def __init__(self, reconciler: Reconciler) -> None:
-        self.r = reconciler
+    """Remembers, across passes, since when the cluster has looked healthy."""
+
+    def __init__(self) -> None:
         self.healthy_since: float | None = None
 
-    def healthy(self) -> bool:
-        record = self.r.record
-        for shard in record.shards:
-            master = self.r.views.get(shard.master)
-            if master is None or not master.reachable or master.held or not master.is_master:
-                return False
-            for name in shard.replicas:
-                view = self.r.views.get(name)
-                if (view is None or not view.reachable or view.held
-                        or not in_sync(view.link_up, master.offset, view.offset)):
-                    return False
-        return self.r.agreed()
-
-    async def run(self, spec: Spec) -> bool:
-        """Restart (or fail over) at most one node; True when it acted."""
-        outdated_of = getattr(self.r.fleet, "outdated", None)
-        outdated: set[str] = outdated_of() if outdated_of else set()
-        record = self.r.record
+    def run(self, ctx: Context, outdated: AbstractSet[str]) -> Roll:
+        """Decide on at most one of the ``outdated`` nodes."""
+        record = ctx.record
         if not outdated or record.reshard is not None or not record.formed:
             self.healthy_since = None
-            return False
+            return Roll()
         now = time.monotonic()
-        if not self.healthy():
+        if not healthy(ctx):
             self.healthy_since = None
-            self.r.status_note = f"rolling restart: {len(outdated)} node(s) to go, waiting " \
-                                 "for every node to be up and in sync"
-            return False
+            return Roll(note=f"rolling restart: {len(outdated)} node(s) to go, waiting "
+                             "for every node to be up and in sync")
         if self.healthy_since is None:
             self.healthy_since = now
         if now - self.healthy_since < SETTLE_SECONDS:
-            return False
-        self.r.status_note = f"rolling restart: {len(outdated)} node(s) to go"
+            return Roll()
+        note = f"rolling restart: {len(outdated)} node(s) to go"
         for shard in record.shards:
             for name in shard.replicas:
                 if name in outdated:
-                    return await self.restart(name, "replica")
+                    return self.restart(ctx, note, name, "replica")
         for shard in record.shards:
             if shard.master not in outdated:
                 continue
-            current = [name for name in shard.replicas if name not in outdated]
-            if current:
-                return await self.r.healing.switch_over(
-                    spec, shard, "failover for a rolling restart", avoid=frozenset(outdated))
+            if any(name not in outdated for name in shard.replicas):
+                return Roll(note=note, hand_over=shard)
             if not shard.replicas:
-                self.r.event(f"{shard.name} has no replica: its slots are unavailable "
-                             "while its master restarts")
-            return await self.restart(shard.master, "master")
-        return False
+                ctx.event(f"{shard.name} has no replica: its slots are unavailable "
+                          "while its master restarts")
+            return self.restart(ctx, note, shard.master, "master")
+        return Roll(note=note)
 
-    async def restart(self, name: str, role: str) -> bool:
-        self.r.event(f"rolling restart: restarting {role} {name} with the new pod template")
-        await self.r.fleet.restart(name)
+    def restart(self, ctx: Context, note: str, name: str, role: str) -> Roll:
+        ctx.event(f"rolling restart: restarting {role} {name} with the new pod template")
         self.healthy_since = None
-        return True
+        return Roll(note=note, restart=name)
+
+
+def healthy(ctx: Context) -> bool:
+    for shard in ctx.record.shards:
+        master = ctx.views.get(shard.master)
+        if master is None or not master.reachable or master.held or not master.is_master:
+            return False
+        for name in shard.replicas:
+            view = ctx.views.get(name)
+            if (view is None or not view.reachable or view.held
+                    or not in_sync(view.link_up, master.offset, view.offset)):
+                return False
+    return agreed(ctx.views)
