@@ -1,7 +1,8 @@
 """The planner: pure functions from an observed cluster to what it should become.
 
 No I/O here (an import-linter contract forbids it): the reconciler observes the nodes,
-asks the planner, stores the plan, and the actions carry it out over RESP.
+asks the planner, stores the plan, and the actions carry it out over RESP. The bottom
+layer: it imports only the standard library, nothing else of redslot.
 """
 
 from .failover import ReplicaState, failover_candidate
