@@ -1,4 +1,7 @@
-"""redslot.operator: the control plane (cluster logic, kopf handlers, local mode).
+"""redslot.operator: the control plane, in layers that import only downwards (pyproject's
+import contracts): the front ends ``k8s`` (kopf) and ``local`` (``redslot up``), which never
+import each other; ``control``, the loop; ``model``, its data; ``actions``, RESP commands to
+nodes; ``planner``, pure decisions.
 
 This folder is the package ``redslot.operator`` (pyproject's package-dir maps it). Run from
 the repository's root, Python puts the current directory first on ``sys.path``, and where

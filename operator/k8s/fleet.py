@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..record import NodeRecord
+from ..model.record import NodeRecord
 from .api import KubeApi, KubeError, digest
 from .objects import (
     TEMPLATE_HASH,

@@ -6,18 +6,22 @@ resource exists and this operator is the active one (kopf peering pauses it when
 operator with a higher priority runs). The create, update and resume handlers check the
 spec and say what changes in Events; deletion leaves the owned objects to Kubernetes'
 garbage collector, and the PVCs to the retention policy.
+
+What every handler needs to know of the operator (its scope, the default node image, the
+credentials kopf logged in with) travels in kopf's ``memo``, as kopf recommends: the
+operator's memo is made by ``operator_memo`` and handed to ``kopf.operator``, the login
+handler adds the credentials to it, and kopf copies it into each RedisCluster's own memo.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 import kopf
 
-from ..reconciler import Reconciler
+from ..control.reconciler import Reconciler
 from .api import KubeApi
 from .fleet import KubeFleet, ensure_password
 from .objects import GROUP, PLURAL, VERSION, Cluster
@@ -26,27 +30,15 @@ from .store import KubeStore
 
 log = logging.getLogger("redslot.k8s")
 
-DEFAULT_IMAGE_ENV = "REDSLOT_IMAGE"
 
-
-class Login:
-    """The credentials kopf logged in with, shared with the operator's own client."""
-
-    info: Any = None
-
-
-class Scope:
-    """Set by ``redslot operator`` before kopf starts."""
-
-    namespaced = True  # watching named namespaces with a namespaced Role
-
-
-def default_image() -> str:
-    return os.environ.get(DEFAULT_IMAGE_ENV, "")
+def operator_memo(*, namespaced: bool, default_image: str) -> kopf.Memo:
+    """``namespaced``: watching named namespaces with a namespaced Role; ``default_image``:
+    the node image of clusters that name none. The login handler adds ``connection``."""
+    return kopf.Memo(namespaced=namespaced, default_image=default_image)
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = "redslot.dev/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="redslot.dev")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -57,33 +49,35 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # A namespaced Role may not list namespaces: kopf's scan of them would be refused and
     # retried for about 50 s before it falls back to the named namespaces (the CRDs are
     # installed before the operator, so nothing is lost by not watching for new ones).
-    settings.scanning.disabled = Scope.namespaced
+    settings.scanning.disabled = memo.namespaced
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> Any:
+def login(memo: kopf.Memo, **kwargs: Any) -> Any:
+    """The credentials go in the operator's memo too, for the operator's own API client:
+    kopf logs in before it watches, so every RedisCluster's memo gets them."""
     info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-    Login.info = info
+    memo.connection = info
     return info
 
 
-def checked(spec: Any) -> None:
+def checked(spec: Any, memo: kopf.Memo) -> None:
     try:
-        parse_spec(dict(spec or {}), default_image())
+        parse_spec(dict(spec or {}), memo.default_image)
     except SpecError as error:
         raise kopf.PermanentError(str(error)) from error
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
-def created(spec: Any, name: str, logger: Any, **_: Any) -> None:
-    checked(spec)
+def created(spec: Any, name: str, logger: Any, memo: kopf.Memo, **_: Any) -> None:
+    checked(spec, memo)
     logger.info("RedisCluster %s: %s shard(s), %s replica(s) each", name,
                 spec.get("shards"), spec.get("replicasPerShard", 1))
 
 
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-def updated(spec: Any, diff: Any, name: str, body: Any, **_: Any) -> None:
-    checked(spec)
+def updated(spec: Any, diff: Any, name: str, body: Any, memo: kopf.Memo, **_: Any) -> None:
+    checked(spec, memo)
     for _op, path, old, new in diff:
         field = ".".join(str(p) for p in path)
         if field in ("spec.shards", "spec.replicasPerShard"):
@@ -94,8 +88,8 @@ def updated(spec: Any, diff: Any, name: str, body: Any, **_: Any) -> None:
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
-def resumed(spec: Any, name: str, logger: Any, **_: Any) -> None:
-    checked(spec)
+def resumed(spec: Any, name: str, logger: Any, memo: kopf.Memo, **_: Any) -> None:
+    checked(spec, memo)
     logger.info("RedisCluster %s: resuming", name)
 
 
@@ -107,17 +101,17 @@ def deleted(name: str, logger: Any, **_: Any) -> None:
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=15.0, initial_delay=0.0)
 async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid: str,
-                    body: Any, logger: Any, **_: Any) -> None:
+                    body: Any, logger: Any, memo: kopf.Memo, **_: Any) -> None:
     """Run the control loop for one RedisCluster until it is deleted or the operator stops."""
-    api = KubeApi.from_connection_info(Login.info)
+    api = KubeApi.from_connection_info(memo.connection)
     try:
         try:
-            spec = parse_spec(dict(body.get("spec") or {}), default_image())
+            spec = parse_spec(dict(body.get("spec") or {}), memo.default_image)
         except SpecError as error:
             raise kopf.TemporaryError(f"spec refused: {error}", delay=30) from error
         cluster = Cluster(name, namespace, uid, spec)
         password = await ensure_password(api, cluster)
-        store = KubeStore(api, cluster, body, default_image())
+        store = KubeStore(api, cluster, body, memo.default_image)
         reconciler = Reconciler(KubeFleet(api, cluster), store, password=password)
         stop = asyncio.Event()
 

@@ -50,15 +50,14 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.image:
-        os.environ["REDSLOT_IMAGE"] = args.image
     import kopf
 
-    from ..metrics import serve_metrics
+    from ..control.metrics import serve_metrics
     from . import handlers  # registers the handlers
 
-    handlers.Scope.namespaced = not args.all_namespaces
-
+    memo = handlers.operator_memo(
+        namespaced=not args.all_namespaces,
+        default_image=args.image or os.environ.get("REDSLOT_IMAGE", ""))
     liveness = (f"http://0.0.0.0:{args.liveness_port}/healthz"
                 if args.liveness_port else None)
 
@@ -67,7 +66,7 @@ def main(argv: list[str]) -> int:
             await serve_metrics(args.metrics_port)
         await kopf.operator(
             standalone=args.standalone, peering_name=args.peering, priority=args.priority,
-            liveness_endpoint=liveness, clusterwide=args.all_namespaces,
+            liveness_endpoint=liveness, clusterwide=args.all_namespaces, memo=memo,
             namespaces=() if args.all_namespaces else namespaces(args))
 
     try:

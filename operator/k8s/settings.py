@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..record import Spec
+from ..model.record import Spec
 
 # Directives the operator sets itself: a spec may not override them through `config`.
 RESERVED_DIRECTIVES = frozenset({

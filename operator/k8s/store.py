@@ -20,8 +20,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..metrics import ClusterMetrics
-from ..record import Record, Spec
+from ..control.metrics import ClusterMetrics
+from ..model.record import Record, Spec
 from .api import KubeApi
 from .objects import API_VERSION, KIND, Cluster
 from .settings import parse_spec

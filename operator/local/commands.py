@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..metrics import ClusterMetrics, serve_metrics
-from ..reconciler import Reconciler
-from ..record import DURABILITY_MODES, Spec
+from ..control.metrics import ClusterMetrics, serve_metrics
+from ..control.reconciler import Reconciler
+from ..model.record import DURABILITY_MODES, Spec
 from .render import connect_hint, status_view
 from .store import ClusterDirectory
 from .supervisor import Supervisor

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..metrics import ClusterMetrics
-from ..record import Record, Spec
+from ..control.metrics import ClusterMetrics
+from ..model.record import Record, Spec
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..record import NodeRecord
+from ..model.record import NodeRecord
 from .store import ClusterDirectory
 
 log = logging.getLogger("redslot.local")

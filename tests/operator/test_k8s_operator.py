@@ -23,7 +23,7 @@ from redslot.operator.k8s.fleet import KubeFleet, ensure_password
 from redslot.operator.k8s.objects import Cluster
 from redslot.operator.k8s.settings import parse_spec
 from redslot.operator.k8s.store import KubeStore
-from redslot.operator.record import NodeRecord, Record, ShardRecord
+from redslot.operator.model.record import NodeRecord, Record, ShardRecord
 
 pytestmark = pytest.mark.asyncio
 
@@ -218,11 +218,12 @@ async def test_daemon_builds_the_cluster_objects_and_reports_forming(api: KubeAp
                          "generation": 1},
             "spec": {"shards": 3, "replicasPerShard": 1, "image": "redslot:1"}}
     await api.create(body)
-    handlers.Login.info = kopf.ConnectionInfo(server=str(kmock.url))
+    memo = handlers.operator_memo(namespaced=True, default_image="")
+    memo.connection = kopf.ConnectionInfo(server=str(kmock.url))
     stopped = Stopped()
     daemon = asyncio.create_task(handlers.reconcile(
         stopped=stopped, name="cache", namespace="prod", uid="uid-1", body=body,
-        logger=logging.getLogger("test")))
+        logger=logging.getLogger("test"), memo=memo))
     try:
         status: dict[str, Any] = {}
         for _ in range(60):

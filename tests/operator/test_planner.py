@@ -23,6 +23,7 @@ from redslot.operator.planner import (
     TopologyNode,
     apply_moves,
     failover_candidate,
+    in_sync,
     initial_ranges,
     place_replicas,
     plan_moves,
@@ -334,6 +335,15 @@ def test_zero_loss_never_passes_over_the_replica_with_the_most_data() -> None:
     best = failover_candidate([replica("a", 99, priority=0), replica("b", 50)])
     assert best is not None and best.node_id == "b"
 
+
+
+def test_a_replica_within_one_mebibyte_of_its_master_is_in_sync() -> None:
+    assert in_sync(True, 5_000_000, 5_000_000 - 1024 * 1024)
+    assert not in_sync(True, 5_000_000, 5_000_000 - 1024 * 1024 - 1)
+
+
+def test_a_replica_whose_link_is_down_is_never_in_sync() -> None:
+    assert not in_sync(False, 100, 100)
 
 replica_states = st.lists(st.builds(
     ReplicaState, st.sampled_from("abcdef"), st.booleans(), st.integers(0, 5),

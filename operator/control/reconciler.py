@@ -15,6 +15,11 @@ One pass (``step``) runs in this order, so that safety comes before progress:
 
 The record is saved after every change, so a control plane killed anywhere resumes from
 the last finished step; every step is idempotent.
+
+The steps get a model ``Context`` (the spec, the record, the views, the connections, and
+save, event and push) and return what they decided; the loop applies it: the push after
+a failover, a rolling restart's next node, the status note. The fleet, the store and the
+loop's own bookkeeping stay here.
 """
 
 from __future__ import annotations
@@ -23,17 +28,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
-from .actions.connection import Connections
-from .actions.observe import NodeView, observe_all
-from .actions.push import push_everywhere
+from ..actions.connection import Connections
+from ..actions.observe import NodeView, observe_all
+from ..actions.push import push_everywhere
+from ..model.context import Context
+from ..model.record import NodeRecord, Record, ShardRecord, Spec
+from ..model.table import agreed, next_epoch, render, shape
+from ..planner import initial_ranges
 from .healing import Healing
-from .planner import initial_ranges
-from .record import NodeRecord, Record, ShardRecord, Spec
 from .resharding import Resharding
-from .rolling import Rolling
-from .table import render, shape
+from .rolling import HAND_OVER_REASON, Rolling
+from .status import status_document
 
 log = logging.getLogger("redslot.operator")
 
@@ -92,9 +100,9 @@ class Reconciler:
         self.status_note = ""
         self.disagreeing = 0  # passes in a row with nodes seeing different slot owners
         self.replaced: set[str] = set()  # nodes that came back with a new id, until confirmed
-        self.healing = Healing(self)
-        self.resharding = Resharding(self)
-        self.rolling = Rolling(self)
+        self.healing = Healing()
+        self.resharding = Resharding()
+        self.rolling = Rolling()
 
     # --- the loop ---
 
@@ -125,15 +133,37 @@ class Reconciler:
         if not self.record.formed:
             await self.form(spec)
             return
-        if await self.healing.run(spec):
+        ctx = self.context(spec)
+        healed = self.healing.run(ctx)
+        if healed.failed_over:
+            await self.push(exclude=healed.awaiting)
             return
         self.check_agreement()
-        await self.push(exclude=self.healing.awaiting)
-        if await self.healing.manual(spec):
+        await self.push(exclude=healed.awaiting)
+        if await self.healing.manual(ctx):
             return
-        if await self.rolling.run(spec):
+        if await self.roll(ctx):
             return
-        await self.resharding.run(spec)
+        await self.resharding.run(ctx)
+
+    def context(self, spec: Spec) -> Context:
+        """What the steps get of this pass (after the observation)."""
+        return Context(spec, self.record, self.views, self.conns, self.slow, self.replaced,
+                       self.save, self.event, self.push)
+
+    async def roll(self, ctx: Context) -> bool:
+        """A rolling restart's next move, if any; True when it acted."""
+        outdated = self.fleet.outdated()
+        roll = self.rolling.run(ctx, outdated)
+        if roll.note is not None:
+            self.status_note = roll.note
+        if roll.restart is not None:
+            await self.fleet.restart(roll.restart)
+            return True
+        if roll.hand_over is not None:
+            return await self.healing.switch_over(ctx, roll.hand_over, HAND_OVER_REASON,
+                                                  avoid=frozenset(outdated))
+        return False
 
     async def observe(self) -> None:
         addresses = {name: node.address for name, node in self.record.nodes.items()}
@@ -149,15 +179,10 @@ class Reconciler:
                 node.id = view.id
                 self.save()
 
-    def agreed(self) -> bool:
-        """Every node that serves sees the same slot owners."""
-        tables = {v.table for v in self.views.values() if v.reachable and not v.held}
-        return len(tables) <= 1
-
     def check_agreement(self) -> None:
         """Nodes that disagree for a while (a push between peers lost or reordered) get
         the whole table again with a new epoch; never while a reshard moves slots."""
-        if self.record.reshard is not None or self.agreed():
+        if self.record.reshard is not None or agreed(self.views):
             self.disagreeing = 0
             return
         self.disagreeing += 1
@@ -199,7 +224,7 @@ class Reconciler:
                 changed = True
             while len(shard.replicas) > wanted and not shard.retiring:
                 name = shard.replicas.pop(self.least_useful_replica(shard))
-                self.drop_nodes([name])
+                record.retire_nodes([name])
                 changed = True
         if changed:
             self.save()
@@ -220,11 +245,6 @@ class Reconciler:
             view = self.views.get(shard.replicas[index])
             return (view is not None and view.reachable, view.offset if view else 0)
         return min(range(len(shard.replicas)), key=usefulness)
-
-    def drop_nodes(self, names: list[str]) -> None:
-        self.record.retired += names
-        for name in names:
-            self.record.nodes.pop(name, None)
 
     # --- formation ---
 
@@ -248,14 +268,7 @@ class Reconciler:
 
     # --- the table ---
 
-    def next_epoch(self) -> int:
-        seen = [self.record.epoch]
-        for view in self.views.values():
-            if view.reachable:
-                seen += [view.topology_epoch, view.current_epoch, view.config_epoch]
-        return max(seen) + 1
-
-    async def push(self, exclude: set[str]) -> None:
+    async def push(self, exclude: AbstractSet[str]) -> None:
         """Make every reachable node (but ``exclude``) hold the record's table.
 
         The record is stored first: no node acts on a decision that a control plane
@@ -272,7 +285,7 @@ class Reconciler:
         targets = [name for name, view in self.views.items()
                    if view.reachable and name not in exclude and name in record.nodes]
         if current != record.pushed_shape:
-            record.epoch = self.next_epoch()
+            record.epoch = next_epoch(record, self.views)
             record.pushed_shape = current
             self.save()
         else:
@@ -281,7 +294,7 @@ class Reconciler:
             if not targets:
                 return
             if any(self.views[name].topology_epoch >= record.epoch for name in targets):
-                record.epoch = self.next_epoch()  # a node restarted at this epoch: confirm it
+                record.epoch = next_epoch(record, self.views)  # a node restarted at it: confirm it
                 self.save()
                 targets = [name for name, view in self.views.items()
                            if view.reachable and name not in exclude and name in record.nodes]
@@ -307,13 +320,10 @@ class Reconciler:
         self.record.events = [*self.record.events[-49:], f"{stamp} {text}"]
         self.save()
 
-    def address(self, name: str) -> str:
-        return self.record.nodes[name].address
-
     def publish(self) -> None:
-        from .status import status_document
-
-        self.store.publish(status_document(self))
+        self.store.publish(status_document(
+            self.record, self.views, self.spec, self.fleet.pid, note=self.status_note,
+            error=self.last_error, reshard_error=self.resharding.error))
 
 
 def shard_index(name: str) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .planner import SlotMove, SlotRange, slot_ranges
+from ..planner import SlotMove, SlotRange, slot_ranges
 
 DURABILITY_MODES = ("async", "zero-loss")
 
@@ -132,6 +132,15 @@ class Record:
 
     def owners(self) -> dict[str, set[int]]:
         return {s.name: s.slot_set() for s in self.shards}
+
+    def address(self, node_name: str) -> str:
+        return self.nodes[node_name].address
+
+    def retire_nodes(self, names: list[str]) -> None:
+        """Drop the nodes from the record; the fleet stops them before the next push."""
+        self.retired += names
+        for name in names:
+            self.nodes.pop(name, None)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -45,7 +45,7 @@ PHASE = Gauge("redslot_operator_cluster_phase", "1 for the cluster's current pha
 
 PHASES = ("Forming", "Resharding", "Scaling", "Degraded", "Ready")
 HEALTHS = ("up", "held", "down")
-# Failover reasons (operator/healing.py, rolling.py), the measured time dropped so that each
+# Failover reasons (healing.py, rolling.py), the measured time dropped so that each
 # automatic failover does not start a series of its own.
 REASONS = ("manual failover", "failover for a rolling restart", "master restarted",
            "master unreachable")

@@ -11,44 +11,37 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
 
-from .actions.connection import NodeError
-from .actions.reshard import Endpoint, MoveFailed, move_slot
-from .planner import PlanError, plan_moves
-from .record import Reshard, Spec
-
-if TYPE_CHECKING:
-    from .reconciler import Reconciler
+from ..actions.connection import NodeError
+from ..actions.reshard import Endpoint, MoveFailed, move_slot
+from ..model.context import Context
+from ..model.record import Reshard
+from ..planner import PlanError, plan_moves
 
 PIECE_SECONDS = 1.0
 SLOTS_AT_ONCE = 32
 
 
 class Resharding:
-    def __init__(self, reconciler: Reconciler) -> None:
-        self.r = reconciler
+    """Keeps, across passes, why the last attempt to plan or move failed (shown in the
+    status until a piece succeeds)."""
+
+    def __init__(self) -> None:
         self.error = ""
 
-    async def run(self, spec: Spec) -> None:
-        record = self.r.record
+    async def run(self, ctx: Context) -> None:
+        record = ctx.record
         if record.reshard is None:
-            self.plan()
+            self.plan(ctx)
         if record.reshard is not None:
-            await self.piece()
+            await self.piece(ctx)
         if record.reshard is None:
-            self.retire_drained()
+            retire_drained(ctx)
 
-    def ready(self, name: str) -> bool:
-        view = self.r.views.get(name)
-        node = self.r.record.nodes.get(name)
-        return (view is not None and view.reachable and not view.held and node is not None
-                and view.id == node.id and view.topology_epoch == self.r.record.epoch)
-
-    def plan(self) -> None:
-        record = self.r.record
+    def plan(self, ctx: Context) -> None:
+        record = ctx.record
         active = [s.name for s in record.shards if not s.retiring]
-        if not all(self.ready(s.master) for s in record.shards):
+        if not all(ready(ctx, s.master) for s in record.shards):
             return  # new masters are confirmed first; a down master waits for its failover
         try:
             moves = plan_moves(record.owners(), active)
@@ -58,11 +51,11 @@ class Resharding:
         if moves:
             reason = f"balance {len(active)} shard(s)"
             record.reshard = Reshard.of(moves, reason)
-            self.r.event(f"reshard planned: {record.reshard.slots_total} slots in "
-                         f"{len(moves)} move(s) ({reason})")
+            ctx.event(f"reshard planned: {record.reshard.slots_total} slots in "
+                      f"{len(moves)} move(s) ({reason})")
 
-    async def piece(self) -> None:
-        record = self.r.record
+    async def piece(self, ctx: Context) -> None:
+        record = ctx.record
         reshard = record.reshard
         assert reshard is not None
         started = time.monotonic()
@@ -71,27 +64,27 @@ class Resharding:
             if source is None or target is None:
                 reshard.move += 1
                 continue
-            if not (self.ready(source.master) and self.ready(target.master)):
+            if not (ready(ctx, source.master) and ready(ctx, target.master)):
                 return
             first = max(reshard.next_slot, move.slots.start)
             slots = list(range(first, min(first + SLOTS_AT_ONCE, move.slots.end + 1)))
-            src = Endpoint(record.nodes[source.master].id, self.r.address(source.master))
-            dst = Endpoint(record.nodes[target.master].id, self.r.address(target.master))
-            others = [Endpoint(record.nodes[s.master].id, self.r.address(s.master))
+            src = Endpoint(record.nodes[source.master].id, record.address(source.master))
+            dst = Endpoint(record.nodes[target.master].id, record.address(target.master))
+            others = [Endpoint(record.nodes[s.master].id, record.address(s.master))
                       for s in record.shards if s.master not in (source.master, target.master)
-                      and record.nodes.get(s.master) and self.r.views[s.master].reachable]
+                      and record.nodes.get(s.master) and ctx.views[s.master].reachable]
 
             def count(n: int) -> None:
                 reshard.keys_moved += n
 
             begun = time.monotonic()
             try:
-                await asyncio.gather(*(move_slot(self.r.conns, self.r.slow, slot, src, dst,
+                await asyncio.gather(*(move_slot(ctx.conns, ctx.slow, slot, src, dst,
                                                  others, count) for slot in slots))
             except (MoveFailed, *NodeError) as exc:
                 self.error = f"slots {slots[0]}-{slots[-1]}: {exc}"
                 reshard.seconds += time.monotonic() - begun
-                self.r.save()
+                ctx.save()
                 return
             self.error = ""
             reshard.seconds += time.monotonic() - begun
@@ -103,11 +96,11 @@ class Resharding:
             if reshard.next_slot > move.slots.end:
                 reshard.move += 1
                 reshard.next_slot = -1
-            self.r.save()
+            ctx.save()
             if time.monotonic() - started > PIECE_SECONDS:
                 return
-        self.r.event(f"reshard done: {reshard.slots_done} slots, {reshard.keys_moved} keys "
-                     f"in {reshard.seconds:.1f}s ({reshard.keys_per_second:.0f} keys/s)")
+        ctx.event(f"reshard done: {reshard.slots_done} slots, {reshard.keys_moved} keys "
+                  f"in {reshard.seconds:.1f}s ({reshard.keys_per_second:.0f} keys/s)")
         record.last_reshard = {
             "slots": reshard.slots_done, "keys": reshard.keys_moved,
             "seconds": round(reshard.seconds, 2), "keys_per_second": round(reshard.keys_per_second)}
@@ -115,11 +108,19 @@ class Resharding:
         # One table push with a new epoch brings every node, replicas included, to the
         # same table at once, instead of waiting for their pushes to each other.
         record.pushed_shape = ""
-        self.r.save()
+        ctx.save()
 
-    def retire_drained(self) -> None:
-        record = self.r.record
-        for shard in [s for s in record.shards if s.retiring and not s.slots]:
-            record.shards.remove(shard)
-            self.r.drop_nodes(shard.members)
-            self.r.event(f"{shard.name} drained and removed")
+
+def ready(ctx: Context, name: str) -> bool:
+    view = ctx.views.get(name)
+    node = ctx.record.nodes.get(name)
+    return (view is not None and view.reachable and not view.held and node is not None
+            and view.id == node.id and view.topology_epoch == ctx.record.epoch)
+
+
+def retire_drained(ctx: Context) -> None:
+    record = ctx.record
+    for shard in [s for s in record.shards if s.retiring and not s.slots]:
+        record.shards.remove(shard)
+        record.retire_nodes(shard.members)
+        ctx.event(f"{shard.name} drained and removed")

@@ -1,27 +1,31 @@
 """The status document: what ``redslot status`` shows and the CR status mirrors.
 
-Built after every pass from the record and the latest observation of every node.
+Built after every pass, failed ones included (then the spec may be missing: it is read
+first), from the record, the latest observation of every node, and what the loop itself
+keeps: its note and last error, the reshard's last error, and the fleet's process ids.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from .planner import slot_ranges
+from ..actions.observe import NodeView
+from ..model.record import Record, Spec
+from ..model.table import agreed
+from ..planner import in_sync, slot_ranges
 
-if TYPE_CHECKING:
-    from .reconciler import Reconciler
 
-
-def node_entry(r: Reconciler, name: str, role: str) -> dict[str, Any]:
-    node = r.record.nodes[name]
-    view = r.views.get(name)
+def node_entry(record: Record, views: Mapping[str, NodeView], pid: Callable[[str], int | None],
+               name: str, role: str) -> dict[str, Any]:
+    node = record.nodes[name]
+    view = views.get(name)
     entry: dict[str, Any] = {
         "name": name, "id": node.id, "address": node.address,
-        "port": int(node.address.rsplit(":", 1)[1]), "pid": r.fleet.pid(name), "role": role,
+        "port": int(node.address.rsplit(":", 1)[1]), "pid": pid(name), "role": role,
         "up": bool(view and view.reachable), "held": bool(view and view.held),
-        "current": bool(view and view.topology_epoch == r.record.epoch),
+        "current": bool(view and view.topology_epoch == record.epoch),
         "cluster_ok": bool(view and view.cluster_ok)}
     if view is not None and view.reachable:
         entry.update(offset=view.offset, keys=view.keys, used_memory=view.used_memory,
@@ -33,20 +37,17 @@ def node_entry(r: Reconciler, name: str, role: str) -> dict[str, Any]:
     return entry
 
 
-def in_sync(master: dict[str, Any], replica: dict[str, Any]) -> bool:
-    return bool(replica.get("up") and replica.get("link_up") and master.get("up")
-                and replica.get("offset", -1) >= master.get("offset", 0) - 1024 * 1024)
-
-
-def status_document(r: Reconciler) -> dict[str, Any]:
-    record = r.record
+def status_document(record: Record, views: Mapping[str, NodeView], spec: Spec | None,
+                    pid: Callable[[str], int | None], *, note: str, error: str,
+                    reshard_error: str) -> dict[str, Any]:
     shards = []
     healthy = True
     for shard in record.shards:
-        master = node_entry(r, shard.master, "master")
-        replicas = [node_entry(r, name, "replica") for name in shard.replicas]
+        master = node_entry(record, views, pid, shard.master, "master")
+        replicas = [node_entry(record, views, pid, name, "replica") for name in shard.replicas]
         for replica in replicas:
-            replica["in_sync"] = in_sync(master, replica)
+            replica["in_sync"] = bool(master["up"] and replica["up"] and in_sync(
+                replica["link_up"], master["offset"], replica["offset"]))
         healthy &= (master["up"] and not master["held"] and all(x["in_sync"] for x in replicas)
                     and all(x["current"] and x["cluster_ok"] for x in [master, *replicas]))
         shards.append({
@@ -58,13 +59,12 @@ def status_document(r: Reconciler) -> dict[str, Any]:
         rs = record.reshard
         reshard = {"slots_done": rs.slots_done, "slots_total": rs.slots_total,
                    "keys_moved": rs.keys_moved, "keys_per_second": round(rs.keys_per_second),
-                   "reason": rs.reason, "error": r.resharding.error}
-    spec = r.spec
+                   "reason": rs.reason, "error": reshard_error}
     converged = (spec is not None and record.formed and reshard is None and not record.retired
                  and sum(not s.retiring for s in record.shards) == spec.shards
                  and all(len(s.replicas) == spec.replicas and not s.retiring
                          for s in record.shards))
-    healthy &= r.agreed()
+    healthy &= agreed(views)
     if not record.formed:
         phase = "Forming"
     elif reshard is not None:
@@ -77,7 +77,7 @@ def status_document(r: Reconciler) -> dict[str, Any]:
         phase = "Ready"
     return {
         "phase": phase, "ready": phase == "Ready", "epoch": record.epoch,
-        "updated": time.time(), "note": r.status_note, "error": r.last_error,
+        "updated": time.time(), "note": note, "error": error,
         "spec": spec.to_json() if spec else None, "shards": shards, "reshard": reshard,
         "last_reshard": record.last_reshard, "failovers": record.failovers,
         "failover_count": record.failover_count,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .actions.observe import NodeView
-from .planner import Role, SlotRange, TopologyNode, render_topology, slot_ranges
+from ..actions.observe import NodeView
+from ..planner import Role, SlotRange, TopologyNode, render_topology, slot_ranges
 from .record import Record
 
 
@@ -48,3 +48,19 @@ def shape(record: Record) -> str:
     return render_topology(
         TopologyNode(n.id, n.ip, n.port, n.role, n.master_id)
         for n in topology_nodes(record, {}))
+
+
+def next_epoch(record: Record, views: Mapping[str, NodeView]) -> int:
+    """An epoch above every one the record and the reachable nodes know: a table pushed with
+    it, or a master given it as config epoch, wins over anything a node holds."""
+    seen = [record.epoch]
+    for view in views.values():
+        if view.reachable:
+            seen += [view.topology_epoch, view.current_epoch, view.config_epoch]
+    return max(seen) + 1
+
+
+def agreed(views: Mapping[str, NodeView]) -> bool:
+    """Every node that serves sees the same slot owners."""
+    tables = {v.table for v in views.values() if v.reachable and not v.held}
+    return len(tables) <= 1
