@@ -340,6 +340,16 @@ def test_an_image_change_rolls_every_pod_replicas_first(
 def test_one_operator_acts_and_deleting_the_cluster_deletes_what_it_owns(
         deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
     kube, namespace, standby = deployed
+
+    def standby_in_peering() -> bool:
+        # kopf lists live peers in the peering object's status. Started before the first
+        # operator is there, the second would find it paused from the start, and the
+        # "Pausing" line below would never come.
+        found = kube.kubectl("get", "kopfpeering", "redslot", "-n", namespace, "-o", "json",
+                             check=False)
+        return found.returncode == 0 and bool(json.loads(found.stdout).get("status"))
+
+    eventually(standby_in_peering, 60, "the first operator in the peering", interval=0.5)
     # A second operator with a higher peering priority: the first one pauses for it.
     active = Operator(kube, namespace, tmp_path, priority=100)
     try:
