@@ -1,7 +1,7 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
-lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF /
-LOADING -> pause -> MULTI queueing
+lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
+NOREPLICAS -> READONLY (replica) -> LOADING -> pause -> MULTI queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
 MONITOR feed. This is the one place that order lives.
 """
@@ -129,13 +129,19 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     if server.maxmemory and out_of_memory(server, client, cmd):
         reject(server, client, errors.OOM, cmd)
         return
-    if server.persistence_check is not None:  # -MISCONF after a failed BGSAVE, -LOADING
-        refusal = server.persistence_check(client, cmd)
+    persistence = server.persistence_check
+    if persistence is not None:  # -MISCONF after a failed BGSAVE
+        refusal = persistence.disk_error_refusal(client, cmd)
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
     if server.write_guard and (cmd.write or (cmd.name == "exec" and client.mstate.writes)):
         refusal = write_refusal(server, client)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if persistence is not None:
+        refusal = persistence.loading_refusal(cmd)
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
