@@ -388,7 +388,8 @@ def replies_while_loading(proc: ServerProcess, requests: list[tuple[str, ...]]) 
 
 @pytest.mark.parametrize(("directives", "refusal"), [
     (("--min-replicas-to-write", "1"), b"-NOREPLICAS "),
-], ids=["min-replicas-to-write"])
+    (("--replicaof", "127.0.0.1", "1"), b"-READONLY "),  # nothing listens on port 1
+], ids=["min-replicas-to-write", "replica"])
 def test_write_while_loading_gets_the_replica_checks_refusal_first_as_in_redis(
         tmp_path: Path, slow_files: dict[str, Path], directives: tuple[str, ...],
         refusal: bytes) -> None:
