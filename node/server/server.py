@@ -50,8 +50,10 @@ LOG_MARKS = ".-*#"
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, fast_dispatch: bool = True) -> None:
         self.config = config
+        # False: every request goes through dispatch.execute, none through the short loop.
+        self.fast_dispatch = fast_dispatch
         self.version = REDIS_VERSION
         self.run_id = secrets.token_hex(20)
         self.pid = os.getpid()
