@@ -13,11 +13,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from nodes import ServerProcess, start_node, start_redis_server  # noqa: E402
 
+# The node's dispatch, for tests that parametrize ``node`` indirectly: "fast" (the short
+# loop for data commands on, the default) or "full" (every request through the full checks).
+DISPATCH_ENV = {"fast": {"REDSLOT_FAST_DISPATCH": "1"}, "full": {"REDSLOT_FAST_DISPATCH": "0"}}
+
 
 @pytest.fixture(scope="module")
-def node() -> Iterator[ServerProcess]:
-    """One redslot node per test module."""
-    proc = start_node()
+def node(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """One redslot node per test module, or per dispatch when parametrized with one of
+    DISPATCH_ENV's names (otherwise it inherits REDSLOT_FAST_DISPATCH, if set)."""
+    env = DISPATCH_ENV[request.param] if hasattr(request, "param") else None
+    proc = start_node(env=env)
     yield proc
     proc.stop()
 
