@@ -191,3 +191,14 @@ def test_info_reports_policy_limit_and_eviction_time(mem):
     assert info["maxmemory_policy"] == "allkeys-lru"
     assert info["total_eviction_exceeded_time"] >= 0
     assert info["current_eviction_exceeded_time"] == 0
+
+
+def test_config_resetstat_zeroes_the_time_over_the_limit(mem):
+    limit(mem, "noeviction")
+    fill(mem, "k", 8000)
+    time.sleep(0.05)  # over the limit for a while
+    mem.flushall()
+    assert mem.info()["total_eviction_exceeded_time"] > 0
+    mem.config_resetstat()
+    assert mem.info()["total_eviction_exceeded_time"] == 0
+

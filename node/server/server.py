@@ -275,6 +275,7 @@ class Server:
         self.metric_ops = InstantaneousMetric()
         self.metric_net_in = InstantaneousMetric()
         self.metric_net_out = InstantaneousMetric()
+        self.evictor.reset_stats()
         for cmd in self.all_commands():
             cmd.reset_stats()
 
