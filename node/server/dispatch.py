@@ -310,7 +310,10 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     break
                 if cluster is not None and cluster.route(client, cmd, argv) is not None:
                     break
-                if maxmemory and server.mem_overhead + stats.data_bytes > maxmemory:
+                # Over the limit, or just back under it: execute's eviction step then
+                # evicts, or ends the period INFO counts as over the limit.
+                if maxmemory and (server.mem_overhead + stats.data_bytes > maxmemory
+                                  or server.evictor.exceeded_since):
                     break
                 if write_guard and cmd.write:
                     break
