@@ -12,13 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from nodes import ServerProcess, check_footprint, start_node, start_redis_server
+from nodes import DISPATCH_ENV, ServerProcess, check_footprint, start_node, start_redis_server
 
 
 @pytest.fixture(scope="module")
-def node() -> Iterator[ServerProcess]:
-    """One redslot node per test module."""
-    proc = start_node()
+def node(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """One redslot node per test module, or per dispatch when parametrized with one of
+    DISPATCH_ENV's names (otherwise it inherits REDSLOT_FAST_DISPATCH, if set)."""
+    env = DISPATCH_ENV[request.param] if hasattr(request, "param") else None
+    proc = start_node(env=env)
     yield proc
     proc.stop()
 

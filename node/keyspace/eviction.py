@@ -52,6 +52,10 @@ class Evictor:
         self.pool: list[tuple[int, bytes, int]] = []  # (idle, key, db id), best last
         self.next_db = 0
         self.timer: asyncio.Handle | None = None
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: a period over the limit counts again from the next check."""
         self.exceeded_since = 0.0  # when used memory last went over maxmemory (0: it is not)
         self.exceeded_total = 0.0
 

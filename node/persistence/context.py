@@ -9,7 +9,6 @@ and called. AOF loading runs commands through ``Server.execute`` on a client fro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..keyspace.context import Replication as KeyspaceReplication
@@ -34,8 +33,12 @@ class Client(Protocol):
     def flush(self) -> None: ...
 
 
-# dispatch's check before a command while one stands (-MISCONF, -LOADING): the refusal or None
-PersistenceCheck = Callable[[Client, Command], str | None]
+class PersistenceCheck(Protocol):
+    """dispatch's checks while one stands (-MISCONF, -LOADING), each giving the refusal or
+    None: two, because processCommand runs the replica checks between them."""
+
+    def disk_error_refusal(self, client: Client, cmd: Command) -> str | None: ...
+    def loading_refusal(self, cmd: Command) -> str | None: ...
 
 
 class Replication(KeyspaceReplication, Protocol):

@@ -53,7 +53,7 @@ class Snapshots:
     def _update_gate(self) -> None:
         """Set server.persistence_check while a check stands: the hot path skips it otherwise."""
         self.server.persistence_check = (
-            self._refusal if self.loading is not None or self._writes_denied() else None)
+            self if self.loading is not None or self._writes_denied() else None)
 
     def _writes_denied(self) -> bool:
         """writeCommandsDeniedByDiskError for RDB."""
@@ -61,12 +61,17 @@ class Snapshots:
         return (not self.status_ok and bool(config["save"])
                 and bool(config["stop-writes-on-bgsave-error"]))
 
-    def _refusal(self, client: Client, cmd: Command) -> str | None:
+    def disk_error_refusal(self, client: Client, cmd: Command) -> str | None:
+        """-MISCONF for writes (and PING) while a failed BGSAVE stops them."""
         if self._writes_denied() and (
                 cmd.write or cmd.name == "ping" or (
                     cmd.name == "exec"
                     and any(queued.write for queued, _ in client.mstate.commands))):
             return errors.MISCONF
+        return None
+
+    def loading_refusal(self, cmd: Command) -> str | None:
+        """-LOADING for commands without the loading flag while the data loads."""
         if self.loading is not None and not cmd.loading:
             return errors.LOADING
         return None

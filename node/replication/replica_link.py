@@ -44,10 +44,16 @@ class MasterLink:
         self.sync_total = -1
         self.sync_read = 0
         self.unapplied = b""
-        self.task: asyncio.Task[None] = asyncio.ensure_future(self._run())
+        self.task: asyncio.Task[None] | None = None
+
+    def connect(self) -> None:
+        """Start keeping the connection: not before the node's own data is loaded, as
+        replicationCron, which connects in Redis, does not run while it loads."""
+        self.task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
-        self.task.cancel()
+        if self.task is not None:
+            self.task.cancel()
         self._drop()
 
     # --- the connection ---

@@ -1,7 +1,7 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
-lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF /
-LOADING -> pause -> MULTI queueing
+lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
+NOREPLICAS -> READONLY (replica) -> LOADING -> pause -> MULTI queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
 MONITOR feed. This is the one place that order lives.
 """
@@ -129,13 +129,19 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     if server.maxmemory and out_of_memory(server, client, cmd):
         reject(server, client, errors.OOM, cmd)
         return
-    if server.persistence_check is not None:  # -MISCONF after a failed BGSAVE, -LOADING
-        refusal = server.persistence_check(client, cmd)
+    persistence = server.persistence_check
+    if persistence is not None:  # -MISCONF after a failed BGSAVE
+        refusal = persistence.disk_error_refusal(client, cmd)
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
     if server.write_guard and (cmd.write or (cmd.name == "exec" and client.mstate.writes)):
         refusal = write_refusal(server, client)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if persistence is not None:
+        refusal = persistence.loading_refusal(cmd)
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
@@ -265,7 +271,9 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     state calls for the full checks of ``execute``: it is the same sequence as
     ``execute`` + ``call`` (lookup, arity, handler, statistics, slowlog, latency, reply)
     with the state checks done once per stretch instead of once per request. Any other
-    request goes through ``execute``, after which the state is read again.
+    request goes through ``execute``, after which the state is read again. With
+    ``server.fast_dispatch`` off (REDSLOT_FAST_DISPATCH=0) every request does, so the
+    tests can hold the two paths to the same replies.
     """
     index = server.command_index
     stats = server.keyspace_stats
@@ -273,7 +281,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     n = len(requests)
     i = 0
     while i < n:
-        if (client.authenticated and not client.silent and not client.reply_skip_next
+        if (server.fast_dispatch and client.authenticated and not client.silent
+                and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
                 and not client.multi and not client.waiting and not client.closing
                 and not client.asking and server.persistence_check is None
@@ -301,7 +310,10 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     break
                 if cluster is not None and cluster.route(client, cmd, argv) is not None:
                     break
-                if maxmemory and server.mem_overhead + stats.data_bytes > maxmemory:
+                # Over the limit, or just back under it: execute's eviction step then
+                # evicts, or ends the period INFO counts as over the limit.
+                if maxmemory and (server.mem_overhead + stats.data_bytes > maxmemory
+                                  or server.evictor.exceeded_since):
                     break
                 if write_guard and cmd.write:
                     break

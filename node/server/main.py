@@ -18,8 +18,10 @@ Every option is a redis.conf directive: --port 7000 --bind 127.0.0.1 --dir /data
 --requirepass secret --maxmemory 100mb --maxmemory-policy allkeys-lru ...
 A config file uses redis.conf syntax; options on the command line come after it.
 REDSLOT_PASSWORD in the environment is requirepass and masterauth unless they are given.
+REDSLOT_FAST_DISPATCH=0 in the environment sends every request through the full checks.
 """
 PASSWORD_ENV = "REDSLOT_PASSWORD"
+FAST_DISPATCH_ENV = "REDSLOT_FAST_DISPATCH"
 
 
 def load_config(argv: list[str]) -> Config:
@@ -52,8 +54,15 @@ def apply_password_env(config: Config, environ: Mapping[str, str]) -> None:
             config.set(name, password)
 
 
+def fast_dispatch_wanted(environ: Mapping[str, str]) -> bool:
+    """REDSLOT_FAST_DISPATCH=0 turns the short dispatch loop off (dispatch.run_requests):
+    the tests then run the same sequences through the full checks alone, which the short
+    loop must match. Read once at start, so a node never mixes the two unasked."""
+    return environ.get(FAST_DISPATCH_ENV, "1") != "0"
+
+
 async def _serve(config: Config) -> None:
-    server = Server(config)
+    server = Server(config, fast_dispatch=fast_dispatch_wanted(os.environ))
     loop = asyncio.get_running_loop()
     for sig, name in ((signal.SIGTERM, "Received SIGTERM"), (signal.SIGINT, "Received SIGINT")):
         loop.add_signal_handler(sig, server.request_shutdown, name)

@@ -50,8 +50,10 @@ LOG_MARKS = ".-*#"
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, fast_dispatch: bool = True) -> None:
         self.config = config
+        # False: every request goes through dispatch.execute, none through the short loop.
+        self.fast_dispatch = fast_dispatch
         self.version = REDIS_VERSION
         self.run_id = secrets.token_hex(20)
         self.pid = os.getpid()
@@ -176,6 +178,8 @@ class Server:
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
         repl.link = MasterLink(self, host, port)
+        if self.loaded:  # else start() connects it once the data is loaded
+            repl.link.connect()
         self._update_write_guard()
 
     # --- running commands, for the layers below that cannot import dispatch: EXEC, AOF
@@ -271,6 +275,7 @@ class Server:
         self.metric_ops = InstantaneousMetric()
         self.metric_net_in = InstantaneousMetric()
         self.metric_net_out = InstantaneousMetric()
+        self.evictor.reset_stats()
         for cmd in self.all_commands():
             cmd.reset_stats()
 
@@ -392,9 +397,11 @@ class Server:
         if self.cluster is not None:
             start_cluster(self)
         self._schedule_cron()
+        self._follow_configured_master()
         await self._load_data()
         self.loaded = True
-        self._follow_configured_master()
+        if self.replication.link is not None:
+            self.replication.link.connect()
         if self.cluster is not None:
             self.cluster.follow_my_master()
         self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
@@ -417,7 +424,8 @@ class Server:
         self.aof.start()
 
     def _follow_configured_master(self) -> None:
-        """The replicaof directive: follow the master from the start."""
+        """The replicaof directive: a replica from the start, so that while it loads its
+        data it already refuses writes (-READONLY) and ROLE names its master, as in Redis."""
         if self.config["replicaof"]:
             host, port = self.config["replicaof"].split()
             self.demote(host, int(port))

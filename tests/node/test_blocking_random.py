@@ -20,8 +20,11 @@ woken by a write have been answered before the writer's reply (both servers serv
 keys right after the command), so after the writer's reply CLIENT LIST tells exactly which
 ones to read. A timeout that fires is only ever drawn as one the step waits for.
 
-A failure names its seed and step and shows the steps that led there; replay a seed with
-``pytest tests/test_blocking_random.py -k 'seed-N]'``. BLOCKING_SEEDS=N runs N seeds.
+Every seed runs against a node with its short dispatch loop for data commands on, the
+first half of them against one with it off (REDSLOT_FAST_DISPATCH=0, every request through
+the full checks). A failure names its seed and step and shows the steps that led there;
+replay a seed with ``pytest tests/test_blocking_random.py -k 'seed-N]'``. BLOCKING_SEEDS=N
+runs N seeds (and N/2 with the loop off).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from nodes import ServerProcess
 from resp import RawClient, encode_command
 
 SEEDS = range(int(os.environ.get("BLOCKING_SEEDS", "200")))
+FULL_DISPATCH_SEEDS = SEEDS[:len(SEEDS) // 2]  # with the short dispatch loop off, for time
 STEPS = 40
 CLIENTS = 4  # connections that may block; an extra one acts for the test
 SETTLE_TIMEOUT = 10.0
@@ -363,8 +367,7 @@ def run_seed(seed: int, node: ServerProcess, reference: ServerProcess) -> Iterat
         theirs.close()
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed-{seed}")
-def test_blocked_clients_behave_as_in_redis(node, reference, seed):
+def check_seed(seed: int, node: ServerProcess, reference: ServerProcess) -> None:
     history: list[str] = []
     try:
         for line in run_seed(seed, node, reference):
@@ -372,3 +375,17 @@ def test_blocked_clients_behave_as_in_redis(node, reference, seed):
     except AssertionError as exc:
         steps = "\n".join(history)
         pytest.fail(f"seed {seed}: {exc}\nsteps so far:\n{steps}", pytrace=False)
+
+
+# One node per dispatch for all its seeds: a test per dispatch, as parametrizing the node
+# and the seed together would restart the node for every seed.
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed-{seed}")
+@pytest.mark.parametrize("node", ["fast"], indirect=True)
+def test_blocked_clients_behave_as_in_redis(node, reference, seed):
+    check_seed(seed, node, reference)
+
+
+@pytest.mark.parametrize("seed", FULL_DISPATCH_SEEDS, ids=lambda seed: f"seed-{seed}")
+@pytest.mark.parametrize("node", ["full"], indirect=True)
+def test_blocked_clients_behave_as_in_redis_with_full_dispatch(node, reference, seed):
+    check_seed(seed, node, reference)

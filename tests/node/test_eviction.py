@@ -191,3 +191,27 @@ def test_info_reports_policy_limit_and_eviction_time(mem):
     assert info["maxmemory_policy"] == "allkeys-lru"
     assert info["total_eviction_exceeded_time"] >= 0
     assert info["current_eviction_exceeded_time"] == 0
+
+
+def test_config_resetstat_zeroes_the_time_over_the_limit(mem):
+    limit(mem, "noeviction")
+    fill(mem, "k", 8000)
+    time.sleep(0.05)  # over the limit for a while
+    mem.flushall()
+    assert mem.info()["total_eviction_exceeded_time"] > 0
+    mem.config_resetstat()
+    assert mem.info()["total_eviction_exceeded_time"] == 0
+
+
+def test_time_over_the_limit_ends_at_the_first_command_under_it(mem):
+    """performEvictions runs before every command while maxmemory is set: a plain GET
+    after the keys are deleted ends the over-the-limit period, as in Redis."""
+    limit(mem, "noeviction")
+    fill(mem, "k", 8000)
+    assert mem.dbsize() < 8000  # the last SETs got -OOM: over the limit from then on
+    mem.delete(*[f"k:{i}" for i in range(8000)])
+    mem.get("k:0")
+    time.sleep(1.2)
+    info = mem.info()
+    assert info["current_eviction_exceeded_time"] == 0
+    assert info["total_eviction_exceeded_time"] < 1000

@@ -330,13 +330,34 @@ def test_misconf_clears_after_a_successful_save(data_dir: Path) -> None:
         node.stop(signal.SIGKILL)
 
 
-def test_loading_at_start_answers_loading_and_reports_progress(data_dir: Path) -> None:
-    node = node_on(data_dir)
+SLOW_LOAD_KEYS = 300_000  # the node loads them for seconds, answering -LOADING meanwhile
+# redis-server loads slowly on request: 1 ms per key, serving clients every KB it reads.
+REDIS_SLOW_LOAD = ("--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024")
+REDIS_SLOW_LOAD_KEYS = 2000
+
+
+def saved_file(start: Callable[..., ServerProcess], path: Path, keys: int) -> Path:
+    """A dump.rdb of ``keys`` DEBUG POPULATE keys written by ``start``'s server in ``path``."""
+    proc = start(path)
     try:
-        client(node).execute_command("DEBUG", "POPULATE", 300_000)
-        client(node).save()
+        client(proc).execute_command("DEBUG", "POPULATE", keys)
+        client(proc).save()
     finally:
-        node.stop()
+        proc.stop()
+    return path / "dump.rdb"
+
+
+@pytest.fixture(scope="module")
+def slow_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A file per server ("node", "redis") that keeps it loading for seconds at start."""
+    return {"node": saved_file(node_on, tmp_path_factory.mktemp("slow-node"), SLOW_LOAD_KEYS),
+            "redis": saved_file(redis_on, tmp_path_factory.mktemp("slow-redis"),
+                                REDIS_SLOW_LOAD_KEYS)}
+
+
+def test_loading_at_start_answers_loading_and_reports_progress(
+        data_dir: Path, slow_files: dict[str, Path]) -> None:
+    shutil.copy(slow_files["node"], data_dir)
     node = node_on(data_dir)  # returns at the first reply, LOADING included
     try:
         with RawClient(node.port) as raw:
@@ -351,6 +372,38 @@ def test_loading_at_start_answers_loading_and_reports_progress(data_dir: Path) -
         assert "Done loading RDB, keys loaded: 300000, keys expired: 0." in node.log
     finally:
         node.stop()
+
+
+def replies_while_loading(proc: ServerProcess, requests: list[tuple[str, ...]]) -> list[bytes]:
+    """The replies to ``requests`` from a server still loading its data once they are in."""
+    try:
+        with RawClient(proc.port) as raw:
+            replies = [raw.call(*req) for req in requests]
+            assert b"loading:1\r\n" in raw.call("INFO", "persistence"), "loading ended too soon"
+        return replies
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize(("directives", "refusal"), [
+    (("--min-replicas-to-write", "1"), b"-NOREPLICAS "),
+    (("--replicaof", "127.0.0.1", "1"), b"-READONLY "),  # nothing listens on port 1
+], ids=["min-replicas-to-write", "replica"])
+def test_write_while_loading_gets_the_replica_checks_refusal_first_as_in_redis(
+        tmp_path: Path, slow_files: dict[str, Path], directives: tuple[str, ...],
+        refusal: bytes) -> None:
+    """processCommand checks -NOREPLICAS and -READONLY before -LOADING; reads get -LOADING."""
+    requests = [("SET", "k", "v"), ("GET", "k"), ("ROLE",)]
+    (tmp_path / "node").mkdir()
+    (tmp_path / "redis").mkdir()
+    shutil.copy(slow_files["node"], tmp_path / "node")
+    shutil.copy(slow_files["redis"], tmp_path / "redis")
+    ours = replies_while_loading(node_on(tmp_path / "node", *directives), requests)
+    theirs = replies_while_loading(
+        redis_on(tmp_path / "redis", *REDIS_SLOW_LOAD, *directives), requests)
+    assert ours[0].startswith(refusal)
+    assert ours[1] == b"-LOADING Redis is loading the dataset in memory\r\n"
+    assert ours == theirs
 
 
 def test_corrupt_file_stops_the_node_at_start(data_dir: Path) -> None:

@@ -16,6 +16,9 @@ import redis
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 15.0
+# The node's dispatch, for tests that parametrize ``node`` indirectly: "fast" (the short
+# loop for data commands on, the default) or "full" (every request through the full checks).
+DISPATCH_ENV = {"fast": {"REDSLOT_FAST_DISPATCH": "1"}, "full": {"REDSLOT_FAST_DISPATCH": "0"}}
 
 
 def free_port() -> int:
@@ -42,12 +45,14 @@ def wait_for_ping(port: int, proc: subprocess.Popen[bytes], timeout: float = STA
 class ServerProcess:
     """A server process on 127.0.0.1 with its own data dir; stopped and cleaned up on stop()."""
 
-    def __init__(self, argv: list[str], port: int, workdir: str) -> None:
+    def __init__(self, argv: list[str], port: int, workdir: str,
+                 env: dict[str, str] | None = None) -> None:
         self.port = port
         self.workdir = workdir
         self.log_path = os.path.join(workdir, "server.log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir,
+                                     env=None if env is None else os.environ | env)
         try:
             wait_for_ping(port, self.proc)
         except BaseException:
@@ -73,14 +78,16 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def start_node(*directives: str, port: int | None = None) -> ServerProcess:
-    """Start ``redslot node`` with redis.conf directives given as ``--name value`` pairs."""
+def start_node(*directives: str, port: int | None = None,
+               env: dict[str, str] | None = None) -> ServerProcess:
+    """Start ``redslot node`` with redis.conf directives given as ``--name value`` pairs
+    and ``env`` added to the environment."""
     port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="redslot-test-")
     argv = [sys.executable, "-m", "redslot.cli", "node", "--port", str(port),
             "--bind", "127.0.0.1", "--dir", workdir, "--enable-debug-command", "yes",
             "--save", "", *directives]
-    return ServerProcess(argv, port, workdir)
+    return ServerProcess(argv, port, workdir, env)
 
 
 def start_redis_server(*directives: str) -> ServerProcess:

@@ -1,0 +1,118 @@
+"""The dispatch switch: REDSLOT_FAST_DISPATCH=0 sends every request through the full checks.
+
+That both paths answer as redis-server does is the random differential tests' job (they
+run both ways). These tests show that the switch reaches dispatch, and that the two paths
+leave the same traces beyond replies: statistics, slowlog, latency tracking and the
+propagated stream (the AOF). MONITOR needs no comparison: a monitor turns the short loop
+off.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from nodes import DISPATCH_ENV, start_node
+from redslot.node.config.directives import Config
+from redslot.node.server import dispatch
+from redslot.node.server.client import Client
+from redslot.node.server.main import fast_dispatch_wanted
+from redslot.node.server.server import Server
+from resp import RawClient, encode_command
+
+REQUESTS = [[b"SET", b"k", b"v"], [b"GET", b"k"], [b"INCR", b"n"]]
+
+
+def requests_through_execute(monkeypatch: pytest.MonkeyPatch, server: Server) -> list[bytes]:
+    """Run REQUESTS as one batch; return the names of those that went through execute."""
+    seen: list[bytes] = []
+    full_path = dispatch.execute
+
+    def counting(server: Server, client: Client, argv: list[bytes]) -> None:
+        seen.append(argv[0])
+        full_path(server, client, argv)
+
+    monkeypatch.setattr(dispatch, "execute", counting)
+    client = Client(server)
+    assert dispatch.run_requests(server, client, REQUESTS) == len(REQUESTS)
+    assert b"".join(client.out) == b"+OK\r\n$1\r\nv\r\n:1\r\n"
+    return seen
+
+
+def test_data_commands_take_the_short_loop_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert requests_through_execute(monkeypatch, Server(Config())) == []
+
+
+def test_with_fast_dispatch_off_every_request_goes_through_execute(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server = Server(Config(), fast_dispatch=False)
+    assert requests_through_execute(monkeypatch, server) == [b"SET", b"GET", b"INCR"]
+
+
+@pytest.mark.parametrize(("environ", "wanted"), [
+    ({}, True), ({"REDSLOT_FAST_DISPATCH": "1"}, True), ({"REDSLOT_FAST_DISPATCH": "0"}, False),
+])
+def test_the_environment_turns_the_short_loop_off_with_0(environ: dict[str, str],
+                                                          wanted: bool) -> None:
+    assert fast_dispatch_wanted(environ) is wanted
+
+
+# Data commands in stretches broken by others: hits, misses, a failed call, refusals,
+# database switches, and writes propagated as they are or as their effects.
+SCRIPT: list[tuple[str, ...]] = [
+    ("CLIENT", "SETNAME", "script"),
+    ("SET", "k", "v"), ("GET", "k"), ("GET", "missing"), ("INCR", "k"), ("GET",),
+    ("NOSUCH", "x"), ("APPEND", "k", "w"), ("STRLEN", "k"),
+    ("SELECT", "1"),
+    ("RPUSH", "l", "a", "b"), ("LPOP", "l"), ("HSET", "h", "f", "1"),
+    ("HINCRBYFLOAT", "h", "f", "0.5"), ("INCRBYFLOAT", "n", "1.5"), ("SADD", "s", "m"),
+    ("SPOP", "s"), ("SET", "t", "v", "PXAT", "4102444800000"), ("ZADD", "z", "1", "x"),
+    ("ZINCRBY", "z", "2", "x"),
+    ("SELECT", "0"),
+    ("MSET", "a", "1", "b", "2"), ("DEL", "a", "nope"), ("GETDEL", "b"), ("TYPE", "k"),
+]
+STATS = ("total_commands_processed", "keyspace_hits", "keyspace_misses",
+         "total_error_replies")
+
+
+def traces(dispatch: str) -> dict[str, Any]:
+    """SCRIPT's replies, sent in one batch, and every trace it leaves on a node started
+    with the given dispatch."""
+    proc = start_node("--appendonly", "yes", "--appendfsync", "always",
+                      "--slowlog-log-slower-than", "0", "--slowlog-max-len", "1000",
+                      env=DISPATCH_ENV[dispatch])
+    try:
+        with RawClient(proc.port) as raw, redis.Redis(port=proc.port) as r:
+            raw.send_raw(b"".join(encode_command(*req) for req in SCRIPT))
+            replies = [raw.read_reply() for _ in SCRIPT]
+            stats = r.info("stats")
+            errorstats = r.info("errorstats")
+            commandstats = {name: {k: v for k, v in figures.items() if "usec" not in k}
+                            for name, figures in r.info("commandstats").items()}
+            client = next(c for c in r.client_list() if c["name"] == "script")
+            latencystats = r.info("latencystats")
+            slowlog = r.slowlog_get(1000)
+        folder = Path(proc.workdir) / "appendonlydir"
+        aof = b"".join((folder / name).read_bytes()
+                       for name in sorted(os.listdir(folder)) if name.endswith(".incr.aof"))
+    finally:
+        proc.stop()
+    return {
+        "replies": replies,
+        "stats": {name: stats[name] for name in STATS},
+        "commandstats": commandstats,
+        "errorstats": errorstats,
+        "client's last command": client["cmd"],
+        "latency tracked": sorted(latencystats),  # the percentiles depend on timing
+        "slowlog": [(e["id"], e["command"], e["client_name"]) for e in slowlog],
+        "aof": aof,
+    }
+
+
+def test_both_paths_leave_the_same_statistics_slowlog_and_stream() -> None:
+    fast, full = traces("fast"), traces("full")
+    assert fast == full
+    assert fast["slowlog"] and b"SREM" in fast["aof"]
