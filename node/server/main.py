@@ -57,7 +57,7 @@ def apply_password_env(config: Config, environ: Mapping[str, str]) -> None:
 def fast_dispatch_wanted(environ: Mapping[str, str]) -> bool:
     """REDSLOT_FAST_DISPATCH=0 turns the short dispatch loop off (dispatch.run_requests):
     the tests then run the same sequences through the full checks alone, which the short
-    loop must match. Read once at start, so a node never mixes the two unasked."""
+    loop must match. Read once at start: a node keeps one dispatch for its lifetime."""
     return environ.get(FAST_DISPATCH_ENV, "1") != "0"
 
 
