@@ -37,7 +37,7 @@ class Client(Connection):
         "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
         "replica_port", "replica_ip", "held", "held_writes", "out_writes", "held_since",
-        "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked", "tot_cmds",
+        "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
     )
 
     def __init__(self, server: Server) -> None:
@@ -93,7 +93,6 @@ class Client(Connection):
         self.dirty_cas = False
         self.watched: list[WatchedKey] = []
         self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
-        self.tot_cmds = 0
 
     # --- asyncio.Protocol ---
 

@@ -354,13 +354,11 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 i += 1
             if i > first:
                 client.cmd = index[requests[i - 1][0]]
-                client.tot_cmds += i - first
                 server.stat_numcommands += i - first
             if i >= n:
                 break
         if client.closing:
             return i
-        client.tot_cmds += 1
         execute(server, client, requests[i])
         i += 1
         if client.waiting:
