@@ -367,7 +367,7 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("replica-read-only", BOOL, "yes", aliases=("slave-read-only",),
               doc="A replica refuses writes from its clients with -READONLY (its master's stream still applies)."),
     Directive("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",),
-              doc="A replica whose link to its master is down still answers reads (no: -MASTERDOWN for most commands)."),
+              doc="Accepted for compatibility, not enforced yet: a replica whose link is down always answers reads (Redis with `no` answers -MASTERDOWN)."),
     Directive("repl-backlog-size", memory_kind(1), "1mb",
               doc="Bytes of the replication stream kept for replicas that reconnect (partial resync instead of a full one)."),
     Directive("repl-backlog-ttl", int_kind(0, INT_MAX), "3600",
