@@ -132,18 +132,16 @@ def unblock(entry: Blocked, reply: Any) -> None:
     asyncio.get_running_loop().call_soon(client.run_queued)
 
 
-def disconnect_all(clients: list[Client]) -> int:
+def disconnect_all(clients: list[Client], count_error: Callable[[str], None]) -> None:
     """disconnectAllBlockedClients: a master turned replica answers every client blocked
-    on keys or WAIT with -UNBLOCKED and closes it; CLIENT PAUSE's postponed clients stay.
-    Returns how many, for the error statistics."""
-    count = 0
+    on keys or WAIT with -UNBLOCKED (counted as an error reply) and closes it; CLIENT
+    PAUSE's postponed clients stay."""
     for client in clients:
         entry = client.blocked
         if entry is not None:
             client.close_after_reply()
             unblock(entry, CommandError(UNBLOCKED_DEMOTED))
-            count += 1
-    return count
+            count_error(UNBLOCKED_DEMOTED)
 
 
 def serve_ready(stats: KeyspaceStats) -> None:

@@ -127,14 +127,15 @@ class Client(Connection):
         self.last_interaction = server.now
         parser = self.parser
         requests = parser.feed(data)
-        if self.queue or self.waiting:
+        held = bool(self.queue) or self.waiting
+        if held:
             self.queued_bytes += len(data)
         if parser.buffered + self.queued_bytes > server.query_buffer_limit:
             server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
-        if self.queue or self.waiting:
+        if held:
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
         self._run(requests)

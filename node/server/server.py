@@ -173,8 +173,7 @@ class Server:
         repl = self.replication
         if repl.link is not None:
             repl.link.stop()
-        for _ in range(disconnect_blocked(list(self.clients.values()))):
-            self.count_error(errors.UNBLOCKED_DEMOTED)
+        disconnect_blocked(list(self.clients.values()), self.count_error)
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
         repl.link = MasterLink(self, host, port)
