@@ -24,6 +24,7 @@ from ..base.sampling import KeySample, random_pick, random_picks
 from ..types.footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
 from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
+from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, Notifier
 from .watch import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class KeyspaceStats:
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
                  "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "resized",
-                 "expiry", "propagation")
+                 "expiry", "propagation", "notifier")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -79,6 +80,7 @@ class KeyspaceStats:
         # EXPIRY_HIDE (clients see it gone) or EXPIRY_KEEP (while the master's commands run).
         self.expiry = EXPIRY_DELETE
         self.propagation: Propagation | None = None  # where expiry DELs are streamed
+        self.notifier = Notifier()  # notify-keyspace-events and where events go
 
     def settle(self) -> None:
         """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum."""
@@ -151,6 +153,8 @@ class Database:
         self._signal(key)
         if stats.propagation is not None and stats.propagation.active:
             stats.propagation.add(self.id, [b"DEL", key])
+        if stats.notifier.flags & NOTIFY_EXPIRED:
+            stats.notifier.publish(NOTIFY_EXPIRED, "expired", key, self.id)
 
     def is_expired(self, key: bytes) -> bool:
         """keyIsExpired: past its TTL, whether or not it was deleted yet."""
@@ -162,6 +166,8 @@ class Database:
         entry = self.entries.get(key)
         if entry is None or (self.expires and key in self.expires and self._expired(key)):
             self.stats.misses += 1
+            if self.stats.notifier.flags & NOTIFY_KEY_MISS:
+                self.stats.notifier.publish(NOTIFY_KEY_MISS, "keymiss", key, self.id)
             return None
         stats = self.stats
         stats.hits += 1
@@ -373,6 +379,12 @@ class Database:
             self.volatile.discard(key)
         if self.slot_index is not None:
             self.slot_index.discard(key)
+
+    def notify(self, kind: int, event: str, key: bytes) -> None:
+        """notifyKeyspaceEvent: report ``event`` (Redis's name) of class ``kind`` on key."""
+        notifier = self.stats.notifier
+        if notifier.flags & kind:
+            notifier.publish(kind, event, key, self.id)
 
     def _signal(self, key: bytes) -> None:
         """signalModifiedKey: count the change; fail the EXEC of clients watching the key."""

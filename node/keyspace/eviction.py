@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .lfu import LRU_CLOCK_MAX
 from .memusage import refresh, used_memory
+from .notify import NOTIFY_EVICTED
 
 if TYPE_CHECKING:
     from .context import Server
@@ -88,6 +89,7 @@ class Evictor:
             server.stat_evictedkeys += 1
             if server.propagation.active:
                 server.propagation.add(db.id, [b"DEL", key])
+            db.notify(NOTIFY_EVICTED, "evicted", key)
             freed += 1
             if freed % CHECK_EVERY == 0 and perf_counter() > deadline:
                 if used_memory(server) > maxmemory:
