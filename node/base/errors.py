@@ -332,3 +332,11 @@ CONFIG_UNBALANCED = "Unbalanced quotes in configuration line"
 CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"
 CONFIG_HOSTNAME = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 CONFIG_DBFILENAME = "dbfilename can't be a path, just a filename"
+
+# HyperLogLog (hyperloglog.c)
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+HLL_UNKNOWN_DEBUG = "ERR Unknown PFDEBUG subcommand '%s'"
+HLL_SELFTEST_FAILED = "ERR TESTFAILED %s"

@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     debug,
     dump,
     hashes,
+    hyperloglog,
     info,
     keys,
     latency,

@@ -464,6 +464,9 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("zset-max-listpack-value", memory_kind(0, LLONG_MAX), "64",
               aliases=("zset-max-ziplist-value",),
               doc="A sorted set with a member longer than this many bytes becomes a skiplist (OBJECT ENCODING) for good."),
+    # --- HyperLogLog ---
+    Directive("hll-sparse-max-bytes", memory_kind(0, LLONG_MAX), "3000",
+              doc="A sparse HyperLogLog that would grow past this many bytes (its 16-byte header included) turns dense (12304 bytes) for good."),
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.

@@ -327,6 +327,13 @@ class Database:
         self.stats.resized.append((self, key))
         self._signal(key)
 
+    def unshare(self, key: bytes, value: Any) -> None:
+        """dbUnshareStringValue: store an equal value of a class that can change in place.
+
+        The key's content is unchanged, so nothing is signalled, counted or expired."""
+        self.entries[key].value = value
+        self.stats.resized.append((self, key))
+
     def resized(self, key: bytes) -> None:
         """A value grew or shrank without changing (a read built an index): re-cost it."""
         self.stats.resized.append((self, key))

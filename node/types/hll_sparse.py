@@ -1,0 +1,233 @@
+"""The sparse HyperLogLog encoding (hyperloglog.c), edited in place as Redis edits it.
+
+After the 16-byte header come opcodes, each covering a run of registers: ZERO
+(``00xxxxxx``, 1..64 zero registers), XZERO (``01xxxxxx xxxxxxxx``, 1..16384 zero
+registers) and VAL (``1vvvvvxx``, 1..4 registers of value 1..32). Redis edits this run
+list in place (split an opcode, then merge equal neighbours within a window of five), so
+its bytes depend on the order registers were set in: ``sparse_set`` follows
+hllSparseSet step by step, so that a value built here is byte-identical to one built by
+redis-server, including the point where it turns dense (a register above 32, or a
+string longer than hll-sparse-max-bytes).
+
+A malformed value reads as Redis reads it: the byte past the end is the sds's NUL
+terminator, and a run list that does not cover exactly 16384 registers is invalid.
+"""
+
+from __future__ import annotations
+
+from .hyperloglog import DENSE, HEADER_SIZE, REGISTERS, dense_set, invalidate, pack
+from .typeinfo import SdsString
+
+_VAL_MAX_VALUE = 32
+_VAL_MAX_LEN = 4
+_ZERO_MAX_LEN = 64
+
+
+# The registers a VAL opcode byte stands for, by byte.
+_RUNS = {b: bytes((((b >> 2) & 31) + 1,)) * ((b & 3) + 1) for b in range(0x80, 0x100)}
+
+
+def runs(value: bytes | bytearray) -> tuple[list[tuple[int, int]], int, bool]:
+    """The VAL opcodes as (first register, opcode byte), the registers covered, and
+    whether a VAL opcode ran past register 16383 (where hllSparseToDense stops)."""
+    vals: list[tuple[int, int]] = []
+    idx = 0
+    pos = HEADER_SIZE
+    end = len(value)
+    while pos < end:
+        b = value[pos]
+        if b < 0x40:
+            idx += b + 1
+            pos += 1
+        elif b < 0x80:
+            idx += ((b & 0x3F) << 8 | (value[pos + 1] if pos + 1 < end else 0)) + 1
+            pos += 2
+        else:
+            length = (b & 3) + 1
+            if idx + length > REGISTERS:
+                return vals, idx, True
+            vals.append((idx, b))
+            idx += length
+            pos += 1
+    return vals, idx, False
+
+
+def sparse_raw(value: bytes | bytearray) -> bytearray | None:
+    """The 16384 registers one byte each (hllSparseToDense, hllMerge), or None if the
+    opcodes before any VAL past the last register do not cover exactly 16384."""
+    vals, covered, _ = runs(value)
+    if covered != REGISTERS:
+        return None
+    raw = bytearray(REGISTERS)
+    for start, b in vals:
+        length = (b & 3) + 1
+        raw[start:start + length] = _RUNS[b]
+    return raw
+
+
+def sparse_histogram(value: bytes | bytearray) -> list[int] | None:
+    """hllSparseRegHisto: the register histogram, or None for an invalid run list."""
+    vals, covered, overflow = runs(value)
+    if covered != REGISTERS or overflow:
+        return None
+    histo = [0] * 64
+    nonzero = 0
+    for _, b in vals:
+        length = (b & 3) + 1
+        histo[((b >> 2) & 31) + 1] += length
+        nonzero += length
+    histo[0] = REGISTERS - nonzero
+    return histo
+
+
+def to_dense(value: SdsString) -> bool:
+    """hllSparseToDense, in place: the header is kept (cached cardinality included) and the
+    string becomes a fresh exact-size sds. False (value untouched) if it was invalid."""
+    if value[4] == DENSE:
+        return True
+    raw = sparse_raw(value)
+    if raw is None:
+        return False
+    header = value[:HEADER_SIZE]
+    header[4] = DENSE
+    value[:] = header + pack(raw)
+    value.made_raw()
+    return True
+
+
+class Cursor:
+    """Where ``sparse_set`` may start scanning: an opcode's offset, the first register it
+    covers and the offset of the opcode before it (-1 for none). Redis scans from the
+    start every time; an edit changes nothing before the opcode preceding the one edited,
+    so when registers are set in increasing order (PFMERGE) resuming at that opcode finds
+    what a scan from the start would (and when it is unknown, the cursor goes back to the
+    start)."""
+
+    __slots__ = ("pos", "first", "prev")
+
+    def __init__(self) -> None:
+        self.pos = HEADER_SIZE
+        self.first = 0
+        self.prev = -1
+
+
+def sparse_set(value: SdsString, index: int, count: int, max_bytes: int,
+               cursor: Cursor | None = None) -> int:
+    """hllSparseSet: raise register ``index`` to ``count``. 1 if it changed (the value may
+    have turned dense), 0 if not, -1 if the value is invalid."""
+    if count > _VAL_MAX_VALUE:
+        return _promote(value, index, count)
+    value.make_room(len(value) + 3)
+    end = len(value)
+    if cursor is None:
+        p, first, prev = HEADER_SIZE, 0, -1
+    else:
+        p, first, prev = cursor.pos, cursor.first, cursor.prev
+    prev_first = pprev = -1
+    span = 0
+    oplen = 1
+    while p < end:
+        b = value[p]
+        if b < 0x40:
+            span = b + 1
+            oplen = 1
+        elif b & 0x80:
+            span = (b & 3) + 1
+            oplen = 1
+        else:
+            span = ((b & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
+            oplen = 2
+        if index <= first + span - 1:
+            break
+        pprev = prev
+        prev = p
+        prev_first = first
+        p += oplen
+        first += span
+    if span == 0 or p >= end:
+        return -1
+    if cursor is not None:  # the opcodes before prev stay as they are
+        if prev_first >= 0:
+            cursor.pos, cursor.first, cursor.prev = prev, prev_first, pprev
+        else:
+            cursor.pos, cursor.first, cursor.prev = HEADER_SIZE, 0, -1
+
+    b = value[p]
+    is_val = b >= 0x80
+    if is_val:
+        old = ((b >> 2) & 31) + 1
+        if old >= count:
+            return 0
+        if span == 1:
+            value[p] = ((count - 1) << 2) | 0x80
+            _merge_values(value, prev, end)
+            return 1
+    elif b < 0x40 and span == 1:
+        value[p] = ((count - 1) << 2) | 0x80
+        _merge_values(value, prev, end)
+        return 1
+
+    seq = bytearray()
+    last = first + span - 1
+    if not is_val:
+        if index != first:
+            _zeros(seq, index - first)
+        seq.append(((count - 1) << 2) | 0x80)
+        if index != last:
+            _zeros(seq, last - index)
+    else:
+        current = (b >> 2) & 31
+        if index != first:
+            seq.append((current << 2) | (index - first - 1) | 0x80)
+        seq.append(((count - 1) << 2) | 0x80)
+        if index != last:
+            seq.append((current << 2) | (last - index - 1) | 0x80)
+    delta = len(seq) - oplen
+    if delta > 0 and end + delta > max_bytes:
+        return _promote(value, index, count)
+    value[p:p + oplen] = seq
+    end += delta
+    if len(value) > end:  # an XZERO cut short by the end of the string
+        del value[end:]
+    _merge_values(value, prev, end)
+    return 1
+
+
+def _zeros(seq: bytearray, length: int) -> None:
+    if length > _ZERO_MAX_LEN:
+        length -= 1
+        seq.append((length >> 8) | 0x40)
+        seq.append(length & 0xFF)
+    else:
+        seq.append(length - 1)
+
+
+def _merge_values(value: SdsString, prev: int, end: int) -> None:
+    """Step 4 of hllSparseSet: merge adjacent equal VAL opcodes within five opcodes from
+    the one before the edit; then the cached cardinality is stale."""
+    p = prev if prev >= 0 else HEADER_SIZE
+    scan = 5
+    while p < end and scan:
+        scan -= 1
+        b = value[p]
+        if b < 0x80:
+            p += 1 if b < 0x40 else 2
+            continue
+        if p + 1 < end:
+            nb = value[p + 1]
+            if nb >= 0x80 and (b ^ nb) & 0x7C == 0:
+                length = (b & 3) + (nb & 3) + 2
+                if length <= _VAL_MAX_LEN:
+                    value[p + 1] = (b & 0x7C) | (length - 1) | 0x80
+                    del value[p]
+                    end -= 1
+                    continue
+        p += 1
+    invalidate(value)
+
+
+def _promote(value: SdsString, index: int, count: int) -> int:
+    """The promote: label of hllSparseSet: turn dense, then set the register there."""
+    if not to_dense(value):
+        return -1
+    return dense_set(value, index, count)
