@@ -23,17 +23,16 @@ from ..types.hyperloglog import (
     DENSE,
     HEADER_SIZE,
     cached_card,
-    dense_raw,
     estimate,
-    int_raw,
+    histogram,
     invalidate,
     is_hll,
     new_hll,
     pack,
-    raw_histogram,
-    raw_int,
+    raw_bytes,
     raw_max,
     store_card,
+    unpack,
 )
 from ..types.registry import STRING_TYPES
 from ..types.typeinfo import SdsString
@@ -81,7 +80,7 @@ def _union(c: Client, keys: list[bytes]) -> tuple[int, bool]:
         raw = registers(value)
         if raw is None:
             raise CommandError(errors.HLL_INVALID)
-        merged = raw_max(merged, raw_int(raw)) if merged else raw_int(raw)
+        merged = raw_max(merged, raw) if merged else raw
     return merged, dense
 
 
@@ -119,7 +118,7 @@ def pfadd(c: Client, argv: list[bytes]) -> Any:
 def pfcount(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         merged, _ = _union(c, argv[1:])
-        return estimate(raw_histogram(int_raw(merged)))
+        return estimate(histogram(merged))
     db = c.db
     key = argv[1]
     value = db.lookup_read(key)
@@ -152,8 +151,8 @@ def pfmerge(c: Client, argv: list[bytes]) -> Any:
     if use_dense and not to_dense(value):
         raise CommandError(errors.HLL_INVALID)
     if merged:
-        raw = int_raw(merged)
         if value[4] != DENSE:
+            raw = raw_bytes(merged)
             max_bytes = _max_bytes(c)
             cursor = Cursor()
             for index in compress(range(len(raw)), raw):
@@ -161,7 +160,7 @@ def pfmerge(c: Client, argv: list[bytes]) -> Any:
                 if value[4] == DENSE:
                     break
         if value[4] == DENSE:  # the destination was merged in: its registers are the max
-            value[HEADER_SIZE:] = pack(raw)
+            value[HEADER_SIZE:] = pack(merged)
     invalidate(value)
     db.modified(key)
     db.stats.dirty -= signals
@@ -181,7 +180,7 @@ def pfdebug(c: Client, argv: list[bytes]) -> Any:
     if sub == b"getreg":
         if value[4] != DENSE:
             _todense(c, key, value)
-        return list(dense_raw(value))
+        return list(raw_bytes(unpack(value)))
     if sub == b"decode":
         if value[4] == DENSE:
             raise CommandError(errors.HLL_NOT_SPARSE)

@@ -52,9 +52,10 @@ def runs(value: bytes | bytearray) -> tuple[list[tuple[int, int]], int, bool]:
     return vals, idx, False
 
 
-def sparse_raw(value: bytes | bytearray) -> bytearray | None:
-    """The 16384 registers one byte each (hllSparseToDense, hllMerge), or None if the
-    opcodes before any VAL past the last register do not cover exactly 16384."""
+def sparse_raw(value: bytes | bytearray) -> int | None:
+    """The raw registers (hyperloglog.unpack's form) as hllSparseToDense and hllMerge
+    read them, or None if the opcodes before any VAL past the last register do not cover
+    exactly 16384."""
     vals, covered, _ = runs(value)
     if covered != REGISTERS:
         return None
@@ -62,7 +63,7 @@ def sparse_raw(value: bytes | bytearray) -> bytearray | None:
     for start, b in vals:
         length = (b & 3) + 1
         raw[start:start + length] = _RUNS[b]
-    return raw
+    return int.from_bytes(raw, "little")
 
 
 def sparse_histogram(value: bytes | bytearray) -> list[int] | None:

@@ -7,11 +7,11 @@ from .hll_sparse import sparse_histogram, sparse_raw, sparse_set
 from .hyperloglog import (
     DENSE,
     HEADER_SIZE,
-    dense_raw,
     dense_set,
     estimate,
+    histogram,
     pattern,
-    raw_histogram,
+    unpack,
 )
 from .typeinfo import SdsString
 
@@ -27,15 +27,15 @@ def add(value: SdsString, element: bytes, max_bytes: int) -> int:
 def count(value: bytes | bytearray) -> int | None:
     """hllCount of a value, or None if its sparse opcodes are invalid."""
     if value[4] == DENSE:
-        return estimate(raw_histogram(dense_raw(value)))
+        return estimate(histogram(unpack(value)))
     histo = sparse_histogram(value)
     return None if histo is None else estimate(histo)
 
 
-def registers(value: bytes | bytearray) -> bytes | bytearray | None:
-    """The 16384 registers one byte each (what hllMerge folds in), or None if invalid."""
+def registers(value: bytes | bytearray) -> int | None:
+    """The raw registers (what hllMerge folds in), or None if the value is invalid."""
     if value[4] == DENSE:
-        return dense_raw(value)
+        return unpack(value)
     return sparse_raw(value)
 
 

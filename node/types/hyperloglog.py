@@ -7,10 +7,10 @@ set when stale) and then the registers, sparse (hll_sparse.py) or dense (16384 6
 registers packed LSB first, 12288 bytes). Commands change a value in place, as an
 ``SdsString``, so the cache and every byte follow Redis's.
 
-Speed in pure Python comes from treating the 12288 register bytes as one integer: the
-16384 registers are unpacked to one byte each (``raw`` registers, Redis's HLL_RAW) with
-a handful of whole-integer masks and shifts, merged with a bytewise max done the same way
-(SWAR), and histogrammed with ``bytes.count``, all at C speed.
+Speed in pure Python comes from treating the registers as one integer: the 16384
+registers are unpacked to one byte each (``raw`` registers, Redis's HLL_RAW) with a
+handful of whole-integer masks and shifts, merged with a bytewise max done the same way
+(SWAR), and histogrammed through their bit planes, all at C speed.
 """
 
 from __future__ import annotations
@@ -112,36 +112,38 @@ def dense_set(value: bytearray, index: int, count: int) -> int:
     return 1
 
 
-def _word_mask(pattern32: int) -> int:
-    """``pattern32`` repeated in each of the 4096 little-endian 32-bit words."""
-    return int.from_bytes(pattern32.to_bytes(4, "little") * (REGISTERS // 4), "little")
+def _repeated(word: int, size: int) -> int:
+    """``word`` (``size`` bytes) repeated over 16384 bytes, little-endian."""
+    return int.from_bytes(word.to_bytes(size, "little") * (REGISTERS // size), "little")
 
 
 # Four registers fill three bytes; spread to four bytes, each 32-bit word holds them at
 # bits 0, 6, 12, 18 (packed) or 0, 8, 16, 24 (raw).
-_PACKED = tuple(_word_mask(63 << (6 * i)) for i in range(4))
-_RAW = tuple(_word_mask(63 << (8 * i)) for i in range(4))
-_HIGH_BITS = _word_mask(0x80808080)
-_LOW_BITS = _word_mask(0x01010101)
+_PACKED = tuple(_repeated(63 << (6 * i), 4) for i in range(4))
+_RAW = tuple(_repeated(63 << (8 * i), 4) for i in range(4))
+_HIGH_BITS = _repeated(0x80, 1)
+# The masks of an 8x8 bit transpose within each 64-bit word (Hacker's Delight 7-3).
+_TRANSPOSE = ((7, _repeated(0x00AA00AA00AA00AA, 8)), (14, _repeated(0x0000CCCC0000CCCC, 8)),
+              (28, _repeated(0x00000000F0F0F0F0, 8)))
+_ALL_REGISTERS = (1 << REGISTERS) - 1
 
 
-def unpack(packed: bytes | bytearray | memoryview) -> bytes:
-    """The 16384 registers of dense register bytes, one byte each (HLL_RAW)."""
+def unpack(value: bytes | bytearray, offset: int = HEADER_SIZE) -> int:
+    """The 16384 registers of the dense register bytes at ``offset``, one byte each,
+    as one little-endian integer (Redis's HLL_RAW form)."""
     spread = bytearray(REGISTERS)
-    spread[0::4] = packed[0::3]
-    spread[1::4] = packed[1::3]
-    spread[2::4] = packed[2::3]
+    spread[0::4] = value[offset::3]
+    spread[1::4] = value[offset + 1::3]
+    spread[2::4] = value[offset + 2::3]
     x = int.from_bytes(spread, "little")
     m0, m1, m2, m3 = _PACKED
-    x = (x & m0) | ((x & m1) << 2) | ((x & m2) << 4) | ((x & m3) << 6)
-    return x.to_bytes(REGISTERS, "little")
+    return (x & m0) | ((x & m1) << 2) | ((x & m2) << 4) | ((x & m3) << 6)
 
 
-def pack(raw: bytes | bytearray) -> bytearray:
-    """Dense register bytes for 16384 one-byte registers (each below 64)."""
-    x = int.from_bytes(raw, "little")
+def pack(raw: int) -> bytearray:
+    """Dense register bytes for raw registers (each below 64)."""
     m0, m1, m2, m3 = _RAW
-    x = (x & m0) | ((x & m1) >> 2) | ((x & m2) >> 4) | ((x & m3) >> 6)
+    x = (raw & m0) | ((raw & m1) >> 2) | ((raw & m2) >> 4) | ((raw & m3) >> 6)
     spread = x.to_bytes(REGISTERS, "little")
     packed = bytearray(DENSE_SIZE - HEADER_SIZE)
     packed[0::3] = spread[0::4]
@@ -150,38 +152,42 @@ def pack(raw: bytes | bytearray) -> bytearray:
     return packed
 
 
-def dense_raw(value: bytes | bytearray) -> bytes:
-    return unpack(memoryview(value)[HEADER_SIZE:])
+def raw_bytes(raw: int) -> bytes:
+    return raw.to_bytes(REGISTERS, "little")
 
 
 def raw_max(a: int, b: int) -> int:
-    """The bytewise max of two raw register sets held as integers (values below 128)."""
-    ge = (((a | _HIGH_BITS) - b) & _HIGH_BITS) >> 7  # 1 in each byte where a >= b
-    mask = (ge << 8) - ge
-    return (a & mask) | (b & ~mask)
+    """The bytewise max of two raw register sets (values below 128), SWAR."""
+    high = ((a | _HIGH_BITS) - b) & _HIGH_BITS  # 0x80 in each byte where a >= b
+    return b ^ ((a ^ b) & (high - (high >> 7)))
 
 
-def raw_int(raw: bytes | bytearray) -> int:
-    return int.from_bytes(raw, "little")
+def histogram(raw: int) -> list[int]:
+    """hllRawRegHisto: how many registers hold each value 0..63.
 
-
-def int_raw(registers: int) -> bytes:
-    return registers.to_bytes(REGISTERS, "little")
-
-
-# --- the estimator (Ertl, "New cardinality estimation algorithms for HyperLogLog
-# sketches", as Redis 7 has it) ---
-
-def raw_histogram(raw: bytes | bytearray) -> list[int]:
-    """hllRawRegHisto: how many registers hold each value 0..63."""
+    The registers' bit planes are cut out at once (an 8x8 bit transpose in every 64-bit
+    word puts bit k of eight registers in byte k), then the registers are split plane by
+    plane, high bit first, as sets of bits: the counts are the sizes of the leaves."""
+    x = raw
+    for shift, mask in _TRANSPOSE:
+        t = (x ^ (x >> shift)) & mask
+        x ^= t ^ (t << shift)
+    data = x.to_bytes(REGISTERS, "little")
+    nodes = [(0, _ALL_REGISTERS)]
+    for bit in range(5, -1, -1):
+        plane = int.from_bytes(data[bit::8], "little")
+        split = []
+        for value, members in nodes:
+            ones = members & plane
+            zeros = members ^ ones
+            if zeros:
+                split.append((value, zeros))
+            if ones:
+                split.append((value | (1 << bit), ones))
+        nodes = split
     histo = [0] * 64
-    seen = 0
-    for value in range(64):
-        n = raw.count(value)
-        histo[value] = n
-        seen += n
-        if seen == REGISTERS:
-            break
+    for value, members in nodes:
+        histo[value] = members.bit_count()
     return histo
 
 
