@@ -27,9 +27,12 @@ _ZERO_MAX_LEN = 64
 _RUNS = {b: bytes((((b >> 2) & 31) + 1,)) * ((b & 3) + 1) for b in range(0x80, 0x100)}
 
 
-def runs(value: bytes | bytearray) -> tuple[list[tuple[int, int]], int, bool]:
-    """The VAL opcodes as (first register, opcode byte), the registers covered, and
-    whether a VAL opcode ran past register 16383 (where hllSparseToDense stops)."""
+def runs(value: bytes | bytearray) -> tuple[list[tuple[int, int]], int]:
+    """The VAL opcodes as (first register, opcode byte), and the registers covered.
+
+    The value is valid only if they are exactly 16384: since the fix of CVE-2025-32023
+    (in Debian's 7.0.15 too) an opcode running past the last register makes it invalid,
+    even after a full count."""
     vals: list[tuple[int, int]] = []
     idx = 0
     pos = HEADER_SIZE
@@ -43,33 +46,28 @@ def runs(value: bytes | bytearray) -> tuple[list[tuple[int, int]], int, bool]:
             idx += ((b & 0x3F) << 8 | (value[pos + 1] if pos + 1 < end else 0)) + 1
             pos += 2
         else:
-            length = (b & 3) + 1
-            if idx + length > REGISTERS:
-                return vals, idx, True
             vals.append((idx, b))
-            idx += length
+            idx += (b & 3) + 1
             pos += 1
-    return vals, idx, False
+    return vals, idx
 
 
 def sparse_raw(value: bytes | bytearray) -> int | None:
     """The raw registers (hyperloglog.unpack's form) as hllSparseToDense and hllMerge
-    read them, or None if the opcodes before any VAL past the last register do not cover
-    exactly 16384."""
-    vals, covered, _ = runs(value)
+    read them, or None if the value is invalid."""
+    vals, covered = runs(value)
     if covered != REGISTERS:
         return None
     raw = bytearray(REGISTERS)
     for start, b in vals:
-        length = (b & 3) + 1
-        raw[start:start + length] = _RUNS[b]
+        raw[start:start + (b & 3) + 1] = _RUNS[b]
     return int.from_bytes(raw, "little")
 
 
 def sparse_histogram(value: bytes | bytearray) -> list[int] | None:
     """hllSparseRegHisto: the register histogram, or None for an invalid run list."""
-    vals, covered, overflow = runs(value)
-    if covered != REGISTERS or overflow:
+    vals, covered = runs(value)
+    if covered != REGISTERS:
         return None
     histo = [0] * 64
     nonzero = 0
