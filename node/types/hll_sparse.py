@@ -15,10 +15,17 @@ terminator, and a run list that does not cover exactly 16384 registers is invali
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
+from itertools import accumulate
+
 from .hyperloglog import DENSE, HEADER_SIZE, REGISTERS, dense_set, invalidate, pack
 from .typeinfo import SdsString
 
 _VAL_MAX_VALUE = 32
+_ONE_BYTE_OPCODES = re.compile(rb"[\x00-\x3f\x80-\xff]*")
+_SPANS = bytes(b + 1 if b < 0x40 else 0 if b < 0x80 else (b & 3) + 1 for b in range(256))
+_CHUNK = 256
 _VAL_MAX_LEN = 4
 _ZERO_MAX_LEN = 64
 
@@ -119,32 +126,13 @@ def sparse_set(value: SdsString, index: int, count: int, max_bytes: int,
     value.make_room(len(value) + 3)
     end = len(value)
     if cursor is None:
-        p, first, prev = HEADER_SIZE, 0, -1
+        found = _locate(value, index, HEADER_SIZE, 0, -1)
     else:
-        p, first, prev = cursor.pos, cursor.first, cursor.prev
-    prev_first = pprev = -1
-    span = 0
-    oplen = 1
-    while p < end:
-        b = value[p]
-        if b < 0x40:
-            span = b + 1
-            oplen = 1
-        elif b & 0x80:
-            span = (b & 3) + 1
-            oplen = 1
-        else:
-            span = ((b & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
-            oplen = 2
-        if index <= first + span - 1:
-            break
-        pprev = prev
-        prev = p
-        prev_first = first
-        p += oplen
-        first += span
-    if span == 0 or p >= end:
+        found = _locate(value, index, cursor.pos, cursor.first, cursor.prev)
+    if found is None:
         return -1
+    p, first, span, prev, prev_first, pprev = found
+    oplen = 2 if 0x40 <= value[p] < 0x80 else 1
     if cursor is not None:  # the opcodes before prev stay as they are
         if prev_first >= 0:
             cursor.pos, cursor.first, cursor.prev = prev, prev_first, pprev
@@ -190,6 +178,50 @@ def sparse_set(value: SdsString, index: int, count: int, max_bytes: int,
         del value[end:]
     _merge_values(value, prev, end)
     return 1
+
+
+def _locate(value: bytearray, index: int, p: int, first: int,
+            prev: int) -> tuple[int, int, int, int, int, int] | None:
+    """Step 1 of hllSparseSet: find the opcode covering register ``index``, scanning from
+    the opcode at ``p`` (covering from register ``first``, after the one at ``prev``).
+
+    Gives that opcode's offset, first register and span, and the two opcodes before it
+    (the previous one with its first register, -1 for none met in this scan), or None
+    when no opcode covers the register. Runs of one-byte opcodes are summed a chunk at
+    a time at C speed (translate + sum), and walked only in the chunk holding the
+    register: a sparse value of 3000 bytes is a few dozen steps instead of thousands."""
+    end = len(value)
+    prev_first = pprev = -1
+    while p < end:
+        run_end = _ONE_BYTE_OPCODES.match(value, p).end()  # type: ignore[union-attr]
+        while p < run_end:
+            stop = min(p + _CHUNK, run_end)
+            spans = value[p:stop].translate(_SPANS)
+            total = sum(spans)
+            if first + total > index:
+                ends = list(accumulate(spans))
+                k = bisect_right(ends, index - first)
+                if k >= 2:
+                    pprev, prev, prev_first = p + k - 2, p + k - 1, first + ends[k - 2]
+                elif k == 1:
+                    pprev, prev, prev_first = prev, p, first
+                return p + k, first + (ends[k - 1] if k else 0), spans[k], prev, prev_first, pprev
+            if stop - p >= 2:
+                pprev, prev, prev_first = stop - 2, stop - 1, first + total - spans[-1]
+            else:
+                pprev, prev, prev_first = prev, p, first
+            first += total
+            p = stop
+        if p >= end:
+            break
+        b = value[p]  # an XZERO opcode
+        span = ((b & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
+        if index < first + span:
+            return p, first, span, prev, prev_first, pprev
+        pprev, prev, prev_first = prev, p, first
+        p += 2
+        first += span
+    return None
 
 
 def _zeros(seq: bytearray, length: int) -> None:

@@ -512,3 +512,53 @@ def test_unpack_pack_and_histogram_agree_with_a_plain_loop():
 
 def test_count_of_a_fresh_value_is_zero():
     assert count(hyperloglog.new_hll()) == 0
+
+
+def scan_as_redis(value: bytearray, index: int, p: int, first: int, prev: int):
+    """hllSparseSet's step 1 as written in C, one opcode at a time: the specification
+    of hll_sparse._locate."""
+    end = len(value)
+    prev_first = pprev = -1
+    span = 0
+    while p < end:
+        b = value[p]
+        if b < 0x40:
+            span, oplen = b + 1, 1
+        elif b & 0x80:
+            span, oplen = (b & 3) + 1, 1
+        else:
+            span, oplen = ((b & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1, 2
+        if index <= first + span - 1:
+            return p, first, span, prev, prev_first, pprev
+        pprev, prev, prev_first = prev, p, first
+        p += oplen
+        first += span
+    return None
+
+
+def test_the_chunked_opcode_scan_finds_what_redis_scan_finds():
+    rng = random.Random(20)
+    for trial in range(60):
+        value = hyperloglog.new_hll()
+        for element in elements(rng, rng.choice((1, 10, 300, 1500))):
+            add(value, element, 100_000)
+        body = bytearray(value)
+        if trial % 3 == 0:  # damaged: opcodes of any kind, an XZERO cut at the end
+            body += bytes(rng.randrange(256) for _ in range(rng.randint(1, 600)))
+        starts, first = [16], [0]
+        while starts[-1] < len(body):  # every opcode's offset and first register
+            p = starts[-1]
+            b = body[p]
+            if 0x40 <= b < 0x80:
+                low = body[p + 1] if p + 1 < len(body) else 0
+                starts.append(p + 2)
+                first.append(first[-1] + ((b & 0x3F) << 8 | low) + 1)
+            else:
+                starts.append(p + 1)
+                first.append(first[-1] + (b + 1 if b < 0x40 else (b & 3) + 1))
+        for _ in range(20):
+            k = rng.randrange(len(starts) - 1) if rng.random() < 0.3 else 0
+            prev = starts[k - 1] if k else -1
+            index = rng.randrange(first[k], first[-1] + 3)
+            assert hll_sparse._locate(body, index, starts[k], first[k], prev) == \
+                scan_as_redis(body, index, starts[k], first[k], prev), (trial, index, k)
