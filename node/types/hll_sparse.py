@@ -15,7 +15,6 @@ terminator, and a run list that does not cover exactly 16384 registers is invali
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from itertools import accumulate
 
@@ -23,9 +22,11 @@ from .hyperloglog import DENSE, HEADER_SIZE, REGISTERS, dense_set, invalidate, p
 from .typeinfo import SdsString
 
 _VAL_MAX_VALUE = 32
-_ONE_BYTE_OPCODES = re.compile(rb"[\x00-\x3f\x80-\xff]*")
+# What one byte spans as a ZERO or VAL opcode; 0 for an XZERO's first byte.
 _SPANS = bytes(b + 1 if b < 0x40 else 0 if b < 0x80 else (b & 3) + 1 for b in range(256))
-_CHUNK = 256
+_SPAN_LIST = list(_SPANS)
+_ONE_BYTE_OPCODES = bytes(b for b in range(256) if not 0x40 <= b < 0x80)
+_WINDOW = 64
 _VAL_MAX_LEN = 4
 _ZERO_MAX_LEN = 64
 
@@ -187,40 +188,43 @@ def _locate(value: bytearray, index: int, p: int, first: int,
 
     Gives that opcode's offset, first register and span, and the two opcodes before it
     (the previous one with its first register, -1 for none met in this scan), or None
-    when no opcode covers the register. Runs of one-byte opcodes are summed a chunk at
-    a time at C speed (translate + sum), and walked only in the chunk holding the
-    register: a sparse value of 3000 bytes is a few dozen steps instead of thousands."""
+    when no opcode covers the register. The scan goes a window of bytes at a time: a
+    window of one-byte opcodes only (no XZERO) is summed at C speed (translate + sum)
+    and walked only if it holds the register; other windows are walked opcode by opcode.
+    A full sparse value (3000 bytes, few XZEROs) is then a few dozen steps, not thousands.
+    """
     end = len(value)
+    spans = _SPAN_LIST
     prev_first = pprev = -1
     while p < end:
-        run_end = _ONE_BYTE_OPCODES.match(value, p).end()  # type: ignore[union-attr]
-        while p < run_end:
-            stop = min(p + _CHUNK, run_end)
-            spans = value[p:stop].translate(_SPANS)
-            total = sum(spans)
-            if first + total > index:
-                ends = list(accumulate(spans))
-                k = bisect_right(ends, index - first)
-                if k >= 2:
-                    pprev, prev, prev_first = p + k - 2, p + k - 1, first + ends[k - 2]
-                elif k == 1:
-                    pprev, prev, prev_first = prev, p, first
-                return p + k, first + (ends[k - 1] if k else 0), spans[k], prev, prev_first, pprev
-            if stop - p >= 2:
-                pprev, prev, prev_first = stop - 2, stop - 1, first + total - spans[-1]
-            else:
+        stop = p + _WINDOW
+        if stop <= end and not value[p:stop].translate(None, _ONE_BYTE_OPCODES):
+            window = value[p:stop].translate(_SPANS)
+            total = sum(window)
+            if first + total <= index:
+                pprev, prev, prev_first = stop - 2, stop - 1, first + total - window[-1]
+                first += total
+                p = stop
+                continue
+            ends = list(accumulate(window))
+            k = bisect_right(ends, index - first)
+            if k >= 2:
+                pprev, prev, prev_first = p + k - 2, p + k - 1, first + ends[k - 2]
+            elif k == 1:
                 pprev, prev, prev_first = prev, p, first
-            first += total
-            p = stop
-        if p >= end:
-            break
-        b = value[p]  # an XZERO opcode
-        span = ((b & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
-        if index < first + span:
-            return p, first, span, prev, prev_first, pprev
-        pprev, prev, prev_first = prev, p, first
-        p += 2
-        first += span
+            return p + k, first + (ends[k - 1] if k else 0), window[k], prev, prev_first, pprev
+        stop = min(stop, end)
+        while p < stop:
+            span = spans[value[p]]
+            oplen = 1
+            if not span:  # XZERO
+                span = ((value[p] & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
+                oplen = 2
+            if index < first + span:
+                return p, first, span, prev, prev_first, pprev
+            pprev, prev, prev_first = prev, p, first
+            p += oplen
+            first += span
     return None
 
 
