@@ -55,6 +55,7 @@ def _writable(c: Client, key: bytes, value: Any) -> SdsString:
     if value.__class__ is SdsString:
         if value.alloc < 0:  # embstr: a raw sds of its own
             value.made_raw()
+            c.db.resized(key)
         return value
     fresh = SdsString.unshared(value if value.__class__ is bytes else bytes(value))
     c.db.unshare(key, fresh)
@@ -105,7 +106,8 @@ def pfadd(c: Client, argv: list[bytes]) -> Any:
             db.resized(key)  # what changed before the bad opcode stays, unsignalled
             raise CommandError(errors.HLL_INVALID)
     if not updated:
-        db.resized(key)
+        if value[4] != DENSE:  # the sparse string may have grown its allocation
+            db.resized(key)
         return 0
     db.modified(key)
     db.stats.dirty += updated - signals - 1

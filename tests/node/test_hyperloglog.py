@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 import redis
 from differential import Request, assert_same, assert_same_resp3, retrailer
-from nodes import ServerProcess, free_port, start_node, start_redis_server
+from nodes import ServerProcess, check_footprint, free_port, start_node, start_redis_server
 from redslot.node.types import hll_sparse, hyperloglog
 from redslot.node.types.hll_value import add, count
 from redslot.node.types.rdb import RDB_VERSION
@@ -34,6 +34,7 @@ def raw(node: ServerProcess, reference: ServerProcess) -> Iterator[tuple[RawClie
     yield pair
     for c in pair:
         c.close()
+    check_footprint(node)
 
 
 def same(pair: tuple[RawClient, RawClient], *request: bytes | str | int) -> bytes:
