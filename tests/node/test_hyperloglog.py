@@ -563,3 +563,35 @@ def test_the_chunked_opcode_scan_finds_what_redis_scan_finds():
             index = rng.randrange(first[k], first[-1] + 3)
             assert hll_sparse._locate(body, index, starts[k], first[k], prev) == \
                 scan_as_redis(body, index, starts[k], first[k], prev), (trial, index, k)
+
+
+def test_random_mixes_of_hll_and_string_commands_match(raw):
+    """PFADD, PFCOUNT, PFMERGE and PFDEBUG interleaved with string edits of the same
+    values (SETRANGE, APPEND) and changes of hll-sparse-max-bytes."""
+    rng = random.Random(21)
+    keys = ["a", "b", "c", "d"]
+    for _ in range(400):
+        key = rng.choice(keys)
+        what = rng.random()
+        if what < 0.45:
+            request: tuple[bytes | str | int, ...] = (
+                "PFADD", key, *elements(rng, rng.choice((1, 3, 30, 200))))
+        elif what < 0.6:
+            request = ("PFCOUNT", *rng.sample(keys, rng.randint(1, 3)))
+        elif what < 0.7:
+            request = ("PFMERGE", key, *rng.sample(keys, rng.randint(0, 3)))
+        elif what < 0.75:
+            request = ("PFDEBUG", rng.choice(("TODENSE", "ENCODING", "DECODE")), key)
+        elif what < 0.8:
+            request = ("SETRANGE", key, rng.randrange(30), bytes((rng.randrange(256),)))
+        elif what < 0.83:
+            request = ("APPEND", key, bytes((rng.randrange(256),)))
+        elif what < 0.86:
+            request = ("DEL", key)
+        elif what < 0.88:
+            request = ("CONFIG", "SET", "hll-sparse-max-bytes", rng.choice(("60", "600", "3000")))
+        else:
+            request = ("GET", key)
+        same(raw, *request)
+    for key in keys:
+        same(raw, "GET", key)
