@@ -537,7 +537,7 @@ def scan_as_redis(value: bytearray, index: int, p: int, first: int, prev: int):
     return None
 
 
-def test_the_chunked_opcode_scan_finds_what_redis_scan_finds():
+def test_the_windowed_opcode_scan_finds_what_redis_scan_finds():
     rng = random.Random(20)
     for trial in range(60):
         value = hyperloglog.new_hll()
