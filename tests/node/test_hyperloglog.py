@@ -595,3 +595,42 @@ def test_random_mixes_of_hll_and_string_commands_match(raw):
         same(raw, *request)
     for key in keys:
         same(raw, "GET", key)
+
+
+def histogram_as_redis(value: bytes | bytearray) -> list[int] | None:
+    """hllSparseRegHisto (with the CVE-2025-32023 checks), one opcode at a time."""
+    histo = [0] * 64
+    idx = 0
+    p = 16
+    while p < len(value):
+        b = value[p]
+        if b < 0x40:
+            span, kind, p = b + 1, 0, p + 1
+        elif b < 0x80:
+            low = value[p + 1] if p + 1 < len(value) else 0
+            span, kind, p = ((b & 0x3F) << 8 | low) + 1, 0, p + 2
+        else:
+            span, kind, p = (b & 3) + 1, ((b >> 2) & 31) + 1, p + 1
+        if idx + span > 16384:
+            return None
+        idx += span
+        histo[kind] += span
+    return histo if idx == 16384 else None
+
+
+def test_the_sparse_histogram_counts_what_redis_counts():
+    rng = random.Random(22)
+    for trial in range(200):
+        value = hyperloglog.new_hll()
+        for element in elements(rng, rng.choice((0, 1, 10, 300, 1500))):
+            add(value, element, 100_000)
+        body = bytearray(value)
+        for _ in range(trial % 4):  # damaged: any byte anywhere, cut, or extended
+            what = rng.random()
+            if what < 0.4 and len(body) > 16:
+                body[rng.randrange(16, len(body))] = rng.randrange(256)
+            elif what < 0.7:
+                del body[rng.randrange(16, len(body) + 1):]
+            else:
+                body += bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
+        assert hll_sparse.sparse_histogram(body) == histogram_as_redis(body), trial
