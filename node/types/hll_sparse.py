@@ -16,9 +16,7 @@ terminator, and a run list that does not cover exactly 16384 registers is invali
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import Counter
-from itertools import accumulate
 
 from .hyperloglog import DENSE, HEADER_SIZE, REGISTERS, dense_set, invalidate, pack
 from .typeinfo import SdsString
@@ -30,11 +28,11 @@ _ZERO_MAX_LEN = 64
 _SPANS = bytes(b + 1 if b < 0x40 else 0 if b < 0x80 else (b & 3) + 1 for b in range(256))
 _SPAN_LIST = list(_SPANS)
 _ZERO_SPANS = bytes(b + 1 if b < 0x40 else 0 for b in range(256))
-_ONE_BYTE_OPCODES = bytes(b for b in range(256) if not 0x40 <= b < 0x80)
 _NOT_VAL = bytes(range(0x80))
+_ONE_BYTE_OPCODES = bytes(b for b in range(256) if not 0x40 <= b < 0x80)
 _LOW_6_BITS = bytes(b & 0x3F for b in range(256))
 _XZERO = re.compile(rb"[\x40-\x7f].", re.DOTALL)
-_WINDOW = 64  # bytes of one-byte opcodes _locate sums at once
+_WINDOW = 96  # bytes _locate sums at once
 # The registers a VAL opcode byte stands for, by byte.
 _RUNS = {b: bytes((((b >> 2) & 31) + 1,)) * ((b & 3) + 1) for b in range(0x80, 0x100)}
 
@@ -205,43 +203,58 @@ def _locate(value: bytearray, index: int, p: int, first: int,
 
     Gives that opcode's offset, first register and span, and the two opcodes before it
     (the previous one with its first register, -1 for none met in this scan), or None
-    when no opcode covers the register. The scan goes a window of bytes at a time: a
-    window of one-byte opcodes only (no XZERO) is summed at C speed (translate + sum)
-    and walked only if it holds the register; other windows are walked opcode by opcode.
-    A full sparse value (3000 bytes, few XZEROs) is then a few dozen steps, not thousands.
-    """
+    when no opcode covers the register. The scan sums a window of bytes at a time at C
+    speed (the XZERO pairs cut out by regex, as in ``sparse_histogram``) and walks opcode
+    by opcode only the window holding the register: a sparse value of 3000 bytes is a
+    few dozen steps instead of thousands."""
     end = len(value)
-    spans = _SPAN_LIST
+    skipped = -1  # the last window summed: its last two opcodes are found only if needed
+    skipped_first = 0
+    while end - p >= _WINDOW:
+        cut = p + _WINDOW
+        window = bytes(value[p:cut])
+        if window.translate(None, _ONE_BYTE_OPCODES):  # XZERO opcodes in the window
+            window = _XZERO.sub(b"", window)
+            if 0x40 <= window[-1] < 0x80:  # an XZERO split by the window's end
+                cut -= 1
+                window = window[:-1]
+            pairs = _XZERO.findall(value, p, cut)
+            xzeros = b"".join(pairs)
+            total = ((sum(xzeros[0::2].translate(_LOW_6_BITS)) << 8) + sum(xzeros[1::2])
+                     + len(pairs) + sum(window.translate(_SPANS)))
+        else:
+            total = sum(window.translate(_SPANS))
+        if first + total > index:
+            break
+        skipped, skipped_first = p, first
+        p = cut
+        first += total
+    start = p
     prev_first = pprev = -1
+    spans = _SPAN_LIST
     while p < end:
-        stop = p + _WINDOW
-        if stop <= end and not value[p:stop].translate(None, _ONE_BYTE_OPCODES):
-            window = value[p:stop].translate(_SPANS)
-            total = sum(window)
-            if first + total <= index:
-                pprev, prev, prev_first = stop - 2, stop - 1, first + total - window[-1]
-                first += total
-                p = stop
-                continue
-            ends = list(accumulate(window))
-            k = bisect_right(ends, index - first)
-            if k >= 2:
-                pprev, prev, prev_first = p + k - 2, p + k - 1, first + ends[k - 2]
-            elif k == 1:
-                pprev, prev, prev_first = prev, p, first
-            return p + k, first + (ends[k - 1] if k else 0), window[k], prev, prev_first, pprev
-        stop = min(stop, end)
-        while p < stop:
-            span = spans[value[p]]
-            oplen = 1
-            if not span:  # XZERO
-                span = ((value[p] & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
-                oplen = 2
-            if index < first + span:
-                return p, first, span, prev, prev_first, pprev
-            pprev, prev, prev_first = prev, p, first
-            p += oplen
-            first += span
+        span = spans[value[p]]
+        oplen = 1
+        if not span:  # XZERO
+            span = ((value[p] & 0x3F) << 8 | (value[p + 1] if p + 1 < end else 0)) + 1
+            oplen = 2
+        if index < first + span:
+            if skipped >= 0 and pprev < start:  # the opcodes before the walk are needed
+                q, qfirst = skipped, skipped_first
+                before = [(-1, -1)] * 2
+                while q < start:
+                    before = [before[1], (q, qfirst)]
+                    b = value[q]
+                    qfirst += ((b & 0x3F) << 8 | value[q + 1]) + 1 if 0x40 <= b < 0x80 else _SPANS[b]
+                    q += 2 if 0x40 <= b < 0x80 else 1
+                if p == start:
+                    (pprev, _), (prev, prev_first) = before
+                else:
+                    pprev = before[1][0]
+            return p, first, span, prev, prev_first, pprev
+        pprev, prev, prev_first = prev, p, first
+        p += oplen
+        first += span
     return None
 
 
