@@ -63,7 +63,7 @@ def _writable(c: Client, key: bytes, value: Any) -> SdsString:
 
 
 def _max_bytes(c: Client) -> int:
-    return c.server.config["hll-sparse-max-bytes"]  # type: ignore[no-any-return]
+    return int(c.server.config["hll-sparse-max-bytes"])
 
 
 def _union(c: Client, keys: list[bytes]) -> tuple[int, bool]:
