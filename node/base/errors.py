@@ -96,6 +96,15 @@ INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
 VALUE_OUT_OF_RANGE = "ERR value is out of range, value must between %d and %d"
 
+# --- pub/sub (pubsub.c, server.c processCommand) ---
+PUBSUB_CONTEXT = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                  "QUIT / RESET are allowed in this context")
+SUBSCRIBE_DENY_BLOCKING = "ERR %s isn't allowed for a DENY BLOCKING client"
+CONFIG_OBUF_ARGUMENTS = "Wrong number of arguments in buffer limit configuration."
+CONFIG_OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
+CONFIG_OBUF_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+CONFIG_NOTIFY_EVENTS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+
 # --- server and introspection ---
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"

@@ -29,6 +29,7 @@ from . import (  # noqa: F401
     multi,
     object,
     persistence,
+    pubsub,
     replication,
     server,
     sets,

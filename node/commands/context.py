@@ -22,6 +22,7 @@ from ..keyspace.watch import WatchedKey
 from ..observability.context import Server as ObservabilityServer
 from ..observability.latency import LatencyMonitor
 from ..observability.slowlog import Slowlog
+from ..pubsub.hub import Subscriptions
 from ..replication.context import Client as ReplicationClient
 from ..replication.master import Replication
 from ..table.command import Command
@@ -49,6 +50,7 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     def pause(self) -> PauseState: ...
     @property
     def slowlog(self) -> Slowlog: ...
+
     @property
     def latency(self) -> LatencyMonitor: ...
     @property
@@ -82,11 +84,14 @@ class Client(ReplicationClient, Protocol):
     reply_peak: int
     no_evict: bool
     no_touch: bool
+    pubsub: bool
+    subscriptions: Subscriptions | None
 
     @property
     def server(self) -> Server: ...
 
     def rewrite(self, *effects: list[bytes]) -> None: ...
+    def push(self, frame: bytes) -> None: ...
     def select(self, index: int) -> None: ...
     def set_resp(self, version: int) -> None: ...
     def describe(self) -> str: ...

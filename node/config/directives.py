@@ -18,6 +18,7 @@ from typing import Any
 
 from ..base import errors
 from ..protocol.request import split_args, strict_int
+from .keyspace_events import flags_from_string, flags_to_string
 
 
 class ConfigError(ValueError):
@@ -103,6 +104,8 @@ class Kind:
     multi: bool = False
     always_rewrite: bool = False
     min_words: int = 1  # on a config-file line; save, bind and percentiles may stand bare
+    # A value that names only part of the setting: stored merged into the current one.
+    merge: Callable[[Any, Any], Any] | None = None
 
     def rewrite_args(self, value: Any) -> list[str]:
         if self.rewrite is not None:
@@ -244,7 +247,62 @@ def _parse_dbfilename(text: str) -> str:
     return text
 
 
+def _parse_notify_events(text: str) -> int:
+    flags = flags_from_string(text)
+    if flags < 0:
+        raise ConfigError(errors.CONFIG_NOTIFY_EVENTS)
+    return flags
+
+
+# client-output-buffer-limit: a class's (hard bytes, soft bytes, soft seconds); a value
+# names some classes (a line or CONFIG SET changes only those: ``merge``).
+OBUF_CLASSES = ("normal", "slave", "pubsub")
+_OBUF_CLASS_NAMES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+_STRTOLL = re.compile(r"[ \t\n\v\f\r]*([+-]?\d+)?")
+
+
+def _parse_obuf_limits(words: list[str]) -> dict[str, tuple[int, int, int]]:
+    """updateClientOutputBufferLimit: all of it is valid, or nothing changes."""
+    if words == [""]:
+        words = []
+    if len(words) % 4:
+        raise ConfigError(errors.CONFIG_OBUF_ARGUMENTS)
+    limits = {}
+    for i in range(0, len(words), 4):
+        name = _OBUF_CLASS_NAMES.get(words[i].lower())
+        if name is None:
+            raise ConfigError(errors.CONFIG_OBUF_CLASS)
+        match = _STRTOLL.fullmatch(words[i + 3])
+        try:
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+        except ConfigError:
+            raise ConfigError(errors.CONFIG_OBUF_VALUE) from None
+        seconds = int(match.group(1) or 0) if match else -1
+        if (match is None or (not match.group(1) and words[i + 3].strip())) or seconds < 0:
+            raise ConfigError(errors.CONFIG_OBUF_VALUE)
+        limits[name] = (hard, soft, seconds)
+    return limits
+
+
+def _format_obuf_limits(limits: dict[str, tuple[int, int, int]]) -> str:
+    return " ".join(f"{name} {h} {s} {sec}" for name in OBUF_CLASSES
+                    for h, s, sec in [limits[name]])
+
+
+def _rewrite_obuf_limits(limits: dict[str, tuple[int, int, int]]) -> list[str]:
+    return [f"{'replica' if name == 'slave' else name} {rewrite_memory(h)} {rewrite_memory(s)} {sec}"
+            for name in OBUF_CLASSES for h, s, sec in [limits[name]]]
+
+
+def _merge_obuf_limits(old: dict[str, tuple[int, int, int]],
+                       new: dict[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
+    return {**old, **new}
+
+
 BOOL = Kind(parse_bool, format_bool)
+NOTIFY_EVENTS = Kind(_parse_notify_events, flags_to_string, lambda v: [quote(flags_to_string(v))])
+OBUF_LIMITS = Kind(_parse_obuf_limits, _format_obuf_limits, _rewrite_obuf_limits, multi=True,
+                   merge=_merge_obuf_limits)
 STRING = Kind(str, str, lambda v: [quote(v)])
 DBFILENAME = Kind(_parse_dbfilename, str, lambda v: [quote(v)])
 HOSTNAME = Kind(_parse_hostname, str, lambda v: [quote(v)])
@@ -293,6 +351,11 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Close a client idle for this many seconds (0: never); MONITOR clients and clients whose requests CLIENT PAUSE holds are kept."),
     Directive("tcp-keepalive", int_kind(0, INT_MAX), "300",
               doc="Seconds of client silence before TCP keepalive probes start (then every third of it, 3 probes); 0 turns keepalive off."),
+    Directive("client-output-buffer-limit", OBUF_LIMITS,
+              "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+              doc="Per client class (normal, replica, pubsub): a hard limit and a soft limit (bytes held for a client over so many seconds) on unsent output; past either the client is disconnected, so a stalled subscriber or replica cannot grow the node's memory without bound. 0 disables a limit."),
+    Directive("notify-keyspace-events", NOTIFY_EVENTS, "",
+              doc="Keyspace notification classes (letters K E g $ l s h z x e t m d n A, as Redis): events are published on `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>`."),
     Directive("maxclients", int_kind(1, 2**32 - 1), "10000",
               doc="Most clients connected at once; a connection beyond it gets `-ERR max number of clients reached` and is closed."),
     Directive("requirepass", STRING, "", sensitive=True,
@@ -334,6 +397,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Hostname this node announces (CLUSTER NODES, SLOTS, SHARDS); letters, digits, hyphens and dots only."),
     Directive("cluster-require-full-coverage", BOOL, "yes",
               doc="`cluster_state` is ok only when all 16384 slots are assigned and their owners reachable; with `no` the cluster stays ok while some slots are not served."),
+    Directive("cluster-allow-pubsubshard-when-down", BOOL, "yes",
+              doc="While the cluster is down, still serve SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH for the slots this node serves."),
     Directive("cluster-allow-reads-when-down", BOOL, "no",
               doc="Serve reads while `cluster_state` is fail (writes are still refused with CLUSTERDOWN)."),
     Directive("cluster-replica-no-failover", BOOL, "no", aliases=("cluster-slave-no-failover",),
@@ -530,6 +595,8 @@ class Config:
 
     def store(self, d: Directive, value: Any) -> None:
         """Store an already parsed value and tell the listeners."""
+        if d.kind.merge is not None:
+            value = d.kind.merge(self.values[d.name], value)
         self.values[d.name] = value
         _LAST_STORED[d.name] = value
         for listener in self._listeners.get(d.name, ()):

@@ -19,6 +19,7 @@ from ..keyspace.propagation import Propagation
 from ..persistence.aof import AppendOnly
 from ..persistence.snapshots import Snapshots
 from ..protocol.request import RequestParser
+from ..pubsub.hub import PubSub
 from ..replication.master import Replication
 from ..table.command import Command
 from .rates import InstantaneousMetric
@@ -81,6 +82,8 @@ class Server(Protocol):
     def propagation(self) -> Propagation: ...
     @property
     def evictor(self) -> Evictor: ...
+    @property
+    def pubsub(self) -> PubSub: ...
     @property
     def metric_ops(self) -> InstantaneousMetric: ...
     @property

@@ -20,6 +20,7 @@ from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
+from ..pubsub.hub import Subscriptions
 from ..table.multi import MultiState
 from .connection import Connection
 from .dispatch import run_requests
@@ -38,6 +39,7 @@ class Client(Connection):
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
         "replica_port", "replica_ip", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
+        "pubsub", "subscriptions", "pushed", "obuf_soft_since",
     )
 
     def __init__(self, server: Server) -> None:
@@ -93,6 +95,12 @@ class Client(Connection):
         self.dirty_cas = False
         self.watched: list[WatchedKey] = []
         self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
+        # Pub/Sub (pubsub/hub.py): subscribed to something; what to; frames pushed this
+        # loop turn, written by the server's end-of-turn flush.
+        self.pubsub = False
+        self.subscriptions: Subscriptions | None = None
+        self.pushed = False
+        self.obuf_soft_since = 0.0  # client-output-buffer-limit: over the soft limit since
 
     # --- asyncio.Protocol ---
 
@@ -117,6 +125,8 @@ class Client(Connection):
         self.waiting = False
         if self.replica is not None:
             self.server.replication.forget(self)
+        if self.subscriptions is not None:
+            self.server.pubsub.drop(self)
         self.server.remove_client(self)
 
     def data_received(self, data: bytes) -> None:
@@ -199,6 +209,14 @@ class Client(Connection):
         encode(out, value, self.resp3)
         self.write(b"".join(out))
 
+    def push(self, frame: bytes) -> None:
+        """An out-of-band frame (pub/sub message, invalidation): sent even under CLIENT
+        REPLY OFF, written at the end of this loop turn with whatever else is queued."""
+        self.out.append(frame)
+        if not self.pushed:
+            self.pushed = True
+            self.server.schedule_push_flush(self)
+
     def flush(self) -> None:
         if self.out and self.server.aof.buf and self.server.aof.hold(self):
             return  # written once this loop turn's AOF write is done (aof.py)
@@ -210,6 +228,9 @@ class Client(Connection):
             if len(data) > self.reply_peak:
                 self.reply_peak = len(data)
             self.write(data)
+            transport = self.transport
+            if transport is not None and transport.get_write_buffer_size():
+                self.server.output_limits.check(self)
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()
 
@@ -228,6 +249,15 @@ class Client(Connection):
         self._detach()
         if self.transport is not None:
             self.transport.close()
+
+    def drop(self) -> None:
+        """Close now, discarding unsent output (output buffer limits: freeing that
+        memory is the point)."""
+        self.queue.clear()
+        self.out.clear()
+        self._detach()
+        if self.transport is not None:
+            self.transport.abort()
 
     def reject_and_close(self, message: str) -> None:
         """Refuse a new connection (maxclients) the way Redis does: one error, then close."""

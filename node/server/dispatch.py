@@ -1,7 +1,8 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
 lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
-NOREPLICAS -> READONLY (replica) -> LOADING -> pause -> MULTI queueing
+NOREPLICAS -> READONLY (replica) -> subscribed mode (RESP2) -> LOADING -> pause -> MULTI
+queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
 MONITOR feed. This is the one place that order lives.
 """
@@ -140,6 +141,9 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
+    if client.pubsub and not client.resp3 and cmd.name not in SUBSCRIBED_MODE_COMMANDS:
+        reject(server, client, errors.PUBSUB_CONTEXT % cmd.fullname, cmd)
+        return
     if persistence is not None:
         refusal = persistence.loading_refusal(cmd)
         if refusal is not None:
@@ -179,6 +183,11 @@ def out_of_memory(server: Server, client: Client, cmd: Command) -> bool:
         return True
     return client.multi and cmd.name not in OOM_EXEMPT_IN_MULTI
 
+
+# What a RESP2 client may run while subscribed (processCommand).
+SUBSCRIBED_MODE_COMMANDS = frozenset({"ping", "subscribe", "ssubscribe", "unsubscribe",
+                                      "sunsubscribe", "psubscribe", "punsubscribe", "quit",
+                                      "reset"})
 
 OOM_EXEMPT_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
 
@@ -285,7 +294,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
                 and not client.multi and not client.waiting and not client.closing
-                and not client.asking and server.persistence_check is None
+                and not client.asking and not client.pubsub
+                and server.persistence_check is None
                 and not server.write_ack):
             out = client.out
             resp3 = client.resp3

@@ -14,6 +14,7 @@ from .. import REDIS_VERSION
 from ..base import errors
 from ..cluster.links import start_cluster
 from ..cluster.migrate_sockets import MigrateSockets
+from ..cluster.pubsub import ShardChannelGuard
 from ..cluster.routing import redirect_blocked_clients
 from ..cluster.state import ClusterState
 from ..commands import build_table, context
@@ -34,11 +35,14 @@ from ..persistence.aof import AofError, AppendOnly
 from ..persistence.context import PersistenceCheck
 from ..persistence.snapshots import Snapshots
 from ..protocol.reply import Push
+from ..pubsub.hub import PubSub
+from ..pubsub.notifications import keyspace_publisher
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
 from ..table.command import Command
 from .client import Client
 from .dispatch import execute, invoke, run_requests
+from .outbuf import OutputLimits
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +80,12 @@ class Server:
         self.next_client_id = 1
         self.monitors: list[Client] = []
         self.pause = PauseState()
+        self.pubsub = PubSub()
+        notifier = self.keyspace_stats.notifier
+        notifier.publish = keyspace_publisher(self.pubsub, notifier)
+        self.pushed: list[Client] = []  # clients with frames pushed this loop turn
+        self.output_limits = OutputLimits(self)
+        self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.errorstats: dict[str, int] = {}
@@ -136,10 +146,28 @@ class Server:
             "maxmemory-policy": self._set_access_clock,
             "lfu-log-factor": self._set_access_clock,
             "lfu-decay-time": self._set_access_clock,
+            "notify-keyspace-events": self._set_notify_flags,
         }
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+
+    def _set_notify_flags(self, flags: int) -> None:
+        self.keyspace_stats.notifier.flags = flags
+
+    def schedule_push_flush(self, client: Client) -> None:
+        """Write pushed frames at the end of this loop turn, one write per client."""
+        if not self.pushed:
+            asyncio.get_running_loop().call_soon(self._flush_pushed)
+        self.pushed.append(client)
+
+    def _flush_pushed(self) -> None:
+        pushed = self.pushed
+        self.pushed = []
+        for client in pushed:
+            client.pushed = False
+            if client.transport is not None:
+                client.flush()
 
     def _set_appendonly(self, on: bool) -> None:
         """CONFIG SET appendonly (at start the AOF opens once the data is loaded)."""
@@ -443,11 +471,13 @@ class Server:
             active_expire_cycle(self)  # a replica waits for its master's DELs
             self.propagation.flush()
         self._close_idle_clients()
+        self.output_limits.cron()
         self.snapshots.cron()
         self.aof.cron()
         self.replication.cron()
         if self.cluster is not None:
             redirect_blocked_clients(self)
+            self.shard_channel_guard.check(self)
             self.cluster.link_manager.tick()
             self.cluster.update_state()
         if self.migrate_sockets.cached:
@@ -464,7 +494,7 @@ class Server:
         if not timeout or self.cronloops % max(self.config["hz"], 1):
             return
         for client in list(self.clients.values()):
-            if (not client.monitor and not client.waiting
+            if (not client.monitor and not client.waiting and not client.pubsub
                     and self.now - client.last_interaction > timeout):
                 self.log_verbose("Closing idle client")
                 client.close()
