@@ -36,6 +36,7 @@ from . import (  # noqa: F401
     slowlog,
     sort,
     strings,
+    tracking,
     ttl,
     zset_algebra,
     zset_ranges,

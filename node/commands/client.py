@@ -121,6 +121,8 @@ def _flags(c: Client) -> str:
         flags += "x"
     if c.waiting:
         flags += "b"
+    if c.tracking is not None:
+        flags += "t" + ("R" if c.tracking.broken else "") + ("B" if c.tracking.bcast else "")
     if c.dirty_cas:
         flags += "d"
     if c.closing:
@@ -155,7 +157,7 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
         f" obl={obl} oll={1 if omem else 0} omem={omem}"
         f" tot-mem={qbuf + argv_mem + REPLY_BUFFER_SIZE + obl + omem}"
         f" events={'r' if reading else ''}{'w' if omem else ''} cmd={cmd} user=default"
-        f" redir=-1 resp={3 if c.resp3 else 2} lib-name={c.lib_name} lib-ver={c.lib_ver}"
+        f" redir={c.tracking.redirect if c.tracking is not None else -1} resp={3 if c.resp3 else 2} lib-name={c.lib_name} lib-ver={c.lib_ver}"
     )
 
 

@@ -127,6 +127,8 @@ def reset(c: Client, argv: list[bytes]) -> Any:
             server.monitors.remove(c)
     if c.subscriptions is not None:
         server.pubsub.drop(c)
+    if c.tracking is not None:
+        server.tracker.disable(c)
     c.select(0)
     c.set_resp(2)
     c.authenticated = not server.requirepass

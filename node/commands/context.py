@@ -23,6 +23,7 @@ from ..observability.context import Server as ObservabilityServer
 from ..observability.latency import LatencyMonitor
 from ..observability.slowlog import Slowlog
 from ..pubsub.hub import Subscriptions
+from ..pubsub.tracking import Tracker, TrackingState
 from ..replication.context import Client as ReplicationClient
 from ..replication.master import Replication
 from ..table.command import Command
@@ -55,6 +56,8 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     def latency(self) -> LatencyMonitor: ...
     @property
     def migrate_sockets(self) -> MigrateSockets: ...
+    @property
+    def tracker(self) -> Tracker: ...
 
     def reset_stats(self) -> None: ...
     @property
@@ -86,6 +89,7 @@ class Client(ReplicationClient, Protocol):
     no_touch: bool
     pubsub: bool
     subscriptions: Subscriptions | None
+    tracking: TrackingState | None
 
     @property
     def server(self) -> Server: ...

@@ -154,6 +154,7 @@ def reload(c: Client, argv: list[bytes]) -> Any:
         dirty = server.keyspace_stats.dirty
         for db in server.dbs:
             db.flush()
+        server.keyspace_stats.signal_flushed()
         server.keyspace_stats.dirty = dirty
     data = snapshots.read_file()
     try:

@@ -354,6 +354,8 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("client-output-buffer-limit", OBUF_LIMITS,
               "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
               doc="Per client class (normal, replica, pubsub): a hard limit and a soft limit (bytes held for a client over so many seconds) on unsent output; past either the client is disconnected, so a stalled subscriber or replica cannot grow the node's memory without bound. 0 disables a limit."),
+    Directive("tracking-table-max-keys", int_kind(0, 2**63 - 1), "1000000",
+              doc="Client-side caching: at most this many keys remembered for CLIENT TRACKING readers (past it, keys are forgotten and their readers sent an invalidation); 0: no limit."),
     Directive("notify-keyspace-events", NOTIFY_EVENTS, "",
               doc="Keyspace notification classes (letters K E g $ l s h z x e t m d n A, as Redis): events are published on `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>`."),
     Directive("maxclients", int_kind(1, 2**32 - 1), "10000",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..base.errors import WRONGTYPE, CommandError
@@ -53,7 +53,7 @@ class KeyspaceStats:
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
                  "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "resized",
-                 "expiry", "propagation", "notifier")
+                 "expiry", "propagation", "notifier", "invalidate", "invalidate_all")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -81,6 +81,15 @@ class KeyspaceStats:
         self.expiry = EXPIRY_DELETE
         self.propagation: Propagation | None = None  # where expiry DELs are streamed
         self.notifier = Notifier()  # notify-keyspace-events and where events go
+        # Client-side caching (pubsub/tracking.py), installed while a client tracks keys:
+        # a changed key's readers are told; a flush tells every tracking client.
+        self.invalidate: Callable[[bytes], None] | None = None
+        self.invalidate_all: Callable[[], None] | None = None
+
+    def signal_flushed(self) -> None:
+        """signalFlushedDb's tracking part: once per FLUSHDB / FLUSHALL / full resync."""
+        if self.invalidate_all is not None:
+            self.invalidate_all()
 
     def settle(self) -> None:
         """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum."""
@@ -388,7 +397,10 @@ class Database:
 
     def _signal(self, key: bytes) -> None:
         """signalModifiedKey: count the change; fail the EXEC of clients watching the key."""
-        self.stats.dirty += 1
+        stats = self.stats
+        stats.dirty += 1
+        if stats.invalidate is not None:
+            stats.invalidate(key)
         if self.watched:
             watchers = self.watched.get(key)
             if watchers:

@@ -20,6 +20,7 @@ from ..persistence.aof import AppendOnly
 from ..persistence.snapshots import Snapshots
 from ..protocol.request import RequestParser
 from ..pubsub.hub import PubSub
+from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..table.command import Command
 from .rates import InstantaneousMetric
@@ -84,6 +85,8 @@ class Server(Protocol):
     def evictor(self) -> Evictor: ...
     @property
     def pubsub(self) -> PubSub: ...
+    @property
+    def tracker(self) -> Tracker: ...
     @property
     def metric_ops(self) -> InstantaneousMetric: ...
     @property

@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .hub import Subscriptions
+    from .tracking import TrackingState
 
 
 class Subscriber(Protocol):
+    id: int
     resp3: bool
+    tracking: TrackingState | None  # CLIENT TRACKING ON
     pubsub: bool  # CLIENT_PUBSUB: subscribed to something (RESP2 subscribed mode)
     subscriptions: Subscriptions | None
 

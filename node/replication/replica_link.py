@@ -184,6 +184,7 @@ class MasterLink:
         server.log_notice("MASTER <-> REPLICA sync: Flushing old data")
         for db in server.dbs:
             db.flush()
+        server.keyspace_stats.signal_flushed()
         server.log_notice("MASTER <-> REPLICA sync: Loading DB in memory")
         server.snapshots.load(payload)
         self.sync_total = -1

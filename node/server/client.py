@@ -21,6 +21,7 @@ from ..keyspace.watch import WatchedKey, unwatch_all
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
 from ..pubsub.hub import Subscriptions
+from ..pubsub.tracking import TrackingState
 from ..table.multi import MultiState
 from .connection import Connection
 from .dispatch import run_requests
@@ -39,7 +40,7 @@ class Client(Connection):
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
         "replica_port", "replica_ip", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
-        "pubsub", "subscriptions", "pushed", "obuf_soft_since",
+        "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking",
     )
 
     def __init__(self, server: Server) -> None:
@@ -101,6 +102,7 @@ class Client(Connection):
         self.subscriptions: Subscriptions | None = None
         self.pushed = False
         self.obuf_soft_since = 0.0  # client-output-buffer-limit: over the soft limit since
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING (pubsub/tracking.py)
 
     # --- asyncio.Protocol ---
 
@@ -127,6 +129,8 @@ class Client(Connection):
             self.server.replication.forget(self)
         if self.subscriptions is not None:
             self.server.pubsub.drop(self)
+        if self.tracking is not None:
+            self.server.tracker.disable(self)
         self.server.remove_client(self)
 
     def data_received(self, data: bytes) -> None:

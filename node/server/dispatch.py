@@ -157,7 +157,16 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         client.mstate.queue(cmd, argv)
         client.reply(QUEUED)
         return
+    tracker = server.tracker
+    if tracker.tracking_clients:
+        tracker.limit()
     call(server, client, cmd, argv)
+    if tracker.pending:
+        tracker.flush_pending()  # after the reply, as afterCommand does
+    tracking = client.tracking
+    if (tracking is not None and tracking.caching and not client.multi
+            and (cmd.parent or cmd).name != "client"):
+        tracking.caching = False  # CLIENT CACHING covers the next command only
 
 
 def write_refusal(server: Server, client: Client) -> str | None:
@@ -252,6 +261,8 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
     if server.monitors and not cmd.skip_monitor and not cmd.admin:
         server.feed_monitors(client, redacted(cmd, argv))
+    if client.tracking is not None and cmd.readonly and not cmd.pubsub:
+        server.tracker.remember(client, [argv[pos] for pos in cmd.keys(argv)])
     return result
 
 
@@ -287,6 +298,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     index = server.command_index
     stats = server.keyspace_stats
     ready = stats.ready_keys
+    server.tracker.current = client
     n = len(requests)
     i = 0
     while i < n:
@@ -294,7 +306,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
                 and not client.multi and not client.waiting and not client.closing
-                and not client.asking and not client.pubsub
+                and not client.asking and not client.pubsub and client.tracking is None
                 and server.persistence_check is None
                 and not server.write_ack):
             out = client.out

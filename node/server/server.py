@@ -37,6 +37,7 @@ from ..persistence.snapshots import Snapshots
 from ..protocol.reply import Push
 from ..pubsub.hub import PubSub
 from ..pubsub.notifications import keyspace_publisher
+from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
 from ..table.command import Command
@@ -84,6 +85,7 @@ class Server:
         notifier = self.keyspace_stats.notifier
         notifier.publish = keyspace_publisher(self.pubsub, notifier)
         self.pushed: list[Client] = []  # clients with frames pushed this loop turn
+        self.tracker = Tracker(self.clients, self._track_keyspace)
         self.output_limits = OutputLimits(self)
         self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
@@ -147,10 +149,20 @@ class Server:
             "lfu-log-factor": self._set_access_clock,
             "lfu-decay-time": self._set_access_clock,
             "notify-keyspace-events": self._set_notify_flags,
+            "tracking-table-max-keys": self._set_tracking_max_keys,
         }
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+
+    def _track_keyspace(self, on: bool) -> None:
+        """While some client tracks keys, changes and flushes reach the tracker."""
+        stats = self.keyspace_stats
+        stats.invalidate = self.tracker.invalidate if on else None
+        stats.invalidate_all = self.tracker.invalidate_all if on else None
+
+    def _set_tracking_max_keys(self, keys: int) -> None:
+        self.tracker.max_keys = keys
 
     def _set_notify_flags(self, flags: int) -> None:
         self.keyspace_stats.notifier.flags = flags

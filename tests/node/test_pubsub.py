@@ -1,69 +1,14 @@
-"""Pub/Sub against redis-server: replies, pushes and errors byte for byte, RESP2 and RESP3.
-
-Each scenario runs the same steps on both servers: a step names a connection, how many
-frames to read after sending (a SUBSCRIBE of three channels answers with three), and the
-command; ``sorted`` steps compare their frames as a set, where Redis's order is a hash
-order (unsubscribing from every channel, PUBSUB CHANNELS).
-"""
+"""Pub/Sub against redis-server: replies, pushes and errors byte for byte, RESP2 and RESP3
+(transcripts.py runs each scenario's steps on both servers)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 import pytest
 from nodes import ServerProcess, start_node
 from resp import RawClient
-
-Step = tuple  # (conn, frames, *args) or (conn, frames, "sorted", *args)
-
-
-def transcript(server: ServerProcess, steps: Sequence[Step], resp3: bool) -> list[object]:
-    conns: dict[str, RawClient] = {}
-    out: list[object] = []
-    try:
-        with RawClient(server.port) as admin:
-            admin.call("FLUSHALL")
-        for name, frames, *args in steps:
-            conn = conns.get(name)
-            if conn is None:
-                conn = conns[name] = RawClient(server.port)
-                if resp3:
-                    conn.call("HELLO", "3")
-            unordered = args and args[0] == "sorted"
-            if unordered:
-                args = args[1:]
-            if args:
-                got = [conn.call(*args)] + [conn.read_reply() for _ in range(frames - 1)]
-            else:
-                got = [conn.read_reply() for _ in range(frames)]
-            out.append(_unordered(got) if unordered else got)
-    finally:
-        for conn in conns.values():
-            conn.close()
-    return out
-
-
-def _unordered(frames: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """Frames in hash order: compared as sorted frames without their trailing count, and
-    the sorted counts (each (un)subscribe reply ends with the count after it)."""
-    heads, counts = [], []
-    for f in frames:
-        head, sep, count = f.rpartition(b"\r\n:")
-        if not sep:
-            head, count = f, b""
-        heads.append(head)
-        counts.append(count)
-    return sorted(heads), sorted(counts)
-
-
-def assert_same_transcript(node: ServerProcess, reference: ServerProcess,
-                           steps: Sequence[Step]) -> None:
-    for resp3 in (False, True):
-        ours = transcript(node, steps, resp3)
-        theirs = transcript(reference, steps, resp3)
-        for step, mine, ref in zip(steps, ours, theirs, strict=True):
-            assert mine == ref, f"RESP{3 if resp3 else 2} {step!r}: redslot {mine!r} != redis {ref!r}"
+from transcripts import assert_same_transcript
 
 
 def test_subscribe_publish_and_unsubscribe(node: ServerProcess, reference: ServerProcess) -> None:
