@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 from nodes import ServerProcess, start_node
 from resp import RawClient
 from transcripts import assert_same_transcript
@@ -201,3 +202,31 @@ def test_publish_reaches_a_replica_subscriber() -> None:
     finally:
         replica.stop()
         master.stop()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_redis_py_pubsub_receives_every_message(node: ServerProcess, protocol: int) -> None:
+    """redis-py's PubSub object, as applications use it, over both protocols."""
+    client = redis.Redis(port=node.port, protocol=protocol, socket_timeout=10)
+    pubsub = client.pubsub()
+    try:
+        pubsub.subscribe("orders")
+        pubsub.psubscribe("events.*")
+        pubsub.ssubscribe("{s}shard")
+        confirmations = [pubsub.get_message(timeout=5) for _ in range(3)]
+        assert [m["type"] for m in confirmations] == ["subscribe", "psubscribe", "ssubscribe"]
+        for i in range(50):
+            assert client.publish("orders", f"o{i}") == 1
+            assert client.publish("events.login", f"e{i}") == 1
+            assert client.spublish("{s}shard", f"s{i}") == 1
+        got = [pubsub.get_message(timeout=5) for _ in range(150)]
+        assert [m["data"] for m in got if m["type"] == "message"] == [b"o%d" % i for i in range(50)]
+        assert [(m["pattern"], m["channel"], m["data"]) for m in got if m["type"] == "pmessage"] == [
+            (b"events.*", b"events.login", b"e%d" % i) for i in range(50)]
+        assert [m["data"] for m in got if m["type"] == "smessage"] == [b"s%d" % i for i in range(50)]
+        assert client.pubsub_numsub("orders") == [(b"orders", 1)]
+        assert client.pubsub_numpat() == 1
+    finally:
+        pubsub.close()
+        client.close()
+
