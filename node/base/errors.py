@@ -252,6 +252,9 @@ REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
 INVALID_MASTER_PORT = "ERR Invalid master port"
 UNKNOWN_REPLCONF = "ERR Unrecognized REPLCONF option: %s"
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+FILTERED_REPLICA_NEEDS_EOF = "ERR Filtered replica requires EOF capability"
+RDB_FILTER_MISSING = "ERR Missing rdb-filter-only values"
+RDB_FILTER_UNSUPPORTED = "ERR Unsupported rdb-filter-only option: %s"
 NOACK = ("NOACK the write was applied on this master but not acknowledged by "
          "min-replicas-ack replicas within min-replicas-ack-timeout: a failover may lose it")
 WAIT_ON_REPLICA = (

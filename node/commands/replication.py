@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..protocol.reply import OK, Raw
+from ..protocol.request import split_args
+from ..replication.master import REQ_CAPA_EOF, REQ_EXCLUDE_DATA, REQ_EXCLUDE_FUNCTIONS, REQ_RDB_ONLY
 from ..table.command import command
 from .args import LLONG_MAX, to_int, to_int_range
 
@@ -63,8 +65,19 @@ def replconf(c: Client, argv: list[bytes]) -> Any:
             c.replica_port = port
         elif option == b"ip-address":
             c.replica_ip = value.decode("ascii", "replace")
-        elif option in (b"capa", b"rdb-only", b"rdb-filter-only"):
-            pass
+        elif option == b"capa":
+            if value.lower() == b"eof":
+                c.replica_req |= REQ_CAPA_EOF
+        elif option == b"rdb-only":
+            rdb_only = to_int(value)
+            if not 0 <= rdb_only <= 1:
+                raise CommandError(errors.VALUE_OUT_OF_RANGE % (0, 1))
+            if rdb_only:
+                c.replica_req |= REQ_RDB_ONLY
+            else:
+                c.replica_req &= ~REQ_RDB_ONLY
+        elif option == b"rdb-filter-only":
+            c.replica_req = _rdb_filter(c.replica_req, value)
         elif option == b"ack":
             repl.ack(c, to_int(value))
             return NO_REPLY  # an ACK is never answered
@@ -77,8 +90,20 @@ def replconf(c: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("psync")
-def psync(c: Client, argv: list[bytes]) -> Any:
+def _rdb_filter(req: int, value: bytes) -> int:
+    """REPLCONF rdb-filter-only: leave out everything but the parts named."""
+    filters = split_args(value)
+    if filters is None:
+        raise CommandError(errors.RDB_FILTER_MISSING)
+    req |= REQ_EXCLUDE_DATA | REQ_EXCLUDE_FUNCTIONS
+    for name in filters:
+        if name.lower() != b"functions":
+            raise CommandError(errors.RDB_FILTER_UNSUPPORTED % name.decode("utf-8", "replace"))
+        req &= ~REQ_EXCLUDE_FUNCTIONS
+    return req
+
+
+def _check_sync(c: Client) -> None:
     repl = c.server.replication
     if repl.link is not None and repl.link.state != "connected":
         raise CommandError(errors.NOMASTERLINK)
@@ -86,7 +111,25 @@ def psync(c: Client, argv: list[bytes]) -> Any:
     if cluster is not None and cluster.held:
         # A held node may have restarted without its data: none of it may reach a replica.
         raise CommandError(errors.CLUSTER_HELD_SYNC)
-    repl.psync(c, argv[1], argv[2])
+    if c.replica_req & (REQ_EXCLUDE_DATA | REQ_EXCLUDE_FUNCTIONS) and not c.replica_req & REQ_CAPA_EOF:
+        raise CommandError(errors.FILTERED_REPLICA_NEEDS_EOF)
+
+
+@command("psync")
+def psync(c: Client, argv: list[bytes]) -> Any:
+    if c.replica is not None:
+        return NO_REPLY  # ignored on a link already syncing, as Redis does
+    _check_sync(c)
+    c.server.replication.psync(c, argv[1], argv[2])
+    return NO_REPLY
+
+
+@command("sync")
+def sync(c: Client, argv: list[bytes]) -> Any:
+    if c.replica is not None:
+        return NO_REPLY
+    _check_sync(c)
+    c.server.replication.sync(c)
     return NO_REPLY
 
 

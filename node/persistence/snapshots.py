@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from ..base import errors
 from ..base.forks import finished, fork_child, stop
-from .rdbfile import LoadProgress, SnapshotError, load_snapshot, write_snapshot
+from .rdbfile import (
+    LoadProgress,
+    SnapshotError,
+    load_snapshot,
+    snapshot_without_data,
+    write_snapshot,
+)
 
 if TYPE_CHECKING:
     from ..table.command import Command
@@ -218,6 +224,10 @@ class Snapshots:
         return False
 
     # --- loading ---
+
+    def empty_payload(self) -> bytes:
+        """An RDB without keys, for a replica that filtered them out."""
+        return snapshot_without_data(self.server)
 
     def read_file(self) -> bytes | None:
         try:

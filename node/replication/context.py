@@ -32,6 +32,7 @@ class Client(BlockingClient, Protocol):
     replica: Any
     replica_ip: str
     replica_port: int
+    replica_req: int
     woff: int
     tot_net_out: int
     # min-replicas-ack: replies held until replicas acknowledge (ackgate.py)
@@ -49,6 +50,7 @@ class Snapshots(Protocol):
     status_ok: bool
 
     def background_save(self) -> bool: ...
+    def empty_payload(self) -> bytes: ...
     def read_file(self) -> bytes | None: ...
     def load(self, data: bytes, merge: bool = False) -> object: ...
 

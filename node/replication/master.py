@@ -34,6 +34,13 @@ WAIT_BGSAVE_START = "wait_bgsave_start"
 WAIT_BGSAVE_END = "wait_bgsave_end"
 ONLINE = "online"
 PING = encode_command([b"PING"])
+# What a replica asked for before syncing (REPLCONF): the EOF capability (diskless
+# transfers), only the snapshot (redis-cli --rdb), a snapshot without the keys
+# (rdb-filter-only: redis-cli --replica) or without the functions.
+REQ_CAPA_EOF = 1
+REQ_RDB_ONLY = 2
+REQ_EXCLUDE_DATA = 4
+REQ_EXCLUDE_FUNCTIONS = 8
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
@@ -41,7 +48,7 @@ class ReplicaState:
     """A replica of ours: where its sync stands and what it has acknowledged."""
 
     __slots__ = ("client", "state", "ack_offset", "ack_time", "port", "ip", "held",
-                 "outgoing")
+                 "outgoing", "pre_psync", "rdb_only")
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -52,10 +59,14 @@ class ReplicaState:
         self.ip = ""
         self.held: list[bytes] = []  # stream produced while its snapshot is being made
         self.outgoing: list[bytes] = []  # this loop turn's stream, sent in one write
+        self.pre_psync = False  # came with SYNC: no +FULLRESYNC line, no ACKs
+        self.rdb_only = bool(client.replica_req & REQ_RDB_ONLY)  # the file, then goodbye
 
     def sink(self, data: bytes) -> None:
         """The stream for this replica: gathered over the loop turn, one write at its end
         (a write per command would cost a system call per command per replica)."""
+        if self.rdb_only:
+            return  # canFeedReplicaReplBuffer
         if self.state == ONLINE:
             if not self.outgoing:
                 asyncio.get_running_loop().call_soon(self._send)
@@ -78,6 +89,10 @@ class ReplicaState:
             return
         transport.write(b"$%d\r\n" % len(payload))
         transport.write(payload)
+        if self.rdb_only:  # replicaPutOnline: an RDB-only replica is done
+            self.state = ONLINE
+            self.client.close()
+            return
         for chunk in self.held:
             transport.write(chunk)
         self.held = []
@@ -114,18 +129,39 @@ class Replication:
 
     # --- PSYNC ---
 
-    def psync(self, client: Client, replid: bytes, offset_text: bytes) -> Any:
-        """syncCommand for PSYNC: continue from the backlog, or start a full sync."""
-        server = self.server
-        if client.replica is not None:
-            return None  # a second PSYNC on a link already syncing is ignored, as Redis does
-        prop = server.propagation
-        prop.start(server.config["repl-backlog-size"])
+    def _attach(self, client: Client) -> ReplicaState:
+        prop = self.server.propagation
+        prop.start(self.server.config["repl-backlog-size"])
         replica = client.replica = ReplicaState(client)
         replica.port = client.replica_port
         replica.ip = client.replica_ip
         self.replicas.append(replica)
         prop.sinks.append(replica.sink)
+        return replica
+
+    def sync(self, client: Client) -> None:
+        """syncCommand for SYNC (redis-cli --rdb and --replica, old replicas): always a
+        full sync, with no +FULLRESYNC line; a replica that filtered the keys out gets a
+        snapshot without them at once, then the live stream."""
+        server = self.server
+        replica = self._attach(client)
+        replica.pre_psync = True
+        self.sync_full += 1
+        server.log_notice(f"Replica {client.addr} asks for synchronization")
+        if client.replica_req & REQ_EXCLUDE_DATA:
+            replica.state = WAIT_BGSAVE_END
+            client.flush()
+            replica.send_snapshot(server.snapshots.empty_payload())
+            return
+        self._start_full_syncs()
+
+    def psync(self, client: Client, replid: bytes, offset_text: bytes) -> Any:
+        """syncCommand for PSYNC: continue from the backlog, or start a full sync."""
+        server = self.server
+        if client.replica is not None:
+            return None  # a second PSYNC on a link already syncing is ignored, as Redis does
+        replica = self._attach(client)
+        prop = server.propagation
         try:
             offset = int(offset_text)
         except ValueError:
@@ -170,7 +206,7 @@ class Replication:
         line = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
         for replica in waiting:
             replica.state = WAIT_BGSAVE_END
-            self._send_raw(replica.client, line)
+            self._send_raw(replica.client, b"" if replica.pre_psync else line)
 
     def snapshot_done(self, ok: bool) -> None:
         """updateSlavesWaitingBgsave: send the file to the replicas that waited for it."""

@@ -38,7 +38,7 @@ class Client(Connection):
         "queue", "queued_bytes", "waiting", "closing", "cmd", "created", "last_interaction",
         "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
-        "replica_port", "replica_ip", "held", "held_writes", "out_writes", "held_since",
+        "replica_port", "replica_ip", "replica_req", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
         "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking",
     )
@@ -82,6 +82,7 @@ class Client(Connection):
         self.woff = 0
         self.replica_port = 0  # REPLCONF listening-port / ip-address, before PSYNC
         self.replica_ip = ""
+        self.replica_req = 0  # REPLCONF capa eof / rdb-only / rdb-filter-only (master.py REQ_*)
         # min-replicas-ack (ackgate.py): replies held until replicas have our writes, and
         # (start, end, stream offset) of the write replies among them
         self.held: list[bytes] = []
