@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..keyspace.blocking import BLOCKED, Blocked, block, unblock
 from ..protocol.command import encode_command
 from .ackgate import AckGate
+from .diskless import DisklessTransfer
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -48,7 +49,8 @@ class ReplicaState:
     """A replica of ours: where its sync stands and what it has acknowledged."""
 
     __slots__ = ("client", "state", "ack_offset", "ack_time", "port", "ip", "held",
-                 "outgoing", "pre_psync", "rdb_only")
+                 "outgoing", "pre_psync", "rdb_only", "diskless", "await_ack",
+                 "waiting_since")
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -61,6 +63,9 @@ class ReplicaState:
         self.outgoing: list[bytes] = []  # this loop turn's stream, sent in one write
         self.pre_psync = False  # came with SYNC: no +FULLRESYNC line, no ACKs
         self.rdb_only = bool(client.replica_req & REQ_RDB_ONLY)  # the file, then goodbye
+        self.diskless = False  # its snapshot comes over the socket (diskless.py)
+        self.await_ack = False  # diskless: the stream starts at its first REPLCONF ACK
+        self.waiting_since = time.time()
 
     def sink(self, data: bytes) -> None:
         """The stream for this replica: gathered over the loop turn, one write at its end
@@ -81,6 +86,28 @@ class ReplicaState:
         if transport is not None and data:
             transport.write(data)
             self.client.tot_net_out += len(data)
+
+    def finish_diskless(self, mark: bytes) -> None:
+        """The EOF mark ends the payload; the stream waits for the replica's ACK."""
+        transport = self.client.transport
+        if transport is None:
+            return
+        transport.write(mark)
+        if self.rdb_only:
+            self.state = ONLINE
+            self.client.close()
+            return
+        self.await_ack = True
+
+    def start_stream(self) -> None:
+        """After a diskless sync, at the first ACK: the held stream, then live."""
+        self.await_ack = False
+        transport = self.client.transport
+        if transport is not None:
+            for chunk in self.held:
+                transport.write(chunk)
+        self.held = []
+        self.state = ONLINE
 
     def send_snapshot(self, payload: bytes) -> None:
         """The file as one bulk, the stream held meanwhile, then live streaming."""
@@ -110,6 +137,7 @@ class Replication:
         self.replicas: list[ReplicaState] = []
         self.link: MasterLink | None = None  # set while this node is a replica
         self.snapshot_child = 0  # the BGSAVE pid serving replicas, while it runs
+        self.diskless: DisklessTransfer | None = None  # the last diskless transfer
         self.snapshot_started = 0.0
         self.waiters: list[tuple[Blocked, int, int]] = []  # WAIT: (entry, offset, replicas)
         self.no_replicas_since = time.time()
@@ -194,9 +222,20 @@ class Replication:
 
     def _start_full_syncs(self) -> None:
         """startBgsaveForReplication, once no snapshot child runs: FULLRESYNC to every
-        replica waiting, at the offset the fork is taken at."""
+        replica waiting, at the offset the fork is taken at. With repl-diskless-sync and
+        replicas that read EOF-marked payloads, the snapshot goes over their sockets, once
+        the oldest has waited repl-diskless-sync-delay (or enough replicas wait)."""
         waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
         if not waiting or self.server.snapshots.child_pid:
+            return
+        config = self.server.config
+        if config["repl-diskless-sync"] and all(
+                r.client.replica_req & REQ_CAPA_EOF for r in waiting):
+            most = config["repl-diskless-sync-max-replicas"]
+            waited = time.time() - min(r.waiting_since for r in waiting)
+            if waited < config["repl-diskless-sync-delay"] and not (most and len(waiting) >= most):
+                return
+            self._start_diskless(waiting)
             return
         if not self.server.snapshots.background_save():
             for replica in waiting:
@@ -208,10 +247,21 @@ class Replication:
             replica.state = WAIT_BGSAVE_END
             self._send_raw(replica.client, b"" if replica.pre_psync else line)
 
+    def _start_diskless(self, waiting: list[ReplicaState]) -> None:
+        line = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
+        for replica in waiting:
+            replica.state = WAIT_BGSAVE_END
+            replica.diskless = True
+        self.diskless = DisklessTransfer(self.server, waiting)
+        if not self.diskless.start(line):
+            self.diskless = None
+            for replica in waiting:
+                replica.client.close()
+
     def snapshot_done(self, ok: bool) -> None:
         """updateSlavesWaitingBgsave: send the file to the replicas that waited for it."""
         self.snapshot_child = 0
-        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE_END]
+        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE_END and not r.diskless]
         if not targets:
             return
         payload = self.server.snapshots.read_file() if ok else None
@@ -246,6 +296,8 @@ class Replication:
             return
         replica.ack_offset = max(replica.ack_offset, offset)
         replica.ack_time = time.time()
+        if replica.await_ack:
+            replica.start_stream()
         if self.waiters:
             self._serve_waiters()
         if self.gate.waiting:

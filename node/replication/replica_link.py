@@ -163,9 +163,19 @@ class MasterLink:
         if not line.startswith(b"$"):
             raise SyncError(f"Bad protocol from MASTER, the first byte is not '$': {line[:64]!r}")
         if line.startswith(b"$EOF:"):
+            # Diskless: read until the payload ends with the mark (the master sends
+            # nothing after it until our first ACK).
             mark = line[5:].rstrip(b"\r\n")
-            data = await asyncio.wait_for(reader.readuntil(mark), timeout * 10)
-            payload = data[:-len(mark)]
+            received = bytearray()
+            self.sync_read = 0
+            while not received.endswith(mark):
+                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
+                if not chunk:
+                    raise EOFError("master closed the connection during the sync")
+                received += chunk
+                self.sync_read += len(chunk)
+                self.last_io = time.time()
+            payload = bytes(received[:-len(mark)])
         else:
             self.sync_total = int(line[1:])
             self.sync_read = 0
