@@ -128,6 +128,10 @@ CACHING_NO_NOT_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is en
 CONFIG_NOTIFY_EVENTS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
 
 # --- server and introspection ---
+DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
+DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object."
+MODULE_LOAD = "ERR Error loading the extension. Please check the server logs."
+MODULE_UNLOAD = "ERR Error unloading module: %s"
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_WRONG_ARITY = "ERR Invalid number of arguments specified for command"

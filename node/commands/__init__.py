@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     lists,
     memory,
     migrate,
+    module,
     multi,
     object,
     persistence,

@@ -38,6 +38,7 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     now: float
     lastsave: int
     active_expire_enabled: bool
+    cron_paused: bool
     latency_threshold: int
     shutdown_event: asyncio.Event | None
 

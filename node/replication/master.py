@@ -365,6 +365,12 @@ class Replication:
         prop.start(self.server.config["repl-backlog-size"])
         self.server.log_notice(f"Restored replication ID {replid} and offset {offset}")
 
+    def new_history(self) -> None:
+        """changeReplicationId + clearReplicationId2 (DEBUG CHANGE-REPL-ID)."""
+        self.replid = secrets.token_hex(20)
+        self.replid2 = "0" * 40
+        self.second_offset = -1
+
     def shift_replid(self) -> None:
         """shiftReplicationId: a promoted replica keeps its old history under replid2."""
         self.replid2 = self.replid

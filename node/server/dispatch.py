@@ -61,7 +61,8 @@ def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> st
     if (arity > 0 and arity != argc) or argc < -arity:
         return errors.WRONG_ARITY % cmd.fullname
     if "protected" in cmd.flags and not protected_allowed(server, client, cmd):
-        return errors.PROTECTED_COMMAND % (cmd.name.upper(), f"enable-{cmd.name}-command")
+        name = (cmd.parent or cmd).name
+        return errors.PROTECTED_COMMAND % (name.upper(), f"enable-{name}-command")
     if not client.authenticated and not cmd.noauth:
         return errors.NOAUTH
     if client.multi and cmd.no_multi:
@@ -71,7 +72,7 @@ def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> st
 
 def protected_allowed(server: Server, client: Client, cmd: Command) -> bool:
     """allowProtectedAction: enable-<name>-command is yes, or local and so is the client."""
-    directive = f"enable-{cmd.name}-command"
+    directive = f"enable-{(cmd.parent or cmd).name}-command"
     setting = server.config[directive] if directive in server.config.values else "no"
     if setting == "local":
         return client.addr.startswith(("127.", "[::1]:")) or not client.addr

@@ -95,6 +95,7 @@ class Server:
         self.shutdown_event: asyncio.Event | None = None
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
+        self.cron_paused = False  # DEBUG PAUSE-CRON
         self.lastsave = int(self.start_time)
         self.active_expire_enabled = True
         self.tcp_port = 0
@@ -475,6 +476,9 @@ class Server:
 
     def cron(self) -> None:
         """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
+        if self.cron_paused:  # DEBUG PAUSE-CRON 1: only the schedule goes on
+            self._schedule_cron()
+            return
         self.now = time.time()
         self.cronloops += 1
         self._tick_access_clock()
