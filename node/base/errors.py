@@ -355,6 +355,8 @@ EXPORTER_UNKNOWN_REQUEST = "ERR unknown exporter request '%s'"
 
 # Configuration values, as config.c words them (CONFIG SET and config files)
 CONFIG_MEMORY = "argument must be a memory value"
+CONFIG_MEMORY_OR_PERCENT = "argument must be a memory or percent value"
+CONFIG_PERCENT_RANGE = "percentage argument must be less or equal to %d"
 CONFIG_BOOL = "argument must be 'yes' or 'no'"
 CONFIG_INTEGER = "argument couldn't be parsed into an integer"
 CONFIG_INTEGER_RANGE = "argument must be between %d and %d inclusive"

@@ -254,6 +254,31 @@ def _parse_notify_events(text: str) -> int:
     return flags
 
 
+def _parse_memory_or_percent(text: str) -> int:
+    """numericParseString for a MEMORY | PERCENT config: bytes, or a percentage stored as
+    a negative number ("10%" -> -10)."""
+    try:
+        return parse_memory(text)
+    except ConfigError:
+        pass
+    digits = text[:-1]
+    if len(text) > 1 and text.endswith("%") and re.fullmatch(r"[+-]?\d+", digits):
+        value = int(digits)
+        if value >= 0:
+            if value > 100:
+                raise ConfigError(errors.CONFIG_PERCENT_RANGE % 100)
+            return -value
+    raise ConfigError(errors.CONFIG_MEMORY_OR_PERCENT)
+
+
+def _format_memory_or_percent(value: int) -> str:
+    return f"{-value}%" if value < 0 else str(value)
+
+
+MEMORY_OR_PERCENT = Kind(_parse_memory_or_percent, _format_memory_or_percent,
+                         lambda v: [f"{-v}%" if v < 0 else rewrite_memory(v)])
+
+
 # client-output-buffer-limit: a class's (hard bytes, soft bytes, soft seconds); a value
 # names some classes (a line or CONFIG SET changes only those: ``merge``).
 OBUF_CLASSES = ("normal", "slave", "pubsub")
@@ -351,6 +376,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Close a client idle for this many seconds (0: never); MONITOR clients and clients whose requests CLIENT PAUSE holds are kept."),
     Directive("tcp-keepalive", int_kind(0, INT_MAX), "300",
               doc="Seconds of client silence before TCP keepalive probes start (then every third of it, 3 probes); 0 turns keepalive off."),
+    Directive("maxmemory-clients", MEMORY_OR_PERCENT, "0",
+              doc="Client eviction: when the normal and pub/sub clients' buffers together use this much memory (bytes, or a percentage of maxmemory; at least 128 KB), the clients using the most are disconnected, largest first (CLIENT NO-EVICT exempts one). 0: off."),
     Directive("client-output-buffer-limit", OBUF_LIMITS,
               "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
               doc="Per client class (normal, replica, pubsub): a hard limit and a soft limit (bytes held for a client over so many seconds) on unsent output; past either the client is disconnected, so a stalled subscriber or replica cannot grow the node's memory without bound. 0 disables a limit."),

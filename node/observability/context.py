@@ -65,6 +65,7 @@ class Server(Protocol):
     stat_total_error_replies: int
     stat_unexpected_error_replies: int
     stat_evictedkeys: int
+    stat_evicted_clients: int
     stat_expired_time_cap_reached_count: int
     stat_expire_cycle_time_used: int
     stat_acl_denied_auth: int

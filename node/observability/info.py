@@ -205,7 +205,7 @@ def _stats(server: Server) -> Iterator[str]:
     yield f"expire_cycle_cpu_milliseconds:{server.stat_expire_cycle_time_used // 1_000_000}"
     current, total = server.evictor.exceeded_ms()
     yield f"evicted_keys:{server.stat_evictedkeys}"
-    yield "evicted_clients:0"
+    yield f"evicted_clients:{server.stat_evicted_clients}"
     yield f"total_eviction_exceeded_time:{total}"
     yield f"current_eviction_exceeded_time:{current}"
     yield f"keyspace_hits:{ks.hits}"

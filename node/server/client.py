@@ -23,6 +23,7 @@ from ..protocol.request import RequestParser
 from ..pubsub.hub import Subscriptions
 from ..pubsub.tracking import TrackingState
 from ..table.multi import MultiState
+from .client_eviction import evict_clients
 from .connection import Connection
 from .dispatch import run_requests
 
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from ..keyspace.database import Database
     from ..table.command import Command
     from .server import Server
+
+
+EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-clients look
 
 
 class Client(Connection):
@@ -150,6 +154,10 @@ class Client(Connection):
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
+        if server.client_eviction and parser.buffered + self.queued_bytes > EVICTION_CHECK_INPUT:
+            evict_clients(server)
+            if self.closing:
+                return
         if held:
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
@@ -235,7 +243,8 @@ class Client(Connection):
             self.write(data)
             transport = self.transport
             if transport is not None and transport.get_write_buffer_size():
-                self.server.output_limits.check(self)
+                if not self.server.output_limits.check(self) and self.server.client_eviction:
+                    evict_clients(self.server)
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()
 

@@ -42,6 +42,7 @@ from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
 from ..table.command import Command
 from .client import Client
+from .client_eviction import evict_clients
 from .dispatch import execute, invoke, run_requests
 from .outbuf import OutputLimits
 
@@ -87,6 +88,7 @@ class Server:
         self.pushed: list[Client] = []  # clients with frames pushed this loop turn
         self.tracker = Tracker(self.clients, self._track_keyspace)
         self.output_limits = OutputLimits(self)
+        self.client_eviction = False  # maxmemory-clients is set
         self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
         self.latency = LatencyMonitor()
@@ -151,6 +153,7 @@ class Server:
             "lfu-decay-time": self._set_access_clock,
             "notify-keyspace-events": self._set_notify_flags,
             "tracking-table-max-keys": self._set_tracking_max_keys,
+            "maxmemory-clients": self._set_client_eviction,
         }
         for name, apply in watchers.items():
             apply(cfg[name])
@@ -161,6 +164,9 @@ class Server:
         stats = self.keyspace_stats
         stats.invalidate = self.tracker.invalidate if on else None
         stats.invalidate_all = self.tracker.invalidate_all if on else None
+
+    def _set_client_eviction(self, setting: int) -> None:
+        self.client_eviction = setting != 0
 
     def _set_tracking_max_keys(self, keys: int) -> None:
         self.tracker.max_keys = keys
@@ -295,6 +301,7 @@ class Server:
         """CONFIG RESETSTAT: the counters INFO shows, not the data."""
         self.stat_numcommands = 0
         self.stat_evictedkeys = 0
+        self.stat_evicted_clients = 0
         self.stat_numconnections = 0
         self.stat_rejected_conn = 0
         self.stat_net_input_bytes = 0
@@ -488,6 +495,8 @@ class Server:
             self.propagation.flush()
         self._close_idle_clients()
         self.output_limits.cron()
+        if self.client_eviction:
+            evict_clients(self)
         self.snapshots.cron()
         self.aof.cron()
         self.replication.cron()
