@@ -144,6 +144,7 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
     qbuf = c.parser.buffered
     argv_mem = sum(len(a) for a in argv) if argv else 0
     obl = sum(len(chunk) for chunk in c.out)
+    multi_mem = sum(len(a) for _, queued in c.mstate.commands for a in queued) if c.multi else 0
     cmd = c.cmd.fullname if c.cmd is not None else "NULL"
     subs = c.subscriptions
     return (
@@ -152,10 +153,10 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
         f" flags={_flags(c)} db={c.db.id} sub={len(subs.channels) if subs else 0}"
         f" psub={len(subs.patterns) if subs else 0} ssub={len(subs.shard) if subs else 0}"
         f" multi={len(c.mstate.commands) if c.multi else -1}"
-        f" qbuf={qbuf} qbuf-free=0 argv-mem={argv_mem} multi-mem=0"
+        f" qbuf={qbuf} qbuf-free=0 argv-mem={argv_mem} multi-mem={multi_mem}"
         f" rbs={REPLY_BUFFER_SIZE} rbp={min(c.reply_peak, REPLY_BUFFER_SIZE)}"
         f" obl={obl} oll={1 if omem else 0} omem={omem}"
-        f" tot-mem={qbuf + argv_mem + REPLY_BUFFER_SIZE + obl + omem}"
+        f" tot-mem={qbuf + argv_mem + multi_mem + REPLY_BUFFER_SIZE + obl + omem}"
         f" events={'r' if reading else ''}{'w' if omem else ''} cmd={cmd} user=default"
         f" redir={c.tracking.redirect if c.tracking is not None else -1} resp={3 if c.resp3 else 2} lib-name={c.lib_name} lib-ver={c.lib_ver}"
     )
