@@ -24,6 +24,7 @@ from . import (  # noqa: F401
     latency,
     lcs,
     lists,
+    lolwut,
     memory,
     migrate,
     module,

@@ -87,3 +87,12 @@ def test_change_repl_id_starts_a_new_history(node: ServerProcess) -> None:
     field = lambda info, name: [line for line in info.split(b"\r\n") if line.startswith(name)]  # noqa: E731
     assert field(before, b"master_replid:") != field(after, b"master_replid:")
     assert field(after, b"master_replid2:") == [b"master_replid2:" + b"0" * 40]
+
+
+def test_lolwut_shows_the_version_line(node: ServerProcess, reference: ServerProcess) -> None:
+    with RawClient(node.port) as c, RawClient(reference.port) as r:
+        ours = c.call("LOLWUT")
+        assert ours.startswith(b"$") and b"Redis ver. " in ours
+        assert c.call("LOLWUT", "VERSION", "x") == r.call("LOLWUT", "VERSION", "x")
+        c.call("HELLO", "3")
+        assert c.call("LOLWUT", "VERSION", "9").startswith(b"=")
