@@ -24,6 +24,8 @@ def replicaof(c: Client, argv: list[bytes]) -> Any:
     if server.cluster_enabled:
         raise CommandError(errors.REPLICAOF_CLUSTER)
     repl = server.replication
+    if repl.failover is not None:
+        raise CommandError(errors.REPLICAOF_DURING_FAILOVER)
     if argv[1].lower() == b"no" and argv[2].lower() == b"one":
         if repl.link is not None:
             server.promote()
@@ -105,6 +107,8 @@ def _rdb_filter(req: int, value: bytes) -> int:
 
 def _check_sync(c: Client) -> None:
     repl = c.server.replication
+    if repl.failover is not None:
+        raise CommandError(errors.SYNC_DURING_FAILOVER)
     if repl.link is not None and repl.link.state != "connected":
         raise CommandError(errors.NOMASTERLINK)
     cluster = c.server.cluster
@@ -119,9 +123,74 @@ def _check_sync(c: Client) -> None:
 def psync(c: Client, argv: list[bytes]) -> Any:
     if c.replica is not None:
         return NO_REPLY  # ignored on a link already syncing, as Redis does
+    if len(argv) > 3 and argv[3].lower() == b"failover":
+        _take_over(c, argv[1])
     _check_sync(c)
     c.server.replication.psync(c, argv[1], argv[2])
     return NO_REPLY
+
+
+def _take_over(c: Client, replid: bytes) -> None:
+    """PSYNC <replid> <offset> FAILOVER from our master: we become the master, and its
+    PSYNC then continues our (its) history."""
+    server = c.server
+    repl = server.replication
+    server.log_warning(f"Failover request received for replid {replid.decode('ascii', 'replace')}.")
+    if repl.link is None:
+        raise CommandError(errors.PSYNC_FAILOVER_ON_MASTER)
+    if replid.decode("ascii", "replace") != repl.replid:
+        raise CommandError(errors.PSYNC_FAILOVER_REPLID)
+    server.promote()
+    server.log_notice(f"MASTER MODE enabled (failover request from '{c.describe()}')")
+
+
+@command("failover")
+def failover(c: Client, argv: list[bytes]) -> Any:
+    server = c.server
+    repl = server.replication
+    if server.cluster_enabled:
+        raise CommandError(errors.FAILOVER_CLUSTER)
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        if repl.failover is None:
+            raise CommandError(errors.FAILOVER_NONE)
+        repl.abort_failover("Failover manually aborted")
+        return OK
+    timeout = port = 0
+    force = False
+    host: str | None = None
+    j = 1
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"timeout" and j + 1 < len(argv) and timeout == 0:
+            timeout = to_int(argv[j + 1])
+            if timeout <= 0:
+                raise CommandError(errors.FAILOVER_TIMEOUT)
+            j += 2
+        elif opt == b"to" and j + 2 < len(argv) and host is None:
+            port = to_int(argv[j + 2])
+            host = argv[j + 1].decode("utf-8", "surrogateescape")
+            j += 3
+        elif opt == b"force" and not force:
+            force = True
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+    if repl.failover is not None:
+        raise CommandError(errors.FAILOVER_ALREADY)
+    if repl.link is not None:
+        raise CommandError(errors.FAILOVER_ON_REPLICA)
+    if not repl.replicas:
+        raise CommandError(errors.FAILOVER_NO_REPLICAS)
+    if force and (not timeout or host is None):
+        raise CommandError(errors.FAILOVER_FORCE_NEEDS)
+    if host is not None:
+        target = repl.find_replica(host, port)
+        if target is None:
+            raise CommandError(errors.FAILOVER_NOT_A_REPLICA)
+        if target.state != "online":
+            raise CommandError(errors.FAILOVER_NOT_ONLINE)
+    repl.start_failover(host, port, timeout, force)
+    return OK
 
 
 @command("sync")

@@ -23,6 +23,7 @@ from ..keyspace.blocking import BLOCKED, Blocked, block, unblock
 from ..protocol.command import encode_command
 from .ackgate import AckGate
 from .diskless import DisklessTransfer
+from .failover import CoordinatedFailover
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -138,6 +139,7 @@ class Replication:
         self.link: MasterLink | None = None  # set while this node is a replica
         self.snapshot_child = 0  # the BGSAVE pid serving replicas, while it runs
         self.diskless: DisklessTransfer | None = None  # the last diskless transfer
+        self.failover: CoordinatedFailover | None = None  # FAILOVER, while it runs
         self.snapshot_started = 0.0
         self.waiters: list[tuple[Blocked, int, int]] = []  # WAIT: (entry, offset, replicas)
         self.no_replicas_since = time.time()
@@ -298,6 +300,8 @@ class Replication:
         replica.ack_time = time.time()
         if replica.await_ack:
             replica.start_stream()
+        if self.failover is not None:
+            self.failover.update()
         if self.waiters:
             self._serve_waiters()
         if self.gate.waiting:
@@ -365,6 +369,42 @@ class Replication:
         prop.start(self.server.config["repl-backlog-size"])
         self.server.log_notice(f"Restored replication ID {replid} and offset {offset}")
 
+    # --- FAILOVER (failover.py) ---
+
+    def find_replica(self, host: str, port: int) -> ReplicaState | None:
+        """findReplica: by its announced address (or the connection's) and listening port."""
+        for replica in self.replicas:
+            address = replica.ip or replica.client.addr.rsplit(":", 1)[0]
+            if address.lower() == host.lower() and replica.port == port:
+                return replica
+        return None
+
+    def start_failover(self, host: str | None, port: int, timeout_ms: int, force: bool) -> None:
+        self.server.log_notice(f"FAILOVER requested to {host}:{port}." if host
+                               else "FAILOVER requested to any replica.")
+        self.failover = CoordinatedFailover(self.server, host, port, timeout_ms, force)
+        self.server.pause.hold_for_failover()
+
+    def failover_done(self) -> None:
+        """The target accepted our PSYNC FAILOVER: it is the master now."""
+        self.failover = None
+        self.server.pause.release_failover()
+
+    def abort_failover(self, why: str) -> None:
+        """abortFailover: a master again if the hand-over had begun; writes flow again."""
+        failover = self.failover
+        if failover is None:
+            return
+        self.server.log_notice(f"FAILOVER to {failover.target_text()} aborted: {why}")
+        in_progress = failover.state != "waiting-for-sync"
+        self.failover = None
+        if in_progress:
+            self.server.promote()
+        self.server.pause.release_failover()
+
+    def failover_state(self) -> str:
+        return self.failover.state if self.failover is not None else "no-failover"
+
     def new_history(self) -> None:
         """changeReplicationId + clearReplicationId2 (DEBUG CHANGE-REPL-ID)."""
         self.replid = secrets.token_hex(20)
@@ -387,7 +427,10 @@ class Replication:
         if self.snapshot_child and not server.snapshots.child_pid:
             self.snapshot_done(server.snapshots.status_ok)
         self._start_full_syncs()
-        if self.replicas and now - self.last_ping >= server.config["repl-ping-replica-period"]:
+        if self.failover is not None:
+            self.failover.update()
+        if (self.replicas and self.failover is None
+                and now - self.last_ping >= server.config["repl-ping-replica-period"]):
             self.last_ping = now
             if self.link is None:
                 server.propagation.feed(PING, durable=False)
@@ -432,7 +475,7 @@ class Replication:
             state = "online" if r.state == ONLINE else "wait_bgsave"
             yield (f"slave{i}:ip={ip},port={r.port},state={state},offset={r.ack_offset},"
                    f"lag={int(now - r.ack_time)},in_sync={in_sync}")
-        yield "master_failover_state:no-failover"
+        yield f"master_failover_state:{self.failover_state()}"
         yield f"master_replid:{self.replid}"
         yield f"master_replid2:{self.replid2}"
         yield f"master_repl_offset:{prop.offset}"

@@ -215,15 +215,16 @@ class Server:
         self.write_guard = ((self.replication.link is not None and cfg["replica-read-only"])
                             or cfg["min-replicas-to-write"] > 0)
 
-    def demote(self, host: str, port: int) -> None:
-        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC)."""
+    def demote(self, host: str, port: int, failover: bool = False) -> None:
+        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC;
+        with ``failover``, a PSYNC FAILOVER that makes that replica our master)."""
         repl = self.replication
         if repl.link is not None:
             repl.link.stop()
         disconnect_blocked(list(self.clients.values()), self.count_error)
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
-        repl.link = MasterLink(self, host, port)
+        repl.link = MasterLink(self, host, port, failover)
         if self.loaded:  # else start() connects it once the data is loaded
             repl.link.connect()
         self._update_write_guard()
