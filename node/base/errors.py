@@ -130,6 +130,7 @@ CONFIG_NOTIFY_EVENTS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
 # --- server and introspection ---
 DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
 DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object."
+LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
 MODULE_LOAD = "ERR Error loading the extension. Please check the server logs."
 MODULE_UNLOAD = "ERR Error unloading module: %s"
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"

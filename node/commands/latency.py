@@ -1,13 +1,14 @@
-"""LATENCY LATEST, HISTORY, RESET, DOCTOR, HELP over the latency monitor (node/latency.py),
-and HISTOGRAM over the per-command latency histograms (latency-tracking).
-
-GRAPH (an ASCII chart) is not offered: LATENCY HISTORY gives the same samples as data.
-"""
+"""LATENCY LATEST, HISTORY, GRAPH, RESET, DOCTOR, HELP over the latency monitor
+(observability/latency.py), and HISTOGRAM over the per-command latency histograms."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from ..base import errors
+from ..base.errors import CommandError
+from ..observability.sparkline import render
 from ..protocol.reply import Verbatim
 from ..table.command import command
 from .args import help_reply
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from .context import Client, Server
 
 HELP = (
+    "GRAPH <event>",
+    "    An ASCII chart of the latency samples of <event>, labelled with their age.",
     "HISTOGRAM [<command> ...]",
     "    For each command (or the given ones) with calls: the calls, and the cumulative",
     "    count of calls at each power-of-two latency bucket in microseconds.",
@@ -103,6 +106,35 @@ def doctor_report(server: Server) -> str:
     advice = [ADVICE[name] for name in sorted(analysis) if name in ADVICE]
     lines += advice + [GENERIC_ADVICE]
     return "\n".join(lines) + "\n"
+
+
+GRAPH_COLUMNS = 80
+
+
+@command("latency|graph")
+def latency_graph(c: Client, argv: list[bytes]) -> Any:
+    """latencyCommandGenSparkeline: a header line, a rule, the filled sparkline."""
+    name = argv[2].decode("utf-8", "surrogateescape")
+    event = c.server.latency.events.get(name)
+    if event is None:
+        raise CommandError(errors.LATENCY_NO_SAMPLES % name)
+    now = int(time.time())
+    latencies = [ms for _, ms in event.samples]
+    samples = [(float(ms), _age(now - when)) for when, ms in event.samples]
+    text = (f"{name} - high {max(latencies)} ms, low {min(latencies)} ms "
+            f"(all time high {event.max} ms)\n" + "-" * GRAPH_COLUMNS + "\n"
+            + render(samples, GRAPH_COLUMNS, 4))
+    return Verbatim(text)
+
+
+def _age(elapsed: int) -> str:
+    if elapsed < 60:
+        return f"{elapsed}s"
+    if elapsed < 3600:
+        return f"{elapsed // 60}m"
+    if elapsed < 86400:
+        return f"{elapsed // 3600}h"
+    return f"{elapsed // 86400}d"
 
 
 @command("latency|histogram")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import hiredis
 import pytest
 from nodes import ServerProcess, start_node, start_redis_server
@@ -96,3 +98,20 @@ def test_lolwut_shows_the_version_line(node: ServerProcess, reference: ServerPro
         assert c.call("LOLWUT", "VERSION", "x") == r.call("LOLWUT", "VERSION", "x")
         c.call("HELLO", "3")
         assert c.call("LOLWUT", "VERSION", "9").startswith(b"=")
+
+
+def test_latency_graph_draws_redis_chart(node: ServerProcess, reference: ServerProcess) -> None:
+    def chart(server: ServerProcess) -> tuple[bytes, list[bytes]]:
+        with RawClient(server.port) as c:
+            c.call("LATENCY", "RESET")
+            missing = c.call("LATENCY", "GRAPH", "command")
+            c.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+            c.call("DEBUG", "SLEEP", "0.05")
+            time.sleep(1.1)  # one sample per second: the next spike is a second sample
+            c.call("DEBUG", "SLEEP", "0.2")
+            text = c.call("LATENCY", "GRAPH", "command")
+            c.call("CONFIG", "SET", "latency-monitor-threshold", "0")
+        lines = text.split(b"\n")
+        # the header's milliseconds and the age labels depend on timing: the chart does not
+        return missing, lines[2:7]  # the rule and the chart's four rows
+    assert chart(node) == chart(reference)
