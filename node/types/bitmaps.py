@@ -2,19 +2,26 @@
 and reading or writing integers of 1 to 64 bits at any bit offset (BITFIELD).
 
 Bit 0 is the most significant bit of the first byte, so a run of bytes read big-endian as
-one Python int holds the bits in order: a popcount is ``int.bit_count``, the first set bit
-follows from ``int.bit_length`` and BITOP combines whole strings as ints. Every pass over a
-large string thus runs in C, never as a Python loop per byte or bit.
+one Python int holds the bits in order: the first set bit follows from ``int.bit_length``
+and BITOP combines whole strings as ints; popcounts are summed by table and checksum (see
+``count_bits``). Every pass over a large string thus runs in C, never as a Python loop
+per byte or bit.
 """
 
 from __future__ import annotations
 
 from functools import reduce
+from zlib import adler32
 
 Bytes = bytes | bytearray
 
 SCAN_CHUNK = 1 << 16
-"""Bytes examined per step by ``find_bit``, so that a hit near the start costs little."""
+"""Bytes examined per step by ``count_bits`` and ``find_bit``: a hit near the start of a
+search costs little, and a chunk with nothing to count or find is skipped whole."""
+_ZEROS = bytes(SCAN_CHUNK)
+_ONES = b"\xff" * SCAN_CHUNK
+_POPCOUNTS = bytes(i.bit_count() for i in range(256))
+_ADLER_SPAN = 8190  # 8 * 8190 < 65521, so adler32's byte sum never wraps
 
 BITOP_NAMES = (b"and", b"or", b"xor", b"not")
 _COMBINE = {b"and": int.__and__, b"or": int.__or__, b"xor": int.__xor__}
@@ -35,9 +42,25 @@ def int64(value: int) -> int:
 # --- counting and searching ---
 
 def count_bits(data: Bytes, first: int, last: int) -> int:
-    """Set bits in the bytes ``first`` to ``last`` inclusive (redisPopcount)."""
-    with memoryview(data) as view, view[first:last + 1] as span:
-        return int.from_bytes(span, "big").bit_count()
+    """Set bits in the bytes ``first`` to ``last`` inclusive (redisPopcount).
+
+    Runs of ``SCAN_CHUNK`` zero bytes are skipped at memcmp speed, as sparse bitmaps are
+    common. Other bytes are mapped to their popcounts with ``translate`` and summed by
+    zlib's adler32, whose first half is the byte sum modulo 65521: exact over
+    ``_ADLER_SPAN`` bytes of at most 8 each. That is about twice as fast as
+    ``int.from_bytes(...).bit_count()`` on dense bitmaps.
+    """
+    count = 0
+    for pos in range(first, last + 1, SCAN_CHUNK):
+        stop = min(pos + SCAN_CHUNK, last + 1)
+        if stop - pos == SCAN_CHUNK and data.startswith(_ZEROS, pos, stop):
+            continue
+        counts = data[pos:stop].translate(_POPCOUNTS)
+        with memoryview(counts) as view:
+            for start in range(0, len(counts), _ADLER_SPAN):
+                with view[start:start + _ADLER_SPAN] as span:
+                    count += adler32(span, 0) & 0xFFFF
+    return count
 
 
 def count_bits_between(data: Bytes, lo: int, hi: int) -> int:
@@ -51,14 +74,19 @@ def count_bits_between(data: Bytes, lo: int, hi: int) -> int:
 def find_bit(data: Bytes, bit: int, lo: int, hi: int) -> int:
     """The first bit equal to ``bit`` among the bits ``lo`` to ``hi`` inclusive, or -1.
 
-    The bytes are examined ``SCAN_CHUNK`` at a time; for a clear bit each chunk is
-    inverted, so both searches look for the first set bit of an int.
+    The bytes are examined ``SCAN_CHUNK`` at a time: a chunk with nothing to find (all
+    clear, or all set when looking for a clear bit) is skipped at memcmp speed; otherwise
+    it is read as an int, inverted for a clear bit, so both look for its first set bit.
     """
     first, last = lo >> 3, hi >> 3
+    skip = _ONES if not bit else _ZEROS
     with memoryview(data) as view:
         pos = first
         while pos <= last:
             stop = min(pos + SCAN_CHUNK, last + 1)
+            if stop - pos == SCAN_CHUNK and data.startswith(skip, pos, stop):
+                pos = stop
+                continue
             with view[pos:stop] as span:
                 chunk = int.from_bytes(span, "big")
             width = (stop - pos) * 8
