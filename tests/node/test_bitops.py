@@ -338,3 +338,26 @@ def test_bitcount_and_bitpos_of_a_megabyte_are_fast(node):
             assert c.call("BITPOS", "ones", "0", "0", "-1") == b":%d\r\n" % (8 * ONE_MB - 1)
             assert c.call("BITCOUNT", "ones", "1", "-1", "BIT") == b":%d\r\n" % (8 * ONE_MB - 2)
         assert time.monotonic() - begin < 5.0
+
+
+def test_reads_and_writes_count_keyspace_hits_and_misses_as_redis(node, reference):
+    """Reads (GETBIT, BITCOUNT, BITPOS, BITOP's sources, BITFIELD with only GETs) count a
+    hit or a miss; writes (SETBIT, BITFIELD with a SET or INCRBY) count neither."""
+    script = [
+        ("SETBIT", "a", "1", "1"), ("GETBIT", "a", "1"), ("GETBIT", "missing", "1"),
+        ("BITCOUNT", "a"), ("BITCOUNT", "missing"), ("BITPOS", "a", "1"), ("BITPOS", "missing", "1"),
+        ("BITOP", "OR", "d", "a", "missing", "a"), ("BITFIELD", "a", "GET", "u8", "0"),
+        ("BITFIELD", "missing", "GET", "u8", "0"), ("BITFIELD", "a", "SET", "u8", "0", "1"),
+        ("BITFIELD_RO", "a", "GET", "u8", "0"), ("BITFIELD_RO", "nope", "GET", "u8", "0"),
+        ("GETBIT", "a", "x"), ("BITPOS", "a", "3"),
+    ]
+    stats = []
+    for server in (node, reference):
+        with RawClient(server.port) as c:
+            c.call("FLUSHALL")
+            c.call("CONFIG", "RESETSTAT")
+            for request in script:
+                c.call(*request)
+        info = redis.Redis(port=server.port).info("stats")
+        stats.append((info["keyspace_hits"], info["keyspace_misses"]))
+    assert stats[0] == stats[1]

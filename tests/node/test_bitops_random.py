@@ -5,7 +5,8 @@ requests (ranges with negative and out-of-range ends, BIT and BYTE units, severa
 per BITFIELD call under changing OVERFLOW behaviours, bad arguments now and then) mixed
 with string writes (SET, APPEND, SETRANGE) and with OBJECT ENCODING and MEMORY USAGE, over
 a few small keys and one key grown past the 64 KB step of the bit search. Every sequence
-runs on fresh connections over RESP2 and over RESP3, and every reply must be byte-equal.
+runs on fresh connections over RESP2 and over RESP3, every reply must be byte-equal, and
+the node's dataset accounting must still match its keys afterwards.
 Equal seeds give equal sequences, so a failure replays with ``Generator(seed)``.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from nodes import ServerProcess
+from nodes import ServerProcess, check_footprint
 from resp import RawClient
 
 SEEDS = range(40)
@@ -169,3 +170,4 @@ def test_random_bit_sequences_match_redis(node: ServerProcess, reference: Server
         for i, (request, mine, ref) in enumerate(zip(script, ours, theirs, strict=True)):
             assert mine == ref, (f"seed {seed} step {i} resp3={resp3} {request!r}: "
                                  f"redslot {mine[:200]!r} != redis-server {ref[:200]!r}")
+    check_footprint(node)
