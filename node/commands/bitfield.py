@@ -57,6 +57,8 @@ def field_type(arg: bytes) -> tuple[bool, int]:
 
 
 def parse_ops(c: Client, argv: list[bytes]) -> list[FieldOp]:
+    """Every operation with the OVERFLOW behaviour in force where it stands; the first bad
+    argument, in argument order, is the error."""
     ops = []
     behaviour = WRAP
     argc = len(argv)
