@@ -386,3 +386,14 @@ CONFIG_UNBALANCED = "Unbalanced quotes in configuration line"
 CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"
 CONFIG_HOSTNAME = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 CONFIG_DBFILENAME = "dbfilename can't be a path, just a filename"
+
+# Bitmaps and BITFIELD (bitops.c)
+BIT_OFFSET_OUT_OF_RANGE = "ERR bit offset is not an integer or out of range"
+BIT_VALUE_OUT_OF_RANGE = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is.")
+BITFIELD_OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"

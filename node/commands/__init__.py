@@ -8,6 +8,8 @@ classes are in ``server``, the layer above). May import every layer but ``server
 from ..table.command import Command, join_handlers
 from . import (  # noqa: F401
     aof,
+    bitfield,
+    bitmaps,
     blocking,
     client,
     cluster,

@@ -290,6 +290,15 @@ class Database:
                 self.volatile.discard(key)
         self._signal(key)
 
+    def overwrite(self, key: bytes, value: Any) -> None:
+        """dbOverwrite for the same content in another representation (dbUnshareStringValue):
+        the TTL stays and nothing is signalled, as the command may then change nothing."""
+        entry = self.entries[key]
+        entry.value = value
+        self.stats.resized.append((self, key))
+        if self.stats.lfu is None:
+            entry.clock = self.stats.lru_clock
+
     def add(self, key: bytes, value: Any) -> None:
         """Store a value under a key known to be absent (after a lookup returned None)."""
         self._insert(key, value)
