@@ -116,7 +116,7 @@ def algebra(c: Client, argv: list[bytes], numkeys_at: int, op: str, dst: bytes |
     if card_only:
         return len(result)
     if dst is not None:
-        return store_result(c, dst, [(s, m) for m, s in result.items()])
+        return store_result(c, dst, [(s, m) for m, s in result.items()], "z%sstore" % op)
     items = sorted([(s, m) for m, s in result.items()])
     return pairs_reply(items, withscores, c.resp3)
 

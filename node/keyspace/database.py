@@ -24,7 +24,7 @@ from ..base.sampling import KeySample, random_pick, random_picks
 from ..types.footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
 from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
-from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, Notifier
+from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
 from .watch import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
@@ -266,6 +266,8 @@ class Database:
         entry = self.entries.get(key)
         if entry is None:
             self._insert(key, value)
+            if self.stats.notifier.flags & NOTIFY_NEW:
+                self._new(key)
         else:
             entry.value = value
             if type(value) is bytes:
@@ -284,7 +286,18 @@ class Database:
     def add(self, key: bytes, value: Any) -> None:
         """Store a value under a key known to be absent (after a lookup returned None)."""
         self._insert(key, value)
+        if self.stats.notifier.flags & NOTIFY_NEW:
+            self._new(key)
         self._signal(key)
+
+    def load(self, key: bytes, value: Any) -> None:
+        """``add`` for a snapshot being loaded (dbAddRDBLoad): no "new" event."""
+        self._insert(key, value)
+        self._signal(key)
+
+    def _new(self, key: bytes) -> None:
+        """dbAdd's "new" event (class n, outside A): a key was created."""
+        self.stats.notifier.publish(NOTIFY_NEW, "new", key, self.id)
 
     def _insert(self, key: bytes, value: Any) -> None:
         entry = _new_entry(Entry)
@@ -306,6 +319,16 @@ class Database:
 
     def delete(self, key: bytes) -> bool:
         if key not in self.entries or (self.expires and key in self.expires and self._expired(key)):
+            return False
+        self._remove(key)
+        self._signal(key)
+        return True
+
+    def delete_stored(self, key: bytes) -> bool:
+        """dbDelete: remove the key even if its TTL has passed (no "expired" event), as
+        Redis does where it deletes a key it did not look up first (an empty STORE result,
+        RESTORE ... REPLACE, MIGRATE, a duplicate in a merged snapshot)."""
+        if key not in self.entries:
             return False
         self._remove(key)
         self._signal(key)
