@@ -75,7 +75,8 @@ def _store(c: Client, key: bytes, h: Hash, new: bool, event: str) -> None:
         c.db.add(key, h)
     else:
         c.db.modified(key)
-    c.db.notify(NOTIFY_HASH, event, key)
+    if c.db.stats.notifier.flags & NOTIFY_HASH:
+        c.db.notify(NOTIFY_HASH, event, key)
 
 
 # --- setting and reading fields ---

@@ -42,7 +42,8 @@ def _changed(db: Database, key: bytes, value: ListValue, count: int, event: str)
     """After ``count`` elements were pushed or removed: report ``event``, then delete an
     emptied list (and report "del"), count dirty (``server.dirty += count``; the signal
     itself counts one)."""
-    db.notify(NOTIFY_LIST, event, key)
+    if db.stats.notifier.flags & NOTIFY_LIST:
+        db.notify(NOTIFY_LIST, event, key)
     if value.head or value.tail:
         db.modified(key)
     else:
@@ -105,7 +106,8 @@ def _push(c: Client, argv: list[bytes], left: bool) -> int:
     else:
         value.tail.extend(argv[2:])
     db.stats.dirty += len(argv) - 3
-    db.notify(NOTIFY_LIST, push_event(left), key)
+    if db.stats.notifier.flags & NOTIFY_LIST:
+        db.notify(NOTIFY_LIST, push_event(left), key)
     return len(value.head) + len(value.tail)
 
 

@@ -84,7 +84,8 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
             added += 1
     if added:
         db.modified(key)
-        db.notify(NOTIFY_SET, "sadd", key)
+        if db.stats.notifier.flags & NOTIFY_SET:
+            db.notify(NOTIFY_SET, "sadd", key)
     return added
 
 

@@ -358,7 +358,8 @@ def incr_by(c: Client, key: bytes, delta: int) -> int:
         c.db.add(key, b"%d" % current)
     else:
         c.db.set(key, b"%d" % current, keep_ttl=True)
-    c.db.notify(NOTIFY_STRING, "incrby", key)
+    if c.db.stats.notifier.flags & NOTIFY_STRING:
+        c.db.notify(NOTIFY_STRING, "incrby", key)
     return current
 
 

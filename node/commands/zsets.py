@@ -79,7 +79,8 @@ def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
     """A key whose set lost members: ``event`` is reported, then the key is deleted when
     empty (and "del" reported), as Redis does, else signalled."""
     db = c.db
-    db.notify(NOTIFY_ZSET, event, key)
+    if db.stats.notifier.flags & NOTIFY_ZSET:
+        db.notify(NOTIFY_ZSET, event, key)
     if z.scores:
         db.modified(key)
     else:
@@ -171,7 +172,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
             db.add(key, z)
     elif added or updated:
         db.modified(key)
-    if added or updated:
+    if (added or updated) and db.stats.notifier.flags & NOTIFY_ZSET:
         db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
     if failure is not None:
         raise CommandError(failure)

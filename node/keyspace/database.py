@@ -404,7 +404,11 @@ class Database:
             self.slot_index.discard(key)
 
     def notify(self, kind: int, event: str, key: bytes) -> None:
-        """notifyKeyspaceEvent: report ``event`` (Redis's name) of class ``kind`` on key."""
+        """notifyKeyspaceEvent: report ``event`` (Redis's name) of class ``kind`` on key.
+
+        The hottest handlers (SET, INCR, pushes and pops ...) test
+        ``stats.notifier.flags & kind`` before calling: the call costs several times
+        that test, and notifications are usually off."""
         notifier = self.stats.notifier
         if notifier.flags & kind:
             notifier.publish(kind, event, key, self.id)
