@@ -9,7 +9,11 @@ lookup is a cache miss (measured: ~600 ns for a random key among 100k on this ha
 Expiry is lazy (a read of an expired key deletes it first) plus the active cycle in
 ``expire.py``. Every write path goes through ``set``/``delete``/``modified`` so WATCH
 (transactions.py), the dirty counter and, later, cluster slot indexes and replication hook
-in one place.
+in one place. Keyspace notifications: a created key reports "new" here (dbAdd), an expired
+one "expired" and a read miss "keymiss"; each command reports its own events (``notify``).
+A store command sets its destination as Redis's setKey does (``lookup_write`` first, so
+an expired destination reports "expired" before "new") and deletes an empty result's
+destination unchecked (``delete_stored``, dbDelete).
 """
 
 from __future__ import annotations
