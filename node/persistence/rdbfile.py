@@ -176,7 +176,7 @@ class LoadProgress:
 def load_snapshot(server: Server, data: bytes, progress: LoadProgress,
                   merge: bool = False) -> Iterator[None]:
     """rdbLoadRio over ``data``, yielding every LOAD_STEP_KEYS keys (the caller may run the
-    event loop then). Keys go through Database.add/set_expire; ``merge`` replaces keys that
+    event loop then). Keys go through Database.load/set_expire; ``merge`` replaces keys that
     exist (DEBUG RELOAD MERGE) where a plain load fails on a duplicate.
 
     The cyclic garbage collector is off meanwhile: a load creates millions of tracked
@@ -249,8 +249,8 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                             raise SnapshotError(
                                 f"RDB has duplicated key '{key.decode(errors='replace')}' "
                                 f"in DB {db.id}")
-                        db.delete(key)
-                    db.add(key, value)
+                        db.delete_stored(key)
+                    db.load(key, value)
                     if expire != -1:
                         db.set_expire(key, expire)
                     if idle >= 0 or freq >= 0:
