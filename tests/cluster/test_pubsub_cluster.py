@@ -22,7 +22,7 @@ import pytest
 import redis
 from local_cluster import LocalCluster
 from redis.client import PubSub
-from redis.cluster import ClusterPubSub, RedisCluster
+from redis.cluster import ClusterPubSub
 from redis.crc import key_slot
 from resp import RawClient
 

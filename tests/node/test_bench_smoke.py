@@ -93,3 +93,20 @@ def test_scrape_latency_bench_runs_with_and_without_a_scraper(tmp_path):
         assert figures["medians"][kind]["p99_latency_ms"] > 0
     assert figures["scrape_failures"] == 0
     assert figures["p99_ratio"] > 0
+
+
+PUBSUB_BENCH = BENCH.parent / "pubsub.py"
+
+
+def test_pubsub_bench_quick_run_prints_throughput_and_latency_ratios(tmp_path):
+    out = tmp_path / "pubsub.json"
+    result = subprocess.run([sys.executable, str(PUBSUB_BENCH), "--quick", "--json", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "summary: redslot/redis-server PUBLISH throughput" in result.stdout
+    figures = json.loads(out.read_text())
+    for subscribers in (1, 10, 100):
+        for name in ("throughput", "p50 latency", "p99 latency"):
+            assert figures["ratios"][f"{name} {subscribers} subscribers"] > 0
+        for kind in ("redis", "redslot"):
+            assert figures["results"][kind]["publishes_per_s"][str(subscribers)] > 0
