@@ -9,7 +9,8 @@ leaves the shard its subscribers get the ``sunsubscribe`` push and follow the sl
 
 The tests share one cluster; the reshard test moves a slot by Redis's own sequence
 (SETSLOT IMPORTING / MIGRATING, then SETSLOT NODE on every master, target first) and runs
-last. Every wait is bounded.
+last. The refusals' exact bytes (CROSSSLOT, CLUSTERDOWN, in and out of subscribed mode)
+are compared with redis-server's on a one-node cluster of each. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 
 import pytest
 import redis
+from differential import assert_same
 from local_cluster import LocalCluster
+from nodes import free_port, start_node, start_redis_server
 from redis.client import PubSub
 from redis.cluster import ClusterPubSub
 from redis.crc import key_slot
@@ -225,6 +228,48 @@ def frame(kind: bytes, channel: str, last: bytes, push: bool = False) -> bytes:
     return b"%c3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n%s\r\n" % (
         ord(">") if push else ord("*"), len(kind), kind, len(data), data, last)
 
+
+
+SERVED, UNSERVED = "b", "a"  # slots 3300 (of 0-8191, served) and 15495 (no owner)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_shard_channel_refusals_match_redis_on_a_half_covered_node(resp3: bool) -> None:
+    """One node owning slots 0-8191, redslot and redis-server alike: CROSSSLOT and
+    CLUSTERDOWN for shard channels, in and out of subscribed mode, byte for byte."""
+    args = ("--cluster-enabled", "yes", "--cluster-require-full-coverage", "no")
+    ours = start_node(*args)
+    try:
+        theirs = start_redis_server(*args, "--cluster-port", str(free_port()))
+    except BaseException:
+        ours.stop()
+        raise
+    try:
+        for proc in (ours, theirs):
+            client = redis.Redis(port=proc.port, socket_timeout=10)
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8191)
+            deadline = time.monotonic() + 10
+            while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+                assert time.monotonic() < deadline, "cluster did not come up"
+                time.sleep(0.05)
+            client.close()
+        assert_same(ours, theirs, [
+            ("SSUBSCRIBE", UNSERVED, SERVED),
+            ("SPUBLISH", UNSERVED, "m"),
+            ("SSUBSCRIBE", UNSERVED, "{a}x"),
+            ("SUNSUBSCRIBE", SERVED, UNSERVED),
+            ("PUBLISH", UNSERVED, "m"),
+            ("SSUBSCRIBE", SERVED),
+            ("SSUBSCRIBE", UNSERVED),
+            ("SSUBSCRIBE", SERVED, UNSERVED),
+            ("SPUBLISH", UNSERVED, "m"),
+            ("SUNSUBSCRIBE", UNSERVED),
+            ("SUNSUBSCRIBE",),
+            ("SUNSUBSCRIBE", SERVED, "{b}2"),
+        ], resp3=resp3)
+    finally:
+        ours.stop()
+        theirs.stop()
 
 # --- a reshard moves a subscribed shard channel ---
 
