@@ -309,6 +309,7 @@ def test_reshard_sends_sunsubscribe_and_the_subscriber_follows_the_slot(
            "replica": RawClient(source.replicas[0], timeout=WAIT),
            "master resp3": RawClient(source.master, timeout=WAIT)}
     raw["master resp3"].call("HELLO", "3")
+    importer = RawClient(target.master, timeout=WAIT)
     try:
         for name, conn in raw.items():
             assert conn.call("SSUBSCRIBE", channel) == frame(
@@ -324,7 +325,14 @@ def test_reshard_sends_sunsubscribe_and_the_subscriber_follows_the_slot(
 
         def while_migrating() -> None:
             """The source serves the channel until the slot is handed over (no ASK, as keys
-            would get); the importing side sends a client without ASKING back to it."""
+            would get); the importing side sends a client without ASKING back to it, and
+            keeps one with ASKING through a change of its table (BUMPEPOCH)."""
+            assert importer.call("ASKING") == b"+OK\r\n"
+            assert importer.call("SSUBSCRIBE", channel) == frame(b"ssubscribe", channel, b":1")
+            assert redis.Redis(port=target.master).execute_command("CLUSTER", "BUMPEPOCH")
+            time.sleep(0.3)  # a few cron ticks: the shard-channel guard has looked
+            assert redis.Redis(port=target.master).execute_command(
+                "PUBSUB", "SHARDNUMSUB", channel) == [channel.encode(), 1]
             with RawClient(source.master) as c:
                 assert c.call("SPUBLISH", channel, "during") == b":3\r\n"  # on the source master
             with RawClient(target.master) as c:
@@ -356,6 +364,7 @@ def test_reshard_sends_sunsubscribe_and_the_subscriber_follows_the_slot(
                      "replica": RawClient(target.replicas[0], timeout=WAIT)}
         for conn in followers.values():
             assert conn.call("SSUBSCRIBE", channel) == frame(b"ssubscribe", channel, b":1")
+        followers["importer"] = importer  # subscribed with ASKING: no sunsubscribe, kept
         subscriber.ssubscribe(channel)
         deadline = time.monotonic() + WAIT
         first = None
@@ -380,13 +389,13 @@ def test_reshard_sends_sunsubscribe_and_the_subscriber_follows_the_slot(
                 assert conn.read_reply() == frame(b"smessage", channel,
                                                   b"$%d\r\nafter:%d" % (len(b"after:%d" % i), i))
         assert redis.Redis(port=target.master).execute_command(
-            "PUBSUB", "SHARDNUMSUB", channel) == [channel.encode(), 2]
+            "PUBSUB", "SHARDNUMSUB", channel) == [channel.encode(), 3]
         assert redis.Redis(port=target.replicas[0]).execute_command(
             "PUBSUB", "SHARDNUMSUB", channel) == [channel.encode(), 1]
         for conn in followers.values():
             conn.close()
     finally:
-        for conn in raw.values():
+        for conn in [*raw.values(), importer]:
             conn.close()
         subscriber.close()
         subscriber_client.close()
