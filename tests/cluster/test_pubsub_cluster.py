@@ -354,7 +354,8 @@ def test_reshard_sends_sunsubscribe_and_the_subscriber_follows_the_slot(
         for port in (source.master, source.replicas[0]):
             assert redis.Redis(port=port).execute_command("PUBSUB", "SHARDNUMSUB", channel) == [
                 channel.encode(), 0]
-        wait_moved(source.replicas[0], slot, target)
+        for port in (*source.replicas, *target.replicas):  # replicas learn it from the masters
+            wait_moved(port, slot, target)
 
         # Subscribing again where it was is redirected to the new owner, whose master and
         # replica both serve it; redis-py's pubsub follows the MOVED by itself.
