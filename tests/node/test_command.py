@@ -39,7 +39,7 @@ CHANGED_IN_7_2 = {
 }
 
 # redslot's own commands (scripts/commands/*.json): Redis has nothing to compare them with.
-OWN_COMMANDS = {"cluster|mergetopology", "cluster|settopology"}
+OWN_COMMANDS = {"cluster|mergetopology", "cluster|publish", "cluster|settopology"}
 
 
 def parsed_without_notes(raw: bytes):
