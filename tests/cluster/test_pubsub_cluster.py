@@ -1,5 +1,6 @@
 """Pub/Sub on a `redslot up` cluster (3 shards, 1 replica each): PUBLISH reaches every node,
-sharded Pub/Sub is routed by slot like keys, and a reshard hands a shard channel over.
+sharded Pub/Sub is routed by slot like keys, a manual failover keeps sharded subscribers
+receiving, and a reshard hands a shard channel over.
 
 Classic channels: every node forwards a PUBLISH to every other node over its peer links, so
 a subscriber anywhere (master or replica) gets every message once, in each publisher's
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 import redis
 from differential import assert_same
-from local_cluster import LocalCluster
+from local_cluster import LocalCluster, key_in_shard
 from nodes import free_port, start_node, start_redis_server
 from redis.client import PubSub
 from redis.cluster import ClusterPubSub
@@ -272,6 +273,30 @@ def test_shard_channel_refusals_match_redis_on_a_half_covered_node(resp3: bool) 
         theirs.stop()
 
 # --- a reshard moves a subscribed shard channel ---
+
+def test_sharded_subscriber_keeps_receiving_across_a_manual_failover(cluster: LocalCluster) -> None:
+    """The shard's old master becomes its replica and still serves the channel; the new
+    master's SPUBLISH reaches it over the shard's links, and the cluster client's publishes
+    follow the MOVED to the new master by themselves."""
+    before = cluster.status()["shards"][1]
+    channel = key_in_shard(cluster.status(), 1, "handover")
+    client = cluster.client()
+    subscriber = client.pubsub()
+    subscriber.ssubscribe(channel)
+    read_sharded(subscriber, 1, "ssubscribe")
+    client.spublish(channel, b"before")
+    assert [m["data"] for m in read_sharded(subscriber, 1, "smessage")] == [b"before"]
+    result = cluster.redslot("failover", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = cluster.wait_ready()["shards"][1]
+    assert after["master"]["name"] == before["replicas"][0]["name"]
+    for i in range(PER_PUBLISHER):
+        client.spublish(channel, b"%d" % i)
+    got = read_sharded(subscriber, PER_PUBLISHER, "smessage")
+    assert [int(m["data"]) for m in got] == list(range(PER_PUBLISHER))
+    subscriber.close()
+    client.close()
+
 
 def move_slot(layout: list[Shard], slot: int, source: Shard, target: Shard,
               while_migrating: Callable[[], None]) -> None:
