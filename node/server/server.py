@@ -452,7 +452,45 @@ class Server:
             self.replication.link.connect()
         if self.cluster is not None:
             self.cluster.follow_my_master()
+        await self._listen_unix()
+        self._write_pidfile()
+        self._report_inert_directives()
         self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
+
+    async def _listen_unix(self) -> None:
+        path = self.config["unixsocket"]
+        if not path:
+            return
+        if os.path.exists(path):
+            os.unlink(path)
+        try:
+            listener = await asyncio.get_running_loop().create_unix_server(
+                lambda: Client(self), path=path, backlog=self.config["tcp-backlog"])
+        except OSError as exc:
+            raise OSError(f"Failed opening Unix socket: {exc}") from exc
+        if self.config["unixsocketperm"]:
+            os.chmod(path, self.config["unixsocketperm"])
+        self.listeners.append(listener)
+        self.log_notice(f"The server is now ready to accept connections at {path}")
+
+    def _write_pidfile(self) -> None:
+        path = self.config["pidfile"]
+        if not path:
+            return
+        try:
+            with open(path, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as exc:
+            self.log_warning(f"Failed to write PID file: {exc.strerror}")
+
+    def _report_inert_directives(self) -> None:
+        """Directives accepted for redis.conf compatibility but without an effect here:
+        one line at start for each set away from its default."""
+        config = self.config
+        for d in dict.fromkeys(config.directives.values()):
+            if d.inert and not config.is_default(d):
+                self.log_warning(f"{d.name} is set to '{config.format(d.name)}' but has no "
+                                 "effect in redslot (accepted for redis.conf compatibility)")
 
     async def _load_data(self) -> None:
         """loadDataFromDisk: the AOF when it is on and exists, else the RDB snapshot."""
@@ -525,9 +563,11 @@ class Server:
                 self.log_verbose("Closing idle client")
                 client.close()
 
-    def request_shutdown(self, reason: str) -> None:
+    def request_shutdown(self, reason: str, flags: tuple[str, ...] = ()) -> None:
+        """A signal's shutdown, with shutdown-on-sigterm / -sigint's SHUTDOWN options."""
         self.log_warning(f"{reason} scheduling shutdown...")
-        if not self.snapshots.prepare_shutdown(bool(self.config["save"]), force=False):
+        save = "save" in flags or (bool(self.config["save"]) and "nosave" not in flags)
+        if not self.snapshots.prepare_shutdown(save, force="force" in flags):
             self.log_warning(f"{reason.removeprefix('Received ')} received but errors trying to "
                              "shut down the server, check the logs for more information")
             return
@@ -557,6 +597,12 @@ class Server:
             client.close()
         for listener in self.listeners:
             await listener.wait_closed()
+        for path in (self.config["pidfile"], self.config["unixsocket"]):
+            if path:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         self.log_warning("redslot is now ready to exit, bye bye...")
 
 
