@@ -728,6 +728,28 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Accepted; no effect (forwarded publishes waiting for one peer are capped at 32 MB)."),
     Directive("cluster-preferred-endpoint-type", enum_kind("ip", "hostname", "unknown-endpoint"), "ip", inert=True,
               doc="Accepted; no effect (redirects and CLUSTER SLOTS name nodes by IP)."),
+    # --- TLS (config/tls.py) ---
+    Directive("tls-port", int_kind(0, 65535), "0",
+              doc="Also accept TLS connections on this port (`port 0` for TLS only); needs tls-cert-file and tls-key-file."),
+    Directive("tls-cert-file", STRING, "", doc="The server's certificate chain (PEM); setting it again reloads it."),
+    Directive("tls-key-file", STRING, "", doc="The server's private key (PEM)."),
+    Directive("tls-key-file-pass", STRING, "", sensitive=True, doc="Passphrase of tls-key-file."),
+    Directive("tls-client-cert-file", STRING, "", doc="Certificate this node shows as a client (to its master); tls-cert-file when empty."),
+    Directive("tls-client-key-file", STRING, "", doc="Private key of tls-client-cert-file."),
+    Directive("tls-client-key-file-pass", STRING, "", sensitive=True, doc="Passphrase of tls-client-key-file."),
+    Directive("tls-dh-params-file", STRING, "", doc="DH parameters (PEM) for DHE ciphers."),
+    Directive("tls-ca-cert-file", STRING, "", doc="CA certificates (PEM) that client and peer certificates must chain to."),
+    Directive("tls-ca-cert-dir", STRING, "", doc="A directory of CA certificates, as tls-ca-cert-file."),
+    Directive("tls-auth-clients", enum_kind("no", "yes", "optional"), "yes",
+              doc="Whether TLS clients must present a certificate signed by the CA (yes), may (optional) or need not (no)."),
+    Directive("tls-protocols", STRING, "", doc="TLS versions accepted, from TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; empty: TLSv1.2 and TLSv1.3."),
+    Directive("tls-ciphers", STRING, "", doc="OpenSSL cipher list for TLSv1.2 and below."),
+    Directive("tls-ciphersuites", STRING, "", doc="TLSv1.3 ciphersuites: must stay empty (Python's ssl module cannot choose them)."),
+    Directive("tls-prefer-server-ciphers", BOOL, "no", doc="Prefer the server's cipher order."),
+    Directive("tls-session-caching", BOOL, "yes", inert=True, doc="Accepted; no effect (Python's ssl keeps its default session cache)."),
+    Directive("tls-session-cache-size", int_kind(0, INT_MAX), "20480", inert=True, doc="Accepted; no effect."),
+    Directive("tls-session-cache-timeout", int_kind(0, INT_MAX), "300", inert=True, doc="Accepted; no effect."),
+    Directive("tls-replication", BOOL, "no", doc="This node connects to its master over TLS (the master's port is then its tls-port)."),
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.
