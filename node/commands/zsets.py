@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..config.directives import watch_process
+from ..keyspace.notify import NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
 from ..types.zset import LOAD_LIMITS, ZSet, score_text
@@ -166,6 +167,8 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
             db.add(key, z)
     elif added or updated:
         db.modified(key)
+    if added or updated:
+        db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
     if failure is not None:
         raise CommandError(failure)
     if incr:
