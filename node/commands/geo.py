@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..protocol.reply import NULL_ARRAY, register_encoder
+from ..table.command import command
 from ..types.geohash import (
     LAT_MAX,
     LAT_MIN,
@@ -25,7 +26,6 @@ from ..types.geohash import (
     score_of,
     standard_geohash,
 )
-from ..table.command import command
 from .zsets import parse_score, read_zset, zadd_generic
 
 if TYPE_CHECKING:

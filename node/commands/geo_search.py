@@ -86,14 +86,7 @@ def _points_in_box(z: ZSet, box: tuple[int, int], shape: Shape, points: list[Poi
     order = z.order
     start = order.bisect_left((float(low),))
     stop = order.bisect_left((float(high),))
-    contains = shape.contains
-    for score, member in order[start:stop]:
-        lon, lat = position(score)
-        dist = contains(lon, lat)
-        if dist is not None:
-            points.append((dist, lon, lat, score, member))
-        if points and limit and len(points) >= limit:
-            break
+    shape.scan(order[start:stop], points, limit)
 
 
 def _search(z: ZSet, shape: Shape, limit: int) -> list[Point]:

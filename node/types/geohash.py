@@ -15,6 +15,8 @@ Python's ``math`` calls the same libm; where C would yield NaN or an infinity qu
 from __future__ import annotations
 
 import math
+from array import array
+from typing import Any
 
 STEP_MAX = 26
 LAT_MIN = -85.05112878
@@ -25,12 +27,14 @@ LONG_MAX = 180.0
 D_R = math.pi / 180.0
 EARTH_RADIUS_IN_METERS = 6372797.560856
 MERCATOR_MAX = 20037726.37
+_DIAMETER = 2.0 * EARTH_RADIUS_IN_METERS
 
 _MASK64 = (1 << 64) - 1
 _EVEN = 0x5555555555555555
 _ODD = 0xAAAAAAAAAAAAAAAA
 _TWO63 = 9223372036854775808.0
-_INDEFINITE = 1 << 63  # what cvttsd2si yields for a double out of int64 range
+_INDEFINITE = 1 << 63
+_LAT_SCALE = LAT_MAX - LAT_MIN  # what cvttsd2si yields for a double out of int64 range
 
 # A geohash box: (bits, step); step 0 marks a box removed from the search (GZERO).
 Box = tuple[int, int]
@@ -150,13 +154,44 @@ def decode(bits: int, step: int) -> Area:
             LAT_MIN + (((ilato + 1) & 0xFFFFFFFF) * 1.0 / scale) * lat_scale)
 
 
+def _spread_table() -> array:
+    """For every 16 interleaved bits: their even bits (8) low, their odd bits from bit 32."""
+    low = [0] * 256
+    for i in range(256):
+        even = odd = 0
+        for b in range(4):
+            even |= ((i >> (2 * b)) & 1) << b
+            odd |= ((i >> (2 * b + 1)) & 1) << b
+        low[i] = even | (odd << 32)
+    return array("Q", [low[i & 255] | (low[i >> 8] << 4) for i in range(65536)])
+
+
+_SPLIT = _spread_table()
+_POSITIONS: dict[float, tuple[float, float]] = {}
+_POSITIONS_MAX = 16384
+"""Decoded positions by score: a pure function's results, dropped wholesale when full
+(at most ~3 MB)."""
+_STEP_SCALE = float(1 << STEP_MAX)
+
+
 def position(score: float) -> tuple[float, float]:
     """decodeGeohash: the (longitude, latitude) a score stands for, the centre of its
-    26-step box clamped to the valid ranges. Any score decodes (see to_uint64)."""
-    lon_min, lon_max, lat_min, lat_max = decode(to_uint64(score), STEP_MAX)
-    lon = (lon_min + lon_max) / 2
+    26-step box clamped to the valid ranges. Any score decodes (see to_uint64).
+
+    The hot loop of every search: deinterleave64 is done with a 16-bit table (same bits),
+    and geohashDecode's arithmetic is inlined in its own operation order."""
+    v = int(score) if 0.0 <= score < 4503599627370496.0 else to_uint64(score)
+    split = _SPLIT
+    sep = (split[v & 0xFFFF] | (split[(v >> 16) & 0xFFFF] << 8)
+           | (split[(v >> 32) & 0xFFFF] << 16) | (split[v >> 48] << 24))
+    ilato = sep & 0xFFFFFFFF
+    ilono = sep >> 32
+    scale = _STEP_SCALE
+    lon = ((LONG_MIN + (ilono / scale) * 360.0)
+           + (LONG_MIN + (((ilono + 1) & 0xFFFFFFFF) / scale) * 360.0)) / 2
     lon = LONG_MAX if lon > LONG_MAX else LONG_MIN if lon < LONG_MIN else lon
-    lat = (lat_min + lat_max) / 2
+    lat = ((LAT_MIN + (ilato / scale) * _LAT_SCALE)
+           + (LAT_MIN + (((ilato + 1) & 0xFFFFFFFF) / scale) * _LAT_SCALE)) / 2
     lat = LAT_MAX if lat > LAT_MAX else LAT_MIN if lat < LAT_MIN else lat
     return lon, lat
 
@@ -243,6 +278,51 @@ class Shape:
             return None
         return distance(self.lon, self.lat, lon, lat)
 
+    def scan(self, items: list[tuple[float, bytes]], points: list[Any], limit: int) -> None:
+        """geoGetPointsInRange's loop over one box's (score, member) items: append
+        (distance, lon, lat, score, member) for those inside, stop at ``limit`` points.
+
+        This loop is where a search spends its time: for a circle geohashGetDistance is
+        inlined (same operations in the same order), and decoded positions are memoized
+        per score (``_POSITIONS``), since a search usually scans the same hot members as
+        the one before it."""
+        box = self.box
+        contains = self.contains
+        sin, cos = math.sin, math.cos
+        lon1r = self.lon * D_R
+        lat1r = self.lat * D_R
+        lat1 = self.lat
+        cos1 = cos(lat1r)
+        radius = self.radius * self.conversion
+        cache = _POSITIONS
+        for score, member in items:
+            pos = cache.get(score)
+            if pos is None:
+                if len(cache) >= _POSITIONS_MAX:
+                    cache.clear()
+                pos = cache[score] = position(score)
+            lon, lat = pos
+            if box:
+                found = contains(lon, lat)
+                if found is not None:
+                    points.append((found, lon, lat, score, member))
+            else:
+                h = sin((lon * D_R - lon1r) / 2)
+                if h == 0.0:
+                    d = EARTH_RADIUS_IN_METERS * abs(lat * D_R - lat1 * D_R)
+                else:
+                    lat2r = lat * D_R
+                    u = sin((lat2r - lat1r) / 2)
+                    a = u * u + cos1 * cos(lat2r) * h * h
+                    try:
+                        d = _DIAMETER * math.asin(math.sqrt(a))
+                    except ValueError:
+                        d = math.nan
+                if not d > radius:
+                    points.append((d, lon, lat, score, member))
+            if points and limit and len(points) >= limit:
+                return
+
     def bounds(self) -> tuple[float, float, float, float]:
         """geohashBoundingBox: (min_lon, min_lat, max_lon, max_lat)."""
         lon, lat = self.lon, self.lat
@@ -310,7 +390,7 @@ def search_boxes(shape: Shape) -> list[Box]:
         boxes = _boxes(shape, steps)
     if steps >= 2:
         lon_lo, lon_hi, lat_lo, lat_hi = decode(boxes[0][0], steps)
-        dropped = set()
+        dropped: set[int] = set()
         if lat_lo < min_lat:
             dropped.update((2, 7, 8))
         if lat_hi > max_lat:

@@ -10,11 +10,16 @@ depends on the algorithm's exact comparisons and swaps: those cases run the port
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from typing import Any
 
 Cmp = Callable[[Any, Any], int]
+
+
+def _distance(point: Any) -> float:
+    return point[0]  # type: ignore[no-any-return]
 
 
 def _asc(a: Any, b: Any) -> int:
@@ -37,9 +42,10 @@ def sort_points(points: list[Any], descending: bool, keep: int) -> list[Any]:
     if keep == len(points):
         if nan:
             return glibc_msort(points, _desc if descending else _asc)
-        return sorted(points, key=lambda p: p[0], reverse=descending)
+        return sorted(points, key=_distance, reverse=descending)
     if not nan and len(set(dists)) == len(dists):
-        return sorted(points, key=lambda p: p[0], reverse=descending)[:keep]
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        return pick(keep, points, key=_distance)
     work = list(points)
     pqsort(work, _desc if descending else _asc, 0, keep - 1)
     return work[:keep]
