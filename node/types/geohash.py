@@ -267,17 +267,6 @@ class Shape:
         self.conversion = 1.0
         self.box = False
 
-    def contains(self, lon: float, lat: float) -> float | None:
-        """geoWithinShape: the distance in meters from the centre, None when outside."""
-        if not self.box:
-            d = distance(self.lon, self.lat, lon, lat)
-            return None if d > self.radius * self.conversion else d
-        if lat_distance(lat, self.lat) > self.height * self.conversion / 2:
-            return None
-        if distance(lon, lat, self.lon, lat) > self.width * self.conversion / 2:
-            return None
-        return distance(self.lon, self.lat, lon, lat)
-
     def scan(self, items: list[tuple[float, bytes]], points: list[Any], limit: int) -> None:
         """geoGetPointsInRange's loop over one box's (score, member) items: append
         (distance, lon, lat, score, member) for those inside, stop at ``limit`` points.
@@ -287,13 +276,13 @@ class Shape:
         per score (``_POSITIONS``), since a search usually scans the same hot members as
         the one before it."""
         box = self.box
-        contains = self.contains
-        sin, cos = math.sin, math.cos
+        sin, cos, asin, sqrt = math.sin, math.cos, math.asin, math.sqrt
         lon1r = self.lon * D_R
         lat1r = self.lat * D_R
-        lat1 = self.lat
         cos1 = cos(lat1r)
         radius = self.radius * self.conversion
+        half_w = self.width * self.conversion / 2
+        half_h = self.height * self.conversion / 2
         cache = _POSITIONS
         for score, member in items:
             pos = cache.get(score)
@@ -302,26 +291,37 @@ class Shape:
                     cache.clear()
                 pos = cache[score] = position(score)
             lon, lat = pos
+            lat2r = lat * D_R
+            lon2r = lon * D_R
             if box:
-                found = contains(lon, lat)
-                if found is not None:
-                    points.append((found, lon, lat, score, member))
-            else:
-                h = sin((lon * D_R - lon1r) / 2)
-                if h == 0.0:
-                    d = EARTH_RADIUS_IN_METERS * abs(lat * D_R - lat1 * D_R)
-                else:
-                    lat2r = lat * D_R
-                    u = sin((lat2r - lat1r) / 2)
-                    a = u * u + cos1 * cos(lat2r) * h * h
+                # geohashGetDistanceIfInRectangle: latitude gap, then the longitude gap
+                # along the point's parallel, then the distance from the centre.
+                if EARTH_RADIUS_IN_METERS * abs(lat1r - lat2r) > half_h:
+                    continue
+                h = sin((lon1r - lon2r) / 2)
+                if h != 0.0:
+                    u = sin((lat2r - lat2r) / 2)
                     try:
-                        d = _DIAMETER * math.asin(math.sqrt(a))
+                        gap = _DIAMETER * asin(sqrt(u * u + cos(lat2r) * cos(lat2r) * h * h))
                     except ValueError:
-                        d = math.nan
-                if not d > radius:
-                    points.append((d, lon, lat, score, member))
-            if points and limit and len(points) >= limit:
-                return
+                        gap = math.nan
+                    if gap > half_w:
+                        continue
+                elif 0.0 > half_w:
+                    continue
+            h = sin((lon2r - lon1r) / 2)
+            if h == 0.0:
+                d = EARTH_RADIUS_IN_METERS * abs(lat2r - lat1r)
+            else:
+                u = sin((lat2r - lat1r) / 2)
+                try:
+                    d = _DIAMETER * asin(sqrt(u * u + cos1 * cos(lat2r) * h * h))
+                except ValueError:
+                    d = math.nan
+            if box or not d > radius:
+                points.append((d, lon, lat, score, member))
+                if limit and len(points) >= limit:
+                    return
 
     def bounds(self) -> tuple[float, float, float, float]:
         """geohashBoundingBox: (min_lon, min_lat, max_lon, max_lat)."""
