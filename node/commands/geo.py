@@ -98,12 +98,15 @@ def geoadd(c: Client, argv: list[bytes]) -> Any:
     if (argc - longidx) % 3 or (xx and nx):
         raise CommandError(errors.SYNTAX)
     zargv = [b"zadd", *argv[1:longidx]]
+    scores = []
     for i in range(longidx, argc, 3):
         lon, lat = parse_lonlat(argv[i], argv[i + 1])
-        zargv.append(b"%d" % score_of(lon, lat))
+        score = score_of(lon, lat)
+        scores.append(float(score))
+        zargv.append(b"%d" % score)
         zargv.append(argv[i + 2])
     c.rewrite(zargv)
-    return zadd_generic(c, zargv, False)
+    return zadd_generic(c, zargv, False, scores)
 
 
 @command("geopos")

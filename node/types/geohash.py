@@ -85,20 +85,23 @@ def to_int64(score: float) -> int:
 
 # --- bit interleaving ---
 
+def _spread16() -> array:
+    """For every 16-bit value: its bits moved to the even positions of 32 bits."""
+    low = [0] * 256
+    for i in range(256):
+        for b in range(8):
+            low[i] |= ((i >> b) & 1) << (2 * b)
+    return array("Q", [low[i & 255] | (low[i >> 8] << 16) for i in range(65536)])
+
+
+_SPREAD = _spread16()
+
+
 def interleave64(xlo: int, ylo: int) -> int:
     """The bits of x in the even positions, y in the odd ones (low 32 bits of each)."""
-    x = xlo & 0xFFFFFFFF
-    y = ylo & 0xFFFFFFFF
-    x = (x | (x << 16)) & 0x0000FFFF0000FFFF
-    y = (y | (y << 16)) & 0x0000FFFF0000FFFF
-    x = (x | (x << 8)) & 0x00FF00FF00FF00FF
-    y = (y | (y << 8)) & 0x00FF00FF00FF00FF
-    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0F
-    y = (y | (y << 4)) & 0x0F0F0F0F0F0F0F0F
-    x = (x | (x << 2)) & 0x3333333333333333
-    y = (y | (y << 2)) & 0x3333333333333333
-    x = (x | (x << 1)) & _EVEN
-    y = (y | (y << 1)) & _EVEN
+    spread = _SPREAD
+    x = spread[xlo & 0xFFFF] | (spread[(xlo >> 16) & 0xFFFF] << 32)
+    y = spread[ylo & 0xFFFF] | (spread[(ylo >> 16) & 0xFFFF] << 32)
     return x | (y << 1)
 
 
