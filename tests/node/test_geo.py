@@ -5,6 +5,7 @@ searches near the poles, the antimeridian and the equator, and geo sets as zsets
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -380,4 +381,34 @@ def test_any_returns_the_first_matches_in_redis_box_order(node, reference):
                 script.append(("GEOSEARCH", "dense", "FROMLONLAT", str(lon), str(lat), "BYBOX", km, km, "km",
                                "COUNT", count, "ANY", "WITHDIST"))
         script.append(("DEL", "dense"))
+    same(node, reference, script)
+
+
+def test_shapes_include_their_exact_boundary_and_nothing_past_it(node, reference):
+    """Radii, widths and heights set to a member's exact distance (in meters, as this
+    module's port of Redis computes it) and to the next double below: the first search
+    finds the member, the second does not, on both servers."""
+    from redslot.node.types.geohash import distance, lat_distance, position, score_of
+
+    rng = random.Random(17)
+    center = (12.5, 41.9)
+    script: list[Request] = []
+    args: list[str] = []
+    members = []
+    for i in range(6):
+        lon = center[0] + rng.uniform(-0.2, 0.2)
+        lat = center[1] + rng.uniform(-0.2, 0.2)
+        args += [repr(lon), repr(lat), f"b{i}"]
+        members.append(position(float(score_of(lon, lat))))
+    script.append(("GEOADD", "edge", *args))
+    origin = ("GEOSEARCH", "edge", "FROMLONLAT", repr(center[0]), repr(center[1]))
+    below = lambda x: repr(math.nextafter(x, 0.0))  # noqa: E731
+    for lon, lat in members:
+        d = distance(center[0], center[1], lon, lat)
+        script += [(*origin, "BYRADIUS", repr(d), "m"), (*origin, "BYRADIUS", below(d), "m")]
+        height = 2 * lat_distance(lat, center[1])
+        width = 2 * distance(lon, lat, center[0], lat)
+        script += [(*origin, "BYBOX", repr(width), repr(height), "m"),
+                   (*origin, "BYBOX", repr(width), below(height), "m"),
+                   (*origin, "BYBOX", below(width), repr(height), "m")]
     same(node, reference, script)
