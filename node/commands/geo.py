@@ -8,6 +8,7 @@ and is propagated as that ZADD. The searches are in geo_search.py.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..base import errors
@@ -53,8 +54,16 @@ def coordinates(lon: float, lat: float) -> list[Coordinate]:
     return [Coordinate(format_coordinate(lon)), Coordinate(format_coordinate(lat))]
 
 
+_PLAIN_DECIMAL = re.compile(rb"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
+
+
 def to_double(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
-    """getDoubleFromObjectOrReply: strtod's whole argument, no NaN, no overflow."""
+    """getDoubleFromObjectOrReply: strtod's whole argument, no NaN, no overflow.
+
+    A plain decimal (how coordinates are written) cannot over- or underflow, and float()
+    rounds it as strtod does: it skips the general parser."""
+    if _PLAIN_DECIMAL.fullmatch(arg):
+        return float(arg)
     value = parse_score(arg)
     if value is None:
         raise CommandError(message)
