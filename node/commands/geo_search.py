@@ -212,6 +212,8 @@ def search_generic(c: Client, argv: list[bytes], src: int, flags: int) -> Any:
         points = sort_points(points, sort == SORT_DESC, returned)
     conversion = shape.conversion
     if storekey is None:
+        if not (withdist or withhash or withcoords):
+            return [p[4] for p in points[:returned]]
         return [_reply_item(p, conversion, withdist, withhash, withcoords)
                 for p in points[:returned]]
     if not returned:
@@ -225,8 +227,6 @@ def search_generic(c: Client, argv: list[bytes], src: int, flags: int) -> Any:
 def _reply_item(point: Point, conversion: float, withdist: bool, withhash: bool,
                 withcoords: bool) -> Any:
     dist, lon, lat, score, member = point
-    if not (withdist or withhash or withcoords):
-        return member
     item: list[Any] = [member]
     if withdist:
         item.append(format_distance(dist / conversion))
