@@ -33,8 +33,7 @@ _MASK64 = (1 << 64) - 1
 _EVEN = 0x5555555555555555
 _ODD = 0xAAAAAAAAAAAAAAAA
 _TWO63 = 9223372036854775808.0
-_INDEFINITE = 1 << 63
-_LAT_SCALE = LAT_MAX - LAT_MIN  # what cvttsd2si yields for a double out of int64 range
+_INDEFINITE = 1 << 63  # what cvttsd2si yields for a double out of int64 range
 
 # A geohash box: (bits, step); step 0 marks a box removed from the search (GZERO).
 Box = tuple[int, int]
@@ -105,21 +104,27 @@ def interleave64(xlo: int, ylo: int) -> int:
     return x | (y << 1)
 
 
+def _split16() -> array:
+    """For every 16 interleaved bits: their even bits (8) low, their odd bits from bit 32."""
+    low = [0] * 256
+    for i in range(256):
+        even = odd = 0
+        for b in range(4):
+            even |= ((i >> (2 * b)) & 1) << b
+            odd |= ((i >> (2 * b + 1)) & 1) << b
+        low[i] = even | (odd << 32)
+    return array("Q", [low[i & 255] | (low[i >> 8] << 4) for i in range(65536)])
+
+
+_SPLIT = _split16()
+
+
 def deinterleave64(interleaved: int) -> int:
-    """The inverse: even bits in the low 32, odd bits in the high 32."""
-    x = interleaved & _EVEN
-    y = (interleaved >> 1) & _EVEN
-    x = (x | (x >> 1)) & 0x3333333333333333
-    y = (y | (y >> 1)) & 0x3333333333333333
-    x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0F
-    y = (y | (y >> 2)) & 0x0F0F0F0F0F0F0F0F
-    x = (x | (x >> 4)) & 0x00FF00FF00FF00FF
-    y = (y | (y >> 4)) & 0x00FF00FF00FF00FF
-    x = (x | (x >> 8)) & 0x0000FFFF0000FFFF
-    y = (y | (y >> 8)) & 0x0000FFFF0000FFFF
-    x = (x | (x >> 16)) & 0x00000000FFFFFFFF
-    y = (y | (y >> 16)) & 0x00000000FFFFFFFF
-    return x | (y << 32)
+    """The inverse: even bits in the low 32, odd bits in the high 32 (of 64 bits)."""
+    split = _SPLIT
+    v = interleaved
+    return (split[v & 0xFFFF] | (split[(v >> 16) & 0xFFFF] << 8)
+            | (split[(v >> 32) & 0xFFFF] << 16) | (split[(v >> 48) & 0xFFFF] << 24))
 
 
 # --- encoding and decoding ---
@@ -157,44 +162,19 @@ def decode(bits: int, step: int) -> Area:
             LAT_MIN + (((ilato + 1) & 0xFFFFFFFF) * 1.0 / scale) * lat_scale)
 
 
-def _spread_table() -> array:
-    """For every 16 interleaved bits: their even bits (8) low, their odd bits from bit 32."""
-    low = [0] * 256
-    for i in range(256):
-        even = odd = 0
-        for b in range(4):
-            even |= ((i >> (2 * b)) & 1) << b
-            odd |= ((i >> (2 * b + 1)) & 1) << b
-        low[i] = even | (odd << 32)
-    return array("Q", [low[i & 255] | (low[i >> 8] << 4) for i in range(65536)])
-
-
-_SPLIT = _spread_table()
 _POSITIONS: dict[float, tuple[float, float, float, float, float]] = {}
 _POSITIONS_MAX = 16384
 """Decoded positions by score, with the radians and cosine the distance needs: a pure
 function's results, dropped wholesale when full (at most about 4 MB)."""
-_STEP_SCALE = float(1 << STEP_MAX)
 
 
 def position(score: float) -> tuple[float, float]:
     """decodeGeohash: the (longitude, latitude) a score stands for, the centre of its
-    26-step box clamped to the valid ranges. Any score decodes (see to_uint64).
-
-    The hot loop of every search: deinterleave64 is done with a 16-bit table (same bits),
-    and geohashDecode's arithmetic is inlined in its own operation order."""
-    v = int(score) if 0.0 <= score < 4503599627370496.0 else to_uint64(score)
-    split = _SPLIT
-    sep = (split[v & 0xFFFF] | (split[(v >> 16) & 0xFFFF] << 8)
-           | (split[(v >> 32) & 0xFFFF] << 16) | (split[v >> 48] << 24))
-    ilato = sep & 0xFFFFFFFF
-    ilono = sep >> 32
-    scale = _STEP_SCALE
-    lon = ((LONG_MIN + (ilono / scale) * 360.0)
-           + (LONG_MIN + (((ilono + 1) & 0xFFFFFFFF) / scale) * 360.0)) / 2
+    26-step box clamped to the valid ranges. Any score decodes (see to_uint64)."""
+    lon_min, lon_max, lat_min, lat_max = decode(to_uint64(score), STEP_MAX)
+    lon = (lon_min + lon_max) / 2
     lon = LONG_MAX if lon > LONG_MAX else LONG_MIN if lon < LONG_MIN else lon
-    lat = ((LAT_MIN + (ilato / scale) * _LAT_SCALE)
-           + (LAT_MIN + (((ilato + 1) & 0xFFFFFFFF) / scale) * _LAT_SCALE)) / 2
+    lat = (lat_min + lat_max) / 2
     lat = LAT_MAX if lat > LAT_MAX else LAT_MIN if lat < LAT_MIN else lat
     return lon, lat
 
