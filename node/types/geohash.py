@@ -280,17 +280,16 @@ class Shape:
                 # along the point's parallel, then the distance from the centre.
                 if EARTH_RADIUS_IN_METERS * abs(lat1r - lat2r) > half_h:
                     continue
+                # (Both ends at one latitude: the haversine's u is 0, and with h == 0 the
+                # gap is 0, never past half the width.)
                 h = sin((lon1r - lon2r) / 2)
                 if h != 0.0:
-                    u = sin((lat2r - lat2r) / 2)
                     try:
-                        gap = _DIAMETER * asin(sqrt(u * u + cos2 * cos2 * h * h))
+                        gap = _DIAMETER * asin(sqrt(cos2 * cos2 * h * h))
                     except ValueError:
                         gap = math.nan
                     if gap > half_w:
                         continue
-                elif 0.0 > half_w:
-                    continue
             h = sin((lon2r - lon1r) / 2)
             if h == 0.0:
                 d = EARTH_RADIUS_IN_METERS * abs(lat2r - lat1r)
