@@ -220,6 +220,7 @@ def search_generic(c: Client, argv: list[bytes], src: int, flags: int) -> Any:
         return _store_empty(c, storekey)
     scores = {p[4]: p[0] / conversion if storedist else p[3] for p in points[:returned]}
     c.db.set(storekey, ZSet.from_scores(scores, *limits(c)))
+    c.db.stats.dirty += returned - 1  # server.dirty += returned_items
     c.db.notify(NOTIFY_ZSET, "geosearchstore" if search else "georadiusstore", storekey)
     return returned
 

@@ -170,6 +170,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
     elif added or updated:
         db.modified(key)
     if added or updated:
+        db.stats.dirty += added + updated - 1  # server.dirty += added + updated
         db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
     if failure is not None:
         raise CommandError(failure)

@@ -412,3 +412,26 @@ def test_shapes_include_their_exact_boundary_and_nothing_past_it(node, reference
                    (*origin, "BYBOX", repr(width), below(height), "m"),
                    (*origin, "BYBOX", below(width), repr(height), "m")]
     same(node, reference, script)
+
+
+def test_writes_count_changes_as_redis_does(node, reference):
+    """rdb_changes_since_last_save: GEOADD counts each added or moved member, a STORE
+    each stored member, a deleted destination one."""
+    steps = [("GEOADD", "g", "1", "1", "a", "2", "2", "b", "3", "3", "c"),
+             ("GEOADD", "g", "CH", "1", "1", "a", "5", "5", "b"),
+             ("GEORADIUS", "g", "1", "1", "1000", "km", "STORE", "d"),
+             ("GEOSEARCHSTORE", "e", "g", "FROMMEMBER", "a", "BYRADIUS", "1000", "km", "COUNT", "2"),
+             ("GEOSEARCHSTORE", "e", "g", "FROMLONLAT", "-50", "-50", "BYRADIUS", "1", "km"),
+             ("GEORADIUS", "g", "1", "1", "1000", "km")]
+    counts = []
+    for server in (node, reference):
+        r = redis.Redis(port=server.port)
+        r.flushall()
+        r.save()
+        seen = []
+        for step in steps:
+            r.execute_command(*step)
+            seen.append(r.info("persistence")["rdb_changes_since_last_save"])
+        counts.append(seen)
+        r.close()
+    assert counts[0] == counts[1]
