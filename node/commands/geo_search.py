@@ -114,6 +114,7 @@ def _store_empty(c: Client, storekey: bytes) -> int:
 
 
 def search_generic(c: Client, argv: list[bytes], src: int, flags: int) -> Any:
+    """georadiusGeneric: ``src`` is the source key's index, ``flags`` the variant."""
     storekey: bytes | None = None
     storedist = False
     z = read_zset(c, argv[src])
