@@ -283,8 +283,13 @@ def random_script(seed: int, n_points: int, n_queries: int) -> list[Request]:
         else:
             stored = [o for o in options if not o.startswith("WITH")]
             if rng.random() < 0.5:
-                stored.append("STOREDIST")
-            script.append(("GEOSEARCHSTORE", "dst", key, "FROMLONLAT", x, y, "BYRADIUS", r, unit, *stored))
+                script.append(("GEORADIUS", key, x, y, r, unit, *stored,
+                               rng.choice(["STORE", "STOREDIST"]), "dst"))
+            else:
+                if rng.random() < 0.5:
+                    stored.append("STOREDIST")
+                script.append(("GEOSEARCHSTORE", "dst", key, "FROMLONLAT", x, y, "BYRADIUS", r, unit,
+                               *stored))
             script.append(("ZRANGE", "dst", "0", "-1", "WITHSCORES"))
         if rng.random() < 0.1:
             script.append(("GEODIST", key, member, other, unit))
