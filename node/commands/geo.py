@@ -54,14 +54,15 @@ def coordinates(lon: float, lat: float) -> list[Coordinate]:
     return [Coordinate(format_coordinate(lon)), Coordinate(format_coordinate(lat))]
 
 
-_PLAIN_DECIMAL = re.compile(rb"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
+_PLAIN_DECIMAL = re.compile(rb"-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:[eE][-+]?[0-9]{1,2})?")
 
 
 def to_double(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
     """getDoubleFromObjectOrReply: strtod's whole argument, no NaN, no overflow.
 
-    A plain decimal (how coordinates are written) cannot over- or underflow, and float()
-    rounds it as strtod does: it skips the general parser."""
+    A plain decimal (how coordinates are written; at most 20 + 20 digits and a two-digit
+    exponent) cannot over- or underflow, and float() rounds it as strtod does: it skips
+    the general parser."""
     if _PLAIN_DECIMAL.fullmatch(arg):
         return float(arg)
     value = parse_score(arg)
