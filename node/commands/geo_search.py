@@ -108,7 +108,8 @@ def _search(z: ZSet, shape: Shape, limit: int) -> list[Point]:
 
 
 def _store_empty(c: Client, storekey: bytes) -> int:
-    if c.db.delete(storekey):
+    """dbDelete of the destination (live or not), "del" if there was one."""
+    if c.db.delete_stored(storekey):
         c.db.notify(NOTIFY_GENERIC, "del", storekey)
     return 0
 
@@ -220,6 +221,7 @@ def search_generic(c: Client, argv: list[bytes], src: int, flags: int) -> Any:
     if not returned:
         return _store_empty(c, storekey)
     scores = {p[4]: p[0] / conversion if storedist else p[3] for p in points[:returned]}
+    c.db.lookup_write(storekey)  # setKey: an expired destination goes first
     c.db.set(storekey, ZSet.from_scores(scores, *limits(c)))
     c.db.stats.dirty += returned - 1  # server.dirty += returned_items
     c.db.notify(NOTIFY_ZSET, "geosearchstore" if search else "georadiusstore", storekey)

@@ -95,6 +95,17 @@ def test_scrape_latency_bench_runs_with_and_without_a_scraper(tmp_path):
     assert figures["p99_ratio"] > 0
 
 
+def test_fullsync_bench_times_every_pair(tmp_path):
+    out = tmp_path / "fullsync.json"
+    result = subprocess.run([sys.executable, str(BENCH.parent / "fullsync.py"), "--keys", "2000",
+                             "--json", str(out)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert set(figures["seconds"]) == {"redis-server <- redis-server", "redslot <- redslot",
+                                       "redslot <- redis-server", "redis-server <- redslot"}
+    assert all(seconds > 0 for seconds in figures["seconds"].values())
+
+
 GEO_BENCH = BENCH.parent / "geo.py"
 
 
