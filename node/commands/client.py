@@ -141,7 +141,7 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
     transport = c.transport
     omem = transport.get_write_buffer_size() if transport is not None else 0
     reading = transport is not None and transport.is_reading()
-    qbuf = c.parser.buffered
+    qbuf = c.parser.buffered + c.queued_bytes  # with what arrived while it waited
     argv_mem = sum(len(a) for a in argv) if argv else 0
     obl = sum(len(chunk) for chunk in c.out)
     multi_mem = sum(len(a) for _, queued in c.mstate.commands for a in queued) if c.multi else 0
@@ -153,7 +153,7 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
         f" flags={_flags(c)} db={c.db.id} sub={len(subs.channels) if subs else 0}"
         f" psub={len(subs.patterns) if subs else 0} ssub={len(subs.shard) if subs else 0}"
         f" multi={len(c.mstate.commands) if c.multi else -1}"
-        f" qbuf={qbuf} qbuf-free=0 argv-mem={argv_mem} multi-mem={multi_mem}"
+        f" qbuf={qbuf} qbuf-free={c.parser.free} argv-mem={argv_mem} multi-mem={multi_mem}"
         f" rbs={REPLY_BUFFER_SIZE} rbp={min(c.reply_peak, REPLY_BUFFER_SIZE)}"
         f" obl={obl} oll={1 if omem else 0} omem={omem}"
         f" tot-mem={qbuf + argv_mem + multi_mem + REPLY_BUFFER_SIZE + obl + omem}"

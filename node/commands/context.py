@@ -90,6 +90,7 @@ class Client(ReplicationClient, Protocol):
     no_evict: bool
     no_touch: bool
     pubsub: bool
+    queued_bytes: int
     subscriptions: Subscriptions | None
     tracking: TrackingState | None
 
