@@ -481,3 +481,35 @@ def test_a_resp3_subscriber_gets_its_own_events_before_the_reply(node, reference
     ours = _own_events(node)
     assert ours == _own_events(reference)
     assert ours[1].startswith(b">4\r\n$8\r\npmessage") and ours[3] == b"+OK\r\n"
+
+
+@pytest.mark.parametrize("kind", ["redslot", "redis-server"])
+def test_eviction_reports_evicted(kind: str) -> None:
+    """Keys evicted under maxmemory are reported as "evicted" (class e), each one gone."""
+    server = start_node() if kind == "redslot" else start_redis_server()
+    try:
+        with RawClient(server.port) as sub, RawClient(server.port) as c:
+            c.call("CONFIG", "SET", "notify-keyspace-events", "Ee")
+            sub.call("SUBSCRIBE", "__keyevent@0__:evicted")
+            used = int(c.call("INFO", "memory").split(b"used_memory:")[1].split(b"\r\n")[0])
+            c.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+            c.call("CONFIG", "SET", "maxmemory", str(used + 2_000_000))
+            for i in range(400):  # 4 MB of values against a 2 MB allowance
+                c.call("SET", f"big:{i}", "v" * 10_000)
+            # eviction may go on in the background for a moment: wait until it settles
+            count, deadline = -1, time.monotonic() + 10
+            while True:
+                stats = c.call("INFO", "stats")
+                now = int(stats.split(b"evicted_keys:")[1].split(b"\r\n")[0])
+                if now == count:
+                    break
+                assert time.monotonic() < deadline
+                count = now
+                time.sleep(0.3)
+            sub.sock.settimeout(5)
+            evicted = [sub.read_reply().rsplit(b"\r\n", 2)[-2] for _ in range(count)]
+            assert evicted and all(k.startswith(b"big:") for k in evicted)
+            assert c.call("EXISTS", *evicted) == b":0\r\n"
+            assert len(set(evicted)) == count > 0
+    finally:
+        server.stop()
