@@ -267,6 +267,9 @@ class Database:
         if entry is None:
             self._insert(key, value)
         else:
+            if self.blocked and key in self.blocked and TYPE_NAMES.get(
+                    type(entry.value)) == "stream":
+                self._signal_ready(key, entry.value)  # dbSetValue: as a deleted stream
             entry.value = value
             if type(value) is bytes:
                 size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
@@ -358,6 +361,14 @@ class Database:
                 if entry is not None:
                     db._signal_ready(key, entry.value)
 
+    def signal_ready(self, key: bytes) -> None:
+        """signalKeyAsReady for a key changed in place (XADD, XGROUP DESTROY): its blocked
+        clients are offered it after the command."""
+        if self.blocked and key in self.blocked:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self._signal_ready(key, entry.value)
+
     def _signal_ready(self, key: bytes, value: Any) -> None:
         """signalKeyAsReady: queue a key for the clients blocked on it, if its type can
         serve any blocked client at all."""
@@ -369,6 +380,8 @@ class Database:
         """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""
         entry = self.entries.pop(key)
         self.stats.data_bytes -= entry.size
+        if self.blocked and key in self.blocked and TYPE_NAMES.get(type(entry.value)) == "stream":
+            self._signal_ready(key, entry.value)  # dbGenericDelete: XREADGROUP learns it
         pos = entry.pos
         keys = self.keys
         last = keys.pop()

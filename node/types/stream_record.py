@@ -185,8 +185,9 @@ def _loader(rdb_type: int):  # type: ignore[no-untyped-def]
         if s.length and not s.nodes:
             raise RdbError("stream with entries and no nodes")
         ngroups = r.load_len()
+        groups: dict[bytes, Group] = {}
         if ngroups:
-            s.groups = {}
+            s.groups = groups
         for _ in range(ngroups):
             name = r.load_string()
             last_id = _load_id(r)
@@ -196,9 +197,9 @@ def _loader(rdb_type: int):  # type: ignore[no-untyped-def]
                 entries_read = r.load_len()
                 if entries_read == U64:
                     entries_read = ENTRIES_READ_INVALID
-            if name in s.groups:
+            if name in groups:
                 raise RdbError("duplicated consumer group name")
-            group = s.groups[name] = Group(last_id, entries_read)
+            group = groups[name] = Group(last_id, entries_read)
             for _ in range(r.load_len()):
                 stream_id = int.from_bytes(r.read(16), "big")
                 nack = Nack(None, _load_time(r))
