@@ -21,7 +21,7 @@ from ..base.errors import CommandError
 from ..keyspace.blocking import block
 from ..keyspace.database import Database, now_ms
 from ..keyspace.notify import NOTIFY_STREAM
-from ..protocol.reply import NULL_ARRAY
+from ..protocol.reply import NULL_ARRAY, encode, register_encoder
 from ..table.command import command
 from ..types.stream import ENTRIES_READ_INVALID, MAX_ID, Stream, format_id
 from ..types.stream_groups import Consumer, Group, Nack
@@ -123,10 +123,23 @@ def read_history(s: Stream, start: int, count: int, consumer: Consumer) -> list[
     return out
 
 
-def _reply(c: Client, served: list[tuple[bytes, list[Any]]]) -> Any:
-    if c.resp3:
-        return dict(served)
-    return [[key, entries] for key, entries in served]
+class StreamsReply(list):  # type: ignore[type-arg]
+    """(key, entries) pairs: a RESP3 map, or in RESP2 an array of [key, entries] arrays.
+    A key named twice in one XREAD is answered twice, in both protocols, as Redis does."""
+
+    __slots__ = ()
+
+
+def _encode_streams(out: list[bytes], value: StreamsReply, resp3: bool) -> None:
+    out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % len(value))
+    for key, entries in value:
+        if not resp3:
+            out.append(b"*2\r\n")
+        encode(out, key, resp3)
+        encode(out, entries, resp3)
+
+
+register_encoder(StreamsReply, _encode_streams)
 
 
 def _parse(c: Client, argv: list[bytes], group_read: bool) -> tuple[int, int, int, int,
@@ -238,7 +251,7 @@ def _xread(c: Client, argv: list[bytes], group_read: bool) -> Any:
     if group_read:
         c.rewrite(*effects)
     if served:
-        return _reply(c, served)
+        return StreamsReply(served)
     if timeout == -1 or c.multi:
         return NULL_ARRAY
     return _block(c, keys, ids, timeout, count or XREAD_BLOCKED_DEFAULT_COUNT, group_name,
@@ -296,7 +309,7 @@ def _block(c: Client, keys: list[bytes], ids: list[int], timeout: int, count: in
         if effects and propagation.active:
             for effect in effects:
                 propagation.add(db.id, effect)
-        return _reply(c, [(key, entries)])
+        return StreamsReply([(key, entries)])
 
     return block(c, keys, "stream", timeout / 1000, serve, _null_array)
 
