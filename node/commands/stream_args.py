@@ -131,11 +131,11 @@ def parse_trim(c: Client, argv: list[bytes], xadd: bool) -> tuple[TrimArgs, int]
     i = 2
     argc = len(argv)
     while i < argc:
-        more = argc - 1 - i
         arg = argv[i]
-        opt = word(arg)
         if xadd and arg[:1] == b"*" and (len(arg) == 1 or arg[1] == 0):
             break
+        more = argc - 1 - i
+        opt = word(arg)
         if opt in (b"maxlen", b"minid") and more:
             if args.strategy:
                 raise CommandError(errors.STREAM_TRIM_BOTH)

@@ -259,12 +259,7 @@ def _xread(c: Client, argv: list[bytes], group_read: bool) -> Any:
 
 
 def _plain_read(s: Stream, start: int, count: int) -> list[Any]:
-    out: list[Any] = []
-    for stream_id, node, j in s.range(start, MAX_ID):
-        out.append([format_id(stream_id), node.pairs(j)])
-        if len(out) == count:
-            break
-    return out
+    return s.entries(start, MAX_ID, count)
 
 
 def _group_read(db: Database, s: Stream, key: bytes, group_name: bytes, group: Group,

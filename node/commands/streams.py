@@ -45,6 +45,8 @@ def entry_reply(stream_id: int, node: StreamNode, j: int) -> list[Any]:
 
 def entries_reply(s: Stream, start: int, end: int, count: int, rev: bool = False) -> list[Any]:
     """streamReplyWithRange without a group: up to ``count`` entries (0: all)."""
+    if not rev:
+        return s.entries(start, end, count)
     out = []
     for stream_id, node, j in s.range(start, end, rev):
         out.append([format_id(stream_id), node.pairs(j)])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from itertools import chain
 
 from .listpack import entry_size
 from .stream_groups import Group
@@ -105,10 +106,9 @@ class StreamNode:
         data = self.data[i]
         if not self.flags[i] & FLAG_SAMEFIELDS:
             return list(data)
-        out: list[bytes] = []
-        for field, value in zip(self.mfields, data, strict=True):
-            out += (field, value)
-        return out
+        if len(data) == 1:
+            return [self.mfields[0], data[0]]
+        return list(chain.from_iterable(zip(self.mfields, data, strict=True)))
 
     def kill(self, i: int) -> None:
         self.flags[i] |= FLAG_DELETED
@@ -210,6 +210,40 @@ class Stream:
                 k -= 1
                 if k >= 0:
                     j = len(nodes[k].ids) - 1
+
+    def entries(self, start: int, end: int, count: int) -> list[list[object]]:
+        """[id, [field, value, ...]] of the live entries from ``start`` to ``end``, at
+        most ``count`` of them (0: all): the reply of a forward read, without a generator
+        per entry."""
+        out: list[list[object]] = []
+        nodes = self.nodes
+        if not nodes or start > end:
+            return out
+        k = self._node_at(start)
+        first = bisect_left(nodes[k].ids, start)
+        while k < len(nodes):
+            node = nodes[k]
+            ids = node.ids
+            flags = node.flags
+            data = node.data
+            mfield = node.mfields[0] if len(node.mfields) == 1 else None
+            for j in range(first, len(ids)):
+                i = ids[j]
+                if i > end:
+                    return out
+                flag = flags[j]
+                if flag & FLAG_DELETED:
+                    continue
+                if mfield is not None and flag & FLAG_SAMEFIELDS:
+                    pairs = [mfield, data[j][0]]
+                else:
+                    pairs = node.pairs(j)
+                out.append([b"%d-%d" % (i >> 64, i & MASK64), pairs])
+                if len(out) == count:
+                    return out
+            k += 1
+            first = 0
+        return out
 
     def find(self, stream_id: int) -> tuple[StreamNode, int] | None:
         """The live entry with this ID, if any."""

@@ -273,23 +273,21 @@ def _digest(digest: Digest, s: Stream) -> Digest:
 
 
 def _footprint(s: Stream) -> int:
-    """The nodes' lists and entry tuples (values sampled), the groups' PELs."""
-    cost = obj(s) + obj(s.nodes) + obj(s.starts) + len(s.starts) * INT
+    """The nodes (their lists, counted at the first node's size) and the entries (counted
+    at the cost of the last node's middle one), then the groups' PELs: O(1), as it runs
+    after every write to the stream."""
     nodes = s.nodes
-    picked = nodes[:1] + nodes[-1:] if len(nodes) > 1 else nodes
-    sampled = 0
-    for node in picked:
-        sampled += obj(node) + obj(node.ids) + obj(node.data) + obj(node.flags)
-        n = len(node.ids)
-        if n:
-            sample = node.data[n // 2]
-            sampled += (INT + obj(sample) + sum(map(bytes_cost, sample))) * n
-    if picked:
-        cost += sampled * len(nodes) // len(picked)
+    cost = obj(s) + obj(nodes) + obj(s.starts)
+    if nodes:
+        first, last = nodes[0], nodes[-1]
+        cost += len(nodes) * (INT + obj(first) + obj(first.ids) + obj(first.data)
+                              + obj(first.flags))
+        middle = len(last.data) // 2
+        sample = last.data[middle]
+        per_entry = obj(last.ids[middle]) + obj(sample) + sum(map(bytes_cost, sample)) + 1
+        cost += per_entry * (s.length + len(nodes))
     for group in (s.groups or {}).values():
-        entries = len(group.pel)
-        cost += 200 + entries * (alloc(56) + 2 * INT + 100)
-        cost += len(group.consumers) * 300
+        cost += 200 + len(group.pel) * (alloc(56) + 2 * INT + 100) + len(group.consumers) * 300
     return cost
 
 
