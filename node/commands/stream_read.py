@@ -66,7 +66,7 @@ def lookup_or_create_consumer(db: Database, key: bytes, group: Group, name: byte
 
 
 def read_new(s: Stream, start: int, count: int, key: bytes, group_name: bytes, group: Group,
-             consumer: Consumer, noack: bool, effects: Effects) -> list[Any]:
+             consumer: Consumer, noack: bool, effects: Effects | None) -> list[Any]:
     """streamReplyWithRange with a group: deliver entries >= start, advancing the group."""
     out: list[Any] = []
     now = now_ms()
@@ -95,10 +95,11 @@ def read_new(s: Stream, start: int, count: int, key: bytes, group_name: bytes, g
                 nack.delivery_time = now
                 nack.delivery_count = 1
                 consumer.pel.add(stream_id, nack)
-            effects.append(xclaim_effect(key, group_name, group, text, nack))
+            if effects is not None:
+                effects.append(xclaim_effect(key, group_name, group, text, nack))
         if len(out) == count:
             break
-    if moved:
+    if moved and effects is not None:
         effects.append(setid_effect(key, group_name, group))
     return out
 
@@ -219,7 +220,8 @@ def _xread(c: Client, argv: list[bytes], group_read: bool) -> Any:
         else:
             ids.append(parse_id(arg, strict=True))
     served: list[tuple[bytes, list[Any]]] = []
-    effects: Effects = []
+    # The effects are built only when something (replicas, the AOF) will read them.
+    effects: Effects | None = [] if c.server.propagation.active else None
     for i, key in enumerate(keys):
         s = stream_for_read(db, key)
         if s is None:
@@ -249,7 +251,7 @@ def _xread(c: Client, argv: list[bytes], group_read: bool) -> Any:
         else:
             served.append((key, _plain_read(s, start, count)))
     if group_read:
-        c.rewrite(*effects)
+        c.rewrite(*(effects or ()))
     if served:
         return StreamsReply(served)
     if timeout == -1 or c.multi:
@@ -264,9 +266,9 @@ def _plain_read(s: Stream, start: int, count: int) -> list[Any]:
 
 def _group_read(db: Database, s: Stream, key: bytes, group_name: bytes, group: Group,
                 consumer_name: bytes, start: int, count: int, noack: bool, history: bool,
-                effects: Effects) -> list[Any]:
+                effects: Effects | None) -> list[Any]:
     consumer, created = lookup_or_create_consumer(db, key, group, consumer_name, now_ms())
-    if created and noack:
+    if created and noack and effects is not None:
         effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])
     if history:
         return read_history(s, start, count, consumer)
@@ -292,7 +294,8 @@ def _block(c: Client, keys: list[bytes], ids: list[int], timeout: int, count: in
             gt = group.last_id
         if s.last_id <= gt:
             return None
-        effects: Effects = []
+        propagation = c.server.propagation
+        effects: Effects | None = [] if propagation.active else None
         if group is None:
             entries = _plain_read(s, gt + 1, count)
         else:
@@ -300,8 +303,7 @@ def _block(c: Client, keys: list[bytes], ids: list[int], timeout: int, count: in
             entries = _group_read(db, s, key, group_name, group, consumer_name, gt + 1, count,
                                   noack, False, effects)
             db.resized(key)
-        propagation = c.server.propagation
-        if effects and propagation.active:
+        if effects:
             for effect in effects:
                 propagation.add(db.id, effect)
         return StreamsReply([(key, entries)])

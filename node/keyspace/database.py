@@ -339,6 +339,7 @@ class Database:
         self.stats.data_bytes -= sum(entry.size for entry in self.entries.values())
         if self.watched:
             touch_all(self, None)
+        self._signal_gone_streams(self.entries, {})
         self.entries = {}
         self.keys = []
         self.expires = {}
@@ -349,6 +350,8 @@ class Database:
         return removed
 
     def swap_with(self, other: Database) -> None:
+        self._signal_gone_streams(self.entries, other.entries)
+        other._signal_gone_streams(other.entries, self.entries)
         self.entries, other.entries = other.entries, self.entries
         self.keys, other.keys = other.keys, self.keys
         self.expires, other.expires = other.expires, self.expires
@@ -360,6 +363,15 @@ class Database:
                 entry = db.entries.get(key)
                 if entry is not None:
                     db._signal_ready(key, entry.value)
+
+    def _signal_gone_streams(self, before: dict[bytes, Entry], after: dict[bytes, Entry]) -> None:
+        """scanDatabaseForDeletedStreams: a blocked key that held a stream and will hold
+        none is readied, so XREADGROUP learns its stream is gone (FLUSHALL, SWAPDB)."""
+        for key in self.blocked:
+            old, new = before.get(key), after.get(key)
+            if (old is not None and TYPE_NAMES.get(type(old.value)) == "stream"
+                    and (new is None or TYPE_NAMES.get(type(new.value)) != "stream")):
+                self._signal_ready(key, old.value)
 
     def signal_ready(self, key: bytes) -> None:
         """signalKeyAsReady for a key changed in place (XADD, XGROUP DESTROY): its blocked

@@ -16,6 +16,7 @@ Redis; an entry with its node's master fields keeps only its values.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import chain
@@ -58,11 +59,45 @@ def delta(a: int, b: int) -> int:
     return d - (1 << 64) if d >> 63 else d
 
 
+class Ids:
+    """A node's entry IDs as two arrays of 64-bit halves: 16 bytes an entry, where a list
+    of 128-bit ints costs 56. Indexing gives the int form, so bisect works on it."""
+
+    __slots__ = ("ms", "seq")
+
+    def __init__(self) -> None:
+        self.ms = array("Q")
+        self.seq = array("Q")
+
+    def __len__(self) -> int:
+        return len(self.ms)
+
+    def __getitem__(self, j: int) -> int:
+        return self.ms[j] << 64 | self.seq[j]
+
+    def __iter__(self) -> Iterator[int]:
+        return (ms << 64 | seq for ms, seq in zip(self.ms, self.seq, strict=True))
+
+    def append(self, stream_id: int) -> None:
+        self.ms.append(stream_id >> 64)
+        self.seq.append(stream_id & MASK64)
+
+    def copy(self) -> Ids:
+        twin = Ids()
+        twin.ms, twin.seq = array("Q", self.ms), array("Q", self.seq)
+        return twin
+
+
+Entry = Fields | bytes
+"""An entry's data: its values, the one value itself when the node has one field and the
+entry shares it, or its fields and values interleaved."""
+
+
 class StreamNode:
     """One listpack: its master ID and fields, and its entries in ID order.
 
-    ``data[i]`` is the entry's values when ``flags[i]`` has FLAG_SAMEFIELDS, else its
-    fields and values interleaved. ``body`` is the listpack's bytes but for its header,
+    ``data[i]`` is the entry's values when ``flags[i]`` has FLAG_SAMEFIELDS (the value
+    alone for a one-field node), else its fields and values interleaved. ``body`` is the listpack's bytes but for its header,
     end byte and the two counters, which change as entries are deleted.
     """
 
@@ -71,8 +106,8 @@ class StreamNode:
     def __init__(self, master: int, mfields: Fields) -> None:
         self.master = master
         self.mfields = mfields
-        self.ids: list[int] = []
-        self.data: list[Fields] = []
+        self.ids = Ids()
+        self.data: list[Entry] = []
         self.flags = bytearray()
         self.live = 0
         self.dead = 0
@@ -94,7 +129,7 @@ class StreamNode:
             size += int_size(n) + int_size(2 * n + 4)
         self.body += size
         self.ids.append(stream_id)
-        self.data.append(data)
+        self.data.append(data[0] if flags & FLAG_SAMEFIELDS and len(data) == 1 else data)
         self.flags.append(flags)
         if flags & FLAG_DELETED:
             self.dead += 1
@@ -104,11 +139,16 @@ class StreamNode:
     def pairs(self, i: int) -> list[bytes]:
         """Entry ``i``'s fields and values, interleaved."""
         data = self.data[i]
+        if isinstance(data, bytes):
+            return [self.mfields[0], data]
         if not self.flags[i] & FLAG_SAMEFIELDS:
             return list(data)
-        if len(data) == 1:
-            return [self.mfields[0], data[0]]
         return list(chain.from_iterable(zip(self.mfields, data, strict=True)))
+
+    def values(self, i: int) -> Fields:
+        """Entry ``i``'s stored elements: values (SAMEFIELDS), or fields and values."""
+        data = self.data[i]
+        return (data,) if isinstance(data, bytes) else data
 
     def kill(self, i: int) -> None:
         self.flags[i] |= FLAG_DELETED
@@ -223,22 +263,19 @@ class Stream:
         first = bisect_left(nodes[k].ids, start)
         while k < len(nodes):
             node = nodes[k]
-            ids = node.ids
+            ms, seq = node.ids.ms, node.ids.seq
             flags = node.flags
             data = node.data
             mfield = node.mfields[0] if len(node.mfields) == 1 else None
-            for j in range(first, len(ids)):
-                i = ids[j]
-                if i > end:
+            for j in range(first, len(ms)):
+                high, low = ms[j], seq[j]
+                if (high << 64 | low) > end:
                     return out
-                flag = flags[j]
-                if flag & FLAG_DELETED:
+                if flags[j] & FLAG_DELETED:
                     continue
-                if mfield is not None and flag & FLAG_SAMEFIELDS:
-                    pairs = [mfield, data[j][0]]
-                else:
-                    pairs = node.pairs(j)
-                out.append([b"%d-%d" % (i >> 64, i & MASK64), pairs])
+                value = data[j]
+                pairs = [mfield, value] if value.__class__ is bytes else node.pairs(j)
+                out.append([b"%d-%d" % (high, low), pairs])
                 if len(out) == count:
                     return out
             k += 1
@@ -337,7 +374,7 @@ class Stream:
         for node in self.nodes:
             twin = StreamNode.__new__(StreamNode)
             twin.master, twin.mfields = node.master, node.mfields
-            twin.ids, twin.data = list(node.ids), list(node.data)
+            twin.ids, twin.data = node.ids.copy(), list(node.data)
             twin.flags = bytearray(node.flags)
             twin.live, twin.dead, twin.body = node.live, node.dead, node.body
             new.nodes.append(twin)

@@ -40,7 +40,8 @@ def node_listpack(node: StreamNode) -> bytes:
     """The node's listpack, element for element as streamAppendItem wrote it."""
     master_ms, master_seq = node.master >> 64, node.master & MASK64
     items = [b"%d" % node.live, b"%d" % node.dead, b"%d" % len(node.mfields), *node.mfields, b"0"]
-    for stream_id, data, flags in zip(node.ids, node.data, node.flags, strict=True):
+    for j, (stream_id, flags) in enumerate(zip(node.ids, node.flags, strict=True)):
+        data = node.values(j)
         items += (b"%d" % flags, b"%d" % delta(stream_id >> 64, master_ms),
                   b"%d" % delta(stream_id & MASK64, master_seq))
         if flags & FLAG_SAMEFIELDS:
@@ -280,11 +281,12 @@ def _footprint(s: Stream) -> int:
     cost = obj(s) + obj(nodes) + obj(s.starts)
     if nodes:
         first, last = nodes[0], nodes[-1]
-        cost += len(nodes) * (INT + obj(first) + obj(first.ids) + obj(first.data)
-                              + obj(first.flags))
+        cost += len(nodes) * (INT + obj(first) + obj(first.ids) + obj(first.ids.ms)
+                              + obj(first.ids.seq) + obj(first.data) + obj(first.flags))
         middle = len(last.data) // 2
-        sample = last.data[middle]
-        per_entry = obj(last.ids[middle]) + obj(sample) + sum(map(bytes_cost, sample)) + 1
+        stored = last.data[middle]
+        per_entry = 16 + 1 + (bytes_cost(stored) if isinstance(stored, bytes) else
+                              obj(stored) + sum(map(bytes_cost, stored)))
         cost += per_entry * (s.length + len(nodes))
     for group in (s.groups or {}).values():
         cost += 200 + len(group.pel) * (alloc(56) + 2 * INT + 100) + len(group.consumers) * 300

@@ -453,3 +453,20 @@ def test_idle_time_counts_from_delivery(r):
     pending = r.xpending_range("s", "g", "-", "+", 10)
     assert pending[0]["time_since_delivered"] >= 40
     assert r.xinfo_consumers("s", "g")[0]["idle"] >= 40
+
+
+def test_migrate_moves_a_stream_with_its_groups(node):
+    target = start_node()
+    try:
+        with RawClient(node.port) as c, RawClient(target.port) as t:
+            c.call("FLUSHALL")
+            for req in filled(250):
+                c.call(*req)
+            c.call("XGROUP", "CREATE", "s", "g", "0")
+            c.call("XREADGROUP", "GROUP", "g", "alice", "COUNT", "7", "STREAMS", "s", ">")
+            before = c.call("XINFO", "STREAM", "s", "FULL")
+            assert c.call("MIGRATE", "127.0.0.1", str(target.port), "s", "0", "5000") == b"+OK\r\n"
+            assert c.call("EXISTS", "s") == b":0\r\n"
+            assert t.call("XINFO", "STREAM", "s", "FULL") == before
+    finally:
+        target.stop()

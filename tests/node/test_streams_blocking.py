@@ -174,3 +174,20 @@ def test_noack_readers_and_history_while_blocked(node, reference):
             replies.append(writer.call("XPENDING", "s", "g"))
             replies.append(writer.call("XINFO", "GROUPS", "s"))
     assert replies[:3] == replies[3:]
+
+
+@pytest.mark.parametrize("wipe", [("FLUSHALL",), ("FLUSHDB",), ("SWAPDB", "0", "1")],
+                         ids=["flushall", "flushdb", "swapdb"])
+def test_flushing_or_swapping_away_the_stream_unblocks_readgroup(node, reference, wipe):
+    replies = []
+    for server, _ in servers(node, reference):
+        with RawClient(server.port) as group_reader, RawClient(server.port) as writer:
+            writer.call("FLUSHALL")
+            writer.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+            group_reader.send_raw(encode_command("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0",
+                                                 "STREAMS", "s", ">"))
+            wait_blocked(server.port)
+            replies.append(writer.call(*wipe))
+            replies.append(group_reader.read_reply())
+    assert replies[:2] == replies[2:]
+    assert replies[1] == b"-UNBLOCKED the stream key no longer exists\r\n"
