@@ -277,7 +277,9 @@ def _group_read(db: Database, s: Stream, key: bytes, group_name: bytes, group: G
 
 def _block(c: Client, keys: list[bytes], ids: list[int], timeout: int, count: int,
            group_name: bytes | None, consumer_name: bytes | None, noack: bool) -> Any:
-    wanted = dict(zip(keys, ids, strict=True))
+    wanted: dict[bytes, int] = {}
+    for key, stream_id in zip(keys, ids, strict=True):
+        wanted.setdefault(key, stream_id)  # blockForKeys: a key named twice keeps its first ID
 
     def serve(db: Database, key: bytes) -> Any:
         """serveClientsBlockedOnStreamKey / unblockDeletedStreamReadgroupClients."""

@@ -300,9 +300,12 @@ class Stream:
         return MAX_ID if first else 0
 
     def last_valid_id(self) -> int:
-        """streamLastValidID (0 when empty)."""
-        for stream_id, _, _ in self.range(0, MAX_ID, True):
-            return stream_id
+        """streamLastValidID (0 when empty): the last node's last live entry, usually."""
+        for node in reversed(self.nodes):
+            flags = node.flags
+            for j in range(len(flags) - 1, -1, -1):
+                if not flags[j] & FLAG_DELETED:
+                    return node.ids[j]
         return 0
 
     # --- deleting ---

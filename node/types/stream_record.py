@@ -274,9 +274,9 @@ def _digest(digest: Digest, s: Stream) -> Digest:
 
 
 def _footprint(s: Stream) -> int:
-    """The nodes (their lists, counted at the first node's size) and the entries (counted
-    at the cost of the last node's middle one), then the groups' PELs: O(1), as it runs
-    after every write to the stream."""
+    """The nodes (their arrays and lists, which hold the entries' IDs and references,
+    counted at the first node's size) and the entries' values (counted at the cost of the
+    last node's middle one), then the groups' PELs: O(1), as it runs after every write."""
     nodes = s.nodes
     cost = obj(s) + obj(nodes) + obj(s.starts)
     if nodes:
@@ -285,8 +285,8 @@ def _footprint(s: Stream) -> int:
                               + obj(first.ids.seq) + obj(first.data) + obj(first.flags))
         middle = len(last.data) // 2
         stored = last.data[middle]
-        per_entry = 16 + 1 + (bytes_cost(stored) if isinstance(stored, bytes) else
-                              obj(stored) + sum(map(bytes_cost, stored)))
+        per_entry = (bytes_cost(stored) if isinstance(stored, bytes) else
+                     obj(stored) + sum(map(bytes_cost, stored)))
         cost += per_entry * (s.length + len(nodes))
     for group in (s.groups or {}).values():
         cost += 200 + len(group.pel) * (alloc(56) + 2 * INT + 100) + len(group.consumers) * 300
