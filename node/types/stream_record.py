@@ -273,21 +273,29 @@ def _digest(digest: Digest, s: Stream) -> Digest:
     return digest
 
 
+def _empty_node_cost() -> int:
+    node = StreamNode(0, ())
+    return (obj(node) + obj(node.ids) + obj(node.ids.ms) + obj(node.ids.seq) + obj(node.data)
+            + obj(node.flags) + INT)
+
+
+NODE_COST = _empty_node_cost()  # a node's objects, its key int in ``starts``, no entries
+ENTRY_SLOTS = 8 + 8 + 8 + 1  # an entry's ms and seq, its data reference and its flags
+GROWTH = 9 / 8  # CPython over-allocates growing lists and arrays by about an eighth
+
+
 def _footprint(s: Stream) -> int:
-    """The nodes (their arrays and lists, which hold the entries' IDs and references,
-    counted at the first node's size) and the entries' values (counted at the cost of the
-    last node's middle one), then the groups' PELs: O(1), as it runs after every write."""
+    """The nodes' objects, each entry's slots in them, and its values (costed as the last
+    node's middle entry), then the groups' PELs: O(1) and cheap, as it runs after every
+    write to the stream."""
     nodes = s.nodes
-    cost = obj(s) + obj(nodes) + obj(s.starts)
+    cost = obj(s) + obj(nodes) + obj(s.starts) + NODE_COST * len(nodes)
     if nodes:
-        first, last = nodes[0], nodes[-1]
-        cost += len(nodes) * (INT + obj(first) + obj(first.ids) + obj(first.ids.ms)
-                              + obj(first.ids.seq) + obj(first.data) + obj(first.flags))
-        middle = len(last.data) // 2
-        stored = last.data[middle]
-        per_entry = (bytes_cost(stored) if isinstance(stored, bytes) else
-                     obj(stored) + sum(map(bytes_cost, stored)))
-        cost += per_entry * (s.length + len(nodes))
+        last = nodes[-1]
+        stored = last.data[len(last.data) // 2]
+        values = (bytes_cost(stored) if isinstance(stored, bytes) else
+                  obj(stored) + sum(map(bytes_cost, stored)))
+        cost += int((s.length + len(nodes)) * (ENTRY_SLOTS * GROWTH + values))
     for group in (s.groups or {}).values():
         cost += 200 + len(group.pel) * (alloc(56) + 2 * INT + 100) + len(group.consumers) * 300
     return cost
