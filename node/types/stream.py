@@ -23,10 +23,13 @@ from itertools import chain
 
 from .listpack import entry_size
 from .stream_groups import Group
+from .typeinfo import jemalloc_size
 
 MASK64 = (1 << 64) - 1
 MAX_ID = (1 << 128) - 1
 LISTPACK_MAX_SIZE = 1 << 30  # STREAM_LISTPACK_MAX_SIZE
+LISTPACK_MAX_PREALLOC = 4096  # STREAM_LISTPACK_MAX_PRE_ALLOCATE
+LP_EMPTY = 7  # a listpack's header and end byte
 FLAG_DELETED = 1
 FLAG_SAMEFIELDS = 2
 ENTRIES_READ_INVALID = -1  # SCG_INVALID_ENTRIES_READ
@@ -97,11 +100,15 @@ class StreamNode:
     """One listpack: its master ID and fields, and its entries in ID order.
 
     ``data[i]`` is the entry's values when ``flags[i]`` has FLAG_SAMEFIELDS (the value
-    alone for a one-field node), else its fields and values interleaved. ``body`` is the listpack's bytes but for its header,
-    end byte and the two counters, which change as entries are deleted.
+    alone for a one-field node), else its fields and values interleaved. ``body`` is the
+    listpack's bytes but for its header, end byte and the two counters, which change as
+    entries are deleted. ``alloc`` is what Redis's allocator would hold for the listpack
+    (MEMORY USAGE): a node XADD opens is preallocated, grows by reallocation element by
+    element and is shrunk to fit when XADD closes it; a listpack that shrinks is
+    reallocated to its size.
     """
 
-    __slots__ = ("master", "mfields", "ids", "data", "flags", "live", "dead", "body")
+    __slots__ = ("master", "mfields", "ids", "data", "flags", "live", "dead", "body", "alloc")
 
     def __init__(self, master: int, mfields: Fields) -> None:
         self.master = master
@@ -112,22 +119,68 @@ class StreamNode:
         self.live = 0
         self.dead = 0
         self.body = int_size(len(mfields)) + sum(map(entry_size, mfields)) + 2
+        self.alloc = 0
+
+    def realloc(self, old: int, new: int) -> None:
+        """lpInsert's reallocation when the listpack goes from ``old`` to ``new`` bytes."""
+        if new > old:
+            if new > self.alloc:
+                self.alloc = jemalloc_size(new)
+        elif new < old:
+            self.alloc = jemalloc_size(new)
+
+    def exact_alloc(self) -> None:
+        """A listpack allocated at its size (loaded, copied)."""
+        self.alloc = jemalloc_size(self.lp_bytes())
+
+    def shrink_to_fit(self) -> None:
+        size = self.lp_bytes()
+        if size < self.alloc:
+            self.alloc = jemalloc_size(size)
+
+    def open(self, prealloc: int) -> None:
+        """lpNew with a preallocation, then the master entry appended element by element."""
+        self.alloc = jemalloc_size(prealloc)
+        size = LP_EMPTY
+        for element in (2, 2, int_size(len(self.mfields)), *map(entry_size, self.mfields), 2):
+            self.realloc(size, size + element)
+            size += element
+
+    def counters_changed(self, live: int, dead: int) -> None:
+        """The two lpReplaceInteger calls (count first) that took the counters from
+        ``live`` and ``dead`` to their current values."""
+        rest = self.lp_bytes() - int_size(self.live) - int_size(self.dead)
+        before = rest + int_size(live) + int_size(dead)
+        middle = rest + int_size(self.live) + int_size(dead)
+        self.realloc(before, middle)
+        self.realloc(middle, self.lp_bytes())
 
     def lp_bytes(self) -> int:
         return 7 + int_size(self.live) + int_size(self.dead) + self.body
 
-    def add(self, stream_id: int, data: Fields, flags: int) -> None:
-        """Append an entry (its ``data`` already reduced to values when SAMEFIELDS)."""
+    def add(self, stream_id: int, data: Fields, flags: int, appending: bool = False) -> None:
+        """Append an entry (its ``data`` already reduced to values when SAMEFIELDS);
+        ``appending``: as XADD does, one listpack element at a time (for ``alloc``)."""
         master = self.master
-        size = (2 + int_size(delta(stream_id >> 64, master >> 64))
-                + int_size(delta(stream_id & MASK64, master & MASK64))
-                + sum(map(entry_size, data)))
+        ms = int_size(delta(stream_id >> 64, master >> 64))
+        seq = int_size(delta(stream_id & MASK64, master & MASK64))
+        sizes = list(map(entry_size, data))
         if flags & FLAG_SAMEFIELDS:
-            size += int_size(len(data) + 3)
+            head: tuple[int, ...] = (2, ms, seq)
+            tail = int_size(len(data) + 3)
         else:
             n = len(data) // 2
-            size += int_size(n) + int_size(2 * n + 4)
-        self.body += size
+            head = (2, ms, seq, int_size(n))
+            tail = int_size(2 * n + 4)
+        if appending:
+            size = self.lp_bytes()
+            grown = size - int_size(self.live) + int_size(self.live + 1)
+            self.realloc(size, grown)
+            size = grown
+            for element in (*head, *sizes, tail):
+                self.realloc(size, size + element)
+                size += element
+        self.body += sum(head) + sum(sizes) + tail
         self.ids.append(stream_id)
         self.data.append(data[0] if flags & FLAG_SAMEFIELDS and len(data) == 1 else data)
         self.flags.append(flags)
@@ -187,16 +240,20 @@ class Stream:
                     or (max_entries and node.live + node.dead >= max_entries)):
                 node = None
         if node is None:
+            if self.nodes:
+                self.nodes[-1].shrink_to_fit()
             node = StreamNode(stream_id, fields)
+            node.open(max_bytes if 0 < max_bytes < LISTPACK_MAX_PREALLOC
+                      else LISTPACK_MAX_PREALLOC)
             self.nodes.append(node)
             self.starts.append(stream_id)
             same = True
         else:
             same = fields == node.mfields
         if same:
-            node.add(stream_id, tuple(pairs[1::2]), FLAG_SAMEFIELDS)
+            node.add(stream_id, tuple(pairs[1::2]), FLAG_SAMEFIELDS, appending=True)
         else:
-            node.add(stream_id, tuple(pairs), 0)
+            node.add(stream_id, tuple(pairs), 0, appending=True)
         self.length += 1
         self.entries_added += 1
         self.last_id = stream_id
@@ -322,6 +379,7 @@ class Stream:
             del self.starts[k]
         else:
             node.kill(j)
+            node.counters_changed(node.live + 1, node.dead - 1)
         self.length -= 1
         return True
 
@@ -355,6 +413,7 @@ class Stream:
             if approx:
                 break
             flags = node.flags
+            live, dead = node.live, node.dead
             for j, stream_id in enumerate(node.ids):
                 if (self.length <= maxlen) if maxlen is not None else stream_id >= minid:
                     break
@@ -362,6 +421,7 @@ class Stream:
                     node.kill(j)
                     self.length -= 1
                     deleted += 1
+            node.counters_changed(live, dead)
             break
         if self.length == 0:
             self.first_id = 0
@@ -380,6 +440,7 @@ class Stream:
             twin.ids, twin.data = node.ids.copy(), list(node.data)
             twin.flags = bytearray(node.flags)
             twin.live, twin.dead, twin.body = node.live, node.dead, node.body
+            twin.exact_alloc()
             new.nodes.append(twin)
         new.starts = list(self.starts)
         new.length, new.last_id, new.first_id = self.length, self.last_id, self.first_id
@@ -438,8 +499,13 @@ class Stream:
         (a leaf), and one per run of bytes that all keys below share; an empty tree is
         its root alone.
         """
-        keys = [k.to_bytes(16, "big") for k in self.starts]
-        return _rax_nodes(keys, 0, len(keys), 0) if keys else 1
+        return rax_nodes(self.starts)
+
+
+def rax_nodes(ids: list[int]) -> int:
+    """The node count of a radix tree holding these sorted IDs as 16-byte keys."""
+    keys = [k.to_bytes(16, "big") for k in ids]
+    return _rax_nodes(keys, 0, len(keys), 0) if keys else 1
 
 
 def _rax_nodes(keys: list[bytes], lo: int, hi: int, depth: int) -> int:

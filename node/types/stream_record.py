@@ -24,6 +24,7 @@ from .stream import (
     Stream,
     StreamNode,
     delta,
+    rax_nodes,
 )
 from .stream_groups import Group, Nack
 from .typeinfo import OBJ_STREAM, ROBJ_SIZE, Digest, TypeInfo, jemalloc_size, mix_digest
@@ -172,6 +173,7 @@ def _loader(rdb_type: int):  # type: ignore[no-untyped-def]
             node = load_node(master, blob)
             if not node.ids:
                 raise RdbError("empty stream listpack")
+            node.alloc = jemalloc_size(len(blob))
             s.nodes.append(node)
             s.starts.append(master)
         s.length = r.load_len()
@@ -232,36 +234,32 @@ def _loader(rdb_type: int):  # type: ignore[no-untyped-def]
 # --- introspection ---
 
 STREAM_SIZE = 80  # sizeof(stream)
-RAX_NODE = 4 + 8 * 30  # sizeof(raxNode) and the fixed overhead objectComputeSize adds
-CG_SIZE = 64
-CONSUMER_SIZE = 24
-NACK_SIZE = 24
+RAX_NODE = 4 + 8 * 30  # sizeof(raxNode), plus the fixed overhead objectComputeSize adds
+CG_SIZE = 40  # sizeof(streamCG)
+CONSUMER_SIZE = 24  # sizeof(streamConsumer)
+NACK_SIZE = 24  # sizeof(streamNACK)
 
 
-def _rax_usage(elements: int, nodes: int) -> int:
-    return elements * 16 + nodes * RAX_NODE
-
-
-def _pel_nodes(count: int) -> int:
-    return count + 1
+def _rax_usage(keys: list[int]) -> int:
+    """streamRadixTreeMemoryUsage of a tree of 16-byte IDs."""
+    return len(keys) * 16 + rax_nodes(keys) * RAX_NODE
 
 
 def _size(s: Stream, samples: int) -> int:
-    """objectComputeSize: listpacks as allocated (sampled), the trees, the PELs."""
-    size = ROBJ_SIZE + STREAM_SIZE + _rax_usage(len(s.nodes), s.rax_nodes())
+    """objectComputeSize: the listpacks as allocated (the first ``samples`` averaged over
+    all but the last), the trees, and the groups' PELs and consumers."""
+    size = ROBJ_SIZE + STREAM_SIZE + _rax_usage(s.starts)
     nodes = s.nodes
     taken = nodes[:samples]
-    lpsize = sum(jemalloc_size(node.lp_bytes()) for node in taken)
+    lpsize = sum(node.alloc for node in taken)
     if len(nodes) <= len(taken):
         size += lpsize
     else:
-        size += lpsize // len(taken) * (len(nodes) - 1) + jemalloc_size(nodes[-1].lp_bytes())
+        size += lpsize // len(taken) * (len(nodes) - 1) + nodes[-1].alloc
     for group in (s.groups or {}).values():
-        size += CG_SIZE + _rax_usage(len(group.pel), _pel_nodes(len(group.pel)))
-        size += NACK_SIZE * len(group.pel)
+        size += CG_SIZE + _rax_usage(group.pel.order) + NACK_SIZE * len(group.pel)
         for consumer in group.consumers.values():
-            size += CONSUMER_SIZE + len(consumer.name)
-            size += _rax_usage(len(consumer.pel), _pel_nodes(len(consumer.pel)))
+            size += CONSUMER_SIZE + len(consumer.name) + _rax_usage(consumer.pel.order)
     return size
 
 

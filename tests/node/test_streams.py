@@ -381,6 +381,8 @@ def test_dump_restore_both_ways(node, reference):
     assert full_theirs == full_ours
     assert r_ours.xinfo_stream("from-theirs", full=True) == r_theirs.xinfo_stream("s", full=True)
     assert r_ours.dump("from-theirs")[:-10] == dumped_theirs[:-10]
+    assert r_ours.memory_usage("from-theirs", samples=0) == \
+        r_theirs.memory_usage("from-ours", samples=0)
     assert r_ours.type("s") == b"stream"
     assert r_ours.object("encoding", "s") == b"stream"
     assert r_ours.memory_usage("s") > 0
@@ -470,3 +472,26 @@ def test_migrate_moves_a_stream_with_its_groups(node):
             assert t.call("XINFO", "STREAM", "s", "FULL") == before
     finally:
         target.stop()
+
+
+def test_memory_usage_matches_redis(node, reference):
+    big = "x" * 300
+    both(node, reference, [
+        *filled(1), ("MEMORY", "USAGE", "s"), *filled(130, start=2), ("MEMORY", "USAGE", "s"),
+        ("MEMORY", "USAGE", "s", "SAMPLES", "0"), ("MEMORY", "USAGE", "s", "SAMPLES", "1"),
+        ("XDEL", "s", "5-1", "120-1", "131-1"), ("MEMORY", "USAGE", "s", "SAMPLES", "0"),
+        ("XTRIM", "s", "MAXLEN", "100"), ("MEMORY", "USAGE", "s", "SAMPLES", "0"),
+        ("XTRIM", "s", "MINID", "~", "50"), ("MEMORY", "USAGE", "s", "SAMPLES", "0"),
+        ("XGROUP", "CREATE", "s", "g", "0"), ("XGROUP", "CREATE", "s", "h", "$"),
+        ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "7", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "bob", "COUNT", "3", "STREAMS", "s", ">"),
+        ("XACK", "s", "g", "40-1"), ("XGROUP", "CREATECONSUMER", "s", "h", "carol"),
+        ("MEMORY", "USAGE", "s", "SAMPLES", "0"), ("MEMORY", "USAGE", "s"),
+        *[("XADD", "b", f"{i}-0", "f", big, "g", str(i)) for i in range(1, 40)],
+        ("XADD", "b", "50-0", "other", "1"), ("MEMORY", "USAGE", "b", "SAMPLES", "0"),
+        ("XDEL", "b", *[f"{i}-0" for i in range(1, 30)]), ("MEMORY", "USAGE", "b", "SAMPLES", "0"),
+        ("COPY", "b", "c"), ("MEMORY", "USAGE", "c", "SAMPLES", "0"),
+        ("CONFIG", "SET", "stream-node-max-bytes", "300"), *filled(20, "small"),
+        ("MEMORY", "USAGE", "small", "SAMPLES", "0"),
+        ("CONFIG", "SET", "stream-node-max-bytes", "4096"),
+    ])

@@ -5,7 +5,7 @@ The generator draws XADD (explicit IDs, mostly increasing, sometimes stale or ``
 with MAXLEN/MINID trims, = or ~, LIMIT), XDEL, XTRIM, XRANGE/XREVRANGE (exclusive bounds,
 COUNT), XLEN, XREAD, XGROUP (CREATE, SETID, DESTROY, CREATECONSUMER, DELCONSUMER),
 XREADGROUP (new entries, history, NOACK), XACK, XPENDING, XCLAIM, XAUTOCLAIM, XSETID and
-XINFO over two streams, a missing key and a string. Both servers run with small stream
+XINFO and MEMORY USAGE over two streams, a missing key and a string. Both servers run with small stream
 nodes (7 entries, 300 bytes) so that approximate trims cross many node boundaries.
 
 Only times are masked: the elapsed time in extended XPENDING replies, consumers' idle
@@ -206,6 +206,8 @@ class Generator:
         return (b"XINFO", sub, self.key())
 
     def delete(self) -> Request:
+        if self.rng.random() < 0.4:
+            return (b"MEMORY", b"USAGE", self.key(), b"SAMPLES", self.pick([b"0", b"2"]))
         return (self.pick([b"DEL", b"TYPE", b"EXISTS"]), self.key())
 
 
