@@ -172,15 +172,17 @@ class StreamNode:
             n = len(data) // 2
             head = (2, ms, seq, int_size(n))
             tail = int_size(2 * n + 4)
+        added = sum(head) + sum(sizes) + tail
         if appending:
             size = self.lp_bytes()
             grown = size - int_size(self.live) + int_size(self.live + 1)
-            self.realloc(size, grown)
-            size = grown
-            for element in (*head, *sizes, tail):
-                self.realloc(size, size + element)
-                size += element
-        self.body += sum(head) + sum(sizes) + tail
+            if grown + added > self.alloc:  # else every step fits the allocation
+                self.realloc(size, grown)
+                size = grown
+                for element in (*head, *sizes, tail):
+                    self.realloc(size, size + element)
+                    size += element
+        self.body += added
         self.ids.append(stream_id)
         self.data.append(data[0] if flags & FLAG_SAMEFIELDS and len(data) == 1 else data)
         self.flags.append(flags)

@@ -277,6 +277,7 @@ def _empty_node_cost() -> int:
             + obj(node.flags) + INT)
 
 
+STREAM_COST = obj(Stream())
 NODE_COST = _empty_node_cost()  # a node's objects, its key int in ``starts``, no entries
 ENTRY_SLOTS = 8 + 8 + 8 + 1  # an entry's ms and seq, its data reference and its flags
 GROWTH = 9 / 8  # CPython over-allocates growing lists and arrays by about an eighth
@@ -287,7 +288,7 @@ def _footprint(s: Stream) -> int:
     node's middle entry), then the groups' PELs: O(1) and cheap, as it runs after every
     write to the stream."""
     nodes = s.nodes
-    cost = obj(s) + obj(nodes) + obj(s.starts) + NODE_COST * len(nodes)
+    cost = STREAM_COST + obj(nodes) + obj(s.starts) + NODE_COST * len(nodes)
     if nodes:
         last = nodes[-1]
         stored = last.data[len(last.data) // 2]
