@@ -96,7 +96,43 @@ INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
 VALUE_OUT_OF_RANGE = "ERR value is out of range, value must between %d and %d"
 
+# --- pub/sub (pubsub.c, server.c processCommand) ---
+PUBSUB_CONTEXT = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                  "QUIT / RESET are allowed in this context")
+SUBSCRIBE_DENY_BLOCKING = "ERR %s isn't allowed for a DENY BLOCKING client"
+CONFIG_OBUF_ARGUMENTS = "Wrong number of arguments in buffer limit configuration."
+CONFIG_OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
+CONFIG_OBUF_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_SUCH_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_BCAST_SWITCH = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_OPT_WITH_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_OPT_SWITCH = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_PREFIX_OVERLAPS_EXISTING = (
+    "ERR Prefix '%s' overlaps with an existing prefix '%s'. "
+    "Prefixes for a single client must not overlap.")
+TRACKING_PREFIX_OVERLAPS_PROVIDED = (
+    "ERR Prefix '%s' overlaps with another provided prefix '%s'. "
+    "Prefixes for a single client must not overlap.")
+CACHING_NOT_TRACKING = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
+    "or OPTOUT mode enabled")
+CACHING_YES_NOT_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO_NOT_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+CONFIG_NOTIFY_EVENTS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+
 # --- server and introspection ---
+DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
+DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object."
+LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
+MODULE_LOAD = "ERR Error loading the extension. Please check the server logs."
+MODULE_UNLOAD = "ERR Error unloading module: %s"
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_WRONG_ARITY = "ERR Invalid number of arguments specified for command"
@@ -221,6 +257,22 @@ REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
 INVALID_MASTER_PORT = "ERR Invalid master port"
 UNKNOWN_REPLCONF = "ERR Unrecognized REPLCONF option: %s"
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+FAILOVER_CLUSTER = "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead."
+FAILOVER_NONE = "ERR No failover in progress."
+FAILOVER_TIMEOUT = "ERR FAILOVER timeout must be greater than 0"
+FAILOVER_ALREADY = "ERR FAILOVER already in progress."
+FAILOVER_ON_REPLICA = "ERR FAILOVER is not valid when server is a replica."
+FAILOVER_NO_REPLICAS = "ERR FAILOVER requires connected replicas."
+FAILOVER_FORCE_NEEDS = "ERR FAILOVER with force option requires both a timeout and target HOST and IP."
+FAILOVER_NOT_A_REPLICA = "ERR FAILOVER target HOST and PORT is not a replica."
+FAILOVER_NOT_ONLINE = "ERR FAILOVER target replica is not online."
+REPLICAOF_DURING_FAILOVER = "ERR REPLICAOF not allowed while failing over."
+SYNC_DURING_FAILOVER = "NOMASTERLINK Can't SYNC while failing over"
+PSYNC_FAILOVER_ON_MASTER = "ERR PSYNC FAILOVER can't be sent to a master."
+PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid."
+FILTERED_REPLICA_NEEDS_EOF = "ERR Filtered replica requires EOF capability"
+RDB_FILTER_MISSING = "ERR Missing rdb-filter-only values"
+RDB_FILTER_UNSUPPORTED = "ERR Unsupported rdb-filter-only option: %s"
 NOACK = ("NOACK the write was applied on this master but not acknowledged by "
          "min-replicas-ack replicas within min-replicas-ack-timeout: a failover may lose it")
 WAIT_ON_REPLICA = (
@@ -317,6 +369,8 @@ EXPORTER_UNKNOWN_REQUEST = "ERR unknown exporter request '%s'"
 
 # Configuration values, as config.c words them (CONFIG SET and config files)
 CONFIG_MEMORY = "argument must be a memory value"
+CONFIG_MEMORY_OR_PERCENT = "argument must be a memory or percent value"
+CONFIG_PERCENT_RANGE = "percentage argument must be less or equal to %d"
 CONFIG_BOOL = "argument must be 'yes' or 'no'"
 CONFIG_INTEGER = "argument couldn't be parsed into an integer"
 CONFIG_INTEGER_RANGE = "argument must be between %d and %d inclusive"
@@ -391,3 +445,14 @@ XREADGROUP_KEY_GONE = "UNBLOCKED the stream key no longer exists"
 BLOCK_TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 XAUTOCLAIM_NO_MEMORY = (
     "ERR Insufficient memory, failed allocating transient memory, COUNT too high.")
+
+# Bitmaps and BITFIELD (bitops.c)
+BIT_OFFSET_OUT_OF_RANGE = "ERR bit offset is not an integer or out of range"
+BIT_VALUE_OUT_OF_RANGE = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is.")
+BITFIELD_OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..config.directives import watch_process
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
 from ..types.zset import LOAD_LIMITS, ZSet, score_text
@@ -74,12 +75,17 @@ def write_zset(c: Client, key: bytes) -> ZSet | None:
     return c.db.write_typed(key, ZSet)  # type: ignore[no-any-return]
 
 
-def after_removal(c: Client, key: bytes, z: ZSet) -> None:
-    """A key whose set lost members: deleted when empty, as Redis does, else signalled."""
+def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
+    """A key whose set lost members: ``event`` is reported, then the key is deleted when
+    empty (and "del" reported), as Redis does, else signalled."""
+    db = c.db
+    if db.stats.notifier.flags & NOTIFY_ZSET:
+        db.notify(NOTIFY_ZSET, event, key)
     if z.scores:
-        c.db.modified(key)
+        db.modified(key)
     else:
-        c.db.delete(key)
+        db.delete(key)
+        db.notify(NOTIFY_GENERIC, "del", key)
 
 
 def pairs_reply(items: list[tuple[float, bytes]], withscores: bool, resp3: bool) -> list[Any]:
@@ -166,6 +172,8 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
             db.add(key, z)
     elif added or updated:
         db.modified(key)
+    if (added or updated) and db.stats.notifier.flags & NOTIFY_ZSET:
+        db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
     if failure is not None:
         raise CommandError(failure)
     if incr:
@@ -198,7 +206,7 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
             if not z.scores:
                 break
     if deleted:
-        after_removal(c, key, z)
+        after_removal(c, key, z, "zrem")
     return deleted
 
 
@@ -266,7 +274,7 @@ def pop_items(c: Client, key: bytes, z: ZSet, count: int, maximum: bool) -> list
         items.reverse()
     else:
         items = z.remove_slice(0, min(count, n))
-    after_removal(c, key, z)
+    after_removal(c, key, z, "zpopmax" if maximum else "zpopmin")
     return items
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..base import errors
 from ..protocol.request import split_args, strict_int
+from .keyspace_events import flags_from_string, flags_to_string
 
 
 class ConfigError(ValueError):
@@ -103,6 +104,8 @@ class Kind:
     multi: bool = False
     always_rewrite: bool = False
     min_words: int = 1  # on a config-file line; save, bind and percentiles may stand bare
+    # A value that names only part of the setting: stored merged into the current one.
+    merge: Callable[[Any, Any], Any] | None = None
 
     def rewrite_args(self, value: Any) -> list[str]:
         if self.rewrite is not None:
@@ -244,7 +247,87 @@ def _parse_dbfilename(text: str) -> str:
     return text
 
 
+def _parse_notify_events(text: str) -> int:
+    flags = flags_from_string(text)
+    if flags < 0:
+        raise ConfigError(errors.CONFIG_NOTIFY_EVENTS)
+    return flags
+
+
+def _parse_memory_or_percent(text: str) -> int:
+    """numericParseString for a MEMORY | PERCENT config: bytes, or a percentage stored as
+    a negative number ("10%" -> -10)."""
+    try:
+        return parse_memory(text)
+    except ConfigError:
+        pass
+    digits = text[:-1]
+    if len(text) > 1 and text.endswith("%") and re.fullmatch(r"[+-]?\d+", digits):
+        value = int(digits)
+        if value >= 0:
+            if value > 100:
+                raise ConfigError(errors.CONFIG_PERCENT_RANGE % 100)
+            return -value
+    raise ConfigError(errors.CONFIG_MEMORY_OR_PERCENT)
+
+
+def _format_memory_or_percent(value: int) -> str:
+    return f"{-value}%" if value < 0 else str(value)
+
+
+MEMORY_OR_PERCENT = Kind(_parse_memory_or_percent, _format_memory_or_percent,
+                         lambda v: [f"{-v}%" if v < 0 else rewrite_memory(v)])
+
+
+# client-output-buffer-limit: a class's (hard bytes, soft bytes, soft seconds); a value
+# names some classes (a line or CONFIG SET changes only those: ``merge``).
+OBUF_CLASSES = ("normal", "slave", "pubsub")
+_OBUF_CLASS_NAMES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+_STRTOLL = re.compile(r"[ \t\n\v\f\r]*([+-]?\d+)?")
+
+
+def _parse_obuf_limits(words: list[str]) -> dict[str, tuple[int, int, int]]:
+    """updateClientOutputBufferLimit: all of it is valid, or nothing changes."""
+    if words == [""]:
+        words = []
+    if len(words) % 4:
+        raise ConfigError(errors.CONFIG_OBUF_ARGUMENTS)
+    limits = {}
+    for i in range(0, len(words), 4):
+        name = _OBUF_CLASS_NAMES.get(words[i].lower())
+        if name is None:
+            raise ConfigError(errors.CONFIG_OBUF_CLASS)
+        match = _STRTOLL.fullmatch(words[i + 3])
+        try:
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+        except ConfigError:
+            raise ConfigError(errors.CONFIG_OBUF_VALUE) from None
+        seconds = int(match.group(1) or 0) if match else -1
+        if (match is None or (not match.group(1) and words[i + 3].strip())) or seconds < 0:
+            raise ConfigError(errors.CONFIG_OBUF_VALUE)
+        limits[name] = (hard, soft, seconds)
+    return limits
+
+
+def _format_obuf_limits(limits: dict[str, tuple[int, int, int]]) -> str:
+    return " ".join(f"{name} {h} {s} {sec}" for name in OBUF_CLASSES
+                    for h, s, sec in [limits[name]])
+
+
+def _rewrite_obuf_limits(limits: dict[str, tuple[int, int, int]]) -> list[str]:
+    return [f"{'replica' if name == 'slave' else name} {rewrite_memory(h)} {rewrite_memory(s)} {sec}"
+            for name in OBUF_CLASSES for h, s, sec in [limits[name]]]
+
+
+def _merge_obuf_limits(old: dict[str, tuple[int, int, int]],
+                       new: dict[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
+    return {**old, **new}
+
+
 BOOL = Kind(parse_bool, format_bool)
+NOTIFY_EVENTS = Kind(_parse_notify_events, flags_to_string, lambda v: [quote(flags_to_string(v))])
+OBUF_LIMITS = Kind(_parse_obuf_limits, _format_obuf_limits, _rewrite_obuf_limits, multi=True,
+                   merge=_merge_obuf_limits)
 STRING = Kind(str, str, lambda v: [quote(v)])
 DBFILENAME = Kind(_parse_dbfilename, str, lambda v: [quote(v)])
 HOSTNAME = Kind(_parse_hostname, str, lambda v: [quote(v)])
@@ -293,6 +376,15 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Close a client idle for this many seconds (0: never); MONITOR clients and clients whose requests CLIENT PAUSE holds are kept."),
     Directive("tcp-keepalive", int_kind(0, INT_MAX), "300",
               doc="Seconds of client silence before TCP keepalive probes start (then every third of it, 3 probes); 0 turns keepalive off."),
+    Directive("maxmemory-clients", MEMORY_OR_PERCENT, "0",
+              doc="Client eviction: when the normal and pub/sub clients' buffers together use this much memory (bytes, or a percentage of maxmemory; at least 128 KB), the clients using the most are disconnected, largest first (CLIENT NO-EVICT exempts one). 0: off."),
+    Directive("client-output-buffer-limit", OBUF_LIMITS,
+              "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+              doc="Per client class (normal, replica, pubsub): a hard limit and a soft limit (bytes held for a client over so many seconds) on unsent output; past either the client is disconnected, so a stalled subscriber or replica cannot grow the node's memory without bound. 0 disables a limit."),
+    Directive("tracking-table-max-keys", int_kind(0, 2**63 - 1), "1000000",
+              doc="Client-side caching: at most this many keys remembered for CLIENT TRACKING readers (past it, keys are forgotten and their readers sent an invalidation); 0: no limit."),
+    Directive("notify-keyspace-events", NOTIFY_EVENTS, "",
+              doc="Keyspace notification classes (letters K E g $ l s h z x e t m d n A, as Redis): events are published on `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>`."),
     Directive("maxclients", int_kind(1, 2**32 - 1), "10000",
               doc="Most clients connected at once; a connection beyond it gets `-ERR max number of clients reached` and is closed."),
     Directive("requirepass", STRING, "", sensitive=True,
@@ -314,6 +406,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Accepted and reported; `hz` is not scaled with the number of clients yet."),
     Directive("enable-debug-command", enum_kind("no", "yes", "local"), "no", mutable=False,
               doc="Whether DEBUG may run: no, yes, or local (only from loopback connections)."),
+    Directive("enable-module-command", enum_kind("no", "yes", "local"), "no", mutable=False,
+              doc="Whether MODULE may run: no, yes, or local. redslot loads no modules: MODULE LIST is empty and LOAD fails as for a library Redis cannot open."),
     Directive("enable-protected-configs", enum_kind("no", "yes", "local"), "no", mutable=False,
               doc="Whether CONFIG SET may change protected directives (`dir`, `dbfilename`): no, yes, or local (only from loopback connections)."),
     Directive("cluster-enabled", BOOL, "no", mutable=False,
@@ -334,6 +428,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Hostname this node announces (CLUSTER NODES, SLOTS, SHARDS); letters, digits, hyphens and dots only."),
     Directive("cluster-require-full-coverage", BOOL, "yes",
               doc="`cluster_state` is ok only when all 16384 slots are assigned and their owners reachable; with `no` the cluster stays ok while some slots are not served."),
+    Directive("cluster-allow-pubsubshard-when-down", BOOL, "yes",
+              doc="While the cluster is down, still serve SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH for the slots this node serves."),
     Directive("cluster-allow-reads-when-down", BOOL, "no",
               doc="Serve reads while `cluster_state` is fail (writes are still refused with CLUSTERDOWN)."),
     Directive("cluster-replica-no-failover", BOOL, "no", aliases=("cluster-slave-no-failover",),
@@ -368,6 +464,14 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="A replica refuses writes from its clients with -READONLY (its master's stream still applies)."),
     Directive("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",),
               doc="Accepted for compatibility, not enforced yet: a replica whose link is down always answers reads (Redis with `no` answers -MASTERDOWN)."),
+    Directive("repl-diskless-sync", BOOL, "yes",
+              doc="Full syncs stream the snapshot to replicas over their sockets (a forked child writes it into a pipe, Redis's EOF-marked format) instead of writing a file first; replicas that cannot read that format get a file."),
+    Directive("repl-diskless-sync-delay", int_kind(0, INT_MAX), "5",
+              doc="Seconds a diskless full sync waits for more replicas to share one snapshot (the control plane's nodes use 0)."),
+    Directive("repl-diskless-sync-max-replicas", int_kind(0, INT_MAX), "0",
+              doc="Start a diskless full sync before the delay once this many replicas wait; 0: always wait the delay."),
+    Directive("repl-diskless-load", enum_kind("disabled", "on-empty-db", "swapdb"), "disabled",
+              doc="Accepted as in Redis; a redslot replica always receives the snapshot into memory and loads it from there (no temporary file)."),
     Directive("repl-backlog-size", memory_kind(1), "1mb",
               doc="Bytes of the replication stream kept for replicas that reconnect (partial resync instead of a full one)."),
     Directive("repl-backlog-ttl", int_kind(0, INT_MAX), "3600",
@@ -535,6 +639,8 @@ class Config:
 
     def store(self, d: Directive, value: Any) -> None:
         """Store an already parsed value and tell the listeners."""
+        if d.kind.merge is not None:
+            value = d.kind.merge(self.values[d.name], value)
         self.values[d.name] = value
         _LAST_STORED[d.name] = value
         for listener in self._listeners.get(d.name, ()):

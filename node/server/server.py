@@ -14,6 +14,7 @@ from .. import REDIS_VERSION
 from ..base import errors
 from ..cluster.links import start_cluster
 from ..cluster.migrate_sockets import MigrateSockets
+from ..cluster.pubsub import ShardChannelGuard
 from ..cluster.routing import redirect_blocked_clients
 from ..cluster.state import ClusterState
 from ..commands import build_table, context
@@ -34,11 +35,16 @@ from ..persistence.aof import AofError, AppendOnly
 from ..persistence.context import PersistenceCheck
 from ..persistence.snapshots import Snapshots
 from ..protocol.reply import Push
+from ..pubsub.hub import PubSub
+from ..pubsub.notifications import keyspace_publisher
+from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
 from ..table.command import Command
 from .client import Client
+from .client_eviction import evict_clients
 from .dispatch import execute, invoke, run_requests
+from .outbuf import OutputLimits
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +82,14 @@ class Server:
         self.next_client_id = 1
         self.monitors: list[Client] = []
         self.pause = PauseState()
+        self.pubsub = PubSub()
+        notifier = self.keyspace_stats.notifier
+        notifier.publish = keyspace_publisher(self.pubsub, notifier)
+        self.pushed: list[Client] = []  # clients with frames pushed this loop turn
+        self.tracker = Tracker(self.clients, self._track_keyspace)
+        self.output_limits = OutputLimits(self)
+        self.client_eviction = False  # maxmemory-clients is set
+        self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.errorstats: dict[str, int] = {}
@@ -83,6 +97,7 @@ class Server:
         self.shutdown_event: asyncio.Event | None = None
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
+        self.cron_paused = False  # DEBUG PAUSE-CRON
         self.lastsave = int(self.start_time)
         self.active_expire_enabled = True
         self.tcp_port = 0
@@ -136,10 +151,42 @@ class Server:
             "maxmemory-policy": self._set_access_clock,
             "lfu-log-factor": self._set_access_clock,
             "lfu-decay-time": self._set_access_clock,
+            "notify-keyspace-events": self._set_notify_flags,
+            "tracking-table-max-keys": self._set_tracking_max_keys,
+            "maxmemory-clients": self._set_client_eviction,
         }
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+
+    def _track_keyspace(self, on: bool) -> None:
+        """While some client tracks keys, changes and flushes reach the tracker."""
+        stats = self.keyspace_stats
+        stats.invalidate = self.tracker.invalidate if on else None
+        stats.invalidate_all = self.tracker.invalidate_all if on else None
+
+    def _set_client_eviction(self, setting: int) -> None:
+        self.client_eviction = setting != 0
+
+    def _set_tracking_max_keys(self, keys: int) -> None:
+        self.tracker.max_keys = keys
+
+    def _set_notify_flags(self, flags: int) -> None:
+        self.keyspace_stats.notifier.flags = flags
+
+    def schedule_push_flush(self, client: Client) -> None:
+        """Write pushed frames at the end of this loop turn, one write per client."""
+        if not self.pushed:
+            asyncio.get_running_loop().call_soon(self._flush_pushed)
+        self.pushed.append(client)
+
+    def _flush_pushed(self) -> None:
+        pushed = self.pushed
+        self.pushed = []
+        for client in pushed:
+            client.pushed = False
+            if client.transport is not None:
+                client.flush()
 
     def _set_appendonly(self, on: bool) -> None:
         """CONFIG SET appendonly (at start the AOF opens once the data is loaded)."""
@@ -168,15 +215,16 @@ class Server:
         self.write_guard = ((self.replication.link is not None and cfg["replica-read-only"])
                             or cfg["min-replicas-to-write"] > 0)
 
-    def demote(self, host: str, port: int) -> None:
-        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC)."""
+    def demote(self, host: str, port: int, failover: bool = False) -> None:
+        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC;
+        with ``failover``, a PSYNC FAILOVER that makes that replica our master)."""
         repl = self.replication
         if repl.link is not None:
             repl.link.stop()
         disconnect_blocked(list(self.clients.values()), self.count_error)
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
-        repl.link = MasterLink(self, host, port)
+        repl.link = MasterLink(self, host, port, failover)
         if self.loaded:  # else start() connects it once the data is loaded
             repl.link.connect()
         self._update_write_guard()
@@ -254,6 +302,7 @@ class Server:
         """CONFIG RESETSTAT: the counters INFO shows, not the data."""
         self.stat_numcommands = 0
         self.stat_evictedkeys = 0
+        self.stat_evicted_clients = 0
         self.stat_numconnections = 0
         self.stat_rejected_conn = 0
         self.stat_net_input_bytes = 0
@@ -435,6 +484,9 @@ class Server:
 
     def cron(self) -> None:
         """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
+        if self.cron_paused:  # DEBUG PAUSE-CRON 1: only the schedule goes on
+            self._schedule_cron()
+            return
         self.now = time.time()
         self.cronloops += 1
         self._tick_access_clock()
@@ -443,11 +495,15 @@ class Server:
             active_expire_cycle(self)  # a replica waits for its master's DELs
             self.propagation.flush()
         self._close_idle_clients()
+        self.output_limits.cron()
+        if self.client_eviction:
+            evict_clients(self)
         self.snapshots.cron()
         self.aof.cron()
         self.replication.cron()
         if self.cluster is not None:
             redirect_blocked_clients(self)
+            self.shard_channel_guard.check(self)
             self.cluster.link_manager.tick()
             self.cluster.update_state()
         if self.migrate_sockets.cached:
@@ -464,7 +520,7 @@ class Server:
         if not timeout or self.cronloops % max(self.config["hz"], 1):
             return
         for client in list(self.clients.values()):
-            if (not client.monitor and not client.waiting
+            if (not client.monitor and not client.waiting and not client.pubsub
                     and self.now - client.last_interaction > timeout):
                 self.log_verbose("Closing idle client")
                 client.close()

@@ -109,3 +109,14 @@ def test_scrape_latency_bench_runs_with_and_without_a_scraper(tmp_path):
         assert figures["medians"][kind]["p99_latency_ms"] > 0
     assert figures["scrape_failures"] == 0
     assert figures["p99_ratio"] > 0
+
+
+def test_fullsync_bench_times_every_pair(tmp_path):
+    out = tmp_path / "fullsync.json"
+    result = subprocess.run([sys.executable, str(BENCH.parent / "fullsync.py"), "--keys", "2000",
+                             "--json", str(out)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert set(figures["seconds"]) == {"redis-server <- redis-server", "redslot <- redslot",
+                                       "redslot <- redis-server", "redis-server <- redslot"}
+    assert all(seconds > 0 for seconds in figures["seconds"].values())
