@@ -47,7 +47,12 @@ def shard_nodes(state: ClusterState) -> list:
 
 class ShardChannelGuard:
     """Drops the shard channels whose slot this node's shard no longer serves; looked at
-    from the cron, only after the table changed."""
+    from the cron, only after the table changed.
+
+    A slot this node is importing is kept: an ASKING client may subscribe to its channels
+    here before the slot is handed over (getNodeByQuery serves it), and Redis drops
+    channels only when a slot its shard served is deleted, never for a slot not yet owned.
+    """
 
     def __init__(self) -> None:
         self.seen_version = -1
@@ -60,6 +65,7 @@ class ShardChannelGuard:
         self.seen_version = state.version
         serving = {n.id for n in shard_nodes(state)}
         for channel in hub.shard_channels():
-            owner = state.owner[key_slot(channel)]
-            if owner is None or owner.id not in serving:
+            slot = key_slot(channel)
+            owner = state.owner[slot]
+            if (owner is None or owner.id not in serving) and slot not in state.importing:
                 hub.drop_shard_channel(channel)

@@ -54,7 +54,13 @@ def route(state: ClusterState, client: Client, cmd: Command, argv: list[bytes]) 
 
 
 def key_positions(cmd: Command, argv: list[bytes]) -> list[int]:
-    """getKeysFromCommand: the command's key procedure when it has one, else its key specs."""
+    """getKeysFromCommand: the command's key procedure when it has one, else its key specs.
+
+    The shard-channel commands' specs are all NOT_KEY, which the key specs leave out; 7.0
+    routes by the legacy range (first, last, step) instead, which counts their channels."""
+    if cmd.name in SHARD_CHANNEL_COMMANDS:
+        last = cmd.last_key if cmd.last_key >= 0 else len(argv) + cmd.last_key
+        return list(range(cmd.first_key, last + 1, cmd.key_step))
     if cmd.native_getkeys is not None:
         return [pos for pos, _ in cmd.native_getkeys(argv)]
     if cmd.getkeys is not None:

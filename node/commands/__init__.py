@@ -20,6 +20,8 @@ from . import (  # noqa: F401
     connection,
     debug,
     dump,
+    geo,
+    geo_search,
     hashes,
     info,
     keys,

@@ -106,7 +106,9 @@ def pairs_reply(items: list[tuple[float, bytes]], withscores: bool, resp3: bool)
 _ZADD_FLAGS = {b"nx": 1, b"xx": 2, b"ch": 4, b"incr": 8, b"gt": 16, b"lt": 32}
 
 
-def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
+def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
+                 parsed: list[float] | None = None) -> Any:
+    """ZADD's body; ``parsed``: the scores already parsed (GEOADD computed them)."""
     flags = 8 if incr_only else 0
     i = 2
     argc = len(argv)
@@ -127,7 +129,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
         raise CommandError(errors.GT_LT_NX)
     if incr and elements > 2:
         raise CommandError(errors.ZADD_INCR_PAIR)
-    scores = [to_score(argv[j]) for j in range(i, argc, 2)]
+    scores = parsed if parsed is not None else [to_score(argv[j]) for j in range(i, argc, 2)]
     key = argv[1]
     db = c.db
     z = write_zset(c, key)
@@ -172,8 +174,10 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
             db.add(key, z)
     elif added or updated:
         db.modified(key)
-    if (added or updated) and db.stats.notifier.flags & NOTIFY_ZSET:
-        db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
+    if added or updated:
+        db.stats.dirty += added + updated - 1  # server.dirty += added + updated
+        if db.stats.notifier.flags & NOTIFY_ZSET:
+            db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
     if failure is not None:
         raise CommandError(failure)
     if incr:

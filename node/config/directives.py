@@ -324,6 +324,86 @@ def _merge_obuf_limits(old: dict[str, tuple[int, int, int]],
     return {**old, **new}
 
 
+def flags_kind(*choices: str) -> Kind:
+    """A MULTI_ARG enum (shutdown-on-sigterm save now ...): words OR-ed together, shown
+    in the enum's order, or "default" for none (configEnumGetName)."""
+    def parse(words: list[str]) -> tuple[str, ...]:
+        chosen = set()
+        for word in words or [""]:
+            if word.lower() not in choices:
+                raise ConfigError(errors.CONFIG_ENUM % ", ".join(choices))
+            chosen.add(word.lower())
+        chosen.discard("default")
+        if {"save", "nosave"} <= chosen:
+            raise ConfigError(errors.CONFIG_SHUTDOWN_SAVE_NOSAVE)
+        return tuple(c for c in choices if c in chosen)
+
+    def show(value: tuple[str, ...]) -> str:
+        return " ".join(value) or "default"
+
+    return Kind(parse, show, lambda v: [show(v)], multi=True)
+
+
+def _parse_octal(text: str) -> int:
+    if not re.fullmatch(r"[ \t\n\v\f\r]*[+-]?[0-7]+", text):
+        raise ConfigError(errors.CONFIG_OCTAL)
+    value = int(text.strip(), 8)
+    if not 0 <= value <= 0o777:
+        raise ConfigError(errors.CONFIG_OCTAL_RANGE % (0, 0o777))
+    return value
+
+
+OCTAL_PERM = Kind(_parse_octal, lambda v: f"{v:o}", lambda v: [f"{v:o}"])
+
+
+def _parse_oom_values(words: list[str]) -> tuple[int, int, int]:
+    """setConfigOOMScoreAdjValuesOption: three values, -2000 to 2000."""
+    if len(words) != 3:
+        raise ConfigError(errors.CONFIG_ARGUMENTS)
+    values = []
+    for word in words:
+        value = strict_int(word.encode())
+        if value is None or not -2000 <= value <= 2000:
+            raise ConfigError(errors.CONFIG_OOM_VALUES)
+        values.append(value)
+    return (values[0], values[1], values[2])
+
+
+OOM_VALUES = Kind(_parse_oom_values, lambda v: " ".join(map(str, v)),
+                  lambda v: [" ".join(map(str, v))], multi=True)
+
+_TITLE_VARIABLES = {"title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket",
+                    "config-file"}
+
+
+def _parse_proc_title(text: str) -> str:
+    """isValidProcTitleTemplate: known {variables} only, balanced braces, not empty."""
+    expanded = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "{" and text.startswith("{{", i):
+            expanded.append("{")
+            i += 2
+        elif ch == "}" and text.startswith("}}", i):
+            expanded.append("}")
+            i += 2
+        elif ch == "{":
+            end = text.find("}", i)
+            if end < 0 or text[i + 1:end] not in _TITLE_VARIABLES:
+                raise ConfigError(errors.CONFIG_PROC_TITLE)
+            expanded.append("x" if text[i + 1:end] != "title" else "")
+            i = end + 1
+        elif ch == "}":
+            raise ConfigError(errors.CONFIG_PROC_TITLE)
+        else:
+            expanded.append(ch)
+            i += 1
+    if not "".join(expanded).strip(" "):
+        raise ConfigError(errors.CONFIG_PROC_TITLE)
+    return text
+
+
 BOOL = Kind(parse_bool, format_bool)
 NOTIFY_EVENTS = Kind(_parse_notify_events, flags_to_string, lambda v: [quote(flags_to_string(v))])
 OBUF_LIMITS = Kind(_parse_obuf_limits, _format_obuf_limits, _rewrite_obuf_limits, multi=True,
@@ -358,6 +438,9 @@ class Directive:
     protected: bool = False
     # A directive of redslot's own, which Redis does not have.
     own: bool = False
+    # Accepted with Redis's default and checks so redis.conf files load, but without an
+    # effect here (the node logs it at start when one is set to another value).
+    inert: bool = False
     # One line on what the directive does in redslot, for the README's reference table.
     doc: str = field(kw_only=True)
 
@@ -573,6 +656,105 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="A stream node (Redis's listpack in the radix tree) holds at most this many entries, deleted ones included; 0: no limit. Approximate trimming (~) removes whole nodes only, so this shapes what XADD/XTRIM with ~ trim."),
     Directive("stream-node-max-bytes", memory_kind(0, LLONG_MAX), "4096",
               doc="A stream node is closed once its listpack (in Redis's bytes) would reach this size; 0: no limit (1 GB, as Redis)."),
+    # --- process ---
+    Directive("daemonize", BOOL, "no", mutable=False,
+              doc="Run in the background (detached from the terminal, standard streams to /dev/null; with no `pidfile`, /var/run/redis.pid is written, as Redis does)."),
+    Directive("pidfile", STRING, "", mutable=False,
+              doc="Write the process id to this file once listening; removed at a clean shutdown."),
+    Directive("unixsocket", STRING, "", mutable=False,
+              doc="Also listen on this Unix socket path (clients there count as local)."),
+    Directive("unixsocketperm", OCTAL_PERM, "0", mutable=False,
+              doc="Permissions (octal) of the Unix socket file; 0 leaves the umask's."),
+    Directive("shutdown-on-sigint", flags_kind("default", "save", "nosave", "now", "force"), "default",
+              doc="What SIGINT's shutdown does: default (save if save points are set), save, nosave, now, force, as SHUTDOWN's options."),
+    Directive("shutdown-on-sigterm", flags_kind("default", "save", "nosave", "now", "force"), "default",
+              doc="What SIGTERM's shutdown does, as for shutdown-on-sigint."),
+    Directive("shutdown-timeout", int_kind(0, INT_MAX), "10", inert=True,
+              doc="Accepted; no effect (a redslot shutdown does not wait for replicas to catch up: the control plane fails over)."),
+    Directive("supervised", enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False, inert=True,
+              doc="Accepted; no effect (no systemd/upstart readiness notification)."),
+    Directive("always-show-logo", BOOL, "no", mutable=False, inert=True, doc="Accepted; no effect (no ASCII logo)."),
+    Directive("set-proc-title", BOOL, "yes", mutable=False, inert=True, doc="Accepted; no effect (the process title is Python's)."),
+    Directive("proc-title-template", Kind(_parse_proc_title, str, lambda v: [quote(v)]),
+              "{title} {listen-addr} {server-mode}", inert=True,
+              doc="Checked as Redis checks it; no effect (the process title is Python's)."),
+    Directive("syslog-enabled", BOOL, "no", mutable=False, inert=True, doc="Accepted; no effect (logs go to `logfile` or standard output)."),
+    Directive("syslog-ident", STRING, "redis", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("syslog-facility", enum_kind("user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"), "local0",
+              mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("crash-log-enabled", BOOL, "yes", inert=True, doc="Accepted; no effect (Python reports its own tracebacks)."),
+    Directive("crash-memcheck-enabled", BOOL, "yes", inert=True, doc="Accepted; no effect."),
+    Directive("disable-thp", BOOL, "yes", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("oom-score-adj", enum_kind("no", "yes", "relative", "absolute"), "no", inert=True, doc="Accepted; no effect (set the pod's or unit's OOM score instead)."),
+    Directive("oom-score-adj-values", OOM_VALUES, "0 200 800", inert=True, doc="Checked as Redis checks it; no effect."),
+    Directive("ignore-warnings", STRING, "", inert=True, doc="Accepted; no effect."),
+    Directive("socket-mark-id", int_kind(0, 2**32 - 1), "0", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("bind-source-addr", STRING, "", inert=True, doc="Accepted; no effect (outgoing links use the system's choice of address)."),
+    Directive("server_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect (pin the process with taskset or the pod's CPU manager)."),
+    Directive("bio_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("aof_rewrite_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("bgsave_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
+    # --- threads, memory and allocator ---
+    Directive("io-threads", int_kind(1, 128), "1", mutable=False, inert=True, doc="Accepted; no effect (one thread does all I/O and commands)."),
+    Directive("io-threads-do-reads", BOOL, "no", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("jemalloc-bg-thread", BOOL, "yes", inert=True, doc="Accepted; no effect (CPython's allocator)."),
+    Directive("activerehashing", BOOL, "yes", inert=True, doc="Accepted; no effect (Python dicts resize themselves)."),
+    Directive("activedefrag", BOOL, "no", inert=True, doc="Accepted; no effect (no active defragmentation)."),
+    Directive("active-defrag-ignore-bytes", memory_kind(1, 2**63 - 1), "104857600", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-threshold-lower", int_kind(0, 1000), "10", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-threshold-upper", int_kind(0, 1000), "100", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-cycle-min", int_kind(1, 99), "1", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-cycle-max", int_kind(1, 99), "25", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-max-scan-fields", int_kind(1, 2**63 - 1), "1000", inert=True, doc="Accepted; no effect."),
+    Directive("lazyfree-lazy-eviction", BOOL, "no", inert=True, doc="Accepted; no effect (values are freed at once)."),
+    Directive("lazyfree-lazy-expire", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("lazyfree-lazy-server-del", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("lazyfree-lazy-user-del", BOOL, "no", inert=True, doc="Accepted; no effect (UNLINK frees like DEL)."),
+    Directive("lazyfree-lazy-user-flush", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("replica-lazy-flush", BOOL, "no", aliases=("slave-lazy-flush",), inert=True, doc="Accepted; no effect."),
+    # --- persistence and replication ---
+    Directive("aof-disable-auto-gc", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("aof-rewrite-incremental-fsync", BOOL, "yes", inert=True, doc="Accepted; no effect."),
+    Directive("aof-timestamp-enabled", BOOL, "no", inert=True, doc="Accepted; no effect (no timestamp annotations in the AOF)."),
+    Directive("rdb-save-incremental-fsync", BOOL, "yes", inert=True, doc="Accepted; no effect (snapshots are fsynced once, whole)."),
+    Directive("no-appendfsync-on-rewrite", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("repl-disable-tcp-nodelay", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("replica-announced", BOOL, "yes", inert=True, doc="Accepted; no effect (no Sentinel)."),
+    Directive("replica-ignore-disk-write-errors", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("propagation-error-behavior", enum_kind("ignore", "panic", "panic-on-replicas"), "ignore", inert=True,
+              doc="Accepted; no effect (errors in the replication stream are ignored, Redis's default)."),
+    Directive("sanitize-dump-payload", enum_kind("no", "yes", "clients"), "no", inert=True,
+              doc="Accepted; no effect (RESTORE payloads are always fully checked while decoding)."),
+    # --- cluster ---
+    Directive("cluster-migration-barrier", int_kind(0, INT_MAX), "1", inert=True, doc="Accepted; no effect (the control plane places replicas)."),
+    Directive("cluster-replica-validity-factor", int_kind(0, INT_MAX), "10", aliases=("cluster-slave-validity-factor",), inert=True,
+              doc="Accepted; no effect (the control plane decides failovers)."),
+    Directive("cluster-link-sendbuf-limit", memory_kind(0, 2**64 - 1), "0", inert=True,
+              doc="Accepted; no effect (forwarded publishes waiting for one peer are capped at 32 MB)."),
+    Directive("cluster-preferred-endpoint-type", enum_kind("ip", "hostname", "unknown-endpoint"), "ip", inert=True,
+              doc="Accepted; no effect (redirects and CLUSTER SLOTS name nodes by IP)."),
+    # --- TLS (config/tls.py) ---
+    Directive("tls-port", int_kind(0, 65535), "0",
+              doc="Also accept TLS connections on this port (`port 0` for TLS only); needs tls-cert-file and tls-key-file."),
+    Directive("tls-cert-file", STRING, "", doc="The server's certificate chain (PEM); setting it again reloads it."),
+    Directive("tls-key-file", STRING, "", doc="The server's private key (PEM)."),
+    Directive("tls-key-file-pass", STRING, "", sensitive=True, doc="Passphrase of tls-key-file."),
+    Directive("tls-client-cert-file", STRING, "", doc="Certificate this node shows as a client (to its master); tls-cert-file when empty."),
+    Directive("tls-client-key-file", STRING, "", doc="Private key of tls-client-cert-file."),
+    Directive("tls-client-key-file-pass", STRING, "", sensitive=True, doc="Passphrase of tls-client-key-file."),
+    Directive("tls-dh-params-file", STRING, "", doc="DH parameters (PEM) for DHE ciphers."),
+    Directive("tls-ca-cert-file", STRING, "", doc="CA certificates (PEM) that client and peer certificates must chain to."),
+    Directive("tls-ca-cert-dir", STRING, "", doc="A directory of CA certificates, as tls-ca-cert-file."),
+    Directive("tls-auth-clients", enum_kind("no", "yes", "optional"), "yes",
+              doc="Whether TLS clients must present a certificate signed by the CA (yes), may (optional) or need not (no)."),
+    Directive("tls-protocols", STRING, "", doc="TLS versions accepted, from TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; empty: TLSv1.2 and TLSv1.3."),
+    Directive("tls-ciphers", STRING, "", doc="OpenSSL cipher list for TLSv1.2 and below."),
+    Directive("tls-ciphersuites", STRING, "", doc="TLSv1.3 ciphersuites: must stay empty (Python's ssl module cannot choose them)."),
+    Directive("tls-prefer-server-ciphers", BOOL, "no", doc="Prefer the server's cipher order."),
+    Directive("tls-session-caching", BOOL, "yes", inert=True, doc="Accepted; no effect (Python's ssl keeps its default session cache)."),
+    Directive("tls-session-cache-size", int_kind(0, INT_MAX), "20480", inert=True, doc="Accepted; no effect."),
+    Directive("tls-session-cache-timeout", int_kind(0, INT_MAX), "300", inert=True, doc="Accepted; no effect."),
+    Directive("tls-replication", BOOL, "no", doc="This node connects to its master over TLS (the master's port is then its tls-port)."),
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.

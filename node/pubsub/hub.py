@@ -59,9 +59,6 @@ class PubSub:
         self.channels: dict[bytes, dict[Subscriber, None]] = {}
         self.patterns: dict[bytes, _Pattern] = {}
         self.shard: dict[bytes, dict[Subscriber, None]] = {}
-        # Told of the first subscriber of a shard channel and of its last one leaving
-        # (cluster mode keeps a slot -> shard channels index, as slotToChannelAdd/Del).
-        self.on_shard_channel: Callable[[bytes, bool], None] | None = None
 
     # --- subscribing ---
 
@@ -82,12 +79,7 @@ class PubSub:
         for channel in channels:
             if channel not in subs.shard:
                 subs.shard[channel] = None
-                listeners = self.shard.get(channel)
-                if listeners is None:
-                    listeners = self.shard[channel] = {}
-                    if self.on_shard_channel is not None:
-                        self.on_shard_channel(channel, True)
-                listeners[client] = None
+                self.shard.setdefault(channel, {})[client] = None
             out.append(count_reply(b"ssubscribe", channel, len(subs.shard), client.resp3))
         client.pubsub = True
         return b"".join(out)
@@ -128,7 +120,7 @@ class PubSub:
         for channel in channels or list(subs.shard):
             if channel in subs.shard:
                 del subs.shard[channel]
-                self._leave_shard(channel, client)
+                _leave(self.shard, channel, client)
             out.append(count_reply(b"sunsubscribe", channel, len(subs.shard), client.resp3))
         if not out:
             out.append(count_reply(b"sunsubscribe", None, len(subs.shard), client.resp3))
@@ -159,7 +151,7 @@ class PubSub:
         for channel in subs.channels:
             _leave(self.channels, channel, client)
         for channel in subs.shard:
-            self._leave_shard(channel, client)
+            _leave(self.shard, channel, client)
         for pattern in subs.patterns:
             entry = self.patterns[pattern]
             del entry.subscribers[client]
@@ -180,12 +172,6 @@ class PubSub:
             subs.shard.pop(channel, None)
             client.push(count_reply(b"sunsubscribe", channel, len(subs.shard), client.resp3))
             self._settle(client, subs)
-        if self.on_shard_channel is not None:
-            self.on_shard_channel(channel, False)
-
-    def _leave_shard(self, channel: bytes, client: Subscriber) -> None:
-        if _leave(self.shard, channel, client) and self.on_shard_channel is not None:
-            self.on_shard_channel(channel, False)
 
     @staticmethod
     def _settle(client: Subscriber, subs: Subscriptions) -> None:

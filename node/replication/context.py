@@ -9,6 +9,7 @@ replica's connection is a client like any other, so ``Client`` extends what bloc
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config.directives import Config
@@ -59,6 +60,7 @@ class Snapshots(Protocol):
 
 class Server(Protocol):
     config: Config
+    tls_client: ssl.SSLContext | None  # tls-replication: how to reach the master
     dbs: list[Database]
     keyspace_stats: KeyspaceStats
     tcp_port: int

@@ -89,8 +89,9 @@ class MasterLink:
         timeout = server.config["repl-timeout"]
         self.state = "connecting"
         server.log_notice(f"Connecting to MASTER {self.host}:{self.port}")
+        tls = server.tls_client if server.config["tls-replication"] else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), timeout)
+            asyncio.open_connection(self.host, self.port, ssl=tls), timeout)
         self.writer = writer
         server.log_notice("MASTER <-> REPLICA sync started")
 

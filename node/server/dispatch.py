@@ -75,7 +75,7 @@ def protected_allowed(server: Server, client: Client, cmd: Command) -> bool:
     directive = f"enable-{(cmd.parent or cmd).name}-command"
     setting = server.config[directive] if directive in server.config.values else "no"
     if setting == "local":
-        return client.addr.startswith(("127.", "[::1]:")) or not client.addr
+        return client.is_loopback()
     return bool(setting == "yes")
 
 

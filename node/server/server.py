@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import socket
+import ssl
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from ..cluster.pubsub import ShardChannelGuard
 from ..cluster.routing import redirect_blocked_clients
 from ..cluster.state import ClusterState
 from ..commands import build_table, context
+from ..config import tls
 from ..config.directives import Config
 from ..keyspace.blocking import disconnect_all as disconnect_blocked
 from ..keyspace.database import EXPIRY_DELETE, EXPIRY_HIDE, Database, KeyspaceStats
@@ -45,6 +47,17 @@ from .client import Client
 from .client_eviction import evict_clients
 from .dispatch import execute, invoke, run_requests
 from .outbuf import OutputLimits
+
+
+class _Overlay:
+    """The configuration with pending CONFIG SET values laid over it."""
+
+    def __init__(self, config: Config, changes: dict[str, Any]) -> None:
+        self.config = config
+        self.changes = changes
+
+    def __getitem__(self, name: str) -> Any:
+        return self.changes[name] if name in self.changes else self.config[name]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,6 +101,12 @@ class Server:
         self.pushed: list[Client] = []  # clients with frames pushed this loop turn
         self.tracker = Tracker(self.clients, self._track_keyspace)
         self.output_limits = OutputLimits(self)
+        # TLS (config/tls.py): the contexts, and the listener on tls-port
+        self.tls_server: ssl.SSLContext | None = None
+        self.tls_client: ssl.SSLContext | None = None
+        self.tls_listener: asyncio.AbstractServer | None = None
+        self.tls_listener_port = 0
+        self.tls_listener_ctx: ssl.SSLContext | None = None
         self.client_eviction = False  # maxmemory-clients is set
         self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
@@ -158,12 +177,62 @@ class Server:
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+        for d in dict.fromkeys(cfg.directives.values()):
+            if d.name.startswith("tls-"):  # built at start, rebuilt on change
+                cfg.on_change(d.name, self._apply_tls)
 
     def _track_keyspace(self, on: bool) -> None:
         """While some client tracks keys, changes and flushes reach the tracker."""
         stats = self.keyspace_stats
         stats.invalidate = self.tracker.invalidate if on else None
         stats.invalidate_all = self.tracker.invalidate_all if on else None
+
+    # --- TLS (config/tls.py) ---
+
+    def refuse_config(self, changes: dict[str, Any]) -> str | None:
+        """applyTlsCfg before the values are stored: a TLS change that cannot be applied is
+        refused whole (the reason in the log), leaving the running contexts alone."""
+        if not any(name.startswith("tls-") for name in changes):
+            return None
+        settings = _Overlay(self.config, changes)
+        if not tls.wanted(settings):
+            return None
+        try:
+            tls.build(settings)
+        except tls.TlsConfigError as exc:
+            self.log_warning(str(exc))
+            return errors.TLS_UPDATE_FAILED
+        return None
+
+    def _apply_tls(self, _value: Any = None) -> None:
+        if not tls.wanted(self.config):
+            self.tls_server = self.tls_client = None
+            return
+        self.tls_server, self.tls_client = tls.build(self.config)
+        if self.shutdown_event is not None:  # running: re-listen if tls-port changed
+            asyncio.get_running_loop().create_task(self._listen_tls())
+
+    async def _listen_tls(self) -> None:
+        port = self.config["tls-port"]
+        if self.tls_listener is not None:
+            if self.tls_listener_port == port and self.tls_listener_ctx is self.tls_server:
+                return
+            # a listener keeps the context it was made with: a new one needs a new listener
+            self.tls_listener.close()
+            self.listeners.remove(self.tls_listener)
+            self.tls_listener = None
+        if not port or self.tls_server is None:
+            return
+        listener = await asyncio.get_running_loop().create_server(
+            lambda: Client(self), host=self._tls_host(), port=port, ssl=self.tls_server,
+            backlog=self.config["tcp-backlog"], reuse_address=True)
+        self.tls_listener, self.tls_listener_port = listener, port
+        self.tls_listener_ctx = self.tls_server
+        self.listeners.append(listener)
+
+    def _tls_host(self) -> str | None:
+        first = self.config["bind"].split()[0].lstrip("-") if self.config["bind"] else "*"
+        return None if first in ("*", "::*") else first
 
     def _set_client_eviction(self, setting: int) -> None:
         self.client_eviction = setting != 0
@@ -423,6 +492,15 @@ class Server:
             self.metrics.start()
         port = self.config["port"]
         addresses = self.config["bind"].split()
+        if tls.wanted(self.config):
+            try:
+                self.tls_server, self.tls_client = tls.build(self.config)
+            except tls.TlsConfigError as exc:
+                self.log_warning(str(exc))
+                self.log_warning("Failed to configure TLS. Check logs for more info.")
+                raise SystemExit(1) from None
+        if port == 0 and self.config["tls-port"]:
+            addresses = []  # TLS only, as `port 0` means in Redis
         for addr in addresses:
             optional = addr.startswith("-")
             host = addr.lstrip("-")
@@ -452,7 +530,46 @@ class Server:
             self.replication.link.connect()
         if self.cluster is not None:
             self.cluster.follow_my_master()
+        await self._listen_unix()
+        await self._listen_tls()
+        self._write_pidfile()
+        self._report_inert_directives()
         self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
+
+    async def _listen_unix(self) -> None:
+        path = self.config["unixsocket"]
+        if not path:
+            return
+        if os.path.exists(path):
+            os.unlink(path)
+        try:
+            listener = await asyncio.get_running_loop().create_unix_server(
+                lambda: Client(self), path=path, backlog=self.config["tcp-backlog"])
+        except OSError as exc:
+            raise OSError(f"Failed opening Unix socket: {exc}") from exc
+        if self.config["unixsocketperm"]:
+            os.chmod(path, self.config["unixsocketperm"])
+        self.listeners.append(listener)
+        self.log_notice(f"The server is now ready to accept connections at {path}")
+
+    def _write_pidfile(self) -> None:
+        path = self.config["pidfile"]
+        if not path:
+            return
+        try:
+            with open(path, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as exc:
+            self.log_warning(f"Failed to write PID file: {exc.strerror}")
+
+    def _report_inert_directives(self) -> None:
+        """Directives accepted for redis.conf compatibility but without an effect here:
+        one line at start for each set away from its default."""
+        config = self.config
+        for d in dict.fromkeys(config.directives.values()):
+            if d.inert and not config.is_default(d):
+                self.log_warning(f"{d.name} is set to '{config.format(d.name)}' but has no "
+                                 "effect in redslot (accepted for redis.conf compatibility)")
 
     async def _load_data(self) -> None:
         """loadDataFromDisk: the AOF when it is on and exists, else the RDB snapshot."""
@@ -525,9 +642,11 @@ class Server:
                 self.log_verbose("Closing idle client")
                 client.close()
 
-    def request_shutdown(self, reason: str) -> None:
+    def request_shutdown(self, reason: str, flags: tuple[str, ...] = ()) -> None:
+        """A signal's shutdown, with shutdown-on-sigterm / -sigint's SHUTDOWN options."""
         self.log_warning(f"{reason} scheduling shutdown...")
-        if not self.snapshots.prepare_shutdown(bool(self.config["save"]), force=False):
+        save = "save" in flags or (bool(self.config["save"]) and "nosave" not in flags)
+        if not self.snapshots.prepare_shutdown(save, force="force" in flags):
             self.log_warning(f"{reason.removeprefix('Received ')} received but errors trying to "
                              "shut down the server, check the logs for more information")
             return
@@ -557,6 +676,12 @@ class Server:
             client.close()
         for listener in self.listeners:
             await listener.wait_closed()
+        for path in (self.config["pidfile"], self.config["unixsocket"]):
+            if path:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         self.log_warning("redslot is now ready to exit, bye bye...")
 
 

@@ -120,3 +120,35 @@ def test_fullsync_bench_times_every_pair(tmp_path):
     assert set(figures["seconds"]) == {"redis-server <- redis-server", "redslot <- redslot",
                                        "redslot <- redis-server", "redis-server <- redslot"}
     assert all(seconds > 0 for seconds in figures["seconds"].values())
+
+
+PUBSUB_BENCH = BENCH.parent / "pubsub.py"
+
+
+def test_pubsub_bench_quick_run_prints_throughput_and_latency_ratios(tmp_path):
+    out = tmp_path / "pubsub.json"
+    result = subprocess.run([sys.executable, str(PUBSUB_BENCH), "--quick", "--json", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "summary: redslot/redis-server PUBLISH throughput" in result.stdout
+    figures = json.loads(out.read_text())
+    for subscribers in (1, 10, 100):
+        for name in ("throughput", "p50 latency", "p99 latency"):
+            assert figures["ratios"][f"{name} {subscribers} subscribers"] > 0
+        for kind in ("redis", "redslot"):
+            assert figures["results"][kind]["publishes_per_s"][str(subscribers)] > 0
+
+
+GEO_BENCH = BENCH.parent / "geo.py"
+
+
+def test_geo_bench_quick_run_prints_a_ratio_per_geo_test():
+    result = subprocess.run([sys.executable, str(GEO_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    number = r"[\d,.]+"
+    for test in ("geoadd", "geosearch_all", "geosearch_count10", "geosearch_box"):
+        for pipeline in (16, 1):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in lines), (test, pipeline, result.stdout)

@@ -312,6 +312,21 @@ STREAMS: list[Step] = [
     ("DUMP", "y"), ("RESTORE", "z", "0", DUMPED), ("DEL", "y", "z"),
 ]
 
+GEOS: list[Step] = [
+    ("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"),
+    ("GEOADD", "g", "NX", "1", "1", "Palermo"), ("GEOADD", "g", "XX", "CH", "2", "2", "Palermo"),
+    ("GEOADD", "g", "XX", "1", "1", "nobody"), ("GEOADD", "g", "200", "1", "bad"),
+    ("GEORADIUS", "g", "15", "37", "200", "km"), ("GEOSEARCH", "g", "FROMMEMBER", "Catania", "BYRADIUS", "1", "km"),
+    ("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "gd"),
+    ("GEORADIUSBYMEMBER", "g", "Catania", "500", "km", "STOREDIST", "gd"),
+    ("GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "STOREDIST"),
+    ("GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "-100", "0", "BYRADIUS", "1", "km"),
+    ("GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "-100", "0", "BYRADIUS", "1", "km"),
+    ("GEORADIUS", "missing", "15", "37", "200", "km", "STORE", "gd"),
+    ("SET", "gx", "v", "PX", "1"), Sleep(0.02), ("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "gx"),
+    ("SET", "gy", "v", "PX", "1"), Sleep(0.02), ("GEORADIUS", "g", "-100", "0", "1", "km", "STORE", "gy"),
+]
+
 POPULATE: list[Step] = [
     ("DEBUG", "POPULATE", "3", "p"), ("SET", "p:1", "x"), ("DEBUG", "POPULATE", "3", "p"),
 ]
@@ -319,7 +334,7 @@ POPULATE: list[Step] = [
 FAMILIES = {
     "strings": STRINGS, "lists": LISTS, "blocking": BLOCKING, "sets": SETS, "zsets": ZSETS,
     "hashes": HASHES, "keys": KEYS, "expiry": EXPIRY, "dump": DUMPS, "sort": SORTS,
-    "streams": STREAMS, "populate": POPULATE,
+    "streams": STREAMS, "populate": POPULATE, "geo": GEOS,
 }
 EVERY_STEP = [step for script in FAMILIES.values() for step in script]
 
