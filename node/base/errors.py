@@ -393,6 +393,65 @@ CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"
 CONFIG_HOSTNAME = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 CONFIG_DBFILENAME = "dbfilename can't be a path, just a filename"
 
+# --- streams (t_stream.c, blocked.c) ---
+STREAM_INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
+STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+STREAM_ID_TOO_SMALL = (
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item")
+STREAM_TOO_LARGE = "ERR Elements are too large to be stored"
+STREAM_TRIM_BOTH = (
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
+STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_LIMIT_NO_STRATEGY = (
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+STREAM_XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+STREAM_LIMIT_NOT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+STREAM_INVALID_START = "ERR invalid start ID for the interval"
+STREAM_INVALID_END = "ERR invalid end ID for the interval"
+XREAD_UNBALANCED = (
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+    "specified.")
+XREAD_GROUP_OPTION = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+XREAD_NOACK_OPTION = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+XREADGROUP_NO_GROUP_OPTION = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_NOGROUP = (
+    "NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option")
+XREADGROUP_DOLLAR = (
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history "
+    "of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ "
+    "ID would just return an empty result set.")
+XREAD_GREATER = (
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option.")
+XREAD_BLOCK_SCRIPT = "ERR %s command is not allowed with BLOCK option from scripts"
+XGROUP_ENTRIESREAD = "ERR value for ENTRIESREAD must be positive or -1"
+XGROUP_NO_KEY = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want "
+    "to use the MKSTREAM option to create an empty stream automatically.")
+XGROUP_NOGROUP = "NOGROUP No such consumer group '%s' for key name '%s'"
+XGROUP_BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+XSETID_ENTRIES_ADDED = "ERR entries_added must be positive"
+XSETID_MAX_DELETED = (
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+XSETID_TOO_SMALL = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ENTRIES_SMALL = (
+    "ERR The entries_added specified in XSETID is smaller than the target stream length")
+STREAM_NOGROUP = "NOGROUP No such key '%s' or consumer group '%s'"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XCLAIM_OPTION = "ERR Unrecognized XCLAIM option '%s'"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XREADGROUP_GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
+XREADGROUP_KEY_GONE = "UNBLOCKED the stream key no longer exists"
+BLOCK_TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+XAUTOCLAIM_NO_MEMORY = (
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high.")
+
 # Bitmaps and BITFIELD (bitops.c)
 BIT_OFFSET_OUT_OF_RANGE = "ERR bit offset is not an integer or out of range"
 BIT_VALUE_OUT_OF_RANGE = "ERR bit is not an integer or out of range"

@@ -651,6 +651,11 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("zset-max-listpack-value", memory_kind(0, LLONG_MAX), "64",
               aliases=("zset-max-ziplist-value",),
               doc="A sorted set with a member longer than this many bytes becomes a skiplist (OBJECT ENCODING) for good."),
+    # --- streams ---
+    Directive("stream-node-max-entries", int_kind(0, LLONG_MAX), "100",
+              doc="A stream node (Redis's listpack in the radix tree) holds at most this many entries, deleted ones included; 0: no limit. Approximate trimming (~) removes whole nodes only, so this shapes what XADD/XTRIM with ~ trim."),
+    Directive("stream-node-max-bytes", memory_kind(0, LLONG_MAX), "4096",
+              doc="A stream node is closed once its listpack (in Redis's bytes) would reach this size; 0: no limit (1 GB, as Redis)."),
     # --- process ---
     Directive("daemonize", BOOL, "no", mutable=False,
               doc="Run in the background (detached from the terminal, standard streams to /dev/null; with no `pidfile`, /var/run/redis.pid is written, as Redis does)."),

@@ -282,6 +282,9 @@ class Database:
             if self.stats.notifier.flags & NOTIFY_NEW:
                 self._new(key)
         else:
+            if self.blocked and key in self.blocked and TYPE_NAMES.get(
+                    type(entry.value)) == "stream":
+                self._signal_ready(key, entry.value)  # dbSetValue: as a deleted stream
             entry.value = value
             if type(value) is bytes:
                 size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
@@ -381,6 +384,7 @@ class Database:
         self.stats.data_bytes -= sum(entry.size for entry in self.entries.values())
         if self.watched:
             touch_all(self, None)
+        self._signal_gone_streams(self.entries, {})
         self.entries = {}
         self.keys = []
         self.expires = {}
@@ -391,6 +395,8 @@ class Database:
         return removed
 
     def swap_with(self, other: Database) -> None:
+        self._signal_gone_streams(self.entries, other.entries)
+        other._signal_gone_streams(other.entries, self.entries)
         self.entries, other.entries = other.entries, self.entries
         self.keys, other.keys = other.keys, self.keys
         self.expires, other.expires = other.expires, self.expires
@@ -403,6 +409,23 @@ class Database:
                 if entry is not None:
                     db._signal_ready(key, entry.value)
 
+    def _signal_gone_streams(self, before: dict[bytes, Entry], after: dict[bytes, Entry]) -> None:
+        """scanDatabaseForDeletedStreams: a blocked key that held a stream and will hold
+        none is readied, so XREADGROUP learns its stream is gone (FLUSHALL, SWAPDB)."""
+        for key in self.blocked:
+            old, new = before.get(key), after.get(key)
+            if (old is not None and TYPE_NAMES.get(type(old.value)) == "stream"
+                    and (new is None or TYPE_NAMES.get(type(new.value)) != "stream")):
+                self._signal_ready(key, old.value)
+
+    def signal_ready(self, key: bytes) -> None:
+        """signalKeyAsReady for a key changed in place (XADD, XGROUP DESTROY): its blocked
+        clients are offered it after the command."""
+        if self.blocked and key in self.blocked:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self._signal_ready(key, entry.value)
+
     def _signal_ready(self, key: bytes, value: Any) -> None:
         """signalKeyAsReady: queue a key for the clients blocked on it, if its type can
         serve any blocked client at all."""
@@ -414,6 +437,8 @@ class Database:
         """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""
         entry = self.entries.pop(key)
         self.stats.data_bytes -= entry.size
+        if self.blocked and key in self.blocked and TYPE_NAMES.get(type(entry.value)) == "stream":
+            self._signal_ready(key, entry.value)  # dbGenericDelete: XREADGROUP learns it
         pos = entry.pos
         keys = self.keys
         last = keys.pop()

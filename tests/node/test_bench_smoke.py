@@ -46,6 +46,22 @@ def test_types_bench_quick_run_prints_throughput_and_memory_ratio_lines():
     assert "used_memory_rss delta" in result.stdout
 
 
+STREAMS_BENCH = BENCH.parent / "streams.py"
+
+
+def test_streams_bench_quick_run_prints_throughput_and_memory_ratio_lines():
+    result = subprocess.run([sys.executable, str(STREAMS_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    number = r"[\d,.]+"
+    for test in ("xadd", "xrange10", "xreadgroup"):
+        for pipeline in (16, 1):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in result.stdout.splitlines()), (
+                test, pipeline, result.stdout)
+    assert re.search(rf"memory, bytes/entry .*\(ratio {number}\)", result.stdout), result.stdout
+
+
 RESHARD_BENCH = BENCH.parent / "reshard.py"
 FAILOVER_BENCH = BENCH.parent / "failover.py"
 

@@ -294,6 +294,24 @@ SORTS: list[Step] = [
     ("SORT", "ss", "BY", "nosort", "STORE", "sd3"),
 ]
 
+STREAMS: list[Step] = [
+    ("XADD", "x", "1-1", "f", "v"), ("XADD", "x", "MAXLEN", "1", "2-1", "f", "v"),
+    ("XADD", "x", "MAXLEN", "~", "0", "3-1", "f", "v"), ("XADD", "x", "1-1", "f", "v"),
+    ("XADD", "nox", "NOMKSTREAM", "1-1", "f", "v"), ("XADD", "x", "4-1", "f", "v"),
+    ("XDEL", "x", "4-1", "99-1"), ("XDEL", "x", "99-1"), ("XTRIM", "x", "MAXLEN", "5"),
+    ("XADD", "x", "5-1", "f", "v"), ("XTRIM", "x", "MAXLEN", "0"), ("XSETID", "x", "9-9"),
+    ("XGROUP", "CREATE", "y", "g", "$", "MKSTREAM"), ("XGROUP", "CREATE", "y", "g", "$"),
+    ("XGROUP", "SETID", "y", "g", "0"), ("XGROUP", "CREATECONSUMER", "y", "g", "c1"),
+    ("XGROUP", "CREATECONSUMER", "y", "g", "c1"), ("XADD", "y", "1-1", "f", "v"),
+    ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "y", ">"),
+    ("XREADGROUP", "GROUP", "g", "c3", "NOACK", "STREAMS", "y", ">"),
+    ("XCLAIM", "y", "g", "c4", "0", "1-1"), ("XAUTOCLAIM", "y", "g", "c5", "0", "0"),
+    ("XACK", "y", "g", "1-1"), ("XGROUP", "DELCONSUMER", "y", "g", "c1"),
+    Block("XREADGROUP", "GROUP", "g", "c6", "BLOCK", "0", "STREAMS", "y", ">"),
+    ("XADD", "y", "2-1", "f", "v"), Served(), ("XGROUP", "DESTROY", "y", "g"),
+    ("DUMP", "y"), ("RESTORE", "z", "0", DUMPED), ("DEL", "y", "z"),
+]
+
 GEOS: list[Step] = [
     ("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"),
     ("GEOADD", "g", "NX", "1", "1", "Palermo"), ("GEOADD", "g", "XX", "CH", "2", "2", "Palermo"),
@@ -316,7 +334,7 @@ POPULATE: list[Step] = [
 FAMILIES = {
     "strings": STRINGS, "lists": LISTS, "blocking": BLOCKING, "sets": SETS, "zsets": ZSETS,
     "hashes": HASHES, "keys": KEYS, "expiry": EXPIRY, "dump": DUMPS, "sort": SORTS,
-    "populate": POPULATE, "geo": GEOS,
+    "streams": STREAMS, "populate": POPULATE, "geo": GEOS,
 }
 EVERY_STEP = [step for script in FAMILIES.values() for step in script]
 
