@@ -96,7 +96,43 @@ INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
 VALUE_OUT_OF_RANGE = "ERR value is out of range, value must between %d and %d"
 
+# --- pub/sub (pubsub.c, server.c processCommand) ---
+PUBSUB_CONTEXT = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                  "QUIT / RESET are allowed in this context")
+SUBSCRIBE_DENY_BLOCKING = "ERR %s isn't allowed for a DENY BLOCKING client"
+CONFIG_OBUF_ARGUMENTS = "Wrong number of arguments in buffer limit configuration."
+CONFIG_OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
+CONFIG_OBUF_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_SUCH_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_BCAST_SWITCH = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_OPT_WITH_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_OPT_SWITCH = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_PREFIX_OVERLAPS_EXISTING = (
+    "ERR Prefix '%s' overlaps with an existing prefix '%s'. "
+    "Prefixes for a single client must not overlap.")
+TRACKING_PREFIX_OVERLAPS_PROVIDED = (
+    "ERR Prefix '%s' overlaps with another provided prefix '%s'. "
+    "Prefixes for a single client must not overlap.")
+CACHING_NOT_TRACKING = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
+    "or OPTOUT mode enabled")
+CACHING_YES_NOT_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO_NOT_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+CONFIG_NOTIFY_EVENTS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+
 # --- server and introspection ---
+DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
+DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object."
+LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
+MODULE_LOAD = "ERR Error loading the extension. Please check the server logs."
+MODULE_UNLOAD = "ERR Error unloading module: %s"
 GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_WRONG_ARITY = "ERR Invalid number of arguments specified for command"
@@ -221,6 +257,22 @@ REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
 INVALID_MASTER_PORT = "ERR Invalid master port"
 UNKNOWN_REPLCONF = "ERR Unrecognized REPLCONF option: %s"
 NOMASTERLINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+FAILOVER_CLUSTER = "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead."
+FAILOVER_NONE = "ERR No failover in progress."
+FAILOVER_TIMEOUT = "ERR FAILOVER timeout must be greater than 0"
+FAILOVER_ALREADY = "ERR FAILOVER already in progress."
+FAILOVER_ON_REPLICA = "ERR FAILOVER is not valid when server is a replica."
+FAILOVER_NO_REPLICAS = "ERR FAILOVER requires connected replicas."
+FAILOVER_FORCE_NEEDS = "ERR FAILOVER with force option requires both a timeout and target HOST and IP."
+FAILOVER_NOT_A_REPLICA = "ERR FAILOVER target HOST and PORT is not a replica."
+FAILOVER_NOT_ONLINE = "ERR FAILOVER target replica is not online."
+REPLICAOF_DURING_FAILOVER = "ERR REPLICAOF not allowed while failing over."
+SYNC_DURING_FAILOVER = "NOMASTERLINK Can't SYNC while failing over"
+PSYNC_FAILOVER_ON_MASTER = "ERR PSYNC FAILOVER can't be sent to a master."
+PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid."
+FILTERED_REPLICA_NEEDS_EOF = "ERR Filtered replica requires EOF capability"
+RDB_FILTER_MISSING = "ERR Missing rdb-filter-only values"
+RDB_FILTER_UNSUPPORTED = "ERR Unsupported rdb-filter-only option: %s"
 NOACK = ("NOACK the write was applied on this master but not acknowledged by "
          "min-replicas-ack replicas within min-replicas-ack-timeout: a failover may lose it")
 WAIT_ON_REPLICA = (
@@ -317,6 +369,14 @@ EXPORTER_UNKNOWN_REQUEST = "ERR unknown exporter request '%s'"
 
 # Configuration values, as config.c words them (CONFIG SET and config files)
 CONFIG_MEMORY = "argument must be a memory value"
+CONFIG_MEMORY_OR_PERCENT = "argument must be a memory or percent value"
+CONFIG_PERCENT_RANGE = "percentage argument must be less or equal to %d"
+CONFIG_SHUTDOWN_SAVE_NOSAVE = "shutdown options SAVE and NOSAVE can't be used simultaneously"
+CONFIG_OCTAL = "argument couldn't be parsed as an octal number"
+CONFIG_OCTAL_RANGE = "argument must be between %o and %o inclusive"
+CONFIG_OOM_VALUES = "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+CONFIG_PROC_TITLE = "template format is invalid or contains unknown variables"
+TLS_UPDATE_FAILED = "Unable to update TLS configuration. Check server logs."
 CONFIG_BOOL = "argument must be 'yes' or 'no'"
 CONFIG_INTEGER = "argument couldn't be parsed into an integer"
 CONFIG_INTEGER_RANGE = "argument must be between %d and %d inclusive"
@@ -333,7 +393,92 @@ CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"
 CONFIG_HOSTNAME = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 CONFIG_DBFILENAME = "dbfilename can't be a path, just a filename"
 
-# HyperLogLog (hyperloglog.c)
+# --- streams (t_stream.c, blocked.c) ---
+STREAM_INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
+STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+STREAM_ID_TOO_SMALL = (
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item")
+STREAM_TOO_LARGE = "ERR Elements are too large to be stored"
+STREAM_TRIM_BOTH = (
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
+STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_LIMIT_NO_STRATEGY = (
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+STREAM_XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+STREAM_LIMIT_NOT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+STREAM_INVALID_START = "ERR invalid start ID for the interval"
+STREAM_INVALID_END = "ERR invalid end ID for the interval"
+XREAD_UNBALANCED = (
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+    "specified.")
+XREAD_GROUP_OPTION = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+XREAD_NOACK_OPTION = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+XREADGROUP_NO_GROUP_OPTION = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_NOGROUP = (
+    "NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option")
+XREADGROUP_DOLLAR = (
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history "
+    "of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ "
+    "ID would just return an empty result set.")
+XREAD_GREATER = (
+    "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+    "<consumer> option.")
+XREAD_BLOCK_SCRIPT = "ERR %s command is not allowed with BLOCK option from scripts"
+XGROUP_ENTRIESREAD = "ERR value for ENTRIESREAD must be positive or -1"
+XGROUP_NO_KEY = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want "
+    "to use the MKSTREAM option to create an empty stream automatically.")
+XGROUP_NOGROUP = "NOGROUP No such consumer group '%s' for key name '%s'"
+XGROUP_BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+XSETID_ENTRIES_ADDED = "ERR entries_added must be positive"
+XSETID_MAX_DELETED = (
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+XSETID_TOO_SMALL = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ENTRIES_SMALL = (
+    "ERR The entries_added specified in XSETID is smaller than the target stream length")
+STREAM_NOGROUP = "NOGROUP No such key '%s' or consumer group '%s'"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XCLAIM_OPTION = "ERR Unrecognized XCLAIM option '%s'"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XREADGROUP_GROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists"
+XREADGROUP_KEY_GONE = "UNBLOCKED the stream key no longer exists"
+BLOCK_TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+XAUTOCLAIM_NO_MEMORY = (
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high.")
+
+# Bitmaps and BITFIELD (bitops.c)
+BIT_OFFSET_OUT_OF_RANGE = "ERR bit offset is not an integer or out of range"
+BIT_VALUE_OUT_OF_RANGE = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "
+    "but i64 is.")
+BITFIELD_OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"
+
+# Geo commands (geo.c)
+GEO_LONLAT = "ERR invalid longitude,latitude pair %f,%f"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_RADIUS = "ERR need numeric radius"
+GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative"
+GEO_WIDTH = "ERR need numeric width"
+GEO_HEIGHT = "ERR need numeric height"
+GEO_BOX_NEGATIVE = "ERR height or width cannot be negative"
+GEO_MEMBER = "ERR could not decode requested zset member"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_STORE_OPTIONS = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
+GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
+GEO_ANY = "ERR the ANY argument requires COUNT argument"
+
+# --- HyperLogLog (hyperloglog.c) ---
 HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
 HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
 HLL_NO_KEY = "ERR The specified key does not exist"

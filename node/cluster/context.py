@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..config.directives import Config
 from ..keyspace.database import Database
 from ..keyspace.propagation import Propagation
+from ..pubsub.hub import PubSub
 from ..table.command import Command
 from ..table.multi import MultiState
 
@@ -40,6 +41,8 @@ class Server(Protocol):
     def propagation(self) -> Propagation: ...
     @property
     def replication(self) -> Replication: ...
+    @property
+    def pubsub(self) -> PubSub: ...
 
     def log_notice(self, message: str) -> None: ...
     def log_warning(self, message: str) -> None: ...

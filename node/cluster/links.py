@@ -28,6 +28,7 @@ from .state import ClusterNode, ClusterState, now_ms
 if TYPE_CHECKING:
     from .context import Server
 
+OUTBOX_LIMIT = 32 * 1024 * 1024  # forwarded publishes waiting for one peer, at most
 PING_INTERVAL = 1.0
 STEP = 0.25  # pushes of the table to a peer are at least this far apart
 RETRY_DELAY = 1.0
@@ -51,11 +52,31 @@ class PeerLink:
         self.last_ping = 0.0
         self.retry_at = 0.0
         self.task: asyncio.Task[None] | None = None
+        # Forwarded publishes (pubsub.py) waiting to be sent, and what wakes the loop.
+        self.outbox: list[bytes] = []
+        self.outbox_bytes = 0
+        self.wake = asyncio.Event()
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+        self.outbox.clear()  # a link that is down drops them, as the bus does
+        self.outbox_bytes = 0
+
+    def queue(self, payload: bytes) -> None:
+        if self.writer is None or self.outbox_bytes + len(payload) > OUTBOX_LIMIT:
+            return
+        self.outbox.append(payload)
+        self.outbox_bytes += len(payload)
+        self.wake.set()
+
+    async def send_outbox(self) -> None:
+        """Pipeline the queued publishes; each reply is the receivers' count."""
+        batch = self.outbox
+        self.outbox = []
+        self.outbox_bytes = 0
+        await self.request(b"".join(batch), lines=len(batch))
 
     async def request(self, payload: bytes, lines: int = 1) -> list[bytes]:
         assert self.reader is not None and self.writer is not None
@@ -96,6 +117,12 @@ class Links:
             if link.task is not None:
                 link.task.cancel()
             link.close()
+
+    def forward(self, payload: bytes, node_ids: list[str]) -> None:
+        for node_id in node_ids:
+            link = self.peers.get(node_id)
+            if link is not None:
+                link.queue(payload)
 
     def close(self) -> None:
         for link in self.peers.values():
@@ -162,6 +189,8 @@ class Links:
             if link.address != (node.ip, node.port):
                 link.close()
                 await self._connect(link, node)
+            if link.outbox:
+                await link.send_outbox()
             version = state.version
             if ((link.pushed_version != version or node.id in state.push_back)
                     and time.monotonic() >= link.retry_at and not state.held):
@@ -189,7 +218,12 @@ class Links:
                     # Another node (or this one after CLUSTER RESET HARD) now answers there.
                     raise LinkError(f"the node at {node.address} is {reply[1].decode(errors='replace')}")
                 self._mark_alive(node)
-            await asyncio.sleep(STEP)
+            if not link.outbox:
+                try:
+                    await asyncio.wait_for(link.wake.wait(), STEP)
+                except TimeoutError:
+                    pass
+            link.wake.clear()
 
     def _mark_alive(self, node: ClusterNode) -> None:
         node.ping_sent = 0

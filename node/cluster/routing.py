@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .state import ClusterState
 
 
+SHARD_CHANNEL_COMMANDS = frozenset({"ssubscribe", "sunsubscribe", "spublish"})
+
+
 def route(state: ClusterState, client: Client, cmd: Command, argv: list[bytes]) -> str | None:
     """The refusal or redirect text for this request, or None when this node serves it."""
     if client.asking:
@@ -51,7 +54,13 @@ def route(state: ClusterState, client: Client, cmd: Command, argv: list[bytes]) 
 
 
 def key_positions(cmd: Command, argv: list[bytes]) -> list[int]:
-    """getKeysFromCommand: the command's key procedure when it has one, else its key specs."""
+    """getKeysFromCommand: the command's key procedure when it has one, else its key specs.
+
+    The shard-channel commands' specs are all NOT_KEY, which the key specs leave out; 7.0
+    routes by the legacy range (first, last, step) instead, which counts their channels."""
+    if cmd.name in SHARD_CHANNEL_COMMANDS:
+        last = cmd.last_key if cmd.last_key >= 0 else len(argv) + cmd.last_key
+        return list(range(cmd.first_key, last + 1, cmd.key_step))
     if cmd.native_getkeys is not None:
         return [pos for pos, _ in cmd.native_getkeys(argv)]
     if cmd.getkeys is not None:
@@ -80,6 +89,9 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
         queued = ((cmd, argv),)
     myself = state.myself
     db = client.server.dbs[0]
+    # Shard channels are served by the slot's shard during a migration (the source until
+    # SETSLOT NODE), and by its replicas without READONLY.
+    shard_channels = cmd.name in SHARD_CHANNEL_COMMANDS
     node = None
     first_key = b""
     slot = 0
@@ -106,7 +118,7 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
                     return errors.CROSSSLOT
                 if importing and not multiple_keys and key != first_key:
                     multiple_keys = True
-            if migrating or importing:
+            if (migrating or importing) and not shard_channels:
                 if _present(db, key):
                     existing += 1
                 else:
@@ -116,9 +128,12 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
     if not state.state_ok:
         # Reads may go on while the cluster is down if so configured; EXEC is judged by
         # its own flags, as Redis does.
-        if not client.server.config["cluster-allow-reads-when-down"]:
+        if shard_channels:
+            if not client.server.config["cluster-allow-pubsubshard-when-down"]:
+                return errors.CLUSTERDOWN_STATE
+        elif not client.server.config["cluster-allow-reads-when-down"]:
             return errors.CLUSTERDOWN_STATE
-        if cmd.write:
+        elif cmd.write:
             return errors.CLUSTERDOWN_READONLY
     if (migrating or importing) and cmd.name == "migrate":
         return None  # MIGRATE moves keys freely while the slot is open
@@ -130,7 +145,8 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
         if multiple_keys and missing:
             return errors.TRYAGAIN
         return None
-    if client.readonly and "slave" in myself.flags and myself.master_id == node.id:
+    if ((client.readonly or shard_channels) and "slave" in myself.flags
+            and myself.master_id == node.id):
         writes = cmd.write or (is_exec and any(q.write for q, _ in client.mstate.commands))
         if not writes:
             return None

@@ -26,6 +26,7 @@ from ..base import errors
 from ..keyspace.slots import SLOTS, SlotIndex
 from . import nodes_conf
 from .nodes_conf import Row, Table
+from .pubsub import forward_publish
 from .routing import route
 
 if TYPE_CHECKING:
@@ -213,6 +214,10 @@ class ClusterState:
         return all(b not in ("*", "::*", "0.0.0.0", "::") for b in binds)
 
     # --- the table ---
+
+    def forward_publish(self, channel: bytes, message: bytes, shard: bool) -> None:
+        """PUBLISH to every other node, SPUBLISH to the rest of this shard (pubsub.py)."""
+        forward_publish(self, channel, message, shard)
 
     def master_of(self, node: ClusterNode) -> ClusterNode | None:
         return self.nodes.get(node.master_id) if node.master_id else None

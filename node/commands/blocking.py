@@ -23,7 +23,7 @@ from ..types.lists import ListValue
 from ..types.registry import TYPE_NAMES
 from ..types.zset import ZSet
 from .args import parse_double, to_int
-from .lists import _changed, _list_for_write, _move, _position, parse_lmpop, pop_many
+from .lists import _changed, _list_for_write, _move, _position, parse_lmpop, pop_event, pop_many
 from .zsets import pairs_reply, parse_mpop, pop_items, write_zset
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def _pop_attempt(c: Client, left: bool) -> Attempt:
         if value is None:
             return None
         element = value.pop_left() if left else value.pop_right()
-        _changed(c.db, key, value, 1)
+        _changed(c.db, key, value, 1, pop_event(left))
         return [key, element]
 
     return attempt

@@ -98,20 +98,37 @@ HELP = (
 # --- the CLIENT LIST line ---
 
 def client_type(c: Client) -> str:
-    """getClientType: every connection is a normal client until replication/pub/sub exist."""
-    return "normal"
+    """getClientType: our master's link, a replica of ours (not a MONITOR), a subscriber."""
+    if c.is_master:
+        return "master"
+    if c.replica is not None and not c.monitor:
+        return "replica"
+    return "pubsub" if c.pubsub else "normal"
 
 
 def _flags(c: Client) -> str:
+    """catClientInfoString's flags, in its order."""
     flags = ""
     if c.monitor:
         flags += "O"
+    elif c.replica is not None:
+        flags += "S"
+    if c.is_master:
+        flags += "M"
+    if c.pubsub:
+        flags += "P"
     if c.multi:
         flags += "x"
     if c.waiting:
         flags += "b"
+    if c.tracking is not None:
+        flags += "t" + ("R" if c.tracking.broken else "") + ("B" if c.tracking.bcast else "")
+    if c.dirty_cas:
+        flags += "d"
     if c.closing:
         flags += "c"
+    if c.readonly:
+        flags += "r"
     if c.no_evict:
         flags += "e"
     if c.no_touch:
@@ -124,20 +141,24 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
     transport = c.transport
     omem = transport.get_write_buffer_size() if transport is not None else 0
     reading = transport is not None and transport.is_reading()
-    qbuf = c.parser.buffered
+    qbuf = c.parser.buffered + c.queued_bytes  # with what arrived while it waited
     argv_mem = sum(len(a) for a in argv) if argv else 0
     obl = sum(len(chunk) for chunk in c.out)
+    multi_mem = sum(len(a) for _, queued in c.mstate.commands for a in queued) if c.multi else 0
     cmd = c.cmd.fullname if c.cmd is not None else "NULL"
+    subs = c.subscriptions
     return (
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={c.name}"
         f" age={int(now - c.created)} idle={int(now - c.last_interaction)}"
-        f" flags={_flags(c)} db={c.db.id} sub=0 psub=0 ssub=0 multi={0 if c.multi else -1}"
-        f" qbuf={qbuf} qbuf-free=0 argv-mem={argv_mem} multi-mem=0"
+        f" flags={_flags(c)} db={c.db.id} sub={len(subs.channels) if subs else 0}"
+        f" psub={len(subs.patterns) if subs else 0} ssub={len(subs.shard) if subs else 0}"
+        f" multi={len(c.mstate.commands) if c.multi else -1}"
+        f" qbuf={qbuf} qbuf-free={c.parser.free} argv-mem={argv_mem} multi-mem={multi_mem}"
         f" rbs={REPLY_BUFFER_SIZE} rbp={min(c.reply_peak, REPLY_BUFFER_SIZE)}"
         f" obl={obl} oll={1 if omem else 0} omem={omem}"
-        f" tot-mem={qbuf + argv_mem + REPLY_BUFFER_SIZE + obl + omem}"
+        f" tot-mem={qbuf + argv_mem + multi_mem + REPLY_BUFFER_SIZE + obl + omem}"
         f" events={'r' if reading else ''}{'w' if omem else ''} cmd={cmd} user=default"
-        f" redir=-1 resp={3 if c.resp3 else 2} lib-name={c.lib_name} lib-ver={c.lib_ver}"
+        f" redir={c.tracking.redirect if c.tracking is not None else -1} resp={3 if c.resp3 else 2} lib-name={c.lib_name} lib-ver={c.lib_ver}"
     )
 
 

@@ -174,20 +174,20 @@ def cluster_count_failure_reports(c: Client, argv: list[bytes]) -> Any:
 
 @command("cluster|links")
 def cluster_links(c: Client, argv: list[bytes]) -> Any:
-    """Outgoing links, then the connections peers push their tables on (Redis's inbound
-    bus links)."""
+    """Per peer, the link to it then the link from it (the connection it pushes its table
+    on), as addReplyClusterLinksDescription walks the node table."""
     state = cluster_state(c)
-    out = []
-    for node_id, link in state.links.items():
-        node = state.nodes.get(node_id)
-        if node is not None and link.writer is not None:
-            out.append(_link_entry(b"to", node_id, node.link_created))
     for node_id, peer in list(state.inbound.items()):
-        created = int(peer.created * 1000)
         if node_id not in state.nodes or peer.closing or c.server.clients.get(peer.id) is not peer:
             del state.inbound[node_id]
-            continue
-        out.append(_link_entry(b"from", node_id, created))
+    out = []
+    for node_id, node in state.nodes.items():
+        link = state.links.get(node_id)
+        if link is not None and link.writer is not None:
+            out.append(_link_entry(b"to", node_id, node.link_created))
+        peer = state.inbound.get(node_id)
+        if peer is not None:
+            out.append(_link_entry(b"from", node_id, int(peer.created * 1000)))
     return out
 
 

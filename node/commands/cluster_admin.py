@@ -265,6 +265,7 @@ def cluster_reset(c: Client, argv: list[bytes]) -> Any:
         me.shard_id = new_node_id()
         for db in c.server.dbs:
             db.flush()
+        c.server.keyspace_stats.signal_flushed()
     state.migrating.clear()
     state.importing.clear()
     for slot in range(SLOTS):

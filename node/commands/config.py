@@ -105,6 +105,9 @@ def config_set(c: Client, argv: list[bytes]) -> Any:
             values.append(config.parse(d, _text(raw)))
         except ConfigError as exc:
             raise CommandError(errors.CONFIG_SET_FAILED % (d.name, exc)) from None
+    refusal = c.server.refuse_config({d.name: value for d, value in zip(chosen, values, strict=True)})
+    if refusal is not None:
+        raise CommandError(errors.CONFIG_SET_FAILED % (chosen[0].name, refusal))
     for d, value in zip(chosen, values, strict=True):
         config.store(d, value)
     return OK

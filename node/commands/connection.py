@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 def ping(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         raise CommandError(errors.WRONG_ARITY % "ping")
+    if c.pubsub and not c.resp3:  # subscribed mode: a message-shaped reply
+        return [b"pong", argv[1] if len(argv) == 2 else b""]
     return "PONG" if len(argv) == 1 else argv[1]
 
 
@@ -123,6 +125,10 @@ def reset(c: Client, argv: list[bytes]) -> Any:
         c.monitor = False
         if c in server.monitors:
             server.monitors.remove(c)
+    if c.subscriptions is not None:
+        server.pubsub.drop(c)
+    if c.tracking is not None:
+        server.tracker.disable(c)
     c.select(0)
     c.set_resp(2)
     c.authenticated = not server.requirepass

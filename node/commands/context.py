@@ -22,6 +22,8 @@ from ..keyspace.watch import WatchedKey
 from ..observability.context import Server as ObservabilityServer
 from ..observability.latency import LatencyMonitor
 from ..observability.slowlog import Slowlog
+from ..pubsub.hub import Subscriptions
+from ..pubsub.tracking import Tracker, TrackingState
 from ..replication.context import Client as ReplicationClient
 from ..replication.master import Replication
 from ..table.command import Command
@@ -36,6 +38,7 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     now: float
     lastsave: int
     active_expire_enabled: bool
+    cron_paused: bool
     latency_threshold: int
     shutdown_event: asyncio.Event | None
 
@@ -49,12 +52,16 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     def pause(self) -> PauseState: ...
     @property
     def slowlog(self) -> Slowlog: ...
+
     @property
     def latency(self) -> LatencyMonitor: ...
     @property
     def migrate_sockets(self) -> MigrateSockets: ...
+    @property
+    def tracker(self) -> Tracker: ...
 
     def reset_stats(self) -> None: ...
+    def refuse_config(self, changes: dict[str, Any]) -> str | None: ...
     @property
     def master_repl_offset(self) -> int: ...
     def invoke(self, client: Any, cmd: Command, argv: list[bytes]) -> Any: ...
@@ -82,11 +89,16 @@ class Client(ReplicationClient, Protocol):
     reply_peak: int
     no_evict: bool
     no_touch: bool
+    pubsub: bool
+    queued_bytes: int
+    subscriptions: Subscriptions | None
+    tracking: TrackingState | None
 
     @property
     def server(self) -> Server: ...
 
     def rewrite(self, *effects: list[bytes]) -> None: ...
+    def push(self, frame: bytes) -> None: ...
     def select(self, index: int) -> None: ...
     def set_resp(self, version: int) -> None: ...
     def describe(self) -> str: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import math
+import random
 import re
 import struct
 import time
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
+from ..base.glob import stringmatchlen
+from ..config.directives import ConfigError, parse_memory
 from ..keyspace.lfu import LRU_CLOCK_MAX
 from ..keyspace.memusage import dataset_bytes
 from ..persistence.rdbfile import SnapshotError
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     from .context import Client, Server
 
 HELP = (
+    "CHANGE-REPL-ID",
+    "    Start a new replication history (new replication id, no secondary id).",
     "DIGEST",
     "    A hex signature of the whole dataset: equal datasets give equal signatures.",
     "DIGEST-VALUE <key> [<key> ...]",
@@ -43,6 +48,8 @@ HELP = (
     "FOOTPRINT",
     "    The dataset's cost as tracked write by write (used_memory_dataset), and",
     "    recomputed now from every key: the two are equal unless accounting drifted.",
+    "LISTPACK <key>",
+    "    Succeeds when the value at <key> is listpack-encoded (Redis prints its structure).",
     "LOG <message>",
     "    Write <message> to the server log.",
     "OBJECT <key>",
@@ -55,14 +62,20 @@ HELP = (
     "    the RDB file and load it back. NOFLUSH keeps the current dataset (MERGE then",
     "    replaces keys the file also has; without it they are an error), NOSAVE loads",
     "    the file as it is on disk.",
+    "PAUSE-CRON <0|1>",
+    "    1 stops the periodic background work (expiry, timeouts, persistence); 0 resumes it.",
     "PROTOCOL <type>",
     "    Reply with a sample value of <type>: string, integer, double, bignum, null,",
     "    array, set, map, attrib, push, verbatim, true or false.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Accepted for Redis's test suites (a size between 1 byte and 4gb); no effect here.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    0 stops deleting expired keys in the background (they still expire when",
     "    accessed); 1 starts it again.",
     "SLEEP <seconds>",
     "    Stop the whole server for <seconds>; decimals allowed.",
+    "STRINGMATCH-TEST",
+    "    Run random glob patterns against random strings (a crash test).",
 )
 
 _STRTOD = re.compile(
@@ -154,6 +167,7 @@ def reload(c: Client, argv: list[bytes]) -> Any:
         dirty = server.keyspace_stats.dirty
         for db in server.dbs:
             db.flush()
+        server.keyspace_stats.signal_flushed()
         server.keyspace_stats.dirty = dirty
     data = snapshots.read_file()
     try:
@@ -247,4 +261,47 @@ def debug(c: Client, argv: list[bytes]) -> Any:
         return reload(c, argv)
     if sub == b"protocol" and argc == 3:
         return protocol_sample(c, argv[2].lower())
+    return _testing_subcommand(c, argv)
+
+
+def _testing_subcommand(c: Client, argv: list[bytes]) -> Any:
+    """The DEBUG subcommands Redis's own test suites and tools use to steer the server."""
+    sub = argv[1].lower()
+    argc = len(argv)
+    server = c.server
+    if sub == b"change-repl-id" and argc == 2:
+        server.log_warning("Changing replication IDs after receiving DEBUG change-repl-id")
+        server.replication.new_history()
+        return OK
+    if sub == b"pause-cron" and argc == 3:
+        server.cron_paused = atoi(argv[2]) != 0
+        return OK
+    if sub == b"stringmatch-test" and argc == 2:
+        stringmatch_fuzz()
+        return "Apparently Redis did not crash: test passed"
+    if sub == b"quicklist-packed-threshold" and argc == 3:
+        try:
+            size = parse_memory(argv[2].decode("utf-8", "surrogateescape"))
+        except ConfigError:
+            raise CommandError(errors.DEBUG_PACKED_THRESHOLD) from None
+        if size > 2**32 - 2**20:  # quicklistisSetPackedThreshold (0: its default)
+            raise CommandError(errors.DEBUG_PACKED_THRESHOLD)
+        return OK
+    if sub == b"listpack" and argc == 3:
+        value = c.db.raw(argv[2])
+        if value is None:
+            raise CommandError(errors.NO_SUCH_KEY)
+        if info_of(value).encoding(value) != "listpack":
+            raise CommandError(errors.DEBUG_NOT_LISTPACK)
+        return "Listpack structure printed on stdout"
     raise subcommand_syntax_error(argv)
+
+
+def stringmatch_fuzz() -> None:
+    """stringmatchlen_fuzz_test: random patterns against random strings, for crashes."""
+    rng = random.Random()
+    alphabet = b"*?[]^-\\abc"
+    for _ in range(1000):
+        pattern = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 32)))
+        string = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 32)))
+        stringmatchlen(pattern, string)

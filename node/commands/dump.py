@@ -14,6 +14,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.database import now_ms
 from ..keyspace.lfu import set_access_clock
+from ..keyspace.notify import NOTIFY_GENERIC
 from ..protocol.reply import OK
 from ..table.command import command
 from ..types.rdb import RdbError, dump_payload, load_payload, verify_payload
@@ -59,8 +60,7 @@ def restore(c: Client, argv: list[bytes]) -> Any:
         i += 1
     db = c.db
     key = argv[1]
-    exists = db.lookup_write(key) is not None
-    if exists and not replace:
+    if not replace and db.lookup_write(key) is not None:
         raise CommandError(errors.BUSYKEY)
     ttl = to_int(argv[2])
     if ttl < 0:
@@ -72,14 +72,15 @@ def restore(c: Client, argv: list[bytes]) -> Any:
         value = load_payload(payload)
     except RdbError:
         raise CommandError(errors.BAD_DATA_FORMAT) from None
-    if exists:
-        db.delete(key)
+    deleted = replace and db.delete_stored(key)
     if ttl and not absttl:
         ttl += now_ms()
         if ttl > LLONG_MAX:
             ttl -= 2**64  # Redis's signed overflow: the key is born expired
     if ttl and ttl <= now_ms():
         c.rewrite([b"DEL", key])  # only propagated when a replaced key was deleted
+        if deleted:
+            db.notify(NOTIFY_GENERIC, "del", key)
         return OK
     db.add(key, value)
     if ttl:
@@ -87,4 +88,5 @@ def restore(c: Client, argv: list[bytes]) -> Any:
         if not absttl:  # replicas get the absolute deadline
             c.rewrite([b"RESTORE", key, b"%d" % ttl, payload, *argv[4:], b"ABSTTL"])
     set_access_clock(db, key, idle, freq)
+    db.notify(NOTIFY_GENERIC, "restore", key)
     return OK

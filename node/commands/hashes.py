@@ -17,6 +17,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..config.directives import watch_process
 from ..keyspace.database import Database
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_HASH
 from ..protocol.reply import OK
 from ..protocol.request import strict_int
 from ..table.command import command
@@ -65,14 +66,17 @@ def _fit(c: Client, h: Hash, args: list[bytes]) -> None:
             h.convert()
 
 
-def _store(c: Client, key: bytes, h: Hash, new: bool) -> None:
-    """Convert an overgrown listpack, then store a new hash or signal the change."""
+def _store(c: Client, key: bytes, h: Hash, new: bool, event: str) -> None:
+    """Convert an overgrown listpack, then store a new hash or signal the change; report
+    ``event``."""
     if h.table is None and len(h) > c.server.config.values["hash-max-listpack-entries"]:
         h.convert()
     if new:
         c.db.add(key, h)
     else:
         c.db.modified(key)
+    if c.db.stats.notifier.flags & NOTIFY_HASH:
+        c.db.notify(NOTIFY_HASH, event, key)
 
 
 # --- setting and reading fields ---
@@ -88,7 +92,7 @@ def hset(c: Client, argv: list[bytes]) -> Any:
     created = 0
     for i in range(2, len(argv), 2):
         created += put(argv[i], argv[i + 1])
-    _store(c, key, h, new)
+    _store(c, key, h, new, "hset")
     return created
 
 
@@ -106,7 +110,7 @@ def hsetnx(c: Client, argv: list[bytes]) -> Any:
         return 0
     _fit(c, h, argv[2:4])
     h.put(field, argv[3])
-    _store(c, key, h, new)
+    _store(c, key, h, new, "hset")
     return 1
 
 
@@ -138,9 +142,12 @@ def hdel(c: Client, argv: list[bytes]) -> Any:
             deleted += 1
             if not h:
                 db.delete(key)
+                db.notify(NOTIFY_HASH, "hdel", key)
+                db.notify(NOTIFY_GENERIC, "del", key)
                 return deleted
     if deleted:
         db.modified(key)
+        db.notify(NOTIFY_HASH, "hdel", key)
     return deleted
 
 
@@ -203,7 +210,7 @@ def hincrby(c: Client, argv: list[bytes]) -> Any:
     text = b"%d" % total
     _fit(c, h, [field, text])
     h.put(field, text)
-    _store(c, key, h, new)
+    _store(c, key, h, new, "hincrby")
     return total
 
 
@@ -229,7 +236,7 @@ def hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
     text = format_long_double(total)
     _fit(c, h, [field, text])
     h.put(field, text)
-    _store(c, key, h, new)
+    _store(c, key, h, new, "hincrbyfloat")
     c.rewrite([b"HSET", key, field, bytes(text)])  # the float math is not replayed
     return text
 

@@ -58,7 +58,7 @@ def _writable(c: Client, key: bytes, value: Any) -> SdsString:
             c.db.resized(key)
         return value
     fresh = SdsString.unshared(value if value.__class__ is bytes else bytes(value))
-    c.db.unshare(key, fresh)
+    c.db.overwrite(key, fresh)
     return fresh
 
 

@@ -43,6 +43,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..base.glob import compile_glob
 from ..keyspace.database import Database
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS
 from ..protocol.reply import OK
 from ..table.command import command
 from ..types.registry import TYPE_NAMES, copy_value
@@ -58,10 +59,12 @@ _SPACE = b" \t\n\v\f\r"
 
 
 def lookup_notouch(db: Database, key: bytes) -> Any:
-    """lookupKeyReadWithFlags(LOOKUP_NOTOUCH): counts a hit or miss, leaves the access clock."""
+    """lookupKeyReadWithFlags(LOOKUP_NOTOUCH): counts a hit or miss (and reports a miss as
+    "keymiss"), leaves the access clock."""
     value = db.peek(key)
     if value is None:
         db.stats.misses += 1
+        db.notify(NOTIFY_KEY_MISS, "keymiss", key)
     else:
         db.stats.hits += 1
     return value
@@ -80,8 +83,13 @@ def db_by_index(c: Client, arg: bytes) -> Database:
 
 @command("del")
 def del_(c: Client, argv: list[bytes]) -> Any:
-    delete = c.db.delete
-    return sum(1 for key in argv[1:] if delete(key))
+    db = c.db
+    deleted = 0
+    for key in argv[1:]:
+        if db.delete(key):
+            db.notify(NOTIFY_GENERIC, "del", key)
+            deleted += 1
+    return deleted
 
 
 @command("unlink")
@@ -133,6 +141,8 @@ def rename_generic(c: Client, argv: list[bytes], nx: bool) -> Any:
     if expire != -1:
         db.set_expire(dst, expire)
     db.delete(src)
+    db.notify(NOTIFY_GENERIC, "rename_from", src)
+    db.notify(NOTIFY_GENERIC, "rename_to", dst)
     return 1 if nx else OK
 
 
@@ -178,6 +188,7 @@ def copy(c: Client, argv: list[bytes]) -> Any:
     dst_db.add(newkey, copy_value(value))
     if expire != -1:
         dst_db.set_expire(newkey, expire)
+    dst_db.notify(NOTIFY_GENERIC, "copy_to", newkey)
     return 1
 
 
@@ -201,6 +212,8 @@ def move(c: Client, argv: list[bytes]) -> Any:
     if expire != -1:
         dst.set_expire(key, expire)
     src.delete(key)
+    src.notify(NOTIFY_GENERIC, "move_from", key)
+    dst.notify(NOTIFY_GENERIC, "move_to", key)
     return 1
 
 

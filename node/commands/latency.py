@@ -1,20 +1,28 @@
-"""LATENCY LATEST, HISTORY, RESET, DOCTOR, HELP over the latency monitor (node/latency.py).
-
-GRAPH (an ASCII chart) is not offered: LATENCY HISTORY gives the same samples as data.
-"""
+"""LATENCY LATEST, HISTORY, GRAPH, RESET, DOCTOR, HELP over the latency monitor
+(observability/latency.py), and HISTOGRAM over the per-command latency histograms."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from ..base import errors
+from ..base.errors import CommandError
+from ..observability.sparkline import render
 from ..protocol.reply import Verbatim
 from ..table.command import command
 from .args import help_reply
+from .command import lookup_by_fullname
 
 if TYPE_CHECKING:
     from .context import Client, Server
 
 HELP = (
+    "GRAPH <event>",
+    "    An ASCII chart of the latency samples of <event>, labelled with their age.",
+    "HISTOGRAM [<command> ...]",
+    "    For each command (or the given ones) with calls: the calls, and the cumulative",
+    "    count of calls at each power-of-two latency bucket in microseconds.",
     "DOCTOR",
     "    A report, in words, on the latency spikes seen and what may cause them.",
     "HISTORY <event>",
@@ -98,6 +106,78 @@ def doctor_report(server: Server) -> str:
     advice = [ADVICE[name] for name in sorted(analysis) if name in ADVICE]
     lines += advice + [GENERIC_ADVICE]
     return "\n".join(lines) + "\n"
+
+
+GRAPH_COLUMNS = 80
+
+
+@command("latency|graph")
+def latency_graph(c: Client, argv: list[bytes]) -> Any:
+    """latencyCommandGenSparkeline: a header line, a rule, the filled sparkline."""
+    name = argv[2].decode("utf-8", "surrogateescape")
+    event = c.server.latency.events.get(name)
+    if event is None:
+        raise CommandError(errors.LATENCY_NO_SAMPLES % name)
+    now = int(time.time())
+    latencies = [ms for _, ms in event.samples]
+    samples = [(float(ms), _age(now - when)) for when, ms in event.samples]
+    text = (f"{name} - high {max(latencies)} ms, low {min(latencies)} ms "
+            f"(all time high {event.max} ms)\n" + "-" * GRAPH_COLUMNS + "\n"
+            + render(samples, GRAPH_COLUMNS, 4))
+    return Verbatim(text)
+
+
+def _age(elapsed: int) -> str:
+    if elapsed < 60:
+        return f"{elapsed}s"
+    if elapsed < 3600:
+        return f"{elapsed // 60}m"
+    if elapsed < 86400:
+        return f"{elapsed // 3600}h"
+    return f"{elapsed // 86400}d"
+
+
+@command("latency|histogram")
+def latency_histogram(c: Client, argv: list[bytes]) -> Any:
+    """LATENCY HISTOGRAM: as Redis's fillCommandCDF walks its HDR histogram (buckets of
+    1024 ns doubling, each reported at its highest equivalent value, in microseconds)."""
+    server = c.server
+    if len(argv) == 2:
+        chosen = server.all_commands()
+    else:
+        chosen = []
+        for name in argv[2:]:
+            cmd = lookup_by_fullname(server, name)
+            if cmd is not None:
+                chosen.append(cmd)
+                chosen.extend((cmd.subcommands or {}).values())
+    return {cmd.fullname.encode(): _cdf(cmd.latency) for cmd in chosen if cmd.latency}
+
+
+def _highest_equivalent_ns(value: int) -> int:
+    """hdr_histogram (1 ns .. 1 s, 2 significant figures): the top of ``value``'s bucket."""
+    shift = max(value.bit_length() - 8, 0)
+    return ((value >> shift) << shift) + (1 << shift) - 1
+
+
+def _cdf(latency: dict[int, int]) -> dict[bytes, Any]:
+    calls = sum(latency.values())
+    durations = sorted(latency.items())
+    cumulative: dict[int, int] = {}
+    seen = 0
+    i = 0
+    bucket = 1024
+    previous = 0
+    while seen < calls:
+        top = _highest_equivalent_ns(bucket)
+        while i < len(durations) and durations[i][0] * 1000 <= top:
+            seen += durations[i][1]
+            i += 1
+        if seen > previous:
+            cumulative[top // 1000] = seen
+        previous = seen
+        bucket *= 2
+    return {b"calls": calls, b"histogram_usec": cumulative}
 
 
 @command("latency|help")

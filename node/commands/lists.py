@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_LIST
 from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
 from ..types.lists import ListValue
@@ -37,14 +38,26 @@ def _list_for_read(db: Database, key: bytes) -> ListValue | None:
     return value
 
 
-def _changed(db: Database, key: bytes, value: ListValue, count: int) -> None:
-    """After ``count`` elements were pushed or removed: delete an emptied list, count dirty
-    (``server.dirty += count``; the signal itself counts one)."""
+def _changed(db: Database, key: bytes, value: ListValue, count: int, event: str) -> None:
+    """After ``count`` elements were pushed or removed: report ``event``, then delete an
+    emptied list (and report "del"), count dirty (``server.dirty += count``; the signal
+    itself counts one)."""
+    if db.stats.notifier.flags & NOTIFY_LIST:
+        db.notify(NOTIFY_LIST, event, key)
     if value.head or value.tail:
         db.modified(key)
     else:
         db.delete(key)
+        db.notify(NOTIFY_GENERIC, "del", key)
     db.stats.dirty += count - 1
+
+
+def pop_event(left: bool) -> str:
+    return "lpop" if left else "rpop"
+
+
+def push_event(left: bool) -> str:
+    return "lpush" if left else "rpush"
 
 
 def _new_list(c: Client, key: bytes) -> ListValue:
@@ -93,6 +106,8 @@ def _push(c: Client, argv: list[bytes], left: bool) -> int:
     else:
         value.tail.extend(argv[2:])
     db.stats.dirty += len(argv) - 3
+    if db.stats.notifier.flags & NOTIFY_LIST:
+        db.notify(NOTIFY_LIST, push_event(left), key)
     return len(value.head) + len(value.tail)
 
 
@@ -114,7 +129,7 @@ def _pushx(c: Client, argv: list[bytes], left: bool) -> int:
         value.head.extend(argv[2:])
     else:
         value.tail.extend(argv[2:])
-    _changed(c.db, argv[1], value, len(argv) - 2)
+    _changed(c.db, argv[1], value, len(argv) - 2, push_event(left))
     return len(value)
 
 
@@ -140,7 +155,7 @@ def linsert(c: Client, argv: list[bytes]) -> Any:
     for i, element in enumerate(value):
         if element == pivot:
             value.insert(i if where == b"before" else i + 1, argv[4])
-            _changed(c.db, argv[1], value, 1)
+            _changed(c.db, argv[1], value, 1, "linsert")
             return len(value)
     return -1
 
@@ -157,10 +172,7 @@ def _pop(c: Client, argv: list[bytes], left: bool) -> Any:
         if value is None:
             return None
         element = value.pop_left() if left else value.pop_right()
-        if value.head or value.tail:
-            db.modified(key)
-        else:
-            db.delete(key)
+        _changed(db, key, value, 1, pop_event(left))
         return element
     count = _range_arg(argv[2], 0, errors.POSITIVE_VALUE)
     value = _list_for_write(db, key)
@@ -170,7 +182,7 @@ def _pop(c: Client, argv: list[bytes], left: bool) -> Any:
         return []
     count = min(count, len(value))
     items = value.pop_left_many(count) if left else value.pop_right_many(count)
-    _changed(db, key, value, count)
+    _changed(db, key, value, count, pop_event(left))
     return items
 
 
@@ -200,7 +212,8 @@ def _move(c: Client, source: bytes, destination: bytes, from_left: bool, to_left
         dst.head.append(element)
     else:
         dst.tail.append(element)
-    _changed(db, source, src, 0)
+    db.notify(NOTIFY_LIST, push_event(to_left), destination)
+    _changed(db, source, src, 0, pop_event(from_left))
     return element
 
 
@@ -240,7 +253,7 @@ def pop_many(c: Client, key: bytes, left: bool, count: int) -> list[Any] | None:
         return None
     count = min(count, len(value))
     items = value.pop_left_many(count) if left else value.pop_right_many(count)
-    _changed(db, key, value, count)
+    _changed(db, key, value, count, pop_event(left))
     return [key, items]
 
 
@@ -366,6 +379,7 @@ def lset(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.INDEX_OUT_OF_RANGE)
     value.set(index, argv[3])
     c.db.modified(argv[1])
+    c.db.notify(NOTIFY_LIST, "lset", argv[1])
     return OK
 
 
@@ -395,7 +409,7 @@ def lrem(c: Client, argv: list[bytes]) -> Any:
             kept.reverse()
     if removed:
         value.replace_all(kept)
-        _changed(c.db, argv[1], value, removed)
+        _changed(c.db, argv[1], value, removed, "lrem")
     return removed
 
 
@@ -410,15 +424,18 @@ def ltrim(c: Client, argv: list[bytes]) -> Any:
     length = len(value)
     bounds = _clamp(start, end, length)
     if bounds is None:
+        db.notify(NOTIFY_LIST, "ltrim", argv[1])
         db.delete(argv[1])
+        db.notify(NOTIFY_GENERIC, "del", argv[1])
         db.stats.dirty += length - 1
         return OK
     value.drop_right(length - 1 - bounds[1])
     value.drop_left(bounds[0])
     removed = length - len(value)
     if removed:
-        _changed(db, argv[1], value, removed)
+        _changed(db, argv[1], value, removed, "ltrim")
     else:
         db.modified(argv[1])
         db.stats.dirty -= 1
+        db.notify(NOTIFY_LIST, "ltrim", argv[1])
     return OK

@@ -17,6 +17,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.migrate_sockets import MAX_TIMEOUT_MS, MigrateSocket, MigrateSockets, MigrateTimeout
 from ..keyspace.database import now_ms
+from ..keyspace.notify import NOTIFY_GENERIC
 from ..protocol.command import encode_command
 from ..protocol.reply import OK
 from ..table.command import command
@@ -196,6 +197,7 @@ def _exchange(cs: MigrateSocket, db: Database, batch: bytes, sent: list[bytes], 
                           else select_reply if select_reply[:1] == b"-" else line)
                 target_error = failed[1:].decode("utf-8", "surrogateescape")
         elif not copy:
-            db.delete(key)
+            db.delete_stored(key)
+            db.notify(NOTIFY_GENERIC, "del", key)
             deleted.append(key)
     return target_error, "", False

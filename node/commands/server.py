@@ -43,6 +43,7 @@ def _check_flush_args(argv: list[bytes]) -> None:
 def flushdb(c: Client, argv: list[bytes]) -> Any:
     _check_flush_args(argv)
     c.db.flush()
+    c.server.keyspace_stats.signal_flushed()
     return OK
 
 
@@ -52,6 +53,7 @@ def flushall(c: Client, argv: list[bytes]) -> Any:
     server = c.server
     for db in server.dbs:
         db.flush()
+    server.keyspace_stats.signal_flushed()
     server.snapshots.flushed_all()
     server.keyspace_stats.dirty += 1
     return OK

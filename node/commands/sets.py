@@ -19,6 +19,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..config.directives import watch_process
 from ..keyspace.database import Database
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_SET
 from ..protocol.reply import SetReply
 from ..table.command import command
 from ..types.sets import (
@@ -45,13 +46,21 @@ def read_sets(db: Database, keys: list[bytes]) -> list[HashSet | None]:
     return [read(key, HashSet) for key in keys]
 
 
-def store_result(db: Database, dst: bytes, result: HashSet) -> int:
-    """setKey for a non-empty result (dropping any TTL), else delete the destination."""
+def store_result(db: Database, dst: bytes, result: HashSet, event: str) -> int:
+    """setKey for a non-empty result (dropping any TTL) and ``event``, else delete the
+    destination (dbDelete: live or not) and report "del" if there was one."""
     if result:
+        db.lookup_write(dst)
         db.set(dst, result)
+        db.notify(NOTIFY_SET, event, dst)
         return len(result)
-    db.delete(dst)
+    delete_destination(db, dst)
     return 0
+
+
+def delete_destination(db: Database, dst: bytes) -> None:
+    if db.delete_stored(dst):
+        db.notify(NOTIFY_GENERIC, "del", dst)
 
 
 # --- single-set commands ---
@@ -66,6 +75,7 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
         for member in argv[2:]:
             s.add_member(member)
         db.add(key, s)
+        db.notify(NOTIFY_SET, "sadd", key)
         return len(s)
     add = s.add_member
     added = 0
@@ -74,6 +84,8 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
             added += 1
     if added:
         db.modified(key)
+        if db.stats.notifier.flags & NOTIFY_SET:
+            db.notify(NOTIFY_SET, "sadd", key)
     return added
 
 
@@ -91,9 +103,12 @@ def srem(c: Client, argv: list[bytes]) -> Any:
             deleted += 1
             if not s:
                 db.delete(key)
+                db.notify(NOTIFY_SET, "srem", key)
+                db.notify(NOTIFY_GENERIC, "del", key)
                 return deleted
     if deleted:
         db.modified(key)
+        db.notify(NOTIFY_SET, "srem", key)
     return deleted
 
 
@@ -111,16 +126,21 @@ def smove(c: Client, argv: list[bytes]) -> Any:
         return int(member in src)
     if not src.remove_member(member):
         return 0
+    db.notify(NOTIFY_SET, "srem", src_key)
     if src:
         db.modified(src_key)
     else:
         db.delete(src_key)
+        db.notify(NOTIFY_GENERIC, "del", src_key)
     if dst is None:
         dst = new_set(member)
         dst.add_member(member)
         db.add(dst_key, dst)
     elif dst.add_member(member):
         db.modified(dst_key)
+    else:
+        return 1
+    db.notify(NOTIFY_SET, "sadd", dst_key)
     return 1
 
 
@@ -165,10 +185,12 @@ def spop(c: Client, argv: list[bytes]) -> Any:
         return None
     member = s.random_member()
     s.remove_member(member)
+    db.notify(NOTIFY_SET, "spop", key)
     if s:
         db.modified(key)
     else:
         db.delete(key)
+        db.notify(NOTIFY_GENERIC, "del", key)
     c.rewrite([b"SREM", key, member])  # the random draw is not replayed
     return member
 
@@ -185,10 +207,12 @@ def spop_count(c: Client, argv: list[bytes]) -> Any:
     if s is None or count == 0:
         return SetReply()
     size = len(s)
+    db.notify(NOTIFY_SET, "spop", key)
     if count >= size:
         db.lookup_read(key)
         reply = result_set(s).ordered()
         db.delete(key)
+        db.notify(NOTIFY_GENERIC, "del", key)
         c.rewrite([b"DEL", key])
         return SetReply(reply)
     remaining = size - count
@@ -302,9 +326,10 @@ def sinterstore(c: Client, argv: list[bytes]) -> Any:
     db = c.db
     sets = read_sets(db, argv[2:])
     if any(s is None for s in sets):
-        db.delete(argv[1])
+        delete_destination(db, argv[1])
         return 0
-    return store_result(db, argv[1], result_set(intersection(sets)))  # type: ignore[arg-type]
+    result = result_set(intersection(sets))  # type: ignore[arg-type]
+    return store_result(db, argv[1], result, "sinterstore")
 
 
 def union(sets: list[HashSet | None]) -> HashSet:
@@ -334,7 +359,7 @@ def sunion(c: Client, argv: list[bytes]) -> Any:
 @command("sunionstore")
 def sunionstore(c: Client, argv: list[bytes]) -> Any:
     db = c.db
-    return store_result(db, argv[1], union(read_sets(db, argv[2:])))
+    return store_result(db, argv[1], union(read_sets(db, argv[2:])), "sunionstore")
 
 
 @command("sdiff")
@@ -345,7 +370,7 @@ def sdiff(c: Client, argv: list[bytes]) -> Any:
 @command("sdiffstore")
 def sdiffstore(c: Client, argv: list[bytes]) -> Any:
     db = c.db
-    return store_result(db, argv[1], difference(read_sets(db, argv[2:])))
+    return store_result(db, argv[1], difference(read_sets(db, argv[2:])), "sdiffstore")
 
 
 # --- SSCAN ---

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.database import Database
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_LIST
 from ..table.command import command
 from ..types.hashes import Hash
 from ..types.lists import ListValue
@@ -188,10 +189,12 @@ def sort_generic(c: Client, argv: list[bytes], readonly: bool) -> Any:
                   for pattern in gets]
     count = len(chosen)
     if count:
+        db.lookup_write(store)
         db.set(store, ListValue(chosen, c.server.config["list-max-listpack-size"]))
+        db.notify(NOTIFY_LIST, "sortstore", store)
         db.stats.dirty += count - 1
-    else:
-        db.delete(store)
+    elif db.delete_stored(store):
+        db.notify(NOTIFY_GENERIC, "del", store)
     return count
 
 

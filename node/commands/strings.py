@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
 from ..keyspace.database import now_ms
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_STRING
 from ..protocol.reply import OK, register_encoder
 from ..table.command import command
 from ..types.registry import STRING_TYPES
@@ -62,6 +63,8 @@ def set_(c: Client, argv: list[bytes]) -> Any:
         if (db.expires and key in db.expires) or db.stats.lfu is not None:
             db.lookup_write(key)
         db.set(key, argv[2])
+        if db.stats.notifier.flags & NOTIFY_STRING:
+            db.notify(NOTIFY_STRING, "set", key)
         return OK
     flags, expire = parse_options(argv, 3, True)
     return set_generic(c, argv[1], argv[2], flags, expire, "set", OK, None)
@@ -137,10 +140,12 @@ def set_generic(c: Client, key: bytes, value: bytes, flags: int, expire: bytes |
     if (flags & _NX and found) or (flags & _XX and not found):
         return old if flags & _GET else abort_reply
     db.set(key, value, keep_ttl=bool(flags & _KEEPTTL))
+    db.notify(NOTIFY_STRING, "set", key)
     if expire is not None:
         db.set_expire(key, when)
         if not flags & _PXAT:  # replicas get the absolute time, not a relative one
             c.rewrite([b"SET", key, value, b"PXAT", b"%d" % when])
+        db.notify(NOTIFY_GENERIC, "expire", key)
     return old if flags & _GET else ok_reply
 
 
@@ -174,22 +179,25 @@ def getex(c: Client, argv: list[bytes]) -> Any:
         if flags & (_EXAT | _PXAT) and when <= now_ms():
             db.delete(key)
             c.rewrite([b"DEL", key])
+            db.notify(NOTIFY_GENERIC, "del", key)
         else:
             db.set_expire(key, when)
             db.modified(key)
             if not flags & _PXAT:
                 c.rewrite([b"PEXPIREAT", key, b"%d" % when])
+            db.notify(NOTIFY_GENERIC, "expire", key)
     elif flags & _PERSIST:
         if db.persist(key):
             c.rewrite([b"PERSIST", key])
+            db.notify(NOTIFY_GENERIC, "persist", key)
     return value
 
 
 @command("getdel")
 def getdel(c: Client, argv: list[bytes]) -> Any:
     value = read_string(c, argv[1])
-    if value is not None:
-        c.db.delete(argv[1])
+    if value is not None and c.db.delete(argv[1]):
+        c.db.notify(NOTIFY_GENERIC, "del", argv[1])
     return value
 
 
@@ -197,6 +205,7 @@ def getdel(c: Client, argv: list[bytes]) -> Any:
 def getset(c: Client, argv: list[bytes]) -> Any:
     value = read_string(c, argv[1])
     c.db.set(argv[1], argv[2])
+    c.db.notify(NOTIFY_STRING, "set", argv[1])
     return value
 
 
@@ -220,6 +229,8 @@ def mset(c: Client, argv: list[bytes]) -> Any:
         if (db.expires and key in db.expires) or db.stats.lfu is not None:
             db.lookup_write(key)
         db.set(key, argv[i + 1])
+        if db.stats.notifier.flags & NOTIFY_STRING:
+            db.notify(NOTIFY_STRING, "set", key)
     return OK
 
 
@@ -233,6 +244,7 @@ def msetnx(c: Client, argv: list[bytes]) -> Any:
             return 0
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1])
+        db.notify(NOTIFY_STRING, "set", argv[i])
     return 1
 
 
@@ -264,6 +276,7 @@ def append(c: Client, argv: list[bytes]) -> Any:
     db = c.db
     if value is None:
         db.add(key, tail)
+        db.notify(NOTIFY_STRING, "append", key)
         return len(tail)
     check_length(c, len(value) + len(tail))
     if value.__class__ is bytes:
@@ -273,6 +286,7 @@ def append(c: Client, argv: list[bytes]) -> Any:
         db.modified(key)
     value.make_room(len(value) + len(tail))
     value += tail
+    db.notify(NOTIFY_STRING, "append", key)
     return len(value)
 
 
@@ -290,6 +304,7 @@ def setrange(c: Client, argv: list[bytes]) -> Any:
         check_length(c, offset + len(chunk))
         fresh = SdsString(bytes(offset) + chunk)
         db.add(key, fresh)
+        db.notify(NOTIFY_STRING, "setrange", key)
         return len(fresh)
     if not chunk:
         return len(value)
@@ -304,6 +319,7 @@ def setrange(c: Client, argv: list[bytes]) -> Any:
     if end > len(value):
         value.extend(bytes(end - len(value)))
     value[offset:end] = chunk
+    db.notify(NOTIFY_STRING, "setrange", key)
     return len(value)
 
 
@@ -342,6 +358,8 @@ def incr_by(c: Client, key: bytes, delta: int) -> int:
         c.db.add(key, b"%d" % current)
     else:
         c.db.set(key, b"%d" % current, keep_ttl=True)
+    if c.db.stats.notifier.flags & NOTIFY_STRING:
+        c.db.notify(NOTIFY_STRING, "incrby", key)
     return current
 
 
@@ -391,6 +409,7 @@ def incrbyfloat(c: Client, argv: list[bytes]) -> Any:
         c.db.add(key, stored)
     else:
         c.db.set(key, stored, keep_ttl=True)
+    c.db.notify(NOTIFY_STRING, "incrbyfloat", key)
     c.rewrite([b"SET", key, bytes(text), b"KEEPTTL"])  # the float math is not replayed
     return text
 

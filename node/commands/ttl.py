@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.database import now_ms
+from ..keyspace.notify import NOTIFY_GENERIC
 from ..table.command import command
 from .args import LLONG_MAX, to_int
 from .keys import lookup_notouch
@@ -68,11 +69,13 @@ def expire_generic(c: Client, argv: list[bytes], basetime: int, seconds: bool) -
     if when <= now_ms():
         db.delete(key)
         c.rewrite([b"DEL", key])
+        db.notify(NOTIFY_GENERIC, "del", key)
         return 1
     db.set_expire(key, when)
     db.modified(key)
     if basetime or seconds:  # replicas get the absolute deadline in ms
         c.rewrite([b"PEXPIREAT", key, b"%d" % when, *argv[3:]])
+    db.notify(NOTIFY_GENERIC, "expire", key)
     return 1
 
 
@@ -133,4 +136,7 @@ def persist(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     if db.lookup_write(key) is None:
         return 0
-    return 1 if db.persist(key) else 0
+    if not db.persist(key):
+        return 0
+    db.notify(NOTIFY_GENERIC, "persist", key)
+    return 1

@@ -72,7 +72,7 @@ def algebra(c: Client, argv: list[bytes], numkeys_at: int, op: str, dst: bytes |
     db = c.db
     sources = []
     for key in argv[numkeys_at + 1:numkeys_at + 1 + setnum]:
-        value = db.lookup_write(key) if dst is not None else db.lookup_read(key)
+        value = db.lookup_read(key)  # lookupKeyRead, STORE forms too (hits, misses, keymiss)
         if value is not None and TYPE_NAMES.get(type(value)) not in ("zset", "set"):
             raise CommandError(errors.WRONGTYPE)
         sources.append(Source(value))
@@ -116,7 +116,7 @@ def algebra(c: Client, argv: list[bytes], numkeys_at: int, op: str, dst: bytes |
     if card_only:
         return len(result)
     if dst is not None:
-        return store_result(c, dst, [(s, m) for m, s in result.items()])
+        return store_result(c, dst, [(s, m) for m, s in result.items()], "z%sstore" % op)
     items = sorted([(s, m) for m, s in result.items()])
     return pairs_reply(items, withscores, c.resp3)
 

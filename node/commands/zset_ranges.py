@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..table.command import command
 from ..types.zset import MINUS, PLUS, LexBound, ZSet
 from .args import parse_double, to_int
@@ -145,16 +146,21 @@ def zrange_generic(c: Client, argv: list[bytes], first: int, store: bytes | None
                 stop = hi if limit < 0 else min(hi, begin + limit)
                 items = order[begin:stop] if stop > begin else []
     if store is not None:
-        return store_result(c, store, items)
+        return store_result(c, store, items, "zrangestore")
     return pairs_reply(items, withscores, c.resp3)
 
 
-def store_result(c: Client, dst: bytes, items: list[tuple[float, bytes]]) -> int:
-    """setKey of the result (dropping any TTL), or delete ``dst`` when it is empty."""
+def store_result(c: Client, dst: bytes, items: list[tuple[float, bytes]], event: str) -> int:
+    """setKey of the result (dropping any TTL) and ``event``, or delete ``dst`` (dbDelete:
+    live or not) when the result is empty, reporting "del" if there was one."""
+    db = c.db
     if not items:
-        c.db.delete(dst)
+        if db.delete_stored(dst):
+            db.notify(NOTIFY_GENERIC, "del", dst)
         return 0
-    c.db.set(dst, ZSet.from_scores({m: s for s, m in items}, *limits(c)))
+    db.lookup_write(dst)
+    db.set(dst, ZSet.from_scores({m: s for s, m in items}, *limits(c)))
+    db.notify(NOTIFY_ZSET, event, dst)
     return len(items)
 
 
@@ -237,7 +243,7 @@ def zremrange_generic(c: Client, argv: list[bytes], kind: str) -> Any:
     if hi <= lo:
         return 0
     removed = z.remove_slice(lo, hi)
-    after_removal(c, key, z)
+    after_removal(c, key, z, "zremrangeby" + kind)
     return len(removed)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..config.directives import watch_process
+from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
 from ..types.zset import LOAD_LIMITS, ZSet, score_text
@@ -74,12 +75,17 @@ def write_zset(c: Client, key: bytes) -> ZSet | None:
     return c.db.write_typed(key, ZSet)  # type: ignore[no-any-return]
 
 
-def after_removal(c: Client, key: bytes, z: ZSet) -> None:
-    """A key whose set lost members: deleted when empty, as Redis does, else signalled."""
+def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
+    """A key whose set lost members: ``event`` is reported, then the key is deleted when
+    empty (and "del" reported), as Redis does, else signalled."""
+    db = c.db
+    if db.stats.notifier.flags & NOTIFY_ZSET:
+        db.notify(NOTIFY_ZSET, event, key)
     if z.scores:
-        c.db.modified(key)
+        db.modified(key)
     else:
-        c.db.delete(key)
+        db.delete(key)
+        db.notify(NOTIFY_GENERIC, "del", key)
 
 
 def pairs_reply(items: list[tuple[float, bytes]], withscores: bool, resp3: bool) -> list[Any]:
@@ -100,7 +106,9 @@ def pairs_reply(items: list[tuple[float, bytes]], withscores: bool, resp3: bool)
 _ZADD_FLAGS = {b"nx": 1, b"xx": 2, b"ch": 4, b"incr": 8, b"gt": 16, b"lt": 32}
 
 
-def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
+def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
+                 parsed: list[float] | None = None) -> Any:
+    """ZADD's body; ``parsed``: the scores already parsed (GEOADD computed them)."""
     flags = 8 if incr_only else 0
     i = 2
     argc = len(argv)
@@ -121,7 +129,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
         raise CommandError(errors.GT_LT_NX)
     if incr and elements > 2:
         raise CommandError(errors.ZADD_INCR_PAIR)
-    scores = [to_score(argv[j]) for j in range(i, argc, 2)]
+    scores = parsed if parsed is not None else [to_score(argv[j]) for j in range(i, argc, 2)]
     key = argv[1]
     db = c.db
     z = write_zset(c, key)
@@ -166,6 +174,10 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool) -> Any:
             db.add(key, z)
     elif added or updated:
         db.modified(key)
+    if added or updated:
+        db.stats.dirty += added + updated - 1  # server.dirty += added + updated
+        if db.stats.notifier.flags & NOTIFY_ZSET:
+            db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
     if failure is not None:
         raise CommandError(failure)
     if incr:
@@ -198,7 +210,7 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
             if not z.scores:
                 break
     if deleted:
-        after_removal(c, key, z)
+        after_removal(c, key, z, "zrem")
     return deleted
 
 
@@ -266,7 +278,7 @@ def pop_items(c: Client, key: bytes, z: ZSet, count: int, maximum: bool) -> list
         items.reverse()
     else:
         items = z.remove_slice(0, min(count, n))
-    after_removal(c, key, z)
+    after_removal(c, key, z, "zpopmax" if maximum else "zpopmin")
     return items
 
 

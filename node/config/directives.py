@@ -18,6 +18,7 @@ from typing import Any
 
 from ..base import errors
 from ..protocol.request import split_args, strict_int
+from .keyspace_events import flags_from_string, flags_to_string
 
 
 class ConfigError(ValueError):
@@ -103,6 +104,8 @@ class Kind:
     multi: bool = False
     always_rewrite: bool = False
     min_words: int = 1  # on a config-file line; save, bind and percentiles may stand bare
+    # A value that names only part of the setting: stored merged into the current one.
+    merge: Callable[[Any, Any], Any] | None = None
 
     def rewrite_args(self, value: Any) -> list[str]:
         if self.rewrite is not None:
@@ -244,7 +247,167 @@ def _parse_dbfilename(text: str) -> str:
     return text
 
 
+def _parse_notify_events(text: str) -> int:
+    flags = flags_from_string(text)
+    if flags < 0:
+        raise ConfigError(errors.CONFIG_NOTIFY_EVENTS)
+    return flags
+
+
+def _parse_memory_or_percent(text: str) -> int:
+    """numericParseString for a MEMORY | PERCENT config: bytes, or a percentage stored as
+    a negative number ("10%" -> -10)."""
+    try:
+        return parse_memory(text)
+    except ConfigError:
+        pass
+    digits = text[:-1]
+    if len(text) > 1 and text.endswith("%") and re.fullmatch(r"[+-]?\d+", digits):
+        value = int(digits)
+        if value >= 0:
+            if value > 100:
+                raise ConfigError(errors.CONFIG_PERCENT_RANGE % 100)
+            return -value
+    raise ConfigError(errors.CONFIG_MEMORY_OR_PERCENT)
+
+
+def _format_memory_or_percent(value: int) -> str:
+    return f"{-value}%" if value < 0 else str(value)
+
+
+MEMORY_OR_PERCENT = Kind(_parse_memory_or_percent, _format_memory_or_percent,
+                         lambda v: [f"{-v}%" if v < 0 else rewrite_memory(v)])
+
+
+# client-output-buffer-limit: a class's (hard bytes, soft bytes, soft seconds); a value
+# names some classes (a line or CONFIG SET changes only those: ``merge``).
+OBUF_CLASSES = ("normal", "slave", "pubsub")
+_OBUF_CLASS_NAMES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+_STRTOLL = re.compile(r"[ \t\n\v\f\r]*([+-]?\d+)?")
+
+
+def _parse_obuf_limits(words: list[str]) -> dict[str, tuple[int, int, int]]:
+    """updateClientOutputBufferLimit: all of it is valid, or nothing changes."""
+    if words == [""]:
+        words = []
+    if len(words) % 4:
+        raise ConfigError(errors.CONFIG_OBUF_ARGUMENTS)
+    limits = {}
+    for i in range(0, len(words), 4):
+        name = _OBUF_CLASS_NAMES.get(words[i].lower())
+        if name is None:
+            raise ConfigError(errors.CONFIG_OBUF_CLASS)
+        match = _STRTOLL.fullmatch(words[i + 3])
+        try:
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+        except ConfigError:
+            raise ConfigError(errors.CONFIG_OBUF_VALUE) from None
+        seconds = int(match.group(1) or 0) if match else -1
+        if (match is None or (not match.group(1) and words[i + 3].strip())) or seconds < 0:
+            raise ConfigError(errors.CONFIG_OBUF_VALUE)
+        limits[name] = (hard, soft, seconds)
+    return limits
+
+
+def _format_obuf_limits(limits: dict[str, tuple[int, int, int]]) -> str:
+    return " ".join(f"{name} {h} {s} {sec}" for name in OBUF_CLASSES
+                    for h, s, sec in [limits[name]])
+
+
+def _rewrite_obuf_limits(limits: dict[str, tuple[int, int, int]]) -> list[str]:
+    return [f"{'replica' if name == 'slave' else name} {rewrite_memory(h)} {rewrite_memory(s)} {sec}"
+            for name in OBUF_CLASSES for h, s, sec in [limits[name]]]
+
+
+def _merge_obuf_limits(old: dict[str, tuple[int, int, int]],
+                       new: dict[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
+    return {**old, **new}
+
+
+def flags_kind(*choices: str) -> Kind:
+    """A MULTI_ARG enum (shutdown-on-sigterm save now ...): words OR-ed together, shown
+    in the enum's order, or "default" for none (configEnumGetName)."""
+    def parse(words: list[str]) -> tuple[str, ...]:
+        chosen = set()
+        for word in words or [""]:
+            if word.lower() not in choices:
+                raise ConfigError(errors.CONFIG_ENUM % ", ".join(choices))
+            chosen.add(word.lower())
+        chosen.discard("default")
+        if {"save", "nosave"} <= chosen:
+            raise ConfigError(errors.CONFIG_SHUTDOWN_SAVE_NOSAVE)
+        return tuple(c for c in choices if c in chosen)
+
+    def show(value: tuple[str, ...]) -> str:
+        return " ".join(value) or "default"
+
+    return Kind(parse, show, lambda v: [show(v)], multi=True)
+
+
+def _parse_octal(text: str) -> int:
+    if not re.fullmatch(r"[ \t\n\v\f\r]*[+-]?[0-7]+", text):
+        raise ConfigError(errors.CONFIG_OCTAL)
+    value = int(text.strip(), 8)
+    if not 0 <= value <= 0o777:
+        raise ConfigError(errors.CONFIG_OCTAL_RANGE % (0, 0o777))
+    return value
+
+
+OCTAL_PERM = Kind(_parse_octal, lambda v: f"{v:o}", lambda v: [f"{v:o}"])
+
+
+def _parse_oom_values(words: list[str]) -> tuple[int, int, int]:
+    """setConfigOOMScoreAdjValuesOption: three values, -2000 to 2000."""
+    if len(words) != 3:
+        raise ConfigError(errors.CONFIG_ARGUMENTS)
+    values = []
+    for word in words:
+        value = strict_int(word.encode())
+        if value is None or not -2000 <= value <= 2000:
+            raise ConfigError(errors.CONFIG_OOM_VALUES)
+        values.append(value)
+    return (values[0], values[1], values[2])
+
+
+OOM_VALUES = Kind(_parse_oom_values, lambda v: " ".join(map(str, v)),
+                  lambda v: [" ".join(map(str, v))], multi=True)
+
+_TITLE_VARIABLES = {"title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket",
+                    "config-file"}
+
+
+def _parse_proc_title(text: str) -> str:
+    """isValidProcTitleTemplate: known {variables} only, balanced braces, not empty."""
+    expanded = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "{" and text.startswith("{{", i):
+            expanded.append("{")
+            i += 2
+        elif ch == "}" and text.startswith("}}", i):
+            expanded.append("}")
+            i += 2
+        elif ch == "{":
+            end = text.find("}", i)
+            if end < 0 or text[i + 1:end] not in _TITLE_VARIABLES:
+                raise ConfigError(errors.CONFIG_PROC_TITLE)
+            expanded.append("x" if text[i + 1:end] != "title" else "")
+            i = end + 1
+        elif ch == "}":
+            raise ConfigError(errors.CONFIG_PROC_TITLE)
+        else:
+            expanded.append(ch)
+            i += 1
+    if not "".join(expanded).strip(" "):
+        raise ConfigError(errors.CONFIG_PROC_TITLE)
+    return text
+
+
 BOOL = Kind(parse_bool, format_bool)
+NOTIFY_EVENTS = Kind(_parse_notify_events, flags_to_string, lambda v: [quote(flags_to_string(v))])
+OBUF_LIMITS = Kind(_parse_obuf_limits, _format_obuf_limits, _rewrite_obuf_limits, multi=True,
+                   merge=_merge_obuf_limits)
 STRING = Kind(str, str, lambda v: [quote(v)])
 DBFILENAME = Kind(_parse_dbfilename, str, lambda v: [quote(v)])
 HOSTNAME = Kind(_parse_hostname, str, lambda v: [quote(v)])
@@ -275,6 +438,9 @@ class Directive:
     protected: bool = False
     # A directive of redslot's own, which Redis does not have.
     own: bool = False
+    # Accepted with Redis's default and checks so redis.conf files load, but without an
+    # effect here (the node logs it at start when one is set to another value).
+    inert: bool = False
     # One line on what the directive does in redslot, for the README's reference table.
     doc: str = field(kw_only=True)
 
@@ -293,6 +459,15 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Close a client idle for this many seconds (0: never); MONITOR clients and clients whose requests CLIENT PAUSE holds are kept."),
     Directive("tcp-keepalive", int_kind(0, INT_MAX), "300",
               doc="Seconds of client silence before TCP keepalive probes start (then every third of it, 3 probes); 0 turns keepalive off."),
+    Directive("maxmemory-clients", MEMORY_OR_PERCENT, "0",
+              doc="Client eviction: when the normal and pub/sub clients' buffers together use this much memory (bytes, or a percentage of maxmemory; at least 128 KB), the clients using the most are disconnected, largest first (CLIENT NO-EVICT exempts one). 0: off."),
+    Directive("client-output-buffer-limit", OBUF_LIMITS,
+              "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+              doc="Per client class (normal, replica, pubsub): a hard limit and a soft limit (bytes held for a client over so many seconds) on unsent output; past either the client is disconnected, so a stalled subscriber or replica cannot grow the node's memory without bound. 0 disables a limit."),
+    Directive("tracking-table-max-keys", int_kind(0, 2**63 - 1), "1000000",
+              doc="Client-side caching: at most this many keys remembered for CLIENT TRACKING readers (past it, keys are forgotten and their readers sent an invalidation); 0: no limit."),
+    Directive("notify-keyspace-events", NOTIFY_EVENTS, "",
+              doc="Keyspace notification classes (letters K E g $ l s h z x e t m d n A, as Redis): events are published on `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>`."),
     Directive("maxclients", int_kind(1, 2**32 - 1), "10000",
               doc="Most clients connected at once; a connection beyond it gets `-ERR max number of clients reached` and is closed."),
     Directive("requirepass", STRING, "", sensitive=True,
@@ -314,6 +489,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Accepted and reported; `hz` is not scaled with the number of clients yet."),
     Directive("enable-debug-command", enum_kind("no", "yes", "local"), "no", mutable=False,
               doc="Whether DEBUG may run: no, yes, or local (only from loopback connections)."),
+    Directive("enable-module-command", enum_kind("no", "yes", "local"), "no", mutable=False,
+              doc="Whether MODULE may run: no, yes, or local. redslot loads no modules: MODULE LIST is empty and LOAD fails as for a library Redis cannot open."),
     Directive("enable-protected-configs", enum_kind("no", "yes", "local"), "no", mutable=False,
               doc="Whether CONFIG SET may change protected directives (`dir`, `dbfilename`): no, yes, or local (only from loopback connections)."),
     Directive("cluster-enabled", BOOL, "no", mutable=False,
@@ -334,6 +511,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Hostname this node announces (CLUSTER NODES, SLOTS, SHARDS); letters, digits, hyphens and dots only."),
     Directive("cluster-require-full-coverage", BOOL, "yes",
               doc="`cluster_state` is ok only when all 16384 slots are assigned and their owners reachable; with `no` the cluster stays ok while some slots are not served."),
+    Directive("cluster-allow-pubsubshard-when-down", BOOL, "yes",
+              doc="While the cluster is down, still serve SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH for the slots this node serves."),
     Directive("cluster-allow-reads-when-down", BOOL, "no",
               doc="Serve reads while `cluster_state` is fail (writes are still refused with CLUSTERDOWN)."),
     Directive("cluster-replica-no-failover", BOOL, "no", aliases=("cluster-slave-no-failover",),
@@ -368,6 +547,14 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="A replica refuses writes from its clients with -READONLY (its master's stream still applies)."),
     Directive("replica-serve-stale-data", BOOL, "yes", aliases=("slave-serve-stale-data",),
               doc="Accepted for compatibility, not enforced yet: a replica whose link is down always answers reads (Redis with `no` answers -MASTERDOWN)."),
+    Directive("repl-diskless-sync", BOOL, "yes",
+              doc="Full syncs stream the snapshot to replicas over their sockets (a forked child writes it into a pipe, Redis's EOF-marked format) instead of writing a file first; replicas that cannot read that format get a file."),
+    Directive("repl-diskless-sync-delay", int_kind(0, INT_MAX), "5",
+              doc="Seconds a diskless full sync waits for more replicas to share one snapshot (the control plane's nodes use 0)."),
+    Directive("repl-diskless-sync-max-replicas", int_kind(0, INT_MAX), "0",
+              doc="Start a diskless full sync before the delay once this many replicas wait; 0: always wait the delay."),
+    Directive("repl-diskless-load", enum_kind("disabled", "on-empty-db", "swapdb"), "disabled",
+              doc="Accepted as in Redis; a redslot replica always receives the snapshot into memory and loads it from there (no temporary file)."),
     Directive("repl-backlog-size", memory_kind(1), "1mb",
               doc="Bytes of the replication stream kept for replicas that reconnect (partial resync instead of a full one)."),
     Directive("repl-backlog-ttl", int_kind(0, INT_MAX), "3600",
@@ -467,6 +654,110 @@ DIRECTIVES: tuple[Directive, ...] = (
     # --- HyperLogLog ---
     Directive("hll-sparse-max-bytes", memory_kind(0, LLONG_MAX), "3000",
               doc="A sparse HyperLogLog that would grow past this many bytes (its 16-byte header included) turns dense (12304 bytes) for good."),
+    # --- streams ---
+    Directive("stream-node-max-entries", int_kind(0, LLONG_MAX), "100",
+              doc="A stream node (Redis's listpack in the radix tree) holds at most this many entries, deleted ones included; 0: no limit. Approximate trimming (~) removes whole nodes only, so this shapes what XADD/XTRIM with ~ trim."),
+    Directive("stream-node-max-bytes", memory_kind(0, LLONG_MAX), "4096",
+              doc="A stream node is closed once its listpack (in Redis's bytes) would reach this size; 0: no limit (1 GB, as Redis)."),
+    # --- process ---
+    Directive("daemonize", BOOL, "no", mutable=False,
+              doc="Run in the background (detached from the terminal, standard streams to /dev/null; with no `pidfile`, /var/run/redis.pid is written, as Redis does)."),
+    Directive("pidfile", STRING, "", mutable=False,
+              doc="Write the process id to this file once listening; removed at a clean shutdown."),
+    Directive("unixsocket", STRING, "", mutable=False,
+              doc="Also listen on this Unix socket path (clients there count as local)."),
+    Directive("unixsocketperm", OCTAL_PERM, "0", mutable=False,
+              doc="Permissions (octal) of the Unix socket file; 0 leaves the umask's."),
+    Directive("shutdown-on-sigint", flags_kind("default", "save", "nosave", "now", "force"), "default",
+              doc="What SIGINT's shutdown does: default (save if save points are set), save, nosave, now, force, as SHUTDOWN's options."),
+    Directive("shutdown-on-sigterm", flags_kind("default", "save", "nosave", "now", "force"), "default",
+              doc="What SIGTERM's shutdown does, as for shutdown-on-sigint."),
+    Directive("shutdown-timeout", int_kind(0, INT_MAX), "10", inert=True,
+              doc="Accepted; no effect (a redslot shutdown does not wait for replicas to catch up: the control plane fails over)."),
+    Directive("supervised", enum_kind("upstart", "systemd", "auto", "no"), "no", mutable=False, inert=True,
+              doc="Accepted; no effect (no systemd/upstart readiness notification)."),
+    Directive("always-show-logo", BOOL, "no", mutable=False, inert=True, doc="Accepted; no effect (no ASCII logo)."),
+    Directive("set-proc-title", BOOL, "yes", mutable=False, inert=True, doc="Accepted; no effect (the process title is Python's)."),
+    Directive("proc-title-template", Kind(_parse_proc_title, str, lambda v: [quote(v)]),
+              "{title} {listen-addr} {server-mode}", inert=True,
+              doc="Checked as Redis checks it; no effect (the process title is Python's)."),
+    Directive("syslog-enabled", BOOL, "no", mutable=False, inert=True, doc="Accepted; no effect (logs go to `logfile` or standard output)."),
+    Directive("syslog-ident", STRING, "redis", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("syslog-facility", enum_kind("user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"), "local0",
+              mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("crash-log-enabled", BOOL, "yes", inert=True, doc="Accepted; no effect (Python reports its own tracebacks)."),
+    Directive("crash-memcheck-enabled", BOOL, "yes", inert=True, doc="Accepted; no effect."),
+    Directive("disable-thp", BOOL, "yes", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("oom-score-adj", enum_kind("no", "yes", "relative", "absolute"), "no", inert=True, doc="Accepted; no effect (set the pod's or unit's OOM score instead)."),
+    Directive("oom-score-adj-values", OOM_VALUES, "0 200 800", inert=True, doc="Checked as Redis checks it; no effect."),
+    Directive("ignore-warnings", STRING, "", inert=True, doc="Accepted; no effect."),
+    Directive("socket-mark-id", int_kind(0, 2**32 - 1), "0", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("bind-source-addr", STRING, "", inert=True, doc="Accepted; no effect (outgoing links use the system's choice of address)."),
+    Directive("server_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect (pin the process with taskset or the pod's CPU manager)."),
+    Directive("bio_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("aof_rewrite_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("bgsave_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
+    # --- threads, memory and allocator ---
+    Directive("io-threads", int_kind(1, 128), "1", mutable=False, inert=True, doc="Accepted; no effect (one thread does all I/O and commands)."),
+    Directive("io-threads-do-reads", BOOL, "no", mutable=False, inert=True, doc="Accepted; no effect."),
+    Directive("jemalloc-bg-thread", BOOL, "yes", inert=True, doc="Accepted; no effect (CPython's allocator)."),
+    Directive("activerehashing", BOOL, "yes", inert=True, doc="Accepted; no effect (Python dicts resize themselves)."),
+    Directive("activedefrag", BOOL, "no", inert=True, doc="Accepted; no effect (no active defragmentation)."),
+    Directive("active-defrag-ignore-bytes", memory_kind(1, 2**63 - 1), "104857600", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-threshold-lower", int_kind(0, 1000), "10", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-threshold-upper", int_kind(0, 1000), "100", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-cycle-min", int_kind(1, 99), "1", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-cycle-max", int_kind(1, 99), "25", inert=True, doc="Accepted; no effect."),
+    Directive("active-defrag-max-scan-fields", int_kind(1, 2**63 - 1), "1000", inert=True, doc="Accepted; no effect."),
+    Directive("lazyfree-lazy-eviction", BOOL, "no", inert=True, doc="Accepted; no effect (values are freed at once)."),
+    Directive("lazyfree-lazy-expire", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("lazyfree-lazy-server-del", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("lazyfree-lazy-user-del", BOOL, "no", inert=True, doc="Accepted; no effect (UNLINK frees like DEL)."),
+    Directive("lazyfree-lazy-user-flush", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("replica-lazy-flush", BOOL, "no", aliases=("slave-lazy-flush",), inert=True, doc="Accepted; no effect."),
+    # --- persistence and replication ---
+    Directive("aof-disable-auto-gc", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("aof-rewrite-incremental-fsync", BOOL, "yes", inert=True, doc="Accepted; no effect."),
+    Directive("aof-timestamp-enabled", BOOL, "no", inert=True, doc="Accepted; no effect (no timestamp annotations in the AOF)."),
+    Directive("rdb-save-incremental-fsync", BOOL, "yes", inert=True, doc="Accepted; no effect (snapshots are fsynced once, whole)."),
+    Directive("no-appendfsync-on-rewrite", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("repl-disable-tcp-nodelay", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("replica-announced", BOOL, "yes", inert=True, doc="Accepted; no effect (no Sentinel)."),
+    Directive("replica-ignore-disk-write-errors", BOOL, "no", inert=True, doc="Accepted; no effect."),
+    Directive("propagation-error-behavior", enum_kind("ignore", "panic", "panic-on-replicas"), "ignore", inert=True,
+              doc="Accepted; no effect (errors in the replication stream are ignored, Redis's default)."),
+    Directive("sanitize-dump-payload", enum_kind("no", "yes", "clients"), "no", inert=True,
+              doc="Accepted; no effect (RESTORE payloads are always fully checked while decoding)."),
+    # --- cluster ---
+    Directive("cluster-migration-barrier", int_kind(0, INT_MAX), "1", inert=True, doc="Accepted; no effect (the control plane places replicas)."),
+    Directive("cluster-replica-validity-factor", int_kind(0, INT_MAX), "10", aliases=("cluster-slave-validity-factor",), inert=True,
+              doc="Accepted; no effect (the control plane decides failovers)."),
+    Directive("cluster-link-sendbuf-limit", memory_kind(0, 2**64 - 1), "0", inert=True,
+              doc="Accepted; no effect (forwarded publishes waiting for one peer are capped at 32 MB)."),
+    Directive("cluster-preferred-endpoint-type", enum_kind("ip", "hostname", "unknown-endpoint"), "ip", inert=True,
+              doc="Accepted; no effect (redirects and CLUSTER SLOTS name nodes by IP)."),
+    # --- TLS (config/tls.py) ---
+    Directive("tls-port", int_kind(0, 65535), "0",
+              doc="Also accept TLS connections on this port (`port 0` for TLS only); needs tls-cert-file and tls-key-file."),
+    Directive("tls-cert-file", STRING, "", doc="The server's certificate chain (PEM); setting it again reloads it."),
+    Directive("tls-key-file", STRING, "", doc="The server's private key (PEM)."),
+    Directive("tls-key-file-pass", STRING, "", sensitive=True, doc="Passphrase of tls-key-file."),
+    Directive("tls-client-cert-file", STRING, "", doc="Certificate this node shows as a client (to its master); tls-cert-file when empty."),
+    Directive("tls-client-key-file", STRING, "", doc="Private key of tls-client-cert-file."),
+    Directive("tls-client-key-file-pass", STRING, "", sensitive=True, doc="Passphrase of tls-client-key-file."),
+    Directive("tls-dh-params-file", STRING, "", doc="DH parameters (PEM) for DHE ciphers."),
+    Directive("tls-ca-cert-file", STRING, "", doc="CA certificates (PEM) that client and peer certificates must chain to."),
+    Directive("tls-ca-cert-dir", STRING, "", doc="A directory of CA certificates, as tls-ca-cert-file."),
+    Directive("tls-auth-clients", enum_kind("no", "yes", "optional"), "yes",
+              doc="Whether TLS clients must present a certificate signed by the CA (yes), may (optional) or need not (no)."),
+    Directive("tls-protocols", STRING, "", doc="TLS versions accepted, from TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; empty: TLSv1.2 and TLSv1.3."),
+    Directive("tls-ciphers", STRING, "", doc="OpenSSL cipher list for TLSv1.2 and below."),
+    Directive("tls-ciphersuites", STRING, "", doc="TLSv1.3 ciphersuites: must stay empty (Python's ssl module cannot choose them)."),
+    Directive("tls-prefer-server-ciphers", BOOL, "no", doc="Prefer the server's cipher order."),
+    Directive("tls-session-caching", BOOL, "yes", inert=True, doc="Accepted; no effect (Python's ssl keeps its default session cache)."),
+    Directive("tls-session-cache-size", int_kind(0, INT_MAX), "20480", inert=True, doc="Accepted; no effect."),
+    Directive("tls-session-cache-timeout", int_kind(0, INT_MAX), "300", inert=True, doc="Accepted; no effect."),
+    Directive("tls-replication", BOOL, "no", doc="This node connects to its master over TLS (the master's port is then its tls-port)."),
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.
@@ -533,6 +824,8 @@ class Config:
 
     def store(self, d: Directive, value: Any) -> None:
         """Store an already parsed value and tell the listeners."""
+        if d.kind.merge is not None:
+            value = d.kind.merge(self.values[d.name], value)
         self.values[d.name] = value
         _LAST_STORED[d.name] = value
         for listener in self._listeners.get(d.name, ()):

@@ -9,14 +9,18 @@ lookup is a cache miss (measured: ~600 ns for a random key among 100k on this ha
 Expiry is lazy (a read of an expired key deletes it first) plus the active cycle in
 ``expire.py``. Every write path goes through ``set``/``delete``/``modified`` so WATCH
 (transactions.py), the dirty counter and, later, cluster slot indexes and replication hook
-in one place.
+in one place. Keyspace notifications: a created key reports "new" here (dbAdd), an expired
+one "expired" and a read miss "keymiss"; each command reports its own events (``notify``).
+A store command sets its destination as Redis's setKey does (``lookup_write`` first, so
+an expired destination reports "expired" before "new") and deletes an empty result's
+destination unchecked (``delete_stored``, dbDelete).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..base.errors import WRONGTYPE, CommandError
@@ -24,7 +28,7 @@ from ..base.sampling import KeySample, random_pick, random_picks
 from ..types.footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
 from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
-from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, Notifier
+from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
 from .watch import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
@@ -53,7 +57,7 @@ class KeyspaceStats:
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
                  "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "resized",
-                 "expiry", "propagation", "notifier")
+                 "expiry", "propagation", "notifier", "invalidate", "invalidate_all")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -81,6 +85,15 @@ class KeyspaceStats:
         self.expiry = EXPIRY_DELETE
         self.propagation: Propagation | None = None  # where expiry DELs are streamed
         self.notifier = Notifier()  # notify-keyspace-events and where events go
+        # Client-side caching (pubsub/tracking.py), installed while a client tracks keys:
+        # a changed key's readers are told; a flush tells every tracking client.
+        self.invalidate: Callable[[bytes], None] | None = None
+        self.invalidate_all: Callable[[], None] | None = None
+
+    def signal_flushed(self) -> None:
+        """signalFlushedDb's tracking part: once per FLUSHDB / FLUSHALL / full resync."""
+        if self.invalidate_all is not None:
+            self.invalidate_all()
 
     def settle(self) -> None:
         """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum."""
@@ -266,7 +279,12 @@ class Database:
         entry = self.entries.get(key)
         if entry is None:
             self._insert(key, value)
+            if self.stats.notifier.flags & NOTIFY_NEW:
+                self._new(key)
         else:
+            if self.blocked and key in self.blocked and TYPE_NAMES.get(
+                    type(entry.value)) == "stream":
+                self._signal_ready(key, entry.value)  # dbSetValue: as a deleted stream
             entry.value = value
             if type(value) is bytes:
                 size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
@@ -281,10 +299,30 @@ class Database:
                 self.volatile.discard(key)
         self._signal(key)
 
+    def overwrite(self, key: bytes, value: Any) -> None:
+        """dbOverwrite for the same content in another representation (dbUnshareStringValue):
+        the TTL stays and nothing is signalled, as the command may then change nothing."""
+        entry = self.entries[key]
+        entry.value = value
+        self.stats.resized.append((self, key))
+        if self.stats.lfu is None:
+            entry.clock = self.stats.lru_clock
+
     def add(self, key: bytes, value: Any) -> None:
         """Store a value under a key known to be absent (after a lookup returned None)."""
         self._insert(key, value)
+        if self.stats.notifier.flags & NOTIFY_NEW:
+            self._new(key)
         self._signal(key)
+
+    def load(self, key: bytes, value: Any) -> None:
+        """``add`` for a snapshot being loaded (dbAddRDBLoad): no "new" event."""
+        self._insert(key, value)
+        self._signal(key)
+
+    def _new(self, key: bytes) -> None:
+        """dbAdd's "new" event (class n, outside A): a key was created."""
+        self.stats.notifier.publish(NOTIFY_NEW, "new", key, self.id)
 
     def _insert(self, key: bytes, value: Any) -> None:
         entry = _new_entry(Entry)
@@ -311,6 +349,16 @@ class Database:
         self._signal(key)
         return True
 
+    def delete_stored(self, key: bytes) -> bool:
+        """dbDelete: remove the key even if its TTL has passed (no "expired" event), as
+        Redis does where it deletes a key it did not look up first (an empty STORE result,
+        RESTORE ... REPLACE, MIGRATE, a duplicate in a merged snapshot)."""
+        if key not in self.entries:
+            return False
+        self._remove(key)
+        self._signal(key)
+        return True
+
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
         self.volatile.add(key)
@@ -327,13 +375,6 @@ class Database:
         self.stats.resized.append((self, key))
         self._signal(key)
 
-    def unshare(self, key: bytes, value: Any) -> None:
-        """dbUnshareStringValue: store an equal value of a class that can change in place.
-
-        The key's content is unchanged, so nothing is signalled, counted or expired."""
-        self.entries[key].value = value
-        self.stats.resized.append((self, key))
-
     def resized(self, key: bytes) -> None:
         """A value grew or shrank without changing (a read built an index): re-cost it."""
         self.stats.resized.append((self, key))
@@ -343,6 +384,7 @@ class Database:
         self.stats.data_bytes -= sum(entry.size for entry in self.entries.values())
         if self.watched:
             touch_all(self, None)
+        self._signal_gone_streams(self.entries, {})
         self.entries = {}
         self.keys = []
         self.expires = {}
@@ -353,6 +395,8 @@ class Database:
         return removed
 
     def swap_with(self, other: Database) -> None:
+        self._signal_gone_streams(self.entries, other.entries)
+        other._signal_gone_streams(other.entries, self.entries)
         self.entries, other.entries = other.entries, self.entries
         self.keys, other.keys = other.keys, self.keys
         self.expires, other.expires = other.expires, self.expires
@@ -365,6 +409,23 @@ class Database:
                 if entry is not None:
                     db._signal_ready(key, entry.value)
 
+    def _signal_gone_streams(self, before: dict[bytes, Entry], after: dict[bytes, Entry]) -> None:
+        """scanDatabaseForDeletedStreams: a blocked key that held a stream and will hold
+        none is readied, so XREADGROUP learns its stream is gone (FLUSHALL, SWAPDB)."""
+        for key in self.blocked:
+            old, new = before.get(key), after.get(key)
+            if (old is not None and TYPE_NAMES.get(type(old.value)) == "stream"
+                    and (new is None or TYPE_NAMES.get(type(new.value)) != "stream")):
+                self._signal_ready(key, old.value)
+
+    def signal_ready(self, key: bytes) -> None:
+        """signalKeyAsReady for a key changed in place (XADD, XGROUP DESTROY): its blocked
+        clients are offered it after the command."""
+        if self.blocked and key in self.blocked:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self._signal_ready(key, entry.value)
+
     def _signal_ready(self, key: bytes, value: Any) -> None:
         """signalKeyAsReady: queue a key for the clients blocked on it, if its type can
         serve any blocked client at all."""
@@ -376,6 +437,8 @@ class Database:
         """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""
         entry = self.entries.pop(key)
         self.stats.data_bytes -= entry.size
+        if self.blocked and key in self.blocked and TYPE_NAMES.get(type(entry.value)) == "stream":
+            self._signal_ready(key, entry.value)  # dbGenericDelete: XREADGROUP learns it
         pos = entry.pos
         keys = self.keys
         last = keys.pop()
@@ -388,14 +451,21 @@ class Database:
             self.slot_index.discard(key)
 
     def notify(self, kind: int, event: str, key: bytes) -> None:
-        """notifyKeyspaceEvent: report ``event`` (Redis's name) of class ``kind`` on key."""
+        """notifyKeyspaceEvent: report ``event`` (Redis's name) of class ``kind`` on key.
+
+        The hottest handlers (SET, INCR, pushes and pops ...) test
+        ``stats.notifier.flags & kind`` before calling: the call costs several times
+        that test, and notifications are usually off."""
         notifier = self.stats.notifier
         if notifier.flags & kind:
             notifier.publish(kind, event, key, self.id)
 
     def _signal(self, key: bytes) -> None:
         """signalModifiedKey: count the change; fail the EXEC of clients watching the key."""
-        self.stats.dirty += 1
+        stats = self.stats
+        stats.dirty += 1
+        if stats.invalidate is not None:
+            stats.invalidate(key)
         if self.watched:
             watchers = self.watched.get(key)
             if watchers:

@@ -12,19 +12,24 @@ import asyncio
 import time
 from typing import Protocol
 
+FAILOVER_HOLD = 10.0 * 365 * 86400  # "until the failover ends"
+
 
 class Client(Protocol):
     def resume(self) -> None: ...
 
 
 class PauseState:
-    __slots__ = ("mode", "until", "postponed", "timer")
+    __slots__ = ("mode", "until", "postponed", "timer", "failover")
 
     def __init__(self) -> None:
         self.mode: str | None = None  # "write" or "all"
         self.until = 0.0
         self.postponed: list[Client] = []
         self.timer: asyncio.TimerHandle | None = None
+        # A coordinated FAILOVER holds writes until it ends, whatever CLIENT UNPAUSE says
+        # (Redis's PAUSE_DURING_FAILOVER purpose).
+        self.failover = False
 
     def blocks(self, writes: bool) -> bool:
         """Whether a command must wait: any under PAUSE ALL, one that ``writes`` (or may,
@@ -48,7 +53,19 @@ class PauseState:
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_later(self.until - time.monotonic(), self.expire)
 
+    def hold_for_failover(self) -> None:
+        self.failover = True
+        self.pause("write", FAILOVER_HOLD)
+
+    def release_failover(self) -> None:
+        self.failover = False
+        self.unpause()
+
     def unpause(self) -> None:
+        if self.failover:  # CLIENT UNPAUSE or a client pause's end: writes stay held
+            self.mode = "write"
+            self.until = time.monotonic() + FAILOVER_HOLD
+            return
         self.mode = None
         if self.timer is not None:
             self.timer.cancel()

@@ -19,6 +19,8 @@ from ..keyspace.propagation import Propagation
 from ..persistence.aof import AppendOnly
 from ..persistence.snapshots import Snapshots
 from ..protocol.request import RequestParser
+from ..pubsub.hub import PubSub
+from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..table.command import Command
 from .rates import InstantaneousMetric
@@ -63,6 +65,7 @@ class Server(Protocol):
     stat_total_error_replies: int
     stat_unexpected_error_replies: int
     stat_evictedkeys: int
+    stat_evicted_clients: int
     stat_expired_time_cap_reached_count: int
     stat_expire_cycle_time_used: int
     stat_acl_denied_auth: int
@@ -81,6 +84,10 @@ class Server(Protocol):
     def propagation(self) -> Propagation: ...
     @property
     def evictor(self) -> Evictor: ...
+    @property
+    def pubsub(self) -> PubSub: ...
+    @property
+    def tracker(self) -> Tracker: ...
     @property
     def metric_ops(self) -> InstantaneousMetric: ...
     @property

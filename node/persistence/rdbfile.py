@@ -15,10 +15,11 @@ does at start); keys already expired are skipped, as a master does.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..keyspace.database import now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
@@ -68,6 +69,22 @@ def _policy_clock(server: Server) -> str:
 
 def write_snapshot(server: Server, path: str) -> int:
     """rdbSaveRio into ``path`` (fsynced); returns the number of keys written."""
+    with open(path, "wb") as f:
+        written = write_rdb(server, f, with_data=True)
+        f.flush()
+        os.fsync(f.fileno())
+    return written
+
+
+def snapshot_without_data(server: Server) -> bytes:
+    """An RDB with the header and aux fields only (REPLCONF rdb-filter-only)."""
+    out = io.BytesIO()
+    write_rdb(server, out, with_data=False)
+    return out.getvalue()
+
+
+def write_rdb(server: Server, f: BinaryIO, with_data: bool) -> int:
+    """rdbSaveRio: the RDB of every database (or none) into ``f``; the keys written."""
     config = server.config
     compress = config["rdbcompression"] and NATIVE_LZF is not None
     w = Writer(compress, NATIVE_LZF[0] if NATIVE_LZF is not None else lzf_compress)
@@ -83,65 +100,61 @@ def write_snapshot(server: Server, path: str) -> int:
     savers = SAVERS
     crc = 0
     written = 0
-    with open(path, "wb") as f:
+    def flush() -> None:
+        nonlocal crc
+        if checksum:
+            crc = crc64(buf, crc)
+        f.write(buf)
+        buf.clear()
 
-        def flush() -> None:
-            nonlocal crc
-            if checksum:
-                crc = crc64(buf, crc)
-            f.write(buf)
-            buf.clear()
-
-        buf += b"REDIS%04d" % RDB_FILE_VERSION
-        aux = [("redis-ver", server.version), ("redis-bits", "64"),
-               ("ctime", str(int(time.time()))), ("used-mem", str(used_memory(server)))]
-        prop = server.propagation
-        if prop.backlog is not None:  # rdbPopulateSaveInfo: a restart can PSYNC from here
-            aux += [("repl-stream-db", str(max(prop.selected_db, 0))),
-                    ("repl-id", server.replication.replid), ("repl-offset", str(prop.offset))]
-        aux.append(("aof-base", "0"))
-        for name, value in aux:
-            buf.append(OPCODE_AUX)
-            save_string(name.encode())
-            save_string(value.encode())
-        for db in server.dbs:
-            if not db.entries:
-                continue
-            buf.append(OPCODE_SELECTDB)
-            save_len(db.id)
-            buf.append(OPCODE_RESIZEDB)
-            save_len(len(db.entries))
-            save_len(len(db.expires))
-            expires = db.expires
-            for key, entry in db.entries.items():
-                if expires:
-                    when = expires.get(key)
-                    if when is not None:
-                        buf.append(OPCODE_EXPIRETIME_MS)
-                        buf += when.to_bytes(8, "little", signed=True)
-                if clock_kind == "lru":
-                    clock = entry.clock
-                    buf.append(OPCODE_IDLE)
-                    save_len(now_clock - clock if now_clock >= clock
-                             else now_clock + LRU_CLOCK_MAX - clock)
-                elif clock_kind == "lfu" and lfu is not None:
-                    buf.append(OPCODE_FREQ)
-                    buf.append(lfu.decayed(entry.clock))
-                value = entry.value
-                type_byte, saver = savers[value.__class__]
-                buf.append(type_byte)
-                save_string(key)
-                saver(w, value)
-                written += 1
-                if delay > 0:
-                    time.sleep(delay)
-                if len(buf) > FLUSH_BYTES:
-                    flush()
-        buf.append(OPCODE_EOF)
-        flush()
-        f.write(crc.to_bytes(8, "little"))
-        f.flush()
-        os.fsync(f.fileno())
+    buf += b"REDIS%04d" % RDB_FILE_VERSION
+    aux = [("redis-ver", server.version), ("redis-bits", "64"),
+           ("ctime", str(int(time.time()))), ("used-mem", str(used_memory(server)))]
+    prop = server.propagation
+    if prop.backlog is not None:  # rdbPopulateSaveInfo: a restart can PSYNC from here
+        aux += [("repl-stream-db", str(max(prop.selected_db, 0))),
+                ("repl-id", server.replication.replid), ("repl-offset", str(prop.offset))]
+    aux.append(("aof-base", "0"))
+    for name, value in aux:
+        buf.append(OPCODE_AUX)
+        save_string(name.encode())
+        save_string(value.encode())
+    for db in server.dbs if with_data else ():
+        if not db.entries:
+            continue
+        buf.append(OPCODE_SELECTDB)
+        save_len(db.id)
+        buf.append(OPCODE_RESIZEDB)
+        save_len(len(db.entries))
+        save_len(len(db.expires))
+        expires = db.expires
+        for key, entry in db.entries.items():
+            if expires:
+                when = expires.get(key)
+                if when is not None:
+                    buf.append(OPCODE_EXPIRETIME_MS)
+                    buf += when.to_bytes(8, "little", signed=True)
+            if clock_kind == "lru":
+                clock = entry.clock
+                buf.append(OPCODE_IDLE)
+                save_len(now_clock - clock if now_clock >= clock
+                         else now_clock + LRU_CLOCK_MAX - clock)
+            elif clock_kind == "lfu" and lfu is not None:
+                buf.append(OPCODE_FREQ)
+                buf.append(lfu.decayed(entry.clock))
+            value = entry.value
+            type_byte, saver = savers[value.__class__]
+            buf.append(type_byte)
+            save_string(key)
+            saver(w, value)
+            written += 1
+            if delay > 0:
+                time.sleep(delay)
+            if len(buf) > FLUSH_BYTES:
+                flush()
+    buf.append(OPCODE_EOF)
+    flush()
+    f.write(crc.to_bytes(8, "little"))
     return written
 
 
@@ -163,7 +176,7 @@ class LoadProgress:
 def load_snapshot(server: Server, data: bytes, progress: LoadProgress,
                   merge: bool = False) -> Iterator[None]:
     """rdbLoadRio over ``data``, yielding every LOAD_STEP_KEYS keys (the caller may run the
-    event loop then). Keys go through Database.add/set_expire; ``merge`` replaces keys that
+    event loop then). Keys go through Database.load/set_expire; ``merge`` replaces keys that
     exist (DEBUG RELOAD MERGE) where a plain load fails on a duplicate.
 
     The cyclic garbage collector is off meanwhile: a load creates millions of tracked
@@ -236,8 +249,8 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                             raise SnapshotError(
                                 f"RDB has duplicated key '{key.decode(errors='replace')}' "
                                 f"in DB {db.id}")
-                        db.delete(key)
-                    db.add(key, value)
+                        db.delete_stored(key)
+                    db.load(key, value)
                     if expire != -1:
                         db.set_expire(key, expire)
                     if idle >= 0 or freq >= 0:

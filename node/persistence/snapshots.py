@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from ..base import errors
 from ..base.forks import finished, fork_child, stop
-from .rdbfile import LoadProgress, SnapshotError, load_snapshot, write_snapshot
+from .rdbfile import (
+    LoadProgress,
+    SnapshotError,
+    load_snapshot,
+    snapshot_without_data,
+    write_rdb,
+    write_snapshot,
+)
 
 if TYPE_CHECKING:
     from ..table.command import Command
@@ -32,6 +39,7 @@ class Snapshots:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.child_pid = 0
+        self.to_socket = False  # the child streams to replicas (diskless), no file
         self.child_start = 0.0
         self.child_keys = 0
         self.dirty_before_bgsave = 0
@@ -110,14 +118,17 @@ class Snapshots:
         server.log_verbose(f"Snapshot written in {time.time() - started:.3f} seconds")
         return True
 
-    def background_save(self) -> bool:
-        """rdbSaveBackground: fork a child that writes the snapshot; False if fork failed."""
+    def background_save(self, pipe_fd: int = -1) -> bool:
+        """rdbSaveBackground: fork a child that writes the snapshot (into ``pipe_fd`` for
+        a diskless replica sync, rdbSaveToSlavesSockets); False if fork failed."""
         server = self.server
         self.dirty_before_bgsave = server.keyspace_stats.dirty
         self.last_try = time.time()
         self.scheduled = False
+        self.to_socket = pipe_fd >= 0
+        work = self._write_in_child if pipe_fd < 0 else lambda: self._write_to_pipe(pipe_fd)
         try:
-            pid = fork_child(self._write_in_child, self._child_failed)
+            pid = fork_child(work, self._child_failed)
         except OSError as exc:
             self.status_ok = False
             self._update_gate()
@@ -154,6 +165,10 @@ class Snapshots:
         os.replace(temp, self.path)
         self.server.log_notice("DB saved on disk")
 
+    def _write_to_pipe(self, fd: int) -> None:
+        with os.fdopen(fd, "wb", buffering=1 << 16) as pipe:
+            write_rdb(self.server, pipe, with_data=True)
+
     def _child_failed(self, exc: BaseException) -> None:
         self.server.log_warning(f"Write error saving DB on disk: {exc}")
 
@@ -161,6 +176,13 @@ class Snapshots:
         """backgroundSaveDoneHandlerDisk: a negative code is the signal that ended it."""
         server = self.server
         now = time.time()
+        if self.to_socket:  # backgroundSaveDoneHandlerSocket: no file, no save time
+            self.to_socket = False
+            server.log_notice("Background RDB transfer terminated with success" if code == 0
+                              else f"Background RDB transfer error (code {code})")
+            self.child_pid = 0
+            self.child_keys = 0
+            return
         if code == 0:
             server.log_notice("Background saving terminated with success")
             server.keyspace_stats.dirty -= self.dirty_before_bgsave
@@ -218,6 +240,10 @@ class Snapshots:
         return False
 
     # --- loading ---
+
+    def empty_payload(self) -> bytes:
+        """An RDB without keys, for a replica that filtered them out."""
+        return snapshot_without_data(self.server)
 
     def read_file(self) -> bytes | None:
         try:

@@ -137,6 +137,12 @@ class RequestParser:
         """Bytes received but not yet parsed into a request (the query buffer)."""
         return len(self._pending)
 
+    @property
+    def free(self) -> int:
+        """Room the query buffer has allocated past its content (CLIENT LIST qbuf-free).
+        It never keeps more: once parsed it is released, which is Redis's shrinking."""
+        return max(self._pending.__alloc__() - len(self._pending) - 1, 0)
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self.error is not None:
             return []

@@ -9,11 +9,13 @@ replica's connection is a client like any other, so ``Client`` extends what bloc
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config.directives import Config
 from ..keyspace.blocking import Client as BlockingClient
 from ..keyspace.database import Database, KeyspaceStats
+from ..keyspace.pause import PauseState
 from ..keyspace.propagation import Propagation
 from ..protocol.request import RequestParser
 
@@ -32,6 +34,7 @@ class Client(BlockingClient, Protocol):
     replica: Any
     replica_ip: str
     replica_port: int
+    replica_req: int
     woff: int
     tot_net_out: int
     # min-replicas-ack: replies held until replicas acknowledge (ackgate.py)
@@ -48,13 +51,16 @@ class Snapshots(Protocol):
     child_pid: int
     status_ok: bool
 
-    def background_save(self) -> bool: ...
+    def background_save(self, pipe_fd: int = -1) -> bool: ...
+    def kill_child(self) -> None: ...
+    def empty_payload(self) -> bytes: ...
     def read_file(self) -> bytes | None: ...
     def load(self, data: bytes, merge: bool = False) -> object: ...
 
 
 class Server(Protocol):
     config: Config
+    tls_client: ssl.SSLContext | None  # tls-replication: how to reach the master
     dbs: list[Database]
     keyspace_stats: KeyspaceStats
     tcp_port: int
@@ -66,7 +72,12 @@ class Server(Protocol):
     @property
     def replication(self) -> Replication: ...
 
+    @property
+    def pause(self) -> PauseState: ...
+
     def log_notice(self, message: str) -> None: ...
     def log_warning(self, message: str) -> None: ...
+    def demote(self, host: str, port: int, failover: bool = False) -> None: ...
+    def promote(self) -> None: ...
     def new_client(self) -> Any: ...
     def run_requests(self, client: Any, requests: list[list[bytes]]) -> int: ...

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from ..keyspace.blocking import BLOCKED, Blocked, block, unblock
 from ..protocol.command import encode_command
 from .ackgate import AckGate
+from .diskless import DisklessTransfer
+from .failover import CoordinatedFailover
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -34,6 +36,13 @@ WAIT_BGSAVE_START = "wait_bgsave_start"
 WAIT_BGSAVE_END = "wait_bgsave_end"
 ONLINE = "online"
 PING = encode_command([b"PING"])
+# What a replica asked for before syncing (REPLCONF): the EOF capability (diskless
+# transfers), only the snapshot (redis-cli --rdb), a snapshot without the keys
+# (rdb-filter-only: redis-cli --replica) or without the functions.
+REQ_CAPA_EOF = 1
+REQ_RDB_ONLY = 2
+REQ_EXCLUDE_DATA = 4
+REQ_EXCLUDE_FUNCTIONS = 8
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
@@ -41,7 +50,8 @@ class ReplicaState:
     """A replica of ours: where its sync stands and what it has acknowledged."""
 
     __slots__ = ("client", "state", "ack_offset", "ack_time", "port", "ip", "held",
-                 "outgoing")
+                 "outgoing", "pre_psync", "rdb_only", "diskless", "await_ack",
+                 "waiting_since")
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -52,10 +62,17 @@ class ReplicaState:
         self.ip = ""
         self.held: list[bytes] = []  # stream produced while its snapshot is being made
         self.outgoing: list[bytes] = []  # this loop turn's stream, sent in one write
+        self.pre_psync = False  # came with SYNC: no +FULLRESYNC line, no ACKs
+        self.rdb_only = bool(client.replica_req & REQ_RDB_ONLY)  # the file, then goodbye
+        self.diskless = False  # its snapshot comes over the socket (diskless.py)
+        self.await_ack = False  # diskless: the stream starts at its first REPLCONF ACK
+        self.waiting_since = time.time()
 
     def sink(self, data: bytes) -> None:
         """The stream for this replica: gathered over the loop turn, one write at its end
         (a write per command would cost a system call per command per replica)."""
+        if self.rdb_only:
+            return  # canFeedReplicaReplBuffer
         if self.state == ONLINE:
             if not self.outgoing:
                 asyncio.get_running_loop().call_soon(self._send)
@@ -71,6 +88,28 @@ class ReplicaState:
             transport.write(data)
             self.client.tot_net_out += len(data)
 
+    def finish_diskless(self, mark: bytes) -> None:
+        """The EOF mark ends the payload; the stream waits for the replica's ACK."""
+        transport = self.client.transport
+        if transport is None:
+            return
+        transport.write(mark)
+        if self.rdb_only:
+            self.state = ONLINE
+            self.client.close()
+            return
+        self.await_ack = True
+
+    def start_stream(self) -> None:
+        """After a diskless sync, at the first ACK: the held stream, then live."""
+        self.await_ack = False
+        transport = self.client.transport
+        if transport is not None:
+            for chunk in self.held:
+                transport.write(chunk)
+        self.held = []
+        self.state = ONLINE
+
     def send_snapshot(self, payload: bytes) -> None:
         """The file as one bulk, the stream held meanwhile, then live streaming."""
         transport = self.client.transport
@@ -78,6 +117,10 @@ class ReplicaState:
             return
         transport.write(b"$%d\r\n" % len(payload))
         transport.write(payload)
+        if self.rdb_only:  # replicaPutOnline: an RDB-only replica is done
+            self.state = ONLINE
+            self.client.close()
+            return
         for chunk in self.held:
             transport.write(chunk)
         self.held = []
@@ -95,6 +138,8 @@ class Replication:
         self.replicas: list[ReplicaState] = []
         self.link: MasterLink | None = None  # set while this node is a replica
         self.snapshot_child = 0  # the BGSAVE pid serving replicas, while it runs
+        self.diskless: DisklessTransfer | None = None  # the last diskless transfer
+        self.failover: CoordinatedFailover | None = None  # FAILOVER, while it runs
         self.snapshot_started = 0.0
         self.waiters: list[tuple[Blocked, int, int]] = []  # WAIT: (entry, offset, replicas)
         self.no_replicas_since = time.time()
@@ -114,18 +159,39 @@ class Replication:
 
     # --- PSYNC ---
 
-    def psync(self, client: Client, replid: bytes, offset_text: bytes) -> Any:
-        """syncCommand for PSYNC: continue from the backlog, or start a full sync."""
-        server = self.server
-        if client.replica is not None:
-            return None  # a second PSYNC on a link already syncing is ignored, as Redis does
-        prop = server.propagation
-        prop.start(server.config["repl-backlog-size"])
+    def _attach(self, client: Client) -> ReplicaState:
+        prop = self.server.propagation
+        prop.start(self.server.config["repl-backlog-size"])
         replica = client.replica = ReplicaState(client)
         replica.port = client.replica_port
         replica.ip = client.replica_ip
         self.replicas.append(replica)
         prop.sinks.append(replica.sink)
+        return replica
+
+    def sync(self, client: Client) -> None:
+        """syncCommand for SYNC (redis-cli --rdb and --replica, old replicas): always a
+        full sync, with no +FULLRESYNC line; a replica that filtered the keys out gets a
+        snapshot without them at once, then the live stream."""
+        server = self.server
+        replica = self._attach(client)
+        replica.pre_psync = True
+        self.sync_full += 1
+        server.log_notice(f"Replica {client.addr} asks for synchronization")
+        if client.replica_req & REQ_EXCLUDE_DATA:
+            replica.state = WAIT_BGSAVE_END
+            client.flush()
+            replica.send_snapshot(server.snapshots.empty_payload())
+            return
+        self._start_full_syncs()
+
+    def psync(self, client: Client, replid: bytes, offset_text: bytes) -> Any:
+        """syncCommand for PSYNC: continue from the backlog, or start a full sync."""
+        server = self.server
+        if client.replica is not None:
+            return None  # a second PSYNC on a link already syncing is ignored, as Redis does
+        replica = self._attach(client)
+        prop = server.propagation
         try:
             offset = int(offset_text)
         except ValueError:
@@ -158,9 +224,20 @@ class Replication:
 
     def _start_full_syncs(self) -> None:
         """startBgsaveForReplication, once no snapshot child runs: FULLRESYNC to every
-        replica waiting, at the offset the fork is taken at."""
+        replica waiting, at the offset the fork is taken at. With repl-diskless-sync and
+        replicas that read EOF-marked payloads, the snapshot goes over their sockets, once
+        the oldest has waited repl-diskless-sync-delay (or enough replicas wait)."""
         waiting = [r for r in self.replicas if r.state == WAIT_BGSAVE_START]
         if not waiting or self.server.snapshots.child_pid:
+            return
+        config = self.server.config
+        if config["repl-diskless-sync"] and all(
+                r.client.replica_req & REQ_CAPA_EOF for r in waiting):
+            most = config["repl-diskless-sync-max-replicas"]
+            waited = time.time() - min(r.waiting_since for r in waiting)
+            if waited < config["repl-diskless-sync-delay"] and not (most and len(waiting) >= most):
+                return
+            self._start_diskless(waiting)
             return
         if not self.server.snapshots.background_save():
             for replica in waiting:
@@ -170,12 +247,23 @@ class Replication:
         line = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
         for replica in waiting:
             replica.state = WAIT_BGSAVE_END
-            self._send_raw(replica.client, line)
+            self._send_raw(replica.client, b"" if replica.pre_psync else line)
+
+    def _start_diskless(self, waiting: list[ReplicaState]) -> None:
+        line = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
+        for replica in waiting:
+            replica.state = WAIT_BGSAVE_END
+            replica.diskless = True
+        self.diskless = DisklessTransfer(self.server, waiting)
+        if not self.diskless.start(line):
+            self.diskless = None
+            for replica in waiting:
+                replica.client.close()
 
     def snapshot_done(self, ok: bool) -> None:
         """updateSlavesWaitingBgsave: send the file to the replicas that waited for it."""
         self.snapshot_child = 0
-        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE_END]
+        targets = [r for r in self.replicas if r.state == WAIT_BGSAVE_END and not r.diskless]
         if not targets:
             return
         payload = self.server.snapshots.read_file() if ok else None
@@ -210,6 +298,10 @@ class Replication:
             return
         replica.ack_offset = max(replica.ack_offset, offset)
         replica.ack_time = time.time()
+        if replica.await_ack:
+            replica.start_stream()
+        if self.failover is not None:
+            self.failover.update()
         if self.waiters:
             self._serve_waiters()
         if self.gate.waiting:
@@ -277,6 +369,48 @@ class Replication:
         prop.start(self.server.config["repl-backlog-size"])
         self.server.log_notice(f"Restored replication ID {replid} and offset {offset}")
 
+    # --- FAILOVER (failover.py) ---
+
+    def find_replica(self, host: str, port: int) -> ReplicaState | None:
+        """findReplica: by its announced address (or the connection's) and listening port."""
+        for replica in self.replicas:
+            address = replica.ip or replica.client.addr.rsplit(":", 1)[0]
+            if address.lower() == host.lower() and replica.port == port:
+                return replica
+        return None
+
+    def start_failover(self, host: str | None, port: int, timeout_ms: int, force: bool) -> None:
+        self.server.log_notice(f"FAILOVER requested to {host}:{port}." if host
+                               else "FAILOVER requested to any replica.")
+        self.failover = CoordinatedFailover(self.server, host, port, timeout_ms, force)
+        self.server.pause.hold_for_failover()
+
+    def failover_done(self) -> None:
+        """The target accepted our PSYNC FAILOVER: it is the master now."""
+        self.failover = None
+        self.server.pause.release_failover()
+
+    def abort_failover(self, why: str) -> None:
+        """abortFailover: a master again if the hand-over had begun; writes flow again."""
+        failover = self.failover
+        if failover is None:
+            return
+        self.server.log_notice(f"FAILOVER to {failover.target_text()} aborted: {why}")
+        in_progress = failover.state != "waiting-for-sync"
+        self.failover = None
+        if in_progress:
+            self.server.promote()
+        self.server.pause.release_failover()
+
+    def failover_state(self) -> str:
+        return self.failover.state if self.failover is not None else "no-failover"
+
+    def new_history(self) -> None:
+        """changeReplicationId + clearReplicationId2 (DEBUG CHANGE-REPL-ID)."""
+        self.replid = secrets.token_hex(20)
+        self.replid2 = "0" * 40
+        self.second_offset = -1
+
     def shift_replid(self) -> None:
         """shiftReplicationId: a promoted replica keeps its old history under replid2."""
         self.replid2 = self.replid
@@ -293,7 +427,10 @@ class Replication:
         if self.snapshot_child and not server.snapshots.child_pid:
             self.snapshot_done(server.snapshots.status_ok)
         self._start_full_syncs()
-        if self.replicas and now - self.last_ping >= server.config["repl-ping-replica-period"]:
+        if self.failover is not None:
+            self.failover.update()
+        if (self.replicas and self.failover is None
+                and now - self.last_ping >= server.config["repl-ping-replica-period"]):
             self.last_ping = now
             if self.link is None:
                 server.propagation.feed(PING, durable=False)
@@ -338,7 +475,7 @@ class Replication:
             state = "online" if r.state == ONLINE else "wait_bgsave"
             yield (f"slave{i}:ip={ip},port={r.port},state={state},offset={r.ack_offset},"
                    f"lag={int(now - r.ack_time)},in_sync={in_sync}")
-        yield "master_failover_state:no-failover"
+        yield f"master_failover_state:{self.failover_state()}"
         yield f"master_replid:{self.replid}"
         yield f"master_replid2:{self.replid2}"
         yield f"master_repl_offset:{prop.offset}"

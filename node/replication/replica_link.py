@@ -32,10 +32,11 @@ class SyncError(Exception):
 
 
 class MasterLink:
-    def __init__(self, server: Server, host: str, port: int) -> None:
+    def __init__(self, server: Server, host: str, port: int, failover: bool = False) -> None:
         self.server = server
         self.host = host
         self.port = port
+        self.failover = failover  # FAILOVER: our PSYNC asks this replica to take over
         self.state = "connect"  # connect, connecting, sync, connected (ROLE's words)
         self.client: Client | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -88,8 +89,9 @@ class MasterLink:
         timeout = server.config["repl-timeout"]
         self.state = "connecting"
         server.log_notice(f"Connecting to MASTER {self.host}:{self.port}")
+        tls = server.tls_client if server.config["tls-replication"] else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), timeout)
+            asyncio.open_connection(self.host, self.port, ssl=tls), timeout)
         self.writer = writer
         server.log_notice("MASTER <-> REPLICA sync started")
 
@@ -122,12 +124,20 @@ class MasterLink:
         repl = server.replication
         prop = server.propagation
         self.state = "sync"
-        reply = await ask(b"PSYNC", repl.replid.encode(), b"%d" % (prop.offset + 1))
+        psync = [b"PSYNC", repl.replid.encode(), b"%d" % (prop.offset + 1)]
+        reply = await ask(*psync, *([b"FAILOVER"] if self.failover else []))
         while not reply:  # newlines keep the link alive until the master answers
             line = await asyncio.wait_for(reader.readline(), timeout)
             if not line:
                 raise EOFError("master closed the connection")
             reply = line.rstrip(b"\r\n")
+        if self.failover:
+            self.failover = False
+            if reply.startswith((b"+CONTINUE", b"+FULLRESYNC")):
+                repl.failover_done()
+            else:
+                repl.abort_failover("Failover target rejected psync request")
+                return
         if reply.startswith(b"+FULLRESYNC"):
             _, replid, offset = reply.split()
             await self._full_sync(reader, timeout)
@@ -163,9 +173,19 @@ class MasterLink:
         if not line.startswith(b"$"):
             raise SyncError(f"Bad protocol from MASTER, the first byte is not '$': {line[:64]!r}")
         if line.startswith(b"$EOF:"):
+            # Diskless: read until the payload ends with the mark (the master sends
+            # nothing after it until our first ACK).
             mark = line[5:].rstrip(b"\r\n")
-            data = await asyncio.wait_for(reader.readuntil(mark), timeout * 10)
-            payload = data[:-len(mark)]
+            received = bytearray()
+            self.sync_read = 0
+            while not received.endswith(mark):
+                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
+                if not chunk:
+                    raise EOFError("master closed the connection during the sync")
+                received += chunk
+                self.sync_read += len(chunk)
+                self.last_io = time.time()
+            payload = bytes(received[:-len(mark)])
         else:
             self.sync_total = int(line[1:])
             self.sync_read = 0
@@ -184,6 +204,7 @@ class MasterLink:
         server.log_notice("MASTER <-> REPLICA sync: Flushing old data")
         for db in server.dbs:
             db.flush()
+        server.keyspace_stats.signal_flushed()
         server.log_notice("MASTER <-> REPLICA sync: Loading DB in memory")
         server.snapshots.load(payload)
         self.sync_total = -1

@@ -20,7 +20,10 @@ from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
+from ..pubsub.hub import Subscriptions
+from ..pubsub.tracking import TrackingState
 from ..table.multi import MultiState
+from .client_eviction import evict_clients
 from .connection import Connection
 from .dispatch import run_requests
 
@@ -30,14 +33,18 @@ if TYPE_CHECKING:
     from .server import Server
 
 
+EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-clients look
+
+
 class Client(Connection):
     __slots__ = (
         "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "parser", "out",
         "queue", "queued_bytes", "waiting", "closing", "cmd", "created", "last_interaction",
         "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
-        "replica_port", "replica_ip", "held", "held_writes", "out_writes", "held_since",
+        "replica_port", "replica_ip", "replica_req", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
+        "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking",
     )
 
     def __init__(self, server: Server) -> None:
@@ -79,6 +86,7 @@ class Client(Connection):
         self.woff = 0
         self.replica_port = 0  # REPLCONF listening-port / ip-address, before PSYNC
         self.replica_ip = ""
+        self.replica_req = 0  # REPLCONF capa eof / rdb-only / rdb-filter-only (master.py REQ_*)
         # min-replicas-ack (ackgate.py): replies held until replicas have our writes, and
         # (start, end, stream offset) of the write replies among them
         self.held: list[bytes] = []
@@ -93,6 +101,13 @@ class Client(Connection):
         self.dirty_cas = False
         self.watched: list[WatchedKey] = []
         self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
+        # Pub/Sub (pubsub/hub.py): subscribed to something; what to; frames pushed this
+        # loop turn, written by the server's end-of-turn flush.
+        self.pubsub = False
+        self.subscriptions: Subscriptions | None = None
+        self.pushed = False
+        self.obuf_soft_since = 0.0  # client-output-buffer-limit: over the soft limit since
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING (pubsub/tracking.py)
 
     # --- asyncio.Protocol ---
 
@@ -117,6 +132,10 @@ class Client(Connection):
         self.waiting = False
         if self.replica is not None:
             self.server.replication.forget(self)
+        if self.subscriptions is not None:
+            self.server.pubsub.drop(self)
+        if self.tracking is not None:
+            self.server.tracker.disable(self)
         self.server.remove_client(self)
 
     def data_received(self, data: bytes) -> None:
@@ -135,6 +154,10 @@ class Client(Connection):
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
+        if server.client_eviction and parser.buffered + self.queued_bytes > EVICTION_CHECK_INPUT:
+            evict_clients(server)
+            if self.closing:
+                return
         if held:
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
@@ -199,6 +222,14 @@ class Client(Connection):
         encode(out, value, self.resp3)
         self.write(b"".join(out))
 
+    def push(self, frame: bytes) -> None:
+        """An out-of-band frame (pub/sub message, invalidation): sent even under CLIENT
+        REPLY OFF, written at the end of this loop turn with whatever else is queued."""
+        self.out.append(frame)
+        if not self.pushed:
+            self.pushed = True
+            self.server.schedule_push_flush(self)
+
     def flush(self) -> None:
         if self.out and self.server.aof.buf and self.server.aof.hold(self):
             return  # written once this loop turn's AOF write is done (aof.py)
@@ -210,6 +241,10 @@ class Client(Connection):
             if len(data) > self.reply_peak:
                 self.reply_peak = len(data)
             self.write(data)
+            transport = self.transport
+            if transport is not None and transport.get_write_buffer_size():
+                if not self.server.output_limits.check(self) and self.server.client_eviction:
+                    evict_clients(self.server)
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()
 
@@ -228,6 +263,15 @@ class Client(Connection):
         self._detach()
         if self.transport is not None:
             self.transport.close()
+
+    def drop(self) -> None:
+        """Close now, discarding unsent output (output buffer limits: freeing that
+        memory is the point)."""
+        self.queue.clear()
+        self.out.clear()
+        self._detach()
+        if self.transport is not None:
+            self.transport.abort()
 
     def reject_and_close(self, message: str) -> None:
         """Refuse a new connection (maxclients) the way Redis does: one error, then close."""

@@ -31,9 +31,12 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.addr = format_addr(transport.get_extra_info("peername"))
-        self.laddr = format_addr(transport.get_extra_info("sockname"))
         sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family == socket.AF_UNIX:  # Redis: "<path>:0"
+            self.addr = self.laddr = f"{transport.get_extra_info('sockname')}:0"
+        else:
+            self.addr = format_addr(transport.get_extra_info("peername"))
+            self.laddr = format_addr(transport.get_extra_info("sockname"))
         self.fd = sock.fileno() if sock is not None else -1
 
     def is_loopback(self) -> bool:

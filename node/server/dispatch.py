@@ -1,7 +1,8 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
 lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
-NOREPLICAS -> READONLY (replica) -> LOADING -> pause -> MULTI queueing
+NOREPLICAS -> READONLY (replica) -> subscribed mode (RESP2) -> LOADING -> pause -> MULTI
+queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
 MONITOR feed. This is the one place that order lives.
 """
@@ -60,7 +61,8 @@ def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> st
     if (arity > 0 and arity != argc) or argc < -arity:
         return errors.WRONG_ARITY % cmd.fullname
     if "protected" in cmd.flags and not protected_allowed(server, client, cmd):
-        return errors.PROTECTED_COMMAND % (cmd.name.upper(), f"enable-{cmd.name}-command")
+        name = (cmd.parent or cmd).name
+        return errors.PROTECTED_COMMAND % (name.upper(), f"enable-{name}-command")
     if not client.authenticated and not cmd.noauth:
         return errors.NOAUTH
     if client.multi and cmd.no_multi:
@@ -70,10 +72,10 @@ def check(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> st
 
 def protected_allowed(server: Server, client: Client, cmd: Command) -> bool:
     """allowProtectedAction: enable-<name>-command is yes, or local and so is the client."""
-    directive = f"enable-{cmd.name}-command"
+    directive = f"enable-{(cmd.parent or cmd).name}-command"
     setting = server.config[directive] if directive in server.config.values else "no"
     if setting == "local":
-        return client.addr.startswith(("127.", "[::1]:")) or not client.addr
+        return client.is_loopback()
     return bool(setting == "yes")
 
 
@@ -140,6 +142,9 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
+    if client.pubsub and not client.resp3 and cmd.name not in SUBSCRIBED_MODE_COMMANDS:
+        reject(server, client, errors.PUBSUB_CONTEXT % cmd.fullname, cmd)
+        return
     if persistence is not None:
         refusal = persistence.loading_refusal(cmd)
         if refusal is not None:
@@ -153,7 +158,16 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         client.mstate.queue(cmd, argv)
         client.reply(QUEUED)
         return
+    tracker = server.tracker
+    if tracker.tracking_clients:
+        tracker.limit()
     call(server, client, cmd, argv)
+    if tracker.pending:
+        tracker.flush_pending()  # after the reply, as afterCommand does
+    tracking = client.tracking
+    if (tracking is not None and tracking.caching and not client.multi
+            and (cmd.parent or cmd).name != "client"):
+        tracking.caching = False  # CLIENT CACHING covers the next command only
 
 
 def write_refusal(server: Server, client: Client) -> str | None:
@@ -179,6 +193,11 @@ def out_of_memory(server: Server, client: Client, cmd: Command) -> bool:
         return True
     return client.multi and cmd.name not in OOM_EXEMPT_IN_MULTI
 
+
+# What a RESP2 client may run while subscribed (processCommand).
+SUBSCRIBED_MODE_COMMANDS = frozenset({"ping", "subscribe", "ssubscribe", "unsubscribe",
+                                      "sunsubscribe", "psubscribe", "punsubscribe", "quit",
+                                      "reset"})
 
 OOM_EXEMPT_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
 
@@ -243,6 +262,8 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
     if server.monitors and not cmd.skip_monitor and not cmd.admin:
         server.feed_monitors(client, redacted(cmd, argv))
+    if client.tracking is not None and cmd.readonly and not cmd.pubsub:
+        server.tracker.remember(client, [argv[pos] for pos in cmd.keys(argv)])
     return result
 
 
@@ -278,6 +299,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     index = server.command_index
     stats = server.keyspace_stats
     ready = stats.ready_keys
+    server.tracker.current = client
     n = len(requests)
     i = 0
     while i < n:
@@ -285,7 +307,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
                 and not client.multi and not client.waiting and not client.closing
-                and not client.asking and server.persistence_check is None
+                and not client.asking and not client.pubsub and client.tracking is None
+                and server.persistence_check is None
                 and not server.write_ack):
             out = client.out
             resp3 = client.resp3

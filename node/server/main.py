@@ -64,10 +64,29 @@ def fast_dispatch_wanted(environ: Mapping[str, str]) -> bool:
 async def _serve(config: Config) -> None:
     server = Server(config, fast_dispatch=fast_dispatch_wanted(os.environ))
     loop = asyncio.get_running_loop()
-    for sig, name in ((signal.SIGTERM, "Received SIGTERM"), (signal.SIGINT, "Received SIGINT")):
-        loop.add_signal_handler(sig, server.request_shutdown, name)
+    def on_signal(name: str, directive: str) -> None:
+        server.request_shutdown(name, config[directive])
+
+    for sig, name, directive in ((signal.SIGTERM, "Received SIGTERM", "shutdown-on-sigterm"),
+                                 (signal.SIGINT, "Received SIGINT", "shutdown-on-sigint")):
+        loop.add_signal_handler(sig, on_signal, name, directive)
     await server.start()
     await server.serve_until_shutdown()
+
+
+def daemonize(config: Config) -> None:
+    """daemonize(): detach from the terminal (the parent exits at once), standard streams
+    to /dev/null; Redis then writes /var/run/redis.pid unless a pidfile is set."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    if not config["pidfile"]:
+        config.set("pidfile", "/var/run/redis.pid")
 
 
 def run(argv: list[str]) -> int:
@@ -79,6 +98,8 @@ def run(argv: list[str]) -> int:
     except StartupError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if config["daemonize"]:
+        daemonize(config)
     try:
         import uvloop
     except ImportError:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import socket
+import ssl
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -14,9 +15,11 @@ from .. import REDIS_VERSION
 from ..base import errors
 from ..cluster.links import start_cluster
 from ..cluster.migrate_sockets import MigrateSockets
+from ..cluster.pubsub import ShardChannelGuard
 from ..cluster.routing import redirect_blocked_clients
 from ..cluster.state import ClusterState
 from ..commands import build_table, context
+from ..config import tls
 from ..config.directives import Config
 from ..keyspace.blocking import disconnect_all as disconnect_blocked
 from ..keyspace.database import EXPIRY_DELETE, EXPIRY_HIDE, Database, KeyspaceStats
@@ -34,11 +37,27 @@ from ..persistence.aof import AofError, AppendOnly
 from ..persistence.context import PersistenceCheck
 from ..persistence.snapshots import Snapshots
 from ..protocol.reply import Push
+from ..pubsub.hub import PubSub
+from ..pubsub.notifications import keyspace_publisher
+from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
 from ..table.command import Command
 from .client import Client
+from .client_eviction import evict_clients
 from .dispatch import execute, invoke, run_requests
+from .outbuf import OutputLimits
+
+
+class _Overlay:
+    """The configuration with pending CONFIG SET values laid over it."""
+
+    def __init__(self, config: Config, changes: dict[str, Any]) -> None:
+        self.config = config
+        self.changes = changes
+
+    def __getitem__(self, name: str) -> Any:
+        return self.changes[name] if name in self.changes else self.config[name]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +95,20 @@ class Server:
         self.next_client_id = 1
         self.monitors: list[Client] = []
         self.pause = PauseState()
+        self.pubsub = PubSub()
+        notifier = self.keyspace_stats.notifier
+        notifier.publish = keyspace_publisher(self.pubsub, notifier)
+        self.pushed: list[Client] = []  # clients with frames pushed this loop turn
+        self.tracker = Tracker(self.clients, self._track_keyspace)
+        self.output_limits = OutputLimits(self)
+        # TLS (config/tls.py): the contexts, and the listener on tls-port
+        self.tls_server: ssl.SSLContext | None = None
+        self.tls_client: ssl.SSLContext | None = None
+        self.tls_listener: asyncio.AbstractServer | None = None
+        self.tls_listener_port = 0
+        self.tls_listener_ctx: ssl.SSLContext | None = None
+        self.client_eviction = False  # maxmemory-clients is set
+        self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.errorstats: dict[str, int] = {}
@@ -83,6 +116,7 @@ class Server:
         self.shutdown_event: asyncio.Event | None = None
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
+        self.cron_paused = False  # DEBUG PAUSE-CRON
         self.lastsave = int(self.start_time)
         self.active_expire_enabled = True
         self.tcp_port = 0
@@ -136,10 +170,92 @@ class Server:
             "maxmemory-policy": self._set_access_clock,
             "lfu-log-factor": self._set_access_clock,
             "lfu-decay-time": self._set_access_clock,
+            "notify-keyspace-events": self._set_notify_flags,
+            "tracking-table-max-keys": self._set_tracking_max_keys,
+            "maxmemory-clients": self._set_client_eviction,
         }
         for name, apply in watchers.items():
             apply(cfg[name])
             cfg.on_change(name, apply)
+        for d in dict.fromkeys(cfg.directives.values()):
+            if d.name.startswith("tls-"):  # built at start, rebuilt on change
+                cfg.on_change(d.name, self._apply_tls)
+
+    def _track_keyspace(self, on: bool) -> None:
+        """While some client tracks keys, changes and flushes reach the tracker."""
+        stats = self.keyspace_stats
+        stats.invalidate = self.tracker.invalidate if on else None
+        stats.invalidate_all = self.tracker.invalidate_all if on else None
+
+    # --- TLS (config/tls.py) ---
+
+    def refuse_config(self, changes: dict[str, Any]) -> str | None:
+        """applyTlsCfg before the values are stored: a TLS change that cannot be applied is
+        refused whole (the reason in the log), leaving the running contexts alone."""
+        if not any(name.startswith("tls-") for name in changes):
+            return None
+        settings = _Overlay(self.config, changes)
+        if not tls.wanted(settings):
+            return None
+        try:
+            tls.build(settings)
+        except tls.TlsConfigError as exc:
+            self.log_warning(str(exc))
+            return errors.TLS_UPDATE_FAILED
+        return None
+
+    def _apply_tls(self, _value: Any = None) -> None:
+        if not tls.wanted(self.config):
+            self.tls_server = self.tls_client = None
+            return
+        self.tls_server, self.tls_client = tls.build(self.config)
+        if self.shutdown_event is not None:  # running: re-listen if tls-port changed
+            asyncio.get_running_loop().create_task(self._listen_tls())
+
+    async def _listen_tls(self) -> None:
+        port = self.config["tls-port"]
+        if self.tls_listener is not None:
+            if self.tls_listener_port == port and self.tls_listener_ctx is self.tls_server:
+                return
+            # a listener keeps the context it was made with: a new one needs a new listener
+            self.tls_listener.close()
+            self.listeners.remove(self.tls_listener)
+            self.tls_listener = None
+        if not port or self.tls_server is None:
+            return
+        listener = await asyncio.get_running_loop().create_server(
+            lambda: Client(self), host=self._tls_host(), port=port, ssl=self.tls_server,
+            backlog=self.config["tcp-backlog"], reuse_address=True)
+        self.tls_listener, self.tls_listener_port = listener, port
+        self.tls_listener_ctx = self.tls_server
+        self.listeners.append(listener)
+
+    def _tls_host(self) -> str | None:
+        first = self.config["bind"].split()[0].lstrip("-") if self.config["bind"] else "*"
+        return None if first in ("*", "::*") else first
+
+    def _set_client_eviction(self, setting: int) -> None:
+        self.client_eviction = setting != 0
+
+    def _set_tracking_max_keys(self, keys: int) -> None:
+        self.tracker.max_keys = keys
+
+    def _set_notify_flags(self, flags: int) -> None:
+        self.keyspace_stats.notifier.flags = flags
+
+    def schedule_push_flush(self, client: Client) -> None:
+        """Write pushed frames at the end of this loop turn, one write per client."""
+        if not self.pushed:
+            asyncio.get_running_loop().call_soon(self._flush_pushed)
+        self.pushed.append(client)
+
+    def _flush_pushed(self) -> None:
+        pushed = self.pushed
+        self.pushed = []
+        for client in pushed:
+            client.pushed = False
+            if client.transport is not None:
+                client.flush()
 
     def _set_appendonly(self, on: bool) -> None:
         """CONFIG SET appendonly (at start the AOF opens once the data is loaded)."""
@@ -168,15 +284,16 @@ class Server:
         self.write_guard = ((self.replication.link is not None and cfg["replica-read-only"])
                             or cfg["min-replicas-to-write"] > 0)
 
-    def demote(self, host: str, port: int) -> None:
-        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC)."""
+    def demote(self, host: str, port: int, failover: bool = False) -> None:
+        """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC;
+        with ``failover``, a PSYNC FAILOVER that makes that replica our master)."""
         repl = self.replication
         if repl.link is not None:
             repl.link.stop()
         disconnect_blocked(list(self.clients.values()), self.count_error)
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
-        repl.link = MasterLink(self, host, port)
+        repl.link = MasterLink(self, host, port, failover)
         if self.loaded:  # else start() connects it once the data is loaded
             repl.link.connect()
         self._update_write_guard()
@@ -254,6 +371,7 @@ class Server:
         """CONFIG RESETSTAT: the counters INFO shows, not the data."""
         self.stat_numcommands = 0
         self.stat_evictedkeys = 0
+        self.stat_evicted_clients = 0
         self.stat_numconnections = 0
         self.stat_rejected_conn = 0
         self.stat_net_input_bytes = 0
@@ -374,6 +492,15 @@ class Server:
             self.metrics.start()
         port = self.config["port"]
         addresses = self.config["bind"].split()
+        if tls.wanted(self.config):
+            try:
+                self.tls_server, self.tls_client = tls.build(self.config)
+            except tls.TlsConfigError as exc:
+                self.log_warning(str(exc))
+                self.log_warning("Failed to configure TLS. Check logs for more info.")
+                raise SystemExit(1) from None
+        if port == 0 and self.config["tls-port"]:
+            addresses = []  # TLS only, as `port 0` means in Redis
         for addr in addresses:
             optional = addr.startswith("-")
             host = addr.lstrip("-")
@@ -403,7 +530,46 @@ class Server:
             self.replication.link.connect()
         if self.cluster is not None:
             self.cluster.follow_my_master()
+        await self._listen_unix()
+        await self._listen_tls()
+        self._write_pidfile()
+        self._report_inert_directives()
         self.log_notice(f"Ready to accept connections tcp (port {self.tcp_port})")
+
+    async def _listen_unix(self) -> None:
+        path = self.config["unixsocket"]
+        if not path:
+            return
+        if os.path.exists(path):
+            os.unlink(path)
+        try:
+            listener = await asyncio.get_running_loop().create_unix_server(
+                lambda: Client(self), path=path, backlog=self.config["tcp-backlog"])
+        except OSError as exc:
+            raise OSError(f"Failed opening Unix socket: {exc}") from exc
+        if self.config["unixsocketperm"]:
+            os.chmod(path, self.config["unixsocketperm"])
+        self.listeners.append(listener)
+        self.log_notice(f"The server is now ready to accept connections at {path}")
+
+    def _write_pidfile(self) -> None:
+        path = self.config["pidfile"]
+        if not path:
+            return
+        try:
+            with open(path, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as exc:
+            self.log_warning(f"Failed to write PID file: {exc.strerror}")
+
+    def _report_inert_directives(self) -> None:
+        """Directives accepted for redis.conf compatibility but without an effect here:
+        one line at start for each set away from its default."""
+        config = self.config
+        for d in dict.fromkeys(config.directives.values()):
+            if d.inert and not config.is_default(d):
+                self.log_warning(f"{d.name} is set to '{config.format(d.name)}' but has no "
+                                 "effect in redslot (accepted for redis.conf compatibility)")
 
     async def _load_data(self) -> None:
         """loadDataFromDisk: the AOF when it is on and exists, else the RDB snapshot."""
@@ -435,6 +601,9 @@ class Server:
 
     def cron(self) -> None:
         """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
+        if self.cron_paused:  # DEBUG PAUSE-CRON 1: only the schedule goes on
+            self._schedule_cron()
+            return
         self.now = time.time()
         self.cronloops += 1
         self._tick_access_clock()
@@ -443,11 +612,15 @@ class Server:
             active_expire_cycle(self)  # a replica waits for its master's DELs
             self.propagation.flush()
         self._close_idle_clients()
+        self.output_limits.cron()
+        if self.client_eviction:
+            evict_clients(self)
         self.snapshots.cron()
         self.aof.cron()
         self.replication.cron()
         if self.cluster is not None:
             redirect_blocked_clients(self)
+            self.shard_channel_guard.check(self)
             self.cluster.link_manager.tick()
             self.cluster.update_state()
         if self.migrate_sockets.cached:
@@ -464,14 +637,16 @@ class Server:
         if not timeout or self.cronloops % max(self.config["hz"], 1):
             return
         for client in list(self.clients.values()):
-            if (not client.monitor and not client.waiting
+            if (not client.monitor and not client.waiting and not client.pubsub
                     and self.now - client.last_interaction > timeout):
                 self.log_verbose("Closing idle client")
                 client.close()
 
-    def request_shutdown(self, reason: str) -> None:
+    def request_shutdown(self, reason: str, flags: tuple[str, ...] = ()) -> None:
+        """A signal's shutdown, with shutdown-on-sigterm / -sigint's SHUTDOWN options."""
         self.log_warning(f"{reason} scheduling shutdown...")
-        if not self.snapshots.prepare_shutdown(bool(self.config["save"]), force=False):
+        save = "save" in flags or (bool(self.config["save"]) and "nosave" not in flags)
+        if not self.snapshots.prepare_shutdown(save, force="force" in flags):
             self.log_warning(f"{reason.removeprefix('Received ')} received but errors trying to "
                              "shut down the server, check the logs for more information")
             return
@@ -501,6 +676,12 @@ class Server:
             client.close()
         for listener in self.listeners:
             await listener.wait_closed()
+        for path in (self.config["pidfile"], self.config["unixsocket"]):
+            if path:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         self.log_warning("redslot is now ready to exit, bye bye...")
 
 

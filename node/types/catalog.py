@@ -6,10 +6,11 @@ from .hashes import HASH
 from .lists import LIST
 from .registry import ValueType, register
 from .sets import SET
+from .stream_record import STREAM
 from .strings import STRING
 from .zset import ZSET
 
-VALUE_TYPES: tuple[ValueType, ...] = (STRING, LIST, SET, ZSET, HASH)
+VALUE_TYPES: tuple[ValueType, ...] = (STRING, LIST, SET, ZSET, HASH, STREAM)
 
 for _value_type in VALUE_TYPES:
     register(_value_type)

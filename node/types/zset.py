@@ -149,11 +149,12 @@ class ZSet:
     def from_scores(cls, scores: dict[bytes, float], max_entries: int, max_value: int) -> ZSet:
         """A set built in one go, listpack-encoded if it fits (zsetConvertToListpackIfNeeded)."""
         z = cls()
-        if len(scores) <= max_entries:
+        listpack = len(scores) <= max_entries and all(len(m) <= max_value for m in scores)
+        if listpack:  # a listpack keeps -0 as 0; a skiplist keeps its sign
             scores = {m: 0.0 if s == 0.0 else s for m, s in scores.items()}
         z.scores = scores
         z.order = PackedIndex(sorted([(s, m) for m, s in scores.items()]))
-        if not z.fits_listpack(max_entries, max_value):
+        if not listpack:
             z.to_skiplist()
         return z
 

@@ -108,6 +108,7 @@ def node_config(spec: ClusterSpec) -> str:
         "cluster-enabled yes",
         "cluster-await-confirm yes",
         "repl-ping-replica-period 1",
+        "repl-diskless-sync-delay 0",  # replicas are attached one by one: no herd to wait for
         f"appendonly {'yes' if persistence.appendonly else 'no'}",
         f"appendfsync {persistence.appendfsync}",
         f'save "{persistence.save}"',

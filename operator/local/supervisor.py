@@ -166,7 +166,8 @@ class Supervisor:
                 "--port", port, "--bind", self.host,
                 "--dir", str(self.directory.node_dir(node.name)),
                 "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
-                "--repl-ping-replica-period", "1", *metrics, *self.node_args]
+                "--repl-ping-replica-period", "1", "--repl-diskless-sync-delay", "0",
+                *metrics, *self.node_args]
 
     def allocate(self, name: str, taken: set[str]) -> str:
         """The first port from the base that is free, with its metrics port when nodes

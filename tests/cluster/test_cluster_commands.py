@@ -580,3 +580,19 @@ def test_cluster_links_lists_both_directions(ours: list[ServerProcess]) -> None:
         (direction, node_id) for direction in (b"to", b"from") for node_id in ids}
     assert all(set(link) == {b"direction", b"node", b"create-time", b"events",
                              b"send-buffer-allocated", b"send-buffer-used"} for link in links)
+
+
+def test_cluster_links_pair_each_peers_to_and_from_links(ours: list[ServerProcess]) -> None:
+    """As Redis 7.0 lists them (redis-py's test reads them so): per peer, "to" then "from"."""
+    deadline = time.monotonic() + 10
+    while True:
+        reader = hiredis.Reader()
+        reader.feed(call(ours[0], "CLUSTER", "LINKS"))
+        links = [dict(zip(entry[::2], entry[1::2], strict=True)) for entry in reader.gets()]
+        pairs = [(links[i][b"node"], links[i][b"direction"], links[i + 1][b"node"],
+                  links[i + 1][b"direction"]) for i in range(0, len(links) - 1, 2)]
+        if len(links) == 2 * (len(ours) - 1):
+            break
+        assert time.monotonic() < deadline, f"links never settled: {links}"
+        time.sleep(0.1)
+    assert all(a == b and d1 == b"to" and d2 == b"from" for a, d1, b, d2 in pairs)

@@ -19,7 +19,7 @@ import redis
 from nodes import ServerProcess, start_node
 from redis.cluster import RedisCluster
 from redslot.node.keyspace.slots import key_slot
-from resp import RawClient
+from resp import RawClient, encode_command
 
 TOOL_TIMEOUT = 60
 
@@ -209,14 +209,17 @@ def move_empty_slot(cluster: Cluster, slot: int, src: int, dst: int) -> None:
     wait_until(lambda: consistent(cluster), what="the slot move to spread")
 
 
-def test_blocked_client_is_moved_when_its_slot_moves(cluster):
+@pytest.mark.parametrize("blocking", [("BLPOP", "{key}", "0"),
+                                      ("XREAD", "BLOCK", "0", "STREAMS", "{key}", "$")],
+                         ids=["blpop", "xread"])
+def test_blocked_client_is_moved_when_its_slot_moves(cluster, blocking):
     key = "{blocked}list"
     slot = key_slot(key.encode())
     src = cluster.owner_of(slot)
     dst = (src + 1) % 3
     cluster.clients[src].delete(key)
     with RawClient(cluster.nodes[src].port, timeout=10) as c:
-        c.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(key), key.encode()))
+        c.send_raw(encode_command(*(arg.replace("{key}", key) for arg in blocking)))
         time.sleep(0.2)
         move_empty_slot(cluster, slot, src, dst)
         started = time.monotonic()

@@ -46,6 +46,22 @@ def test_types_bench_quick_run_prints_throughput_and_memory_ratio_lines():
     assert "used_memory_rss delta" in result.stdout
 
 
+STREAMS_BENCH = BENCH.parent / "streams.py"
+
+
+def test_streams_bench_quick_run_prints_throughput_and_memory_ratio_lines():
+    result = subprocess.run([sys.executable, str(STREAMS_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    number = r"[\d,.]+"
+    for test in ("xadd", "xrange10", "xreadgroup"):
+        for pipeline in (16, 1):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in result.stdout.splitlines()), (
+                test, pipeline, result.stdout)
+    assert re.search(rf"memory, bytes/entry .*\(ratio {number}\)", result.stdout), result.stdout
+
+
 HLL_BENCH = BENCH.parent / "hyperloglog.py"
 
 
@@ -108,3 +124,46 @@ def test_scrape_latency_bench_runs_with_and_without_a_scraper(tmp_path):
         assert figures["medians"][kind]["p99_latency_ms"] > 0
     assert figures["scrape_failures"] == 0
     assert figures["p99_ratio"] > 0
+
+
+def test_fullsync_bench_times_every_pair(tmp_path):
+    out = tmp_path / "fullsync.json"
+    result = subprocess.run([sys.executable, str(BENCH.parent / "fullsync.py"), "--keys", "2000",
+                             "--json", str(out)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert set(figures["seconds"]) == {"redis-server <- redis-server", "redslot <- redslot",
+                                       "redslot <- redis-server", "redis-server <- redslot"}
+    assert all(seconds > 0 for seconds in figures["seconds"].values())
+
+
+PUBSUB_BENCH = BENCH.parent / "pubsub.py"
+
+
+def test_pubsub_bench_quick_run_prints_throughput_and_latency_ratios(tmp_path):
+    out = tmp_path / "pubsub.json"
+    result = subprocess.run([sys.executable, str(PUBSUB_BENCH), "--quick", "--json", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "summary: redslot/redis-server PUBLISH throughput" in result.stdout
+    figures = json.loads(out.read_text())
+    for subscribers in (1, 10, 100):
+        for name in ("throughput", "p50 latency", "p99 latency"):
+            assert figures["ratios"][f"{name} {subscribers} subscribers"] > 0
+        for kind in ("redis", "redslot"):
+            assert figures["results"][kind]["publishes_per_s"][str(subscribers)] > 0
+
+
+GEO_BENCH = BENCH.parent / "geo.py"
+
+
+def test_geo_bench_quick_run_prints_a_ratio_per_geo_test():
+    result = subprocess.run([sys.executable, str(GEO_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    number = r"[\d,.]+"
+    for test in ("geoadd", "geosearch_all", "geosearch_count10", "geosearch_box"):
+        for pipeline in (16, 1):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in lines), (test, pipeline, result.stdout)

@@ -352,3 +352,25 @@ def test_a_killed_client_sees_its_socket_closed(node):
         killer.call("CLIENT", "KILL", "ADDR", f"{host}:{port}")
         assert victim.recv(100) == b""
         victim.close()
+
+
+def test_qbuf_counts_a_partial_request_and_qbuf_free_its_spare_room(node):
+    """A request still arriving sits in the query buffer; once parsed it is released."""
+    with RawClient(node.port) as partial, RawClient(node.port) as admin:
+        partial_id = partial.call("CLIENT", "ID")[1:-2].decode()
+        partial.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n" + b"x" * 60000)
+        deadline = time.monotonic() + 5
+        while True:
+            line = next(entry for entry in admin.call("CLIENT", "LIST").decode().splitlines()
+                        if f"id={partial_id} " in entry)
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            if int(fields["qbuf"]) >= 60000:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert int(fields["qbuf-free"]) >= 0
+        partial.send_raw(b"x" * 40000 + b"\r\n")
+        assert partial.read_reply() == b"+OK\r\n"
+        line = next(entry for entry in admin.call("CLIENT", "LIST").decode().splitlines()
+                    if f"id={partial_id} " in entry)
+        assert " qbuf=0 qbuf-free=0 " in line

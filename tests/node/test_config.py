@@ -17,7 +17,8 @@ from redslot.node.config.directives import DIRECTIVES, ConfigError, parse_memory
 from resp import RawClient
 
 # Directives whose value the test harness sets differently on the two servers.
-HARNESS_SET = {"port", "bind", "dir", "save", "logfile", "enable-debug-command"}
+HARNESS_SET = {"port", "bind", "dir", "save", "logfile", "enable-debug-command",
+               "repl-diskless-sync-delay"}
 
 
 def start_node_with_file(path: str, *directives: str) -> ServerProcess:

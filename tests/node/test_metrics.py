@@ -572,3 +572,16 @@ def test_restore_asking_counts_keys_imported(started: list[MetricsNode], mnode: 
     assert node.r.execute_command("RESTORE-ASKING", "carried", 0, payload) == b"OK"
     assert node.value("redslot_migration_keys_imported_total") == 1
     assert node.r.get("carried") == b"v"
+
+
+def test_pubsub_channels_and_patterns_are_exported(mnode: MetricsNode) -> None:
+    """redis_exporter's redis_pubsub_channels / redis_pubsub_patterns."""
+    pubsub = mnode.r.pubsub()
+    try:
+        pubsub.subscribe("a", "b")
+        pubsub.psubscribe("p*")
+        until(lambda: mnode.value("redis_pubsub_channels") == 2, "two channels exported")
+        assert mnode.value("redis_pubsub_patterns") == 1
+    finally:
+        pubsub.close()
+    until(lambda: mnode.value("redis_pubsub_channels") == 0, "channels gone after close")

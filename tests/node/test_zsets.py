@@ -577,3 +577,18 @@ def test_only_real_changes_touch_watched_keys(node, reference):
         ("WATCH", "z"), ("ZINCRBY", "z", "1", "a"), ("MULTI",), ("ZCARD", "z"), ("EXEC",),
         ("WATCH", "z"), ("ZPOPMIN", "z"), ("MULTI",), ("ZCARD", "z"), ("EXEC",),
     ])
+
+
+def test_a_stored_skiplist_keeps_the_sign_of_zero(pair):
+    """ZRANGESTORE / ZUNIONSTORE into a skiplist (a member past zset-max-listpack-value)
+    keep -0; into a listpack it becomes 0, as in Redis."""
+    long_member = "m" * 70
+    for client in pair:
+        client.zadd("z", {long_member: -0.0, "short": 1})
+        client.zadd("s", {"short": -0.0})
+    replies = [[c.zrangestore("d", "z", 0, -1), c.execute_command("ZSCORE", "d", long_member),
+                c.zunionstore("u", ["z"]), c.execute_command("ZSCORE", "u", long_member),
+                c.zrangestore("d2", "s", 0, -1), c.execute_command("ZSCORE", "d2", "short")]
+               for c in pair]
+    assert [repr(x) for x in replies[0]] == [repr(x) for x in replies[1]]
+    assert repr(replies[0][1]) == "-0.0"

@@ -13,6 +13,8 @@ import time
 
 import redis
 from nodes import start_node
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BATCH = 50
 
@@ -30,7 +32,9 @@ class AckedWriter:
         self.thread.start()
 
     def _run(self) -> None:
-        client = redis.Redis(port=self.port, socket_timeout=5)
+        # No retries: redis-py's default backoff would spend seconds reconnecting to the
+        # killed master before the round can go on.
+        client = redis.Redis(port=self.port, socket_timeout=5, retry=Retry(NoBackoff(), 0))
         n = 0
         while not self.stopping.is_set():
             pipe = client.pipeline(transaction=False)

@@ -86,7 +86,7 @@ def start_node(*directives: str, port: int | None = None,
     workdir = tempfile.mkdtemp(prefix="redslot-test-")
     argv = [sys.executable, "-m", "redslot.cli", "node", "--port", str(port),
             "--bind", "127.0.0.1", "--dir", workdir, "--enable-debug-command", "yes",
-            "--save", "", *directives]
+            "--save", "", "--repl-diskless-sync-delay", "0", *directives]
     return ServerProcess(argv, port, workdir, env)
 
 

@@ -92,7 +92,7 @@ def test_command_reference_names_every_command_and_subcommand() -> None:
     for cmd in table.values():
         assert f"`{cmd.name.upper()}`" in reference, cmd.name
     client_line = next(line for line in reference.splitlines() if "`CLIENT`" in line)
-    assert "`CLIENT` (GETNAME, HELP, ID, INFO, KILL, LIST," in client_line
+    assert "`CLIENT` (CACHING, GETNAME, GETREDIR, HELP, ID, INFO, KILL, LIST," in client_line
     assert client_line.startswith("- **connection** (")
     assert any(line.startswith("- **keys** (") and "`DEL`" in line
                for line in reference.splitlines())

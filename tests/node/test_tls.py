@@ -1,0 +1,165 @@
+"""TLS: clients (redis-cli --tls, redis-py ssl=True), client certificates as
+tls-auth-clients asks, replication over TLS with redis-server on either side, certificate
+reload and refused changes by CONFIG SET."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from certs import make_certs
+from nodes import ServerProcess, free_port, start_node, start_redis_server
+from resp import RawClient
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+def tls_args(certs: Path, port: int, *extra: str) -> tuple[str, ...]:
+    return ("--tls-port", str(port), "--tls-cert-file", str(certs / "server.crt"),
+            "--tls-key-file", str(certs / "server.key"), "--tls-ca-cert-file",
+            str(certs / "ca.crt"), *extra)
+
+
+def tls_client(port: int, certs: Path, who: str | None = "client") -> redis.Redis:
+    return redis.Redis(port=port, ssl=True, ssl_ca_certs=str(certs / "ca.crt"),
+                       ssl_certfile=str(certs / f"{who}.crt") if who else None,
+                       ssl_keyfile=str(certs / f"{who}.key") if who else None,
+                       ssl_check_hostname=False, socket_timeout=10)
+
+
+@pytest.fixture
+def tls_node(certs: Path) -> Iterator[tuple[ServerProcess, int]]:
+    port = free_port()
+    node = start_node(*tls_args(certs, port))
+    yield node, port
+    node.stop()
+
+
+def test_redis_py_over_tls_with_a_client_certificate(tls_node: tuple[ServerProcess, int],
+                                                     certs: Path) -> None:
+    _, port = tls_node
+    client = tls_client(port, certs)
+    assert client.set("k", "v") and client.get("k") == b"v"
+    pubsub = client.pubsub()
+    pubsub.subscribe("c")
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+    client.publish("c", "over tls")
+    assert pubsub.get_message(timeout=5)["data"] == b"over tls"
+    pubsub.close()
+
+
+def test_redis_cli_tls(tls_node: tuple[ServerProcess, int], certs: Path) -> None:
+    _, port = tls_node
+    done = subprocess.run(["redis-cli", "--tls", "-p", str(port), "--cacert", str(certs / "ca.crt"),
+                           "--cert", str(certs / "client.crt"), "--key", str(certs / "client.key"),
+                           "PING"], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "PONG", done.stderr
+
+
+def test_the_plain_port_still_serves(tls_node: tuple[ServerProcess, int]) -> None:
+    node, _ = tls_node
+    with RawClient(node.port) as c:
+        assert c.call("PING") == b"+PONG\r\n"
+
+
+@pytest.mark.parametrize("auth,who,accepted", [
+    ("yes", "client", True), ("yes", None, False), ("yes", "stranger", False),
+    ("optional", None, True), ("optional", "stranger", False), ("no", None, True),
+])
+def test_tls_auth_clients(tls_node: tuple[ServerProcess, int], certs: Path, auth: str,
+                          who: str | None, accepted: bool) -> None:
+    node, port = tls_node
+    with RawClient(node.port) as c:
+        assert c.call("CONFIG", "SET", "tls-auth-clients", auth) == b"+OK\r\n"
+    client = tls_client(port, certs, who)
+    time.sleep(0.2)  # the listener is remade with the new context right after CONFIG SET
+    if accepted:
+        assert client.ping()
+    else:
+        with pytest.raises((redis.ConnectionError, ssl.SSLError, OSError)):
+            client.ping()
+
+
+def test_tls_only_with_port_0(certs: Path) -> None:
+    port = free_port()
+    # start_node waits for a plain PING: a TLS-only node is started by hand
+    workdir = Path(tempfile.mkdtemp())
+    proc = subprocess.Popen([sys.executable, "-m", "redslot.cli", "node", "--port", "0", "--bind",
+                             "127.0.0.1", "--dir", str(workdir), "--save", "",
+                             *tls_args(certs, port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                assert tls_client(port, certs).ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the TLS-only node never answered"
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_config_set_refuses_a_broken_tls_change_and_reloads_certificates(
+        tls_node: tuple[ServerProcess, int], certs: Path) -> None:
+    node, port = tls_node
+    with RawClient(node.port) as c:
+        assert c.call("CONFIG", "SET", "tls-cert-file", "/nonexistent.crt") == (
+            b"-ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - Unable to "
+            b"update TLS configuration. Check server logs.\r\n")
+        assert c.call("CONFIG", "SET", "tls-protocols", "TLSv9").startswith(b"-ERR CONFIG SET failed")
+        assert tls_client(port, certs).ping()  # the running contexts are untouched
+        assert c.call("CONFIG", "SET", "tls-cert-file", str(certs / "server.crt")) == b"+OK\r\n"
+        new_port = free_port()
+        assert c.call("CONFIG", "SET", "tls-port", str(new_port)) == b"+OK\r\n"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert tls_client(new_port, certs).ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert "Failed to load certificate" in node.log
+
+
+@pytest.mark.parametrize("master_kind,replica_kind", [
+    ("redslot", "redslot"), ("redis-server", "redslot"), ("redslot", "redis-server")])
+def test_replication_over_tls(certs: Path, master_kind: str, replica_kind: str) -> None:
+    start = {"redslot": start_node, "redis-server": start_redis_server}
+    master_tls = free_port()
+    master = start[master_kind](*tls_args(certs, master_tls))
+    replica = None
+    try:
+        with RawClient(master.port) as m:
+            for i in range(100):
+                m.call("SET", f"k{i}", i)
+        replica = start[replica_kind](*tls_args(certs, free_port(), "--tls-replication", "yes",
+                                                "--replicaof", "127.0.0.1", str(master_tls)))
+        with RawClient(replica.port) as r:
+            deadline = time.monotonic() + 20
+            while b"master_link_status:up" not in r.call("INFO", "replication"):
+                assert time.monotonic() < deadline, "no replication over TLS"
+                time.sleep(0.05)
+            with RawClient(master.port) as m:
+                m.call("SET", "after", "tls")
+            while r.call("GET", "after") != b"$3\r\ntls\r\n":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert r.call("DBSIZE") == b":101\r\n"
+    finally:
+        if replica is not None:
+            replica.stop()
+        master.stop()
