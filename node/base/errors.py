@@ -477,3 +477,11 @@ GEO_STORE_OPTIONS = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCO
 GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
 GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
 GEO_ANY = "ERR the ANY argument requires COUNT argument"
+
+# --- HyperLogLog (hyperloglog.c) ---
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+HLL_UNKNOWN_DEBUG = "ERR Unknown PFDEBUG subcommand '%s'"
+HLL_SELFTEST_FAILED = "ERR TESTFAILED %s"

@@ -23,6 +23,7 @@ from . import (  # noqa: F401
     geo,
     geo_search,
     hashes,
+    hyperloglog,
     info,
     keys,
     latency,

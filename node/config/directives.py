@@ -651,6 +651,9 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("zset-max-listpack-value", memory_kind(0, LLONG_MAX), "64",
               aliases=("zset-max-ziplist-value",),
               doc="A sorted set with a member longer than this many bytes becomes a skiplist (OBJECT ENCODING) for good."),
+    # --- HyperLogLog ---
+    Directive("hll-sparse-max-bytes", memory_kind(0, LLONG_MAX), "3000",
+              doc="A sparse HyperLogLog that would grow past this many bytes (its 16-byte header included) turns dense (12304 bytes) for good."),
     # --- streams ---
     Directive("stream-node-max-entries", int_kind(0, LLONG_MAX), "100",
               doc="A stream node (Redis's listpack in the radix tree) holds at most this many entries, deleted ones included; 0: no limit. Approximate trimming (~) removes whole nodes only, so this shapes what XADD/XTRIM with ~ trim."),

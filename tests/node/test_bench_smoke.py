@@ -62,6 +62,21 @@ def test_streams_bench_quick_run_prints_throughput_and_memory_ratio_lines():
     assert re.search(rf"memory, bytes/entry .*\(ratio {number}\)", result.stdout), result.stdout
 
 
+HLL_BENCH = BENCH.parent / "hyperloglog.py"
+
+
+def test_hyperloglog_bench_quick_run_prints_a_ratio_per_test():
+    result = subprocess.run([sys.executable, str(HLL_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    number = r"[\d,.]+"
+    for test in ("pfadd", "pfadd-sparse", "pfcount", "pfcount3", "pfmerge3"):
+        for pipeline in (16, 1):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in result.stdout.splitlines()), (
+                test, pipeline, result.stdout)
+
+
 RESHARD_BENCH = BENCH.parent / "reshard.py"
 FAILOVER_BENCH = BENCH.parent / "failover.py"
 

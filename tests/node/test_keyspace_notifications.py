@@ -327,6 +327,14 @@ GEOS: list[Step] = [
     ("SET", "gy", "v", "PX", "1"), Sleep(0.02), ("GEORADIUS", "g", "-100", "0", "1", "km", "STORE", "gy"),
 ]
 
+HLLS: list[Step] = [
+    ("PFADD", "h", "a", "b"), ("PFADD", "h", "a"), ("PFADD", "h"), ("PFADD", "h2"),
+    ("PFCOUNT", "h"), ("PFCOUNT", "h", "h2"), ("PFMERGE", "h3", "h", "h2"),
+    ("PFMERGE", "h3"), ("PFDEBUG", "TODENSE", "h3"), ("SET", "bad", "x"), ("PFADD", "bad", "a"),
+    ("PFMERGE", "bad", "h"), ("SET", "hx", "v", "PX", "1"), Sleep(0.02), ("PFADD", "hx", "a"),
+    ("SET", "hy", "v", "PX", "1"), Sleep(0.02), ("PFMERGE", "hy", "h"),
+]
+
 POPULATE: list[Step] = [
     ("DEBUG", "POPULATE", "3", "p"), ("SET", "p:1", "x"), ("DEBUG", "POPULATE", "3", "p"),
 ]
@@ -334,7 +342,7 @@ POPULATE: list[Step] = [
 FAMILIES = {
     "strings": STRINGS, "lists": LISTS, "blocking": BLOCKING, "sets": SETS, "zsets": ZSETS,
     "hashes": HASHES, "keys": KEYS, "expiry": EXPIRY, "dump": DUMPS, "sort": SORTS,
-    "streams": STREAMS, "populate": POPULATE, "geo": GEOS,
+    "streams": STREAMS, "populate": POPULATE, "geo": GEOS, "hyperloglog": HLLS,
 }
 EVERY_STEP = [step for script in FAMILIES.values() for step in script]
 
