@@ -363,3 +363,42 @@ CONFIG_UNBALANCED = "Unbalanced quotes in configuration line"
 CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"
 CONFIG_HOSTNAME = "Hostnames may only contain alphanumeric characters, hyphens or dots"
 CONFIG_DBFILENAME = "dbfilename can't be a path, just a filename"
+
+# --- scripting and functions (eval.c, script.c, script_lua.c, functions.c) ---
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NUMKEYS_GREATER = "ERR Number of keys can't be greater than number of args"
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+SCRIPT_COMPILE = "ERR Error compiling script (new function): %s"
+SCRIPT_FLUSH_MODE = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+SHEBANG_INVALID = "ERR Invalid script shebang"
+SHEBANG_INVALID_ENGINE = "ERR Invalid engine in script shebang"
+SHEBANG_ENGINE = "ERR Unexpected engine in script shebang: %s"
+SHEBANG_OPTION = "ERR Unknown lua shebang option: %s"
+SHEBANG_FLAG = "ERR Unexpected flag in script shebang: %s"
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE_MASTER = ("UNKILLABLE The busy script was sent by a master instance in the context "
+                     "of replication and cannot be killed.")
+UNKILLABLE_WRITTEN = ("UNKILLABLE Sorry the script already executed write commands against "
+                      "the dataset. You can either wait the script termination or kill the "
+                      "server in a hard way using the SHUTDOWN NOSAVE command.")
+BUSY_EVAL = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+             "SHUTDOWN NOSAVE.")
+BUSY_FUNCTION = ("BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                 "SHUTDOWN NOSAVE.")
+SCRIPT_UNKNOWN_COMMAND = "ERR Unknown Redis command called from script"
+SCRIPT_WRONG_ARITY = "ERR Wrong number of args calling Redis command from script"
+SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
+SCRIPT_WRITE_IN_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
+SCRIPT_NON_LOCAL_KEY = "ERR Script attempted to access a non local key in a cluster node"
+SCRIPT_CROSS_SLOT = "ERR Script attempted to access keys that do not hash to the same slot"
+SCRIPT_CLUSTER_DOWN = "ERR Script attempted to execute a command while the cluster is down"
+SCRIPT_CLUSTER_DOWN_RO = ("ERR Script attempted to execute a write command while the cluster is "
+                          "down and readonly")
+SCRIPT_NO_CLUSTER = "ERR Can not run script on cluster, 'no-cluster' flag is set."
+SCRIPT_READONLY_REPLICA = "READONLY Can not run script with write flag on readonly replica"
+SCRIPT_WRITE_WITH_RO = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_OOM = ("OOM allow-oom flag is not set on the script, can not run it when used memory > "
+              "'maxmemory'")
+SCRIPT_MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currently "
+                  "unable to persist to disk. Writable scripts are blocked. Use 'no-writes' "
+                  "flag for read only scripts.")

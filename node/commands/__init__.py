@@ -31,6 +31,7 @@ from . import (  # noqa: F401
     persistence,
     pubsub,
     replication,
+    scripting,
     server,
     sets,
     slowlog,

@@ -531,6 +531,9 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("zset-max-listpack-value", memory_kind(0, LLONG_MAX), "64",
               aliases=("zset-max-ziplist-value",),
               doc="A sorted set with a member longer than this many bytes becomes a skiplist (OBJECT ENCODING) for good."),
+    # --- scripting ---
+    Directive("busy-reply-threshold", int_kind(0, LLONG_MAX), "5000", aliases=("lua-time-limit",),
+              doc="Milliseconds a script or function runs before other clients get -BUSY and SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE are served (0: never)."),
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.

@@ -40,6 +40,7 @@ from ..pubsub.notifications import keyspace_publisher
 from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
+from ..scripting.engine import Engine
 from ..table.command import Command
 from .client import Client
 from .dispatch import execute, invoke, run_requests
@@ -125,6 +126,9 @@ class Server:
         self.snapshots = Snapshots(self)
         self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
         self.metrics: MetricsServer | None = None  # when metrics-port is set
+        # Lua scripts and functions; the run past busy-reply-threshold, while there is one
+        self.busy_script: Any = None
+        self.scripting = Engine(self)
 
     # --- configuration that the hot path reads as plain attributes ---
 
