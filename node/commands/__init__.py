@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     connection,
     debug,
     dump,
+    functions,
     hashes,
     info,
     keys,

@@ -27,6 +27,7 @@ from ..pubsub.tracking import Tracker, TrackingState
 from ..replication.context import Client as ReplicationClient
 from ..replication.master import Replication
 from ..scripting.engine import Engine
+from ..scripting.functions import Functions
 from ..table.command import Command
 from ..table.multi import MultiState
 
@@ -61,6 +62,8 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     def tracker(self) -> Tracker: ...
     @property
     def scripting(self) -> Engine: ...
+    @property
+    def functions(self) -> Functions: ...
     busy_script: Any
     persistence_check: Any
 

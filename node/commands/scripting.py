@@ -16,6 +16,7 @@ from ..base.errors import CommandError
 from ..protocol.reply import OK
 from ..scripting.engine import (
     FLAG_ALLOW_OOM,
+    Engine,
     FLAG_EVAL_COMPAT,
     FLAG_NO_CLUSTER,
     FLAG_NO_WRITES,
@@ -78,7 +79,7 @@ def run_script(c: Client, argv: list[bytes], evalsha: bool, read_only: bool) -> 
     _body, flags, fn = script
     check_script_flags(c, flags, read_only)
     c.rewrite()
-    return engine.run(c, fn, argv[3:3 + n], argv[3 + n:], True, sha, flags, read_only)
+    return engine.run(c, fn, argv[3:3 + n], argv[3 + n:], True, sha, flags, read_only, argv)
 
 
 @command("eval")
@@ -122,6 +123,14 @@ def script_flush(c: Client, argv: list[bytes]) -> Any:
 
 @command("script|kill")
 def script_kill(c: Client, argv: list[bytes]) -> Any:
-    c.server.scripting.kill(True)
+    running_engine(c).kill(True)
     return OK
+
+
+def running_engine(c: Client) -> Engine:
+    """The interpreter running a script or function now (EVAL's when neither is)."""
+    server = c.server
+    if server.functions.engine.run_ctx is not None:
+        return server.functions.engine
+    return server.scripting
 

@@ -9,27 +9,117 @@ their requests go through dispatch, which answers -BUSY to all but the commands 
 allow_busy (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE, MULTI, AUTH ...), and their
 replies are written at once (transports write immediately when their buffer is empty).
 The caller's socket is left alone, as Redis protects it; a peer that hung up is skipped
-until the loop runs again and closes it; new connections wait in the listen backlog.
-The short dispatch path is switched off meanwhile, so every request takes those checks.
+until the loop runs again and closes it. New connections are accepted from the listening
+sockets too, on a ``BusyTransport`` (plain blocking sends); once the script ends each is
+handed to the event loop (``connect_accepted_socket``), its client kept as it is. The short
+dispatch path is switched off meanwhile, so every request takes those checks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
+import socket
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .context import Server
 
 
+SEND_TIMEOUT = 1.0  # seconds a reply to a connection accepted while busy may take
+
+
+class BusyTransport(asyncio.Transport):
+    """A connection accepted while a script runs, until the event loop takes it over."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.closed:
+            return
+        try:
+            self.sock.settimeout(SEND_TIMEOUT)
+            self.sock.sendall(data)
+        except OSError:
+            self.close()
+        finally:
+            if not self.closed:
+                self.sock.setblocking(False)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        try:
+            if name == "peername":
+                return self.sock.getpeername()
+            if name == "sockname":
+                return self.sock.getsockname()
+        except OSError:
+            return default
+        return self.sock if name == "socket" else default
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        return None
+
+    def resume_reading(self) -> None:
+        return None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.sock.close()
+
+    def abort(self) -> None:
+        self.close()
+
+
+class Handover(asyncio.Protocol):
+    """The event loop's side of a connection accepted while busy: the client it already has."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.client.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.client.data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.client.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.client.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.client.resume_writing()
+
+
+async def handover(client: Any, sock: socket.socket) -> None:
+    """Give a connection accepted while busy to the event loop, unless closed meanwhile."""
+    if sock.fileno() < 0:
+        return
+    loop = asyncio.get_running_loop()
+    await loop.connect_accepted_socket(lambda: Handover(client), sock)
+
+
 class BusyState:
-    __slots__ = ("server", "fast_dispatch", "hung_up")
+    __slots__ = ("server", "fast_dispatch", "hung_up", "listeners", "accepted")
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.fast_dispatch = True
         self.hung_up: set[int] = set()
+        self.listeners: dict[int, socket.socket] = {}
+        self.accepted: list[Any] = []
 
     def enter(self, ctx: Any) -> None:
         """enterScriptTimedoutMode."""
@@ -37,6 +127,11 @@ class BusyState:
         server.busy_script = ctx
         self.fast_dispatch = server.fast_dispatch
         server.fast_dispatch = False
+        for listener in server.listeners:
+            for lsock in listener.sockets or ():
+                dup = socket.fromfd(lsock.fileno(), lsock.family, lsock.type)
+                dup.setblocking(False)
+                self.listeners[dup.fileno()] = dup
 
     def leave(self, ctx: Any) -> None:
         """exitScriptTimedoutMode."""
@@ -44,6 +139,26 @@ class BusyState:
         server.busy_script = None
         server.fast_dispatch = self.fast_dispatch
         self.hung_up.clear()
+        for dup in self.listeners.values():
+            dup.close()
+        self.listeners.clear()
+        loop = asyncio.get_event_loop()
+        for client in self.accepted:
+            transport = client.transport
+            if isinstance(transport, BusyTransport) and not transport.closed:
+                loop.create_task(handover(client, transport.sock))
+        self.accepted.clear()
+
+    def accept(self, listener: socket.socket) -> None:
+        """A new connection while busy: a client on a BusyTransport (acceptTcpHandler)."""
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        sock.setblocking(False)
+        client = self.server.new_client()
+        client.connection_made(BusyTransport(sock))
+        self.accepted.append(client)
 
     def shutting_down(self) -> bool:
         event = self.server.shutdown_event
@@ -65,15 +180,16 @@ class BusyState:
             fd = sock.fileno()
             if fd >= 0 and fd not in self.hung_up:
                 by_fd[fd] = client
-        if not by_fd:
-            return
         poller = select.poll()
-        for fd in by_fd:
+        for fd in (*by_fd, *self.listeners):
             poller.register(fd, select.POLLIN)
         tracker = server.tracker
         current = tracker.current
         try:
             for fd, _events in poller.poll(0):
+                if fd in self.listeners:
+                    self.accept(self.listeners[fd])
+                    continue
                 try:
                     data = os.read(fd, 65536)
                 except BlockingIOError:

@@ -47,6 +47,7 @@ class Server(Protocol):
     shutdown_event: asyncio.Event | None
     persistence_check: Any
     tracker: Any
+    listeners: list[Any]
 
     @property
     def clients(self) -> Mapping[int, Any]: ...

@@ -77,10 +77,10 @@ class RunContext:
 
     __slots__ = ("caller", "funcname", "eval_mode", "read_only", "allow_oom", "cross_slot",
                  "write_dirty", "killed", "timed_out", "start", "oom_at_start", "slot",
-                 "repl", "propagating_from")
+                 "repl", "propagating_from", "argv")
 
     def __init__(self, caller: Client, funcname: str, eval_mode: bool, flags: int,
-                 read_only: bool, oom: bool, slot: int) -> None:
+                 read_only: bool, oom: bool, slot: int, argv: list[bytes]) -> None:
         compat = bool(flags & FLAG_EVAL_COMPAT)
         self.caller = caller
         self.funcname = funcname
@@ -96,6 +96,10 @@ class RunContext:
         self.slot = slot
         self.repl = 3
         self.propagating_from = 0
+        self.argv = argv  # the caller's command (FUNCTION STATS)
+
+    def duration_ms(self) -> int:
+        return int((time.monotonic() - self.start) * 1000)
 
 
 class Engine:
@@ -109,6 +113,7 @@ class Engine:
         self.rand = RedisRand48()
         self.scripts: dict[str, tuple[bytes, int, Any]] = {}  # sha -> body, flags, function
         self.scripts_memory = 0
+        self.loader: Any = None  # the function libraries being loaded (functions.py)
         self._start()
 
     def _start(self) -> None:
@@ -123,6 +128,7 @@ class Engine:
             "setresp": self._setresp, "setrepl": self._setrepl, "acl_check": self._acl_check,
             "script_resp3": self._script_resp3, "random": self._random,
             "randomseed": self._randomseed, "unwrap": unwrap, "guarded": self._guarded,
+            "register_function": self._register_function, "load_hook": self._load_hook,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
             "libs": lua_table(lua, {
                 name: lua_table(lua, {fname: self._raising(f) if callable(f) else f
@@ -176,11 +182,13 @@ class Engine:
             server.mem_overhead + server.keyspace_stats.data_bytes > server.maxmemory)
 
     def run(self, caller: Client, fn: Any, keys: list[bytes], args: list[bytes],
-            eval_mode: bool, funcname: str, flags: int, read_only: bool) -> Any:
+            eval_mode: bool, funcname: str, flags: int, read_only: bool,
+            argv: list[bytes]) -> Any:
         """luaCallFunction: run ``fn`` for ``caller``; its reply (or CommandError)."""
         server = self.server
         slot = key_slot(keys[0]) if keys and server.cluster is not None else -1
-        ctx = RunContext(caller, funcname, eval_mode, flags, read_only, self.oom_now(), slot)
+        ctx = RunContext(caller, funcname, eval_mode, flags, read_only, self.oom_now(), slot,
+                         argv)
         client = self.client
         if client is None:
             client = self.client = server.new_client()
@@ -385,6 +393,15 @@ class Engine:
                 raise ScriptError(b"Attempt to modify a readonly table")
             return real(*args)
         return run
+
+    def _register_function(self, *args: Any) -> None:
+        if self.loader is None:
+            raise self._fail_table(b"ERR redis.register_function can only be called on "
+                                   b"FUNCTION LOAD command")
+        self.loader.register_function(*args)
+
+    def _load_hook(self) -> bool:
+        return self.loader is not None and bool(self.loader.load_hook())
 
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:

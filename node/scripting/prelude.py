@@ -52,10 +52,26 @@ local P = {}
 readonly[P] = true
 readonly[protected_mt] = true
 setmetatable(protected_mt, {__newindex = ro_newindex, __metatable = protected_mt})
-setmetatable(R, {__index = function(_, name)
+local function missing(_, name)
   error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-end})
-setmetatable(P, {__index = R, __newindex = ro_newindex, __metatable = protected_mt})
+end
+setmetatable(R, {__index = missing})
+local P_mt = {__index = R, __newindex = ro_newindex, __metatable = protected_mt}
+setmetatable(P, P_mt)
+
+-- a read-only table whose missing fields are errors (luaSetErrorMetatable + protection)
+local function strict(real)
+  local proxy = {}
+  readonly[proxy] = true
+  setmetatable(proxy, {__index = function(t, k)
+    local v = rawget(real, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end, __newindex = ro_newindex, __metatable = protected_mt})
+  return proxy
+end
 
 for _, name in ipairs({"xpcall", "tostring", "next", "assert", "tonumber", "rawequal",
     "collectgarbage", "getmetatable", "type", "select", "unpack", "gcinfo", "pairs",
@@ -391,6 +407,45 @@ function runner.compile(body, chunkname)
   if not f then return nil, err end
   setfenv(f, P)
   return f
+end
+
+-- FUNCTION LOAD (luaEngineCreate): while the library's code runs, the globals are only a
+-- redis table with register_function, log and the version; its functions, created in the
+-- same environment, see the usual globals afterwards
+local load_globals = strict({redis = strict({
+  register_function = py.register_function, log = py.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num,
+})})
+local load_hook_check = py.load_hook
+local function load_timeout()
+  error({err = "ERR FUNCTION LOAD timeout"}, 0)
+end
+local function load_hook()
+  if load_hook_check() then
+    dbg.sethook(load_timeout, "l")
+    load_timeout()
+  end
+end
+
+function runner.load_library(code)
+  local f, err = loadstring(code, "@user_function")
+  if not f then return false, "Error compiling function: " .. err end
+  setfenv(f, P)
+  P_mt.__index = load_globals
+  dbg.sethook(load_hook, "", 100000)
+  local ok, e = pcall(f)
+  dbg.sethook()
+  P_mt.__index = R
+  if ok then return true end
+  if type(e) == "userdata" then e = unwrap(e) end
+  local msg
+  if type(e) == "table" then msg = rawget(e, "err") else msg = "ERR " .. tostring(e) end
+  return false, "Error registering functions: " .. tostring(msg)
+end
+
+function runner.is_function(v)
+  return type(v) == "function"
 end
 
 -- luaL_where(L, 1) for a Python function raising: the position of the Lua code calling it

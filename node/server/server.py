@@ -41,6 +41,7 @@ from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
 from ..scripting.engine import Engine
+from ..scripting.functions import Functions
 from ..table.command import Command
 from .client import Client
 from .dispatch import execute, invoke, run_requests
@@ -129,6 +130,7 @@ class Server:
         # Lua scripts and functions; the run past busy-reply-threshold, while there is one
         self.busy_script: Any = None
         self.scripting = Engine(self)
+        self.functions = Functions.for_server(self)
 
     # --- configuration that the hot path reads as plain attributes ---
 
