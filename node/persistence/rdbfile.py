@@ -1,7 +1,7 @@
 """RDB snapshot files (rdb.c): the whole keyspace written and read back.
 
 The file is what Redis 7.0 writes: ``REDIS0010``, the aux fields (redis-ver, redis-bits,
-ctime, used-mem, aof-base), per non-empty database SELECTDB + RESIZEDB then its keys
+ctime, used-mem, aof-base), the function libraries' code (FUNCTION2), per non-empty database SELECTDB + RESIZEDB then its keys
 (EXPIRETIME_MS, IDLE or FREQ when the maxmemory policy is LRU or LFU, type, key, value in
 the encodings of ``rdb.py``'s registry), EOF and the CRC64 of everything before it
 (zero when rdbchecksum is off). Values are compressed with liblzf itself when it is
@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from ..base.errors import CommandError
 from ..keyspace.database import now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
@@ -104,6 +105,9 @@ def write_snapshot(server: Server, path: str) -> int:
             buf.append(OPCODE_AUX)
             save_string(name.encode())
             save_string(value.encode())
+        for code in server.functions.codes():  # rdbSaveFunctions
+            buf.append(OPCODE_FUNCTION2)
+            save_string(code)
         for db in server.dbs:
             if not db.entries:
                 continue
@@ -284,7 +288,14 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                 if name in (b"repl-id", b"repl-offset"):
                     progress.replication[name.decode()] = value.decode("ascii", "replace")
                 continue
-            raise SnapshotError("The RDB file contains module or function data "
+            if kind == OPCODE_FUNCTION2:  # rdbFunctionLoad
+                code = load_string()
+                try:
+                    server.functions.load_code(code)
+                except CommandError as exc:
+                    raise SnapshotError(f"Failed loading library: {exc.message}") from None
+                continue
+            raise SnapshotError("The RDB file contains module or pre-GA function data "
                                 "this server cannot load")
     except (RdbError, IndexError) as exc:
         raise SnapshotError(f"Short read or corrupt data loading DB: {exc}") from None

@@ -45,8 +45,8 @@ def _type_name(value: Any) -> str:
 
 
 class Encoder:
-    def __init__(self, null: Any) -> None:
-        self.null = null
+    def __init__(self, is_null: Any) -> None:
+        self.is_null = is_null
 
     def encode(self, value: Any, depth: int = 0) -> bytes:
         if value is None:
@@ -59,15 +59,16 @@ class Encoder:
             return _number(float(value))
         if isinstance(value, bytes):
             return _string(value)
-        if value is self.null or value == self.null:
+        kind = lua51.lua_type(value)
+        if kind == "userdata" and self.is_null(value):
             return b"null"
-        if lua51.lua_type(value) == "table":
+        if kind == "table":
             depth += 1
             if depth > MAX_DEPTH:
                 raise JsonError("Cannot serialise, excessive nesting (%d)" % depth)
             items = list(value.items())
             size = self._array_size(items)
-            if size >= 0:
+            if size > 0:
                 by_index = dict(items)
                 return b"[" + b",".join(self.encode(by_index.get(i), depth)
                                         for i in range(1, size + 1)) + b"]"
@@ -266,7 +267,7 @@ class Decoder:
 def make_cjson(lua: Any) -> dict[str, Any]:
     null = lua.eval("newproxy()")
     table = lua.table_from
-    encoder = Encoder(null)
+    encoder = Encoder(lua.eval("function(n) return function(v) return rawequal(v, n) end end")(null))
 
     def encode(*args: Any) -> tuple[Any, ...]:
         if len(args) != 1:

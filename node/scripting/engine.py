@@ -57,6 +57,11 @@ FLAG_NAMES = {
 
 LOG_LEVELS = ("debug", "verbose", "notice", "warning")
 
+# Commands Redis 7.0 flags noscript that 7.2's table (ours) no longer does: the blocking
+# pops and moves of the first generation, and WAIT.
+NOSCRIPT_IN_7_0 = frozenset({"blpop", "brpop", "brpoplpush", "blmove", "bzpopmin", "bzpopmax",
+                             "wait"})
+
 
 def _deny_attributes(obj: Any, name: Any, setting: bool) -> Any:
     """lupa's attribute filter: a script never reaches into a Python object."""
@@ -318,7 +323,7 @@ class Engine:
         arity = cmd.arity
         if (arity > 0 and arity != len(argv)) or len(argv) < -arity:
             return cmd, errors.SCRIPT_WRONG_ARITY
-        if cmd.noscript:
+        if cmd.noscript or cmd.name in NOSCRIPT_IN_7_0:
             return cmd, errors.SCRIPT_NOT_ALLOWED
         if ctx.read_only and (cmd.write or cmd.may_replicate):
             return cmd, errors.SCRIPT_WRITE_IN_READ_ONLY

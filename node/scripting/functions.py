@@ -17,7 +17,7 @@ from lupa import lua51  # type: ignore[import-untyped]
 
 from ..base import errors
 from ..base.errors import CommandError
-from ..types.rdb import RDB_VERSION, RdbError, Reader, Writer, crc64, verify_payload
+from ..types.rdb import RDB_FILE_VERSION, RdbError, Reader, Writer, crc64, verify_payload
 from .engine import FLAG_NAMES, Engine, ScriptError, split_args
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ class Functions:
         for code in self.codes():
             w.buf.append(OPCODE_FUNCTION2)
             w.save_string(code)
-        w.buf += RDB_VERSION.to_bytes(2, "little")
+        w.buf += RDB_FILE_VERSION.to_bytes(2, "little")
         w.buf += crc64(w.buf).to_bytes(8, "little")
         return bytes(w.buf)
 

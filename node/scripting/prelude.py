@@ -4,7 +4,8 @@ Redis patches its Lua 5.1 with read-only tables; stock Lua 5.1 (lupa's ``lua51``
 none, so the protection is built from proxies: scripts see a globals table and library
 tables that are empty proxies whose ``__index`` is the real table and whose
 ``__newindex`` raises Redis's "Attempt to modify a readonly table"; ``rawset``,
-``setmetatable`` and ``getfenv``/``setfenv`` are wrapped so they cannot reach around them.
+and ``setmetatable`` are wrapped so they cannot reach around them (``getfenv``, ``setfenv``
+and ``newproxy`` are absent, as in Redis 7.0).
 Reading a missing global raises Redis's "Script attempted to access nonexistent global
 variable". Binary chunks are refused by ``loadstring``/``load`` the way Redis's patched
 parser refuses them (as text that does not parse).
@@ -75,33 +76,12 @@ end
 
 for _, name in ipairs({"xpcall", "tostring", "next", "assert", "tonumber", "rawequal",
     "collectgarbage", "getmetatable", "type", "select", "unpack", "gcinfo", "pairs",
-    "rawget", "ipairs", "_VERSION", "error", "newproxy"}) do
+    "rawget", "ipairs", "_VERSION", "error"}) do
   R[name] = G[name]
 end
 
 R.rawset = py.guarded(rawset)
 R.setmetatable = py.guarded(setmetatable)
-local function env_face(env)
-  if env == R or env == G then return P end
-  return env
-end
-R.getfenv = function(f)
-  if f == nil then f = 1 end
-  if type(f) == "number" and f > 0 then f = f + 1 end
-  return env_face(getfenv(f))
-end
-R.setfenv = function(f, env)
-  if type(f) == "number" then
-    if f == 0 then error("'setfenv' cannot change environment of given object", 0) end
-    f = f + 1
-  end
-  local ok, current = pcall(getfenv, f)
-  if ok and (current == R or current == G) then
-    error("'setfenv' cannot change environment of given object", 0)
-  end
-  return setfenv(f, env)
-end
-
 -- Redis's parser has no binary chunks: bytecode is text that does not parse
 local function refuse_binary(chunk, name)
   return loadstring(" " .. chunk, name or chunk)
@@ -243,6 +223,8 @@ local function handler(err)
   end
   return err
 end
+
+R.__redis__err__handler = handler
 
 -- Lua -> RESP (luaReplyToRedisReply)
 local function crlf_to_spaces(s) return (gsub(s, "[\r\n]", " ")) end

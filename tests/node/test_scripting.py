@@ -1,0 +1,451 @@
+"""EVAL, EVALSHA, SCRIPT and Functions against Debian's redis-server: replies and error
+texts byte for byte in RESP2 and RESP3, the sandbox, conversions both ways, shebang flags,
+FUNCTION DUMP/RESTORE across both servers, persistence, replication by effects, busy
+scripts, and the patterns users copy (redis-py's Lock, rate limiters) under concurrency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+from differential import assert_same, assert_same_resp3
+from nodes import start_node, start_redis_server
+from resp import RawClient
+
+SCRIPTS = [
+    "return 1",
+    "return {1, 2, 3.7, 'x', nil, 4}",
+    "return {1, {2, {3}}, true, false}",
+    "return {err = 'x'}",
+    "return {ok = 'fine\\r\\nline'}",
+    "return redis.error_reply('MY err')",
+    "return redis.error_reply('-WRONG thing')",
+    "return redis.status_reply('FINE')",
+    "return 1e300",
+    "return -3.9",
+    "return 0/0",
+    "return redis.sha1hex('')",
+    "return redis.sha1hex(12)",
+    "return tostring(1/3) .. ' ' .. tostring(1e15) .. ' ' .. string.format('%.3f', 1/3)",
+    "return redis.REDIS_VERSION .. ' ' .. redis.REDIS_VERSION_NUM",
+    "return {KEYS[1], ARGV[1], #KEYS, #ARGV}",
+    "return redis.call('set', KEYS[1], ARGV[1])",
+    "return redis.call('get', KEYS[1])",
+    "return redis.call('get', 'missing')",
+    "return redis.call('incrbyfloat', KEYS[1], 1.5)",
+    "return redis.call('set', KEYS[1], 3.25)",
+    "return redis.call('incr', KEYS[1])",
+    "return redis.call('nosuch')",
+    "return redis.call('incr', 'a', 'b')",
+    "return redis.call()",
+    "return redis.call('get', {})",
+    "redis.call('hset', 'h', 'a', 'b'); return redis.call('incr', 'h')",
+    "return redis.pcall('incr', 'h')",
+    "local t = redis.pcall('incr', 'h'); return t['err']",
+    "return redis.call('hgetall', 'h')",
+    "return redis.call('blpop', 'nolist', 0)",
+    "return redis.call('multi')",
+    "return redis.call('subscribe', 'ch')",
+    "return pcall(redis.call, 'nosuch')",
+    "return {pcall(error, {err = 'x'})}",
+    "error('boom')",
+    "error({err = 'MY boom'})",
+    "return 1 +",
+    "local a = nil; return a.b",
+    "return redis.log(redis.LOG_WARNING, 'from a script')",
+    "return redis.log(1)",
+    "return redis.setresp(4)",
+    "return redis.set_repl(redis.REPL_ALL)",
+    "return redis.replicate_commands()",
+    "return redis.breakpoint()",
+    "return {math.random(), math.random(100), math.random(5, 10)}",
+    "return cjson.encode({1, 2, {a = 1}, 'x/y', 1.5})",
+    "return cjson.encode({})",
+    "return cjson.decode('[1, 2.5, \"a\", {\"k\": [true, false]}]')[4]['k']",
+    "return cjson.decode('{')",
+    "return cjson.decode('[1,]')",
+    "return cjson.encode(cjson.decode('{\"a\": null}'))",
+    "return bit.band(7, 3) + bit.bor(8, 1) + bit.lshift(1, 4)",
+    "return bit.tohex(-1) .. ' ' .. bit.tohex(255, 4) .. ' ' .. bit.bnot(0)",
+    "return cmsgpack.pack({1, 2, 3})",
+    "return cmsgpack.pack({a = 1}, 'str', -1, 2^40, 1.5)",
+    "return {cmsgpack.unpack(cmsgpack.pack({1, 2, {3}}, 'x'))}",
+    "return struct.pack('>I2', 5) .. struct.pack('<i4', -2)",
+    "return {struct.unpack('>I2 <i4', struct.pack('>I2', 5) .. struct.pack('<i4', -2))}",
+    "return struct.size('>I2 i4 d')",
+]
+
+SANDBOX = [
+    "x = 1",
+    "return a",
+    "os.execute('true')",
+    "return io.open('/etc/passwd')",
+    "return require('os')",
+    "return loadfile('/etc/passwd')",
+    "return dofile('/etc/passwd')",
+    "return print",
+    "return debug",
+    "return loadstring(string.dump(function() return 1 end))()",
+    "return select(2, loadstring(string.dump(function() return 1 end)))",
+    "return loadstring('return 7')()",
+    "setmetatable(_G, {})",
+    "rawset(_G, 'a', 1)",
+    "redis.call = function() return 1 end",
+    "redis.x = 1",
+    "string.upper = nil",
+    "getmetatable('').x = 1",
+    "return getmetatable(_G) ~= nil",
+    "return string.x",
+    "_G.y = 1",
+    "return type(getfenv)",
+    "return type(newproxy)",
+    "return type(__redis__err__handler)",
+    "local t = setmetatable({}, {__index = function(t, k) return k end}); return t.abc",
+    "return coroutine.wrap(function() return redis.call('ping') end)()",
+]
+
+
+@pytest.fixture(scope="module")
+def node():
+    proc = start_node()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    proc = start_redis_server()
+    yield proc
+    proc.stop()
+
+
+def evals(scripts: list[str]) -> list[tuple[str, ...]]:
+    return [("EVAL", s, "1", "key", "12") for s in scripts]
+
+
+def test_eval_replies_and_errors_match_redis(node, reference):
+    assert_same(node, reference, evals(SCRIPTS))
+
+
+def test_eval_replies_match_redis_in_resp3(node, reference):
+    assert_same_resp3(node, reference, evals(SCRIPTS))
+
+
+def test_sandbox_refuses_what_redis_refuses(node, reference):
+    assert_same(node, reference, evals(SANDBOX))
+
+
+RESP3_SCRIPTS = [
+    "redis.setresp(3); return redis.call('hgetall', 'h')",
+    "redis.setresp(3); return redis.call('smembers', 's')",
+    "redis.setresp(3); return redis.call('zscore', 'z', 'm')",
+    "redis.setresp(3); return redis.call('get', 'missing')",
+    "redis.setresp(3); return redis.call('exists', 'h')",
+    "redis.setresp(3); local t = redis.call('hgetall', 'h'); return t['map']['a']",
+    "redis.setresp(3); local t = redis.call('zscore', 'z', 'm'); return t['double']",
+    "return {map = {a = 1}}",
+    "return {set = {a = true}}",
+    "return {double = 3.5}",
+    "return {double = 1/0}",
+    "return {big_number = '123456789012345678901234567890'}",
+    "return {verbatim_string = {format = 'txt', string = 'hello'}}",
+    "return true",
+    "return false",
+    "redis.setresp(3); return true",
+    "redis.setresp(3); return false",
+    "return nil",
+]
+
+
+def test_resp3_conversions_both_ways_match_redis(node, reference):
+    setup = [("HSET", "h", "a", "1"), ("SADD", "s", "x"), ("ZADD", "z", "1.5", "m")]
+    requests = setup + [("EVAL", s, "0") for s in RESP3_SCRIPTS]
+    assert_same(node, reference, requests)
+    assert_same_resp3(node, reference, requests)
+
+
+def test_script_cache_commands_match_redis(node, reference):
+    body = "return redis.call('get', KEYS[1])"
+    sha = "4e6d8fc8bb01276962cce5371fa795a7763657ae"
+    assert_same(node, reference, [
+        ("SCRIPT", "EXISTS", sha, "ffffffffffffffffffffffffffffffffffffffff"),
+        ("EVALSHA", sha, "1", "k"), ("EVALSHA", "short", "0"),
+        ("SCRIPT", "LOAD", body), ("SCRIPT", "EXISTS", sha, sha.upper()),
+        ("SET", "k", "v"), ("EVALSHA", sha, "1", "k"), ("EVALSHA", sha.upper(), "1", "k"),
+        ("EVALSHA_RO", sha, "1", "k"), ("EVAL_RO", "return redis.call('set', 'a', 1)", "0"),
+        ("EVAL", "return 1", "2", "a"), ("EVAL", "return 1", "-1"), ("EVAL", "return 1", "x"),
+        ("SCRIPT", "LOAD", "return +"), ("SCRIPT", "FLUSH", "BAD"),
+        ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "EXISTS", sha), ("SCRIPT", "FLUSH"),
+        ("SCRIPT", "KILL"), ("FUNCTION", "KILL"),
+    ])
+
+
+def test_shebang_flags_match_redis(node, reference):
+    assert_same(node, reference, [
+        ("EVAL", "#!lua\nreturn redis.call('set', 'a', 1)", "0"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('set', 'a', 1)", "0"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", "0"),
+        ("EVAL_RO", "#!lua\nreturn 1", "0"),
+        ("EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0"),
+        ("EVAL", "#!lua flags=allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 2",
+         "0"),
+        ("EVAL", "#!lua flags=bogus\nreturn 1", "0"),
+        ("EVAL", "#!lua bogus=1\nreturn 1", "0"),
+        ("EVAL", "#!python\nreturn 1", "0"),
+        ("EVAL", "#!lua", "0"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('expire', 'a', 1)", "0"),
+    ])
+
+
+LIBRARY = ("#!lua name=lib\n"
+           "redis.register_function('incrget', function(keys, args)\n"
+           "  redis.call('incr', keys[1]); return redis.call('get', keys[1]) end)\n")
+LIBRARY_RO = ("#!lua name=rolib\n"
+              "redis.register_function{function_name='peek', callback=function(keys, args)\n"
+              "  return redis.call('get', keys[1]) end, flags={'no-writes'},\n"
+              "  description='reads a key'}\n")
+
+
+def test_functions_match_redis(node, reference):
+    for server in (node, reference):
+        with RawClient(server.port) as c:
+            c.call("FUNCTION", "FLUSH")
+    assert_same(node, reference, [
+        ("FUNCTION", "LOAD", LIBRARY), ("FUNCTION", "LOAD", LIBRARY),
+        ("FUNCTION", "LOAD", "REPLACE", LIBRARY), ("FCALL", "incrget", "1", "n"),
+        ("FCALL", "incrget", "1", "n"), ("FCALL_RO", "incrget", "1", "n"),
+        ("FUNCTION", "LOAD", LIBRARY_RO), ("FCALL_RO", "peek", "1", "n"),
+        ("FUNCTION", "LIST", "LIBRARYNAME", "rol*", "WITHCODE"),
+        ("FUNCTION", "LIST", "LIBRARYNAME", "lib"), ("FUNCTION", "LIST", "BAD"),
+        ("FUNCTION", "LIST", "LIBRARYNAME"),
+        ("FCALL", "nosuch", "0"), ("FCALL", "incrget", "x"), ("FCALL", "incrget", "3", "a"),
+        ("FUNCTION", "LOAD", "return 1"), ("FUNCTION", "LOAD", "#!lua\n"),
+        ("FUNCTION", "LOAD", "#!lua name=bad-name\nreturn 1"),
+        ("FUNCTION", "LOAD", "#!js name=x\nreturn 1"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nreturn 1"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('a', 'b')"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nlocal s = string.len('a')"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nredis.call('ping')"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('incrget', function() end)"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function{function_name='f'}"),
+        ("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function{function_name='f', "
+                             "callback=function() end, flags={'bogus'}}"),
+        ("FUNCTION", "LOAD", "BOGUS", LIBRARY), ("FUNCTION", "LOAD"),
+        ("FUNCTION", "DELETE", "nosuch"), ("FUNCTION", "DELETE", "rolib"),
+        ("FUNCTION", "STATS"), ("FUNCTION", "FLUSH", "BAD"), ("FUNCTION", "RESTORE", "junk"),
+        ("FUNCTION", "RESTORE", "junk", "BAD"), ("FUNCTION", "FLUSH"), ("FUNCTION", "LIST"),
+    ])
+
+
+def library_names(client: redis.Redis) -> list[bytes]:
+    """FUNCTION LIST's library names, sorted (RESP2: each entry a flat list)."""
+    return sorted(entry[1] for entry in client.function_list())
+
+
+def test_function_dump_payloads_cross_between_redis_and_redslot(node, reference):
+    ours = redis.Redis(port=node.port)
+    theirs = redis.Redis(port=reference.port)
+    for client in (ours, theirs):
+        client.function_flush()
+    ours.function_load(LIBRARY)
+    theirs.function_load(LIBRARY_RO)
+    assert ours.function_dump() == redis.Redis(port=node.port).function_dump()
+    theirs.function_restore(ours.function_dump())
+    ours.function_restore(theirs.function_dump(), "REPLACE")
+    assert library_names(ours) == [b"lib", b"rolib"]
+    assert library_names(theirs) == [b"lib", b"rolib"]
+    ours.function_load(LIBRARY_RO.replace("rolib", "third").replace("peek", "peek3"))
+    theirs.function_restore(ours.function_dump(), "FLUSH")
+    assert library_names(theirs) == [
+        b"lib", b"rolib", b"third"]
+    with pytest.raises(redis.ResponseError, match="Library .* already exists"):
+        ours.function_restore(theirs.function_dump())
+
+
+def test_functions_survive_a_restart_in_the_snapshot():
+    proc = start_node("--save", "", "--appendonly", "no")
+    try:
+        r = redis.Redis(port=proc.port)
+        r.function_load(LIBRARY)
+        r.save()
+        proc.stop(keep_dir=True)
+        again = start_node("--dir", proc.workdir)
+        try:
+            assert redis.Redis(port=again.port).fcall("incrget", 1, "n") == b"1"
+        finally:
+            again.stop()
+    finally:
+        proc.stop()
+
+
+def test_script_effects_replicate_inside_multi_exec_and_functions_replicate():
+    master = start_node()
+    replica = start_node("--replicaof", "127.0.0.1", str(master.port))
+    try:
+        m = redis.Redis(port=master.port)
+        r = redis.Redis(port=replica.port)
+        deadline = time.monotonic() + 10
+        while r.info("replication")["master_link_status"] != "up":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        m.function_load(LIBRARY)
+        assert m.eval("redis.call('set', 'a', 1); redis.call('incr', 'a'); "
+                      "return redis.call('get', 'a')", 0) == b"2"
+        m.fcall("incrget", 1, "n")
+        m.set("sentinel", "1")
+        while r.get("sentinel") is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert r.get("a") == b"2" and r.get("n") == b"1"
+        assert library_names(r) == [b"lib"]
+        with pytest.raises(redis.ResponseError, match="You can't write against a read only replica"):
+            r.eval("return redis.call('set', 'b', 1)", 0)
+        with pytest.raises(redis.ResponseError, match="You can't write against a read only replica"):
+            r.eval("#!lua\nreturn redis.call('set', 'b', 1)", 0)
+        assert r.eval("#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0) == b"2"
+        assert r.eval_ro("return redis.call('get', 'a')", 0) == b"2"
+    finally:
+        replica.stop()
+        master.stop()
+
+
+def test_busy_script_gets_busy_replies_and_script_kill_ends_it():
+    proc = start_node("--busy-reply-threshold", "200")
+    try:
+        result: list[object] = []
+
+        def run() -> None:
+            try:
+                redis.Redis(port=proc.port).eval("while true do end", 0)
+            except redis.ResponseError as exc:
+                result.append(str(exc))
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(0.5)
+        other = redis.Redis(port=proc.port, socket_timeout=5)
+        with pytest.raises(redis.ResponseError, match="BUSY Redis is busy running a script"):
+            other.get("x")
+        with pytest.raises(redis.ResponseError, match="BUSY Redis is busy running a script. "
+                           "You can only call SCRIPT KILL"):
+            other.shutdown()
+        with pytest.raises(redis.ResponseError, match="BUSY"):
+            other.function_kill()
+        assert other.script_kill()
+        worker.join(5)
+        assert not worker.is_alive()
+        assert result and result[0].startswith("Script killed by user with SCRIPT KILL...")
+        assert other.ping()
+        with pytest.raises(redis.ResponseError, match="NOTBUSY"):
+            other.script_kill()
+    finally:
+        proc.stop()
+
+
+def test_a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_the_node():
+    proc = start_node("--busy-reply-threshold", "200")
+    try:
+        def run() -> None:
+            try:
+                redis.Redis(port=proc.port).eval(
+                    "redis.call('set', 'x', 1) while true do end", 0)
+            except redis.RedisError:
+                pass
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        time.sleep(0.5)
+        with RawClient(proc.port) as c:
+            assert c.call("SCRIPT", "KILL").startswith(b"-UNKILLABLE Sorry the script")
+            c.send_raw(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n")
+        assert proc.proc.wait(10) is not None
+        worker.join(5)
+    finally:
+        proc.stop()
+
+
+def test_redis_py_lock_is_exclusive_across_threads(node):
+    client = redis.Redis(port=node.port)
+    client.delete("counter", "the-lock")
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            r = redis.Redis(port=node.port)
+            for _ in range(10):
+                with r.lock("the-lock", timeout=5, blocking_timeout=10, sleep=0.001):
+                    value = int(r.get("counter") or 0)
+                    r.set("counter", value + 1)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert client.get("counter") == b"80"
+    lock = client.lock("held", timeout=5)
+    assert lock.acquire(blocking=False)
+    other = client.lock("held", timeout=5)
+    assert not other.acquire(blocking=False)
+    with pytest.raises(redis.exceptions.LockNotOwnedError):
+        other.do_release(b"not-the-token")
+    lock.release()
+
+
+FIXED_WINDOW = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n > tonumber(ARGV[2]) then return 0 end
+return 1
+"""
+
+SLIDING_WINDOW = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 1
+"""
+
+TOKEN_BUCKET = """
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or ARGV[1])
+if tokens < 1 then return 0 end
+redis.call('HSET', KEYS[1], 'tokens', tokens - 1)
+return 1
+"""
+
+
+@pytest.mark.parametrize("pattern", ["fixed", "sliding", "bucket"])
+def test_rate_limiters_admit_exactly_the_limit_under_20_clients(node, pattern):
+    r = redis.Redis(port=node.port)
+    r.delete("limit")
+    limit = 50
+    admitted = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        c = redis.Redis(port=node.port)
+        for j in range(5):
+            if pattern == "fixed":
+                ok = c.eval(FIXED_WINDOW, 1, "limit", 60000, limit)
+            elif pattern == "sliding":
+                ok = c.eval(SLIDING_WINDOW, 1, "limit", 1000, 60000, limit, f"{i}-{j}")
+            else:
+                ok = c.eval(TOKEN_BUCKET, 1, "limit", limit)
+            with lock:
+                admitted.append(ok)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(admitted) == 100
+    assert sum(admitted) == limit
