@@ -16,10 +16,10 @@ from ..base.errors import CommandError
 from ..protocol.reply import OK
 from ..scripting.engine import (
     FLAG_ALLOW_OOM,
-    Engine,
     FLAG_EVAL_COMPAT,
     FLAG_NO_CLUSTER,
     FLAG_NO_WRITES,
+    Engine,
     sha1hex,
 )
 from ..table.command import command

@@ -176,7 +176,7 @@ def make_cmsgpack(lua: Any) -> dict[str, Any]:
         if offset < 0 or offset > len(data):
             return False, b"Start offset %d greater than input length %d." % (offset, len(data))
         reader = Reader(table, data, offset)
-        values = []
+        values: list[Any] = []
         try:
             while reader.pos < len(data) and (limit <= 0 or len(values) < limit):
                 values.append(reader.value())

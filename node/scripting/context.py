@@ -18,16 +18,14 @@ from ..table.command import Command
 
 
 class Client(Protocol):
+    """The caller of EVAL or FCALL (the other clients served while busy are the
+    server's own; busy.py reaches them through ``Server.clients``)."""
+
     db: Database
     resp3: bool
-    multi: bool
     is_master: bool
     asking: bool
     readonly: bool
-    closing: bool
-    transport: asyncio.BaseTransport | None
-
-    def data_received(self, data: bytes) -> None: ...
 
 
 class Replication(Protocol):

@@ -431,9 +431,8 @@ class Engine:
             raise self._fail_table(b"ERR First argument must be a number (log level).")
         if not 0 <= int(level) <= 3:
             raise self._fail_table(b"ERR Invalid debug level.")
-        parts = [b"%.14g" % p if isinstance(p, int | float) and not isinstance(p, bool) else p
-                 for p in args[1:] if isinstance(p, bytes | int | float)
-                 and not isinstance(p, bool)]
+        parts = [p if isinstance(p, bytes) else b"%.14g" % p for p in args[1:]
+                 if isinstance(p, bytes | int | float) and not isinstance(p, bool)]
         self.server.log(LOG_LEVELS[int(level)], b" ".join(parts).decode("utf-8", "replace"))
 
     def _setresp(self, *args: Any) -> None:
