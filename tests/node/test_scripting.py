@@ -6,6 +6,7 @@ scripts, and the patterns users copy (redis-py's Lock, rate limiters) under conc
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -449,3 +450,51 @@ def test_rate_limiters_admit_exactly_the_limit_under_20_clients(node, pattern):
         t.join(30)
     assert len(admitted) == 100
     assert sum(admitted) == limit
+
+
+def test_script_effects_reach_the_aof_inside_multi_exec_and_replay_after_a_restart():
+    proc = start_node("--appendonly", "yes", "--appendfsync", "always")
+    try:
+        r = redis.Redis(port=proc.port)
+        r.function_load(LIBRARY)
+        r.eval("redis.call('set', 'a', 1); redis.call('incr', 'a'); "
+               "redis.call('set', 'r', math.random())", 0)
+        r.eval("redis.call('set', 'single', 1)", 0)
+        folder = f"{proc.workdir}/appendonlydir"
+        (incr,) = [n for n in os.listdir(folder) if n.endswith(".incr.aof")]
+        with open(f"{folder}/{incr}", "rb") as f:
+            data = f.read()
+        assert b"EVAL" not in data
+        multi = data.index(b"MULTI")
+        assert data.index(b"incr", multi) < data.index(b"EXEC", multi)
+        assert data.count(b"MULTI") == 1  # a single effect goes alone
+        assert b"FUNCTION" in data
+        proc.stop(keep_dir=True)
+        again = start_node("--appendonly", "yes", "--dir", proc.workdir)
+        try:
+            r = redis.Redis(port=again.port)
+            assert r.get("a") == b"2" and r.get("single") == b"1"
+            assert r.fcall("incrget", 1, "n") == b"1"
+        finally:
+            again.stop()
+    finally:
+        proc.stop()
+
+
+def test_maxmemory_refuses_writes_in_scripts_as_redis_does(node, reference):
+    for server in (node, reference):
+        with RawClient(server.port) as c:
+            c.call("FLUSHALL")
+            c.call("CONFIG", "SET", "maxmemory", "1")
+    try:
+        assert_same(node, reference, [
+            ("EVAL", "return redis.call('set', 'a', 1)", "0"),
+            ("EVAL", "return redis.call('get', 'a')", "0"),
+            ("EVAL", "#!lua\nreturn redis.call('set', 'a', 1)", "0"),
+            ("EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'a', 1)", "0"),
+            ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", "0"),
+        ])
+    finally:
+        for server in (node, reference):
+            with RawClient(server.port) as c:
+                c.call("CONFIG", "SET", "maxmemory", "0")
