@@ -16,7 +16,7 @@ from ..base.glob import stringmatchlen
 from ..protocol.reply import OK, SetReply
 from ..scripting.functions import LOAD_TIMEOUT_MS
 from ..table.command import command
-from .args import to_int
+from .args import help_reply, to_int
 from .scripting import check_script_flags, running_engine
 
 if TYPE_CHECKING:
@@ -167,3 +167,29 @@ def fcall(c: Client, argv: list[bytes]) -> Any:
 @command("fcall_ro")
 def fcall_ro(c: Client, argv: list[bytes]) -> Any:
     return run_function(c, argv, True)
+
+
+HELP = (
+    "LOAD [REPLACE] <library code>",
+    "    Load a library (its first line: #!lua name=<library>); REPLACE an existing one.",
+    "DELETE <library name>",
+    "    Remove a library and its functions.",
+    "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+    "    The libraries, their engine and functions (name, description, flags), and code.",
+    "STATS",
+    "    The function running now, if any, and the engines' library and function counts.",
+    "KILL",
+    "    Stop the function running now, if it has not written yet.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Remove every library.",
+    "DUMP",
+    "    Every library in one payload for FUNCTION RESTORE.",
+    "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
+    "    Load a FUNCTION DUMP payload: after removing every library (FLUSH), failing on a",
+    "    library that exists (APPEND, the default), or replacing it (REPLACE).",
+)
+
+
+@command("function|help")
+def function_help(c: Client, argv: list[bytes]) -> Any:
+    return help_reply("FUNCTION", HELP)

@@ -23,7 +23,7 @@ from ..scripting.engine import (
     sha1hex,
 )
 from ..table.command import command
-from .args import to_int
+from .args import help_reply, to_int
 
 if TYPE_CHECKING:
     from .context import Client
@@ -134,3 +134,20 @@ def running_engine(c: Client) -> Engine:
         return server.functions.engine
     return server.scripting
 
+
+
+HELP = (
+    "EXISTS <sha1> [<sha1> ...]",
+    "    1 for each script in the cache, 0 for each one not in it.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Empty the script cache.",
+    "KILL",
+    "    Stop the script running now, if it has not written yet.",
+    "LOAD <script>",
+    "    Put a script in the cache without running it; its SHA1.",
+)
+
+
+@command("script|help")
+def script_help(c: Client, argv: list[bytes]) -> Any:
+    return help_reply("SCRIPT", HELP)
