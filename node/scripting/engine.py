@@ -358,9 +358,9 @@ class Engine:
         client.asking = caller.asking
         refusal = self.server.cluster.route(client, cmd, argv)
         if refusal is not None:
-            if refusal.startswith("CLUSTERDOWN") and "read" in refusal:
+            if refusal == errors.CLUSTERDOWN_READONLY:
                 return errors.SCRIPT_CLUSTER_DOWN_RO
-            if refusal.startswith("CLUSTERDOWN"):
+            if refusal == errors.CLUSTERDOWN_STATE:
                 return errors.SCRIPT_CLUSTER_DOWN
             return errors.SCRIPT_NON_LOCAL_KEY
         positions = cmd.keys(argv)

@@ -498,3 +498,42 @@ def test_maxmemory_refuses_writes_in_scripts_as_redis_does(node, reference):
         for server in (node, reference):
             with RawClient(server.port) as c:
                 c.call("CONFIG", "SET", "maxmemory", "0")
+
+
+CLUSTER_CONFIG = ("--cluster-enabled", "yes", "--cluster-require-full-coverage", "no")
+
+
+def test_cluster_key_checks_in_scripts_match_redis():
+    """Half the slots served here: {a} (slot 15495) is not, {b} (3300) and {c} (7365) are."""
+    node = start_node(*CLUSTER_CONFIG)
+    reference = start_redis_server(*CLUSTER_CONFIG)
+    try:
+        for server in (node, reference):
+            with RawClient(server.port) as c:
+                assert c.call("CLUSTER", "ADDSLOTSRANGE", "0", "8191") == b"+OK\r\n"
+        for server in (node, reference):
+            deadline = time.monotonic() + 10
+            with RawClient(server.port) as c:
+                while b"cluster_state:ok" not in c.call("CLUSTER", "INFO"):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+        steps = [
+            ("EVAL", "return redis.call('set', KEYS[1], 1)", "1", "{b}1"),
+            ("EVAL", "return redis.call('get', '{a}1')", "0"),
+            ("EVAL", "return redis.call('get', KEYS[1])", "1", "{a}1"),
+            ("EVAL", "return 1", "2", "{b}1", "{c}1"),
+            ("EVAL", "redis.call('get', '{b}1'); return redis.call('get', '{c}1')", "0"),
+            ("EVAL", "#!lua\nredis.call('get', '{b}1'); return redis.call('get', '{c}1')", "0"),
+            ("EVAL", "#!lua\nreturn redis.call('get', '{c}1')", "1", "{b}1"),
+            ("EVAL", "#!lua flags=allow-cross-slot-keys\nredis.call('get', '{b}1'); "
+                     "return redis.call('get', '{c}1')", "0"),
+            ("EVAL", "#!lua flags=no-cluster\nreturn 1", "0"),
+        ]
+        with RawClient(node.port) as ours, RawClient(reference.port) as ref:
+            mine = [ours.call(*s) for s in steps]
+            theirs = [ref.call(*s) for s in steps]
+        for step, a, b in zip(steps, mine, theirs, strict=True):
+            assert a == b, f"{step!r}: redslot {a!r} != redis-server {b!r}"
+    finally:
+        node.stop()
+        reference.stop()
