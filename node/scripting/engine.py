@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 REDIS_VERSION = "7.0.15"
 REDIS_VERSION_NUM = 0x0007000F
 HOOK_INSTRUCTIONS = 100_000  # luaCallFunction's count hook period
+INLINE_ARGS = 32  # up to this many keys and args go to Lua as call arguments, not tables
 
 # Script flags (script.h)
 FLAG_NO_WRITES = 1
@@ -119,7 +120,13 @@ class Engine:
         self.scripts: dict[str, tuple[bytes, int, Any]] = {}  # sha -> body, flags, function
         self.scripts_memory = 0
         self.loader: Any = None  # the function libraries being loaded (functions.py)
+        self.threshold = 0
+        self._set_threshold(server.config["busy-reply-threshold"])
+        server.config.on_change("busy-reply-threshold", self._set_threshold)
         self._start()
+
+    def _set_threshold(self, ms: int) -> None:
+        self.threshold = ms
 
     def _start(self) -> None:
         lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True,
@@ -131,7 +138,7 @@ class Engine:
             "call": self.call, "pcall": self.pcall, "hook": self.hook,
             "sha1hex": self._sha1hex, "error_text": self._error_text, "log": self._log,
             "setresp": self._setresp, "setrepl": self._setrepl, "acl_check": self._acl_check,
-            "script_resp3": self._script_resp3, "random": self._random,
+            "random": self._random,
             "randomseed": self._randomseed, "unwrap": unwrap, "guarded": self._guarded,
             "register_function": self._register_function, "load_hook": self._load_hook,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
@@ -144,6 +151,7 @@ class Engine:
         chunk = loader(PRELUDE.encode(), PRELUDE_NAME.encode())
         self.runner = chunk(py)
         self._run = self.runner.run
+        self._run_inline = self.runner.run_inline
         self._compile = self.runner.compile
 
     def reset(self) -> None:
@@ -203,12 +211,15 @@ class Engine:
         client.is_master = caller.is_master
         self.run_ctx = ctx
         ctx.propagating_from = len(server.propagation.pending)
-        threshold = server.config["busy-reply-threshold"]
-        table = self.table
+        hook = HOOK_INSTRUCTIONS if self.threshold > 0 else 0
         try:
-            ok, payload, quiet = self._run(
-                fn, table(keys), table(args), eval_mode,
-                funcname.encode(), caller.resp3, HOOK_INSTRUCTIONS if threshold > 0 else 0)
+            if len(keys) + len(args) <= INLINE_ARGS:
+                ok, payload, quiet = self._run_inline(
+                    fn, eval_mode, funcname.encode(), caller.resp3, hook, len(keys), *keys, *args)
+            else:
+                ok, payload, quiet = self._run(
+                    fn, eval_mode, funcname.encode(), caller.resp3, hook, self.table(keys),
+                    self.table(args))
         finally:
             self.run_ctx = None
             if ctx.timed_out:
@@ -231,7 +242,7 @@ class Engine:
             return False
         if not ctx.timed_out:
             elapsed = (time.monotonic() - ctx.start) * 1000
-            if elapsed < self.server.config["busy-reply-threshold"]:
+            if elapsed < self.threshold:
                 return False
             self.server.log_warning(
                 "Slow script detected: still in execution after %d milliseconds. You can try "
@@ -445,6 +456,7 @@ class Engine:
         if version not in (2, 3):
             raise self._fail_table(b"ERR RESP version must be 2 or 3.")
         self.client.resp3 = version == 3
+        self.runner.set_script_resp3(version == 3)
 
     def _setrepl(self, *args: Any) -> None:
         ctx = self.run_ctx
@@ -458,9 +470,6 @@ class Engine:
             raise self._fail_table(b"ERR Invalid replication flags. Use REPL_AOF, "
                                    b"REPL_REPLICA, REPL_ALL or REPL_NONE.")
         ctx.repl = flags
-
-    def _script_resp3(self) -> bool:
-        return bool(self.client is not None and self.client.resp3)
 
     def _acl_check(self, *args: Any) -> bool:
         """redis.acl_check_cmd: every user may run every command (there are no ACLs)."""

@@ -3,18 +3,23 @@
 Redis patches its Lua 5.1 with read-only tables; stock Lua 5.1 (lupa's ``lua51``) has
 none, so the protection is built from proxies: scripts see a globals table and library
 tables that are empty proxies whose ``__index`` is the real table and whose
-``__newindex`` raises Redis's "Attempt to modify a readonly table"; ``rawset``,
-and ``setmetatable`` are wrapped so they cannot reach around them (``getfenv``, ``setfenv``
-and ``newproxy`` are absent, as in Redis 7.0).
+``__newindex`` raises Redis's "Attempt to modify a readonly table"; ``rawset`` and
+``setmetatable`` are wrapped so they cannot reach around them (``getfenv``, ``setfenv``
+and ``newproxy`` are absent, as in Redis 7.0). The Python functions are C functions to a
+script: ``type`` says "function", ``getmetatable`` gives nil, ``tostring`` hides them.
 Reading a missing global raises Redis's "Script attempted to access nonexistent global
 variable". Binary chunks are refused by ``loadstring``/``load`` the way Redis's patched
 parser refuses them (as text that does not parse).
 
-Python callbacks are never reachable from a script: they are upvalues of the wrappers
-below (``debug`` is gone once the error handler holds it), and they report errors as a
-return value, which the wrapper raises with ``error`` so that Lua sees a string or an
-``{err=...}`` table exactly as Redis's C functions raise them. The error handler treats a
-wrapper frame as the C function it stands for when it looks for the script's line.
+Python functions a script calls (redis.call, the libraries ...) are lupa callables, C
+functions to Lua, so a call keeps its caller's frame (Redis's are C functions too). They
+raise ``ScriptError`` carrying the Lua error value (a string with the caller's position,
+as luaL_error gives, or an ``{err=...}`` table); lupa hands Lua the exception, and the
+error handler and ``pcall`` turn it back into that value. No Python object is reachable
+from a script otherwise: the callables sit in read-only tables, attribute access on them
+is refused, and ``debug`` is gone once the error handler holds it. Lua functions of this
+prelude that raise (the read-only guards) are seen by the error handler as the one C
+function they stand for when it looks for the script's line.
 
 The chunk returns the functions the engine calls: ``run`` (a script body with KEYS/ARGV,
 or a function with keys and args, converting the result to RESP in Lua) and helpers.
@@ -31,7 +36,6 @@ local error, type, rawget, rawset, tostring, select, next, pairs, pcall, xpcall 
 local setmetatable, getmetatable, getfenv, setfenv, loadstring, load, unpack =
       setmetatable, getmetatable, getfenv, setfenv, loadstring, load, unpack
 local concat, format, gsub, sub, byte = table.concat, string.format, string.gsub, string.sub, string.byte
-local floor = math.floor
 local PRELUDE_SOURCE = "=redis_prelude"
 
 local unwrap = py.unwrap
@@ -80,6 +84,24 @@ for _, name in ipairs({"xpcall", "tostring", "next", "assert", "tonumber", "rawe
   R[name] = G[name]
 end
 
+-- Python callables are lupa userdata: they pass for the C functions they stand for
+local py_mt = getmetatable(py.call)
+local raw_type, raw_tostring = type, tostring
+R.type = function(...)
+  local v = ...
+  if select("#", ...) > 0 and getmetatable(v) == py_mt then return "function" end
+  return raw_type(...)
+end
+R.getmetatable = function(...)
+  local mt = getmetatable(...)
+  if mt == py_mt then return nil end
+  return mt
+end
+R.tostring = function(...)
+  local v = ...
+  if select("#", ...) > 0 and getmetatable(v) == py_mt then return "function: builtin" end
+  return raw_tostring(...)
+end
 R.rawset = py.guarded(rawset)
 R.setmetatable = py.guarded(setmetatable)
 -- Redis's parser has no binary chunks: bytecode is text that does not parse
@@ -357,17 +379,25 @@ local function hook()
 end
 
 -- run a compiled body (EVAL: KEYS/ARGV globals) or a function (FCALL: keys, args)
-function runner.run(fn, keys, args, is_eval, funcname, resp3, hook_count)
-  if is_eval then
-    rawset(R, "KEYS", keys)
-    rawset(R, "ARGV", args)
-  end
+local script_resp3 = false  -- redis.setresp(3) was called in this run
+function runner.set_script_resp3(on) script_resp3 = on end
+
+local cur_fn, cur_keys, cur_args
+local function call_function() return cur_fn(cur_keys, cur_args) end
+
+-- run a compiled body (EVAL: KEYS/ARGV globals) or a function (FCALL: keys, args)
+local function run(fn, is_eval, funcname, resp3, hook_count, keys, args)
+  script_resp3 = false
   if hook_count > 0 then dbg.sethook(hook, "", hook_count) end
   local ok, result
   if is_eval then
+    rawset(R, "KEYS", keys)
+    rawset(R, "ARGV", args)
     ok, result = xpcall(fn, handler)
   else
-    ok, result = xpcall(function() return fn(keys, args) end, handler)
+    cur_fn, cur_keys, cur_args = fn, keys, args
+    ok, result = xpcall(call_function, handler)
+    cur_fn, cur_keys, cur_args = nil, nil, nil
   end
   if hook_count > 0 then dbg.sethook() end
   getmetatable("").__index = R.string
@@ -379,8 +409,17 @@ function runner.run(fn, keys, args, is_eval, funcname, resp3, hook_count)
     return false, text, quiet
   end
   local out = {}
-  encode(result, out, resp3, py.script_resp3())
+  encode(result, out, resp3, script_resp3)
   return true, concat(out), false
+end
+runner.run = run
+
+-- the same with few keys and args, given inline: the first nkeys are the keys
+function runner.run_inline(fn, is_eval, funcname, resp3, hook_count, nkeys, ...)
+  local all, keys, args = {...}, {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, select("#", ...) do args[i - nkeys] = all[i] end
+  return run(fn, is_eval, funcname, resp3, hook_count, keys, args)
 end
 
 -- compile an EVAL body: the chunk, with the protected globals as its environment
@@ -447,8 +486,5 @@ function runner.is_readonly(t)
   return readonly[t] == true
 end
 
-runner.globals = R
-runner.env = P
-runner.protect = protect
 return runner
 """

@@ -102,6 +102,10 @@ SANDBOX = [
     "return string.x",
     "_G.y = 1",
     "return type(getfenv)",
+    "return type(redis.call)",
+    "return getmetatable(redis.call)",
+    "return string.sub(tostring(redis.call), 1, 9)",
+    "getmetatable(redis.call).__call = nil",
     "return type(newproxy)",
     "return type(__redis__err__handler)",
     "local t = setmetatable({}, {__index = function(t, k) return k end}); return t.abc",
@@ -181,6 +185,8 @@ def test_script_cache_commands_match_redis(node, reference):
         ("SCRIPT", "LOAD", "return +"), ("SCRIPT", "FLUSH", "BAD"),
         ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "EXISTS", sha), ("SCRIPT", "FLUSH"),
         ("SCRIPT", "KILL"), ("FUNCTION", "KILL"),
+        ("EVAL", "return {#KEYS, #ARGV, KEYS[40], ARGV[5]}", "40", *map(str, range(45))),
+        ("EVAL", "return {#KEYS, #ARGV, KEYS[1], ARGV[1]}", "0"),
     ])
 
 
