@@ -543,3 +543,34 @@ def test_cluster_key_checks_in_scripts_match_redis():
     finally:
         node.stop()
         reference.stop()
+
+
+def test_busy_function_shows_in_function_stats_and_function_kill_ends_it():
+    proc = start_node("--busy-reply-threshold", "200")
+    try:
+        admin = redis.Redis(port=proc.port, socket_timeout=5)
+        admin.function_load("#!lua name=spin\n"
+                            "redis.register_function('spin', function() while true do end end)")
+        failures: list[str] = []
+
+        def run() -> None:
+            try:
+                redis.Redis(port=proc.port).fcall("spin", 0)
+            except redis.ResponseError as exc:
+                failures.append(str(exc))
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(0.5)
+        with RawClient(proc.port) as c:
+            stats = c.call("FUNCTION", "STATS")
+            assert b"$4\r\nspin\r\n" in stats and b"$5\r\nFCALL\r\n" in stats
+            assert c.call("GET", "x").startswith(b"-BUSY Redis is busy running a script. You can "
+                                                 b"only call FUNCTION KILL")
+            assert c.call("SCRIPT", "KILL").startswith(b"-BUSY")
+            assert c.call("FUNCTION", "KILL") == b"+OK\r\n"
+        worker.join(5)
+        assert failures and failures[0].startswith("Script killed by user")
+        assert admin.ping()
+    finally:
+        proc.stop()
