@@ -19,6 +19,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..types.rdb import RDB_FILE_VERSION, RdbError, Reader, Writer, crc64, verify_payload
 from .engine import FLAG_NAMES, Engine, ScriptError, split_args
+from .random import RedisRand48
 
 if TYPE_CHECKING:
     from .context import Server
@@ -95,8 +96,12 @@ class Functions:
         engine.loader = self
 
     @classmethod
-    def for_server(cls, server: Server) -> Functions:
-        return cls(Engine(server))
+    def for_server(cls, server: Server, rand: RedisRand48) -> Functions:
+        """The libraries on an interpreter of their own, drawing math.random from ``rand``
+        (Redis has one generator for EVAL and functions)."""
+        engine = Engine(server)
+        engine.rand = rand
+        return cls(engine)
 
     # --- FUNCTION LOAD ---
 

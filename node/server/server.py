@@ -130,7 +130,7 @@ class Server:
         # Lua scripts and functions; the run past busy-reply-threshold, while there is one
         self.busy_script: Any = None
         self.scripting = Engine(self)
-        self.functions = Functions.for_server(self)
+        self.functions = Functions.for_server(self, self.scripting.rand)
 
     # --- configuration that the hot path reads as plain attributes ---
 
