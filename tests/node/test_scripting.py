@@ -574,3 +574,21 @@ def test_busy_function_shows_in_function_stats_and_function_kill_ends_it():
         assert admin.ping()
     finally:
         proc.stop()
+
+
+def test_a_full_sync_gives_the_replica_exactly_the_masters_libraries():
+    master = start_node()
+    replica = start_node()
+    try:
+        redis.Redis(port=master.port).function_load(LIBRARY)
+        r = redis.Redis(port=replica.port)
+        r.function_load(LIBRARY_RO)
+        r.replicaof("127.0.0.1", master.port)
+        deadline = time.monotonic() + 10
+        while r.info("replication")["master_link_status"] != "up":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert library_names(r) == [b"lib"]
+    finally:
+        replica.stop()
+        master.stop()
