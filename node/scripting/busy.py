@@ -13,6 +13,10 @@ until the loop runs again and closes it. New connections are accepted from the l
 sockets too, on a ``BusyTransport`` (plain blocking sends); once the script ends each is
 handed to the event loop (``connect_accepted_socket``), its client kept as it is. The short
 dispatch path is switched off meanwhile, so every request takes those checks.
+
+SIGTERM and SIGINT reach the event loop only once the script returns; meanwhile a Python
+handler notes them, and the hook then ends the script as SHUTDOWN NOSAVE does, after
+which the loop's own handler shuts the server down as usual.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import select
+import signal
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -111,8 +116,12 @@ async def handover(client: Any, sock: socket.socket) -> None:
     await loop.connect_accepted_socket(lambda: Handover(client), sock)
 
 
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 class BusyState:
-    __slots__ = ("server", "fast_dispatch", "hung_up", "listeners", "accepted")
+    __slots__ = ("server", "fast_dispatch", "hung_up", "listeners", "accepted", "signalled",
+                 "saved_handlers")
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -120,6 +129,11 @@ class BusyState:
         self.hung_up: set[int] = set()
         self.listeners: dict[int, socket.socket] = {}
         self.accepted: list[Any] = []
+        self.signalled = False
+        self.saved_handlers: dict[int, Any] = {}
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.signalled = True
 
     def enter(self, ctx: Any) -> None:
         """enterScriptTimedoutMode."""
@@ -127,6 +141,11 @@ class BusyState:
         server.busy_script = ctx
         self.fast_dispatch = server.fast_dispatch
         server.fast_dispatch = False
+        for sig in SIGNALS:
+            previous = signal.getsignal(sig)
+            if previous is not None:
+                self.saved_handlers[sig] = previous
+                signal.signal(sig, self._on_signal)
         for listener in server.listeners:
             for lsock in listener.sockets or ():
                 dup = socket.fromfd(lsock.fileno(), lsock.family, lsock.type)
@@ -139,6 +158,10 @@ class BusyState:
         server.busy_script = None
         server.fast_dispatch = self.fast_dispatch
         self.hung_up.clear()
+        for sig, previous in self.saved_handlers.items():
+            signal.signal(sig, previous)
+        self.saved_handlers.clear()
+        self.signalled = False
         for dup in self.listeners.values():
             dup.close()
         self.listeners.clear()
@@ -161,8 +184,9 @@ class BusyState:
         self.accepted.append(client)
 
     def shutting_down(self) -> bool:
+        """SHUTDOWN NOSAVE was served, or SIGTERM / SIGINT arrived, while busy."""
         event = self.server.shutdown_event
-        return event is not None and event.is_set()
+        return self.signalled or (event is not None and event.is_set())
 
     def process_events(self, ctx: Any) -> None:
         server = self.server

@@ -7,6 +7,7 @@ scripts, and the patterns users copy (redis-py's Lock, rate limiters) under conc
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -258,8 +259,10 @@ def test_function_dump_payloads_cross_between_redis_and_redslot(node, reference)
     for client in (ours, theirs):
         client.function_flush()
     ours.function_load(LIBRARY)
+    theirs.function_load(LIBRARY)
+    assert ours.function_dump() == theirs.function_dump()  # byte for byte (LZF included)
+    theirs.function_flush()
     theirs.function_load(LIBRARY_RO)
-    assert ours.function_dump() == redis.Redis(port=node.port).function_dump()
     theirs.function_restore(ours.function_dump())
     ours.function_restore(theirs.function_dump(), "REPLACE")
     assert library_names(ours) == [b"lib", b"rolib"]
@@ -592,3 +595,23 @@ def test_a_full_sync_gives_the_replica_exactly_the_masters_libraries():
     finally:
         replica.stop()
         master.stop()
+
+
+def test_sigterm_stops_a_node_stuck_in_a_busy_script():
+    proc = start_node("--busy-reply-threshold", "200")
+    try:
+        def run() -> None:
+            try:
+                redis.Redis(port=proc.port).eval(
+                    "redis.call('set', 'x', 1) while true do end", 0)
+            except redis.RedisError:
+                pass
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        time.sleep(0.5)
+        proc.proc.send_signal(signal.SIGTERM)
+        assert proc.proc.wait(10) == 0
+        worker.join(5)
+    finally:
+        proc.stop()
