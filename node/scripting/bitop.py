@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lupa import lua51  # type: ignore[import-untyped]
+
 Result = tuple[Any, ...]
 
 
@@ -12,11 +14,28 @@ class ArgError(Exception):
     pass
 
 
+MISSING = object()  # an argument not given at all ("no value", where nil is "nil")
+
+
+def lua_type_name(value: Any) -> str:
+    """What Lua's type() says of a value that came from Lua."""
+    if value is MISSING:
+        return "no value"
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, bytes):
+        return "string"
+    return str(lua51.lua_type(value) or "userdata")
+
+
 def _num(value: Any, pos: int, fname: str) -> float:
-    if isinstance(value, bool) or value is None or not isinstance(value, int | float | bytes):
-        got = ("nil" if value is None else "boolean" if isinstance(value, bool)
-               else "table" if not isinstance(value, bytes) else "string")
-        raise ArgError(f"bad argument #{pos} to '{fname}' (number expected, got {got})")
+    if isinstance(value, bool) or not isinstance(value, int | float | bytes):
+        raise ArgError(f"bad argument #{pos} to '{fname}' (number expected, got "
+                       f"{lua_type_name(value)})")
     if isinstance(value, bytes):
         try:
             return float(value.strip())
@@ -50,7 +69,7 @@ def _op(fname: str, body: Callable[..., int]) -> Callable[..., Result]:
 
 def _fold(fname: str, combine: Callable[[int, int], int]) -> Callable[..., Result]:
     def body(name: str, *args: Any) -> int:
-        acc = _bits(args[0] if args else None, 1, name)
+        acc = _bits(args[0] if args else MISSING, 1, name)
         for i, arg in enumerate(args[1:], start=2):
             acc = combine(acc, _bits(arg, i, name))
         return acc
@@ -58,15 +77,15 @@ def _fold(fname: str, combine: Callable[[int, int], int]) -> Callable[..., Resul
 
 
 def _shift(fname: str, apply: Callable[[int, int], int]) -> Callable[..., Result]:
-    def body(name: str, x: Any = None, n: Any = None) -> int:
+    def body(name: str, x: Any = MISSING, n: Any = MISSING) -> int:
         return apply(_bits(x, 1, name), _bits(n, 2, name) & 31)
     return _op(fname, body)
 
 
-def _tohex(x: Any = None, n: Any = None) -> Result:
+def _tohex(x: Any = MISSING, n: Any = MISSING) -> Result:
     try:
         value = _bits(x, 1, "tohex")
-        width = 8 if n is None else _signed(_bits(n, 2, "tohex"))
+        width = 8 if n is MISSING or n is None else _signed(_bits(n, 2, "tohex"))
     except ArgError as exc:
         return False, str(exc).encode()
     digits = "0123456789ABCDEF" if width < 0 else "0123456789abcdef"
@@ -87,8 +106,8 @@ def _ror(x: int, n: int) -> int:
 
 
 BIT: dict[str, Callable[..., Result]] = {
-    "tobit": _op("tobit", lambda name, x=None: _bits(x, 1, name)),
-    "bnot": _op("bnot", lambda name, x=None: ~_bits(x, 1, name)),
+    "tobit": _op("tobit", lambda name, x=MISSING: _bits(x, 1, name)),
+    "bnot": _op("bnot", lambda name, x=MISSING: ~_bits(x, 1, name)),
     "band": _fold("band", lambda a, b: a & b),
     "bor": _fold("bor", lambda a, b: a | b),
     "bxor": _fold("bxor", lambda a, b: a ^ b),
@@ -97,7 +116,7 @@ BIT: dict[str, Callable[..., Result]] = {
     "arshift": _shift("arshift", lambda x, n: _signed(x) >> n),
     "rol": _shift("rol", _rol),
     "ror": _shift("ror", _ror),
-    "bswap": _op("bswap", lambda name, x=None: int.from_bytes(
+    "bswap": _op("bswap", lambda name, x=MISSING: int.from_bytes(
         _bits(x, 1, name).to_bytes(4, "little"), "big")),
     "tohex": _tohex,
 }

@@ -10,9 +10,12 @@ null is ``cjson.null``. Key order is the order Lua's ``next`` gives.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from lupa import lua51  # type: ignore[import-untyped]
+
+from .bitop import lua_type_name
 
 MAX_DEPTH = 1000
 SPARSE_RATIO = 2
@@ -40,8 +43,9 @@ def _string(value: bytes) -> bytes:
     return b'"' + b"".join(_ESCAPE_BYTES.get(b, bytes((b,))) for b in value) + b'"'
 
 
-def _type_name(value: Any) -> str:
-    return str(lua51.lua_type(value) or "userdata")
+# strtod's reach: the longest number at the start (hex, infinity and NaN included)
+_STRTOD = re.compile(rb"[+-]?(?:0x[0-9a-f]+|inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)"
+                     rb"(?:e[+-]?\d+)?)", re.IGNORECASE)
 
 
 class Encoder:
@@ -79,10 +83,11 @@ class Encoder:
                 elif isinstance(key, int | float) and not isinstance(key, bool):
                     k = b'"' + _number(float(key)) + b'"'
                 else:
-                    raise JsonError("Cannot serialise table: table key must be a number or string")
+                    raise JsonError(f"Cannot serialise {lua_type_name(key)}: table key must be "
+                                    "a number or string")
                 parts.append(k + b":" + self.encode(item, depth))
             return b"{" + b",".join(parts) + b"}"
-        raise JsonError(f"Cannot serialise {_type_name(value)}: type not supported")
+        raise JsonError(f"Cannot serialise {lua_type_name(value)}: type not supported")
 
     @staticmethod
     def _array_size(items: list[tuple[Any, Any]]) -> int:
@@ -132,6 +137,8 @@ class Decoder:
             if text.startswith(word, start):
                 self.pos += len(word)
                 return ("T_NULL" if word == b"null" else "T_BOOLEAN"), value, start
+        if ch in "iInN" and _STRTOD.match(text, start) is not None:  # decode_invalid_numbers
+            return self._number(start)
         return "T_ERROR", "invalid token", start
 
     def _string(self, start: int) -> tuple[str, Any, int]:
@@ -155,14 +162,14 @@ class Decoder:
                 if esc == "u":
                     code = self._unicode(i)
                     if code is None:
-                        return "T_ERROR", "invalid unicode escape code", start
+                        return "T_ERROR", "invalid unicode escape code", i
                     out += code[0]
                     i = code[1]
                     continue
-                return "T_ERROR", "invalid escape code", start
+                return "T_ERROR", "invalid escape code", i
             out.append(b)
             i += 1
-        return "T_ERROR", "unexpected end of string", start
+        return "T_ERROR", "unexpected end of string", n
 
     def _unicode(self, i: int) -> tuple[bytes, int] | None:
         hexpart = self.text[i + 2:i + 6]
@@ -189,17 +196,13 @@ class Decoder:
         return chr(code).encode("utf-8", "surrogatepass"), end
 
     def _number(self, start: int) -> tuple[str, Any, int]:
-        text, n = self.text, len(self.text)
-        i = start
-        while i < n and chr(text[i]) in "0123456789+-.eExX" + "abcdefABCDEF":
-            i += 1
-        word = text[start:i]
-        try:
-            value = float(word) if not word.lower().lstrip(b"-").startswith(b"0x") else float(
-                int(word, 16))
-        except ValueError:
+        found = _STRTOD.match(self.text, start)
+        if found is None:
             return "T_ERROR", "invalid number", start
-        self.pos = i
+        word = found.group()
+        hexa = word.lstrip(b"+-")[:2].lower() == b"0x"
+        value = float(int(word, 16)) if hexa else float(word)
+        self.pos = found.end()
         return "T_NUMBER", int(value) if value.is_integer() and abs(value) < 2**53 else value, start
 
     def fail(self, expected: str, found: tuple[str, Any, int]) -> JsonError:
@@ -276,6 +279,8 @@ def make_cjson(lua: Any) -> dict[str, Any]:
             return True, encoder.encode(args[0])
         except JsonError as exc:
             return False, str(exc).encode()
+        except RecursionError:
+            return False, b"Cannot serialise, excessive nesting (%d)" % (MAX_DEPTH + 1)
 
     def decode(*args: Any) -> tuple[Any, ...]:
         if len(args) != 1:
@@ -285,7 +290,7 @@ def make_cjson(lua: Any) -> dict[str, Any]:
             text = b"%.14g" % text
         if not isinstance(text, bytes):
             return False, ("bad argument #1 to 'decode' (string expected, got %s)"
-                           % _type_name(text)).encode()
+                           % lua_type_name(text)).encode()
         decoder = Decoder(table, null, text)
         try:
             value = decoder.value(decoder.token())
@@ -294,6 +299,9 @@ def make_cjson(lua: Any) -> dict[str, Any]:
                 raise decoder.fail("the end", end)
         except JsonError as exc:
             return False, str(exc).encode()
+        except RecursionError:
+            return False, b"Found too many nested data structures (%d) at character %d" % (
+                MAX_DEPTH + 1, decoder.pos)
         return True, value
 
     return {"encode": encode, "decode": decode, "null": null}

@@ -167,7 +167,7 @@ def make_cmsgpack(lua: Any) -> dict[str, Any]:
 
     def pack(*args: Any) -> tuple[Any, ...]:
         if not args:
-            return False, b"MessagePack pack needs input."
+            return False, b"bad argument #0 to 'pack' (MessagePack pack needs input.)"
         return True, b"".join(_pack(value, 0) for value in args)
 
     def _unpack(data: Any, limit: int, offset: int) -> tuple[Any, ...]:

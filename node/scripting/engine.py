@@ -25,6 +25,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.slots import key_slot
 from ..protocol.reply import Raw
+from .bitop import lua_type_name
 from .busy import BusyState
 from .convert import error_table, error_text, to_lua
 from .libraries import make_libraries
@@ -143,7 +144,7 @@ class Engine:
             "register_function": self._register_function, "load_hook": self._load_hook,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
             "libs": lua_table(lua, {
-                name: lua_table(lua, {fname: self._raising(f) if callable(f) else f
+                name: lua_table(lua, {fname: self._raising(f) if lua51.lua_type(f) is None else f
                                       for fname, f in funcs.items()})
                 for name, funcs in make_libraries(lua).items()}),
         })
@@ -489,8 +490,9 @@ class Engine:
             return r
         bounds = [_number(a) for a in args]
         if any(b is None for b in bounds):
+            bad = bounds.index(None)
             raise self._fail(b"bad argument #%d to 'random' (number expected, got %s)" % (
-                bounds.index(None) + 1, b"no value"))
+                bad + 1, lua_type_name(args[bad]).encode()))
         if len(args) == 1:
             upper = int(bounds[0] or 0)
             if upper < 1:
