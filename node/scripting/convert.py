@@ -74,7 +74,7 @@ def to_lua(table: Table, value: Any, resp3: bool) -> Any:
     if kind is Verbatim:
         if resp3:
             return table({b"verbatim_string": table({b"format": value.fmt.encode(),
-                                                    "string": value.text})})
+                                                    b"string": value.text})})
         return value.text
     if kind is Raw:
         parsed, _ = parse_resp(table, value.data, 0)

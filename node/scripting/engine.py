@@ -301,8 +301,10 @@ class Engine:
             kind = type(arg)
             if kind is bytes:
                 argv.append(arg)
-            elif kind is int or kind is float:
+            elif kind is int:
                 argv.append(b"%.17g" % arg)
+            elif kind is float:
+                argv.append(c_double(arg))
             else:
                 return False, table({b"err": b"ERR Lua redis lib command arguments must be "
                                              b"strings or integers"})
@@ -527,6 +529,13 @@ def unwrap(error: Any) -> Any:
     if isinstance(error, BaseException):
         return ("Python error: %s" % error).encode()
     return error
+
+
+def c_double(value: float) -> bytes:
+    """printf's ``%.17g``, which spells a NaN with its sign bit ("-nan" for 0/0)."""
+    if value != value:
+        return b"-nan" if math.copysign(1.0, value) < 0 else b"nan"
+    return b"%.17g" % value
 
 
 def _number(value: Any) -> float | None:
