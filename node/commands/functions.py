@@ -145,7 +145,8 @@ def run_function(c: Client, argv: list[bytes], read_only: bool) -> Any:
     server = c.server
     if server.monitors:
         server.feed_monitors(c, argv)
-    function = server.functions.functions.get(argv[1].decode("utf-8", "surrogateescape"))
+    function = server.functions.functions.get(
+        argv[1].decode("utf-8", "surrogateescape").lower())
     if function is None:
         raise CommandError(errors.FUNCTION_NOT_FOUND)
     n = to_int(argv[2], errors.FUNCTION_BAD_NUMKEYS)

@@ -89,6 +89,8 @@ class Functions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine  # an interpreter of their own, as Redis's function engine has
         self.libraries: dict[str, Library] = {}
+        # every library's functions by lowercased name: FCALL's lookup ignores case, a
+        # library's own names do not (functionDictType, libraryFunctionDictType)
         self.functions: dict[str, Function] = {}
         self.loading: Library | None = None
         self.load_started = 0.0
@@ -120,7 +122,7 @@ class Functions:
         if not library.functions:
             raise CommandError(errors.FUNCTION_NONE_REGISTERED)
         for fname in library.functions:
-            owner = self.functions.get(fname)
+            owner = self.functions.get(fname.lower())
             if owner is not None and owner.library is not old:
                 raise CommandError(errors.FUNCTION_EXISTS % fname)
         if old is not None:
@@ -222,12 +224,13 @@ class Functions:
 
     def _link(self, library: Library) -> None:
         self.libraries[library.name] = library
-        self.functions.update(library.functions)
+        for fname, function in library.functions.items():
+            self.functions[fname.lower()] = function
 
     def _unlink(self, library: Library) -> None:
         del self.libraries[library.name]
         for fname in library.functions:
-            self.functions.pop(fname, None)
+            self.functions.pop(fname.lower(), None)
 
     def delete(self, name: str) -> None:
         library = self.libraries.get(name)
@@ -295,11 +298,11 @@ class Functions:
                 replaced.append(self.libraries[name])
         for library in replaced:
             self._unlink(library)
-        for fname in other.functions:
+        for fname, function in other.functions.items():
             if fname in self.functions:
                 for library in replaced:
                     self._link(library)
-                raise CommandError(errors.FUNCTION_EXISTS % fname)
+                raise CommandError(errors.FUNCTION_EXISTS % function.name)
         for library in other.libraries.values():
             self._link(library)
 

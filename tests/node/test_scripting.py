@@ -443,7 +443,7 @@ def test_functions_match_redis(node, reference):
     assert_same(node, reference, [
         ("FUNCTION", "LOAD", LIBRARY), ("FUNCTION", "LOAD", LIBRARY),
         ("FUNCTION", "LOAD", "REPLACE", LIBRARY), ("FCALL", "incrget", "1", "n"),
-        ("FCALL", "incrget", "1", "n"), ("FCALL_RO", "incrget", "1", "n"),
+        ("FCALL", "INCRGET", "1", "n"), ("FCALL_RO", "incrget", "1", "n"),
         ("FUNCTION", "LOAD", LIBRARY_RO), ("FCALL_RO", "peek", "1", "n"),
         ("FUNCTION", "LIST", "LIBRARYNAME", "rol*", "WITHCODE"),
         ("FUNCTION", "LIST", "LIBRARYNAME", "lib"), ("FUNCTION", "LIST", "BAD"),
