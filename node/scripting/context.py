@@ -37,6 +37,7 @@ class Replication(Protocol):
 class Server(Protocol):
     config: Config
     commands: dict[str, Command]
+    command_index: dict[bytes, Command]
     cluster: Any
     maxmemory: int
     mem_overhead: int

@@ -327,8 +327,9 @@ class Engine:
     def _check(self, ctx: RunContext, argv: list[bytes]) -> tuple[Command | None, str | None]:
         """scriptCall's checks in order: the command or the refusal text."""
         server = self.server
-        name = argv[0].lower().decode("utf-8", "surrogateescape")
-        cmd = server.commands.get(name)
+        cmd = server.command_index.get(argv[0])
+        if cmd is None:
+            cmd = server.commands.get(argv[0].lower().decode("utf-8", "surrogateescape"))
         if cmd is not None and cmd.subcommands is not None:
             cmd = (cmd.subcommands.get(argv[1].lower().decode("utf-8", "surrogateescape"))
                    if len(argv) > 1 else cmd)
