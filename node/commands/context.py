@@ -26,6 +26,8 @@ from ..pubsub.hub import Subscriptions
 from ..pubsub.tracking import Tracker, TrackingState
 from ..replication.context import Client as ReplicationClient
 from ..replication.master import Replication
+from ..scripting.engine import Engine
+from ..scripting.functions import Functions
 from ..table.command import Command
 from ..table.multi import MultiState
 
@@ -59,6 +61,14 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     def migrate_sockets(self) -> MigrateSockets: ...
     @property
     def tracker(self) -> Tracker: ...
+    @property
+    def scripting(self) -> Engine: ...
+    @property
+    def functions(self) -> Functions: ...
+    busy_script: Any
+    persistence_check: Any
+
+    def feed_monitors(self, client: Any, argv: list[bytes]) -> None: ...
 
     def reset_stats(self) -> None: ...
     def refuse_config(self, changes: dict[str, Any]) -> str | None: ...

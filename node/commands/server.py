@@ -123,6 +123,9 @@ def shutdown(c: Client, argv: list[bytes]) -> Any:
     if abort:
         raise CommandError(errors.NO_SHUTDOWN_IN_PROGRESS)
     server = c.server
+    busy = server.busy_script
+    if busy is not None and b"nosave" not in flags:  # a script timed out: NOSAVE only
+        raise CommandError(errors.BUSY_EVAL if busy.eval_mode else errors.BUSY_FUNCTION)
     save = b"save" in flags or (bool(server.config["save"]) and b"nosave" not in flags)
     if not server.snapshots.prepare_shutdown(save, b"force" in flags):
         raise CommandError(errors.SHUTDOWN_ERRORS)

@@ -758,6 +758,9 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("tls-session-cache-size", int_kind(0, INT_MAX), "20480", inert=True, doc="Accepted; no effect."),
     Directive("tls-session-cache-timeout", int_kind(0, INT_MAX), "300", inert=True, doc="Accepted; no effect."),
     Directive("tls-replication", BOOL, "no", doc="This node connects to its master over TLS (the master's port is then its tls-port)."),
+    # --- scripting ---
+    Directive("busy-reply-threshold", int_kind(0, LLONG_MAX), "5000", aliases=("lua-time-limit",),
+              doc="Milliseconds a script or function runs before other clients get -BUSY and SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE are served (0: never)."),
 )
 
 # Config-file lines that are not directives but that REWRITE must keep as they are.

@@ -39,6 +39,26 @@ class Client(Protocol):
     def transport(self) -> asyncio.WriteTransport | None: ...
 
 
+class ScriptEngine(Protocol):
+    """A Lua interpreter as INFO reports it (scripting/engine.py)."""
+
+    scripts: dict[str, Any]
+    scripts_memory: int
+
+    def memory(self) -> int: ...
+
+
+class FunctionLibraries(Protocol):
+    """The function libraries as INFO reports them (scripting/functions.py)."""
+
+    libraries: dict[str, Any]
+    functions: dict[str, Any]
+
+    @property
+    def engine(self) -> ScriptEngine: ...
+    def memory(self) -> int: ...
+
+
 class Server(Protocol):
     config: Config
     dbs: list[Database]
@@ -52,6 +72,11 @@ class Server(Protocol):
     start_time: float
     loaded: bool
     errorstats: dict[str, int]
+
+    @property
+    def scripting(self) -> ScriptEngine: ...
+    @property
+    def functions(self) -> FunctionLibraries: ...
     maxmemory: int
     mem_overhead: int
     mem_peak: int

@@ -16,7 +16,7 @@ Fields left out, with the reason:
 - server: redis_git_sha1, redis_git_dirty, redis_build_id, gcc_version, atomicvar_api
   describe a C build of Redis.
 - memory: allocator_*, rss_overhead_*, mem_allocator and active_defrag_running describe
-  jemalloc; used_memory_lua/vm_*/scripts*/functions and number_of_* describe a Lua engine.
+  jemalloc.
 - persistence: module_fork_* (no modules); the aof_* size fields shown when the AOF is on.
 - stats: active_defrag_* (no defragmenter), reply_buffer_* and eventloop_* (Redis's reply
   buffers and event loop internals).
@@ -138,6 +138,29 @@ def _clients(server: Server) -> Iterator[str]:
     yield "total_blocking_keys_on_nokey:0"
 
 
+def _scripting_memory(server: Server) -> Iterator[str]:
+    """The Lua interpreters (EVAL's and the functions') and what they hold, as 7.0 lists it."""
+    scripting = server.scripting
+    functions = server.functions
+    vm_eval = scripting.memory()
+    vm_functions = functions.engine.memory()
+    scripts = scripting.scripts_memory
+    libraries = functions.memory()
+    yield f"used_memory_lua:{vm_eval}"
+    yield f"used_memory_vm_eval:{vm_eval}"
+    yield f"used_memory_lua_human:{bytes_to_human(vm_eval)}"
+    yield f"used_memory_scripts_eval:{scripts}"
+    yield f"number_of_cached_scripts:{len(scripting.scripts)}"
+    yield f"number_of_functions:{len(functions.functions)}"
+    yield f"number_of_libraries:{len(functions.libraries)}"
+    yield f"used_memory_vm_functions:{vm_functions}"
+    yield f"used_memory_vm_total:{vm_eval + vm_functions}"
+    yield f"used_memory_vm_total_human:{bytes_to_human(vm_eval + vm_functions)}"
+    yield f"used_memory_functions:{libraries}"
+    yield f"used_memory_scripts:{scripts + libraries}"
+    yield f"used_memory_scripts_human:{bytes_to_human(scripts + libraries)}"
+
+
 def _memory(server: Server) -> Iterator[str]:
     m = MemoryFigures(server)
     used, peak, rss = m.used, m.peak, m.rss
@@ -157,6 +180,7 @@ def _memory(server: Server) -> Iterator[str]:
     yield f"used_memory_dataset_perc:{m.dataset * 100 / net:.2f}%"
     yield f"total_system_memory:{system}"
     yield f"total_system_memory_human:{bytes_to_human(system)}"
+    yield from _scripting_memory(server)
     yield f"maxmemory:{maxmemory}"
     yield f"maxmemory_human:{bytes_to_human(maxmemory)}"
     yield f"maxmemory_policy:{server.config['maxmemory-policy']}"

@@ -1,7 +1,7 @@
 """RDB snapshot files (rdb.c): the whole keyspace written and read back.
 
 The file is what Redis 7.0 writes: ``REDIS0010``, the aux fields (redis-ver, redis-bits,
-ctime, used-mem, aof-base), per non-empty database SELECTDB + RESIZEDB then its keys
+ctime, used-mem, aof-base), the function libraries' code (FUNCTION2), per non-empty database SELECTDB + RESIZEDB then its keys
 (EXPIRETIME_MS, IDLE or FREQ when the maxmemory policy is LRU or LFU, type, key, value in
 the encodings of ``rdb.py``'s registry), EOF and the CRC64 of everything before it
 (zero when rdbchecksum is off). Values are compressed with liblzf itself when it is
@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
+from ..base.errors import CommandError
 from ..keyspace.database import now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
@@ -76,14 +77,15 @@ def write_snapshot(server: Server, path: str) -> int:
     return written
 
 
-def snapshot_without_data(server: Server) -> bytes:
-    """An RDB with the header and aux fields only (REPLCONF rdb-filter-only)."""
+def snapshot_without_data(server: Server, with_functions: bool) -> bytes:
+    """An RDB without the keys, with or without the function libraries (REPLCONF
+    rdb-filter-only)."""
     out = io.BytesIO()
-    write_rdb(server, out, with_data=False)
+    write_rdb(server, out, with_data=False, with_functions=with_functions)
     return out.getvalue()
 
 
-def write_rdb(server: Server, f: BinaryIO, with_data: bool) -> int:
+def write_rdb(server: Server, f: BinaryIO, with_data: bool, with_functions: bool = True) -> int:
     """rdbSaveRio: the RDB of every database (or none) into ``f``; the keys written."""
     config = server.config
     compress = config["rdbcompression"] and NATIVE_LZF is not None
@@ -119,6 +121,9 @@ def write_rdb(server: Server, f: BinaryIO, with_data: bool) -> int:
         buf.append(OPCODE_AUX)
         save_string(name.encode())
         save_string(value.encode())
+    for code in server.functions.codes() if with_functions else ():  # rdbSaveFunctions
+        buf.append(OPCODE_FUNCTION2)
+        save_string(code)
     for db in server.dbs if with_data else ():
         if not db.entries:
             continue
@@ -297,7 +302,14 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                 if name in (b"repl-id", b"repl-offset"):
                     progress.replication[name.decode()] = value.decode("ascii", "replace")
                 continue
-            raise SnapshotError("The RDB file contains module or function data "
+            if kind == OPCODE_FUNCTION2:  # rdbFunctionLoad
+                code = load_string()
+                try:
+                    server.functions.load_code(code)
+                except CommandError as exc:
+                    raise SnapshotError(f"Failed loading library: {exc.message}") from None
+                continue
+            raise SnapshotError("The RDB file contains module or pre-GA function data "
                                 "this server cannot load")
     except (RdbError, IndexError) as exc:
         raise SnapshotError(f"Short read or corrupt data loading DB: {exc}") from None

@@ -241,9 +241,9 @@ class Snapshots:
 
     # --- loading ---
 
-    def empty_payload(self) -> bytes:
+    def empty_payload(self, with_functions: bool = False) -> bytes:
         """An RDB without keys, for a replica that filtered them out."""
-        return snapshot_without_data(self.server)
+        return snapshot_without_data(self.server, with_functions)
 
     def read_file(self) -> bytes | None:
         try:

@@ -181,7 +181,8 @@ class Replication:
         if client.replica_req & REQ_EXCLUDE_DATA:
             replica.state = WAIT_BGSAVE_END
             client.flush()
-            replica.send_snapshot(server.snapshots.empty_payload())
+            replica.send_snapshot(server.snapshots.empty_payload(
+                with_functions=not client.replica_req & REQ_EXCLUDE_FUNCTIONS))
             return
         self._start_full_syncs()
 

@@ -205,6 +205,7 @@ class MasterLink:
         for db in server.dbs:
             db.flush()
         server.keyspace_stats.signal_flushed()
+        server.functions.flush()  # the master's libraries replace ours (functionsLibCtxClear)
         server.log_notice("MASTER <-> REPLICA sync: Loading DB in memory")
         server.snapshots.load(payload)
         self.sync_total = -1

@@ -150,6 +150,10 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
+    busy = server.busy_script
+    if busy is not None and "allow_busy" not in cmd.flags:
+        reject(server, client, errors.BUSY_EVAL if busy.eval_mode else errors.BUSY_FUNCTION, cmd)
+        return
     if server.pause.mode is not None and server.pause.blocks(
             cmd.write or cmd.may_replicate or (cmd.name == "exec" and client.mstate.writes)):
         client.postpone(argv)

@@ -42,6 +42,8 @@ from ..pubsub.notifications import keyspace_publisher
 from ..pubsub.tracking import Tracker
 from ..replication.master import Replication
 from ..replication.replica_link import MasterLink
+from ..scripting.engine import Engine
+from ..scripting.functions import Functions
 from ..table.command import Command
 from .client import Client
 from .client_eviction import evict_clients
@@ -147,6 +149,10 @@ class Server:
         self.snapshots = Snapshots(self)
         self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
         self.metrics: MetricsServer | None = None  # when metrics-port is set
+        # Lua scripts and functions; the run past busy-reply-threshold, while there is one
+        self.busy_script: Any = None
+        self.scripting = Engine(self)
+        self.functions = Functions.for_server(self, self.scripting.rand)
 
     # --- configuration that the hot path reads as plain attributes ---
 

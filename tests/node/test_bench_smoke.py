@@ -76,6 +76,20 @@ def test_hyperloglog_bench_quick_run_prints_a_ratio_per_test():
             assert any(re.match(pattern, line) for line in result.stdout.splitlines()), (
                 test, pipeline, result.stdout)
 
+SCRIPTING_BENCH = BENCH.parent / "scripting.py"
+
+
+def test_scripting_bench_quick_run_prints_evalsha_and_fcall_ratios():
+    result = subprocess.run([sys.executable, str(SCRIPTING_BENCH), "--quick"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    number = r"[\d,.]+"
+    lines = result.stdout.splitlines()
+    for test in ("evalsha", "fcall", "eval"):
+        for pipeline in (1, 16):
+            pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
+            assert any(re.match(pattern, line) for line in lines), (test, pipeline, result.stdout)
+
 
 RESHARD_BENCH = BENCH.parent / "reshard.py"
 FAILOVER_BENCH = BENCH.parent / "failover.py"
