@@ -8,7 +8,9 @@ no wait) and feeds what it reads to their ``data_received``, exactly as the loop
 their requests go through dispatch, which answers -BUSY to all but the commands flagged
 allow_busy (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE, MULTI, AUTH ...), and their
 replies are written at once (transports write immediately when their buffer is empty).
-The caller's socket is left alone, as Redis protects it; a peer that hung up is skipped
+The caller's socket is left alone, as Redis protects it, and so are TLS connections (their
+bytes are TLS records, which only their transport can read: they wait for the script to
+end, as a client blocked on a slow network would); a peer that hung up is skipped
 until the loop runs again and closes it. New connections are accepted from the listening
 sockets too, on a ``BusyTransport`` (plain blocking sends); once the script ends each is
 handed to the event loop (``connect_accepted_socket``), its client kept as it is. The short
@@ -147,6 +149,8 @@ class BusyState:
                 self.saved_handlers[sig] = previous
                 signal.signal(sig, self._on_signal)
         for listener in server.listeners:
+            if listener is server.tls_listener:
+                continue  # TLS connections wait for the loop: their bytes are not requests
             for lsock in listener.sockets or ():
                 dup = socket.fromfd(lsock.fileno(), lsock.family, lsock.type)
                 dup.setblocking(False)
@@ -196,8 +200,8 @@ class BusyState:
             if client is caller or client.closing or client.is_master:
                 continue
             transport = client.transport
-            if transport is None:
-                continue
+            if transport is None or transport.get_extra_info("sslcontext") is not None:
+                continue  # a TLS client's socket carries records, read by its transport
             sock = transport.get_extra_info("socket")
             if sock is None:
                 continue

@@ -47,6 +47,7 @@ class Server(Protocol):
     persistence_check: Any
     tracker: Any
     listeners: list[Any]
+    tls_listener: Any  # not polled while a script is busy
 
     @property
     def clients(self) -> Mapping[int, Any]: ...

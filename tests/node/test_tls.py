@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,3 +164,32 @@ def test_replication_over_tls(certs: Path, master_kind: str, replica_kind: str) 
         if replica is not None:
             replica.stop()
         master.stop()
+
+
+def test_a_tls_client_waits_out_a_busy_script(certs: Path) -> None:
+    """While a script is busy other clients are read by the script's hook; a TLS client's
+    records are left to its transport, so it is served once the script is killed."""
+    port = free_port()
+    node = start_node(*tls_args(certs, port, "--busy-reply-threshold", "200"))
+    try:
+        secure = tls_client(port, certs)
+        assert secure.ping()
+        runner = RawClient(node.port, timeout=30)
+        runner.send_raw(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n")
+        time.sleep(0.5)  # connect once the script is busy (see the README's scripting limits)
+        with RawClient(node.port) as admin:
+            deadline = time.monotonic() + 10
+            while not admin.call("PING").startswith(b"-BUSY"):
+                assert time.monotonic() < deadline, "the script never turned busy"
+                time.sleep(0.05)
+            result: list[object] = []
+            waiter = threading.Thread(target=lambda: result.append(secure.ping()))
+            waiter.start()
+            time.sleep(0.5)
+            assert admin.call("SCRIPT", "KILL") == b"+OK\r\n"
+            waiter.join(10)
+        assert result == [True]
+        assert runner.read_reply().startswith(b"-ERR Script killed by user with SCRIPT KILL")
+        runner.close()
+    finally:
+        node.stop()
