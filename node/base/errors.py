@@ -418,3 +418,52 @@ GEO_STORE_OPTIONS = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCO
 GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
 GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
 GEO_ANY = "ERR the ANY argument requires COUNT argument"
+
+# ACL (acl.c, server.c processCommand, multi.c execCommand)
+ACL_SETUSER_ERROR = "ERR Error in ACL SETUSER modifier '%s': %s"
+ACL_UNMATCHED_PAREN = "ERR Unmatched parenthesis in acl selector starting at '%s'."
+ACL_USERNAME_SPACES = "ERR Usernames can't contain spaces or null characters"
+ACL_WRONG_FORMAT = "Wrong format"
+ACL_UNKNOWN_COMMAND = "Unknown command or category name in ACL"
+ACL_SYNTAX = "Syntax error"
+ACL_KEYS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
+    "have any effect. Try 'resetkeys' to start with an empty list of patterns")
+ACL_CHANNELS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does "
+    "not have any effect. Try 'resetchannels' to start with an empty list of channels")
+ACL_NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+ACL_BAD_HASH = (
+    "The password hash must be exactly 64 characters and contain only lowercase "
+    "hexadecimal characters")
+ACL_DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
+ACL_SUBCOMMAND_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
+ACL_DEFAULT_UNDELETABLE = "ERR The 'default' user cannot be removed"
+ACL_UNKNOWN_CATEGORY = "ERR Unknown category '%s'"
+ACL_GENPASS_BITS = (
+    "ERR ACL GENPASS argument must be the number of bits for the output password, a "
+    "positive number up to 4096")
+ACL_NO_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+    "Redis configuration file set) in order to store users in the Redis configuration.")
+ACL_SAVE_FAILED = (
+    "ERR There was an error trying to save the ACLs. Please check the server logs for more "
+    "information")
+ACL_DRYRUN_NO_USER = "ERR User '%s' not found"
+ACL_DRYRUN_NO_COMMAND = "ERR Command '%s' not found"
+ACL_DRYRUN_DENIED_CMD = "This user has no permissions to run the '%s' command"
+ACL_DRYRUN_DENIED_KEY = "This user has no permissions to access the '%s' key"
+ACL_DRYRUN_DENIED_CHANNEL = "This user has no permissions to access the '%s' channel"
+NOPERM_COMMAND = "NOPERM this user has no permissions to run the '%s' command"
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = (
+    "NOPERM this user has no permissions to access one of the channels used as arguments")
+NOPERM_EXEC = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+    "EXEC call. This command is no longer allowed for the following reason: %s")
+NOPERM_EXEC_REASONS = {
+    "command": "no permission to execute the command or subcommand",
+    "key": "no permission to touch the specified keys",
+    "channel": "no permission to access one of the channels used as arguments",
+}
