@@ -12,7 +12,7 @@ from typing import Any
 
 from ..base import errors
 from ..protocol.request import split_args
-from .catalog import ALL_BITS, CATEGORY_BITS, CATEGORY_MASKS, BY_ID, lookup
+from .catalog import ALL_BITS, BY_ID, CATEGORY_BITS, CATEGORY_MASKS, lookup
 
 READ = 1
 WRITE = 2

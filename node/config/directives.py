@@ -615,6 +615,12 @@ DIRECTIVES: tuple[Directive, ...] = (
     # introspection
     Directive("slowlog-log-slower-than", int_kind(-1, LLONG_MAX), "10000",
               doc="Commands taking at least this many microseconds are recorded in SLOWLOG (0: every command, negative: none)."),
+    Directive("aclfile", STRING, "", mutable=False,
+              doc="File ACL LOAD reads and ACL SAVE writes (`user` lines, as Redis writes them); read at start when set."),
+    Directive("acllog-max-len", int_kind(0, LLONG_MAX), "128",
+              doc="Entries ACL LOG keeps; older ones are dropped."),
+    Directive("acl-pubsub-default", enum_kind("allchannels", "resetchannels"), "resetchannels",
+              doc="Channel permission of new users and selectors: `resetchannels` (none, Redis 7.0's default) or `allchannels`."),
     Directive("slowlog-max-len", int_kind(0, LLONG_MAX), "128",
               doc="Entries SLOWLOG keeps; older ones are dropped."),
     Directive("latency-monitor-threshold", int_kind(0, LLONG_MAX), "0",

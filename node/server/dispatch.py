@@ -1,6 +1,6 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
-lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
+lookup -> arity -> auth -> ACL -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
 NOREPLICAS -> READONLY (replica) -> subscribed mode (RESP2) -> LOADING -> pause -> MULTI
 queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.routing import refuse
+from ..commands.acl import refusal as acl_refusal
 from ..keyspace.blocking import BLOCKED, serve_ready
 from ..keyspace.eviction import EVICT_FAIL
 from ..observability.slowlog import redacted
@@ -120,6 +121,11 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     if ((arity != len(argv) and arity > 0) or len(argv) < -arity or not client.authenticated
             or client.multi):
         refusal = check(server, client, cmd, argv)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if not client.user.unrestricted():
+        refusal = acl_refusal(client, cmd, argv)
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
@@ -303,7 +309,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     n = len(requests)
     i = 0
     while i < n:
-        if (server.fast_dispatch and client.authenticated and not client.silent
+        if (server.fast_dispatch and client.authenticated and client.user.unrestricted()
+                and not client.silent
                 and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
                 and not client.multi and not client.waiting and not client.closing
