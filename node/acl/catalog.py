@@ -4,6 +4,10 @@ Rules are parsed against the whole Redis command table, not only the commands th
 serves, as Redis bases them on its original table (``server.orig_commands``): a user may
 be allowed commands the node gains later. Ids index the bitmaps selectors keep; the bit
 after the last id stands for "future commands", set only by ``+@all``.
+
+Rules are written back (ACL LIST, GETUSER, CAT) over Redis 7.0's commands only, those
+``shown``: the few of 7.2 and redslot's own are allowed and denied by category and name
+but left out of the listings, so that these read as Redis 7.0's.
 """
 
 from __future__ import annotations
@@ -17,16 +21,21 @@ CATEGORY_BITS = {name: 1 << i for i, name in enumerate(ACL_CATEGORY_ORDER)}
 class Entry:
     """One command or subcommand as the ACL sees it."""
 
-    __slots__ = ("id", "fullname", "parent", "categories", "subcommands", "no_auth")
+    __slots__ = ("id", "fullname", "parent", "categories", "subcommands", "no_auth", "shown")
 
     def __init__(self, ident: int, fullname: str, parent: Entry | None, categories: int,
-                 no_auth: bool) -> None:
+                 no_auth: bool, shown: bool) -> None:
         self.id = ident
         self.fullname = fullname
         self.parent = parent
         self.categories = categories
         self.subcommands: dict[str, Entry] = {}
         self.no_auth = no_auth
+        self.shown = shown
+
+
+def _in_redis_70(since: str) -> bool:
+    return tuple(int(p) for p in since.split(".")[:2]) < (7, 1)
 
 
 def _build() -> tuple[dict[str, Entry], list[Entry]]:
@@ -37,7 +46,8 @@ def _build() -> tuple[dict[str, Entry], list[Entry]]:
         for cat in implicit_acl_categories(spec["acl_categories"], set(spec["flags"])):
             cats |= CATEGORY_BITS[cat]
         parent = top.get(spec["container"]) if spec["container"] else None
-        entry = Entry(len(ordered), fullname, parent, cats, "no_auth" in spec["flags"])
+        entry = Entry(len(ordered), fullname, parent, cats, "no_auth" in spec["flags"],
+                      _in_redis_70(spec["since"]))
         ordered.append(entry)
         if parent is None:
             top[fullname] = entry
@@ -58,7 +68,7 @@ def walk() -> list[Entry]:
     for entry in COMMANDS.values():
         out.append(entry)
         out.extend(entry.subcommands.values())
-    return out
+    return [entry for entry in out if entry.shown]
 
 
 WALK = walk()
@@ -92,6 +102,6 @@ def _category_masks() -> dict[str, int]:
 
 CATEGORY_MASKS = _category_masks()
 CATEGORY_MEMBERS = {
-    name: sum(1 << e.id for e in BY_ID if e.categories & flag)
+    name: sum(1 << e.id for e in BY_ID if e.categories & flag and e.shown)
     for name, flag in CATEGORY_BITS.items()
 }

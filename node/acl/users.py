@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from time import time
 
+from ..base import errors
 from .describe import describe_user
 from .log import AclLog
 from .rules import RuleError, User, merge_selector_arguments
@@ -123,6 +124,36 @@ class Users:
                                "active ACL rules was performed")
         return loaded
 
+    def load_at_startup(self, user_lines: list[list[bytes]], aclfile: str) -> str | None:
+        """ACLLoadUsersAtStartup: the ``user`` lines of the config, else the ACL file.
+
+        Returns the reason to refuse to start, or None.
+        """
+        if aclfile and user_lines:
+            return ("Configuring Redis with users defined in redis.conf and at the same "
+                    "setting an ACL file path is invalid. This setup is very likely to lead "
+                    "to configuration errors and security holes, please define either an "
+                    "ACL file or declare users directly in your redis.conf, but not both.")
+        for argv in user_lines:
+            name, ops = argv[0], merge_selector_arguments(argv[1:])
+            user = self.users.get(name)
+            if user is None:
+                user = self.users[name] = User(name, self.pubsub_allchannels)
+            else:
+                user.apply(b"reset", self.pubsub_allchannels)
+            for op in ops:
+                try:
+                    user.apply(op, self.pubsub_allchannels)
+                except RuleError as exc:
+                    return "Error loading ACL rule '%s' for the user named '%s': %s" % (
+                        _text(op), _text(name), exc.reason)
+        if aclfile:
+            loaded = self.parse_file(aclfile)
+            if isinstance(loaded, str):
+                return "Aborting Redis startup because of ACL errors: " + loaded
+            self.replace_all(loaded)
+        return None
+
     def replace_all(self, loaded: dict[bytes, User]) -> list[User]:
         """Install a loaded set of users; returns the old users that are gone or were
         replaced (their clients are disconnected). ``default`` keeps its identity."""
@@ -131,3 +162,33 @@ class Users:
         dropped = [u for name, u in self.users.items() if name != DEFAULT]
         self.users = {DEFAULT: self.default, **loaded}
         return dropped
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def user_line_error(argv: list[bytes], earlier: list[list[bytes]]) -> str | None:
+    """ACLAppendUserForLoading's checks of a config ``user`` line (``argv`` from the name
+    on), or None when valid: unknown commands pass, reported when the users load. The
+    argument named in the error is picked as config.c does, by an index into the rules
+    applied to the whole line (so it is often not the faulty rule)."""
+    line = [b"user", *argv]
+    if any(other[0] == argv[0] for other in earlier):
+        return _declaration_error(line[1], errors.ACL_DUPLICATE_USER)
+    try:
+        ops = merge_selector_arguments(argv[1:])
+    except ValueError as exc:
+        return _declaration_error(line[argv[1:].index(exc.args[0])], errors.ACL_WRONG_FORMAT)
+    probe = User(argv[0], False)
+    for index, op in enumerate(ops):
+        try:
+            probe.apply(op, False)
+        except RuleError as exc:
+            if exc.reason != errors.ACL_UNKNOWN_COMMAND:
+                return _declaration_error(line[index], exc.reason)
+    return None
+
+
+def _declaration_error(arg: bytes, reason: str) -> str:
+    return "Error in user declaration '%s': %s" % (_text(arg), reason)

@@ -197,7 +197,7 @@ def acl_cat(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
         return [name.encode() for name in ACL_CATEGORY_ORDER]
     if len(argv) > 3:
-        raise CommandError(errors.WRONG_ARITY % "acl|cat")
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), "ACL"))
     category = _text(argv[2]).lower()
     if category not in ACL_CATEGORY_ORDER:
         raise CommandError(errors.ACL_UNKNOWN_CATEGORY % _text(argv[2])[:128])
@@ -212,7 +212,7 @@ def _categories_of(fullname: str) -> list[str]:
 @command("acl|genpass")
 def acl_genpass(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
-        raise CommandError(errors.WRONG_ARITY % "acl|genpass")
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), "ACL"))
     bits = to_int(argv[2]) if len(argv) == 3 else 256
     if bits <= 0 or bits > 4096:
         raise CommandError(errors.ACL_GENPASS_BITS)
@@ -223,7 +223,7 @@ def acl_genpass(c: Client, argv: list[bytes]) -> Any:
 @command("acl|log")
 def acl_log(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
-        raise CommandError(errors.WRONG_ARITY % "acl|log")
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), "ACL"))
     log = c.server.acl.log
     count = 10
     if len(argv) == 3:
@@ -284,7 +284,7 @@ def acl_save(c: Client, argv: list[bytes]) -> Any:
 
 @command("acl|help")
 def acl_help(c: Client, argv: list[bytes]) -> Any:
-    return [line.encode() for line in HELP]
+    return list(HELP)
 
 
 HELP = (
@@ -316,5 +316,5 @@ HELP = (
     "WHOAMI",
     "    Return the current connection username.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 )

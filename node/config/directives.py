@@ -791,6 +791,9 @@ class Config:
         self.file: str | None = None
         self._listeners: dict[str, list[Callable[[Any], None]]] = {}
         self._save_loaded = False
+        # ``user`` lines of the config file: (arguments, source, line number, line), read
+        # by the ACL at start (ACLAppendUserForLoading, ACLLoadConfiguredUsers).
+        self.user_lines: list[tuple[list[bytes], str, int, str]] = []
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -860,6 +863,10 @@ class Config:
                 raise StartupError(source, number, line,
                                    errors.CONFIG_CANT_OPEN % (words[1], exc.strerror)) from None
             self.load_lines(included, words[1])
+            return
+        if name == "user" and len(words) >= 2:
+            self.user_lines.append((
+                [w.encode("utf-8", "surrogateescape") for w in words[1:]], source, number, line))
             return
         d = self.lookup(name)
         if d is None:

@@ -124,7 +124,7 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
-    if not client.user.unrestricted():
+    if not client.user.unrestricted() and not client.is_master:  # master, AOF: no user
         refusal = acl_refusal(client, cmd, argv)
         if refusal is not None:
             reject(server, client, refusal, cmd)
@@ -309,7 +309,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     n = len(requests)
     i = 0
     while i < n:
-        if (server.fast_dispatch and client.authenticated and client.user.unrestricted()
+        if (server.fast_dispatch and client.authenticated
+                and (client.user.unrestricted() or client.is_master)
                 and not client.silent
                 and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors

@@ -441,7 +441,8 @@ class Server:
         client.id = self.next_client_id
         self.next_client_id += 1
         self.clients[client.id] = client
-        if self.config["protected-mode"] and not self.requirepass and not client.is_loopback():
+        if (self.config["protected-mode"] and self.acl.default.nopass
+                and not client.is_loopback()):
             self.stat_rejected_conn += 1
             client.reject_and_close(errors.DENIED_PROTECTED_MODE)
             return
