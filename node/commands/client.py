@@ -13,8 +13,7 @@ of a Redis buffer, the value is the nearest thing we have:
 * ``tot-mem``: qbuf + argv-mem + rbs + obl + omem;
 * ``sub``/``psub``/``ssub``: 0 (pub/sub is not implemented yet).
 
-Only the ``default`` user exists (no ACL), and every client is of type ``normal`` until
-replication and pub/sub give other types.
+``user`` is the ACL user the client authenticated as (``default`` until AUTH or HELLO).
 """
 
 from __future__ import annotations

@@ -17,10 +17,9 @@ from nodes import ServerProcess, free_port, start_node, wait_for_ping
 from resp import RawClient, encode_command
 
 # Names redis-server 7.0 has that redslot does not accept yet, each with its open issue:
-# ACL users and TLS between cluster nodes (issue 19), HyperLogLog (18), Streams (16), Lua
-# scripts (17).
+# TLS between cluster nodes (issue 19), HyperLogLog (18), Streams (16), Lua scripts (17).
 PENDING = {
-    "acl-pubsub-default", "aclfile", "acllog-max-len", "cluster-announce-tls-port",
+    "cluster-announce-tls-port",
     "tls-cluster", "hll-sparse-max-bytes", "stream-node-max-bytes",
     "stream-node-max-entries", "busy-reply-threshold", "lua-time-limit",
 }
