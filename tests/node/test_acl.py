@@ -8,6 +8,7 @@ per process: replies are compared with those single-command rules sorted (``norm
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
@@ -489,3 +490,60 @@ def test_redis_py_connects_with_username_and_password(pair) -> None:
         client.close()
     assert admin.acl_getuser("alice")["keys"] == ["~app:*"]
     admin.acl_deluser("alice")
+
+
+def _wait_link_up(port: int, timeout: float = 15.0) -> None:
+    r = redis.Redis(port=port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if r.info("replication").get("master_link_status") == "up":
+            return
+        time.sleep(0.1)
+    raise AssertionError("the replica's link to its master never came up")
+
+
+REPLICATION_USER = ("--user", "repl", "on", ">rpw", "+psync", "+replconf", "+ping",
+                    "--requirepass", "adminpw")
+
+
+@pytest.mark.parametrize("roles", ["redslot-replica", "redslot-master"])
+def test_replica_authenticates_with_masteruser_and_masterauth(roles: str) -> None:
+    start_master, start_replica = ((start_redis_server, start_node) if roles == "redslot-replica"
+                                   else (start_node, start_redis_server))
+    master = start_master(*REPLICATION_USER)
+    try:
+        admin = redis.Redis(port=master.port, password="adminpw")
+        admin.set("k", "v")
+        replica = start_replica("--masteruser", "repl", "--masterauth", "rpw",
+                                "--replicaof", "127.0.0.1", str(master.port))
+        try:
+            _wait_link_up(replica.port)
+            admin.set("k2", "v2")
+            r = redis.Redis(port=replica.port)
+            deadline = time.monotonic() + 10
+            while r.get("k2") is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (r.get("k"), r.get("k2")) == (b"v", b"v2")
+            log = admin.execute_command("ACL", "LOG")
+            assert log == []
+        finally:
+            replica.stop()
+    finally:
+        master.stop()
+
+
+def test_replica_with_a_wrong_masteruser_stays_unlinked() -> None:
+    master = start_node(*REPLICATION_USER)
+    try:
+        replica = start_node("--masteruser", "repl", "--masterauth", "wrong",
+                             "--replicaof", "127.0.0.1", str(master.port))
+        try:
+            time.sleep(1.5)
+            r = redis.Redis(port=replica.port)
+            assert r.info("replication")["master_link_status"] == "down"
+            log = redis.Redis(port=master.port, password="adminpw").execute_command("ACL", "LOG")
+            assert log and log[0][b"reason"] == b"auth" and log[0][b"username"] == b"repl"
+        finally:
+            replica.stop()
+    finally:
+        master.stop()
