@@ -120,3 +120,18 @@ def user_channel_allowed(user: User, channel: bytes, is_pattern: bool) -> bool:
         if selector.allchannels or channel_allowed(selector.channels, channel, is_pattern):
             return True
     return False
+
+
+def _all_keys_allowed(selector: Selector, need: int) -> bool:
+    """ACLSelectorHasUnrestrictedKeyAccess: ``allkeys``, or a ``*`` pattern granting
+    ``need``."""
+    return selector.allkeys or any(
+        pattern == b"*" and flags & need == need for pattern, flags in selector.patterns)
+
+
+def may_read_any_key(user: User, cmd: Any, argv: list[bytes]) -> bool:
+    """ACLUserCheckCmdWithUnrestrictedKeyAccess with read access: a selector that allows
+    the call also allows reading every key (SORT's BY and GET patterns need it)."""
+    keys = _Keys(cmd, argv)
+    return any(_selector_check(s, cmd, argv, keys)[0] == OK and _all_keys_allowed(s, READ)
+               for s in user.selectors)

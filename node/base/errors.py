@@ -248,6 +248,8 @@ VALUE_OUT_OF_RANGE_PLAIN = "ERR value is out of range"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 SORT_BY_CLUSTER = "ERR BY option of SORT denied in Cluster mode."
 SORT_GET_CLUSTER = "ERR GET option of SORT denied in Cluster mode."
+SORT_BY_ACL = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_ACL = "ERR GET option of SORT denied due to insufficient ACL permissions."
 
 # --- replication ---
 READONLY_REPLICA = "READONLY You can't write against a read only replica."

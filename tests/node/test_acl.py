@@ -547,3 +547,18 @@ def test_replica_with_a_wrong_masteruser_stays_unlinked() -> None:
             replica.stop()
     finally:
         master.stop()
+
+
+def test_sort_by_and_get_patterns_need_read_access_to_every_key(pair) -> None:
+    def session(port: int) -> list[bytes]:
+        out = []
+        for keys in (["~rw*"], ["%R~*", "~rw*"], ["%W~*", "~rw*"], ["(~* +sort)", "~rw*"]):
+            run(port, [("ACL", "SETUSER", "alice", "on", ">pw", "+@all", *keys),
+                       ("RPUSH", "rw1", "2", "1")])
+            with RawClient(port) as user:
+                user.call("AUTH", "alice", "pw")
+                out += [user.call("SORT", "rw1", "BY", "w_*"), user.call("SORT", "rw1", "BY", "nosort"),
+                        user.call("SORT", "rw1", "GET", "#"), user.call("SORT_RO", "rw1", "GET", "x*")]
+        return out
+
+    same_sessions(pair, session)
