@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base.glob import stringmatchlen
+from ..base.glob import compile_glob, stringmatchlen
 from .catalog import IDS
 from .rules import READ, WRITE, Selector, User
 
@@ -42,16 +42,6 @@ def key_permission(spec_flags: tuple[str, ...]) -> int:
     return need
 
 
-def key_allowed(selector: Selector, key: bytes, need: int) -> bool:
-    """ACLSelectorCheckKey."""
-    if selector.allkeys:
-        return True
-    for pattern, flags in selector.patterns:
-        if flags & need == need and stringmatchlen(pattern, key):
-            return True
-    return False
-
-
 def channel_allowed(channels: list[bytes], channel: bytes, is_pattern: bool) -> bool:
     """ACLCheckChannelAgainstList: patterns from PSUBSCRIBE must match literally."""
     for allowed in channels:
@@ -60,27 +50,16 @@ def channel_allowed(channels: list[bytes], channel: bytes, is_pattern: bool) -> 
     return False
 
 
-class _Keys:
-    """The command's keys, computed once for all selectors (aclKeyResultCache)."""
-
-    __slots__ = ("cmd", "argv", "found")
-
-    def __init__(self, cmd: Any, argv: list[bytes]) -> None:
-        self.cmd, self.argv = cmd, argv
-        self.found: list[tuple[int, int]] | None = None
-
-    def get(self) -> list[tuple[int, int]]:
-        if self.found is None:
-            self.found = [(pos, key_permission(flags))
-                          for pos, flags in self.cmd.keys_and_flags(self.argv)]
-        return self.found
+# Key-spec flags -> the access they need, filled as flag combinations are met.
+_NEEDS: dict[tuple[str, ...], int] = {}
 
 
 def _selector_check(selector: Selector, cmd: Any, argv: list[bytes],
-                    keys: _Keys) -> tuple[int, int]:
+                    found: list[list[tuple[int, tuple[str, ...]]]]) -> tuple[int, int]:
+    """ACLSelectorCheckCmd; ``found`` caches the command's keys for the next selectors."""
     if not selector.allcommands and not cmd.noauth:
         ident = IDS[cmd.fullname]
-        if not selector.allows(ident):
+        if not selector.commands >> ident & 1:
             allowed = selector.firstargs.get(ident)
             if len(argv) < 2 or not allowed:
                 return DENIED_CMD, 0
@@ -88,25 +67,39 @@ def _selector_check(selector: Selector, cmd: Any, argv: list[bytes],
             if all(arg.lower() != first for arg in allowed):
                 return DENIED_CMD, 0
     if not selector.allkeys and cmd.has_keys:
-        for pos, need in keys.get():
-            if not key_allowed(selector, argv[pos], need):
+        if not found:
+            found.append(cmd.keys_and_flags(argv))
+        for pos, flags in found[0]:
+            need = _NEEDS.get(flags)
+            if need is None:
+                need = _NEEDS[flags] = key_permission(flags)
+            key = argv[pos]
+            for pattern, allowed_access in selector.patterns:
+                if allowed_access & need == need and compile_glob(pattern)(key):
+                    break
+            else:
                 return DENIED_KEY, pos
-    channel_use = CHANNEL_COMMANDS.get(cmd.fullname)
-    if not selector.allchannels and channel_use is not None:
-        flags, single = channel_use
-        last = 2 if single else len(argv)
-        for pos in range(1, min(last, len(argv))):
-            if not channel_allowed(selector.channels, argv[pos], bool(flags & PATTERN)):
-                return DENIED_CHANNEL, pos
+    if not selector.allchannels:
+        channel_use = CHANNEL_COMMANDS.get(cmd.fullname)
+        if channel_use is not None:
+            channel_flags, single = channel_use
+            is_pattern = bool(channel_flags & PATTERN)
+            last = 2 if single else len(argv)
+            for pos in range(1, min(last, len(argv))):
+                if not channel_allowed(selector.channels, argv[pos], is_pattern):
+                    return DENIED_CHANNEL, pos
     return OK, 0
 
 
 def check_command(user: User, cmd: Any, argv: list[bytes]) -> tuple[int, int]:
     """(reason, argument position): ``(OK, 0)`` when some selector allows the call."""
-    keys = _Keys(cmd, argv)
+    found: list[list[tuple[int, tuple[str, ...]]]] = []
+    selectors = user.selectors
+    if len(selectors) == 1:
+        return _selector_check(selectors[0], cmd, argv, found)
     relevant, last = DENIED_CMD, 0
-    for selector in user.selectors:
-        result, pos = _selector_check(selector, cmd, argv, keys)
+    for selector in selectors:
+        result, pos = _selector_check(selector, cmd, argv, found)
         if result == OK:
             return OK, 0
         if result > relevant or (result == relevant and pos > last):
@@ -132,6 +125,6 @@ def _all_keys_allowed(selector: Selector, need: int) -> bool:
 def may_read_any_key(user: User, cmd: Any, argv: list[bytes]) -> bool:
     """ACLUserCheckCmdWithUnrestrictedKeyAccess with read access: a selector that allows
     the call also allows reading every key (SORT's BY and GET patterns need it)."""
-    keys = _Keys(cmd, argv)
-    return any(_selector_check(s, cmd, argv, keys)[0] == OK and _all_keys_allowed(s, READ)
+    found: list[list[tuple[int, tuple[str, ...]]]] = []
+    return any(_selector_check(s, cmd, argv, found)[0] == OK and _all_keys_allowed(s, READ)
                for s in user.selectors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
+from ..acl.check import check_command
 from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.routing import refuse
@@ -297,7 +298,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     closing. Data commands run on a short path while nothing in the client's or server's
     state calls for the full checks of ``execute``: it is the same sequence as
     ``execute`` + ``call`` (lookup, arity, handler, statistics, slowlog, latency, reply)
-    with the state checks done once per stretch instead of once per request. Any other
+    with the state checks done once per stretch instead of once per request (a restricted
+    user's ACL check stays per request: a refusal leaves it to ``execute``). Any other
     request goes through ``execute``, after which the state is read again. With
     ``server.fast_dispatch`` off (REDSLOT_FAST_DISPATCH=0) every request does, so the
     tests can hold the two paths to the same replies.
@@ -309,9 +311,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     n = len(requests)
     i = 0
     while i < n:
-        if (server.fast_dispatch and client.authenticated
-                and (client.user.unrestricted() or client.is_master)
-                and not client.silent
+        if (server.fast_dispatch and client.authenticated and not client.silent
                 and not client.reply_skip_next
                 and not client.no_touch and server.pause.mode is None and not server.monitors
                 and not client.multi and not client.waiting and not client.closing
@@ -329,6 +329,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             propagation = server.propagation
             propagating = propagation.active
             write_guard = server.write_guard and not client.is_master
+            user = client.user
+            restricted = not user.unrestricted() and not client.is_master
             first = i
             while i < n:
                 argv = requests[i]
@@ -348,6 +350,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     break
                 if write_guard and cmd.write:
                     break
+                if restricted and check_command(user, cmd, argv)[0]:
+                    break  # execute refuses it, and logs the refusal
                 dirty = stats.dirty
                 start = perf_counter_ns()
                 try:
