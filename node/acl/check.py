@@ -7,6 +7,8 @@ allowed it, else the key or channel that failed at the highest argument position
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Any
 
 from ..base.glob import compile_glob, stringmatchlen
@@ -50,6 +52,23 @@ def channel_allowed(channels: list[bytes], channel: bytes, is_pattern: bool) -> 
     return False
 
 
+@lru_cache(maxsize=1024)
+def key_matcher(pattern: bytes) -> Callable[[bytes], bool]:
+    """The matcher of a key pattern: ``prefix*``, the usual ACL pattern, is a startswith
+    (an empty key matches no pattern but an empty one, as in stringmatchlen)."""
+    prefix = pattern[:-1]
+    if pattern.endswith(b"*") and not any(c in _SPECIAL for c in prefix):
+        return partial(_starts_with, prefix)
+    return compile_glob(pattern)
+
+
+_SPECIAL = frozenset(b"*?[\\")
+
+
+def _starts_with(prefix: bytes, key: bytes) -> bool:
+    return bool(key) and key.startswith(prefix)
+
+
 # Key-spec flags -> the access they need, filled as flag combinations are met.
 _NEEDS: dict[tuple[str, ...], int] = {}
 
@@ -75,7 +94,7 @@ def _selector_check(selector: Selector, cmd: Any, argv: list[bytes],
                 need = _NEEDS[flags] = key_permission(flags)
             key = argv[pos]
             for pattern, allowed_access in selector.patterns:
-                if allowed_access & need == need and compile_glob(pattern)(key):
+                if allowed_access & need == need and key_matcher(pattern)(key):
                     break
             else:
                 return DENIED_KEY, pos
