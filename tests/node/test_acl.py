@@ -7,6 +7,7 @@ per process: replies are compared with those single-command rules sorted (``norm
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -562,3 +563,41 @@ def test_sort_by_and_get_patterns_need_read_access_to_every_key(pair) -> None:
         return out
 
     same_sessions(pair, session)
+
+
+CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
+              "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow",
+              "blocking", "dangerous", "connection", "transaction", "scripting", "all")
+COMMANDS = ("get", "set", "del", "config", "config|get", "config|set", "client|list",
+            "client", "keys", "flushall", "publish", "subscribe", "xadd", "pfadd", "eval",
+            "info", "ping", "acl|whoami", "object|encoding", "hset", "zadd", "lpush")
+
+
+def random_rules(rng: random.Random) -> list[str]:
+    rules = []
+    for _ in range(rng.randint(1, 8)):
+        kind = rng.random()
+        if kind < 0.4:
+            rules.append(rng.choice("+-") + "@" + rng.choice(CATEGORIES))
+        elif kind < 0.75:
+            rules.append(rng.choice("+-") + rng.choice(COMMANDS))
+        elif kind < 0.8:
+            rules.append(rng.choice(["allcommands", "nocommands", "+select|0", "+debug|x"]))
+        elif kind < 0.9:
+            rules.append(rng.choice(["~a*", "%R~b", "%W~b", "resetkeys", "allkeys", "%RW~c?"]))
+        else:
+            rules.append(rng.choice(["&x", "&y*", "resetchannels", "allchannels"]))
+    return rules
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_rules_render_as_redis(pair, seed: int) -> None:
+    rng = random.Random(seed)
+    script: list[Request] = []
+    for _ in range(60):
+        rules = random_rules(rng)
+        if rng.random() < 0.3:
+            rules = ["(" + " ".join(rules) + ")"] + random_rules(rng)
+        script += [("ACL", "SETUSER", "alice", "reset", *rules), ("ACL", "GETUSER", "alice"),
+                   ("ACL", "LIST")]
+    same(pair, script)
