@@ -794,6 +794,9 @@ class Config:
         # ``user`` lines of the config file: (arguments, source, line number, line), read
         # by the ACL at start (ACLAppendUserForLoading, ACLLoadConfiguredUsers).
         self.user_lines: list[tuple[list[bytes], str, int, str]] = []
+        # The ``user`` lines CONFIG REWRITE writes (rewriteConfigUserOption), given by the
+        # ACL layer above: the current users, none when they live in an aclfile.
+        self.users_for_rewrite: Callable[[], list[str]] | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -917,6 +920,17 @@ class Config:
                 if slots:
                     lines[slots.pop(0)] = new_line
                 elif force:
+                    if not signed:
+                        lines.append(REWRITE_SIGNATURE)
+                        signed = True
+                    lines.append(new_line)
+        if self.users_for_rewrite is not None:
+            rewritten.add("user")
+            for new_line in self.users_for_rewrite():
+                slots = positions.get("user")
+                if slots:
+                    lines[slots.pop(0)] = new_line
+                else:
                     if not signed:
                         lines.append(REWRITE_SIGNATURE)
                         signed = True

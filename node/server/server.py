@@ -130,6 +130,7 @@ class Server:
         self.stat_acl_denied_key = 0
         self.stat_acl_denied_channel = 0
         self.acl = Users()
+        config.users_for_rewrite = self._users_for_rewrite
         self.latency_tracking = True
         self.propagation = Propagation()
         self.keyspace_stats.propagation = self.propagation
@@ -358,6 +359,12 @@ class Server:
     def _set_requirepass(self, value: str) -> None:
         self.requirepass = value
         self.acl.set_requirepass(value)
+
+    def _users_for_rewrite(self) -> list[str]:
+        if self.config["aclfile"]:
+            return []
+        text = self.acl.acl_file_text().decode("utf-8", "surrogateescape")
+        return text.splitlines()
 
     def _set_acllog_max_len(self, value: int) -> None:
         self.acl.log.max_len = value

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import random
 import re
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 import redis
 from differential import Request
-from nodes import ServerProcess, start_node, start_redis_server
+from nodes import ServerProcess, free_port, start_node, start_redis_server
 from resp import RawClient
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "sub")
@@ -601,3 +603,30 @@ def test_random_rules_render_as_redis(pair, seed: int) -> None:
         script += [("ACL", "SETUSER", "alice", "reset", *rules), ("ACL", "GETUSER", "alice"),
                    ("ACL", "LIST")]
     same(pair, script)
+
+
+def _start_with_file(binary: list[str], path: str) -> ServerProcess:
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="acl-rewrite-")
+    return ServerProcess([*binary, path, "--port", str(port), "--bind", "127.0.0.1",
+                          "--dir", workdir, "--save", ""], port, workdir)
+
+
+def test_config_rewrite_writes_the_users_as_redis_does(tmp_path) -> None:
+    texts = []
+    for name, binary in (("ours", [sys.executable, "-m", "redslot.cli", "node"]),
+                         ("theirs", ["redis-server"])):
+        path = tmp_path / f"{name}.conf"
+        path.write_text("user old on nopass +@all\nhz 11\n")
+        server = _start_with_file(binary, str(path))
+        try:
+            r = redis.Redis(port=server.port)
+            r.execute_command("ACL", "SETUSER", "alice", "on", ">pw", "~a*", "+get")
+            r.execute_command("ACL", "DELUSER", "old")
+            r.execute_command("CONFIG", "REWRITE")
+        finally:
+            server.stop()
+        texts.append([line for line in path.read_text().splitlines()
+                      if line.startswith(("user ", "hz "))])
+    assert texts[0] == texts[1]
+    assert texts[0][0].startswith("user alice on #")
