@@ -21,16 +21,15 @@ CATEGORY_BITS = {name: 1 << i for i, name in enumerate(ACL_CATEGORY_ORDER)}
 class Entry:
     """One command or subcommand as the ACL sees it."""
 
-    __slots__ = ("id", "fullname", "parent", "categories", "subcommands", "no_auth", "shown")
+    __slots__ = ("id", "fullname", "parent", "categories", "subcommands", "shown")
 
     def __init__(self, ident: int, fullname: str, parent: Entry | None, categories: int,
-                 no_auth: bool, shown: bool) -> None:
+                 shown: bool) -> None:
         self.id = ident
         self.fullname = fullname
         self.parent = parent
         self.categories = categories
         self.subcommands: dict[str, Entry] = {}
-        self.no_auth = no_auth
         self.shown = shown
 
 
@@ -46,8 +45,7 @@ def _build() -> tuple[dict[str, Entry], list[Entry]]:
         for cat in implicit_acl_categories(spec["acl_categories"], set(spec["flags"])):
             cats |= CATEGORY_BITS[cat]
         parent = top.get(spec["container"]) if spec["container"] else None
-        entry = Entry(len(ordered), fullname, parent, cats, "no_auth" in spec["flags"],
-                      _in_redis_70(spec["since"]))
+        entry = Entry(len(ordered), fullname, parent, cats, _in_redis_70(spec["since"]))
         ordered.append(entry)
         if parent is None:
             top[fullname] = entry

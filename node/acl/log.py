@@ -12,9 +12,6 @@ from typing import Any
 from .check import REASON_NAMES
 
 GROUPING_MAX_MS = 60000
-CONTEXTS = ("toplevel", "multi", "lua", "module")
-
-
 class LogEntry:
     __slots__ = ("count", "reason", "context", "object", "username", "ctime", "cinfo")
 

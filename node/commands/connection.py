@@ -8,7 +8,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..protocol.reply import OK
 from ..table.command import command
-from .acl import authenticate
+from .acl_access import authenticate
 from .args import to_int, to_int32
 from .client import set_client_name
 

@@ -16,7 +16,7 @@ from ..base.errors import CommandError
 from ..keyspace.watch import unwatch_all, watch, watched_key_expired
 from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
-from .acl import exec_refusal
+from .acl_access import exec_refusal
 
 if TYPE_CHECKING:
     from .context import Client

@@ -16,7 +16,7 @@ from ..acl.check import check_command
 from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.routing import refuse
-from ..commands.acl import refusal as acl_refusal
+from ..commands.acl_access import refusal as acl_refusal
 from ..keyspace.blocking import BLOCKED, serve_ready
 from ..keyspace.eviction import EVICT_FAIL
 from ..observability.slowlog import redacted
