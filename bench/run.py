@@ -9,6 +9,7 @@ redslot/redis-server ratio per test and pipeline depth.
 
     python3 bench/run.py                       # the issue's figures (a few minutes)
     python3 bench/run.py --requests 5000 --repeat 1   # a quick smoke run
+    python3 bench/run.py --acl-user            # as an ACL user limited to the test's keys
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ sys.path.insert(0, str(HERE.parent / "tests" / "support"))
 from nodes import free_port, wait_for_ping  # noqa: E402
 
 DEFAULT_TESTS = "set,get,incr,mset"
+# --acl-user: a user held to redis-benchmark's keys, so that every request is ACL-checked.
+ACL_USER = ("--user", "bench", "on", ">bench", "~key:*", "~counter:*", "+@all")
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
 
@@ -115,11 +118,13 @@ def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_benchmark(port: int, pipeline: int, requests: int, clients: int, tests: str) -> dict[str, float]:
+def run_benchmark(port: int, pipeline: int, requests: int, clients: int, tests: str,
+                  acl_user: bool = False) -> dict[str, float]:
+    login = ["--user", "bench", "-a", "bench"] if acl_user else []
     out = subprocess.run(
         ["taskset", "-c", CLIENT_CPU, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
          "-c", str(clients), "-n", str(requests), "-P", str(pipeline), "-r", "100000",
-         "-t", tests, "--csv"],
+         "-t", tests, "--csv", *login],
         check=True, capture_output=True, text=True, timeout=600).stdout
     rows = csv.DictReader(io.StringIO(out))
     return {row["test"].split()[0].lower(): float(row["rps"]) for row in rows}
@@ -135,6 +140,8 @@ def main() -> int:
                     help="CPU quota for each server, as a fraction of one core")
     ap.add_argument("--tests", default=DEFAULT_TESTS, help="redis-benchmark tests (-t)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--acl-user", action="store_true",
+                    help="run as an ACL user limited to the test keys (every request checked)")
     args = ap.parse_args()
     if not tools_present():
         return 2
@@ -145,13 +152,15 @@ def main() -> int:
             runs: dict[str, list[dict[str, float]]] = {"redis": [], "redslot": []}
             # Both servers up at once and their runs interleaved, so that a noisy stretch
             # of this shared machine hits both alike rather than one server's runs.
-            with server("redis", quota) as redis_port, server("redslot", quota) as our_port:
+            extra = ACL_USER if args.acl_user else ()
+            with server("redis", quota, extra) as redis_port, \
+                    server("redslot", quota, extra) as our_port:
                 ports = {"redis": redis_port, "redslot": our_port}
                 for i in range(args.repeat):
                     order = ("redis", "redslot") if i % 2 == 0 else ("redslot", "redis")
                     for kind in order:
                         runs[kind].append(run_benchmark(ports[kind], pipeline, args.requests,
-                                                        args.clients, args.tests))
+                                                        args.clients, args.tests, args.acl_user))
                         print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
                               + " ".join(f"{t}={v:,.0f}" for t, v in runs[kind][-1].items()),
                               flush=True)

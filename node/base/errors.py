@@ -248,6 +248,8 @@ VALUE_OUT_OF_RANGE_PLAIN = "ERR value is out of range"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 SORT_BY_CLUSTER = "ERR BY option of SORT denied in Cluster mode."
 SORT_GET_CLUSTER = "ERR GET option of SORT denied in Cluster mode."
+SORT_BY_ACL = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_ACL = "ERR GET option of SORT denied due to insufficient ACL permissions."
 
 # --- replication ---
 READONLY_REPLICA = "READONLY You can't write against a read only replica."
@@ -510,6 +512,11 @@ BUSY_FUNCTION = ("BUSY Redis is busy running a script. You can only call FUNCTIO
 SCRIPT_UNKNOWN_COMMAND = "ERR Unknown Redis command called from script"
 SCRIPT_WRONG_ARITY = "ERR Wrong number of args calling Redis command from script"
 SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
+SCRIPT_ACL_COMMAND = "ERR The user executing the script can't run this command or subcommand"
+SCRIPT_ACL_KEY = ("ERR The user executing the script can't access at least one of the keys "
+                  "mentioned in the command arguments")
+SCRIPT_ACL_CHANNEL = ("ERR The user executing the script can't publish to the channel "
+                      "mentioned in the command")
 SCRIPT_WRITE_IN_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
 SCRIPT_NON_LOCAL_KEY = "ERR Script attempted to access a non local key in a cluster node"
 SCRIPT_CROSS_SLOT = "ERR Script attempted to access keys that do not hash to the same slot"
@@ -550,3 +557,52 @@ FUNCTION_BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 FUNCTION_NOT_A_FUNCTION = "ERR given type is not a function"
 FUNCTION_PRE_GA = "ERR Pre-GA function format not supported"
 FUNCTION_RESTORE_FAILED = "ERR failed loading the given functions payload"
+
+# ACL (acl.c, server.c processCommand, multi.c execCommand)
+ACL_SETUSER_ERROR = "ERR Error in ACL SETUSER modifier '%s': %s"
+ACL_UNMATCHED_PAREN = "ERR Unmatched parenthesis in acl selector starting at '%s'."
+ACL_USERNAME_SPACES = "ERR Usernames can't contain spaces or null characters"
+ACL_WRONG_FORMAT = "Wrong format"
+ACL_UNKNOWN_COMMAND = "Unknown command or category name in ACL"
+ACL_SYNTAX = "Syntax error"
+ACL_KEYS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
+    "have any effect. Try 'resetkeys' to start with an empty list of patterns")
+ACL_CHANNELS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does "
+    "not have any effect. Try 'resetchannels' to start with an empty list of channels")
+ACL_NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+ACL_BAD_HASH = (
+    "The password hash must be exactly 64 characters and contain only lowercase "
+    "hexadecimal characters")
+ACL_DUPLICATE_USER = "Duplicate user found. A user can only be defined once in config files"
+ACL_SUBCOMMAND_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
+ACL_DEFAULT_UNDELETABLE = "ERR The 'default' user cannot be removed"
+ACL_UNKNOWN_CATEGORY = "ERR Unknown category '%s'"
+ACL_GENPASS_BITS = (
+    "ERR ACL GENPASS argument must be the number of bits for the output password, a "
+    "positive number up to 4096")
+ACL_NO_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
+    "Redis configuration file set) in order to store users in the Redis configuration.")
+ACL_SAVE_FAILED = (
+    "ERR There was an error trying to save the ACLs. Please check the server logs for more "
+    "information")
+ACL_DRYRUN_NO_USER = "ERR User '%s' not found"
+ACL_DRYRUN_NO_COMMAND = "ERR Command '%s' not found"
+ACL_DRYRUN_DENIED_CMD = "This user has no permissions to run the '%s' command"
+ACL_DRYRUN_DENIED_KEY = "This user has no permissions to access the '%s' key"
+ACL_DRYRUN_DENIED_CHANNEL = "This user has no permissions to access the '%s' channel"
+NOPERM_COMMAND = "NOPERM this user has no permissions to run the '%s' command"
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = (
+    "NOPERM this user has no permissions to access one of the channels used as arguments")
+NOPERM_EXEC = (
+    "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+    "EXEC call. This command is no longer allowed for the following reason: %s")
+NOPERM_EXEC_REASONS = {
+    "command": "no permission to execute the command or subcommand",
+    "key": "no permission to touch the specified keys",
+    "channel": "no permission to access one of the channels used as arguments",
+}

@@ -52,7 +52,9 @@ async def manual_failover(server: Server, master: ClusterNode, take_over: Callab
         config = server.config
         password = config["masterauth"] or config["requirepass"]
         if password:
-            user = [config["masteruser"].encode()] if config["masteruser"] else []
+            # masteruser goes with masterauth; our own requirepass is the default user's.
+            user = ([config["masteruser"].encode()]
+                    if config["masteruser"] and config["masterauth"] else [])
             await ask(b"AUTH", *user, password.encode())
         await ask(b"CLIENT", b"PAUSE", b"%d" % int(MF_TIMEOUT * 1000), b"WRITE")
         info = await ask(b"INFO", b"replication")

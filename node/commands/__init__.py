@@ -7,6 +7,7 @@ classes are in ``server``, the layer above). May import every layer but ``server
 
 from ..table.command import Command, join_handlers
 from . import (  # noqa: F401
+    acl,
     aof,
     bitfield,
     bitmaps,

@@ -13,8 +13,7 @@ of a Redis buffer, the value is the nearest thing we have:
 * ``tot-mem``: qbuf + argv-mem + rbs + obl + omem;
 * ``sub``/``psub``/``ssub``: 0 (pub/sub is not implemented yet).
 
-Only the ``default`` user exists (no ACL), and every client is of type ``normal`` until
-replication and pub/sub give other types.
+``user`` is the ACL user the client authenticated as (``default`` until AUTH or HELLO).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from ..base.errors import CommandError
 from ..protocol.reply import OK, Raw, Verbatim
 from ..protocol.request import strict_int
 from ..table.command import command
-from .connection import set_client_name
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -95,6 +93,13 @@ HELP = (
 )
 
 
+def set_client_name(c: Client, name: bytes) -> None:
+    """clientSetNameOrReply: no spaces, newlines or other special characters."""
+    if any(ch < 33 or ch > 126 for ch in name):
+        raise CommandError(errors.CLIENT_NAME_CHARS)
+    c.name = name.decode()
+
+
 # --- the CLIENT LIST line ---
 
 def client_type(c: Client) -> str:
@@ -157,7 +162,7 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
         f" rbs={REPLY_BUFFER_SIZE} rbp={min(c.reply_peak, REPLY_BUFFER_SIZE)}"
         f" obl={obl} oll={1 if omem else 0} omem={omem}"
         f" tot-mem={qbuf + argv_mem + multi_mem + REPLY_BUFFER_SIZE + obl + omem}"
-        f" events={'r' if reading else ''}{'w' if omem else ''} cmd={cmd} user=default"
+        f" events={'r' if reading else ''}{'w' if omem else ''} cmd={cmd} user={c.user.name.decode('utf-8', 'surrogateescape')}"
         f" redir={c.tracking.redirect if c.tracking is not None else -1} resp={3 if c.resp3 else 2} lib-name={c.lib_name} lib-ver={c.lib_ver}"
     )
 
@@ -229,6 +234,7 @@ def client_kill(c: Client, argv: list[bytes]) -> Any:
     addr = laddr = None
     kind = None
     client_id = 0
+    user: bytes | None = None
     skipme = True
     if len(argv) == 3:
         addr = _text(argv[2])
@@ -254,8 +260,9 @@ def client_kill(c: Client, argv: list[bytes]) -> Any:
             elif opt == b"laddr":
                 laddr = _text(value)
             elif opt == b"user":
-                if value != b"default":
+                if c.server.acl.get(value) is None:
                     raise CommandError(errors.NO_SUCH_USER % _text(value))
+                user = value
             elif opt == b"skipme":
                 if value.lower() == b"yes":
                     skipme = True
@@ -275,6 +282,8 @@ def client_kill(c: Client, argv: list[bytes]) -> Any:
         if kind is not None and client_type(target) != kind:
             continue
         if client_id and target.id != client_id:
+            continue
+        if user is not None and target.user.name != user:
             continue
         if target is c and skipme:
             continue

@@ -8,7 +8,9 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..protocol.reply import OK
 from ..table.command import command
+from .acl_access import authenticate
 from .args import to_int, to_int32
+from .client import set_client_name
 
 if TYPE_CHECKING:
     from .context import Client
@@ -44,27 +46,16 @@ def select(c: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-def authenticate(c: Client, username: bytes, password: bytes) -> None:
-    """ACLAuthenticateUser for the default user, the only user there is."""
-    required = c.server.requirepass
-    if username == b"default" and (not required or password == required.encode()):
-        c.authenticated = True
-        c.parser.auth_required = False
-        return
-    c.server.stat_acl_denied_auth += 1
-    raise CommandError(errors.WRONGPASS)
-
-
 @command("auth")
 def auth(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     if len(argv) == 2:
-        if not c.server.requirepass:
+        if c.server.acl.default.nopass:
             raise CommandError(errors.AUTH_NOT_CONFIGURED)
-        authenticate(c, b"default", argv[1])
+        authenticate(c, b"default", argv[1], argv[0])
     else:
-        authenticate(c, argv[1], argv[2])
+        authenticate(c, argv[1], argv[2], argv[0])
     return OK
 
 
@@ -91,7 +82,7 @@ def hello(c: Client, argv: list[bytes]) -> Any:
             raise CommandError(
                 errors.HELLO_SYNTAX % argv[i].decode("utf-8", "surrogateescape"))
     if credentials is not None:
-        authenticate(c, *credentials)
+        authenticate(c, *credentials, argv[0])
     if not c.authenticated:
         raise CommandError(errors.HELLO_NOAUTH)
     if name is not None:
@@ -110,13 +101,6 @@ def hello(c: Client, argv: list[bytes]) -> Any:
     }
 
 
-def set_client_name(c: Client, name: bytes) -> None:
-    """clientSetNameOrReply: no spaces, newlines or other special characters."""
-    if any(ch < 33 or ch > 126 for ch in name):
-        raise CommandError(errors.CLIENT_NAME_CHARS)
-    c.name = name.decode()
-
-
 @command("reset")
 def reset(c: Client, argv: list[bytes]) -> Any:
     """clearClientConnectionState: back to a fresh connection's state."""
@@ -131,7 +115,8 @@ def reset(c: Client, argv: list[bytes]) -> Any:
         server.tracker.disable(c)
     c.select(0)
     c.set_resp(2)
-    c.authenticated = not server.requirepass
+    c.user = server.acl.default
+    c.authenticated = c.user.nopass and c.user.enabled
     c.parser.auth_required = not c.authenticated
     c.discard_transaction()
     c.name = ""

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..acl.rules import User
+from ..acl.users import Users
 from ..cluster.context import Server as ClusterServer
 from ..cluster.migrate_sockets import MigrateSockets
 from ..keyspace.context import Server as KeyspaceServer
@@ -36,6 +38,11 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
     """Everything the layers below read of the server, and what handlers use besides."""
 
     commands: dict[str, Command]
+    acl: Users
+    stat_acl_denied_auth: int
+    stat_acl_denied_cmd: int
+    stat_acl_denied_key: int
+    stat_acl_denied_channel: int
     requirepass: str
     now: float
     lastsave: int
@@ -103,6 +110,7 @@ class Client(ReplicationClient, Protocol):
     queued_bytes: int
     subscriptions: Subscriptions | None
     tracking: TrackingState | None
+    user: User
 
     @property
     def server(self) -> Server: ...

@@ -16,6 +16,7 @@ from ..base.errors import CommandError
 from ..keyspace.watch import unwatch_all, watch, watched_key_expired
 from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
+from .acl_access import exec_refusal
 
 if TYPE_CHECKING:
     from .context import Client
@@ -45,7 +46,11 @@ def exec_(c: Client, argv: list[bytes]) -> Any:
     if c.watched:
         unwatch_all(c)
     server = c.server
-    replies = [server.invoke(c, cmd, argv) for cmd, argv in queued]
+    restricted = not c.user.unrestricted() and not c.is_master
+    replies = [
+        (restricted and exec_refusal(c, cmd, argv)) or server.invoke(c, cmd, argv)
+        for cmd, argv in queued
+    ]
     c.discard_transaction()
     return replies
 

@@ -22,6 +22,7 @@ import ctypes
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..acl.check import may_read_any_key
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.database import Database
@@ -107,6 +108,15 @@ def sort_ro(c: Client, argv: list[bytes]) -> Any:
     return sort_generic(c, argv, readonly=True)
 
 
+def _full_key_access(c: Client, argv: list[bytes]) -> bool:
+    """BY and GET patterns read keys no key spec names: the user must read every key."""
+    user = c.user
+    if user.unrestricted() or c.is_master:
+        return True
+    cmd = c.server.commands[argv[0].decode("utf-8", "surrogateescape").lower()]
+    return may_read_any_key(user, cmd, argv)  # (``c.cmd`` lags on the fast path)
+
+
 def sort_generic(c: Client, argv: list[bytes], readonly: bool) -> Any:
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
@@ -138,10 +148,14 @@ def sort_generic(c: Client, argv: list[bytes], readonly: bool) -> Any:
                 dontsort = True
             elif cluster:
                 raise CommandError(errors.SORT_BY_CLUSTER)
+            elif not _full_key_access(c, argv):
+                raise CommandError(errors.SORT_BY_ACL)
             j += 1
         elif opt == b"get" and left >= 1:
             if cluster:
                 raise CommandError(errors.SORT_GET_CLUSTER)
+            if not _full_key_access(c, argv):
+                raise CommandError(errors.SORT_GET_ACL)
             gets.append(argv[j + 1])
             j += 1
         else:

@@ -615,6 +615,12 @@ DIRECTIVES: tuple[Directive, ...] = (
     # introspection
     Directive("slowlog-log-slower-than", int_kind(-1, LLONG_MAX), "10000",
               doc="Commands taking at least this many microseconds are recorded in SLOWLOG (0: every command, negative: none)."),
+    Directive("aclfile", STRING, "", mutable=False,
+              doc="File ACL LOAD reads and ACL SAVE writes (`user` lines, as Redis writes them); read at start when set."),
+    Directive("acllog-max-len", int_kind(0, LLONG_MAX), "128",
+              doc="Entries ACL LOG keeps; older ones are dropped."),
+    Directive("acl-pubsub-default", enum_kind("allchannels", "resetchannels"), "resetchannels",
+              doc="Channel permission of new users and selectors: `resetchannels` (none, Redis 7.0's default) or `allchannels`."),
     Directive("slowlog-max-len", int_kind(0, LLONG_MAX), "128",
               doc="Entries SLOWLOG keeps; older ones are dropped."),
     Directive("latency-monitor-threshold", int_kind(0, LLONG_MAX), "0",
@@ -796,6 +802,12 @@ class Config:
         self.file: str | None = None
         self._listeners: dict[str, list[Callable[[Any], None]]] = {}
         self._save_loaded = False
+        # ``user`` lines of the config file: (arguments, source, line number, line), read
+        # by the ACL at start (ACLAppendUserForLoading, ACLLoadConfiguredUsers).
+        self.user_lines: list[tuple[list[bytes], str, int, str]] = []
+        # The ``user`` lines CONFIG REWRITE writes (rewriteConfigUserOption), given by the
+        # ACL layer above: the current users, none when they live in an aclfile.
+        self.users_for_rewrite: Callable[[], list[str]] | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -866,6 +878,10 @@ class Config:
                                    errors.CONFIG_CANT_OPEN % (words[1], exc.strerror)) from None
             self.load_lines(included, words[1])
             return
+        if name == "user" and len(words) >= 2:
+            self.user_lines.append((
+                [w.encode("utf-8", "surrogateescape") for w in words[1:]], source, number, line))
+            return
         d = self.lookup(name)
         if d is None:
             raise StartupError(source, number, line, errors.CONFIG_BAD_DIRECTIVE)
@@ -915,6 +931,17 @@ class Config:
                 if slots:
                     lines[slots.pop(0)] = new_line
                 elif force:
+                    if not signed:
+                        lines.append(REWRITE_SIGNATURE)
+                        signed = True
+                    lines.append(new_line)
+        if self.users_for_rewrite is not None:
+            rewritten.add("user")
+            for new_line in self.users_for_rewrite():
+                slots = positions.get("user")
+                if slots:
+                    lines[slots.pop(0)] = new_line
+                else:
                     if not signed:
                         lines.append(REWRITE_SIGNATURE)
                         signed = True

@@ -94,6 +94,9 @@ class Server(Protocol):
     stat_expired_time_cap_reached_count: int
     stat_expire_cycle_time_used: int
     stat_acl_denied_auth: int
+    stat_acl_denied_cmd: int
+    stat_acl_denied_key: int
+    stat_acl_denied_channel: int
     stat_migrated_keys: int
     stat_imported_keys: int
 

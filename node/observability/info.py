@@ -252,9 +252,9 @@ def _stats(server: Server) -> Iterator[str]:
     yield "io_threaded_reads_processed:0"
     yield "io_threaded_writes_processed:0"
     yield f"acl_access_denied_auth:{server.stat_acl_denied_auth}"
-    yield "acl_access_denied_cmd:0"
-    yield "acl_access_denied_key:0"
-    yield "acl_access_denied_channel:0"
+    yield f"acl_access_denied_cmd:{server.stat_acl_denied_cmd}"
+    yield f"acl_access_denied_key:{server.stat_acl_denied_key}"
+    yield f"acl_access_denied_channel:{server.stat_acl_denied_channel}"
 
 
 def _replication(server: Server) -> Iterator[str]:

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..acl.users import Users
 from ..config.directives import Config
 from ..keyspace.database import Database, KeyspaceStats
 from ..keyspace.propagation import Propagation
@@ -21,6 +22,7 @@ class Client(Protocol):
     """The caller of EVAL or FCALL (the other clients served while busy are the
     server's own; busy.py reaches them through ``Server.clients``)."""
 
+    id: int
     db: Database
     resp3: bool
     is_master: bool
@@ -36,6 +38,10 @@ class Replication(Protocol):
 
 class Server(Protocol):
     config: Config
+    acl: Users  # redis.call checks the script's user
+    stat_acl_denied_cmd: int
+    stat_acl_denied_key: int
+    stat_acl_denied_channel: int
     commands: dict[str, Command]
     command_index: dict[bytes, Command]
     cluster: Any

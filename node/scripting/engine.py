@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from lupa import lua51  # type: ignore[import-untyped]
 
+from ..acl.check import DENIED_CMD, DENIED_KEY, check_command
+from ..acl.check import OK as ACL_OK
+from ..acl.log import LogEntry
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.slots import key_slot
@@ -340,9 +343,14 @@ class Engine:
             return cmd, errors.SCRIPT_WRONG_ARITY
         if cmd.noscript or cmd.name in NOSCRIPT_IN_7_0:
             return cmd, errors.SCRIPT_NOT_ALLOWED
+        caller = ctx.caller
+        user = getattr(caller, "user", None)
+        if user is not None and not user.unrestricted():
+            refusal = self._acl_refusal(user, cmd, argv)
+            if refusal is not None:
+                return cmd, refusal
         if ctx.read_only and (cmd.write or cmd.may_replicate):
             return cmd, errors.SCRIPT_WRITE_IN_READ_ONLY
-        caller = ctx.caller
         if cmd.write and not ctx.write_dirty:
             if (server.replication.link is not None and server.config["replica-read-only"]
                     and not caller.is_master):
@@ -364,6 +372,25 @@ class Engine:
             if refusal is not None:
                 return cmd, refusal
         return cmd, None
+
+    def _acl_refusal(self, user: Any, cmd: Command, argv: list[bytes]) -> str | None:
+        """scriptVerifyACL: the script's user checked per call, logged in context "lua"."""
+        reason, pos = check_command(user, cmd, argv)
+        if reason == ACL_OK:
+            return None
+        server = self.server
+        obj = cmd.fullname.encode() if reason == DENIED_CMD else argv[pos]
+        info = f"id={self.run_ctx.caller.id} cmd={cmd.fullname} user={user.name.decode()}" \
+            if self.run_ctx is not None else ""
+        server.acl.log.add(LogEntry(reason, "lua", obj, user.name, info.encode()))
+        if reason == DENIED_CMD:
+            server.stat_acl_denied_cmd += 1
+            return errors.SCRIPT_ACL_COMMAND
+        if reason == DENIED_KEY:
+            server.stat_acl_denied_key += 1
+            return errors.SCRIPT_ACL_KEY
+        server.stat_acl_denied_channel += 1
+        return errors.SCRIPT_ACL_CHANNEL
 
     def _cluster_refusal(self, ctx: RunContext, cmd: Command, argv: list[bytes]) -> str | None:
         """scriptVerifyClusterState: keys served here, and one slot unless allowed."""

@@ -38,7 +38,7 @@ EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-cli
 
 class Client(Connection):
     __slots__ = (
-        "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "parser", "out",
+        "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "user", "parser", "out",
         "queue", "queued_bytes", "waiting", "closing", "cmd", "created", "last_interaction",
         "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
@@ -55,7 +55,8 @@ class Client(Connection):
         self.lib_ver = ""
         self.db: Database = server.dbs[0]
         self.resp3 = False
-        self.authenticated = not server.requirepass
+        self.user = server.acl.default
+        self.authenticated = self.user.nopass and self.user.enabled
         self.parser = RequestParser(server.config["proto-max-bulk-len"])
         self.parser.auth_required = not self.authenticated
         self.out: list[bytes] = []

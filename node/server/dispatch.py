@@ -1,6 +1,6 @@
 """Command execution in Redis's order (server.c processCommand, then call()).
 
-lookup -> arity -> auth -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
+lookup -> arity -> auth -> ACL -> cluster redirect -> maxmemory (eviction, OOM) -> MISCONF ->
 NOREPLICAS -> READONLY (replica) -> subscribed mode (RESP2) -> LOADING -> pause -> MULTI
 queueing
 -> call, with per-command statistics, error statistics, slowlog, latency monitor and
@@ -12,9 +12,11 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
+from ..acl.check import check_command
 from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.routing import refuse
+from ..commands.acl_access import refusal as acl_refusal
 from ..keyspace.blocking import BLOCKED, serve_ready
 from ..keyspace.eviction import EVICT_FAIL
 from ..observability.slowlog import redacted
@@ -120,6 +122,11 @@ def execute(server: Server, client: Client, argv: list[bytes]) -> None:
     if ((arity != len(argv) and arity > 0) or len(argv) < -arity or not client.authenticated
             or client.multi):
         refusal = check(server, client, cmd, argv)
+        if refusal is not None:
+            reject(server, client, refusal, cmd)
+            return
+    if not client.user.unrestricted() and not client.is_master:  # master, AOF: no user
+        refusal = acl_refusal(client, cmd, argv)
         if refusal is not None:
             reject(server, client, refusal, cmd)
             return
@@ -295,7 +302,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     closing. Data commands run on a short path while nothing in the client's or server's
     state calls for the full checks of ``execute``: it is the same sequence as
     ``execute`` + ``call`` (lookup, arity, handler, statistics, slowlog, latency, reply)
-    with the state checks done once per stretch instead of once per request. Any other
+    with the state checks done once per stretch instead of once per request (a restricted
+    user's ACL check stays per request: a refusal leaves it to ``execute``). Any other
     request goes through ``execute``, after which the state is read again. With
     ``server.fast_dispatch`` off (REDSLOT_FAST_DISPATCH=0) every request does, so the
     tests can hold the two paths to the same replies.
@@ -325,6 +333,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             propagation = server.propagation
             propagating = propagation.active
             write_guard = server.write_guard and not client.is_master
+            user = client.user
+            restricted = not user.unrestricted() and not client.is_master
             first = i
             while i < n:
                 argv = requests[i]
@@ -344,6 +354,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     break
                 if write_guard and cmd.write:
                     break
+                if restricted and check_command(user, cmd, argv)[0]:
+                    break  # execute refuses it, and logs the refusal
                 dirty = stats.dirty
                 start = perf_counter_ns()
                 try:

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Mapping
 
+from ..acl.users import user_line_error
 from ..base import errors
 from ..config.directives import Config, StartupError, argv_to_lines
 from .server import Server
@@ -38,6 +39,12 @@ def load_config(argv: list[str]) -> Config:
     except ValueError as exc:
         raise StartupError("command line", 0, " ".join(args), str(exc)) from None
     config.load_lines(lines, "command line")
+    earlier: list[list[bytes]] = []
+    for user_argv, source, number, line in config.user_lines:
+        problem = user_line_error(user_argv, earlier)
+        if problem is not None:
+            raise StartupError(source, number, line, problem)
+        earlier.append(user_argv)
     apply_password_env(config, os.environ)
     return config
 
@@ -63,6 +70,11 @@ def fast_dispatch_wanted(environ: Mapping[str, str]) -> bool:
 
 async def _serve(config: Config) -> None:
     server = Server(config, fast_dispatch=fast_dispatch_wanted(os.environ))
+    problem = server.acl.load_at_startup([argv for argv, *_ in config.user_lines],
+                                         config["aclfile"])
+    if problem is not None:
+        server.log("warning", problem)
+        raise SystemExit(1)
     loop = asyncio.get_running_loop()
     def on_signal(name: str, directive: str) -> None:
         server.request_shutdown(name, config[directive])

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import REDIS_VERSION
+from ..acl.users import Users
 from ..base import errors
 from ..cluster.links import start_cluster
 from ..cluster.migrate_sockets import MigrateSockets
@@ -127,6 +128,11 @@ class Server:
         self.latency_threshold = 0
         self.query_buffer_limit = 0
         self.stat_acl_denied_auth = 0
+        self.stat_acl_denied_cmd = 0
+        self.stat_acl_denied_key = 0
+        self.stat_acl_denied_channel = 0
+        self.acl = Users()
+        config.users_for_rewrite = self._users_for_rewrite
         self.latency_tracking = True
         self.propagation = Propagation()
         self.keyspace_stats.propagation = self.propagation
@@ -160,6 +166,8 @@ class Server:
         cfg = self.config
         watchers: dict[str, Callable[[Any], None]] = {
             "requirepass": self._set_requirepass,
+            "acllog-max-len": self._set_acllog_max_len,
+            "acl-pubsub-default": self._set_acl_pubsub_default,
             "slowlog-log-slower-than": self._set_slowlog_threshold,
             "slowlog-max-len": self.slowlog.resize,
             "latency-monitor-threshold": self._set_latency_threshold,
@@ -356,6 +364,20 @@ class Server:
 
     def _set_requirepass(self, value: str) -> None:
         self.requirepass = value
+        self.acl.set_requirepass(value)
+
+    def _users_for_rewrite(self) -> list[str]:
+        if self.config["aclfile"]:
+            return []
+        text = self.acl.acl_file_text().decode("utf-8", "surrogateescape")
+        return text.splitlines()
+
+    def _set_acllog_max_len(self, value: int) -> None:
+        self.acl.log.max_len = value
+        del self.acl.log.entries[value:]
+
+    def _set_acl_pubsub_default(self, value: str) -> None:
+        self.acl.pubsub_allchannels = value == "allchannels"
 
     def _set_slowlog_threshold(self, value: int) -> None:
         self.slowlog_threshold = value
@@ -432,7 +454,8 @@ class Server:
         client.id = self.next_client_id
         self.next_client_id += 1
         self.clients[client.id] = client
-        if self.config["protected-mode"] and not self.requirepass and not client.is_loopback():
+        if (self.config["protected-mode"] and self.acl.default.nopass
+                and not client.is_loopback()):
             self.stat_rejected_conn += 1
             client.reject_and_close(errors.DENIED_PROTECTED_MODE)
             return

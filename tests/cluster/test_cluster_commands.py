@@ -555,6 +555,29 @@ def test_a_cluster_with_a_password_forms() -> None:
             proc.stop()
 
 
+def test_cluster_links_authenticate_as_masteruser() -> None:
+    """With masteruser and masterauth, peers log in as that user, not as default."""
+    procs = [start_ours("--requirepass", "sesame", "--masteruser", "peer", "--masterauth",
+                        "ppw", "--user", "peer", "on", ">ppw", "+@all", "~*", "&*")
+             for _ in range(2)]
+    try:
+        clients = [RawClient(p.port) for p in procs]
+        for c in clients:
+            assert c.call("AUTH", "sesame") == b"+OK\r\n"
+        assert clients[0].call("CLUSTER", "ADDSLOTSRANGE", 0, 8191) == b"+OK\r\n"
+        assert clients[1].call("CLUSTER", "ADDSLOTSRANGE", 8192, 16383) == b"+OK\r\n"
+        assert clients[0].call("CLUSTER", "MEET", "127.0.0.1", procs[1].port) == b"+OK\r\n"
+        wait_until(lambda: all(b"cluster_state:ok" in c.call("CLUSTER", "INFO") for c in clients),
+                   "cluster_state:ok with links logged in as the peer user")
+        for c in clients:
+            assert b" user=peer " in c.call("CLIENT", "LIST")
+            assert c.call("ACL", "LOG") == b"*0\r\n"
+            c.close()
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
 def test_nodes_bound_to_every_address_learn_theirs_from_peers() -> None:
     procs = [start_ours("--bind", "* -::*") for _ in range(2)]
     try:

@@ -17,10 +17,9 @@ from nodes import ServerProcess, free_port, start_node, wait_for_ping
 from resp import RawClient, encode_command
 
 # Names redis-server 7.0 has that redslot does not accept yet, each with its open issue:
-# ACL users and TLS between cluster nodes (issue 19).
+# TLS between cluster nodes (issue 19).
 PENDING = {
-    "acl-pubsub-default", "aclfile", "acllog-max-len", "cluster-announce-tls-port",
-    "tls-cluster",
+    "cluster-announce-tls-port", "tls-cluster",
 }
 
 NEW_NAMES = [

@@ -1,0 +1,1 @@
+"""Access control lists as Redis 7.0 has them (acl.c): users, selectors, checks, log."""
