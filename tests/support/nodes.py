@@ -96,6 +96,9 @@ def start_redis_server(*directives: str) -> ServerProcess:
     if binary is None:
         raise RuntimeError("redis-server is not installed: run ./scripts/test, which installs it")
     port = free_port()
+    if "--cluster-enabled" in directives and "--cluster-port" not in directives:
+        # the default bus port (port + 10000) does not exist above 55535
+        directives = (*directives, "--cluster-port", str(free_port()))
     workdir = tempfile.mkdtemp(prefix="redis-ref-")
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
             "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", *directives]
