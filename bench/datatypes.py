@@ -26,20 +26,16 @@ import argparse
 import csv
 import io
 import json
-import shutil
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import redis
-from run import CLIENT_CPU, CpuQuota, run_benchmark, server
+from comparison import KINDS, add_options, measure, pipelines_of, ratio_table, servers
+from run import CLIENT_CPU, CpuQuota, run_benchmark, tools_present
 
 BUILTIN_TESTS = "lpush,lpop,sadd,hset,zadd"
-KINDS = ("redis", "redslot")
 ZRANGE_KEY = b"zset:100"
 ZRANK_KEY = b"zset:big"
 ZADD_BATCH = 1000
@@ -121,51 +117,26 @@ def throughput_run(port: int, pipeline: int, args: argparse.Namespace) -> dict[s
     return figures
 
 
-def servers(stack: ExitStack, quota: CpuQuota) -> dict[str, int]:
-    return {kind: stack.enter_context(server(kind, quota)) for kind in KINDS}
-
-
-def interleaved(pipelines: list[int], repeat: int) -> Iterator[tuple[int, int, str]]:
-    for pipeline in pipelines:
-        for i in range(repeat):
-            for kind in (KINDS if i % 2 == 0 else KINDS[::-1]):
-                yield pipeline, i, kind
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--requests", type=int, default=100_000, help="requests per test (-n)")
-    ap.add_argument("--clients", type=int, default=50, help="connections (-c)")
-    ap.add_argument("--pipelines", default="16,1", help="pipeline depths (-P), comma-separated")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept")
+    add_options(ap, requests=100_000)
     ap.add_argument("--members", type=int, default=1_000_000, help="members of the ZRANK/memory sorted set")
     ap.add_argument("--hashes", type=int, default=1_000_000, help="hash keys for the memory figure")
-    ap.add_argument("--cpu-share", type=float, default=0.5,
-                    help="CPU quota for each server, as a fraction of one core")
-    ap.add_argument("--quick", action="store_true",
-                    help="a tiny smoke run: 2000 requests, 1 run, 10k members and hashes")
-    ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
     if args.quick:
         args.requests, args.clients, args.repeat = 2000, 5, 1
         args.members, args.hashes = 10_000, 10_000
-    for tool in ("redis-server", "redis-benchmark", "redis-cli", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)", file=sys.stderr)
-            return 2
-    pipelines = [int(p) for p in args.pipelines.split(",")]
+    if not tools_present("redis-cli"):
+        return 2
+    pipelines = pipelines_of(args)
     quota = CpuQuota(args.cpu_share)
-    runs: dict[str, dict[int, list[dict[str, float]]]] = {k: {p: [] for p in pipelines} for k in KINDS}
     try:
         with ExitStack() as stack:
             ports = servers(stack, quota)
             print(f"loading {args.members:,} sorted-set members and a 100-member sorted set", flush=True)
             zset_memory = prepare_zsets(ports, args.members)
-            for pipeline, i, kind in interleaved(pipelines, args.repeat):
-                runs[kind][pipeline].append(throughput_run(ports[kind], pipeline, args))
-                print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
-                      + " ".join(f"{t}={v:,.0f}" for t, v in runs[kind][pipeline][-1].items()),
-                      flush=True)
+            results = measure(ports, pipelines, args.repeat,
+                              lambda port, pipeline: throughput_run(port, pipeline, args))
         # Fresh servers, so that the benchmark's own keys and freed buffers stay out of it.
         with ExitStack() as stack:
             ports = servers(stack, quota)
@@ -174,18 +145,10 @@ def main() -> int:
     finally:
         quota.remove()
 
-    results = {kind: {p: {t: statistics.median(r[t] for r in kind_runs) for t in kind_runs[0]}
-                      for p, kind_runs in by_pipeline.items()} for kind, by_pipeline in runs.items()}
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
           f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests}; zrange100 = "
           f"ZRANGE of all 100 members, zrank = ZRANK of a random member of {args.members:,}")
-    print(f"{'test':10} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}")
-    ratios: dict[str, float] = {}
-    for pipeline in pipelines:
-        for test, ref in results["redis"][pipeline].items():
-            ours = results["redslot"][pipeline][test]
-            ratios[f"{test} -P {pipeline}"] = ours / ref if ref else 0.0
-            print(f"{test:10} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ours / ref if ref else 0.0:>6.2f}")
+    ratios = ratio_table(results, pipelines, 10)
 
     print("\nmemory: redis-server = INFO used_memory delta; redslot = INFO used_memory_rss delta")
     print(f"{'dataset':40} {'redis-server':>13} {'redslot':>10} {'ratio':>6}   redis-server RSS delta"

@@ -18,16 +18,13 @@ the same CPU quota, redis-benchmark pinned to the other core, runs interleaved, 
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import statistics
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 
 import redis
-from datatypes import KINDS, interleaved, run_command, servers
-from run import CpuQuota
+from comparison import KINDS, add_options, measure, pipelines_of, ratio_table, servers, write_json
+from datatypes import run_command
+from run import CpuQuota, tools_present
 
 DENSE_KEYS = ("hll:a", "hll:b", "hll:c")
 LOAD_BATCH = 10_000
@@ -55,57 +52,34 @@ def load(port: int, elements: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--requests", type=int, default=50_000, help="requests per test (-n)")
-    ap.add_argument("--clients", type=int, default=50, help="connections (-c)")
-    ap.add_argument("--pipelines", default="16,1", help="pipeline depths (-P), comma-separated")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept")
+    add_options(ap, requests=50_000)
     ap.add_argument("--elements", type=int, default=100_000, help="elements in each dense HLL")
-    ap.add_argument("--cpu-share", type=float, default=0.5,
-                    help="CPU quota for each server, as a fraction of one core")
-    ap.add_argument("--quick", action="store_true", help="a tiny smoke run: 1000 requests, 1 run")
-    ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
     if args.quick:
         args.requests, args.clients, args.repeat, args.elements = 1000, 5, 1, 20_000
-    for tool in ("redis-server", "redis-benchmark", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)", file=sys.stderr)
-            return 2
-    pipelines = [int(p) for p in args.pipelines.split(",")]
+    if not tools_present():
+        return 2
+    pipelines = pipelines_of(args)
     quota = CpuQuota(args.cpu_share)
-    runs: dict[str, dict[int, list[dict[str, float]]]] = {k: {p: [] for p in pipelines} for k in KINDS}
+
+    def run(port: int, pipeline: int) -> dict[str, float]:
+        return {name: run_command(port, pipeline, args.requests, args.clients, keyspace, *command)
+                for name, (keyspace, command) in TESTS.items()}
+
     try:
         with ExitStack() as stack:
             ports = servers(stack, quota)
             print(f"loading three dense HLLs of {args.elements:,} elements", flush=True)
             for kind in KINDS:
                 load(ports[kind], args.elements)
-            for pipeline, i, kind in interleaved(pipelines, args.repeat):
-                figures = {name: run_command(ports[kind], pipeline, args.requests, args.clients,
-                                             keyspace, *command)
-                           for name, (keyspace, command) in TESTS.items()}
-                runs[kind][pipeline].append(figures)
-                print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
-                      + " ".join(f"{t}={v:,.0f}" for t, v in figures.items()), flush=True)
+            results = measure(ports, pipelines, args.repeat, run)
     finally:
         quota.remove()
-
-    results = {kind: {p: {t: statistics.median(r[t] for r in kind_runs) for t in kind_runs[0]}
-                      for p, kind_runs in by_pipeline.items()} for kind, by_pipeline in runs.items()}
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
           f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests}; "
           f"dense HLLs of {args.elements:,} elements")
-    print(f"{'test':13} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}")
-    ratios: dict[str, float] = {}
-    for pipeline in pipelines:
-        for test, ref in results["redis"][pipeline].items():
-            ours = results["redslot"][pipeline][test]
-            ratios[f"{test} -P {pipeline}"] = ours / ref if ref else 0.0
-            print(f"{test:13} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ours / ref if ref else 0.0:>6.2f}")
-    if args.json:
-        args.json.write_text(json.dumps({"results": results, "ratios": ratios}, indent=2))
+    write_json(args, results, ratio_table(results, pipelines, 13))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

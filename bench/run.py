@@ -78,10 +78,10 @@ class CpuQuota:
                 pass
 
 
-def tools_present() -> bool:
-    """The reference server, the load generator and taskset (CPU pinning), or say what
-    to install."""
-    for tool in ("redis-server", "redis-benchmark", "taskset"):
+def tools_present(*extra: str) -> bool:
+    """The reference server, the load generator, taskset (CPU pinning) and ``extra``, or
+    say what to install."""
+    for tool in ("redis-server", "redis-benchmark", "taskset", *extra):
         if shutil.which(tool) is None:
             print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)",
                   file=sys.stderr)

@@ -25,12 +25,12 @@ allocator count (used_memory) against redslot's RSS delta, as datatypes.py measu
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from contextlib import ExitStack
 
 import redis
-from datatypes import KINDS, interleaved, load_and_measure, pipe, resp, run_command, servers
+from comparison import KINDS, add_options, measure, pipelines_of, ratio_table, servers
+from datatypes import load_and_measure, pipe, resp, run_command
 from run import CpuQuota
 
 BATCH = 1000
@@ -60,23 +60,15 @@ def throughput_run(port: int, pipeline: int, args: argparse.Namespace) -> dict[s
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--requests", type=int, default=100_000, help="requests per test (-n)")
-    ap.add_argument("--clients", type=int, default=50, help="connections (-c)")
-    ap.add_argument("--pipelines", default="16,1", help="pipeline depths (-P), comma-separated")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is kept")
+    add_options(ap, requests=100_000, json_file=False)
     ap.add_argument("--entries", type=int, default=100_000, help="entries of the XRANGE stream")
     ap.add_argument("--memory", type=int, default=1_000_000, help="entries for the memory figure")
-    ap.add_argument("--cpu-share", type=float, default=0.5,
-                    help="CPU quota for each server, as a fraction of one core")
-    ap.add_argument("--quick", action="store_true", help="a tiny smoke run")
     args = ap.parse_args()
     if args.quick:
         args.requests, args.clients, args.repeat = 2000, 5, 1
         args.entries, args.memory = 10_000, 10_000
-    pipelines = [int(p) for p in args.pipelines.split(",")]
+    pipelines = pipelines_of(args)
     quota = CpuQuota(args.cpu_share)
-    runs: dict[str, dict[int, list[dict[str, float]]]] = {k: {p: [] for p in pipelines}
-                                                          for k in KINDS}
     try:
         with ExitStack() as stack:
             ports = servers(stack, quota)
@@ -88,24 +80,13 @@ def main() -> int:
                 pipe(ports[kind], xadd_protocol(b"stream:group", group_entries))
                 redis.Redis(port=ports[kind]).execute_command(
                     "XGROUP", "CREATE", "stream:group", "g", "0")
-            for pipeline, i, kind in interleaved(pipelines, args.repeat):
-                runs[kind][pipeline].append(throughput_run(ports[kind], pipeline, args))
-                print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
-                      + " ".join(f"{t}={v:,.0f}" for t, v in runs[kind][pipeline][-1].items()),
-                      flush=True)
+            results = measure(ports, pipelines, args.repeat,
+                              lambda port, pipeline: throughput_run(port, pipeline, args))
     finally:
         quota.remove()
-    results = {kind: {p: {t: statistics.median(r[t] for r in kind_runs) for t in kind_runs[0]}
-                      for p, kind_runs in by_pipeline.items()}
-               for kind, by_pipeline in runs.items()}
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
           f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests}")
-    print(f"{'test':11} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}")
-    for pipeline in pipelines:
-        for test, ref in results["redis"][pipeline].items():
-            ours = results["redslot"][pipeline][test]
-            print(f"{test:11} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} "
-                  f"{ours / ref if ref else 0.0:>6.2f}")
+    ratio_table(results, pipelines, 11)
     ref = memory["redis"][0] / args.memory
     ours = memory["redslot"][1] / args.memory
     print(f"\nmemory, bytes/entry ({args.memory:,} entries, 1 field): redis-server used_memory "
@@ -113,7 +94,6 @@ def main() -> int:
           f"{memory['redslot'][0] / args.memory:,.1f}, redis-server RSS "
           f"{memory['redis'][1] / args.memory:,.1f}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
