@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..commands.client import client_info
+from ..commands.client import client_info, client_type
 from ..replication.master import ONLINE
 
 if TYPE_CHECKING:
@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from .server import Server
 
 
+# getClientTypeByName's limit classes: the master's link is limited as a normal client
+_LIMIT_CLASS = {"master": "normal", "replica": "slave"}
+
+
 def client_class(c: Client) -> str:
     """getClientType for limits: the master's link counts as normal, a MONITOR too."""
-    if c.is_master:
-        return "normal"
-    if c.replica is not None and not c.monitor:
-        return "slave"
-    return "pubsub" if c.pubsub else "normal"
+    kind = client_type(c)
+    return _LIMIT_CLASS.get(kind, kind)
 
 
 class OutputLimits:
