@@ -18,4 +18,5 @@ class Subscriber(Protocol):
 
     def push(self, frame: bytes) -> None:
         """Queue an out-of-band frame (a message or an invalidation) and have it written
-        at the end of this loop turn, whatever CLIENT REPLY says (CLIENT_PUSHING)."""
+        at the end of this loop turn, whatever CLIENT REPLY says (CLIENT_PUSHING). Only
+        queues: delivery iterates the subscriber tables without copying them."""

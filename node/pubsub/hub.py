@@ -190,12 +190,12 @@ class PubSub:
         if self.patterns:
             channel_part = bulk(channel)
             message_part = bulk(message)
-            for pattern, entry in list(self.patterns.items()):
+            for pattern, entry in self.patterns.items():
                 if not entry.matches(channel):
                     continue
                 encoded = [b"", b""]
                 pattern_part = bulk(pattern)
-                for client in list(entry.subscribers):
+                for client in entry.subscribers:
                     resp3 = client.resp3
                     data = encoded[resp3]
                     if not data:
@@ -240,7 +240,7 @@ def _deliver(listeners: dict[Subscriber, None], kind: bytes, channel: bytes,
     parts = kind + bulk(channel) + bulk(message)
     encoded = [b"", b""]
     count = 0
-    for client in list(listeners):
+    for client in listeners:
         resp3 = client.resp3
         data = encoded[resp3]
         if not data:
