@@ -20,16 +20,12 @@ from ..protocol.reply import OK as OK_REPLY
 from ..protocol.reply import SetReply
 from ..table.command import ACL_CATEGORY_ORDER, command
 from .acl_access import disconnect_users_clients, kill_pubsub_clients
-from .args import to_int
+from .args import arg_text, to_int
 
 if TYPE_CHECKING:
     from .context import Client
 
 _SPACE = frozenset(b" \t\n\v\f\r\0")
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
 
 
 @command("acl|setuser")
@@ -101,10 +97,10 @@ def acl_cat(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
         return [name.encode() for name in ACL_CATEGORY_ORDER]
     if len(argv) > 3:
-        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), "ACL"))
-    category = _text(argv[2]).lower()
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (arg_text(argv[1]), "ACL"))
+    category = arg_text(argv[2]).lower()
     if category not in ACL_CATEGORY_ORDER:
-        raise CommandError(errors.ACL_UNKNOWN_CATEGORY % _text(argv[2])[:128])
+        raise CommandError(errors.ACL_UNKNOWN_CATEGORY % arg_text(argv[2])[:128])
     flag = CATEGORY_BITS[category]
     return [e.fullname.encode() for e in WALK if e.categories & flag]
 
@@ -112,7 +108,7 @@ def acl_cat(c: Client, argv: list[bytes]) -> Any:
 @command("acl|genpass")
 def acl_genpass(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
-        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), "ACL"))
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (arg_text(argv[1]), "ACL"))
     bits = to_int(argv[2]) if len(argv) == 3 else 256
     if bits <= 0 or bits > 4096:
         raise CommandError(errors.ACL_GENPASS_BITS)
@@ -123,7 +119,7 @@ def acl_genpass(c: Client, argv: list[bytes]) -> Any:
 @command("acl|log")
 def acl_log(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
-        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), "ACL"))
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (arg_text(argv[1]), "ACL"))
     log = c.server.acl.log
     count = 10
     if len(argv) == 3:
@@ -138,14 +134,14 @@ def acl_log(c: Client, argv: list[bytes]) -> Any:
 def acl_dryrun(c: Client, argv: list[bytes]) -> Any:
     user = c.server.acl.get(argv[2])
     if user is None:
-        raise CommandError(errors.ACL_DRYRUN_NO_USER % _text(argv[2]))
+        raise CommandError(errors.ACL_DRYRUN_NO_USER % arg_text(argv[2]))
     call = argv[3:]
     commands = c.server.commands
-    cmd = commands.get(_text(call[0]).lower())
+    cmd = commands.get(arg_text(call[0]).lower())
     if cmd is not None and cmd.subcommands is not None and len(call) > 1:
-        cmd = cmd.subcommands.get(_text(call[1]).lower())
+        cmd = cmd.subcommands.get(arg_text(call[1]).lower())
     if cmd is None:
-        raise CommandError(errors.ACL_DRYRUN_NO_COMMAND % _text(argv[3]))
+        raise CommandError(errors.ACL_DRYRUN_NO_COMMAND % arg_text(argv[3]))
     if (cmd.arity > 0 and cmd.arity != len(call)) or len(call) < -cmd.arity:
         raise CommandError(errors.WRONG_ARITY % cmd.fullname)
     reason, pos = check_command(user, cmd, call)
@@ -155,7 +151,7 @@ def acl_dryrun(c: Client, argv: list[bytes]) -> Any:
         return (errors.ACL_DRYRUN_DENIED_CMD % cmd.fullname).encode()
     template = (errors.ACL_DRYRUN_DENIED_KEY if reason == DENIED_KEY
                 else errors.ACL_DRYRUN_DENIED_CHANNEL)
-    return (template % _text(call[pos])).encode()
+    return (template % arg_text(call[pos])).encode()
 
 
 @command("acl|load")

@@ -79,6 +79,11 @@ def lower(arg: bytes) -> bytes:
     return arg.lower()
 
 
+def arg_text(arg: bytes) -> str:
+    """An argument as text for names, options and messages; any bytes round-trip."""
+    return arg.decode("utf-8", "surrogateescape")
+
+
 # --- long doubles (INCRBYFLOAT, HINCRBYFLOAT) ---
 # Redis computes these in x86-64 ``long double``: a 64-bit significand, subnormals down to
 # 2**-16445, overflow at 2**16384. Values are exact Fractions rounded to that format;

@@ -26,6 +26,7 @@ from ..base.errors import CommandError
 from ..protocol.reply import OK, Raw, Verbatim
 from ..protocol.request import strict_int
 from ..table.command import command
+from .args import arg_text
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -167,10 +168,6 @@ def client_info(c: Client, now: float, argv: list[bytes] | None = None) -> str:
     )
 
 
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "surrogateescape")
-
-
 def _lines(caller: Client, argv: list[bytes], clients: list[Client]) -> Verbatim:
     now = time.time()
     return Verbatim("".join(
@@ -211,7 +208,7 @@ def client_list(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 4 and argv[2].lower() == b"type":
         kind = CLIENT_TYPES.get(argv[3].lower())
         if kind is None:
-            raise CommandError(errors.CLIENT_UNKNOWN_TYPE % _text(argv[3]))
+            raise CommandError(errors.CLIENT_UNKNOWN_TYPE % arg_text(argv[3]))
         return _lines(c, argv, [cl for cl in server.clients.values() if client_type(cl) == kind])
     if len(argv) > 3 and argv[2].lower() == b"id":
         chosen = []
@@ -237,7 +234,7 @@ def client_kill(c: Client, argv: list[bytes]) -> Any:
     user: bytes | None = None
     skipme = True
     if len(argv) == 3:
-        addr = _text(argv[2])
+        addr = arg_text(argv[2])
         skipme = False
     elif len(argv) > 3:
         i = 2
@@ -254,14 +251,14 @@ def client_kill(c: Client, argv: list[bytes]) -> Any:
             elif opt == b"type":
                 kind = CLIENT_TYPES.get(value.lower())
                 if kind is None:
-                    raise CommandError(errors.CLIENT_UNKNOWN_TYPE % _text(value))
+                    raise CommandError(errors.CLIENT_UNKNOWN_TYPE % arg_text(value))
             elif opt == b"addr":
-                addr = _text(value)
+                addr = arg_text(value)
             elif opt == b"laddr":
-                laddr = _text(value)
+                laddr = arg_text(value)
             elif opt == b"user":
                 if c.server.acl.get(value) is None:
-                    raise CommandError(errors.NO_SUCH_USER % _text(value))
+                    raise CommandError(errors.NO_SUCH_USER % arg_text(value))
                 user = value
             elif opt == b"skipme":
                 if value.lower() == b"yes":
@@ -303,9 +300,9 @@ def client_kill(c: Client, argv: list[bytes]) -> Any:
 def client_setinfo(c: Client, argv: list[bytes]) -> Any:
     attr, value = argv[2], argv[3]
     if attr.lower() not in (b"lib-name", b"lib-ver"):
-        raise CommandError(errors.CLIENT_UNRECOGNIZED_OPTION % _text(attr))
+        raise CommandError(errors.CLIENT_UNRECOGNIZED_OPTION % arg_text(attr))
     if any(ch < 33 or ch > 126 for ch in value):
-        raise CommandError(errors.CLIENT_ATTR_CHARS % _text(attr))
+        raise CommandError(errors.CLIENT_ATTR_CHARS % arg_text(attr))
     if attr.lower() == b"lib-name":
         c.lib_name = value.decode()
     else:
@@ -328,7 +325,7 @@ def _pause_timeout(server: Server, arg: bytes) -> float:
 @command("client|pause")
 def client_pause(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 4:
-        raise CommandError(errors.SUBCOMMAND_SYNTAX % (_text(argv[1]), _text(argv[0]).upper()))
+        raise CommandError(errors.SUBCOMMAND_SYNTAX % (arg_text(argv[1]), arg_text(argv[0]).upper()))
     mode = "all"
     if len(argv) == 4:
         if argv[3].lower() == b"write":

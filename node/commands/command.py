@@ -19,6 +19,7 @@ from ..base.glob import compile_glob
 from ..protocol.reply import SetReply
 from ..table.command import ACL_CATEGORY_ORDER, Command, command
 from ..table.keyspecs import KeyRef
+from .args import arg_text
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -157,13 +158,10 @@ def command_docs(cmd: Command) -> dict[bytes, Any]:
 
 # --- lookups ---
 
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "surrogateescape").lower()
-
 
 def lookup_by_fullname(server: Server, name: bytes) -> Command | None:
     """lookupCommandBySds: ``get`` or ``client|list``; a container alone is itself."""
-    parts = _text(name).split("|")
+    parts = arg_text(name).lower().split("|")
     cmd = server.commands.get(parts[0])
     if cmd is None or len(parts) == 1:
         return cmd
@@ -174,10 +172,10 @@ def lookup_by_fullname(server: Server, name: bytes) -> Command | None:
 
 def lookup_by_argv(server: Server, argv: list[bytes]) -> Command | None:
     """lookupCommand: the command an argument vector would run, or None."""
-    cmd = server.commands.get(_text(argv[0]))
+    cmd = server.commands.get(arg_text(argv[0]).lower())
     if cmd is None or len(argv) == 1 or cmd.subcommands is None:
         return cmd
-    return cmd.subcommands.get(_text(argv[1]))
+    return cmd.subcommands.get(arg_text(argv[1]).lower())
 
 
 # --- the handlers ---
@@ -231,7 +229,7 @@ def command_list(c: Client, argv: list[bytes]) -> Any:
     if kind == b"module":
         commands = []
     elif kind == b"aclcat":
-        category = _text(arg)
+        category = arg_text(arg).lower()
         commands = [cmd for cmd in commands
                     if category in ACL_CATEGORY_ORDER and category in cmd.acl_categories]
     elif kind == b"pattern":

@@ -14,6 +14,7 @@ from ..base.glob import compile_glob
 from ..config.directives import ConfigError, Directive
 from ..protocol.reply import OK
 from ..table.command import command
+from .args import arg_text
 
 if TYPE_CHECKING:
     from .context import Client
@@ -33,10 +34,6 @@ HELP = (
 )
 
 
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "surrogateescape")
-
-
 @command("config|help")
 def config_help(c: Client, argv: list[bytes]) -> Any:
     return list(HELP)
@@ -50,9 +47,9 @@ def config_get(c: Client, argv: list[bytes]) -> Any:
     seen: set[str] = set()
     for pattern in argv[2:]:
         if not any(ch in pattern for ch in b"[*?"):
-            d = config.lookup(_text(pattern))
+            d = config.lookup(arg_text(pattern))
             if d is not None and d.name not in seen:
-                matches[_text(pattern)] = d
+                matches[arg_text(pattern)] = d
                 seen.add(d.name)
             continue
         match = compile_glob(pattern, True)
@@ -80,7 +77,7 @@ def config_set(c: Client, argv: list[bytes]) -> Any:
     unknown: str | None = None
     refusal: str | None = None
     for i in range(2, len(argv), 2):
-        name = _text(argv[i])
+        name = arg_text(argv[i])
         d = config.lookup(name)
         if d is None:
             if unknown is None and refusal is None:
@@ -102,7 +99,7 @@ def config_set(c: Client, argv: list[bytes]) -> Any:
     values = []
     for d, raw in zip(chosen, argv[3::2], strict=True):
         try:
-            values.append(config.parse(d, _text(raw)))
+            values.append(config.parse(d, arg_text(raw)))
         except ConfigError as exc:
             raise CommandError(errors.CONFIG_SET_FAILED % (d.name, exc)) from None
     refusal = c.server.refuse_config({d.name: value for d, value in zip(chosen, values, strict=True)})

@@ -17,7 +17,7 @@ from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
 from ..types.stream import ENTRIES_READ_INVALID, MAX_ID, Stream, format_id
 from ..types.stream_groups import Consumer, Group, Nack
-from .args import help_reply, subcommand_syntax_error, to_int
+from .args import arg_text, help_reply, subcommand_syntax_error, to_int
 from .stream_args import parse_id, parse_interval, range_bounds, word
 from .stream_read import Effects, lookup_or_create_consumer, setid_effect, xclaim_effect
 from .streams import stream_for_read, stream_for_write
@@ -48,12 +48,8 @@ XGROUP_HELP = (
 )
 
 
-def _text(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
-
-
 def nogroup(key: bytes, group: bytes) -> CommandError:
-    return CommandError(errors.STREAM_NOGROUP % (_text(key), _text(group)))
+    return CommandError(errors.STREAM_NOGROUP % (arg_text(key), arg_text(group)))
 
 
 def _group_of(c: Client, key: bytes, name: bytes) -> tuple[Stream | None, Group | None]:
@@ -91,7 +87,7 @@ def _xgroup(c: Client, argv: list[bytes]) -> Any:
             raise CommandError(errors.XGROUP_NO_KEY)
         group = s.group(name)
         if group is None and sub in (b"setid", b"createconsumer", b"delconsumer"):
-            raise CommandError(errors.XGROUP_NOGROUP % (_text(name), _text(key)))
+            raise CommandError(errors.XGROUP_NOGROUP % (arg_text(name), arg_text(key)))
     argc = len(argv)
     if sub == b"create" and 5 <= argc <= 8:
         if argv[4] == b"$":
@@ -291,7 +287,7 @@ def xclaim(c: Client, argv: list[bytes]) -> Any:
             j += 1
             last_id = parse_id(argv[j], strict=True)
         else:
-            raise CommandError(errors.XCLAIM_OPTION % _text(argv[j].split(b"\0", 1)[0]))
+            raise CommandError(errors.XCLAIM_OPTION % arg_text(argv[j].split(b"\0", 1)[0]))
         j += 1
     db = c.db
     effects: Effects = []

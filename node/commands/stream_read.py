@@ -25,7 +25,7 @@ from ..protocol.reply import NULL_ARRAY, encode, register_encoder
 from ..table.command import command
 from ..types.stream import ENTRIES_READ_INVALID, MAX_ID, Stream, format_id
 from ..types.stream_groups import Consumer, Group, Nack
-from .args import to_int
+from .args import arg_text, to_int
 from .stream_args import parse_id, word
 from .streams import stream_for_read
 
@@ -192,10 +192,6 @@ def _parse(c: Client, argv: list[bytes], group_read: bool) -> tuple[int, int, in
     return timeout, count, streams_arg, streams_count, group_name, consumer_name, noack
 
 
-def _text(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
-
-
 def _xread(c: Client, argv: list[bytes], group_read: bool) -> Any:
     timeout, count, first, n, group_name, consumer_name, noack = _parse(c, argv, group_read)
     db = c.db
@@ -207,7 +203,7 @@ def _xread(c: Client, argv: list[bytes], group_read: bool) -> Any:
         if group_name is not None:
             group = None if s is None else s.group(group_name)
             if group is None:
-                raise CommandError(errors.XREADGROUP_NOGROUP % (_text(key), _text(group_name)))
+                raise CommandError(errors.XREADGROUP_NOGROUP % (arg_text(key), arg_text(group_name)))
             groups.append(group)
         if arg == b"$":
             if group_read:

@@ -12,7 +12,7 @@ from ..base.errors import CommandError
 from ..protocol.reply import OK, SetReply
 from ..pubsub.tracking import overlap
 from ..table.command import command
-from .args import to_int
+from .args import arg_text, to_int
 
 if TYPE_CHECKING:
     from .context import Client
@@ -79,15 +79,11 @@ def _check_prefixes(c: Client, prefixes: list[bytes]) -> None:
         for other in existing:
             if overlap(other, prefix):
                 raise CommandError(errors.TRACKING_PREFIX_OVERLAPS_EXISTING % (
-                    _text(prefix), _text(other)))
+                    arg_text(prefix), arg_text(other)))
         for other in prefixes[i + 1:]:
             if overlap(prefix, other):
                 raise CommandError(errors.TRACKING_PREFIX_OVERLAPS_PROVIDED % (
-                    _text(prefix), _text(other)))
-
-
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "surrogateescape")
+                    arg_text(prefix), arg_text(other)))
 
 
 @command("client|caching")
