@@ -12,6 +12,11 @@ together, inside MULTI/EXEC when there are several, as propagatePendingCommands 
 Flushed bytes go to the backlog (partial resynchronisation) and to every replica
 (replication.py); ``master_repl_offset`` counts them. Nothing is done while no replica
 was ever attached: ``active`` is False and the hot path skips all of this.
+
+A replica's stream is its master's, byte for byte (``relay``): its offset is what it
+acknowledges and what it asks to continue from, so nothing of its own may enter it
+(replicationFeedSlaves returns on a replica). While ``following``, its own effects go to
+the AOF only and its own link traffic nowhere.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ class Backlog:
 class Propagation:
     """Collects a command's effects and writes them to the stream."""
 
-    __slots__ = ("active", "pending", "selected_db", "offset", "backlog", "sinks", "aof")
+    __slots__ = ("active", "pending", "selected_db", "offset", "backlog", "sinks", "aof",
+                 "written", "following")
 
     def __init__(self) -> None:
         self.active = False
@@ -71,6 +77,8 @@ class Propagation:
         self.backlog: Backlog | None = None
         self.sinks: list[Callable[[bytes], None]] = []  # replicas
         self.aof: Callable[[bytes], None] | None = None  # the append-only file (aof.py)
+        self.written = 0  # the offset at the end of the last write (link traffic excluded)
+        self.following = False  # a replica: only its master's bytes are streamed
 
     def start(self, backlog_size: int) -> None:
         """createReplicationBacklog: from now on every write is streamed."""
@@ -104,7 +112,17 @@ class Propagation:
     def feed(self, data: bytes, durable: bool = True) -> None:
         """feedReplicationBuffer: stream bytes to the backlog and the replicas, and to the
         AOF unless they are only the link's own traffic (PING, REPLCONF GETACK)."""
+        if self.following:
+            if durable and self.aof is not None:
+                self.aof(data)
+            return
+        self.relay(data, durable)
+
+    def relay(self, data: bytes, durable: bool = True) -> None:
+        """The stream as it is: our own on a master, the master's bytes on a replica."""
         self.offset += len(data)
+        if durable:
+            self.written = self.offset
         if self.backlog is not None:
             self.backlog.append(data)
         for sink in self.sinks:

@@ -68,6 +68,10 @@ class ReplicaState:
         self.await_ack = False  # diskless: the stream starts at its first REPLCONF ACK
         self.waiting_since = time.time()
 
+    def address(self) -> str:
+        """Its announced address, else the connection's."""
+        return (self.ip or self.client.addr.rsplit(":", 1)[0]).lower()
+
     def sink(self, data: bytes) -> None:
         """The stream for this replica: gathered over the loop turn, one write at its end
         (a write per command would cost a system call per command per replica)."""
@@ -165,9 +169,24 @@ class Replication:
         replica = client.replica = ReplicaState(client)
         replica.port = client.replica_port
         replica.ip = client.replica_ip
+        self._drop_previous_links(replica)
         self.replicas.append(replica)
         prop.sinks.append(replica.sink)
         return replica
+
+    def _drop_previous_links(self, replica: ReplicaState) -> None:
+        """A replica syncing again left its previous link behind: one we may not have seen
+        close (a partition swallows the FIN). Kept, it would count as a second replica for
+        min-replicas-ack and WAIT, with acknowledgements from before the break."""
+        if not replica.port:
+            return  # redis-cli --rdb and the like announce no port: nothing to match
+        me = replica.address()
+        for old in list(self.replicas):
+            if old.port == replica.port and old.address() == me:
+                self.server.log_notice(f"Replica {me}:{replica.port} synced again: its previous "
+                                       f"link {old.client.addr} is dropped")
+                self.forget(old.client)
+                old.client.close()
 
     def sync(self, client: Client) -> None:
         """syncCommand for SYNC (redis-cli --rdb and --replica, old replicas): always a
@@ -205,6 +224,7 @@ class Replication:
             if missing is not None:
                 replica.state = ONLINE
                 replica.ack_offset = offset - 1
+                self.gate.refresh()
                 self.sync_partial_ok += 1
                 self._send_raw(client, b"+CONTINUE %s\r\n" % self.replid.encode() + missing)
                 server.log_notice(f"Partial resynchronization request from {client.addr} "
@@ -289,18 +309,32 @@ class Replication:
             prop.sinks.remove(replica.sink)
         if not self.replicas:
             self.no_replicas_since = time.time()
+        self.gate.refresh()
         self.server.log_notice(f"Connection with replica {client.addr} lost.")
 
     # --- acknowledgements, WAIT, min-replicas ---
 
     def ack(self, client: Client, offset: int) -> None:
+        """REPLCONF ACK: the replica applied our stream up to ``offset``.
+
+        Counted only from a replica streaming from us (a sync in progress acknowledges
+        nothing of this stream yet) and only up to what we have produced: an offset
+        beyond ours was counted in another stream or from another base, and believing it
+        would acknowledge writes before the replica has them."""
         replica = client.replica
         if replica is None:
             return
-        replica.ack_offset = max(replica.ack_offset, offset)
         replica.ack_time = time.time()
+        if offset > self.offset:
+            self.server.log_warning(f"Replica {client.addr} acknowledged offset {offset}, beyond "
+                                    f"our {self.offset}: not counted")
+            return
         if replica.await_ack:
             replica.start_stream()
+        if replica.state != ONLINE:
+            return
+        replica.ack_offset = max(replica.ack_offset, offset)
+        self.gate.refresh()
         if self.failover is not None:
             self.failover.update()
         if self.waiters:
@@ -311,6 +345,34 @@ class Replication:
     def acked(self, offset: int) -> int:
         """replicationCountAcksByOffset."""
         return sum(1 for r in self.replicas if r.state == ONLINE and r.ack_offset >= offset)
+
+    def acked_by(self, wanted: int) -> int:
+        """The highest offset at least ``wanted`` online replicas acknowledged (0: none)."""
+        if wanted <= 0:
+            return self.offset
+        offsets = sorted((r.ack_offset for r in self.replicas if r.state == ONLINE), reverse=True)
+        return offsets[wanted - 1] if len(offsets) >= wanted else 0
+
+    def disconnect_replicas(self) -> None:
+        """disconnectSlaves: our stream changed base (a full sync, a new master's id); our
+        replicas must sync again and learn it, not go on acknowledging offsets of the old one."""
+        for replica in list(self.replicas):
+            self.forget(replica.client)
+            replica.client.close()
+
+    def following(self) -> None:
+        """This node turned replica: its stream is its master's from now on, and the
+        replies still waiting for acknowledgements as a master get -NOACK at once (the
+        writes may or may not be in the new master's history)."""
+        self.server.propagation.following = True
+        self.gate.abandon()
+
+    def leading(self) -> None:
+        """This node is a master again: its own writes make its stream."""
+        prop = self.server.propagation
+        prop.following = False
+        prop.selected_db = -1  # the next effect says which database it is for
+        self.gate.refresh()
 
     def wait(self, client: Client, replicas: int, timeout_ms: int) -> Any:
         """WAIT numreplicas timeout: block until enough replicas acknowledged our writes."""
@@ -327,8 +389,9 @@ class Replication:
         return BLOCKED
 
     def request_acks(self) -> None:
-        """REPLCONF GETACK down the stream: replicas answer with their offset at once."""
-        if any(r.state == ONLINE for r in self.replicas):
+        """REPLCONF GETACK down the stream: replicas answer with their offset at once. A
+        replica asks nothing: its stream is its master's."""
+        if self.link is None and any(r.state == ONLINE for r in self.replicas):
             self.server.propagation.feed(GETACK, durable=False)
 
     def _serve_waiters(self) -> None:
@@ -365,7 +428,7 @@ class Replication:
         continues it, so its replicas, or its master, can resynchronise partially."""
         self.replid = replid
         prop = self.server.propagation
-        prop.offset = offset
+        prop.offset = prop.written = offset
         prop.backlog = None
         prop.start(self.server.config["repl-backlog-size"])
         self.server.log_notice(f"Restored replication ID {replid} and offset {offset}")
@@ -375,8 +438,7 @@ class Replication:
     def find_replica(self, host: str, port: int) -> ReplicaState | None:
         """findReplica: by its announced address (or the connection's) and listening port."""
         for replica in self.replicas:
-            address = replica.ip or replica.client.addr.rsplit(":", 1)[0]
-            if address.lower() == host.lower() and replica.port == port:
+            if replica.address() == host.lower() and replica.port == port:
                 return replica
         return None
 

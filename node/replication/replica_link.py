@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 READ_CHUNK = 1 << 16
 
 
+def command_size(argv: list[bytes]) -> int:
+    """Bytes of ``argv`` as a master streams it (a RESP multibulk)."""
+    size = len(b"*%d\r\n" % len(argv))
+    for arg in argv:
+        size += len(b"$%d\r\n" % len(arg)) + len(arg) + 2
+    return size
+
+
 class SyncError(Exception):
     """The master refused a step of the handshake; the text says which."""
 
@@ -44,7 +52,8 @@ class MasterLink:
         self.down_since = time.time()
         self.sync_total = -1
         self.sync_read = 0
-        self.unapplied = b""
+        self.partial = b""  # an incomplete request's bytes
+        self.open_tx = b""  # a transaction's bytes, run up to its EXEC
         self.task: asyncio.Task[None] | None = None
 
     def connect(self) -> None:
@@ -79,7 +88,8 @@ class MasterLink:
             self.down_since = time.time()
         self.state = "connect"
         self.client = None
-        self.unapplied = b""
+        self.partial = b""
+        self.open_tx = b""
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -140,11 +150,12 @@ class MasterLink:
                 return
         if reply.startswith(b"+FULLRESYNC"):
             _, replid, offset = reply.split()
+            repl.disconnect_replicas()  # our stream takes the new master's base
             await self._full_sync(reader, timeout)
             repl.replid = replid.decode()
             repl.replid2 = "0" * 40
             repl.second_offset = -1
-            prop.offset = int(offset)
+            prop.offset = prop.written = int(offset)
             prop.backlog = Backlog(config["repl-backlog-size"], prop.offset + 1)
             prop.selected_db = -1
             server.log_notice("MASTER <-> REPLICA sync: Finished with success")
@@ -154,6 +165,7 @@ class MasterLink:
                 repl.replid2 = repl.replid
                 repl.second_offset = prop.offset + 1
                 repl.replid = parts[1].decode()
+                repl.disconnect_replicas()  # they must learn the new id
             server.log_notice("Successful partial resynchronization with master.")
         else:
             raise SyncError(f"Unexpected reply to PSYNC from master: {reply.decode(errors='replace')}")
@@ -240,23 +252,51 @@ class MasterLink:
             self.apply(data)
 
     def apply(self, data: bytes) -> None:
-        """Run the complete commands received; relay exactly those bytes downstream."""
+        """Run the complete commands received and count (relay downstream) exactly the
+        bytes of those that took effect, as they do.
+
+        Our offset is what we acknowledge and what we continue from after a break, so it
+        covers only what ran: a REPLCONF GETACK is answered with the offset of everything
+        before it (Redis's reploff, updated per command), and a transaction counts once
+        its EXEC ran: if the link breaks before, it is dropped with the link and the PSYNC
+        asks for it again from its MULTI (Redis's reploff stays before an open MULTI)."""
         client = self.client
         assert client is not None
         server = self.server
-        raw = self.unapplied + data
+        raw = self.partial + data
         requests = client.parser.feed(data)
+        parsed = len(raw) - client.parser.buffered
+        self.partial = raw[parsed:]
+        body = self.open_tx + raw[:parsed]
+        prop = server.propagation
         stats = server.keyspace_stats
         stats.expiry = EXPIRY_KEEP
+        counted = 0  # bytes of body relayed
+        pos = len(self.open_tx)  # where the next request starts in body
+        multi_at = 0 if self.open_tx else -1
+        first = 0
         try:
-            server.run_requests(client, requests)
+            for i, argv in enumerate(requests):
+                size = command_size(argv)
+                if len(argv) > 1 and argv[0].lower() == b"replconf" and argv[1].lower() == b"getack":
+                    server.run_requests(client, requests[first:i])
+                    first = i
+                    if not client.multi:
+                        prop.relay(body[counted:pos])
+                        counted = pos
+                elif argv[0].lower() == b"multi":
+                    multi_at = pos
+                pos += size
+            server.run_requests(client, requests[first:])
         finally:
             stats.expiry = EXPIRY_HIDE
             client.out.clear()
-        applied = len(raw) - client.parser.buffered
-        if applied:
-            server.propagation.feed(raw[:applied])
-        self.unapplied = raw[applied:]
+        if pos != len(body):  # not Redis's canonical encoding: count what was parsed
+            multi_at = -1
+        end = multi_at if client.multi and multi_at >= counted else len(body)
+        if end > counted:
+            prop.relay(body[counted:end])
+        self.open_tx = body[end:]
 
     def send_ack(self) -> None:
         """replicationSendAck: REPLCONF ACK <offset applied>."""

@@ -89,7 +89,7 @@ class Client(Connection):
         self.replica_ip = ""
         self.replica_req = 0  # REPLCONF capa eof / rdb-only / rdb-filter-only (master.py REQ_*)
         # min-replicas-ack (ackgate.py): replies held until replicas have our writes, and
-        # (start, end, stream offset) of the write replies among them
+        # (start, end, offset of the last write they may show) of the replies that wait
         self.held: list[bytes] = []
         self.held_writes: list[tuple[int, int, int]] = []
         self.out_writes: list[tuple[int, int, int]] = []
@@ -215,7 +215,11 @@ class Client(Connection):
 
     def reply(self, value: Any) -> None:
         if not self.silent:
+            start = len(self.out)
             encode(self.out, value, self.resp3)
+            cmd = self.cmd
+            if self.server.write_ack and cmd is not None and cmd.shows_data:
+                self.server.replication.gate.tag(self, start)  # e.g. a served BLPOP (ackgate.py)
 
     def send(self, value: Any) -> None:
         """Write a reply now, outside the request cycle (MONITOR feed, unblocked clients)."""

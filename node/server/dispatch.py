@@ -219,7 +219,6 @@ NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
     """Run the handler, encode its reply (call() in server.c)."""
     start = len(client.out)
-    woff = client.woff
     result = invoke(server, client, cmd, argv)
     if result is not BLOCKED and not client.silent:
         encode(client.out, result, client.resp3)
@@ -232,8 +231,8 @@ def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Non
     if propagation.pending:
         propagation.flush()
         client.woff = propagation.offset
-        if server.write_ack and client.woff != woff:  # zero-loss: held until replicas ack
-            client.out_writes.append((start, len(client.out), client.woff))
+    if server.write_ack and cmd.shows_data:  # zero-loss: held until replicas have what it shows
+        server.replication.gate.tag(client, start)
 
 
 def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Any:

@@ -282,6 +282,7 @@ class Server:
 
     def _set_write_ack(self, replicas: int) -> None:
         self.write_ack = replicas
+        self.replication.gate.refresh()
         if replicas:  # writes get stream offsets even before a replica attaches
             self.propagation.start(self.config["repl-backlog-size"])
 
@@ -308,6 +309,7 @@ class Server:
         self.propagation.start(self.config["repl-backlog-size"])
         self.keyspace_stats.expiry = EXPIRY_HIDE
         repl.link = MasterLink(self, host, port, failover)
+        repl.following()
         if self.loaded:  # else start() connects it once the data is loaded
             repl.link.connect()
         self._update_write_guard()
@@ -338,6 +340,7 @@ class Server:
         repl.link.stop()
         repl.link = None
         repl.shift_replid()
+        repl.leading()
         self.keyspace_stats.expiry = EXPIRY_DELETE
         self._update_write_guard()
 

@@ -51,7 +51,7 @@ class Command:
         "loading", "stale", "fast", "blocking", "may_replicate", "skip_monitor",
         "skip_slowlog", "no_multi", "pubsub", "calls", "usec", "rejected_calls",
         "failed_calls", "latency", "data", "native_getkeys", "has_keys", "specs_give_keys",
-        "spec_keys",
+        "spec_keys", "shows_data",
     )
 
     def __init__(self, spec: dict[str, Any], handler: Handler | None, getkeys: GetKeys | None,
@@ -93,6 +93,10 @@ class Command:
         self.no_multi = "no_multi" in flags
         self.pubsub = "pubsub" in flags
         self.noauth = "no_auth" in flags
+        # Its reply may show the dataset (zero-loss mode holds it until replicas have
+        # every write it may show: replication/ackgate.py): reads, writes, scripts, EXEC.
+        self.shows_data = (self.write or self.readonly or self.may_replicate or self.has_keys
+                           or spec["name"] == "exec")
         self.acl_categories = implicit_acl_categories(spec["acl_categories"], flags)
         self.reset_stats()
 

@@ -10,6 +10,7 @@ own bytes counted as its master's) answers it as a success instead.
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -115,7 +116,137 @@ def test_a_demoted_master_acknowledges_only_its_new_masters_stream():
             assert isinstance(outcome[0], redis.ResponseError)
             assert str(outcome[0]).startswith("NOACK")
             assert r_new.sadd("s", "after") == 1
-            assert acks_within_stream(r_new), (r_new.info("replication")["slave0"], r_new.info("replication")["master_repl_offset"], r_old.info("replication")["master_repl_offset"])
+            until(lambda: caught_up(r_new, r_old))
+            assert acks_within_stream(r_new)
             with frozen(old):
                 with pytest.raises(redis.ResponseError, match="^NOACK"):
                     r_new.sadd("s", "while-frozen")
+
+
+def test_a_replica_resynced_partially_after_a_break_acknowledges_only_what_it_has():
+    """The partition sequence on one link: the replica cut off (frozen, its link dropped)
+    while the master writes, then back with a partial resync, then cut off again."""
+    with nodes(2, *ZERO_LOSS) as (master, replica):
+        m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+        follow(r, master)
+        assert m.sadd("s", "before") == 1
+        with frozen(replica):
+            with pytest.raises(redis.ResponseError, match="^NOACK"):
+                m.sadd("s", "cut")
+            m.client_kill_filter(_type="replica")
+        until(lambda: m.info("stats")["sync_partial_ok"] == 1)
+        until(lambda: caught_up(m, r))
+        assert m.sadd("s", "after") == 1
+        assert r.sismember("s", "after")
+        assert acks_within_stream(m)
+        with frozen(replica):
+            with pytest.raises(redis.ResponseError, match="^NOACK"):
+                m.sadd("s", "while-frozen")
+
+
+# --- the replica's side, against a master played by the test ---
+
+def encode(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def read_command(stream) -> list[bytes]:  # type: ignore[no-untyped-def]
+    line = stream.readline()
+    assert line.startswith(b"*"), line
+    args = []
+    for _ in range(int(line[1:])):
+        size = int(stream.readline()[1:])
+        args.append(stream.read(size + 2)[:-2])
+    return args
+
+
+class PlayedMaster:
+    """Accepts a replica's link, syncs it with an empty dataset at offset 100, then
+    streams what the test sends and reads back its REPLCONF ACKs."""
+
+    REPLID = b"a" * 40
+
+    def __init__(self, snapshot: bytes) -> None:
+        self.snapshot = snapshot
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(15)
+        self.port = self.listener.getsockname()[1]
+
+    def accept(self) -> list[bytes]:
+        """The next link, up to its PSYNC (returned)."""
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(15)
+        self.stream = self.conn.makefile("rb")
+        while True:
+            command = read_command(self.stream)
+            if command[0].upper() == b"PSYNC":
+                return command
+            self.conn.sendall(b"+PONG\r\n" if command[0].upper() == b"PING" else b"+OK\r\n")
+
+    def full_sync(self) -> None:
+        self.conn.sendall(b"+FULLRESYNC %s 100\r\n$%d\r\n%s"
+                          % (self.REPLID, len(self.snapshot), self.snapshot))
+
+    def drop(self) -> None:
+        self.conn.shutdown(socket.SHUT_RDWR)
+        self.stream.close()
+        self.conn.close()
+
+    def send(self, *commands: bytes) -> None:
+        self.conn.sendall(b"".join(commands))
+
+    def next_ack(self) -> int:
+        while True:
+            command = read_command(self.stream)
+            if command[:2] == [b"REPLCONF", b"ACK"]:
+                return int(command[2])
+
+
+@pytest.fixture
+def played() -> Iterator[tuple[PlayedMaster, redis.Redis]]:
+    with nodes(1) as (replica,):
+        r = redis.Redis(port=replica.port)
+        r.save()
+        with open(f"{replica.workdir}/dump.rdb", "rb") as f:
+            master = PlayedMaster(f.read())
+        try:
+            r.replicaof("127.0.0.1", master.port)
+            master.accept()
+            master.full_sync()
+            until(lambda: linked(r))
+            yield master, r
+        finally:
+            master.listener.close()
+
+
+GETACK = encode(b"REPLCONF", b"GETACK", b"*")
+
+
+def test_a_replica_answers_getack_with_the_offset_of_everything_before_it(played):
+    master, r = played
+    write = encode(b"SELECT", b"0") + encode(b"SET", b"a", b"1")
+    master.send(write + GETACK)
+    assert master.next_ack() in (100, 100 + len(write))  # a periodic ACK may come first
+    master.send(write + GETACK)
+    while (ack := master.next_ack()) < 100 + 2 * len(write) + len(GETACK):
+        pass
+    assert ack == 100 + 2 * len(write) + len(GETACK)  # the second write, not its GETACK
+
+
+def test_a_replica_counts_a_transaction_once_its_exec_ran(played):
+    master, r = played
+    applied = 100 + len(GETACK)
+    master.send(GETACK)
+    while master.next_ack() < applied:
+        pass
+    opened = encode(b"MULTI") + encode(b"SELECT", b"0") + encode(b"SET", b"b", b"2")
+    master.send(opened)
+    assert master.next_ack() == applied  # the periodic ACK: not the open transaction
+    master.drop()  # the link breaks before EXEC: the transaction is dropped
+    psync = master.accept()
+    assert psync[1:] == [master.REPLID, b"%d" % (applied + 1)]  # asked for again
+    master.send(b"+CONTINUE %s\r\n" % master.REPLID, opened + encode(b"EXEC") + GETACK)
+    until(lambda: r.get("b") == b"2")
+    while (ack := master.next_ack()) < applied + len(opened) + len(encode(b"EXEC")):
+        pass
+    assert ack == applied + len(opened) + len(encode(b"EXEC"))
