@@ -219,7 +219,12 @@ class Client(Connection):
             encode(self.out, value, self.resp3)
             cmd = self.cmd
             if self.server.write_ack and cmd is not None and cmd.shows_data:
-                self.server.replication.gate.tag(self, start)  # e.g. a served BLPOP (ackgate.py)
+                # e.g. a BLPOP served by a push: it waits for the push (ackgate.py), which
+                # must be in the stream for that
+                propagation = self.server.propagation
+                if propagation.pending:
+                    propagation.flush()
+                self.server.replication.gate.tag(self, start)
 
     def send(self, value: Any) -> None:
         """Write a reply now, outside the request cycle (MONITOR feed, unblocked clients)."""

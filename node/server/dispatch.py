@@ -219,6 +219,8 @@ NOT_QUEUED = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
     """Run the handler, encode its reply (call() in server.c)."""
     start = len(client.out)
+    propagation = server.propagation
+    offset = propagation.offset
     result = invoke(server, client, cmd, argv)
     if result is not BLOCKED and not client.silent:
         encode(client.out, result, client.resp3)
@@ -227,9 +229,9 @@ def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Non
         serve_ready(stats)
     if stats.resized:
         stats.settle()
-    propagation = server.propagation
     if propagation.pending:
         propagation.flush()
+    if propagation.offset != offset:  # flushed here, or by a served client's reply
         client.woff = propagation.offset
     if server.write_ack and cmd.shows_data:  # zero-loss: held until replicas have what it shows
         server.replication.gate.tag(client, start)
