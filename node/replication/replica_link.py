@@ -269,34 +269,39 @@ class MasterLink:
         self.partial = raw[parsed:]
         body = self.open_tx + raw[:parsed]
         prop = server.propagation
+        sizes = [command_size(argv) for argv in requests]
         stats = server.keyspace_stats
         stats.expiry = EXPIRY_KEEP
-        counted = 0  # bytes of body relayed
-        pos = len(self.open_tx)  # where the next request starts in body
-        multi_at = 0 if self.open_tx else -1
-        first = 0
         try:
+            if len(self.open_tx) + sum(sizes) != len(body):
+                # Not the canonical encoding Redis streams: count what was parsed.
+                server.run_requests(client, requests)
+                self.open_tx = b""
+                prop.relay(body)
+                return
+            counted = 0  # bytes of body relayed
+            pos = len(self.open_tx)  # where the next request starts in body
+            multi_at = 0 if self.open_tx else -1
+            first = 0
             for i, argv in enumerate(requests):
-                size = command_size(argv)
-                if len(argv) > 1 and argv[0].lower() == b"replconf" and argv[1].lower() == b"getack":
+                name = argv[0].lower() if argv else b""
+                if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
                     server.run_requests(client, requests[first:i])
                     first = i
                     if not client.multi:
                         prop.relay(body[counted:pos])
                         counted = pos
-                elif argv[0].lower() == b"multi":
+                elif name == b"multi":
                     multi_at = pos
-                pos += size
+                pos += sizes[i]
             server.run_requests(client, requests[first:])
+            end = multi_at if client.multi and multi_at >= counted else len(body)
+            if end > counted:
+                prop.relay(body[counted:end])
+            self.open_tx = body[end:]
         finally:
             stats.expiry = EXPIRY_HIDE
             client.out.clear()
-        if pos != len(body):  # not Redis's canonical encoding: count what was parsed
-            multi_at = -1
-        end = multi_at if client.multi and multi_at >= counted else len(body)
-        if end > counted:
-            prop.relay(body[counted:end])
-        self.open_tx = body[end:]
 
     def send_ack(self) -> None:
         """replicationSendAck: REPLCONF ACK <offset applied>."""
