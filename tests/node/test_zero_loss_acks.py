@@ -250,3 +250,52 @@ def test_a_replica_counts_a_transaction_once_its_exec_ran(played):
     while (ack := master.next_ack()) < applied + len(opened) + len(encode(b"EXEC")):
         pass
     assert ack == applied + len(opened) + len(encode(b"EXEC"))
+
+
+# --- the master's side, against replicas played by the test ---
+
+def played_replica(master: redis.Redis, port: int) -> socket.socket:
+    """A link that announces ``port`` and continues the master's stream from its end."""
+    info = master.info("replication")
+    link = socket.create_connection(("127.0.0.1", master.connection_pool.connection_kwargs["port"]))
+    link.settimeout(10)
+    link.sendall(encode(b"REPLCONF", b"listening-port", b"%d" % port)
+                 + encode(b"PSYNC", info["master_replid"].encode(),
+                          b"%d" % (info["master_repl_offset"] + 1)))
+    received = b""
+    while b"+CONTINUE" not in received:
+        received += link.recv(4096)
+    return link
+
+
+@pytest.fixture
+def lone_master() -> Iterator[redis.Redis]:
+    with nodes(1, *ZERO_LOSS) as (master,):
+        m = redis.Redis(port=master.port)
+        m.config_set("min-replicas-ack-timeout", 300)
+        with pytest.raises(redis.ResponseError, match="^NOACK"):
+            m.set("start", 1)  # streams from now on
+        yield m
+
+
+def test_an_acknowledgement_beyond_the_masters_offset_is_not_counted(lone_master):
+    m = lone_master
+    link = played_replica(m, 1111)
+    until(lambda: m.info("replication")["connected_slaves"] == 1)
+    link.sendall(encode(b"REPLCONF", b"ACK", b"%d" % (m.info("replication")["master_repl_offset"]
+                                                       + 100_000)))
+    with pytest.raises(redis.ResponseError, match="^NOACK"):
+        m.set("k", "v")
+    link.close()
+
+
+def test_a_replica_syncing_again_replaces_its_previous_link(lone_master):
+    m = lone_master
+    first = played_replica(m, 2222)
+    second = played_replica(m, 2222)
+    until(lambda: m.info("replication")["connected_slaves"] == 1)
+    assert m.info("replication")["slave0"]["port"] == 2222
+    while first.recv(4096):  # the master closed the previous link
+        pass
+    second.close()
+    first.close()
