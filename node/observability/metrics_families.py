@@ -333,7 +333,7 @@ def _own(out: _Families, snapshot: Snapshot, info: dict[str, str], age: float) -
     out.counter("redslot_migration_keys_imported_total", "Keys RESTORE-ASKING brought in",
                 float(snapshot.imported_keys))
     out.gauge("redslot_zero_loss_acks_pending",
-              "Writes whose replies wait for a replica's acknowledgement (min-replicas-ack)",
+              "Replies (writes and reads) waiting for replicas' acknowledgements (min-replicas-ack)",
               float(snapshot.acks_pending))
     out.gauge("redslot_metrics_snapshot_age_seconds",
               "Age of the figures served: large when the command loop did not answer", age)
