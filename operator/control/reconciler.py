@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
-from ..actions.connection import Connections
+from ..actions.connection import ClientTls, Connections
 from ..actions.observe import NodeView, observe_all
 from ..actions.push import push_everywhere
 from ..model.context import Context
@@ -88,12 +88,13 @@ class Store(Protocol):
 
 
 class Reconciler:
-    def __init__(self, fleet: Fleet, store: Store, password: str | None = None) -> None:
+    def __init__(self, fleet: Fleet, store: Store, password: str | None = None,
+                 tls: ClientTls | None = None) -> None:
         self.fleet = fleet
         self.store = store
         self.record = store.load_record() or Record()
-        self.conns = Connections(password, timeout=OBSERVE_TIMEOUT)
-        self.slow = Connections(password, timeout=30.0)
+        self.conns = Connections(password, timeout=OBSERVE_TIMEOUT, tls=tls)
+        self.slow = Connections(password, timeout=30.0, tls=tls)
         self.views: dict[str, NodeView] = {}
         self.spec: Spec | None = None
         self.last_error = ""
