@@ -28,7 +28,7 @@ def info_text(state: ClusterState) -> str:
         else:
             ok += n
     lines = [
-        f"cluster_state:{'ok' if state.state_ok else 'fail'}",
+        f"cluster_state:{'ok' if state.state_ok and state.lease.valid() else 'fail'}",
         f"cluster_slots_assigned:{assigned}",
         f"cluster_slots_ok:{ok}",
         f"cluster_slots_pfail:{pfail}",
@@ -47,4 +47,5 @@ def info_text(state: ClusterState) -> str:
     # redslot's own, after Redis's fields: what the control plane reads back.
     lines.append(f"redslot_topology_epoch:{state.topology_epoch}")
     lines.append(f"redslot_held:{int(state.held)}")
+    lines.append(f"redslot_lease_remaining_ms:{state.lease.remaining_ms()}")
     return "\r\n".join(lines) + "\r\n"
