@@ -166,6 +166,7 @@ class Supervisor:
                 "--port", port, "--bind", self.host,
                 "--dir", str(self.directory.node_dir(node.name)),
                 "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
+                "--cluster-lease-fencing", "yes",
                 "--repl-ping-replica-period", "1", "--repl-diskless-sync-delay", "0",
                 *metrics, *self.node_args]
 
