@@ -47,5 +47,4 @@ def info_text(state: ClusterState) -> str:
     # redslot's own, after Redis's fields: what the control plane reads back.
     lines.append(f"redslot_topology_epoch:{state.topology_epoch}")
     lines.append(f"redslot_held:{int(state.held)}")
-    lines.append(f"redslot_lease_remaining_ms:{state.lease.remaining_ms()}")
     return "\r\n".join(lines) + "\r\n"
