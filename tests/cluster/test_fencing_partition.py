@@ -155,8 +155,8 @@ async def scenario(net: Net, tmp: Path, durability: str) -> dict[str, Any]:
         assert writer.stdout is not None
         assert await asyncio.wait_for(writer.stdout.readline(), 20) == b"writing\n"
         await asyncio.sleep(0.5)
-        out["cut"] = time.monotonic()
         net.cut()
+        out["cut"] = time.monotonic()  # the cut is in place by now: a bound from above
 
         async def promoted() -> bool:
             return (await role(replica))["role"] == "master"
