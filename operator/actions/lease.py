@@ -17,11 +17,13 @@ from .connection import Connections
 @dataclass(frozen=True)
 class Stamp:
     """A node's clock reading: its process (``run_id``), its monotonic milliseconds, and
-    ``at``, this side's monotonic seconds when the reply carrying it arrived."""
+    ``at``, this side's monotonic seconds when the reply carrying it arrived; with the
+    lease the node had left then (-1: it needs none)."""
 
     run_id: str
     ms: int
     at: float
+    remaining_ms: int = -1
 
 
 async def renew(conns: Connections, address: str, duration_ms: int, min_epoch: int,
@@ -30,4 +32,4 @@ async def renew(conns: Connections, address: str, duration_ms: int, min_epoch: i
     Raises one of ``NodeError`` when the node fails or refuses."""
     grant = [stamp.run_id, stamp.ms] if stamp is not None else []
     reply = await conns.call(address, "CLUSTER", "LEASE", duration_ms, min_epoch, *grant)
-    return Stamp(reply[0].decode(), int(reply[1]), time.monotonic())
+    return Stamp(reply[0].decode(), int(reply[1]), time.monotonic(), int(reply[2]))

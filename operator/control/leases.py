@@ -76,8 +76,9 @@ class LeaseKeeper:
             self.anchored[name] = max(self.anchored.get(name, 0.0), stamp.at)
         try:
             fresh = await renew(self.conns, address, self.duration_ms, min_epoch, stamp)
-            if stamp is None or stamp.run_id != fresh.run_id:
-                # First contact with this process: grant now, not a period later.
+            if stamp is None or stamp.run_id != fresh.run_id or fresh.remaining_ms == 0:
+                # First contact with this process, or a node that answered too late for
+                # the stamp it was given (it was stalled): grant now, not a period later.
                 self.anchored[name] = max(self.anchored.get(name, 0.0), fresh.at)
                 fresh = await renew(self.conns, address, self.duration_ms, min_epoch, fresh)
         except NodeError:
