@@ -69,6 +69,8 @@ class LeaseKeeper:
                 self.inflight[name] = asyncio.create_task(self.renew_one(name, address, epoch))
         for name in set(self.stamps) - set(targets):
             del self.stamps[name]
+        for name in [n for n, task in self.inflight.items() if n not in targets and task.done()]:
+            del self.inflight[name]
 
     async def renew_one(self, name: str, address: str, min_epoch: int) -> None:
         stamp = self.stamps.get(name)
