@@ -202,8 +202,8 @@ def test_a_cut_off_master_refuses_before_its_replica_is_promoted_and_rejoins_as_
     lease = DOWN_AFTER_MS / 1000
     print(f"{durability}: fenced {client['first_down'] - out['cut']:.2f}s after the cut, "
           f"promoted after {out['promoted'] - out['cut']:.2f}s, rejoined "
-          f"{out['rejoined'] - out['healed']:.2f}s after the heal; {len(acked)} acknowledged, {len(lost)} lost, "
-          f"other replies {client['others']}")
+          f"{out['rejoined'] - out['healed']:.2f}s after the heal; {len(acked)} acknowledged, "
+          f"{len(lost)} lost, other replies {client['others']}")
     assert client["first_down"], "the cut-off master never refused"
     # It took nothing sent once its lease could have run out, hence nothing sent after the
     # promotion; and it acknowledged nothing once it had refused.
