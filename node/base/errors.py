@@ -606,3 +606,7 @@ NOPERM_EXEC_REASONS = {
     "key": "no permission to touch the specified keys",
     "channel": "no permission to access one of the channels used as arguments",
 }
+
+# --- lease fencing (CLUSTER LEASE, redslot's own) ---
+CLUSTER_LEASE_DURATION = "ERR lease duration must be a positive number of milliseconds"
+CLUSTER_LEASE_EPOCH = "ERR minimum topology epoch must not be negative"

@@ -28,7 +28,7 @@ def info_text(state: ClusterState) -> str:
         else:
             ok += n
     lines = [
-        f"cluster_state:{'ok' if state.state_ok else 'fail'}",
+        f"cluster_state:{'ok' if state.state_ok and state.lease.valid() else 'fail'}",
         f"cluster_slots_assigned:{assigned}",
         f"cluster_slots_ok:{ok}",
         f"cluster_slots_pfail:{pfail}",

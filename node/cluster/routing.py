@@ -16,6 +16,7 @@ get the redirect instead of waiting for a key that can no longer arrive here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from time import monotonic
 from typing import TYPE_CHECKING
 
 from ..base import errors
@@ -46,7 +47,7 @@ def route(state: ClusterState, client: Client, cmd: Command, argv: list[bytes]) 
     if first == cmd.last_key and first and not cmd.movablekeys and len(argv) > first:
         slot = key_slot(argv[first])
         if (state.owner[slot] is state.myself and state.state_ok
-                and slot not in state.migrating):
+                and slot not in state.migrating and state.lease.until > monotonic()):
             return None
     elif not cmd.key_specs and not cmd.movablekeys and cmd.name != "exec":
         return None
@@ -106,6 +107,8 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
                 slot = this_slot
                 node = state.owner[slot]
                 if state.held:  # cluster-await-confirm: whatever the table says, no slot is served
+                    return errors.CLUSTERDOWN_STATE
+                if state.lease.until <= monotonic():  # fenced: a replica may be taking over
                     return errors.CLUSTERDOWN_STATE
                 if node is None:
                     return errors.CLUSTERDOWN_UNBOUND
@@ -169,8 +172,8 @@ def refuse(server: Server, client: Client, cmd: Command, message: str) -> None:
 
 def blocked_redirect(state: ClusterState, entry: Blocked) -> str | None:
     """clusterRedirectBlockedClientIfNeeded: the error for a client blocked on a slot
-    served elsewhere or nowhere (or while the cluster is down), else None."""
-    if not state.state_ok:
+    served elsewhere or nowhere (or while the cluster is down or this node fenced), else None."""
+    if not state.state_ok or not state.lease.valid():
         return errors.CLUSTERDOWN_STATE
     if not entry.keys:
         return None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..keyspace.slots import SLOTS, SlotIndex
 from . import nodes_conf
+from .lease import Lease
 from .nodes_conf import Row, Table
 from .pubsub import forward_publish
 from .routing import route
@@ -129,6 +130,8 @@ class ClusterState:
         # restarted without its data would otherwise take its slots back and wipe its
         # replicas with its empty dataset. In memory only: every start holds again.
         self.held = False
+        # cluster-lease-fencing: keyed commands are served only while this lease holds.
+        self.lease = Lease(enforced=False)
         self.owner: list[ClusterNode | None] = [None] * SLOTS
         self.migrating: dict[int, ClusterNode] = {}  # slot -> target node (on myself)
         self.importing: dict[int, ClusterNode] = {}  # slot -> source node (on myself)
@@ -187,6 +190,7 @@ class ClusterState:
             state.held = True
             server.log_notice("Holding: no slot served, no replication and no table exchanged "
                               "until CLUSTER SETTOPOLOGY confirms this node's role")
+        state.lease = Lease(enforced=config["cluster-lease-fencing"])
         server.dbs[0].slot_index = SlotIndex()
         return state
 

@@ -414,3 +414,29 @@ def cluster_mergetopology(c: Client, argv: list[bytes]) -> Any:
     peer_ip = c.addr.rpartition(":")[0].strip("[]")
     state.merge(table, peer_ip)
     return OK
+
+
+@command("cluster|lease")
+def cluster_lease(c: Client, argv: list[bytes]) -> Any:
+    """CLUSTER LEASE <duration-ms> <min-topology-epoch> [<run-id> <stamp-ms>] (redslot's own).
+
+    The control plane's lease renewal (cluster/lease.py): extends the lease to stamp +
+    duration when the run id and stamp are ones this process handed out and this node has a
+    table at least as new as the epoch given, so a deposed master that has not yet been told
+    of its successor gets no lease. Always answers [run-id, stamp-ms, remaining-ms]: the
+    stamp for the next renewal."""
+    state = cluster_state(c)
+    if len(argv) not in (4, 6):
+        raise CommandError(errors.SYNTAX)
+    duration = to_int(argv[2])
+    min_epoch = to_int(argv[3])
+    if duration <= 0:
+        raise CommandError(errors.CLUSTER_LEASE_DURATION)
+    if min_epoch < 0:
+        raise CommandError(errors.CLUSTER_LEASE_EPOCH)
+    server = c.server
+    if len(argv) == 6:
+        stamp = to_int(argv[5])
+        if argv[4] == server.run_id.encode() and state.topology_epoch >= min_epoch:
+            state.lease.renew(stamp, duration)
+    return [server.run_id.encode(), state.lease.stamp(), state.lease.remaining_ms()]

@@ -521,6 +521,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="A master that loses its last slot to another master becomes that master's replica, as in Redis."),
     Directive("cluster-await-confirm", BOOL, "no", mutable=False, own=True,
               doc="Start held, for nodes the control plane supervises: until a CLUSTER SETTOPOLOGY is accepted the node serves no slot (`cluster_state:fail`, keyed commands get CLUSTERDOWN even with cluster-allow-reads-when-down), replicates from no master, refuses PSYNC, and neither pushes its table to peers nor takes theirs. CLUSTER INFO shows `redslot_held`. Every start holds again."),
+    Directive("cluster-lease-fencing", BOOL, "no", mutable=False, own=True,
+              doc="Serve keyed commands only while holding a lease from the control plane (CLUSTER LEASE, renewed a few times per lease): once it runs out, keyed commands get `CLUSTERDOWN The cluster is down` (also READONLY reads on a replica) and INFO's cluster section says why, so that a node cut off from the control plane never serves while a replica takes its place. Starts without a lease. Set by `redslot up` and the operator."),
     # memory
     Directive("maxmemory", memory_kind(0, _ULLONG - 1), "0",
               doc="Limit on used_memory (0: none). Over it, keys are evicted by maxmemory-policy before each command; when nothing can be evicted, commands that may add data get -OOM."),

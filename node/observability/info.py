@@ -346,13 +346,18 @@ def _hdr_highest(ns: int) -> int:
 
 def _cluster(server: Server) -> Iterator[str]:
     """Redis's one field, then redslot's own: the epoch of the last table pushed with
-    CLUSTER SETTOPOLOGY, slots holding keys here and the slots in migration
+    CLUSTER SETTOPOLOGY, whether keyed commands are refused and why (hold, lease), slots
+    holding keys here and the slots in migration
     (``slot->target`` / ``slot<-source``), which no Redis section shows."""
     yield f"cluster_enabled:{int(server.cluster_enabled)}"
     state = server.cluster
     if state is None:
         return
     yield f"cluster_topology_epoch:{state.topology_epoch}"
+    reason = state.lease.fence_reason(state.held)
+    yield f"cluster_fenced:{int(bool(reason))}"
+    yield f"cluster_fenced_reason:{reason}"
+    yield f"cluster_lease_remaining_ms:{state.lease.remaining_ms()}"
     index = server.dbs[0].slot_index
     yield f"cluster_slots_with_keys:{len(index.by_slot) if index is not None else 0}"
     yield f"cluster_slots_migrating:{len(state.migrating)}"

@@ -142,6 +142,9 @@ OWN_GAUGES = {
     "cluster_slots_with_keys": ("redslot_slots_with_keys", "Hash slots holding at least one key here"),
     "cluster_slots_migrating": ("redslot_slots_migrating", "Slots this node is migrating out"),
     "cluster_slots_importing": ("redslot_slots_importing", "Slots this node is importing"),
+    "cluster_fenced": ("redslot_fenced", "1 while keyed commands get CLUSTERDOWN: held, or the lease ran out"),
+    "cluster_lease_remaining_ms": ("redslot_lease_remaining_milliseconds",
+                                   "Lease left under cluster-lease-fencing (-1: no lease needed)"),
 }
 REPLICA_LINK = ("master_last_io_seconds_ago", "master_sync_in_progress", "slave_repl_offset")
 INSTANCE_LABELS = ("role", "redis_version", "redis_build_id", "redis_mode", "os",

@@ -654,6 +654,9 @@ class Server:
         self.replication.cron()
         if self.cluster is not None:
             redirect_blocked_clients(self)
+            if self.cluster.lease.expired_now():
+                self.log_warning("Lease expired: keyed commands get CLUSTERDOWN until the "
+                                 "control plane renews it (CLUSTER LEASE)")
             self.shard_channel_guard.check(self)
             self.cluster.link_manager.tick()
             self.cluster.update_state()

@@ -1,9 +1,9 @@
 """Failovers: automatic (Sentinel-style) and manual, decided from what the nodes report.
 
-A master that does not answer is subjectively down once ``down-after-ms`` has passed
-without an answer, and objectively down when its replicas agree: each one reports its
-link down, or no byte from the master for as long (masters ping their replicas every
-second). Then the best replica is promoted (planner.failover_candidate: the most data,
+A master that does not answer for ``down-after-ms`` is replaced once its lease has surely
+run out (leases.py): from then on it serves nothing, whatever its replicas still hear from
+it, so promoting is both safe (no two masters serve a slot) and the only way the shard
+serves again. Then the best replica is promoted (planner.failover_candidate: the most data,
 and in zero-loss mode only one that surely holds every acknowledged write), its shard
 gets a config epoch above every epoch seen, and the new table goes out. The old master
 stays in the table as a replica of the new one: when it returns it is told so, and its
@@ -96,12 +96,8 @@ class Healing:
         down_for = time.monotonic() - self.down_since[shard.master]
         if down_for * 1000 < spec.down_after_ms:
             return False
-        replicas = [ctx.views[name] for name in shard.replicas
-                    if name in ctx.views and ctx.views[name].reachable]
-        limit = spec.down_after_ms / 1000
-        if not replicas or not all(not v.link_up or v.last_io_seconds >= limit
-                                   for v in replicas):
-            return False  # not objectively down: a replica still hears from the master
+        if not ctx.lease_expired(shard.master):
+            return False  # it may still be serving: promoting now would make two masters
         best = failover_candidate(replica_states(ctx, shard), spec.acks_required)
         if best is None:
             return False

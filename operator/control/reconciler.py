@@ -25,6 +25,7 @@ loop's own bookkeeping stay here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -39,6 +40,7 @@ from ..model.record import NodeRecord, Record, ShardRecord, Spec
 from ..model.table import agreed, next_epoch, render, shape
 from ..planner import initial_ranges
 from .healing import Healing
+from .leases import LeaseKeeper
 from .resharding import Resharding
 from .rolling import HAND_OVER_REASON, Rolling
 from .status import status_document
@@ -102,24 +104,31 @@ class Reconciler:
         self.disagreeing = 0  # passes in a row with nodes seeing different slot owners
         self.replaced: set[str] = set()  # nodes that came back with a new id, until confirmed
         self.healing = Healing()
+        self.leases = LeaseKeeper(password, Spec(shards=1, replicas=0).lease_ms)
         self.resharding = Resharding()
         self.rolling = Rolling()
 
     # --- the loop ---
 
     async def run(self, stop: asyncio.Event, interval: float = PASS_INTERVAL) -> None:
-        while not stop.is_set():
-            try:
-                await self.step()
-                self.last_error = ""
-            except Exception as exc:  # a failed pass is retried; the loop never dies
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("reconcile pass failed")
-            self.publish()
-            try:
-                await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                pass
+        keeper = asyncio.create_task(self.leases.run(lambda: self.record, stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self.step()
+                    self.last_error = ""
+                except Exception as exc:  # a failed pass is retried; the loop never dies
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("reconcile pass failed")
+                self.publish()
+                try:
+                    await asyncio.wait_for(stop.wait(), interval)
+                except TimeoutError:
+                    pass
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
         await self.close()
 
     async def close(self) -> None:
@@ -128,6 +137,7 @@ class Reconciler:
 
     async def step(self) -> None:
         spec = self.spec = self.store.load_spec()
+        self.leases.retune(spec.lease_ms)
         self.ensure_members(spec)
         await self.fleet.ensure(self.record.nodes.values())
         await self.observe()
@@ -150,7 +160,7 @@ class Reconciler:
     def context(self, spec: Spec) -> Context:
         """What the steps get of this pass (after the observation)."""
         return Context(spec, self.record, self.views, self.conns, self.slow, self.replaced,
-                       self.save, self.event, self.push)
+                       self.save, self.event, self.push, self.leases.surely_expired)
 
     async def roll(self, ctx: Context) -> bool:
         """A rolling restart's next move, if any; True when it acted."""

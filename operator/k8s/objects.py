@@ -107,6 +107,7 @@ def node_config(spec: ClusterSpec) -> str:
         "# Written by the redslot operator from the RedisCluster spec; edits are overwritten.",
         "cluster-enabled yes",
         "cluster-await-confirm yes",
+        "cluster-lease-fencing yes",
         "repl-ping-replica-period 1",
         "repl-diskless-sync-delay 0",  # replicas are attached one by one: no herd to wait for
         f"appendonly {'yes' if persistence.appendonly else 'no'}",

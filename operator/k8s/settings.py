@@ -16,6 +16,7 @@ from ..model.record import Spec
 # Directives the operator sets itself: a spec may not override them through `config`.
 RESERVED_DIRECTIVES = frozenset({
     "port", "bind", "dir", "cluster-enabled", "cluster-config-file", "cluster-await-confirm",
+    "cluster-lease-fencing",
     "requirepass", "masterauth", "masteruser", "replicaof", "slaveof", "cluster-announce-ip",
     "cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-hostname",
     "metrics-port", "daemonize", "pidfile", "logfile", "min-replicas-ack", "include",

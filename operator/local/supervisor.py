@@ -177,6 +177,7 @@ class Supervisor:
                 *self.security.port_args(port), "--bind", self.host,
                 "--dir", str(node_dir),
                 "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
+                "--cluster-lease-fencing", "yes",
                 "--repl-ping-replica-period", "1", "--repl-diskless-sync-delay", "0",
                 *metrics, *self.node_args]
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..planner import SlotMove, SlotRange, slot_ranges
 
 DURABILITY_MODES = ("async", "zero-loss")
+MIN_LEASE_MS = 1000
 
 
 @dataclass
@@ -35,6 +36,13 @@ class Spec:
             raise ValueError(f"durability must be one of {', '.join(DURABILITY_MODES)}")
         if self.down_after_ms < 100:
             raise ValueError("down-after-ms must be at least 100")
+
+    @property
+    def lease_ms(self) -> int:
+        """How long a renewal keeps a node serving (fencing): down-after-ms, so that a cut-off
+        master stops serving about when it would be declared down; at least a second, so
+        that a control plane busy for a moment does not fence a healthy cluster."""
+        return max(self.down_after_ms, MIN_LEASE_MS)
 
     @property
     def acks_required(self) -> int:

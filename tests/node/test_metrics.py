@@ -360,7 +360,8 @@ def test_cluster_node_exports_cluster_info_and_keys_per_slot_range(started: list
                         ("redis_cluster_slots_pfail", 0), ("redis_cluster_slots_fail", 0),
                         ("redis_cluster_known_nodes", 1), ("redis_cluster_size", 1),
                         ("redslot_topology_epoch", 4), ("redslot_held", 0),
-                        ("redslot_slots_migrating", 0), ("redslot_slots_importing", 0)):
+                        ("redslot_slots_migrating", 0), ("redslot_slots_importing", 0),
+                        ("redslot_fenced", 0), ("redslot_lease_remaining_milliseconds", -1)):
         assert sample(families, name) == value, name
     assert sample(families, "redis_cluster_current_epoch") >= 4
     assert sample(families, "redis_cluster_my_epoch") >= 0

@@ -37,12 +37,13 @@ def view(name: str, rec: Record, **changes: object) -> NodeView:
     return replace(serving, **changes)
 
 
-def context(rec: Record, views: dict[str, NodeView], events: list[str]) -> Context:
+def context(rec: Record, views: dict[str, NodeView], events: list[str],
+            lease_expired: bool = True) -> Context:
     async def push(exclude: AbstractSet[str]) -> None:
         raise AssertionError("a step that only decides never pushes")
 
     return Context(Spec(shards=1, replicas=1), rec, views, Connections(), Connections(),
-                   set(), lambda: None, events.append, push)
+                   set(), lambda: None, events.append, push, lambda name: lease_expired)
 
 
 def healthy_views(rec: Record) -> dict[str, NodeView]:
@@ -95,3 +96,25 @@ def test_a_master_restarted_empty_is_replaced_by_its_replica_with_a_higher_epoch
     assert (shard.master, shard.replicas) == ("shard-0-1", ["shard-0-0"])
     assert shard.config_epoch > rec.epoch
     assert events == ["shard-0: failover from shard-0-0 to shard-0-1 (master restarted)"]
+
+
+def unreachable_master_views(rec: Record) -> dict[str, NodeView]:
+    """The master silent since long ago; its replica still hearing from it."""
+    views = healthy_views(rec)
+    views["shard-0-0"] = NodeView(rec.nodes["shard-0-0"].address, reachable=False, at=0.0)
+    views["shard-0-1"] = view("shard-0-1", rec, last_io_seconds=0)
+    return views
+
+
+def test_no_replica_is_promoted_while_the_silent_master_may_still_hold_its_lease() -> None:
+    rec = record()
+    healed = Healing().run(context(rec, unreachable_master_views(rec), [], lease_expired=False))
+    assert not healed.failed_over and rec.shards[0].master == "shard-0-0"
+
+
+def test_a_silent_master_whose_lease_ran_out_is_replaced_even_if_its_replica_hears_it() -> None:
+    rec = record()
+    events: list[str] = []
+    healed = Healing().run(context(rec, unreachable_master_views(rec), events))
+    assert healed.failed_over and rec.shards[0].master == "shard-0-1"
+    assert events[0].startswith("shard-0: failover from shard-0-0 to shard-0-1 (master unreachable")

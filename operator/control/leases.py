@@ -1,0 +1,105 @@
+"""Keeping every node's lease alive, and knowing when a node's lease has surely run out.
+
+Fencing (docs in the README): a node serves its slots only while it holds a lease, which
+this keeper renews a few times per lease, independently of the reconcile passes (a long
+pass must not let healthy masters' leases lapse). A replica takes a master's place only once
+``surely_expired(master)``: the last stamp a renewal to it was anchored at was received more
+than the lease, stretched by the clock-rate margin, plus some slack ago. Retries to a node
+that stopped answering resend the same stamp, so they extend nothing.
+
+A keeper that just started knows nothing of the grants a previous control plane made:
+every lease may run until a lease after its start, so no failover happens before that.
+
+Each node is renewed only when its table is at least as new as its shard's config epoch (the
+node checks): a deposed master gets no lease until it has heard of its successor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from ..actions.connection import Connections, NodeError
+from ..actions.lease import Stamp, renew
+from ..model.record import Record
+
+# Monotonic clocks on two machines may run at different rates; NTP slews CLOCK_MONOTONIC by
+# at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
+CLOCK_DRIFT = 0.01
+SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
+PERIOD_SHARE = 6  # renewals per lease
+RENEWAL_TIMEOUT = 1.0  # seconds; a node's next renewal starts only after its last one ended
+
+
+class LeaseKeeper:
+    def __init__(self, password: str | None, duration_ms: int) -> None:
+        self.duration_ms = duration_ms
+        self.conns = Connections(password, timeout=RENEWAL_TIMEOUT)
+        self.started = time.monotonic()
+        self.stamps: dict[str, Stamp] = {}  # node name -> the last stamp it handed out
+        self.anchored: dict[str, float] = {}  # node name -> ``at`` of its last grant's stamp
+        self.inflight: dict[str, asyncio.Task[None]] = {}
+
+    def expires_at(self, name: str) -> float:
+        """The latest monotonic time (this side's clock) the node may still be serving."""
+        anchor = max(self.started, self.anchored.get(name, 0.0))
+        return anchor + self.duration_ms / 1000 * (1 + CLOCK_DRIFT) + SLACK
+
+    def surely_expired(self, name: str) -> bool:
+        return time.monotonic() >= self.expires_at(name)
+
+    def retune(self, duration_ms: int) -> None:
+        """A new lease length; a longer one takes effect at once, a shorter one only once
+        every lease granted with the longer one has surely run out."""
+        if duration_ms > self.duration_ms:
+            self.duration_ms = duration_ms
+        elif duration_ms < self.duration_ms and all(
+                self.surely_expired(name) for name in self.anchored):
+            self.duration_ms = duration_ms
+
+    def renew_all(self, record: Record) -> None:
+        """Start a renewal of every node of every shard whose previous one has finished: a
+        node that hangs holds up no other node's renewals."""
+        targets = {name: (record.nodes[name].address, shard.config_epoch)
+                   for shard in record.shards for name in shard.members if name in record.nodes}
+        for name, (address, epoch) in targets.items():
+            task = self.inflight.get(name)
+            if task is None or task.done():
+                self.inflight[name] = asyncio.create_task(self.renew_one(name, address, epoch))
+        for name in set(self.stamps) - set(targets):
+            del self.stamps[name]
+        for name in [n for n, task in self.inflight.items() if n not in targets and task.done()]:
+            del self.inflight[name]
+
+    async def renew_one(self, name: str, address: str, min_epoch: int) -> None:
+        stamp = self.stamps.get(name)
+        if stamp is not None:
+            self.anchored[name] = max(self.anchored.get(name, 0.0), stamp.at)
+        try:
+            fresh = await renew(self.conns, address, self.duration_ms, min_epoch, stamp)
+            if stamp is None or stamp.run_id != fresh.run_id or fresh.remaining_ms == 0:
+                # First contact with this process, or a node that answered too late for
+                # the stamp it was given (it was stalled): grant now, not a period later.
+                self.anchored[name] = max(self.anchored.get(name, 0.0), fresh.at)
+                fresh = await renew(self.conns, address, self.duration_ms, min_epoch, fresh)
+        except NodeError:
+            return  # the next round tries again, anchored at the same stamp
+        self.stamps[name] = fresh
+
+    async def run(self, record: Callable[[], Record], stop: asyncio.Event) -> None:
+        """Renew every share of a lease until ``stop``; ``record()`` is the current record."""
+        try:
+            while not stop.is_set():
+                current = record()
+                if current.formed:
+                    self.renew_all(current)
+                try:
+                    await asyncio.wait_for(stop.wait(), self.duration_ms / 1000 / PERIOD_SHARE)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in self.inflight.values():
+                task.cancel()
+            await asyncio.gather(*self.inflight.values(), return_exceptions=True)
+            await self.conns.close()
