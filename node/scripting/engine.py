@@ -26,6 +26,7 @@ from ..acl.check import OK as ACL_OK
 from ..acl.log import LogEntry
 from ..base import errors
 from ..base.errors import CommandError
+from ..keyspace.propagation import TARGET_ALL
 from ..keyspace.slots import key_slot
 from ..protocol.reply import Raw
 from .bitop import lua_type_name
@@ -104,7 +105,7 @@ class RunContext:
         self.start = time.monotonic()
         self.oom_at_start = oom
         self.slot = slot
-        self.repl = 3
+        self.repl = TARGET_ALL  # redis.set_repl's targets
         self.propagating_from = 0
         self.argv = argv  # the caller's command (FUNCTION STATS)
 
@@ -320,11 +321,11 @@ class Engine:
                 cmd.rejected_calls += 1
             return False, error_table(table, refusal)
         assert cmd is not None
-        pending = server.propagation.pending
-        before = len(pending)
+        propagation = server.propagation
+        before = len(propagation.pending)
         result = server.invoke(client, cmd, argv)
-        if ctx.repl == 0:
-            del pending[before:]
+        if ctx.repl != TARGET_ALL and len(propagation.pending) > before:
+            propagation.restrict(before, ctx.repl)
         return type(result) is not CommandError, to_lua(table, result, client.resp3)
 
     def _check(self, ctx: RunContext, argv: list[bytes]) -> tuple[Command | None, str | None]:

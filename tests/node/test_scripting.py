@@ -834,3 +834,53 @@ def test_sigterm_stops_a_node_stuck_in_a_busy_script():
         worker.join(5)
     finally:
         proc.stop()
+
+
+SET_REPL_SCRIPT = (
+    "redis.call('set', 'all', 1) "
+    "redis.set_repl(redis.REPL_AOF) redis.call('set', 'aof', 1) "
+    "redis.set_repl(redis.REPL_REPLICA) redis.call('select', 1) redis.call('set', 'replica', 1) "
+    "redis.set_repl(redis.REPL_NONE) redis.call('set', 'none', 1) "
+    "redis.set_repl(redis.REPL_ALL) redis.call('set', 'last', 1) return 1")
+
+
+def aof_increments(workdir: str) -> bytes:
+    folder = f"{workdir}/appendonlydir"
+    (incr,) = [n for n in os.listdir(folder) if n.endswith(".incr.aof")]
+    with open(f"{folder}/{incr}", "rb") as f:
+        return f.read()
+
+
+def replica_keys(master_port: int) -> tuple[list[bytes], list[bytes]]:
+    replica = start_node("--replicaof", "127.0.0.1", str(master_port))
+    try:
+        r = redis.Redis(port=replica.port)
+        deadline = time.monotonic() + 10
+        while r.info("replication")["master_link_status"] != "up":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        master = redis.Redis(port=master_port)
+        master.eval(SET_REPL_SCRIPT, 0)
+        master.set("sentinel", 1)
+        while r.get("sentinel") is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return sorted(r.keys()), sorted(redis.Redis(port=replica.port, db=1).keys())
+    finally:
+        replica.stop()
+
+
+def test_set_repl_sends_effects_to_the_aof_or_the_replicas_only_as_redis_does():
+    outcomes = []
+    for start in (start_node, start_redis_server):
+        proc = start("--appendonly", "yes", "--appendfsync", "always")
+        try:
+            keys = replica_keys(proc.port)
+            outcomes.append((keys, aof_increments(proc.workdir)))
+        finally:
+            proc.stop()
+    ours, theirs = outcomes
+    assert ours == theirs
+    (db0, db1), aof = ours
+    assert db0 == [b"all", b"sentinel"] and db1 == [b"last", b"replica"]
+    assert b"aof" in aof and b"replica" not in aof and b"none" not in aof
