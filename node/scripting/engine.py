@@ -31,6 +31,7 @@ from ..keyspace.slots import key_slot
 from ..protocol.reply import Raw
 from .bitop import lua_type_name
 from .busy import BusyState
+from .cjson import make_cjson
 from .convert import error_table, error_text, to_lua
 from .libraries import make_libraries
 from .prelude import PRELUDE, PRELUDE_NAME
@@ -139,6 +140,7 @@ class Engine:
                                attribute_filter=_deny_attributes)
         self.lua = lua
         self.table = lua.table_from
+        self._cjson_null = lua.eval("newproxy()")
         py = lua_table(lua, {
             "call": self.call, "pcall": self.pcall, "hook": self.hook,
             "sha1hex": self._sha1hex, "error_text": self._error_text, "log": self._log,
@@ -148,9 +150,8 @@ class Engine:
             "register_function": self._register_function, "load_hook": self._load_hook,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
             "libs": lua_table(lua, {
-                name: lua_table(lua, {fname: self._raising(f) if lua51.lua_type(f) is None else f
-                                      for fname, f in funcs.items()})
-                for name, funcs in make_libraries(lua).items()}),
+                name: self._library_table(funcs)
+                for name, funcs in self._libraries().items()}),
         })
         loader = lua.eval("loadstring")
         chunk = loader(PRELUDE.encode(), PRELUDE_NAME.encode())
@@ -158,6 +159,23 @@ class Engine:
         self._run = self.runner.run
         self._run_inline = self.runner.run_inline
         self._compile = self.runner.compile
+
+    def _libraries(self) -> dict[str, dict[str, Any]]:
+        libraries = make_libraries(self.lua, self._cjson_null)
+        libraries["cjson"]["new"] = self._cjson_new
+        return libraries
+
+    def _library_table(self, funcs: dict[str, Any]) -> Any:
+        """A library's Lua table: Python functions raising as C functions do."""
+        return lua_table(self.lua, {
+            name: self._raising(f) if callable(f) and lua51.lua_type(f) is None else f
+            for name, f in funcs.items()})
+
+    def _cjson_new(self, *args: Any) -> tuple[bool, Any]:
+        """cjson.new (lua_cjson_new): a module table with settings of its own."""
+        funcs = make_cjson(self.lua, self._cjson_null)
+        funcs["new"] = self._cjson_new
+        return True, self._library_table(funcs)
 
     def reset(self) -> None:
         """SCRIPT FLUSH (scriptingReset): a fresh interpreter and an empty cache."""

@@ -884,3 +884,77 @@ def test_set_repl_sends_effects_to_the_aof_or_the_replicas_only_as_redis_does():
     (db0, db1), aof = ours
     assert db0 == [b"all", b"sentinel"] and db1 == [b"last", b"replica"]
     assert b"aof" in aof and b"replica" not in aof and b"none" not in aof
+
+
+CJSON_SETTINGS = [
+    "return cjson.encode_max_depth()",
+    "return cjson.encode_max_depth(0)",
+    "return cjson.encode_max_depth('x')",
+    "return cjson.encode_max_depth(1,2)",
+    "return cjson.encode_max_depth(nil,nil)",
+    "return {cjson.encode_sparse_array()}",
+    "return cjson.encode_keep_buffer('maybe')",
+    "return cjson.encode_keep_buffer({})",
+    "return cjson.encode_keep_buffer(1)",
+    "return cjson.encode_keep_buffer('off')",
+    "return cjson.encode_keep_buffer()",
+    "return cjson.encode_keep_buffer(true)",
+    "return cjson.encode_invalid_numbers('null')",
+    "return cjson.encode({1/0, -1/0, 0/0})",
+    "return cjson.encode_invalid_numbers(true)",
+    "return cjson.encode({1/0, -1/0, 0/0, [4]=1.5})",
+    "return cjson.encode_invalid_numbers(false)",
+    "return cjson.encode_number_precision(15)",
+    "return cjson.encode_number_precision(3.7)",
+    "return cjson.encode({1/3, 12345.678, 1e20})",
+    "return cjson.encode_number_precision(14)",
+    "local c = cjson.new(); return {c.encode_max_depth(3), cjson.encode_max_depth(), c._NAME, c._VERSION, c.null == cjson.null}",
+    "local c = cjson.new(); c.encode_max_depth(2); return c.encode({{{1}}})",
+    "return cjson.encode_max_depth(2.5)",
+    "return cjson.encode({{1}})",
+    "return cjson.encode({{{1}}})",
+    "return cjson.encode_max_depth('7')",
+    "return cjson.encode_max_depth(1000)",
+    "return cjson.decode_max_depth(2)",
+    "return cjson.decode('[[1]]')",
+    "return cjson.decode('[[[1]]]')",
+    "return cjson.decode_max_depth(1000)",
+    "return cjson.decode_invalid_numbers(false)",
+    "return cjson.decode('[0x10]')",
+    "return cjson.decode('[Infinity]')",
+    "return cjson.decode('[-Inf]')",
+    "return cjson.decode('[01]')",
+    "return cjson.decode('[+1]')",
+    "return cjson.decode('[1.5]')",
+    "return cjson.decode_invalid_numbers('on')",
+    "return cjson.decode('[+1]')",
+    "return {cjson.encode_sparse_array(true, 0, 3)}",
+    "return cjson.encode({[1]=1, [20]=2})",
+    "return {cjson.encode_sparse_array(false, 1, 0)}",
+    "return cjson.encode({[1]=1, [3]=2})",
+    "return cjson.encode({[1]=1, [2]=2})",
+    "return {cjson.encode_sparse_array(nil, -1)}",
+    "return {cjson.encode_sparse_array(1, 2, 10)}",
+    "return {cjson.encode_sparse_array('on', 2, 10)}",
+    "return {cjson.encode_sparse_array(false, 2, 10, 4)}",
+    "return {cjson.encode_sparse_array()}",
+    "cjson.encode_max_depth = nil",
+    "return cjson._NAME .. cjson._VERSION",
+    "return type(cjson.new)",
+    "return cjson.new().encode({a=1})",
+    "local c = cjson.new() c.x = 1 return c.x",
+    "cjson.encode_sparse_array(false, 2, 10) return cjson.encode_max_depth(5)",
+]
+CJSON_LIBRARY = ("#!lua name=cj\nredis.register_function('depth', function() "
+                 "return cjson.encode_max_depth() end)")
+
+
+def test_cjson_settings_match_redis_and_last_per_interpreter(node, reference):
+    """The configuration functions of lua_cjson.c: replies, errors, their effect on
+    encode/decode, cjson.new; EVAL's settings last across scripts but are not the
+    functions' (Redis runs those in another interpreter)."""
+    commands = [("EVAL", script, "0") for script in CJSON_SETTINGS]
+    commands += [("FUNCTION", "LOAD", "REPLACE", CJSON_LIBRARY), ("FCALL", "depth", "0"),
+                 ("EVAL", "return cjson.encode_max_depth(1000)", "0"),
+                 ("FUNCTION", "DELETE", "cj")]
+    assert_same(node, reference, commands)
