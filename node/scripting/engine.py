@@ -117,8 +117,9 @@ class RunContext:
 class Engine:
     """The interpreter, the EVAL script cache and the run in progress."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, functions: bool = False) -> None:
         self.server = server
+        self.functions = functions  # the function libraries' interpreter (no EVAL-only API)
         self.client: Any = None  # the script client, made on first use
         self.run_ctx: RunContext | None = None
         self.busy = BusyState(server)
@@ -145,10 +146,12 @@ class Engine:
             "call": self.call, "pcall": self.pcall, "hook": self.hook,
             "sha1hex": self._sha1hex, "error_text": self._error_text, "log": self._log,
             "setresp": self._setresp, "setrepl": self._setrepl, "acl_check": self._acl_check,
-            "random": self._random,
+            "random": self._random, "next": self._next, "pairs": self._pairs,
+            "rawget": self._rawget,
             "randomseed": self._randomseed, "unwrap": unwrap, "guarded": self._guarded,
             "register_function": self._register_function, "load_hook": self._load_hook,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
+            "functions": self.functions,
             "libs": lua_table(lua, {
                 name: self._library_table(funcs)
                 for name, funcs in self._libraries().items()}),
@@ -159,6 +162,8 @@ class Engine:
         self._run = self.runner.run
         self._run_inline = self.runner.run_inline
         self._compile = self.runner.compile
+        raw = self.runner.raw
+        self._raw_next, self._raw_rawget, self._pairs_next = raw.next, raw.rawget, raw.pairs_next
 
     def _libraries(self) -> dict[str, dict[str, Any]]:
         libraries = make_libraries(self.lua, self._cjson_null)
@@ -531,6 +536,35 @@ class Engine:
         if name not in self.server.commands:
             raise self._fail_table(b"ERR Invalid command passed to redis.acl_check_cmd()")
         return True
+
+    def _table_argument(self, args: tuple[Any, ...]) -> Any:
+        """luaL_checktype(1, LUA_TTABLE): the table, else the C function's error."""
+        if args and lua51.lua_type(args[0]) == "table":
+            return args[0]
+        got = "no value" if not args else (
+            "function" if callable(args[0]) and lua51.lua_type(args[0]) is None
+            else lua_type_name(args[0]))
+        raise self._fail(b"bad argument #1 to '%s' (table expected, got %s)" % (
+            self.runner.called_as(), got.encode()))
+
+    def _next(self, *args: Any) -> Any:
+        """next, walking a read-only proxy's real table."""
+        table = self._table_argument(args)
+        try:
+            return self._raw_next(table, args[1] if len(args) > 1 else None)
+        except lua51.LuaError as exc:
+            raise ScriptError(str(exc).encode("utf-8", "surrogateescape")) from None
+
+    def _pairs(self, *args: Any) -> Any:
+        """pairs: the iterator walks a read-only proxy's real table."""
+        return self._pairs_next, self._table_argument(args), None
+
+    def _rawget(self, *args: Any) -> Any:
+        """rawget, reading a read-only proxy's real table."""
+        table = self._table_argument(args)
+        if len(args) < 2:
+            raise self._fail(b"bad argument #2 to '%s' (value expected)" % self.runner.called_as())
+        return self._raw_rawget(table, args[1])
 
     def _random(self, *args: Any) -> float:
         """redis_math_random: Redis's own rand48, the same draws as on every Redis."""

@@ -958,3 +958,77 @@ def test_cjson_settings_match_redis_and_last_per_interpreter(node, reference):
                  ("EVAL", "return cjson.encode_max_depth(1000)", "0"),
                  ("FUNCTION", "DELETE", "cj")]
     assert_same(node, reference, commands)
+
+
+GLOBALS_WALK = [
+    "local t={} for k,v in pairs(_G) do t[#t+1]=tostring(k)..'='..type(v) end table.sort(t) return t",
+    'local t={} for k,v in pairs(redis) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(string) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(math) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(table) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(cjson) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(bit) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(struct) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(cmsgpack) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(coroutine) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    "return {next(_G) ~= nil, rawget(_G, 'redis') == redis, #string, rawget(redis,'call') == redis.call}",
+    'table.insert(_G, 1)',
+    'table.insert(redis, 1)',
+    'table.insert(string, 1, 2)',
+    'return table.getn(_G)',
+    'return table.maxn(_G)',
+    'local n=0 for k,v in ipairs(_G) do n=n+1 end return n',
+    'table.sort(redis)',
+    "return table.concat(string, ',')",
+    'table.remove(_G)',
+    'return unpack(_G)',
+    'local n = 0 table.foreach(_G, function(k,v) n = n + 1 end) return n > 30',
+    "return select('#', next(redis, nil))",
+    "return next({}, 'x')",
+    "return next(_G, 'nonexist')",
+    'return next(nil)',
+    'return pairs(nil)',
+    'return rawget(nil, 1)',
+    'return pairs()',
+    'return pairs({}) == next',
+    'return pairs(_G) == next',
+    'local f, t = pairs(_G) t.x = 1',
+    "for k, v in pairs(_G) do if type(v) == 'table' and k ~= '_G' and k ~= 'KEYS' and k ~= 'ARGV' then v.x = 1 end end",
+    'for k, v in pairs(_G) do _G[k] = nil end',
+    'for k, v in pairs(redis) do redis[k] = nil end',
+    'local k, v = next(_G) _G[k] = v',
+    "rawset(_G, 'x', 1)",
+    "return rawget(_G, 'x')",
+    'return rawequal(_G, _G)',
+    'local t = {} for k in pairs(_G._G) do t[#t+1] = k end return #t > 30',
+    'local f = next; return f(nil)',
+    'local t = {n = rawget} return t.n()',
+    'return {pcall(next)}',
+    'return {pcall(rawget, {})}',
+    'table.foreach(_G, nil)',
+    'table.foreach(1)',
+    "local ok, e = pcall(function() return next(redis, 'zz') end) return e",
+    'local n = 0 for k, v in next, _G do n = n + 1 end return n > 30',
+    'return rawget(redis.call)',
+    'return next(redis.call)',
+    'local t = {} for k in pairs(KEYS) do t[#t+1] = k end return t',
+    'return {next({10})}',
+    'return rawget({5}, 1)',
+    'return rawget({5})',
+]
+GLOBALS_LIBRARY = (
+    "#!lua name=walk\n"
+    "local function keys(t) local out = {} for k in pairs(t) do out[#out + 1] = tostring(k) end "
+    "table.sort(out) return out end\n"
+    "redis.register_function('globals', function() return keys(_G) end)\n"
+    "redis.register_function('redis', function() return keys(redis) end)\n"
+    "redis.register_function('handler', function() return __redis__err__handler end)")
+
+
+def test_walking_globals_and_library_tables_matches_redis_and_changes_nothing(node, reference):
+    """pairs/next/rawget see the protected tables' contents as Redis's read-only tables
+    show them (EVAL's and the functions' own sets); every write attempt gets Redis's error."""
+    commands: list[tuple[str, ...]] = [("EVAL", script, "1", "k") for script in GLOBALS_WALK]
+    commands += [("FUNCTION", "LOAD", "REPLACE", GLOBALS_LIBRARY), ("FCALL", "globals", "0"),
+                 ("FCALL", "redis", "0"), ("FCALL", "handler", "0"), ("FUNCTION", "DELETE", "walk")]
+    assert_same(node, reference, commands)
