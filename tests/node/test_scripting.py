@@ -1032,3 +1032,24 @@ def test_walking_globals_and_library_tables_matches_redis_and_changes_nothing(no
     commands += [("FUNCTION", "LOAD", "REPLACE", GLOBALS_LIBRARY), ("FCALL", "globals", "0"),
                  ("FCALL", "redis", "0"), ("FCALL", "handler", "0"), ("FUNCTION", "DELETE", "walk")]
     assert_same(node, reference, commands)
+
+
+def test_a_connection_accepted_as_a_busy_script_starts_gets_busy_replies():
+    """The connection is accepted in the same event-loop turn as the EVAL is read (both
+    wait behind a DEBUG SLEEP): it must be served by the busy hook, not after the script."""
+    proc = start_node("--busy-reply-threshold", "100")
+    try:
+        with RawClient(proc.port) as sleeper, RawClient(proc.port) as runner:
+            sleeper.send_raw(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.5\r\n")
+            time.sleep(0.1)
+            with RawClient(proc.port) as late:  # connected while the loop sleeps
+                runner.send_raw(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n")
+                time.sleep(0.6)  # the sleep ends, then the script runs past the threshold
+                late.sock.settimeout(5)
+                assert late.call("GET", "x").startswith(b"-BUSY Redis is busy running a script")
+                assert late.call("SCRIPT", "KILL") == b"+OK\r\n"
+                assert late.call("PING") == b"+PONG\r\n"
+            assert runner.read_reply().startswith(b"-ERR Script killed by user")
+            assert sleeper.read_reply() == b"+OK\r\n"
+    finally:
+        proc.stop()
