@@ -89,7 +89,7 @@ class RunContext:
 
     __slots__ = ("caller", "funcname", "eval_mode", "read_only", "allow_oom", "cross_slot",
                  "write_dirty", "killed", "timed_out", "start", "oom_at_start", "slot",
-                 "repl", "propagating_from", "argv")
+                 "repl", "propagating_from", "argv", "acl_user")
 
     def __init__(self, caller: Client, funcname: str, eval_mode: bool, flags: int,
                  read_only: bool, oom: bool, slot: int, argv: list[bytes]) -> None:
@@ -109,6 +109,8 @@ class RunContext:
         self.repl = TARGET_ALL  # redis.set_repl's targets
         self.propagating_from = 0
         self.argv = argv  # the caller's command (FUNCTION STATS)
+        user = getattr(caller, "user", None)  # checked per call unless unrestricted
+        self.acl_user = user if user is not None and not user.unrestricted() else None
 
     def duration_ms(self) -> int:
         return int((time.monotonic() - self.start) * 1000)
@@ -162,6 +164,7 @@ class Engine:
         self._run = self.runner.run
         self._run_inline = self.runner.run_inline
         self._compile = self.runner.compile
+        self._invoke = self.server.invoke
         raw = self.runner.raw
         self._raw_next, self._raw_rawget, self._pairs_next = raw.next, raw.rawget, raw.pairs_next
 
@@ -228,8 +231,8 @@ class Engine:
         """luaCallFunction: run ``fn`` for ``caller``; its reply (or CommandError)."""
         server = self.server
         slot = key_slot(keys[0]) if keys and server.cluster is not None else -1
-        ctx = RunContext(caller, funcname, eval_mode, flags, read_only, self.oom_now(), slot,
-                         argv)
+        ctx = RunContext(caller, funcname, eval_mode, flags, read_only,
+                         bool(server.maxmemory) and self.oom_now(), slot, argv)
         client = self.client
         if client is None:
             client = self.client = server.new_client()
@@ -242,10 +245,10 @@ class Engine:
         hook = HOOK_INSTRUCTIONS if self.threshold > 0 else 0
         try:
             if len(keys) + len(args) <= INLINE_ARGS:
-                ok, payload, quiet = self._run_inline(
+                result = self._run_inline(
                     fn, eval_mode, funcname.encode(), caller.resp3, hook, len(keys), *keys, *args)
             else:
-                ok, payload, quiet = self._run(
+                result = self._run(
                     fn, eval_mode, funcname.encode(), caller.resp3, hook, self.table(keys),
                     self.table(args))
         finally:
@@ -254,8 +257,9 @@ class Engine:
                 self.busy.leave(ctx)
         if ctx.killed and self.busy.shutting_down():
             del server.propagation.pending[ctx.propagating_from:]
-        if ok:
-            return Raw(payload)
+        if type(result) is bytes:
+            return Raw(result)
+        _, payload, quiet = result
         text = payload.decode("utf-8", "surrogateescape")
         if quiet:
             return Raw(b"-%s\r\n" % text.replace("\r", " ").replace("\n", " ").encode(
@@ -303,53 +307,57 @@ class Engine:
     # --- redis.call ---
 
     def call(self, *args: Any) -> Any:
-        """redis.call: the reply, or the error raised in the script."""
-        ok, value = self._call(args)
-        if not ok:
-            raise ScriptError(value)
-        return value
-
-    def pcall(self, *args: Any) -> Any:
-        """redis.pcall: the reply, an error as an ``{err=...}`` table."""
-        return self._call(args)[1]
-
-    def _call(self, args: tuple[Any, ...]) -> tuple[bool, Any]:
-        """luaRedisGenericCommand: (True, reply) or (False, error table)."""
+        """redis.call (luaRedisGenericCommand): the reply, or the error raised in the
+        script as an ``{err=...}`` table."""
         ctx = self.run_ctx
-        table = self.table
         if ctx is None:
-            return False, table({b"err": b"ERR redis.call/pcall can only be called inside a "
-                                         b"script invocation"})
+            raise ScriptError(self.table({b"err": b"ERR redis.call/pcall can only be called "
+                                                  b"inside a script invocation"}))
         if not args:
-            return False, table({b"err": b"ERR Please specify at least one argument for this "
-                                         b"redis lib call"})
-        argv = []
-        for arg in args:
+            raise ScriptError(self.table({b"err": b"ERR Please specify at least one argument "
+                                                  b"for this redis lib call"}))
+        argv = list(args)
+        for i, arg in enumerate(args):
             kind = type(arg)
-            if kind is bytes:
-                argv.append(arg)
-            elif kind is int:
-                argv.append(b"%.17g" % arg)
-            elif kind is float:
-                argv.append(c_double(arg))
-            else:
-                return False, table({b"err": b"ERR Lua redis lib command arguments must be "
-                                             b"strings or integers"})
+            if kind is not bytes:
+                if kind is int:
+                    argv[i] = b"%.17g" % arg
+                elif kind is float:
+                    argv[i] = c_double(arg)
+                else:
+                    raise ScriptError(self.table({b"err": b"ERR Lua redis lib command "
+                                                          b"arguments must be strings or "
+                                                          b"integers"}))
         server = self.server
-        client = self.client
         cmd, refusal = self._check(ctx, argv)
         if refusal is not None:
             server.count_error(refusal)
             if cmd is not None:
                 cmd.rejected_calls += 1
-            return False, error_table(table, refusal)
+            raise ScriptError(error_table(self.table, refusal))
         assert cmd is not None
-        propagation = server.propagation
-        before = len(propagation.pending)
-        result = server.invoke(client, cmd, argv)
-        if ctx.repl != TARGET_ALL and len(propagation.pending) > before:
-            propagation.restrict(before, ctx.repl)
-        return type(result) is not CommandError, to_lua(table, result, client.resp3)
+        client = self.client
+        if ctx.repl == TARGET_ALL:
+            result = self._invoke(client, cmd, argv)
+        else:
+            propagation = server.propagation
+            before = len(propagation.pending)
+            result = self._invoke(client, cmd, argv)
+            if len(propagation.pending) > before:
+                propagation.restrict(before, ctx.repl)
+        kind = type(result)
+        if kind is bytes or kind is int:
+            return result
+        if kind is CommandError:
+            raise ScriptError(to_lua(self.table, result, client.resp3))
+        return to_lua(self.table, result, client.resp3)
+
+    def pcall(self, *args: Any) -> Any:
+        """redis.pcall: the reply, an error as an ``{err=...}`` table."""
+        try:
+            return self.call(*args)
+        except ScriptError as exc:
+            return exc.value
 
     def _check(self, ctx: RunContext, argv: list[bytes]) -> tuple[Command | None, str | None]:
         """scriptCall's checks in order: the command or the refusal text."""
@@ -368,9 +376,8 @@ class Engine:
         if cmd.noscript or cmd.name in NOSCRIPT_IN_7_0:
             return cmd, errors.SCRIPT_NOT_ALLOWED
         caller = ctx.caller
-        user = getattr(caller, "user", None)
-        if user is not None and not user.unrestricted():
-            refusal = self._acl_refusal(user, cmd, argv)
+        if ctx.acl_user is not None:
+            refusal = self._acl_refusal(ctx.acl_user, cmd, argv)
             if refusal is not None:
                 return cmd, refusal
         if ctx.read_only and (cmd.write or cmd.may_replicate):

@@ -422,7 +422,8 @@ function runner.set_script_resp3(on) script_resp3 = on end
 local cur_fn, cur_keys, cur_args
 local function call_function() return cur_fn(cur_keys, cur_args) end
 
--- run a compiled body (EVAL: KEYS/ARGV globals) or a function (FCALL: keys, args)
+-- run a compiled body (EVAL: KEYS/ARGV globals) or a function (FCALL: keys, args): the
+-- reply in RESP, or false, the error text and whether it is quiet (not counted again)
 local function run(fn, is_eval, funcname, resp3, hook_count, keys, args)
   script_resp3 = false
   if hook_count > 0 then dbg.sethook(hook, "", hook_count) end
@@ -447,7 +448,7 @@ local function run(fn, is_eval, funcname, resp3, hook_count, keys, args)
   end
   local out = {}
   encode(result, out, resp3, script_resp3)
-  return true, concat(out), false
+  return concat(out)
 end
 runner.run = run
 
