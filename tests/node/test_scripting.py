@@ -1053,3 +1053,117 @@ def test_a_connection_accepted_as_a_busy_script_starts_gets_busy_replies():
             assert sleeper.read_reply() == b"+OK\r\n"
     finally:
         proc.stop()
+
+
+SCRIPTING_COMMANDS = ("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "script",
+                      "function")
+PROSE = (b"summary", b"complexity", b"history")
+
+
+def without_prose(docs: object, ours: bool) -> object:
+    """COMMAND DOCS's facts: Redis's prose left out (redslot gives none), and 7.2's
+    display_text, which only repeats an argument's name here."""
+    if isinstance(docs, dict):
+        if ours and b"display_text" in docs:
+            assert docs[b"display_text"] == docs[b"name"]
+        return {k: without_prose(v, ours) for k, v in docs.items()
+                if k not in PROSE and not (ours and k == b"display_text")}
+    if isinstance(docs, list):
+        return [without_prose(v, ours) for v in docs]
+    return docs
+
+
+def test_info_config_alias_and_command_docs_cover_scripting_as_redis_does(node, reference):
+    """INFO's script and function fields, lua-time-limit as busy-reply-threshold's alias,
+    and COMMAND DOCS's facts for every scripting command, as redis-server gives them."""
+    fields = {}
+    for server in (node, reference):
+        r = redis.Redis(port=server.port)
+        r.script_flush("SYNC")
+        r.function_flush("SYNC")
+        r.script_load("return 1")
+        r.script_load("return 2")
+        r.function_load("#!lua name=two\nredis.register_function('f1', function() return 1 end)"
+                        "\nredis.register_function('f2', function() return 2 end)")
+        info = r.info("memory")
+        fields[server.port] = {k: info[k] if k.startswith("number_of") else type(info[k])
+                               for k in info if any(w in k for w in ("lua", "script", "vm",
+                                                                     "function"))}
+        assert r.config_set("lua-time-limit", 300)
+        assert r.config_get("busy-reply-threshold") == {"busy-reply-threshold": "300"}
+        r.config_set("busy-reply-threshold", 5000)
+        r.function_flush()
+    assert fields[node.port] == fields[reference.port]
+    assert fields[node.port]["number_of_cached_scripts"] == 2
+    assert fields[node.port]["number_of_functions"] == 2
+    ours, theirs = (without_prose(redis.Redis(port=server.port, protocol=3).execute_command(
+        "COMMAND DOCS", *SCRIPTING_COMMANDS), server is node) for server in (node, reference))
+    assert isinstance(theirs, dict)
+    del theirs[b"script"][b"subcommands"][b"script|debug"]  # not implemented (README)
+    for flush in (b"script|flush", b"function|flush"):  # the argument 7.2 renamed
+        theirs[flush.split(b"|")[0]][b"subcommands"][flush][b"arguments"][0][b"name"] = (
+            b"flush-type")
+    assert ours == theirs
+
+
+def test_functions_in_an_rdb_cross_between_redis_and_redslot():
+    """RDB_OPCODE_FUNCTION2 both ways: each server loads the other's snapshot's libraries."""
+    for first, second in ((start_node, start_redis_server), (start_redis_server, start_node)):
+        writer = first()
+        try:
+            r = redis.Redis(port=writer.port)
+            r.function_load(LIBRARY)
+            r.function_load(LIBRARY_RO)
+            r.set("n", 41)
+            assert r.save()
+            writer.stop(keep_dir=True)
+            reader = second("--dir", writer.workdir, "--dbfilename", "dump.rdb")
+            try:
+                again = redis.Redis(port=reader.port)
+                assert library_names(again) == [b"lib", b"rolib"]
+                assert again.fcall("incrget", 1, "n") == b"42"
+                assert again.fcall_ro("peek", 1, "n") == b"42"
+            finally:
+                reader.stop()
+        finally:
+            writer.stop()
+
+
+def libraries_once_replicated(master: redis.Redis, replica: redis.Redis, step: str) -> list[bytes]:
+    """The replica's libraries once it has what the master wrote before ``step``."""
+    master.set("sentinel", step)
+    deadline = time.monotonic() + 10
+    while replica.get("sentinel") != step.encode():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return library_names(replica)
+
+
+def test_function_flush_and_delete_replicate_and_script_flush_does_not_as_in_redis():
+    """A redslot replica of a redslot master and of redis-server: FUNCTION DELETE and FLUSH
+    reach it; SCRIPT FLUSH does not (Redis 7.0's scriptCommand propagates nothing)."""
+    outcomes = []
+    for start in (start_node, start_redis_server):
+        master = start()
+        replica = start_node("--replicaof", "127.0.0.1", str(master.port))
+        try:
+            m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+            deadline = time.monotonic() + 10
+            while r.info("replication")["master_link_status"] != "up":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            sha = r.script_load("return 1")
+            m.function_load(LIBRARY)
+            m.function_load(LIBRARY_RO)
+
+            seen = [libraries_once_replicated(m, r, "load")]
+            m.function_delete("rolib")
+            seen.append(libraries_once_replicated(m, r, "delete"))
+            m.function_flush()
+            m.script_flush()
+            seen.append(libraries_once_replicated(m, r, "flush"))
+            outcomes.append((seen, r.script_exists(sha)))
+        finally:
+            replica.stop()
+            master.stop()
+    assert outcomes[0] == outcomes[1] == ([[b"lib", b"rolib"], [b"lib"], []], [True])
