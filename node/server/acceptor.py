@@ -1,4 +1,4 @@
-"""Plain TCP listening sockets whose connections get their client at once (acceptTcpHandler).
+"""Listening sockets (TCP, Unix) whose connections get their client at once (acceptTcpHandler).
 
 asyncio's own servers accept a connection in one loop callback and make its protocol and
 transport in later ones, so a connection accepted in the very turn a long script starts
@@ -8,7 +8,8 @@ is watched with ``add_reader`` and each accepted socket gets its ``Client`` in t
 callback, listed in ``Server.connecting`` until the event loop has made its transport
 (``connect_accepted_socket``). The busy hook serves the ones still listed itself; those
 it adopted keep the transport it gave them until the script ends.
-TLS listeners stay asyncio servers: their handshake needs the loop.
+TLS listeners stay asyncio servers: their handshake needs the loop (and busy scripts leave
+TLS connections to it anyway).
 """
 
 from __future__ import annotations
@@ -49,6 +50,19 @@ def listening_sockets(host: str | None, port: int, family: int,
             sock.close()
         raise
     return made
+
+
+def unix_listening_socket(path: str, backlog: int) -> socket.socket:
+    """A listening, non-blocking Unix socket at ``path``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class Acceptor:

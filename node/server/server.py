@@ -46,7 +46,7 @@ from ..replication.replica_link import MasterLink
 from ..scripting.engine import Engine
 from ..scripting.functions import Functions
 from ..table.command import Command
-from .acceptor import Acceptor, attach, listening_sockets
+from .acceptor import Acceptor, attach, listening_sockets, unix_listening_socket
 from .client import Client
 from .client_eviction import evict_clients
 from .dispatch import execute, invoke, run_requests
@@ -449,7 +449,7 @@ class Server:
     # --- clients ---
 
     def _accepted(self, sock: socket.socket) -> None:
-        """A new TCP connection: its client now, its transport once the loop makes it."""
+        """A new connection: its client now, its transport once the loop makes it."""
         client = Client(self)
         self.connecting[id(client)] = (client, sock)
         asyncio.get_running_loop().create_task(attach(client, sock))
@@ -580,8 +580,8 @@ class Server:
         if os.path.exists(path):
             os.unlink(path)
         try:
-            listener = await asyncio.get_running_loop().create_unix_server(
-                lambda: Client(self), path=path, backlog=self.config["tcp-backlog"])
+            listener = Acceptor([unix_listening_socket(path, self.config["tcp-backlog"])],
+                                self._accepted)
         except OSError as exc:
             raise OSError(f"Failed opening Unix socket: {exc}") from exc
         if self.config["unixsocketperm"]:

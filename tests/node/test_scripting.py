@@ -332,6 +332,7 @@ CALL_CASES = [
     "return redis.call('debug', 'protocol', 'double')",
     "return redis.call('debug', 'protocol', 'true')",
     "return redis.call('time')[1] ~= nil",
+    "local t = redis.call('time') redis.call('randomkey') return redis.call('set', 'after', t[2])",
     "return redis.call('select', 1)",
     "redis.call('select', 1); redis.call('set', 'in1', 'x'); return redis.call('get', 'in1')",
     "return redis.call('get', 'in1')",
@@ -404,6 +405,7 @@ def test_script_cache_commands_match_redis(node, reference):
         ("EVAL", "return 1", "2", "a"), ("EVAL", "return 1", "-1"), ("EVAL", "return 1", "x"),
         ("SCRIPT", "LOAD", "return +"), ("SCRIPT", "FLUSH", "BAD"),
         ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "EXISTS", sha), ("SCRIPT", "FLUSH"),
+        ("SCRIPT", "FLUSH", "SYNC"), ("SCRIPT", "FLUSH", "ASYNC", "SYNC"),
         ("SCRIPT", "KILL"), ("FUNCTION", "KILL"),
         ("EVAL", "return {#KEYS, #ARGV, KEYS[40], ARGV[5]}", "40", *map(str, range(45))),
         ("EVAL", "return {#KEYS, #ARGV, KEYS[1], ARGV[1]}", "0"),
@@ -463,7 +465,8 @@ def test_functions_match_redis(node, reference):
         ("FUNCTION", "LOAD", "BOGUS", LIBRARY), ("FUNCTION", "LOAD"),
         ("FUNCTION", "DELETE", "nosuch"), ("FUNCTION", "DELETE", "rolib"),
         ("FUNCTION", "STATS"), ("FUNCTION", "FLUSH", "BAD"), ("FUNCTION", "RESTORE", "junk"),
-        ("FUNCTION", "RESTORE", "junk", "BAD"), ("FUNCTION", "FLUSH"), ("FUNCTION", "LIST"),
+        ("FUNCTION", "RESTORE", "junk", "BAD"), ("FUNCTION", "FLUSH", "ASYNC"),
+        ("FUNCTION", "FLUSH", "SYNC"), ("FUNCTION", "FLUSH"), ("FUNCTION", "LIST"),
     ])
 
 
