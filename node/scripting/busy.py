@@ -12,8 +12,10 @@ The caller's socket is left alone, as Redis protects it, and so are TLS connecti
 bytes are TLS records, which only their transport can read: they wait for the script to
 end, as a client blocked on a slow network would); a peer that hung up is skipped
 until the loop runs again and closes it. New connections are accepted from the listening
-sockets too, on a ``BusyTransport`` (plain blocking sends); once the script ends each is
-handed to the event loop (``connect_accepted_socket``), its client kept as it is. The short
+sockets too, on a ``BusyTransport`` (plain blocking sends), and so are connections accepted
+before the script started whose transport the loop had not made yet (``Server.connecting``,
+server/acceptor.py); once the script ends each is handed to the event loop
+(``connect_accepted_socket``), its client kept as it is. The short
 dispatch path is switched off meanwhile, so every request takes those checks.
 
 SIGTERM and SIGINT reach the event loop only once the script returns; meanwhile a Python
@@ -110,9 +112,11 @@ class Handover(asyncio.Protocol):
         self.client.resume_writing()
 
 
-async def handover(client: Any, sock: socket.socket) -> None:
-    """Give a connection accepted while busy to the event loop, unless closed meanwhile."""
-    if sock.fileno() < 0:
+async def handover(client: Any, transport: BusyTransport) -> None:
+    """Give a connection accepted while busy to the event loop, unless closed meanwhile or
+    the loop made its transport already (accepted just before the script started)."""
+    sock = transport.sock
+    if sock.fileno() < 0 or client.transport is not transport:
         return
     loop = asyncio.get_running_loop()
     await loop.connect_accepted_socket(lambda: Handover(client), sock)
@@ -173,7 +177,7 @@ class BusyState:
         for client in self.accepted:
             transport = client.transport
             if isinstance(transport, BusyTransport) and not transport.closed:
-                loop.create_task(handover(client, transport.sock))
+                loop.create_task(handover(client, transport))
         self.accepted.clear()
 
     def accept(self, listener: socket.socket) -> None:
@@ -183,9 +187,20 @@ class BusyState:
         except OSError:
             return
         sock.setblocking(False)
-        client = self.server.new_client()
+        self.adopt(self.server.new_client(), sock)
+
+    def adopt(self, client: Any, sock: socket.socket) -> None:
         client.connection_made(BusyTransport(sock))
         self.accepted.append(client)
+
+    def adopt_connecting(self) -> None:
+        """Connections accepted before the script started whose transport the loop has not
+        made yet (server/acceptor.py): served now, as Redis serves every accepted client."""
+        for client, sock in list(self.server.connecting.values()):
+            if sock.fileno() >= 0:
+                self.adopt(client, sock)
+            else:
+                self.server.connecting.pop(id(client), None)
 
     def shutting_down(self) -> bool:
         """SHUTDOWN NOSAVE was served, or SIGTERM / SIGINT arrived, while busy."""
@@ -194,6 +209,8 @@ class BusyState:
 
     def process_events(self, ctx: Any) -> None:
         server = self.server
+        if server.connecting:
+            self.adopt_connecting()
         caller = ctx.caller
         by_fd: dict[int, Any] = {}
         for client in list(server.clients.values()):

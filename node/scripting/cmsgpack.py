@@ -201,4 +201,7 @@ def make_cmsgpack(lua: Any) -> dict[str, Any]:
         return unpack_limit(data, 1, offset)
 
     return {"pack": pack, "unpack": unpack, "unpack_one": unpack_one,
-            "unpack_limit": unpack_limit}
+            "unpack_limit": unpack_limit, "_NAME": b"cmsgpack",
+            "_VERSION": b"lua-cmsgpack 0.4.0",
+            "_COPYRIGHT": b"Copyright (C) 2012, Salvatore Sanfilippo",
+            "_DESCRIPTION": b"MessagePack C implementation for Lua"}

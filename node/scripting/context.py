@@ -53,6 +53,7 @@ class Server(Protocol):
     persistence_check: Any
     tracker: Any
     listeners: list[Any]
+    connecting: dict[int, tuple[Any, Any]]
     tls_listener: Any  # not polled while a script is busy
 
     @property

@@ -26,10 +26,12 @@ from ..acl.check import OK as ACL_OK
 from ..acl.log import LogEntry
 from ..base import errors
 from ..base.errors import CommandError
+from ..keyspace.propagation import TARGET_ALL
 from ..keyspace.slots import key_slot
 from ..protocol.reply import Raw
 from .bitop import lua_type_name
 from .busy import BusyState
+from .cjson import make_cjson
 from .convert import error_table, error_text, to_lua
 from .libraries import make_libraries
 from .prelude import PRELUDE, PRELUDE_NAME
@@ -87,7 +89,7 @@ class RunContext:
 
     __slots__ = ("caller", "funcname", "eval_mode", "read_only", "allow_oom", "cross_slot",
                  "write_dirty", "killed", "timed_out", "start", "oom_at_start", "slot",
-                 "repl", "propagating_from", "argv")
+                 "repl", "propagating_from", "argv", "acl_user")
 
     def __init__(self, caller: Client, funcname: str, eval_mode: bool, flags: int,
                  read_only: bool, oom: bool, slot: int, argv: list[bytes]) -> None:
@@ -104,9 +106,11 @@ class RunContext:
         self.start = time.monotonic()
         self.oom_at_start = oom
         self.slot = slot
-        self.repl = 3
+        self.repl = TARGET_ALL  # redis.set_repl's targets
         self.propagating_from = 0
         self.argv = argv  # the caller's command (FUNCTION STATS)
+        user = getattr(caller, "user", None)  # checked per call unless unrestricted
+        self.acl_user = user if user is not None and not user.unrestricted() else None
 
     def duration_ms(self) -> int:
         return int((time.monotonic() - self.start) * 1000)
@@ -115,8 +119,9 @@ class RunContext:
 class Engine:
     """The interpreter, the EVAL script cache and the run in progress."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, functions: bool = False) -> None:
         self.server = server
+        self.functions = functions  # the function libraries' interpreter (no EVAL-only API)
         self.client: Any = None  # the script client, made on first use
         self.run_ctx: RunContext | None = None
         self.busy = BusyState(server)
@@ -138,18 +143,20 @@ class Engine:
                                attribute_filter=_deny_attributes)
         self.lua = lua
         self.table = lua.table_from
+        self._cjson_null = lua.eval("newproxy()")
         py = lua_table(lua, {
             "call": self.call, "pcall": self.pcall, "hook": self.hook,
             "sha1hex": self._sha1hex, "error_text": self._error_text, "log": self._log,
             "setresp": self._setresp, "setrepl": self._setrepl, "acl_check": self._acl_check,
-            "random": self._random,
+            "random": self._random, "next": self._next, "pairs": self._pairs,
+            "rawget": self._rawget,
             "randomseed": self._randomseed, "unwrap": unwrap, "guarded": self._guarded,
             "register_function": self._register_function, "load_hook": self._load_hook,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
+            "functions": self.functions,
             "libs": lua_table(lua, {
-                name: lua_table(lua, {fname: self._raising(f) if lua51.lua_type(f) is None else f
-                                      for fname, f in funcs.items()})
-                for name, funcs in make_libraries(lua).items()}),
+                name: self._library_table(funcs)
+                for name, funcs in self._libraries().items()}),
         })
         loader = lua.eval("loadstring")
         chunk = loader(PRELUDE.encode(), PRELUDE_NAME.encode())
@@ -157,6 +164,26 @@ class Engine:
         self._run = self.runner.run
         self._run_inline = self.runner.run_inline
         self._compile = self.runner.compile
+        self._invoke = self.server.invoke
+        raw = self.runner.raw
+        self._raw_next, self._raw_rawget, self._pairs_next = raw.next, raw.rawget, raw.pairs_next
+
+    def _libraries(self) -> dict[str, dict[str, Any]]:
+        libraries = make_libraries(self.lua, self._cjson_null)
+        libraries["cjson"]["new"] = self._cjson_new
+        return libraries
+
+    def _library_table(self, funcs: dict[str, Any]) -> Any:
+        """A library's Lua table: Python functions raising as C functions do."""
+        return lua_table(self.lua, {
+            name: self._raising(f) if callable(f) and lua51.lua_type(f) is None else f
+            for name, f in funcs.items()})
+
+    def _cjson_new(self, *args: Any) -> tuple[bool, Any]:
+        """cjson.new (lua_cjson_new): a module table with settings of its own."""
+        funcs = make_cjson(self.lua, self._cjson_null)
+        funcs["new"] = self._cjson_new
+        return True, self._library_table(funcs)
 
     def reset(self) -> None:
         """SCRIPT FLUSH (scriptingReset): a fresh interpreter and an empty cache."""
@@ -204,8 +231,8 @@ class Engine:
         """luaCallFunction: run ``fn`` for ``caller``; its reply (or CommandError)."""
         server = self.server
         slot = key_slot(keys[0]) if keys and server.cluster is not None else -1
-        ctx = RunContext(caller, funcname, eval_mode, flags, read_only, self.oom_now(), slot,
-                         argv)
+        ctx = RunContext(caller, funcname, eval_mode, flags, read_only,
+                         bool(server.maxmemory) and self.oom_now(), slot, argv)
         client = self.client
         if client is None:
             client = self.client = server.new_client()
@@ -218,10 +245,10 @@ class Engine:
         hook = HOOK_INSTRUCTIONS if self.threshold > 0 else 0
         try:
             if len(keys) + len(args) <= INLINE_ARGS:
-                ok, payload, quiet = self._run_inline(
+                result = self._run_inline(
                     fn, eval_mode, funcname.encode(), caller.resp3, hook, len(keys), *keys, *args)
             else:
-                ok, payload, quiet = self._run(
+                result = self._run(
                     fn, eval_mode, funcname.encode(), caller.resp3, hook, self.table(keys),
                     self.table(args))
         finally:
@@ -230,8 +257,9 @@ class Engine:
                 self.busy.leave(ctx)
         if ctx.killed and self.busy.shutting_down():
             del server.propagation.pending[ctx.propagating_from:]
-        if ok:
-            return Raw(payload)
+        if type(result) is bytes:
+            return Raw(result)
+        _, payload, quiet = result
         text = payload.decode("utf-8", "surrogateescape")
         if quiet:
             return Raw(b"-%s\r\n" % text.replace("\r", " ").replace("\n", " ").encode(
@@ -279,53 +307,57 @@ class Engine:
     # --- redis.call ---
 
     def call(self, *args: Any) -> Any:
-        """redis.call: the reply, or the error raised in the script."""
-        ok, value = self._call(args)
-        if not ok:
-            raise ScriptError(value)
-        return value
-
-    def pcall(self, *args: Any) -> Any:
-        """redis.pcall: the reply, an error as an ``{err=...}`` table."""
-        return self._call(args)[1]
-
-    def _call(self, args: tuple[Any, ...]) -> tuple[bool, Any]:
-        """luaRedisGenericCommand: (True, reply) or (False, error table)."""
+        """redis.call (luaRedisGenericCommand): the reply, or the error raised in the
+        script as an ``{err=...}`` table."""
         ctx = self.run_ctx
-        table = self.table
         if ctx is None:
-            return False, table({b"err": b"ERR redis.call/pcall can only be called inside a "
-                                         b"script invocation"})
+            raise ScriptError(self.table({b"err": b"ERR redis.call/pcall can only be called "
+                                                  b"inside a script invocation"}))
         if not args:
-            return False, table({b"err": b"ERR Please specify at least one argument for this "
-                                         b"redis lib call"})
-        argv = []
-        for arg in args:
+            raise ScriptError(self.table({b"err": b"ERR Please specify at least one argument "
+                                                  b"for this redis lib call"}))
+        argv = list(args)
+        for i, arg in enumerate(args):
             kind = type(arg)
-            if kind is bytes:
-                argv.append(arg)
-            elif kind is int:
-                argv.append(b"%.17g" % arg)
-            elif kind is float:
-                argv.append(c_double(arg))
-            else:
-                return False, table({b"err": b"ERR Lua redis lib command arguments must be "
-                                             b"strings or integers"})
+            if kind is not bytes:
+                if kind is int:
+                    argv[i] = b"%.17g" % arg
+                elif kind is float:
+                    argv[i] = c_double(arg)
+                else:
+                    raise ScriptError(self.table({b"err": b"ERR Lua redis lib command "
+                                                          b"arguments must be strings or "
+                                                          b"integers"}))
         server = self.server
-        client = self.client
         cmd, refusal = self._check(ctx, argv)
         if refusal is not None:
             server.count_error(refusal)
             if cmd is not None:
                 cmd.rejected_calls += 1
-            return False, error_table(table, refusal)
+            raise ScriptError(error_table(self.table, refusal))
         assert cmd is not None
-        pending = server.propagation.pending
-        before = len(pending)
-        result = server.invoke(client, cmd, argv)
-        if ctx.repl == 0:
-            del pending[before:]
-        return type(result) is not CommandError, to_lua(table, result, client.resp3)
+        client = self.client
+        if ctx.repl == TARGET_ALL:
+            result = self._invoke(client, cmd, argv)
+        else:
+            propagation = server.propagation
+            before = len(propagation.pending)
+            result = self._invoke(client, cmd, argv)
+            if len(propagation.pending) > before:
+                propagation.restrict(before, ctx.repl)
+        kind = type(result)
+        if kind is bytes or kind is int:
+            return result
+        if kind is CommandError:
+            raise ScriptError(to_lua(self.table, result, client.resp3))
+        return to_lua(self.table, result, client.resp3)
+
+    def pcall(self, *args: Any) -> Any:
+        """redis.pcall: the reply, an error as an ``{err=...}`` table."""
+        try:
+            return self.call(*args)
+        except ScriptError as exc:
+            return exc.value
 
     def _check(self, ctx: RunContext, argv: list[bytes]) -> tuple[Command | None, str | None]:
         """scriptCall's checks in order: the command or the refusal text."""
@@ -344,9 +376,8 @@ class Engine:
         if cmd.noscript or cmd.name in NOSCRIPT_IN_7_0:
             return cmd, errors.SCRIPT_NOT_ALLOWED
         caller = ctx.caller
-        user = getattr(caller, "user", None)
-        if user is not None and not user.unrestricted():
-            refusal = self._acl_refusal(user, cmd, argv)
+        if ctx.acl_user is not None:
+            refusal = self._acl_refusal(ctx.acl_user, cmd, argv)
             if refusal is not None:
                 return cmd, refusal
         if ctx.read_only and (cmd.write or cmd.may_replicate):
@@ -512,6 +543,35 @@ class Engine:
         if name not in self.server.commands:
             raise self._fail_table(b"ERR Invalid command passed to redis.acl_check_cmd()")
         return True
+
+    def _table_argument(self, args: tuple[Any, ...]) -> Any:
+        """luaL_checktype(1, LUA_TTABLE): the table, else the C function's error."""
+        if args and lua51.lua_type(args[0]) == "table":
+            return args[0]
+        got = "no value" if not args else (
+            "function" if callable(args[0]) and lua51.lua_type(args[0]) is None
+            else lua_type_name(args[0]))
+        raise self._fail(b"bad argument #1 to '%s' (table expected, got %s)" % (
+            self.runner.called_as(), got.encode()))
+
+    def _next(self, *args: Any) -> Any:
+        """next, walking a read-only proxy's real table."""
+        table = self._table_argument(args)
+        try:
+            return self._raw_next(table, args[1] if len(args) > 1 else None)
+        except lua51.LuaError as exc:
+            raise ScriptError(str(exc).encode("utf-8", "surrogateescape")) from None
+
+    def _pairs(self, *args: Any) -> Any:
+        """pairs: the iterator walks a read-only proxy's real table."""
+        return self._pairs_next, self._table_argument(args), None
+
+    def _rawget(self, *args: Any) -> Any:
+        """rawget, reading a read-only proxy's real table."""
+        table = self._table_argument(args)
+        if len(args) < 2:
+            raise self._fail(b"bad argument #2 to '%s' (value expected)" % self.runner.called_as())
+        return self._raw_rawget(table, args[1])
 
     def _random(self, *args: Any) -> float:
         """redis_math_random: Redis's own rand48, the same draws as on every Redis."""

@@ -101,7 +101,7 @@ class Functions:
     def for_server(cls, server: Server, rand: RedisRand48) -> Functions:
         """The libraries on an interpreter of their own, drawing math.random from ``rand``
         (Redis has one generator for EVAL and functions)."""
-        engine = Engine(server)
+        engine = Engine(server, functions=True)
         engine.rand = rand
         return cls(engine)
 

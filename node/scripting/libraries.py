@@ -18,7 +18,7 @@ from .luastruct import STRUCT
 Library = dict[str, Callable[..., tuple[Any, ...]]]
 
 
-def make_libraries(lua: Any) -> dict[str, Library]:
+def make_libraries(lua: Any, cjson_null: Any) -> dict[str, Library]:
     """bit, cjson, struct and cmsgpack for the interpreter ``lua``."""
-    return {"bit": BIT, "cjson": make_cjson(lua), "struct": STRUCT,
+    return {"bit": BIT, "cjson": make_cjson(lua, cjson_null), "struct": STRUCT,
             "cmsgpack": make_cmsgpack(lua)}

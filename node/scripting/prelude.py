@@ -3,8 +3,10 @@
 Redis patches its Lua 5.1 with read-only tables; stock Lua 5.1 (lupa's ``lua51``) has
 none, so the protection is built from proxies: scripts see a globals table and library
 tables that are empty proxies whose ``__index`` is the real table and whose
-``__newindex`` raises Redis's "Attempt to modify a readonly table"; ``rawset`` and
-``setmetatable`` are wrapped so they cannot reach around them (``getfenv``, ``setfenv``
+``__newindex`` raises Redis's "Attempt to modify a readonly table"; ``rawset``,
+``setmetatable`` and ``table.insert`` are wrapped so they cannot reach around them, and
+``pairs``, ``next``, ``rawget`` and ``table.foreach`` see a proxy's real table, so walking
+``_G`` or ``redis`` shows what Redis shows (``getfenv``, ``setfenv``
 and ``newproxy`` are absent, as in Redis 7.0). The Python functions are C functions to a
 script: ``type`` says "function", ``getmetatable`` gives nil, ``tostring`` hides them.
 Reading a missing global raises Redis's "Script attempted to access nonexistent global
@@ -44,9 +46,15 @@ local RO = "Attempt to modify a readonly table"
 local function ro_newindex() error(RO, 2) end
 local protected_mt = {}
 
+local runner_raw = {}  -- raw access the Python side of next/pairs/rawget calls
+
+-- the real table behind each read-only proxy: iteration and raw reads see its contents
+local real_of = setmetatable({}, {__mode = "k"})
+
 local function protect(real)
   local proxy = {}
   readonly[proxy] = true
+  real_of[proxy] = real
   setmetatable(proxy, {__index = real, __newindex = ro_newindex, __metatable = protected_mt})
   return proxy
 end
@@ -55,6 +63,7 @@ end
 local R = {}
 local P = {}
 readonly[P] = true
+real_of[P] = R
 readonly[protected_mt] = true
 setmetatable(protected_mt, {__newindex = ro_newindex, __metatable = protected_mt})
 local function missing(_, name)
@@ -68,6 +77,7 @@ setmetatable(P, P_mt)
 local function strict(real)
   local proxy = {}
   readonly[proxy] = true
+  real_of[proxy] = real
   setmetatable(proxy, {__index = function(t, k)
     local v = rawget(real, k)
     if v == nil then
@@ -102,6 +112,16 @@ R.tostring = function(...)
   if select("#", ...) > 0 and getmetatable(v) == py_mt then return "function: builtin" end
   return raw_tostring(...)
 end
+-- the base functions that read a table raw or walk it see a proxy's real table, as
+-- Redis's read-only tables are walked. They are Python functions (C functions to Lua, as
+-- Redis's are): a script's ``return next(t)`` is then no tail call losing its line.
+local function pairs_next(t, k) return next(real_of[t] or t, k) end
+function runner_raw.next(t, k) return next(real_of[t] or t, k) end
+function runner_raw.rawget(t, k) return rawget(real_of[t] or t, k) end
+runner_raw.pairs_next = pairs_next
+R.next = py.next
+R.pairs = py.pairs
+R.rawget = py.rawget
 R.rawset = py.guarded(rawset)
 R.setmetatable = py.guarded(setmetatable)
 -- Redis's parser has no binary chunks: bytecode is text that does not parse
@@ -151,7 +171,18 @@ math_lib.randomseed = py.randomseed
 local string_lib = copy(G.string)
 R.string = protect(string_lib)
 R.math = protect(math_lib)
-R.table = protect(copy(G.table))
+local table_lib = copy(G.table)
+local insert = table.insert
+table_lib.insert = function(...)
+  if readonly[...] then
+    local n = select("#", ...)
+    if n == 2 or n == 3 then error(RO, 0) end
+  end
+  return insert(...)
+end
+local foreach = table.foreach
+table_lib.foreach = function(t, f) return foreach(real_of[t] or t, f) end
+R.table = protect(table_lib)
 R.coroutine = protect(copy(G.coroutine))
 getmetatable("").__index = R.string
 setmetatable(getmetatable(""), {__newindex = ro_newindex})
@@ -189,9 +220,11 @@ redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 
 redis.setresp = py.setresp
 redis.set_repl = py.setrepl
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
-redis.replicate_commands = function() return true end
-redis.breakpoint = function() return false end
-redis.debug = function() end
+if not py.functions then  -- the EVAL interpreter's only (script_lua.c vs function_lua.c)
+  redis.replicate_commands = function() return true end
+  redis.breakpoint = function() return false end
+  redis.debug = function() end
+end
 redis.acl_check_cmd = py.acl_check
 redis.REDIS_VERSION = py.version
 redis.REDIS_VERSION_NUM = py.version_num
@@ -238,6 +271,10 @@ local function handler(err)
   local f = frames()
   local i = f[1]
   if i and i.what == "C" then i = f[2] end
+  if type(err) == "string" and i and i.currentline > 0 then
+    -- raised by a C function a prelude wrapper called: positioned where the script called
+    err = gsub(err, "^redis_prelude:%d+: ", i.short_src .. ":" .. i.currentline .. ": ", 1)
+  end
   if type(err) ~= "table" then err = {err = "ERR " .. tostring(err)} end
   if i then
     err["source"] = i.source
@@ -246,7 +283,7 @@ local function handler(err)
   return err
 end
 
-R.__redis__err__handler = handler
+if not py.functions then R.__redis__err__handler = handler end
 
 -- Lua -> RESP (luaReplyToRedisReply)
 local function crlf_to_spaces(s) return (gsub(s, "[\r\n]", " ")) end
@@ -358,7 +395,7 @@ local function error_reply(err, funcname)
   return text, rawget(err, "ignore_error_stats_update") == true
 end
 
-local runner = {}
+local runner = {raw = runner_raw}
 
 -- the count hook (luaMaskCountHook): Python processes events and says whether the script
 -- was killed; a killed script is then hooked on every line so that pcall cannot swallow it
@@ -385,7 +422,8 @@ function runner.set_script_resp3(on) script_resp3 = on end
 local cur_fn, cur_keys, cur_args
 local function call_function() return cur_fn(cur_keys, cur_args) end
 
--- run a compiled body (EVAL: KEYS/ARGV globals) or a function (FCALL: keys, args)
+-- run a compiled body (EVAL: KEYS/ARGV globals) or a function (FCALL: keys, args): the
+-- reply in RESP, or false, the error text and whether it is quiet (not counted again)
 local function run(fn, is_eval, funcname, resp3, hook_count, keys, args)
   script_resp3 = false
   if hook_count > 0 then dbg.sethook(hook, "", hook_count) end
@@ -410,7 +448,7 @@ local function run(fn, is_eval, funcname, resp3, hook_count, keys, args)
   end
   local out = {}
   encode(result, out, resp3, script_resp3)
-  return true, concat(out), false
+  return concat(out)
 end
 runner.run = run
 
@@ -469,17 +507,21 @@ function runner.is_function(v)
   return type(v) == "function"
 end
 
--- luaL_where(L, 1) for a Python function raising: the position of the Lua code calling it
+-- luaL_where(L, 1) for a Python function raising: the position of the code calling it
+-- (level 2 is the Python function, a C function to Lua; level 3 its caller), nothing when
+-- a C function called it (pcall) or a prelude function standing for one
 function runner.where()
-  for level = 3, 6 do
-    local i = dbg.getinfo(level, "Sl")
-    if not i then break end
-    if i.what ~= "C" then
-      if i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " end
-      return ""
-    end
+  local i = dbg.getinfo(3, "Sl")
+  if not i or i.what == "C" or i.source == PRELUDE_SOURCE or i.currentline <= 0 then
+    return ""
   end
-  return ""
+  return i.short_src .. ":" .. i.currentline .. ": "
+end
+
+-- the name luaL_argerror gives the Python function raising: as its caller called it
+function runner.called_as()
+  local i = dbg.getinfo(2, "n")
+  return i and i.name or "?"
 end
 
 function runner.is_readonly(t)

@@ -113,8 +113,11 @@ class Client(Connection):
     # --- asyncio.Protocol ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        adopted = self.transport is not None  # served by a busy script's hook meanwhile
         super().connection_made(transport)
-        self.server.add_client(self)
+        self.server.connecting.pop(id(self), None)
+        if not adopted:
+            self.server.add_client(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._detach()

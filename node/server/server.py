@@ -46,6 +46,7 @@ from ..replication.replica_link import MasterLink
 from ..scripting.engine import Engine
 from ..scripting.functions import Functions
 from ..table.command import Command
+from .acceptor import Acceptor, attach, listening_sockets, unix_listening_socket
 from .client import Client
 from .client_eviction import evict_clients
 from .dispatch import execute, invoke, run_requests
@@ -115,7 +116,9 @@ class Server:
         self.slowlog = Slowlog(config["slowlog-max-len"])
         self.latency = LatencyMonitor()
         self.errorstats: dict[str, int] = {}
-        self.listeners: list[asyncio.AbstractServer] = []
+        self.listeners: list[asyncio.AbstractServer | Acceptor] = []
+        # accepted connections whose transport the loop has not made yet (acceptor.py)
+        self.connecting: dict[int, tuple[Client, socket.socket]] = {}
         self.shutdown_event: asyncio.Event | None = None
         self.cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
@@ -449,6 +452,12 @@ class Server:
 
     # --- clients ---
 
+    def _accepted(self, sock: socket.socket) -> None:
+        """A new connection: its client now, its transport once the loop makes it."""
+        client = Client(self)
+        self.connecting[id(client)] = (client, sock)
+        asyncio.get_running_loop().create_task(attach(client, sock))
+
     def add_client(self, client: Client) -> None:
         if len(self.clients) >= self.config["maxclients"]:
             self.stat_rejected_conn += 1
@@ -516,7 +525,6 @@ class Server:
     # --- lifecycle ---
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         if self.config["metrics-port"]:
             # First, so that a node whose metrics port is taken never listens at all.
             # The exporter process it starts is the one that imports aiohttp and
@@ -542,9 +550,9 @@ class Server:
             if addr.lstrip("-") == "*":
                 family = socket.AF_INET
             try:
-                listener = await loop.create_server(
-                    lambda: Client(self), host=host, port=port, family=family,
-                    backlog=self.config["tcp-backlog"], reuse_address=True)
+                listener = Acceptor(
+                    listening_sockets(host, port, family, self.config["tcp-backlog"]),
+                    self._accepted)
             except OSError as exc:
                 if optional:
                     continue
@@ -577,8 +585,8 @@ class Server:
         if os.path.exists(path):
             os.unlink(path)
         try:
-            listener = await asyncio.get_running_loop().create_unix_server(
-                lambda: Client(self), path=path, backlog=self.config["tcp-backlog"])
+            listener = Acceptor([unix_listening_socket(path, self.config["tcp-backlog"])],
+                                self._accepted)
         except OSError as exc:
             raise OSError(f"Failed opening Unix socket: {exc}") from exc
         if self.config["unixsocketperm"]:

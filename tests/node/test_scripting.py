@@ -332,6 +332,7 @@ CALL_CASES = [
     "return redis.call('debug', 'protocol', 'double')",
     "return redis.call('debug', 'protocol', 'true')",
     "return redis.call('time')[1] ~= nil",
+    "local t = redis.call('time') redis.call('randomkey') return redis.call('set', 'after', t[2])",
     "return redis.call('select', 1)",
     "redis.call('select', 1); redis.call('set', 'in1', 'x'); return redis.call('get', 'in1')",
     "return redis.call('get', 'in1')",
@@ -404,6 +405,7 @@ def test_script_cache_commands_match_redis(node, reference):
         ("EVAL", "return 1", "2", "a"), ("EVAL", "return 1", "-1"), ("EVAL", "return 1", "x"),
         ("SCRIPT", "LOAD", "return +"), ("SCRIPT", "FLUSH", "BAD"),
         ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "EXISTS", sha), ("SCRIPT", "FLUSH"),
+        ("SCRIPT", "FLUSH", "SYNC"), ("SCRIPT", "FLUSH", "ASYNC", "SYNC"),
         ("SCRIPT", "KILL"), ("FUNCTION", "KILL"),
         ("EVAL", "return {#KEYS, #ARGV, KEYS[40], ARGV[5]}", "40", *map(str, range(45))),
         ("EVAL", "return {#KEYS, #ARGV, KEYS[1], ARGV[1]}", "0"),
@@ -463,7 +465,8 @@ def test_functions_match_redis(node, reference):
         ("FUNCTION", "LOAD", "BOGUS", LIBRARY), ("FUNCTION", "LOAD"),
         ("FUNCTION", "DELETE", "nosuch"), ("FUNCTION", "DELETE", "rolib"),
         ("FUNCTION", "STATS"), ("FUNCTION", "FLUSH", "BAD"), ("FUNCTION", "RESTORE", "junk"),
-        ("FUNCTION", "RESTORE", "junk", "BAD"), ("FUNCTION", "FLUSH"), ("FUNCTION", "LIST"),
+        ("FUNCTION", "RESTORE", "junk", "BAD"), ("FUNCTION", "FLUSH", "ASYNC"),
+        ("FUNCTION", "FLUSH", "SYNC"), ("FUNCTION", "FLUSH"), ("FUNCTION", "LIST"),
     ])
 
 
@@ -834,3 +837,336 @@ def test_sigterm_stops_a_node_stuck_in_a_busy_script():
         worker.join(5)
     finally:
         proc.stop()
+
+
+SET_REPL_SCRIPT = (
+    "redis.call('set', 'all', 1) "
+    "redis.set_repl(redis.REPL_AOF) redis.call('set', 'aof', 1) "
+    "redis.set_repl(redis.REPL_REPLICA) redis.call('select', 1) redis.call('set', 'replica', 1) "
+    "redis.set_repl(redis.REPL_NONE) redis.call('set', 'none', 1) "
+    "redis.set_repl(redis.REPL_ALL) redis.call('set', 'last', 1) return 1")
+
+
+def aof_increments(workdir: str) -> bytes:
+    folder = f"{workdir}/appendonlydir"
+    (incr,) = [n for n in os.listdir(folder) if n.endswith(".incr.aof")]
+    with open(f"{folder}/{incr}", "rb") as f:
+        return f.read()
+
+
+def replica_keys(master_port: int) -> tuple[list[bytes], list[bytes]]:
+    replica = start_node("--replicaof", "127.0.0.1", str(master_port))
+    try:
+        r = redis.Redis(port=replica.port)
+        deadline = time.monotonic() + 10
+        while r.info("replication")["master_link_status"] != "up":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        master = redis.Redis(port=master_port)
+        master.eval(SET_REPL_SCRIPT, 0)
+        master.set("sentinel", 1)
+        while r.get("sentinel") is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return sorted(r.keys()), sorted(redis.Redis(port=replica.port, db=1).keys())
+    finally:
+        replica.stop()
+
+
+def test_set_repl_sends_effects_to_the_aof_or_the_replicas_only_as_redis_does():
+    outcomes = []
+    for start in (start_node, start_redis_server):
+        proc = start("--appendonly", "yes", "--appendfsync", "always")
+        try:
+            keys = replica_keys(proc.port)
+            outcomes.append((keys, aof_increments(proc.workdir)))
+        finally:
+            proc.stop()
+    ours, theirs = outcomes
+    assert ours == theirs
+    (db0, db1), aof = ours
+    assert db0 == [b"all", b"sentinel"] and db1 == [b"last", b"replica"]
+    assert b"aof" in aof and b"replica" not in aof and b"none" not in aof
+
+
+CJSON_SETTINGS = [
+    "return cjson.encode_max_depth()",
+    "return cjson.encode_max_depth(0)",
+    "return cjson.encode_max_depth('x')",
+    "return cjson.encode_max_depth(1,2)",
+    "return cjson.encode_max_depth(nil,nil)",
+    "return {cjson.encode_sparse_array()}",
+    "return cjson.encode_keep_buffer('maybe')",
+    "return cjson.encode_keep_buffer({})",
+    "return cjson.encode_keep_buffer(1)",
+    "return cjson.encode_keep_buffer('off')",
+    "return cjson.encode_keep_buffer()",
+    "return cjson.encode_keep_buffer(true)",
+    "return cjson.encode_invalid_numbers('null')",
+    "return cjson.encode({1/0, -1/0, 0/0})",
+    "return cjson.encode_invalid_numbers(true)",
+    "return cjson.encode({1/0, -1/0, 0/0, [4]=1.5})",
+    "return cjson.encode_invalid_numbers(false)",
+    "return cjson.encode_number_precision(15)",
+    "return cjson.encode_number_precision(3.7)",
+    "return cjson.encode({1/3, 12345.678, 1e20})",
+    "return cjson.encode_number_precision(14)",
+    "local c = cjson.new(); return {c.encode_max_depth(3), cjson.encode_max_depth(), c._NAME, c._VERSION, c.null == cjson.null}",
+    "local c = cjson.new(); c.encode_max_depth(2); return c.encode({{{1}}})",
+    "return cjson.encode_max_depth(2.5)",
+    "return cjson.encode({{1}})",
+    "return cjson.encode({{{1}}})",
+    "return cjson.encode_max_depth('7')",
+    "return cjson.encode_max_depth(1000)",
+    "return cjson.decode_max_depth(2)",
+    "return cjson.decode('[[1]]')",
+    "return cjson.decode('[[[1]]]')",
+    "return cjson.decode_max_depth(1000)",
+    "return cjson.decode_invalid_numbers(false)",
+    "return cjson.decode('[0x10]')",
+    "return cjson.decode('[Infinity]')",
+    "return cjson.decode('[-Inf]')",
+    "return cjson.decode('[01]')",
+    "return cjson.decode('[+1]')",
+    "return cjson.decode('[1.5]')",
+    "return cjson.decode_invalid_numbers('on')",
+    "return cjson.decode('[+1]')",
+    "return {cjson.encode_sparse_array(true, 0, 3)}",
+    "return cjson.encode({[1]=1, [20]=2})",
+    "return {cjson.encode_sparse_array(false, 1, 0)}",
+    "return cjson.encode({[1]=1, [3]=2})",
+    "return cjson.encode({[1]=1, [2]=2})",
+    "return {cjson.encode_sparse_array(nil, -1)}",
+    "return {cjson.encode_sparse_array(1, 2, 10)}",
+    "return {cjson.encode_sparse_array('on', 2, 10)}",
+    "return {cjson.encode_sparse_array(false, 2, 10, 4)}",
+    "return {cjson.encode_sparse_array()}",
+    "cjson.encode_max_depth = nil",
+    "return cjson._NAME .. cjson._VERSION",
+    "return type(cjson.new)",
+    "return cjson.new().encode({a=1})",
+    "local c = cjson.new() c.x = 1 return c.x",
+    "cjson.encode_sparse_array(false, 2, 10) return cjson.encode_max_depth(5)",
+]
+CJSON_LIBRARY = ("#!lua name=cj\nredis.register_function('depth', function() "
+                 "return cjson.encode_max_depth() end)")
+
+
+def test_cjson_settings_match_redis_and_last_per_interpreter(node, reference):
+    """The configuration functions of lua_cjson.c: replies, errors, their effect on
+    encode/decode, cjson.new; EVAL's settings last across scripts but are not the
+    functions' (Redis runs those in another interpreter)."""
+    commands = [("EVAL", script, "0") for script in CJSON_SETTINGS]
+    commands += [("FUNCTION", "LOAD", "REPLACE", CJSON_LIBRARY), ("FCALL", "depth", "0"),
+                 ("EVAL", "return cjson.encode_max_depth(1000)", "0"),
+                 ("FUNCTION", "DELETE", "cj")]
+    assert_same(node, reference, commands)
+
+
+GLOBALS_WALK = [
+    "local t={} for k,v in pairs(_G) do t[#t+1]=tostring(k)..'='..type(v) end table.sort(t) return t",
+    'local t={} for k,v in pairs(redis) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(string) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(math) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(table) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(cjson) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(bit) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(struct) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(cmsgpack) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    'local t={} for k,v in pairs(coroutine) do t[#t+1]=tostring(k) end table.sort(t) return t',
+    "return {next(_G) ~= nil, rawget(_G, 'redis') == redis, #string, rawget(redis,'call') == redis.call}",
+    'table.insert(_G, 1)',
+    'table.insert(redis, 1)',
+    'table.insert(string, 1, 2)',
+    'return table.getn(_G)',
+    'return table.maxn(_G)',
+    'local n=0 for k,v in ipairs(_G) do n=n+1 end return n',
+    'table.sort(redis)',
+    "return table.concat(string, ',')",
+    'table.remove(_G)',
+    'return unpack(_G)',
+    'local n = 0 table.foreach(_G, function(k,v) n = n + 1 end) return n > 30',
+    "return select('#', next(redis, nil))",
+    "return next({}, 'x')",
+    "return next(_G, 'nonexist')",
+    'return next(nil)',
+    'return pairs(nil)',
+    'return rawget(nil, 1)',
+    'return pairs()',
+    'return pairs({}) == next',
+    'return pairs(_G) == next',
+    'local f, t = pairs(_G) t.x = 1',
+    "for k, v in pairs(_G) do if type(v) == 'table' and k ~= '_G' and k ~= 'KEYS' and k ~= 'ARGV' then v.x = 1 end end",
+    'for k, v in pairs(_G) do _G[k] = nil end',
+    'for k, v in pairs(redis) do redis[k] = nil end',
+    'local k, v = next(_G) _G[k] = v',
+    "rawset(_G, 'x', 1)",
+    "return rawget(_G, 'x')",
+    'return rawequal(_G, _G)',
+    'local t = {} for k in pairs(_G._G) do t[#t+1] = k end return #t > 30',
+    'local f = next; return f(nil)',
+    'local t = {n = rawget} return t.n()',
+    'return {pcall(next)}',
+    'return {pcall(rawget, {})}',
+    'table.foreach(_G, nil)',
+    'table.foreach(1)',
+    "local ok, e = pcall(function() return next(redis, 'zz') end) return e",
+    'local n = 0 for k, v in next, _G do n = n + 1 end return n > 30',
+    'return rawget(redis.call)',
+    'return next(redis.call)',
+    'local t = {} for k in pairs(KEYS) do t[#t+1] = k end return t',
+    'return {next({10})}',
+    'return rawget({5}, 1)',
+    'return rawget({5})',
+]
+GLOBALS_LIBRARY = (
+    "#!lua name=walk\n"
+    "local function keys(t) local out = {} for k in pairs(t) do out[#out + 1] = tostring(k) end "
+    "table.sort(out) return out end\n"
+    "redis.register_function('globals', function() return keys(_G) end)\n"
+    "redis.register_function('redis', function() return keys(redis) end)\n"
+    "redis.register_function('handler', function() return __redis__err__handler end)")
+
+
+def test_walking_globals_and_library_tables_matches_redis_and_changes_nothing(node, reference):
+    """pairs/next/rawget see the protected tables' contents as Redis's read-only tables
+    show them (EVAL's and the functions' own sets); every write attempt gets Redis's error."""
+    commands: list[tuple[str, ...]] = [("EVAL", script, "1", "k") for script in GLOBALS_WALK]
+    commands += [("FUNCTION", "LOAD", "REPLACE", GLOBALS_LIBRARY), ("FCALL", "globals", "0"),
+                 ("FCALL", "redis", "0"), ("FCALL", "handler", "0"), ("FUNCTION", "DELETE", "walk")]
+    assert_same(node, reference, commands)
+
+
+def test_a_connection_accepted_as_a_busy_script_starts_gets_busy_replies():
+    """The connection is accepted in the same event-loop turn as the EVAL is read (both
+    wait behind a DEBUG SLEEP): it must be served by the busy hook, not after the script."""
+    proc = start_node("--busy-reply-threshold", "100")
+    try:
+        with RawClient(proc.port) as sleeper, RawClient(proc.port) as runner:
+            sleeper.send_raw(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.5\r\n")
+            time.sleep(0.1)
+            with RawClient(proc.port) as late:  # connected while the loop sleeps
+                runner.send_raw(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n")
+                time.sleep(0.6)  # the sleep ends, then the script runs past the threshold
+                late.sock.settimeout(5)
+                assert late.call("GET", "x").startswith(b"-BUSY Redis is busy running a script")
+                assert late.call("SCRIPT", "KILL") == b"+OK\r\n"
+                assert late.call("PING") == b"+PONG\r\n"
+            assert runner.read_reply().startswith(b"-ERR Script killed by user")
+            assert sleeper.read_reply() == b"+OK\r\n"
+    finally:
+        proc.stop()
+
+
+SCRIPTING_COMMANDS = ("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "script",
+                      "function")
+PROSE = (b"summary", b"complexity", b"history")
+
+
+def without_prose(docs: object, ours: bool) -> object:
+    """COMMAND DOCS's facts: Redis's prose left out (redslot gives none), and 7.2's
+    display_text, which only repeats an argument's name here."""
+    if isinstance(docs, dict):
+        if ours and b"display_text" in docs:
+            assert docs[b"display_text"] == docs[b"name"]
+        return {k: without_prose(v, ours) for k, v in docs.items()
+                if k not in PROSE and not (ours and k == b"display_text")}
+    if isinstance(docs, list):
+        return [without_prose(v, ours) for v in docs]
+    return docs
+
+
+def test_info_config_alias_and_command_docs_cover_scripting_as_redis_does(node, reference):
+    """INFO's script and function fields, lua-time-limit as busy-reply-threshold's alias,
+    and COMMAND DOCS's facts for every scripting command, as redis-server gives them."""
+    fields = {}
+    for server in (node, reference):
+        r = redis.Redis(port=server.port)
+        r.script_flush("SYNC")
+        r.function_flush("SYNC")
+        r.script_load("return 1")
+        r.script_load("return 2")
+        r.function_load("#!lua name=two\nredis.register_function('f1', function() return 1 end)"
+                        "\nredis.register_function('f2', function() return 2 end)")
+        info = r.info("memory")
+        fields[server.port] = {k: info[k] if k.startswith("number_of") else type(info[k])
+                               for k in info if any(w in k for w in ("lua", "script", "vm",
+                                                                     "function"))}
+        assert r.config_set("lua-time-limit", 300)
+        assert r.config_get("busy-reply-threshold") == {"busy-reply-threshold": "300"}
+        r.config_set("busy-reply-threshold", 5000)
+        r.function_flush()
+    assert fields[node.port] == fields[reference.port]
+    assert fields[node.port]["number_of_cached_scripts"] == 2
+    assert fields[node.port]["number_of_functions"] == 2
+    ours, theirs = (without_prose(redis.Redis(port=server.port, protocol=3).execute_command(
+        "COMMAND DOCS", *SCRIPTING_COMMANDS), server is node) for server in (node, reference))
+    assert isinstance(theirs, dict)
+    del theirs[b"script"][b"subcommands"][b"script|debug"]  # not implemented (README)
+    for flush in (b"script|flush", b"function|flush"):  # the argument 7.2 renamed
+        theirs[flush.split(b"|")[0]][b"subcommands"][flush][b"arguments"][0][b"name"] = (
+            b"flush-type")
+    assert ours == theirs
+
+
+def test_functions_in_an_rdb_cross_between_redis_and_redslot():
+    """RDB_OPCODE_FUNCTION2 both ways: each server loads the other's snapshot's libraries."""
+    for first, second in ((start_node, start_redis_server), (start_redis_server, start_node)):
+        writer = first()
+        try:
+            r = redis.Redis(port=writer.port)
+            r.function_load(LIBRARY)
+            r.function_load(LIBRARY_RO)
+            r.set("n", 41)
+            assert r.save()
+            writer.stop(keep_dir=True)
+            reader = second("--dir", writer.workdir, "--dbfilename", "dump.rdb")
+            try:
+                again = redis.Redis(port=reader.port)
+                assert library_names(again) == [b"lib", b"rolib"]
+                assert again.fcall("incrget", 1, "n") == b"42"
+                assert again.fcall_ro("peek", 1, "n") == b"42"
+            finally:
+                reader.stop()
+        finally:
+            writer.stop()
+
+
+def libraries_once_replicated(master: redis.Redis, replica: redis.Redis, step: str) -> list[bytes]:
+    """The replica's libraries once it has what the master wrote before ``step``."""
+    master.set("sentinel", step)
+    deadline = time.monotonic() + 10
+    while replica.get("sentinel") != step.encode():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return library_names(replica)
+
+
+def test_function_flush_and_delete_replicate_and_script_flush_does_not_as_in_redis():
+    """A redslot replica of a redslot master and of redis-server: FUNCTION DELETE and FLUSH
+    reach it; SCRIPT FLUSH does not (Redis 7.0's scriptCommand propagates nothing)."""
+    outcomes = []
+    for start in (start_node, start_redis_server):
+        master = start()
+        replica = start_node("--replicaof", "127.0.0.1", str(master.port))
+        try:
+            m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+            deadline = time.monotonic() + 10
+            while r.info("replication")["master_link_status"] != "up":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            sha = r.script_load("return 1")
+            m.function_load(LIBRARY)
+            m.function_load(LIBRARY_RO)
+
+            seen = [libraries_once_replicated(m, r, "load")]
+            m.function_delete("rolib")
+            seen.append(libraries_once_replicated(m, r, "delete"))
+            m.function_flush()
+            m.script_flush()
+            seen.append(libraries_once_replicated(m, r, "flush"))
+            outcomes.append((seen, r.script_exists(sha)))
+        finally:
+            replica.stop()
+            master.stop()
+    assert outcomes[0] == outcomes[1] == ([[b"lib", b"rolib"], [b"lib"], []], [True])
