@@ -4,7 +4,7 @@ Why: simulated pods never exercise the image, probes, volume mounts, security co
 Services or in-cluster API credentials, which is where operators fail in users' clusters.
 This starts containerd (its own config, root, state and socket under WORKDIR), the bridge CNI
 on POD_CIDR, the kubelet, kube-scheduler, kube-proxy (iptables; ClusterIP Services) and
-CoreDNS, and imports the images with `ctr images import`. Pod traffic never leaves the
+CoreDNS (and the EndpointSlice controller they read Services from), and imports the images with `ctr images import`. Pod traffic never leaves the
 machine: the bridge has no uplink, ipMasq is off and the host's ip_forward stays 0 (so a pod
 reaches a ClusterIP only when its endpoint is on the host, as the API server is; pods reach
 each other by pod IP). The host reaches pods by pod IP through the bridge.
@@ -48,6 +48,7 @@ POD_CIDR = "10.213.0.0/24"
 NODE_IP = "10.213.0.1"            # the bridge's address: gateway, node IP, DNS server
 CGROUP_ROOT = "redslot-e2e"
 WORKDIR = Path("/var/tmp/redslot-e2e-node")
+LOGS = Path("/var/tmp/redslot-e2e-node-logs")   # the last node's logs, kept after it stopped
 LOCK = Path("/run/lock/redslot-e2e-node.lock")
 LOCK_TIMEOUT = 1800.0
 READY_TIMEOUT = 120.0
@@ -303,6 +304,7 @@ class RealNode:
         done("images imported")
         self.forwarder = Forwarder(self.plane.api_port)
         self._kubernetes_endpoints()
+        self._endpoint_slices()
         self._coredns()
         self._scheduler()
         self._proxy()
@@ -417,6 +419,22 @@ state = "{base}/state"
             raise RuntimeError(f"kubernetes EndpointSlice: {status} {body}")
         api.close()
 
+    def _endpoint_slices(self) -> None:
+        """The EndpointSlice controller, which kube-proxy and CoreDNS read Services from. Its
+        own kube-controller-manager, started with the node: in the shared one it would fight
+        the fake kubelet's loopback pod IPs, which endpoint validation refuses."""
+        port = free_port()
+        kubeconfig = str(self.plane.workdir / "controller-manager.kubeconfig")
+        self._spawn("endpointslice-controller", [
+            str(self.bin_dir / "kube-controller-manager"), "--kubeconfig", kubeconfig,
+            "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+            "--bind-address", "127.0.0.1", "--secure-port", str(port),
+            "--cert-dir", str(WORKDIR / "endpointslice-controller"), "--leader-elect=false",
+            "--controllers", "endpointslice-controller", "--profiling=false"])
+        self._wait("endpointslice-controller",
+                   lambda: http_ok(f"https://127.0.0.1:{port}/healthz"),
+                   "the EndpointSlice controller healthy")
+
     def _coredns(self) -> None:
         health, ready = free_port(), free_port()
         corefile = WORKDIR / "Corefile"
@@ -522,7 +540,8 @@ state = "{base}/state"
         done = phase_timer()
         if self.provisioner is not None:
             self.provisioner.stop()
-        for name in ("kubelet", "kube-proxy", "kube-scheduler", "coredns"):
+        for name in ("kubelet", "kube-proxy", "kube-scheduler", "coredns",
+                     "endpointslice-controller"):
             if name in self.processes:
                 stop_process(self.processes.pop(name))
         _kill(_pids_in_node_cgroups())
@@ -539,6 +558,13 @@ state = "{base}/state"
         except OSError:
             pass
         api.close()
+        # The node's logs outlive it, for a failure's post-mortem.
+        shutil.rmtree(LOGS, ignore_errors=True)
+        LOGS.mkdir(parents=True)
+        for log in WORKDIR.glob("*.log"):
+            shutil.copy(log, LOGS / log.name)
+        shutil.copytree(WORKDIR / "pods-logs", LOGS / "pods", dirs_exist_ok=True,
+                        ignore_dangling_symlinks=True)
         cleanup(self.sysctls)
         if self.lock is not None:
             self.lock.close()
@@ -618,9 +644,13 @@ class Provisioner:
         self.api.request("PATCH", f"/api/v1/persistentvolumes/{name}/status",
                          {"status": {"phase": "Bound"}}, "application/merge-patch+json")
         base = f"/api/v1/namespaces/{meta['namespace']}/persistentvolumeclaims/{meta['name']}"
+        # The annotation is what makes the scheduler count the claim as bound.
+        patch: dict[str, Any] = {"metadata": {"annotations": {
+            "pv.kubernetes.io/bind-completed": "yes",
+            "pv.kubernetes.io/bound-by-controller": "yes"}}}
         if not spec.get("volumeName"):
-            self.api.request("PATCH", base, {"spec": {"volumeName": name}},
-                             "application/merge-patch+json")
+            patch["spec"] = {"volumeName": name}
+        self.api.request("PATCH", base, patch, "application/merge-patch+json")
         self.api.request("PATCH", f"{base}/status",
                          {"status": {"phase": "Bound", "capacity": {"storage": size},
                                      "accessModes": spec.get("accessModes", ["ReadWriteOnce"])}},
