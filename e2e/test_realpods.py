@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
+import yaml
 from redis.cluster import RedisCluster
 
 from e2e.controlplane import eventually
@@ -98,6 +100,13 @@ def phase_timer() -> Callable[[str], None]:
 def cluster_status(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
     out = kube.kubectl("get", "rediscluster", name, "-n", namespace, "-o", "json").stdout
     return json.loads(out).get("status") or {}
+
+
+def ready_status(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+    status = cluster_status(kube, namespace, name)
+    shards = len(status.get("shards") or [])
+    return status if status.get("phase") == "Ready" and shards and \
+        status.get("ready") == f"{shards}/{shards}" else None
 
 
 def left_behind(kube: Kube, namespace: str, kinds: str, selector: str) -> list[str]:
@@ -224,3 +233,76 @@ def test_helm_install_a_cluster_serves_10000_keys_and_uninstall_leaves_nothing(
     claims = kube.kubectl("get", "pvc", "-n", namespace, "-o", "name").stdout.split()
     assert len(claims) == 6, claims
     done("RedisCluster deleted, helm uninstall: nothing left but the retained PVCs")
+
+
+def test_kubectl_apply_manifests_and_a_deleted_master_pod_loses_no_acknowledged_write(
+        kube: Kube, real_node: RealNode) -> None:
+    """The manifests/ flow (the image set the way kustomize's `images:` would), with
+    durability zero-loss; then a master pod deleted under a writer."""
+    done = phase_timer()
+    manifests = REPO / "manifests"
+    kube.kubectl("apply", "-f", str(manifests / "namespace.yaml"), "-f",
+                 str(manifests / "crds.yaml"))
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f",
+                 str(manifests / "crds.yaml"))
+    image = real_node.image.removeprefix("docker.io/library/")
+    operator_manifest = (manifests / "redslot.yaml").read_text().replace("redslot:0.1.0", image)
+    kube.kubectl("apply", "-f", "-", input=operator_manifest)
+    example = yaml.safe_load((manifests / "example-rediscluster.yaml").read_text())
+    example["spec"]["durability"] = "zero-loss"
+    kube.kubectl("apply", "-f", "-", input=json.dumps(example))
+    namespace = "redslot"
+    try:
+        status = eventually(lambda: ready_status(kube, namespace, "example"), 400,
+                            "RedisCluster example Ready", 1.0)
+        done("kubectl apply -f manifests/: RedisCluster Ready")
+        password = base64.b64decode(kube.kubectl(
+            "get", "secret", "example-auth", "-n", namespace, "-o",
+            "jsonpath={.data.password}").stdout).decode()
+        seed = status["shards"][0]["nodes"][0]["address"].rsplit(":", 1)[0]
+        client = RedisCluster(host=seed, port=6379, password=password, socket_timeout=5,
+                              decode_responses=True, cluster_error_retry_attempts=1)
+        acknowledged: dict[str, str] = {}
+        stop = threading.Event()
+
+        def writer() -> None:
+            i = 0
+            while not stop.is_set():
+                key, value = f"w:{i}", str(i)
+                try:
+                    if client.set(key, value):
+                        acknowledged[key] = value
+                except (redis.RedisError, OSError):
+                    time.sleep(0.1)
+                i += 1
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        eventually(lambda: len(acknowledged) > 500, 60, "500 acknowledged writes", 0.2)
+        master = status["shards"][0]["master"]
+        kube.kubectl("delete", "pod", master, "-n", namespace, "--wait=false")
+
+        def failed_over() -> dict[str, Any] | None:
+            now = ready_status(kube, namespace, "example")
+            return now if now and now["shards"][0]["master"] != master else None
+        status = eventually(failed_over, 300, "a failover of shard 0 and Ready", 1.0)
+        done(f"master {master} deleted: failed over, Ready again")
+        time.sleep(2)
+        stop.set()
+        thread.join(30)
+        checker = RedisCluster(host=status["shards"][0]["nodes"][0]["address"].rsplit(":", 1)[0],
+                               port=6379, password=password, socket_timeout=10,
+                               decode_responses=True)
+        keys = sorted(acknowledged)
+        pipe = checker.pipeline()
+        for key in keys:
+            pipe.get(key)
+        lost = [k for k, v in zip(keys, pipe.execute(), strict=True) if v != acknowledged[k]]
+        assert not lost, f"{len(lost)} of {len(keys)} acknowledged writes lost: {lost[:10]}"
+        done(f"{len(keys)} acknowledged writes all read back")
+    finally:
+        kube.kubectl("delete", "rediscluster", "example", "-n", namespace, "--timeout=120s",
+                     check=False, timeout=150)
+        kube.kubectl("delete", "-f", "-", "--timeout=120s", input=operator_manifest,
+                     check=False, timeout=150)
+        kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
