@@ -12,7 +12,7 @@ each other by pod IP). The host reaches pods by pod IP through the bridge.
 Everything the node leaves on the host is found by name, so `cleanup()` also removes what a
 killed earlier run left: processes in the node's cgroups or speaking to its containerd
 socket, mounts under WORKDIR (container root filesystems, network namespaces), the cgroups,
-the KUBE-* iptables chains, the bridge, sysctls the kubelet changed. One node runs per
+the KUBE-* iptables chains, the bridge, runc's state, sysctls the kubelet changed. One node runs per
 machine at a time (a lock file), since iptables chains and the bridge are machine-wide.
 """
 
@@ -52,10 +52,13 @@ LOGS = Path("/var/tmp/redslot-e2e-node-logs")   # the last node's logs, kept aft
 LOCK = Path("/run/lock/redslot-e2e-node.lock")
 LOCK_TIMEOUT = 1800.0
 READY_TIMEOUT = 120.0
-# What the kubelet writes at start unless protectKernelDefaults: restored on cleanup.
-KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic",
-                   "kernel/panic_on_oops", "kernel/keys/root_maxkeys",
-                   "kernel/keys/root_maxbytes")
+# What the kubelet writes at start unless protectKernelDefaults, and forwarding, which no
+# part of the node may turn on: saved to SYSCTLS before the node starts (once, so a killed
+# run's values are not taken for the host's), restored and forgotten on cleanup.
+HOST_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic",
+                "kernel/panic_on_oops", "kernel/keys/root_maxkeys",
+                "kernel/keys/root_maxbytes", "net/ipv4/ip_forward")
+SYSCTLS = Path("/var/tmp/redslot-e2e-node-sysctls.json")
 NODE_CERT_SECTION = f"""
 [node]
 basicConstraints = critical,CA:FALSE
@@ -177,7 +180,58 @@ def _remove_kube_iptables_chains() -> None:
                 sh(tool, "-t", table, "-X", chain, check=False)
 
 
-def cleanup(sysctls: dict[str, str] | None = None) -> None:
+def _remove_empty_dirs(root: Path) -> None:
+    """The runc state and shim socket dirs under /run/containerd, if nothing else uses them."""
+    if not root.is_dir():
+        return
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()),
+                            key=lambda p: len(p.parts), reverse=True) + [root]:
+        try:
+            directory.rmdir()
+        except OSError:
+            pass
+
+
+def _remove_runc_state() -> None:
+    """runc's state of the node's containers (their root filesystem is under WORKDIR), which
+    a container killed without `runc delete` leaves in /run/containerd/runc."""
+    for state in Path("/run/containerd/runc").glob("*/*/state.json"):
+        try:
+            rootfs = json.loads(state.read_text()).get("config", {}).get("rootfs", "")
+        except (OSError, ValueError):
+            continue
+        if rootfs.startswith(f"{WORKDIR}/"):
+            shutil.rmtree(state.parent, ignore_errors=True)
+    # Shim sockets nobody listens on any more (a live socket is in /proc/net/unix).
+    live = Path("/proc/net/unix").read_text()
+    for sock in Path("/run/containerd/s").glob("*"):
+        if sock.is_socket() and str(sock) not in live:
+            sock.unlink(missing_ok=True)
+    # A container whose creation was cut short leaves only its exec.fifo.
+    for fifo in Path("/run/containerd/runc").glob("*/*/exec.fifo"):
+        if [p.name for p in fifo.parent.iterdir()] == ["exec.fifo"]:
+            shutil.rmtree(fifo.parent, ignore_errors=True)
+
+
+def save_sysctls() -> None:
+    if not SYSCTLS.exists():
+        values = {p: Path("/proc/sys", p).read_text().strip() for p in HOST_SYSCTLS
+                  if Path("/proc/sys", p).exists()}
+        SYSCTLS.write_text(json.dumps(values))
+
+
+def restore_sysctls() -> None:
+    if not SYSCTLS.exists():
+        return
+    for path, value in json.loads(SYSCTLS.read_text()).items():
+        try:
+            Path("/proc/sys", path).write_text(value)
+        except OSError:
+            pass
+    SYSCTLS.unlink()
+
+
+def cleanup() -> None:
     """Remove everything a node (this run's or a killed earlier one's) left on the host."""
     for _ in range(3):
         pids = _pids_in_node_cgroups() | _pids_of_node_shims()
@@ -189,11 +243,9 @@ def cleanup(sysctls: dict[str, str] | None = None) -> None:
     _remove_cgroups()
     _remove_kube_iptables_chains()
     sh("ip", "link", "del", BRIDGE, check=False)
-    for path, value in (sysctls or {}).items():
-        try:
-            Path("/proc/sys", path).write_text(value)
-        except OSError:
-            pass
+    _remove_runc_state()
+    _remove_empty_dirs(Path("/run/containerd"))
+    restore_sysctls()
     shutil.rmtree(WORKDIR, ignore_errors=True)
 
 
@@ -254,7 +306,6 @@ class RealNode:
         self.images = images
         self.pause_image = pause_image
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.sysctls: dict[str, str] = {}
         self.forwarder: Forwarder | None = None
         self.provisioner: Provisioner | None = None
         self.lock: IO[str] | None = None
@@ -286,8 +337,7 @@ class RealNode:
         eventually(lambda: self._try_lock(), LOCK_TIMEOUT, "the machine's e2e node lock", 1.0)
         done("lock")
         cleanup()
-        self.sysctls = {p: Path("/proc/sys", p).read_text().strip() for p in KUBELET_SYSCTLS
-                        if Path("/proc/sys", p).exists()}
+        save_sysctls()
         for sub in ("containerd", "cni/net.d", "kubelet", "pods-logs", "pv"):
             (WORKDIR / sub).mkdir(parents=True, exist_ok=True)
         for controller in Path("/sys/fs/cgroup").iterdir():
@@ -325,11 +375,13 @@ class RealNode:
         sh("ip", "addr", "add", f"{NODE_IP}/24", "dev", BRIDGE)
         sh("ip", "link", "set", BRIDGE, "up")
         conf = {"cniVersion": "1.0.0", "name": "redslot-e2e", "plugins": [
-            {"type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": False,
+            # Not isGateway: the bridge plugin would turn the host's ip_forward on. The
+            # bridge's address is set above; IPAM gives pods their route through it.
+            {"type": "bridge", "bridge": BRIDGE, "isGateway": False, "ipMasq": False,
              "hairpinMode": True,
              "ipam": {"type": "host-local", "dataDir": str(WORKDIR / "cni/ipam"),
                       "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
-                      "routes": [{"dst": "0.0.0.0/0"}]}}]}
+                      "routes": [{"dst": "0.0.0.0/0", "gw": NODE_IP}]}}]}
         (WORKDIR / "cni/net.d/10-redslot-e2e.conflist").write_text(json.dumps(conf))
 
     def _certificates(self) -> None:
@@ -565,7 +617,7 @@ state = "{base}/state"
             shutil.copy(log, LOGS / log.name)
         shutil.copytree(WORKDIR / "pods-logs", LOGS / "pods", dirs_exist_ok=True,
                         ignore_dangling_symlinks=True)
-        cleanup(self.sysctls)
+        cleanup()
         if self.lock is not None:
             self.lock.close()
             self.lock = None
