@@ -350,7 +350,15 @@ def build_redslot() -> tuple[Path, str]:
         execute(instructions, rootfs)
         log("packing with umoci and skopeo")
         oci_archive(rootfs, config(instructions), name, archive)
+    prune("redslot-*.tar", keep=3)
     return archive, name
+
+
+def prune(pattern: str, keep: int) -> None:
+    """Only the newest archives stay in the cache: each checkout change makes a new one."""
+    archives = sorted(CACHE.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in archives[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def build_pause() -> tuple[Path, str]:
