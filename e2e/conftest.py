@@ -3,7 +3,9 @@
 `kube` (one per session): etcd + kube-apiserver + kube-controller-manager built by
 scripts/kube-binaries, with kubectl and helm from scripts/kube-tools (or PATH when that script
 is absent). `namespace`: a fresh namespace per test. `kubelet`: a FakeKubelet running that
-namespace's redslot pods as local processes.
+namespace's redslot pods as local processes. `real_node` (one per test module that asks for
+it): a real node joined to `kube` (e2e/realnode.py), with the redslot image built from the
+checkout by scripts/build_image.py imported into its containerd.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 from e2e.controlplane import KubeControlPlane, eventually  # noqa: E402
 from e2e.kubelet import FakeKubelet  # noqa: E402
+from e2e.realnode import RealNode, missing_tools  # noqa: E402
 
 BUILD_TIMEOUT = 3600.0   # a cold build of the control plane takes minutes; cached runs are instant
 KUBECTL_TIMEOUT = 60.0
@@ -83,6 +88,35 @@ def kube() -> Iterator[Kube]:
     kubectl, helm = find_tools()
     with KubeControlPlane(bin_dir) as plane:
         yield Kube(plane, kubectl, helm)
+
+
+def build_image(*args: str) -> tuple[Path, str]:
+    """scripts/build_image.py (cached): the docker-archive and the image name it holds."""
+    result = subprocess.run([sys.executable, str(REPO / "scripts/build_image.py"), *args],
+                            capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    if result.returncode != 0:
+        raise RuntimeError(f"build_image.py {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    archive, name = result.stdout.strip().splitlines()[-1].split()
+    return Path(archive), name
+
+
+@pytest.fixture(scope="module")
+def real_node(kube: Kube) -> Iterator[RealNode]:
+    """A real node for the tests of one module: the scheduler then binds only their pods
+    (the fake kubelet's tests run in other modules, never alongside it)."""
+    if os.environ.get("REDSLOT_E2E_REAL_NODE") != "1":
+        pytest.skip("real-node tests run with REDSLOT_E2E_REAL_NODE=1 (root, containerd, "
+                    "runc, CNI plugins: ./scripts/test installs them)")
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"a real node needs {', '.join(missing)}")
+    started = time.monotonic()
+    image, pause = build_image(), build_image("--pause")
+    print(f"   [real node] images built or found in the cache: "
+          f"{time.monotonic() - started:.1f} s", flush=True)
+    with RealNode(kube.plane, run_script("kube-binaries"), [image, pause], pause[1]) as node:
+        node.image = image[1]
+        yield node
 
 
 _namespace_counter = itertools.count(1)

@@ -192,6 +192,10 @@ class Certificates:
         self.controller_manager_cert, self.controller_manager_key = self.issue(
             "kube-controller-manager",
             "/O=system:masters/CN=system:kube-controller-manager", "client")
+        # The API server's client certificate toward kubelets (exec, logs, port-forward).
+        self.kubelet_client_cert, self.kubelet_client_key = self.issue(
+            "kube-apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            "client")
         self.service_account_key = self.dir / "sa.key"
         self.service_account_pub = self.dir / "sa.pub"
         self._openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout",
@@ -325,6 +329,10 @@ class KubeControlPlane:
             "--service-account-key-file", str(certs.service_account_pub),
             "--service-account-signing-key-file", str(certs.service_account_key),
             "--authorization-mode", "Node,RBAC",
+            "--kubelet-client-certificate", str(certs.kubelet_client_cert),
+            "--kubelet-client-key", str(certs.kubelet_client_key),
+            "--kubelet-certificate-authority", str(certs.ca_cert),
+            "--kubelet-preferred-address-types", "InternalIP",
             "--allow-privileged=true",
             # The default reconciler would publish 127.0.0.1 as the `kubernetes` Service's
             # endpoint, which validation refuses (loopback): it would retry forever.

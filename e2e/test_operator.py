@@ -85,7 +85,8 @@ def service_account_kubeconfig(kube: Kube, namespace: str, path: Path) -> Path:
 class Operator:
     """`redslot operator` as a subprocess, logged to a file."""
 
-    def __init__(self, kube: Kube, namespace: str, workdir: Path, priority: int = 0) -> None:
+    def __init__(self, kube: Kube, namespace: str, workdir: Path, priority: int = 0,
+                 extra: tuple[str, ...] = ()) -> None:
         self.log_path = workdir / f"operator-{priority}.log"
         self.metrics_port = free_port()
         kubeconfig = service_account_kubeconfig(kube, namespace,
@@ -96,7 +97,7 @@ class Operator:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "redslot.cli", "operator", "--namespace", namespace,
                  "--liveness-port", "0", "--metrics-port", str(self.metrics_port),
-                 "--priority", str(priority), "--image", "redslot:e2e"],
+                 "--priority", str(priority), "--image", "redslot:e2e", *extra],
                 stdout=log, stderr=log, env=env)
 
     def log(self, lines: int = 60) -> str:
@@ -373,3 +374,16 @@ def test_one_operator_acts_and_deleting_the_cluster_deletes_what_it_owns(
         assert "gone" not in json.dumps(kubelet.pods())
     finally:
         active.stop()
+
+
+def test_a_standalone_operator_acts_without_peering(
+        kube: Kube, namespace: str, kubelet: FakeKubelet, tmp_path: Path) -> None:
+    """--standalone: no peering object is needed and the watches are not paused for one."""
+    install_chart(kube, namespace)
+    kube.kubectl("delete", "kopfpeering", "--all", "-n", namespace)
+    operator = Operator(kube, namespace, tmp_path, extra=("--standalone",))
+    try:
+        create_ready(kube, namespace, operator, "alone", 1, replicasPerShard=0)
+        assert "peering CRD is missing" not in operator.log(400)
+    finally:
+        operator.stop()

@@ -64,8 +64,12 @@ def main(argv: list[str]) -> int:
     async def run() -> None:
         if args.metrics_port:
             await serve_metrics(args.metrics_port)
+        # kopf makes a named peering mandatory, and a mandatory peering without peering
+        # selectors (standalone has none) keeps every watch paused ("peering CRD is
+        # missing"): standalone names no peering.
         await kopf.operator(
-            standalone=args.standalone, peering_name=args.peering, priority=args.priority,
+            standalone=args.standalone,
+            peering_name=None if args.standalone else args.peering, priority=args.priority,
             liveness_endpoint=liveness, clusterwide=args.all_namespaces, memo=memo,
             namespaces=() if args.all_namespaces else namespaces(args))
 

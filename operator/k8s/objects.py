@@ -218,17 +218,20 @@ def node_container(cluster: Cluster) -> Obj:
     }
     if spec.resources:
         container["resources"] = spec.resources
+    # Liveness starts once the startup probe passed: on real pods of a loaded machine a
+    # node took over 20 s to answer its first /healthz, and liveness with a 10 s initial
+    # delay and 3 s timeout restarted nodes that were only slow (a restart of a master is a
+    # failover). A restart is for a node that stopped answering for a minute, not a second.
+    alive = ({"httpGet": {"path": "/healthz", "port": "metrics"}} if spec.metrics.enabled
+             else {"tcpSocket": {"port": "redis"}})
+    container["startupProbe"] = {**alive, "periodSeconds": 2, "timeoutSeconds": 5,
+                                 "failureThreshold": 90}
+    container["livenessProbe"] = {**alive, "periodSeconds": 10, "timeoutSeconds": 5,
+                                  "failureThreshold": 6}
     if spec.metrics.enabled:
-        container["livenessProbe"] = {
-            "httpGet": {"path": "/healthz", "port": "metrics"},
-            "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3,
-            "initialDelaySeconds": 10}
         container["readinessProbe"] = {
             "httpGet": {"path": "/readyz", "port": "metrics"},
             "periodSeconds": 2, "timeoutSeconds": 2, "failureThreshold": 1}
-    else:
-        container["livenessProbe"] = {"tcpSocket": {"port": "redis"}, "periodSeconds": 10,
-                                      "initialDelaySeconds": 10}
     return container
 
 

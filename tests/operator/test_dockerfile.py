@@ -1,66 +1,73 @@
-"""The Dockerfile, checked without docker (none runs here): it is parsed, and what it copies
-must exist, reach the build context and hold every package; the user is not root; the
+"""The Dockerfile, checked without docker (none runs here). scripts/build_image.py builds the
+e2e image by carrying out this very Dockerfile (debootstrap, chroot, umoci, skopeo), so the
+checks here are that every instruction is one that script carries out the way Docker does
+(same base release, same install steps, same user, same entrypoint) and that what it copies
+exists, reaches the build context and holds every package; the user is not root; the
 entrypoint is our console script and the default command runs."""
 
 from __future__ import annotations
 
-import fnmatch
+import importlib.util
 import json
 import re
-import shlex
+import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def dockerfile() -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            instruction, _, rest = line.partition(" ")
-            out.append((instruction.upper(), rest.strip()))
-    return out
+def build_image() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_image", ROOT / "scripts/build_image.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_image"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+IMAGE = build_image()
 
 
 def instructions(name: str) -> list[str]:
-    return [rest for instruction, rest in dockerfile() if instruction == name]
+    return [ins.args for ins in IMAGE.dockerfile() if ins.name == name]
 
 
-def dockerignored(path: str) -> bool:
-    """Docker's rule: the last .dockerignore pattern matching the path or a parent wins."""
-    ignored = False
-    candidates = [path] + [str(p) for p in Path(path).parents if str(p) != "."]
-    for raw in (ROOT / ".dockerignore").read_text().splitlines():
-        raw = raw.strip()
-        if not raw or raw.startswith("#"):
-            continue
-        negate = raw.startswith("!")
-        pattern = raw.lstrip("!").rstrip("/")
-        regex = fnmatch.translate(pattern).replace(".*", "[^/]*").replace("[^/]*[^/]*", ".*")
-        if any(re.match(regex, c) for c in candidates):
-            ignored = not negate
-    return ignored
+def test_every_instruction_is_one_the_image_script_carries_out():
+    parsed = IMAGE.dockerfile()
+    assert {ins.name for ins in parsed} <= set(IMAGE.SUPPORTED)
+    assert parsed[0].name == "FROM" and [ins.name for ins in parsed].count("FROM") == 1
+    # ENV values are literal: the script does not expand $VARS as Docker would.
+    assert not [args for args in instructions("ENV") if "$" in args]
+    for args in instructions("ENTRYPOINT") + instructions("CMD"):
+        assert isinstance(json.loads(args), list), args
+    copies = [i for i, ins in enumerate(parsed) if ins.name == "COPY"]
+    assert copies and not [ins for ins in parsed[copies[0]:] if ins.name == "FROM"]
 
 
-def test_dockerfile_base_image_is_python_311_slim_pinned_by_tag():
+def test_base_is_debian_slim_whose_python_the_package_accepts():
+    """The script debootstraps the FROM line's release; bookworm's python3 is 3.11."""
     (base,) = instructions("FROM")
-    image, _, tag = base.partition(":")
-    assert image == "python" and re.match(r"3\.11(\.\d+)?-slim", tag), base
+    assert IMAGE.base_release(IMAGE.dockerfile()[0]) == "bookworm", base
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    runs = " ".join(instructions("RUN"))
+    assert "apt-get install -y --no-install-recommends python3 python3-venv" in runs
+    assert "python3 -m venv /opt/redslot" in runs and "rm -rf /var/lib/apt/lists/*" in runs
 
 
 def test_dockerfile_copies_exist_and_reach_the_build_context():
     copied = []
-    for rest in instructions("COPY"):
-        *sources, _ = shlex.split(rest)
+    for ins in IMAGE.dockerfile():
+        if ins.name != "COPY":
+            continue
+        sources, _ = IMAGE.copy_sources(ins)
         for source in sources:
             assert (ROOT / source).exists(), source
-            files = [source] if (ROOT / source).is_file() else [
-                str(p.relative_to(ROOT)) for p in (ROOT / source).rglob("*.py")
-                if "__pycache__" not in p.parts]
-            assert files and not [f for f in files if dockerignored(f)], source
+            files = IMAGE.context_files(source)
+            assert [f for f in files if f.suffix == ".py" or (ROOT / source).is_file()], source
+            assert not [f for f in files if "__pycache__" in f.parts], source
             copied.append(source.rstrip("/"))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "pyproject.toml" in copied and project["project"]["readme"] in copied
@@ -69,20 +76,30 @@ def test_dockerfile_copies_exist_and_reach_the_build_context():
     assert any("pip install --no-cache-dir ." in run for run in instructions("RUN"))
 
 
-def test_dockerfile_runs_as_a_non_root_user_owning_data():
-    (user,) = instructions("USER")
-    assert user.split(":")[0] == "10001"
+def test_image_config_runs_as_a_non_root_user_owning_data():
+    config = IMAGE.config(IMAGE.dockerfile())
+    assert config.user == "10001:10001"
     runs = " ".join(instructions("RUN"))
     assert "--uid 10001" in runs and "chown 10001:10001 /data" in runs
-    assert instructions("WORKDIR")[-1] == "/data"
-    assert set(" ".join(instructions("EXPOSE")).split()) == {"6379", "16379", "9121"}
+    assert config.workdir == "/data"
+    assert set(config.exposed) == {"6379/tcp", "16379/tcp", "9121/tcp"}
+    assert config.env["PATH"].split(":")[0] == "/opt/redslot/bin"
 
 
-def test_dockerfile_entrypoint_is_the_redslot_command():
-    (entrypoint,) = instructions("ENTRYPOINT")
-    (cmd,) = instructions("CMD")
-    assert json.loads(entrypoint) == ["redslot"]
+def test_image_entrypoint_is_the_redslot_command():
+    config = IMAGE.config(IMAGE.dockerfile())
+    assert config.entrypoint == ["redslot"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["redslot"] == "redslot.cli:main"
     from redslot.cli import main
-    assert main(json.loads(cmd)) == 0
+    assert main(config.cmd) == 0
+
+
+def test_image_tag_is_stable_and_changes_with_the_instructions():
+    parsed = IMAGE.dockerfile()
+    assert IMAGE.digest(parsed) == IMAGE.digest(IMAGE.dockerfile())
+    changed = [IMAGE.Instruction(ins.name, ins.args.replace("--no-install-recommends",
+                                                           "--no-install-suggests"))
+               for ins in parsed]
+    assert IMAGE.digest(changed) != IMAGE.digest(parsed)
+    assert re.fullmatch(r"[0-9a-f]{64}", IMAGE.digest(parsed))

@@ -83,6 +83,11 @@ def test_statefulset_runs_the_node_with_cluster_settings() -> None:
     assert password["valueFrom"]["secretKeyRef"] == {"name": "cache-auth", "key": "password"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    # A slow start is the startup probe's to judge (up to 3 minutes), not liveness's.
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["startupProbe"]["periodSeconds"] * \
+        container["startupProbe"]["failureThreshold"] >= 180
+    assert "initialDelaySeconds" not in container["livenessProbe"]
     assert container["securityContext"]["runAsNonRoot"] is True
     assert template["spec"]["securityContext"]["runAsUser"] == 10001
     claim = spec["volumeClaimTemplates"][0]
