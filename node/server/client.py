@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
+from ..protocol.quoting import repr_arg
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
 from ..pubsub.hub import Subscriptions
@@ -151,7 +152,9 @@ class Client(Connection):
         if held:
             self.queued_bytes += len(data)
         if parser.buffered + self.queued_bytes > server.query_buffer_limit:
-            server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
+            head = repr_arg(parser.head(64)).decode("utf-8", "surrogateescape")
+            server.log_warning("Closing client that reached max query buffer length: "
+                               f"{self.describe()} (qbuf initial bytes: {head})")
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
@@ -163,7 +166,7 @@ class Client(Connection):
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
         self._run(requests)
-        if parser.error is not None and not self.waiting:
+        if parser.error is not None and not self.waiting and not self.closing:
             self.protocol_error(parser.error)
         self.flush()
 
