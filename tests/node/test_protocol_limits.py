@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from protocol_fuzz import HUGE_HEADERS, MALFORMED, batch, encode, inline_tail
 from resp import RawClient
 
+SUPPORT = Path(__file__).resolve().parent.parent / "support"
 QUIET = 0.25  # silence after which a server is taken to wait for more input
 
 
@@ -231,3 +235,32 @@ def test_live_fuzz_never_crashes_or_hangs_the_node(node):
     with RawClient(node.port) as c:
         assert c.call("PING") == b"+PONG\r\n"
     assert encode([b"PING"]) == b"*1\r\n$4\r\nPING\r\n"
+
+
+FUZZ_TOKENS = [b"*", b"$", b"\r\n", b'"', b"'", b"\\x41", b"\\", b"\0", b"\v", b"\f", b"-1",
+               b"*2147483647\r\n", b"*1\r\n", b"$4\r\nPING\r\n", b"$0\r\n\r\n", b"%", b"~", b">",
+               b"|", b",1.5", b"=5\r\ntxt:a"]
+
+
+def test_atheris_finds_no_disagreement_in_the_parser(tmp_path):
+    """libFuzzer through atheris (parser_fuzz_target.py): bounded runs, fixed seed."""
+    pytest.importorskip("atheris")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = random.Random(5)
+    for i in range(60):
+        data, _ = batch(rng)
+        (corpus / f"batch{i}").write_bytes(bytes([i % 2, 0]) + data[:3000])
+    for i, data in enumerate(HUGE_HEADERS + MALFORMED):
+        (corpus / f"frame{i}").write_bytes(b"\0\0" + data)
+    tokens = tmp_path / "tokens.dict"
+    tokens.write_text("".join('"%s"\n' % "".join(
+        chr(c) if 32 <= c < 127 and c not in (34, 92) else "\\x%02x" % c for c in token)
+        for token in FUZZ_TOKENS))
+    run = subprocess.run(
+        [sys.executable, str(SUPPORT / "parser_fuzz_target.py"), "-runs=30000", "-seed=1",
+         "-max_total_time=10", "-max_len=4096", f"-dict={tokens}",
+         f"-artifact_prefix={tmp_path}/", str(corpus)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Done " in run.stderr
