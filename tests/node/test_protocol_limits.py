@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from protocol_fuzz import HUGE_HEADERS, MALFORMED, batch, encode, inline_tail
+from protocol_fuzz import HUGE_HEADERS, MALFORMED, batch, inline_tail
 from resp import RawClient
 
 SUPPORT = Path(__file__).resolve().parent.parent / "support"
@@ -234,7 +234,7 @@ def test_live_fuzz_never_crashes_or_hangs_the_node(node):
     assert worst < 1.0, f"worst PING {worst * 1000:.0f} ms during {frames} fuzz frames"
     with RawClient(node.port) as c:
         assert c.call("PING") == b"+PONG\r\n"
-    assert encode([b"PING"]) == b"*1\r\n$4\r\nPING\r\n"
+    assert "Traceback" not in node.log and "Fatal error" not in node.log
 
 
 FUZZ_TOKENS = [b"*", b"$", b"\r\n", b'"', b"'", b"\\x41", b"\\", b"\0", b"\v", b"\f", b"-1",
