@@ -75,7 +75,7 @@ class RequestParser:
     """
 
     __slots__ = ("_pending", "_need", "_reader", "_args", "_left", "_bulk", "_partial",
-                 "error", "auth_required", "max_bulk_len")
+                 "error", "deferred", "auth_required", "max_bulk_len")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self._pending = bytearray()
@@ -86,6 +86,7 @@ class RequestParser:
         self._bulk = -1  # length of the bulk being read (bulklen), -1 before its header
         self._partial = 0  # bytes of the incomplete request already parsed into _args
         self.error: str | None = None
+        self.deferred = False
         self.auth_required = False
         self.max_bulk_len = max_bulk_len
 
@@ -110,6 +111,13 @@ class RequestParser:
         return bytes(self._pending[:size])
 
     def feed(self, data: bytes) -> list[list[bytes]]:
+        """The requests completed by ``data``.
+
+        An unauthenticated client's header past the unauthenticated limits stops parsing
+        (``deferred``) when requests before it are returned: Redis runs those first, and
+        one may be the AUTH that lifts the limits. Once they have run, ``feed(b"")``
+        goes on, and refuses the header if the client is still unauthenticated."""
+        self.deferred = False
         if self.error is not None:
             return []
         if (not self._pending and not self._left and data[:1] == b"*"
@@ -169,6 +177,9 @@ class RequestParser:
                 if count is None or count > MAX_MULTIBULK:
                     return self._fail(errors.PROTO_MBULK_LEN)
                 if count > UNAUTH_MAX_MULTIBULK and self.auth_required:
+                    if commands:
+                        self.deferred = True
+                        break
                     return self._fail(errors.PROTO_UNAUTH_MBULK)
                 if count <= 0:
                     pos = cr + 2
@@ -193,6 +204,9 @@ class RequestParser:
                     if size is None or size < 0 or size > self.max_bulk_len:
                         return self._fail(errors.PROTO_BULK_LEN)
                     if size > UNAUTH_MAX_BULK and self.auth_required:
+                        if commands:
+                            self.deferred = True
+                            break
                         return self._fail(errors.PROTO_UNAUTH_BULK)
                     pos = cr + 2
                     bulk = size

@@ -166,6 +166,7 @@ class Client(Connection):
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
         self._run(requests)
+        self._run_deferred()
         if parser.error is not None and not self.waiting and not self.closing:
             self.protocol_error(parser.error)
         self.flush()
@@ -176,6 +177,13 @@ class Client(Connection):
         done = run_requests(self.server, self, requests)
         if self.waiting and done < len(requests):
             self.queue.extend(requests[done:])
+
+    def _run_deferred(self) -> None:
+        """Parse on past a header the parser deferred until the requests before it ran
+        (an unauthenticated client's AUTH followed by a large request, request.py)."""
+        parser = self.parser
+        while parser.deferred and not self.waiting and not self.closing:
+            self._run(parser.feed(b""))
 
     def rewrite(self, *effects: list[bytes]) -> None:
         """Propagate ``effects`` instead of this command (rewriteClientCommandVector,
@@ -207,6 +215,7 @@ class Client(Connection):
         self.queue.clear()
         self.queued_bytes = 0
         self._run(queued)
+        self._run_deferred()
         parser = self.parser
         if parser.error is not None and not self.closing and not self.waiting:
             self.protocol_error(parser.error)

@@ -9,9 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nodes import ServerProcess, start_node, start_redis_server
 from protocol_fuzz import HUGE_HEADERS, MALFORMED, batch, inline_tail
 from resp import RawClient
 
@@ -57,6 +59,31 @@ FRAMES = [
 
 @pytest.mark.parametrize("payload", FRAMES, ids=[repr(f[:40]) for f in FRAMES])
 def test_malformed_and_huge_frames_get_redis_answer_and_closing(node, reference, payload):
+    assert transcript(node.port, payload) == transcript(reference.port, payload)
+
+
+@pytest.fixture(scope="module")
+def locked() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A node and a redis-server with a password: their unauthenticated limits apply."""
+    node, reference = start_node("--requirepass", "pw"), start_redis_server("--requirepass", "pw")
+    yield node, reference
+    node.stop()
+    reference.stop()
+
+
+UNAUTHENTICATED = [
+    b"*12\r\n", b"PING\r\n*1\r\n$20000\r\n", b"AUTH bad\r\n*11\r\n",
+    b"PING\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n",
+    # requests after an AUTH in the same read are parsed once it has run, as in Redis
+    b"AUTH pw\r\n*11\r\n$4\r\nMGET\r\n" + b"$1\r\na\r\n" * 10,
+    b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n" + b"x" * 20000 + b"\r\n",
+    b"AUTH pw\r\nRESET\r\n*11\r\n",
+]
+
+
+@pytest.mark.parametrize("payload", UNAUTHENTICATED, ids=[repr(f[:40]) for f in UNAUTHENTICATED])
+def test_unauthenticated_limits_apply_as_each_request_is_reached(locked, payload):
+    node, reference = locked
     assert transcript(node.port, payload) == transcript(reference.port, payload)
 
 

@@ -84,6 +84,8 @@ def run(pieces: list[bytes], auth_required: bool) -> tuple[list[list[bytes]], st
     requests: list[list[bytes]] = []
     for piece in pieces:
         requests.extend(parser.feed(piece))
+        while parser.deferred:  # as the client does once the requests before have run
+            requests.extend(parser.feed(b""))
     for argv in requests:
         assert argv and all(type(arg) is bytes for arg in argv), argv
     return requests, parser.error, parser.buffered
