@@ -13,9 +13,9 @@ One thing must never reach hiredis: a large aggregate header. hiredis builds the
 a 16 GB list (3 s of the whole node's time to build and free), ``>2147483647`` takes a
 minute and ``*4294967295`` raises MemoryError, where Redis allocates lazily. A read holding
 such a header anywhere (five digits or more) goes to the exact parser, which is lazy as
-Redis is. The check costs 0.7 us for a 16-request pipeline (against 20 us to parse it): a
-regex for ``*``, whose literal prefix makes it fast, and the slower one for the RESP3
-markers only when one of them occurs at all.
+Redis is. The check is a regex for ``*``, whose literal prefix makes it fast, and the slower
+one for the RESP3 markers only when memchr finds one of them: 0.2 us of CPU for a read of
+one SET (0.6 us to parse) and 0.9 us for 16 of them (6 us), bench/parser_speed.py.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def parse_whole(reader: hiredis.Reader, data: bytes) -> list[list[bytes]] | None
     ``reader`` must be empty; it is empty again on success and must be dropped on None.
     """
     if _LARGE_ARRAY.search(data) is not None or (
-            (b"~" in data or b">" in data or b"|" in data)
+            (126 in data or 62 in data or 124 in data)  # '~' '>' '|', by memchr
             and _LARGE_RESP3_AGGREGATE.search(data) is not None):
         return None
     reader.feed(data)
