@@ -18,6 +18,10 @@ _WORD_ENDS = b" \n\r\t"  # the unquoted word's terminators in sdssplitargs' swit
 _ESCAPES = {110: 10, 114: 13, 116: 9, 98: 8, 97: 7}  # n r t b a
 # A line with none of these splits like bytes.split() (whose whitespace is C isspace).
 _PLAIN = re.compile(rb"[^\"'\x00\x0b\x0c]*").fullmatch
+# Runs of bytes taken as they are: outside quotes, in double quotes, in single quotes
+# (a 64 KB line costs 5 ms byte by byte in Python, a few runs cost microseconds).
+_RUN = {0: re.compile(rb"[^ \n\r\t\"']+").match, 34: re.compile(rb'[^"\\]+').match,
+        39: re.compile(rb"[^'\\]+").match}
 
 
 def split_args(line: bytes) -> list[bytes] | None:
@@ -42,6 +46,11 @@ def split_args(line: bytes) -> list[bytes] | None:
                 if quote:
                     return None
                 break
+            run = _RUN[quote](line, i)
+            if run is not None:
+                word += run.group()
+                i = run.end()
+                continue
             ch = line[i]
             if quote == 34:
                 if ch == 92 and i + 3 < n and line[i + 1] == 120 and _is_hex(line[i + 2]) \
