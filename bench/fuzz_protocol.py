@@ -8,7 +8,9 @@ with quotes, escapes and odd blanks, mutated frames, headers announcing 2**31 ar
 closes. Meanwhile one more client, in a process of its own (so that the load generator's
 event loop does not delay it), PINGs every 10 ms and keeps its round trips. The run
 stops at --frames frames or --max-seconds, whichever comes first; it fails if the node
-dies, leaves a connection hanging, stops answering PING or logs a traceback.
+dies, leaves a connection hanging, stops answering PING or logs a traceback. The same
+client PINGs the idle node for --idle-seconds first: on a shared machine that is the
+latency the machine alone causes.
 
 Batches come from a seeded pool (--seed, --pool) cycled through, so a run can be replayed
 and generating frames does not cost the load generator more than sending them.
@@ -27,7 +29,9 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing import Event, Process, Queue
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -77,7 +81,7 @@ async def _drain_until_closed(reader: asyncio.StreamReader) -> None:
         pass
 
 
-def pinger(port: int, stop: Event, results: Queue) -> None:
+def pinger(port: int, stop: EventType, results: Queue[list[float]]) -> None:
     """Another client's PING round trips (s) until ``stop``; inf for a PING unanswered."""
     rtts: list[float] = []
     with socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT) as sock:
@@ -94,6 +98,21 @@ def pinger(port: int, stop: Event, results: Queue) -> None:
             rtts.append(time.monotonic() - start)
             time.sleep(0.01)
     results.put(rtts)
+
+
+def pings_during(port: int, action: Callable[[], object]) -> list[float]:
+    """The PING round trips of a client in another process while ``action`` runs."""
+    stop: EventType = Event()
+    results: Queue[list[float]] = Queue()
+    ping = Process(target=pinger, args=(port, stop, results))
+    ping.start()
+    try:
+        action()
+    finally:
+        stop.set()
+    rtts = results.get(timeout=60)
+    ping.join(10)
+    return rtts
 
 
 def rss_kb(pid: int) -> int:
@@ -115,6 +134,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32, help="concurrent connections")
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--pool", type=int, default=20_000, help="distinct batches to cycle through")
+    ap.add_argument("--idle-seconds", type=float, default=10, help="PINGs before the load")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -122,16 +142,11 @@ def main() -> int:
     node = start_node()
     try:
         rss_before = rss_kb(node.proc.pid)
+        idle = pings_during(node.port, lambda: time.sleep(args.idle_seconds))
         run = Run(node.port, pool, args.frames, time.monotonic() + args.max_seconds)
-        stop, results = Event(), Queue()
-        ping = Process(target=pinger, args=(node.port, stop, results))
-        ping.start()
         start = time.monotonic()
-        asyncio.run(fuzz(run, args.connections))
+        rtts = pings_during(node.port, lambda: asyncio.run(fuzz(run, args.connections)))
         elapsed = time.monotonic() - start
-        stop.set()
-        rtts = results.get(timeout=60)
-        ping.join(10)
         alive = node.proc.poll() is None
         rss_after = rss_kb(node.proc.pid) if alive else 0
         log = node.log
@@ -147,6 +162,8 @@ def main() -> int:
         "ping_worst_ms": round(pings[-1] * 1000, 2) if pings else None,
         "ping_p99_ms": round(pings[int(len(pings) * 0.99)] * 1000, 2) if pings else None,
         "ping_median_ms": round(statistics.median(pings) * 1000, 2) if pings else None,
+        "idle_ping_worst_ms": round(max(idle) * 1000, 2),
+        "idle_ping_p99_ms": round(sorted(idle)[int(len(idle) * 0.99)] * 1000, 2),
         "rss_before_mb": round(rss_before / 1024, 1), "rss_after_mb": round(rss_after / 1024, 1),
         "seed": args.seed, "pool": args.pool,
     }
