@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from ..base import errors
-from ..protocol.request import split_args
+from ..protocol.splitargs import split_args
 from .catalog import ALL_BITS, BY_ID, CATEGORY_BITS, CATEGORY_MASKS, lookup
 
 READ = 1

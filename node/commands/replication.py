@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import CommandError
 from ..protocol.reply import OK, Raw
-from ..protocol.request import split_args
+from ..protocol.splitargs import split_args
 from ..replication.master import REQ_CAPA_EOF, REQ_EXCLUDE_DATA, REQ_EXCLUDE_FUNCTIONS, REQ_RDB_ONLY
 from ..table.command import command
 from .args import LLONG_MAX, to_int, to_int_range

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base import errors
-from ..protocol.request import split_args, strict_int
+from ..protocol.request import strict_int
+from ..protocol.splitargs import split_args
 from .keyspace_events import flags_from_string, flags_to_string
 
 

@@ -29,6 +29,7 @@ from ..base.errors import CommandError
 from ..keyspace.propagation import TARGET_ALL
 from ..keyspace.slots import key_slot
 from ..protocol.reply import Raw
+from ..protocol.splitargs import split_args
 from .bitop import lua_type_name
 from .busy import BusyState
 from .cjson import make_cjson
@@ -663,36 +664,3 @@ def parse_shebang(body: bytes) -> tuple[int, int]:
                 raise CommandError(errors.SHEBANG_FLAG % name.decode("utf-8", "surrogateescape"))
             flags |= flag
     return flags, end
-
-
-def split_args(line: bytes) -> list[bytes] | None:
-    """sdssplitargs: words, quoted with "" or ''; None on unbalanced quotes."""
-    out: list[bytes] = []
-    i, n = 0, len(line)
-    while True:
-        while i < n and line[i:i + 1].isspace():
-            i += 1
-        if i >= n:
-            return out
-        word = bytearray()
-        quote = 0
-        while i < n:
-            ch = line[i]
-            if quote:
-                if ch == quote:
-                    if i + 1 < n and not line[i + 1:i + 2].isspace():
-                        return None
-                    quote = 0
-                    i += 1
-                    break
-                word.append(ch)
-            elif ch in b"\"'":
-                quote = ch
-            elif line[i:i + 1].isspace():
-                break
-            else:
-                word.append(ch)
-            i += 1
-        if quote:
-            return None
-        out.append(bytes(word))

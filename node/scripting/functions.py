@@ -17,8 +17,9 @@ from lupa import lua51  # type: ignore[import-untyped]
 
 from ..base import errors
 from ..base.errors import CommandError
+from ..protocol.splitargs import split_args
 from ..types.rdb import RDB_FILE_VERSION, RdbError, Reader, Writer, crc64, verify_payload
-from .engine import FLAG_NAMES, Engine, ScriptError, split_args
+from .engine import FLAG_NAMES, Engine, ScriptError
 from .random import RedisRand48
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
+from ..protocol.quoting import repr_arg
 from ..protocol.reply import encode, error_line
 from ..protocol.request import RequestParser
 from ..pubsub.hub import Subscriptions
@@ -154,7 +155,9 @@ class Client(Connection):
         if held:
             self.queued_bytes += len(data)
         if parser.buffered + self.queued_bytes > server.query_buffer_limit:
-            server.log_warning(f"Closing client that reached max query buffer length: {self.describe()}")
+            head = repr_arg(parser.head(64)).decode("utf-8", "surrogateescape")
+            server.log_warning("Closing client that reached max query buffer length: "
+                               f"{self.describe()} (qbuf initial bytes: {head})")
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
@@ -166,7 +169,8 @@ class Client(Connection):
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
         self._run(requests)
-        if parser.error is not None and not self.waiting:
+        self._run_deferred()
+        if parser.error is not None and not self.waiting and not self.closing:
             self.protocol_error(parser.error)
         self.flush()
 
@@ -176,6 +180,13 @@ class Client(Connection):
         done = run_requests(self.server, self, requests)
         if self.waiting and done < len(requests):
             self.queue.extend(requests[done:])
+
+    def _run_deferred(self) -> None:
+        """Parse on past a header the parser deferred until the requests before it ran
+        (an unauthenticated client's AUTH followed by a large request, request.py)."""
+        parser = self.parser
+        while parser.deferred and not self.waiting and not self.closing:
+            self._run(parser.feed(b""))
 
     def rewrite(self, *effects: list[bytes]) -> None:
         """Propagate ``effects`` instead of this command (rewriteClientCommandVector,
@@ -207,6 +218,7 @@ class Client(Connection):
         self.queue.clear()
         self.queued_bytes = 0
         self._run(queued)
+        self._run_deferred()
         parser = self.parser
         if parser.error is not None and not self.closing and not self.waiting:
             self.protocol_error(parser.error)

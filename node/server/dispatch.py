@@ -31,13 +31,19 @@ if TYPE_CHECKING:
 
 
 def _args_preview(argv: list[bytes]) -> str:
-    """The ``with args beginning with:`` part: quoted args until 128 characters."""
-    out = ""
+    """The ``with args beginning with:`` part: ``'%.*s' `` per arg until 128 bytes."""
+    out = b""
     for arg in argv[1:]:
         if len(out) >= 128:
             break
-        out += "'%s' " % arg.decode("utf-8", "surrogateescape")[: 128 - len(out)]
-    return out
+        out += b"'%s' " % _c_string(arg)[: 128 - len(out)]
+    return out.decode("utf-8", "surrogateescape")
+
+
+def _c_string(arg: bytes) -> bytes:
+    """What C's ``%s`` prints of an argument: up to its first NUL."""
+    nul = arg.find(b"\0")
+    return arg if nul < 0 else arg[:nul]
 
 
 def lookup(server: Server, argv: list[bytes]) -> Command | str:
@@ -48,11 +54,11 @@ def lookup(server: Server, argv: list[bytes]) -> Command | str:
         sub = cmd.subcommands.get(argv[1].lower().decode("utf-8", "surrogateescape"))
         if sub is None:
             return errors.UNKNOWN_SUBCOMMAND % (
-                argv[1][:128].decode("utf-8", "surrogateescape"), cmd.name.upper())
+                _c_string(argv[1])[:128].decode("utf-8", "surrogateescape"), cmd.name.upper())
         return sub
     if cmd is None:
         return errors.UNKNOWN_COMMAND % (
-            name[:128].decode("utf-8", "surrogateescape"), _args_preview(argv))
+            _c_string(name)[:128].decode("utf-8", "surrogateescape"), _args_preview(argv))
     return cmd
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from differential import assert_same
-from redslot.node.protocol.request import RequestParser, split_args
+from redslot.node.protocol.request import RequestParser
+from redslot.node.protocol.splitargs import split_args
 from resp import RawClient
 
 
