@@ -656,6 +656,8 @@ class Server:
             self.migrate_sockets.close_idle(self.now)
         if self.maxmemory or not self.cronloops % max(self.config["hz"], 1):
             refresh_memory(self)
+        elif self.keyspace_stats.unsettled:
+            self.keyspace_stats.settle()  # each changed key re-costed once a tick at most
         self.metric_ops.track(self.stat_numcommands)
         self.metric_net_in.track(self.stat_net_input_bytes)
         self.metric_net_out.track(self.stat_net_output_bytes)
