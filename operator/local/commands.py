@@ -139,6 +139,7 @@ async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: s
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     reconciler = Reconciler(supervisor, directory)
+    supervisor.on_exit = reconciler.nudge
     announce = asyncio.create_task(announce_ready(directory, stop))
     try:
         await reconciler.run(stop)

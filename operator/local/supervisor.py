@@ -19,7 +19,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..model.record import NodeRecord
@@ -60,10 +60,12 @@ def pid_alive(pid: int) -> bool:
 class NodeProcess:
     """One node: its process (ours or adopted) and the task that keeps it running."""
 
-    def __init__(self, node: NodeRecord, directory: Path, argv: list[str]) -> None:
+    def __init__(self, node: NodeRecord, directory: Path, argv: list[str],
+                 on_exit: Callable[[], None] = lambda: None) -> None:
         self.node = node
         self.directory = directory
         self.argv = argv
+        self.on_exit = on_exit  # told at once when the process exits on its own
         self.pid: int | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
@@ -115,6 +117,7 @@ class NodeProcess:
             code = await self.wait_exit()
             if self.stopping:
                 return
+            self.on_exit()
             if time.monotonic() - started >= STABLE_SECONDS:
                 delay = FIRST_DELAY
             log.warning("%s (pid %s) exited (%s); restarting in %.1fs", self.node.name,
@@ -157,6 +160,9 @@ class Supervisor:
         self.node_args = node_args
         self.node_metrics = node_metrics  # each node serves /metrics on its port + 20000
         self.processes: dict[str, NodeProcess] = {}
+        # Called when a node process exits on its own: the control plane looks at once
+        # (a killed master's replica is promoted without waiting for the next pass).
+        self.on_exit: Callable[[], None] = lambda: None
 
     def argv(self, node: NodeRecord) -> list[str]:
         port = node.address.rsplit(":", 1)[1]
@@ -186,7 +192,8 @@ class Supervisor:
     async def ensure(self, nodes: Iterable[NodeRecord]) -> None:
         for node in nodes:
             if node.name not in self.processes:
-                process = NodeProcess(node, self.directory.node_dir(node.name), self.argv(node))
+                process = NodeProcess(node, self.directory.node_dir(node.name), self.argv(node),
+                                      lambda: self.on_exit())
                 process.task = asyncio.create_task(process.keep_running())
                 self.processes[node.name] = process
 
