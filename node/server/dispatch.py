@@ -265,6 +265,8 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         latency = cmd.latency
         latency[duration] = latency.get(duration, 0) + 1
     server.stat_numcommands += 1
+    if client.internal:
+        server.stat_internal_commands += 1
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, cmd, argv, duration)
     if server.latency_threshold and duration // 1000 >= server.latency_threshold:
@@ -395,6 +397,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             if i > first:
                 client.cmd = index[requests[i - 1][0]]
                 server.stat_numcommands += i - first
+                if client.internal:
+                    server.stat_internal_commands += i - first
             if i >= n:
                 break
         if client.closing:

@@ -398,6 +398,7 @@ class Server:
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: the counters INFO shows, not the data."""
         self.stat_numcommands = 0
+        self.stat_internal_commands = 0  # of those, from peer links and the control plane
         self.stat_evictedkeys = 0
         self.stat_evicted_clients = 0
         self.stat_numconnections = 0
@@ -658,7 +659,7 @@ class Server:
             refresh_memory(self)
         elif self.keyspace_stats.unsettled:
             self.keyspace_stats.settle()  # each changed key re-costed once a tick at most
-        self.metric_ops.track(self.stat_numcommands)
+        self.metric_ops.track(self.stat_numcommands - self.stat_internal_commands)
         self.metric_net_in.track(self.stat_net_input_bytes)
         self.metric_net_out.track(self.stat_net_output_bytes)
         self._schedule_cron()
