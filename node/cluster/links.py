@@ -113,16 +113,20 @@ class Links:
         state.links = self.peers
         self.seen: tuple[int, bool] = (-1, False)  # the table version and hold links know of
 
-    def tick(self) -> None:
+    def tick(self, resync: bool = True) -> None:
+        """Links woken for a new table or hold; links made or dropped for the table's nodes
+        when it changed, or when ``resync`` (the cron asks once a second)."""
         state = self.state
-        if (state.version, state.held) != self.seen:
-            self.seen = (state.version, state.held)
-            for link in self.peers.values():
-                link.wake.set()
         for node_id in state.push_back:
             asked = self.peers.get(node_id)
             if asked is not None:
                 asked.wake.set()
+        if (state.version, state.held) != self.seen:
+            self.seen = (state.version, state.held)
+            for link in self.peers.values():
+                link.wake.set()
+        elif not resync:
+            return
         for node in list(state.nodes.values()):
             if node is state.myself or node.id in self.peers or not node.port:
                 continue

@@ -651,8 +651,10 @@ class Server:
         if self.cluster is not None:
             redirect_blocked_clients(self)
             self.shard_channel_guard.check(self)
-            self.cluster.link_manager.tick()
-            self.cluster.update_state()
+            every_second = not self.cronloops % max(self.config["hz"], 1)
+            self.cluster.link_manager.tick(resync=every_second)
+            if every_second:  # a change of the table updates it at once; this ages pongs
+                self.cluster.update_state()
         if self.migrate_sockets.cached:
             self.migrate_sockets.close_idle(self.now)
         if self.maxmemory or not self.cronloops % max(self.config["hz"], 1):
