@@ -2,16 +2,22 @@
 over TLS, with tls-cluster: what such a node announces as its port).
 
 Redis nodes gossip over a binary bus; redslot nodes have none. Each known peer gets one
-asyncio task that keeps one connection open and, about four times a second, does one of:
+asyncio task that keeps one connection open and, when woken, does one of:
 - pushes this node's whole table (nodes.conf text) with CLUSTER MERGETOPOLOGY when the
   table changed since the peer last took it (or when the peer's view of us is stale),
   unless the node is held (cluster-await-confirm) and so has no table worth spreading;
-- asks the peer for its id (CLUSTER MYID) about once a second, Redis's PING / PONG: it is
-  what CLUSTER NODES shows as ping-sent / pong-recv and link state, and what
-  ``cluster_state`` counts as reachable; a different id there means the node is gone.
+- asks the peer for its id (CLUSTER MYID), Redis's PING / PONG: it is what CLUSTER NODES
+  shows as ping-sent / pong-recv and link state, and what ``cluster_state`` counts as
+  reachable; a different id there means the node is gone. As Redis's clusterCron pings
+  about one node a second and every node at least every cluster-node-timeout / 2, each
+  peer is pinged every (number of peers) seconds, within 1 s and node-timeout / 2.
 A failed connection or a reply that does not come within cluster-node-timeout marks the
 link disconnected; the task retries a second later, so a push is retried until it lands.
-The command loop never waits on a peer: the tasks run beside it.
+The command loop never waits on a peer: the tasks run beside it. A task sleeps until its
+next ping is due, or until ``tick`` (the server cron) wakes it for a new table version,
+a change of hold or a push asked back; only a push that must wait (the node is held, or
+the peer asked for a retry) has it look again every ``STEP``: an idle node's links wake
+once a second per peer, not four times.
 
 A node met with CLUSTER MEET is known only by address until its link asks it for its id
 (CLUSTER MYID); the table row then takes the real id, as Redis's handshake does.
@@ -20,17 +26,19 @@ A node met with CLUSTER MEET is known only by address until its link asks it for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
 from ..protocol.command import encode_command
+from .internal_clients import PEER_NAME
 from .state import ClusterNode, ClusterState, now_ms
 
 if TYPE_CHECKING:
     from .context import Server
 
 OUTBOX_LIMIT = 32 * 1024 * 1024  # forwarded publishes waiting for one peer, at most
-PING_INTERVAL = 1.0
+PING_EVERY = 1.0  # one peer pinged about this often (clusterCron)
 STEP = 0.25  # pushes of the table to a peer are at least this far apart
 RETRY_DELAY = 1.0
 CONNECT_TIMEOUT = 5.0
@@ -51,6 +59,7 @@ class PeerLink:
         self.address: tuple[str, int] | None = None
         self.tls = False  # connected with TLS (tls-cluster when it connected)
         self.pushed_version = -1
+        self.pushed_at = 0.0
         self.last_ping = 0.0
         self.retry_at = 0.0
         self.task: asyncio.Task[None] | None = None
@@ -104,9 +113,22 @@ class Links:
         self.state = state
         self.peers: dict[str, PeerLink] = {}
         state.links = self.peers
+        self.seen: tuple[int, bool] = (-1, False)  # the table version and hold links know of
 
-    def tick(self) -> None:
+    def tick(self, resync: bool = True) -> None:
+        """Links woken for a new table or hold; links made or dropped for the table's nodes
+        when it changed, or when ``resync`` (the cron asks once a second)."""
         state = self.state
+        for node_id in state.push_back:
+            asked = self.peers.get(node_id)
+            if asked is not None:
+                asked.wake.set()
+        if (state.version, state.held) != self.seen:
+            self.seen = (state.version, state.held)
+            for link in self.peers.values():
+                link.wake.set()
+        elif not resync:
+            return
         for node in list(state.nodes.values()):
             if node is state.myself or node.id in self.peers or not node.port:
                 continue
@@ -177,6 +199,8 @@ class Links:
         if password:
             auth = [b"AUTH", *([user.encode()] if user else []), password.encode()]
             await link.request(encode_command(auth))
+        with contextlib.suppress(LinkError):  # a user without CLIENT SETNAME: still a link
+            await link.request(encode_command([b"CLIENT", b"SETNAME", PEER_NAME.encode()]))
 
     async def _serve(self, link: PeerLink, node: ClusterNode) -> None:
         state = self.state
@@ -197,7 +221,8 @@ class Links:
                 await link.send_outbox()
             version = state.version
             if ((link.pushed_version != version or node.id in state.push_back)
-                    and time.monotonic() >= link.retry_at and not state.held):
+                    and time.monotonic() >= max(link.retry_at, link.pushed_at + STEP)
+                    and not state.held):
                 meet = node.id in state.meet_pending
                 state.push_back.discard(node.id)
                 args = [b"CLUSTER", b"MERGETOPOLOGY", state.push_text().encode()] + (
@@ -210,8 +235,9 @@ class Links:
                     link.retry_at = time.monotonic() + RETRY_DELAY
                     continue
                 link.pushed_version = version
+                link.pushed_at = time.monotonic()
                 state.meet_pending.discard(node.id)
-            elif time.monotonic() - link.last_ping >= PING_INTERVAL:
+            elif time.monotonic() - link.last_ping >= self.ping_interval():
                 link.last_ping = time.monotonic()
                 if not node.ping_sent:
                     node.ping_sent = now_ms()
@@ -223,11 +249,20 @@ class Links:
                     raise LinkError(f"the node at {node.address} is {reply[1].decode(errors='replace')}")
                 self._mark_alive(node)
             if not link.outbox:
-                try:
-                    await asyncio.wait_for(link.wake.wait(), STEP)
-                except TimeoutError:
-                    pass
+                timeout = link.last_ping + self.ping_interval() - time.monotonic()
+                if link.pushed_version != state.version or node.id in state.push_back:
+                    timeout = min(timeout, STEP)  # a push waits: hold, retry or last push
+                if timeout > 0:
+                    try:
+                        await asyncio.wait_for(link.wake.wait(), timeout)
+                    except TimeoutError:
+                        pass
             link.wake.clear()
+
+    def ping_interval(self) -> float:
+        """Seconds between two pings of one peer: about one ping a second in all."""
+        half_timeout = self.server.config["cluster-node-timeout"] / 2000
+        return max(PING_EVERY, min(len(self.peers) * PING_EVERY, half_timeout))
 
     def _mark_alive(self, node: ClusterNode) -> None:
         node.ping_sent = 0

@@ -197,6 +197,8 @@ def redirect_blocked_clients(server: Server) -> None:
     state = server.cluster
     entries: dict[int, Blocked] = {}
     for db in server.dbs:
+        if not db.blocked:
+            continue
         for waiting in db.blocked.values():
             for entry in waiting:
                 entries[id(entry)] = entry

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base import errors
 from ..base.errors import CommandError
+from ..cluster.internal_clients import INTERNAL_NAMES
 from ..protocol.reply import OK, Raw, Verbatim
 from ..protocol.request import strict_int
 from ..table.command import command
@@ -99,6 +100,7 @@ def set_client_name(c: Client, name: bytes) -> None:
     if any(ch < 33 or ch > 126 for ch in name):
         raise CommandError(errors.CLIENT_NAME_CHARS)
     c.name = name.decode()
+    c.internal = c.name in INTERNAL_NAMES
 
 
 # --- the CLIENT LIST line ---

@@ -120,6 +120,7 @@ def reset(c: Client, argv: list[bytes]) -> Any:
     c.parser.auth_required = not c.authenticated
     c.discard_transaction()
     c.name = ""
+    c.internal = False
     c.reply_off = c.reply_skip = c.reply_skip_next = c.silent = False
     c.no_touch = False
     c.asking = c.readonly = False

@@ -86,6 +86,7 @@ class Server(ObservabilityServer, ClusterServer, KeyspaceServer, Protocol):
 
 class Client(ReplicationClient, Protocol):
     id: int
+    internal: bool
     lib_name: str
     lib_ver: str
     laddr: str

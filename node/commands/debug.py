@@ -248,6 +248,7 @@ def debug(c: Client, argv: list[bytes]) -> Any:
             raise CommandError(errors.NO_SUCH_KEY)
         return object_line(server, c.db, argv[2], value)
     if sub == b"footprint" and argc == 2:
+        server.keyspace_stats.settle()
         return [server.keyspace_stats.data_bytes, dataset_bytes(server)]
     if sub == b"populate" and 3 <= argc <= 5:
         return populate(c, argv)

@@ -56,7 +56,7 @@ class KeyspaceStats:
     """
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
-                 "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "resized",
+                 "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "unsettled",
                  "expiry", "propagation", "notifier", "invalidate", "invalidate_all")
 
     def __init__(self) -> None:
@@ -77,9 +77,10 @@ class KeyspaceStats:
         self.waiting_for: dict[str, int] = {}
         # What the keys and values of every database cost (footprint.py): the sum of the
         # entries' sizes, the dataset part of used_memory. Keys changed in place wait in
-        # ``resized`` until the command is over (dispatch calls ``settle``).
+        # their database's ``unsettled`` set, and the databases holding any in
+        # ``unsettled``, until someone reads the sum (``settle``): see ``settle``.
         self.data_bytes = 0
-        self.resized: list[tuple[Database, bytes]] = []
+        self.unsettled: list[Database] = []
         # What a key past its TTL does when met: EXPIRY_DELETE on a master; on a replica
         # EXPIRY_HIDE (clients see it gone) or EXPIRY_KEEP (while the master's commands run).
         self.expiry = EXPIRY_DELETE
@@ -96,22 +97,32 @@ class KeyspaceStats:
             self.invalidate_all()
 
     def settle(self) -> None:
-        """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum."""
-        resized = self.resized
-        for db, key in resized:
-            entry = db.entries.get(key)
-            if entry is not None:
-                size = rounded(key_cost(key) + FOOTPRINTS[type(entry.value)](entry.value))
-                self.data_bytes += size - entry.size
-                entry.size = size
-        resized.clear()
+        """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum.
+
+        Lazy: a key changed a thousand times between two reads of the sum is re-costed
+        once. The sum is read by the cron (every tick), before the maxmemory check that
+        precedes each command (performEvictions: a write that went past the limit is seen
+        by the next command, as in Redis), and by INFO, MEMORY, the metrics and scripts'
+        OOM check. Re-costing is idempotent, so a key re-costed for nothing (deleted and
+        added again in between) costs time, never accuracy."""
+        for db in self.unsettled:
+            entries = db.entries
+            for key in db.unsettled:
+                entry = entries.get(key)
+                if entry is not None:
+                    size = rounded(key_cost(key) + FOOTPRINTS[type(entry.value)](entry.value))
+                    self.data_bytes += size - entry.size
+                    entry.size = size
+            db.unsettled.clear()
+        self.unsettled.clear()
 
 
 class Entry:
     """A key's value, its access clock, its position in ``Database.keys`` and its cost.
 
     ``size`` is what the key and its value cost this process (footprint.py), as last
-    estimated: on insertion, on replacement and after each in-place change (``modified``).
+    estimated: on insertion, on replacement, and after in-place changes (``modified``)
+    once the dataset's cost is next read (``KeyspaceStats.settle``).
     """
 
     __slots__ = ("value", "clock", "pos", "size")
@@ -127,7 +138,7 @@ _new_entry = object.__new__  # Entry without an __init__ call: 3x cheaper per ne
 
 class Database:
     __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl", "watched",
-                 "blocked", "slot_index")
+                 "blocked", "slot_index", "unsettled")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
@@ -141,6 +152,7 @@ class Database:
         self.blocked: dict[bytes, deque[Blocked]] = {}
         # Cluster mode: keys by hash slot (COUNTKEYSINSLOT, GETKEYSINSLOT, migration).
         self.slot_index: SlotIndex | None = None
+        self.unsettled: set[bytes] = set()  # keys to re-cost (KeyspaceStats.settle)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -291,7 +303,7 @@ class Database:
                 self.stats.data_bytes += size - entry.size
                 entry.size = size
             else:
-                self.stats.resized.append((self, key))
+                self._unsettle(key)
             if self.stats.lfu is None:
                 entry.clock = self.stats.lru_clock
             if not keep_ttl and self.expires and key in self.expires:
@@ -304,7 +316,7 @@ class Database:
         the TTL stays and nothing is signalled, as the command may then change nothing."""
         entry = self.entries[key]
         entry.value = value
-        self.stats.resized.append((self, key))
+        self._unsettle(key)
         if self.stats.lfu is None:
             entry.clock = self.stats.lru_clock
 
@@ -334,7 +346,7 @@ class Database:
             self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command
             entry.size = 0
-            self.stats.resized.append((self, key))
+            self._unsettle(key)
         self.entries[key] = entry
         self.keys.append(key)
         if self.slot_index is not None:
@@ -372,15 +384,26 @@ class Database:
 
     def modified(self, key: bytes) -> None:
         """Signal an in-place change of a key's value (APPEND, LPUSH on an existing list ...)."""
-        self.stats.resized.append((self, key))
+        unsettled = self.unsettled
+        if not unsettled:
+            self.stats.unsettled.append(self)
+        unsettled.add(key)
         self._signal(key)
 
     def resized(self, key: bytes) -> None:
         """A value grew or shrank without changing (a read built an index): re-cost it."""
-        self.stats.resized.append((self, key))
+        self._unsettle(key)
+
+    def _unsettle(self, key: bytes) -> None:
+        """Have the key re-costed when the dataset's cost is next read (settle)."""
+        unsettled = self.unsettled
+        if not unsettled:
+            self.stats.unsettled.append(self)
+        unsettled.add(key)
 
     def flush(self) -> int:
         removed = len(self.entries)
+        self.unsettled.clear()  # their entries go: nothing to re-cost
         self.stats.data_bytes -= sum(entry.size for entry in self.entries.values())
         if self.watched:
             touch_all(self, None)
@@ -395,6 +418,7 @@ class Database:
         return removed
 
     def swap_with(self, other: Database) -> None:
+        self.stats.settle()  # the keys waiting to be re-costed are named per database
         self._signal_gone_streams(self.entries, other.entries)
         other._signal_gone_streams(other.entries, self.entries)
         self.entries, other.entries = other.entries, self.entries

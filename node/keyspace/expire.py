@@ -21,6 +21,10 @@ SLOW_TIME_PERC = 25
 
 
 def active_expire_cycle(server: Server) -> None:
+    ks = server.keyspace_stats
+    if not any(db.expires for db in server.dbs):  # nothing to sample: the average decays
+        ks.expired_stale_perc *= 0.95
+        return
     effort = server.config["active-expire-effort"] - 1
     per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP // 4 * effort
     acceptable = ACCEPTABLE_STALE - effort
@@ -56,6 +60,5 @@ def active_expire_cycle(server: Server) -> None:
             if not sampled or expired * 100 // sampled <= acceptable:
                 break
     server.stat_expire_cycle_time_used += time.perf_counter_ns() - start
-    ks = server.keyspace_stats
     current = expired_total / sampled_total if sampled_total else 0.0
     ks.expired_stale_perc = current * 0.05 + ks.expired_stale_perc * 0.95

@@ -3,9 +3,11 @@
 used_memory = the process at startup (interpreter, code, command table: its RSS then)
 + the keyspace tables (dicts and lists sized as they are, per-key expiry objects)
 + client buffers + the dataset (every key's estimated cost, footprint.py, summed as keys
-are written). Only the dataset changes with every command; the tables are refreshed by the
-cron (``refresh``) and by INFO/MEMORY, so the check run before each command under
-maxmemory costs one addition. used_memory_rss is the kernel's figure: their ratio is the
+are written; a value changed in place is re-costed once, when the sum is next read:
+KeyspaceStats.settle). Only the dataset changes with every command; the tables are
+refreshed by the cron (``refresh``) and by INFO/MEMORY, so the check run before each
+command under maxmemory costs one addition and the re-costing of what the last command
+changed. used_memory_rss is the kernel's figure: their ratio is the
 fragmentation ratio, as in Redis.
 
 Unlike Redis, client buffers do not count for eviction (INFO: mem_not_counted_for_evict):
@@ -87,7 +89,7 @@ class MemoryFigures:
         server.mem_overhead = STARTUP_BYTES + tables
         self.overhead = server.mem_overhead + self.clients
         stats = server.keyspace_stats
-        if stats.resized:
+        if stats.unsettled:
             stats.settle()
         self.dataset = stats.data_bytes
         self.used = self.overhead + self.dataset
@@ -104,6 +106,6 @@ def used_memory(server: Server) -> int:
     """What eviction compares with maxmemory (O(1) between commands): used_memory without
     the client buffers."""
     stats = server.keyspace_stats
-    if stats.resized:
+    if stats.unsettled:
         stats.settle()
     return server.mem_overhead + stats.data_bytes

@@ -223,8 +223,12 @@ class Engine:
 
     def oom_now(self) -> bool:
         server = self.server
-        return bool(server.maxmemory) and (
-            server.mem_overhead + server.keyspace_stats.data_bytes > server.maxmemory)
+        if not server.maxmemory:
+            return False
+        stats = server.keyspace_stats
+        if stats.unsettled:
+            stats.settle()
+        return server.mem_overhead + stats.data_bytes > server.maxmemory
 
     def run(self, caller: Client, fn: Any, keys: list[bytes], args: list[bytes],
             eval_mode: bool, funcname: str, flags: int, read_only: bool,

@@ -45,13 +45,14 @@ class Client(Connection):
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
         "replica_port", "replica_ip", "replica_req", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
-        "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking",
+        "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking", "internal",
     )
 
     def __init__(self, server: Server) -> None:
         super().__init__(server)
         self.id = 0
         self.name = ""
+        self.internal = False  # a peer link or the control plane (cluster/internal_clients.py)
         self.lib_name = ""
         self.lib_ver = ""
         self.db: Database = server.dbs[0]

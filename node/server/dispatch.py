@@ -233,8 +233,6 @@ def call(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> Non
     stats = server.keyspace_stats
     if stats.ready_keys:
         serve_ready(stats)
-    if stats.resized:
-        stats.settle()
     if propagation.pending:
         propagation.flush()
     if propagation.offset != offset:  # flushed here, or by a served client's reply
@@ -274,6 +272,8 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         latency = cmd.latency
         latency[duration] = latency.get(duration, 0) + 1
     server.stat_numcommands += 1
+    if client.internal:
+        server.stat_internal_commands += 1
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, cmd, argv, duration)
     if server.latency_threshold and duration // 1000 >= server.latency_threshold:
@@ -336,7 +336,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             latency_ms = server.latency_threshold
             cluster = server.cluster
             maxmemory = server.maxmemory
-            resized = stats.resized
+            unsettled = stats.unsettled
             propagation = server.propagation
             propagating = propagation.active
             write_guard = server.write_guard and not client.is_master
@@ -355,10 +355,15 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if cluster is not None and cluster.route(client, cmd, argv) is not None:
                     break
                 # Over the limit, or just back under it: execute's eviction step then
-                # evicts, or ends the period INFO counts as over the limit.
-                if maxmemory and (server.mem_overhead + stats.data_bytes > maxmemory
-                                  or server.evictor.exceeded_since):
-                    break
+                # evicts, or ends the period INFO counts as over the limit. The values
+                # the last commands changed are costed first: a write past the limit is
+                # caught by the command after it, as in Redis.
+                if maxmemory:
+                    if unsettled:
+                        stats.settle()
+                    if (server.mem_overhead + stats.data_bytes > maxmemory
+                            or server.evictor.exceeded_since):
+                        break
                 if write_guard and cmd.write:
                     break
                 if restricted and check_command(user, cmd, argv)[0]:
@@ -392,8 +397,6 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     _ENCODERS[kind](out, result, resp3)
                 if ready:
                     serve_ready(stats)
-                if resized:
-                    stats.settle()
                 if propagation.pending:
                     propagation.flush()
                     client.woff = propagation.offset
@@ -401,6 +404,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
             if i > first:
                 client.cmd = index[requests[i - 1][0]]
                 server.stat_numcommands += i - first
+                if client.internal:
+                    server.stat_internal_commands += i - first
             if i >= n:
                 break
         if client.closing:

@@ -406,6 +406,7 @@ class Server:
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: the counters INFO shows, not the data."""
         self.stat_numcommands = 0
+        self.stat_internal_commands = 0  # of those, from peer links and the control plane
         self.stat_evictedkeys = 0
         self.stat_evicted_clients = 0
         self.stat_numconnections = 0
@@ -667,13 +668,17 @@ class Server:
                 self.log_warning("Lease expired: keyed commands get CLUSTERDOWN until the "
                                  "control plane renews it (CLUSTER LEASE)")
             self.shard_channel_guard.check(self)
-            self.cluster.link_manager.tick()
-            self.cluster.update_state()
+            every_second = not self.cronloops % max(self.config["hz"], 1)
+            self.cluster.link_manager.tick(resync=every_second)
+            if every_second:  # a change of the table updates it at once; this ages pongs
+                self.cluster.update_state()
         if self.migrate_sockets.cached:
             self.migrate_sockets.close_idle(self.now)
         if self.maxmemory or not self.cronloops % max(self.config["hz"], 1):
             refresh_memory(self)
-        self.metric_ops.track(self.stat_numcommands)
+        elif self.keyspace_stats.unsettled:
+            self.keyspace_stats.settle()  # each changed key re-costed once a tick at most
+        self.metric_ops.track(self.stat_numcommands - self.stat_internal_commands)
         self.metric_net_in.track(self.stat_net_input_bytes)
         self.metric_net_out.track(self.stat_net_output_bytes)
         self._schedule_cron()

@@ -1,8 +1,8 @@
 """What one node says about itself: identity, role, slots, epochs, replication, hold.
 
 Read with four commands a user could type (CLUSTER NODES for the node's own row, CLUSTER
-INFO, INFO, DBSIZE). A node that does not answer in time is observed as unreachable, with
-the error kept for status and logs.
+INFO, INFO, DBSIZE), sent in one round trip. A node that does not answer in time is
+observed as unreachable, with the error kept for status and logs.
 """
 
 from __future__ import annotations
@@ -109,9 +109,8 @@ async def observe(conns: Connections, address: str) -> NodeView:
     """The node at ``address`` now; never raises for a node that fails to answer."""
     view = NodeView(address, reachable=False, at=time.monotonic())
     try:
-        nodes, cluster_info, info, keys = await asyncio.gather(
-            conns.call(address, "CLUSTER", "NODES"), conns.call(address, "CLUSTER", "INFO"),
-            conns.call(address, "INFO"), conns.call(address, "DBSIZE"))
+        nodes, cluster_info, info, keys = await conns.batch(
+            address, ("CLUSTER", "NODES"), ("CLUSTER", "INFO"), ("INFO",), ("DBSIZE",))
         read_myself(nodes, view)
         fields = parse_info(cluster_info)
         view.cluster_ok = fields.get("cluster_state") == "ok"

@@ -43,21 +43,33 @@ class Healing:
     """Remembers, across passes, since when each master has been down or held."""
 
     def __init__(self) -> None:
-        self.down_since: dict[str, float] = {}  # node name -> first failed observation
+        # node name -> when it stopped answering: between its last answer and the first
+        # observation it failed, the midpoint (the expected moment, whatever the interval
+        # between passes; an idle control plane observes less often).
+        self.down_since: dict[str, float] = {}
+        self.answered: dict[str, float] = {}  # node name -> its last answered observation
         self.held_since: dict[str, float] = {}
+
+    def quiet(self) -> bool:
+        """No master down or held that passes must follow closely."""
+        return not self.down_since and not self.held_since
 
     def run(self, ctx: Context) -> Healed:
         """Fail over every shard that needs it."""
         awaiting: set[str] = set()
         acted = False
+        for name, seen in ctx.views.items():
+            if seen.reachable:
+                self.answered[name] = seen.at
         for shard in list(ctx.record.shards):
             view = ctx.views.get(shard.master)
             if view is None:
                 continue
             if view.reachable:
                 self.down_since.pop(shard.master, None)
-            else:
-                self.down_since.setdefault(shard.master, view.at)
+            elif shard.master not in self.down_since:
+                last = self.answered.get(shard.master, view.at)
+                self.down_since[shard.master] = last + (view.at - last) / 2
             if not view.held:
                 self.held_since.pop(shard.master, None)
             if view.reachable and restarted(ctx, shard.master, view):

@@ -16,6 +16,13 @@ One pass (``step``) runs in this order, so that safety comes before progress:
 The record is saved after every change, so a control plane killed anywhere resumes from
 the last finished step; every step is idempotent.
 
+Passes run every ``PASS_INTERVAL`` while anything is under way or unhealthy, and every
+``IDLE_INTERVAL`` while the cluster is Ready and a pass changed nothing: an idle cluster
+then costs its nodes and the control plane little. Between idle passes the spec is
+checked every ``PASS_INTERVAL`` (a scale or failover request starts a pass at once), and
+the fleet can ``nudge`` the loop (a node process exited) for a pass at once. The first
+pass that finds something wrong brings back the short interval.
+
 The steps get a model ``Context`` (the spec, the record, the views, the connections, and
 save, event and push) and return what they decided; the loop applies it: the push after
 a failover, a rolling restart's next node, the status note. The fleet, the store and the
@@ -48,6 +55,7 @@ from .status import status_document
 log = logging.getLogger("redslot.operator")
 
 PASS_INTERVAL = 0.25
+IDLE_INTERVAL = 1.0
 DISAGREEMENT_PASSES = 8
 OBSERVE_TIMEOUT = 1.0
 
@@ -107,29 +115,69 @@ class Reconciler:
         self.leases = LeaseKeeper(password, Spec(shards=1, replicas=0).lease_ms)
         self.resharding = Resharding()
         self.rolling = Rolling()
+        self.saves = 0  # records saved so far: a pass that saved one changed something
+        self.woken = asyncio.Event()
 
     # --- the loop ---
 
-    async def run(self, stop: asyncio.Event, interval: float = PASS_INTERVAL) -> None:
+    async def run(self, stop: asyncio.Event, interval: float = PASS_INTERVAL,
+                  idle_interval: float = IDLE_INTERVAL) -> None:
         keeper = asyncio.create_task(self.leases.run(lambda: self.record, stop))
+        stopping = asyncio.create_task(self.wake_on(stop))
         try:
             while not stop.is_set():
+                saves = self.saves
                 try:
                     await self.step()
                     self.last_error = ""
                 except Exception as exc:  # a failed pass is retried; the loop never dies
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("reconcile pass failed")
-                self.publish()
-                try:
-                    await asyncio.wait_for(stop.wait(), interval)
-                except TimeoutError:
-                    pass
+                ready = self.publish()
+                quiet = ready and self.saves == saves and self.quiet()
+                await self.pause(stop, idle_interval if quiet else interval, interval)
         finally:
+            stopping.cancel()
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         await self.close()
+
+    def quiet(self) -> bool:
+        """Nothing in progress that the next pass must follow closely."""
+        return (not self.last_error and not self.status_note and not self.disagreeing
+                and self.healing.quiet())
+
+    async def pause(self, stop: asyncio.Event, seconds: float, check_every: float) -> None:
+        """Wait ``seconds`` before the next pass, or less: stopped, nudged, or the spec
+        changed (read every ``check_every``: reading it costs no node anything)."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self.woken.wait(), min(left, check_every))
+            except TimeoutError:
+                if left > check_every and self.spec_changed():
+                    return
+                continue
+            self.woken.clear()
+            return
+
+    def spec_changed(self) -> bool:
+        try:
+            return self.store.load_spec() != self.spec
+        except Exception:  # a spec that does not load: the pass reports why
+            return True
+
+    def nudge(self) -> None:
+        """Start the next pass now (the fleet saw a node process exit)."""
+        self.woken.set()
+
+    async def wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.woken.set()
 
     async def close(self) -> None:
         await self.conns.close()
@@ -324,6 +372,7 @@ class Reconciler:
 
     def save(self) -> None:
         self.store.save_record(self.record)
+        self.saves += 1
 
     def event(self, text: str) -> None:
         log.info("%s", text)
@@ -331,10 +380,13 @@ class Reconciler:
         self.record.events = [*self.record.events[-49:], f"{stamp} {text}"]
         self.save()
 
-    def publish(self) -> None:
-        self.store.publish(status_document(
+    def publish(self) -> bool:
+        """Publish the status; whether the cluster is Ready."""
+        document = status_document(
             self.record, self.views, self.spec, self.fleet.pid, note=self.status_note,
-            error=self.last_error, reshard_error=self.resharding.error))
+            error=self.last_error, reshard_error=self.resharding.error)
+        self.store.publish(document)
+        return bool(document["ready"])
 
 
 def shard_index(name: str) -> int:

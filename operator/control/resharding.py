@@ -10,6 +10,7 @@ and heals, so a failover is never held up by a long reshard.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 
 from ..actions.connection import NodeError
@@ -28,6 +29,10 @@ class Resharding:
 
     def __init__(self) -> None:
         self.error = ""
+        # The slot layout last found to need no move: planning walks all 16384 slots, and
+        # an idle control plane would otherwise do it on every pass.
+        self.balanced: list[tuple[str, bool, list[list[int]]]] | None = None
+
 
     async def run(self, ctx: Context) -> None:
         record = ctx.record
@@ -43,12 +48,17 @@ class Resharding:
         active = [s.name for s in record.shards if not s.retiring]
         if not all(ready(ctx, s.master) for s in record.shards):
             return  # new masters are confirmed first; a down master waits for its failover
+        layout = [(s.name, s.retiring, s.slots) for s in record.shards]
+        if layout == self.balanced:
+            return
         try:
             moves = plan_moves(record.owners(), active)
         except PlanError as exc:
             self.error = str(exc)
             return
-        if moves:
+        if not moves:
+            self.balanced = copy.deepcopy(layout)
+        else:
             reason = f"balance {len(active)} shard(s)"
             record.reshard = Reshard.of(moves, reason)
             ctx.event(f"reshard planned: {record.reshard.slots_total} slots in "

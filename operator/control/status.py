@@ -14,7 +14,7 @@ from typing import Any
 from ..actions.observe import NodeView
 from ..model.record import Record, Spec
 from ..model.table import agreed
-from ..planner import in_sync, slot_ranges
+from ..planner import in_sync
 
 
 def node_entry(record: Record, views: Mapping[str, NodeView], pid: Callable[[str], int | None],
@@ -52,8 +52,8 @@ def status_document(record: Record, views: Mapping[str, NodeView], spec: Spec | 
                     and all(x["current"] and x["cluster_ok"] for x in [master, *replicas]))
         shards.append({
             "name": shard.name, "retiring": shard.retiring,
-            "slots": " ".join(str(piece) for piece in slot_ranges(shard.slot_set())),
-            "slot_count": len(shard.slot_set()), "master": master, "replicas": replicas})
+            "slots": " ".join(str(piece) for piece in shard.ranges()),
+            "slot_count": shard.slot_count(), "master": master, "replicas": replicas})
     reshard = None
     if record.reshard is not None:
         rs = record.reshard

@@ -152,6 +152,7 @@ async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: s
         loop.add_signal_handler(signum, stop.set)
     reconciler = Reconciler(supervisor, directory, password=security.password,
                             tls=security.client_tls)
+    supervisor.on_exit = reconciler.nudge
     announce = asyncio.create_task(announce_ready(directory, stop, security))
     try:
         await reconciler.run(stop)

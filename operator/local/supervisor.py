@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..model.record import NodeRecord
@@ -64,11 +64,12 @@ class NodeProcess:
     """One node: its process (ours or adopted) and the task that keeps it running."""
 
     def __init__(self, node: NodeRecord, directory: Path, argv: list[str],
-                 config_text: str = "") -> None:
+                 config_text: str = "", on_exit: Callable[[], None] = lambda: None) -> None:
         self.node = node
         self.directory = directory
         self.argv = argv
         self.config_text = config_text  # the secrets file's text, when the node has one
+        self.on_exit = on_exit  # told at once when the process exits on its own
         self.pid: int | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
@@ -122,6 +123,7 @@ class NodeProcess:
             code = await self.wait_exit()
             if self.stopping:
                 return
+            self.on_exit()
             if time.monotonic() - started >= STABLE_SECONDS:
                 delay = FIRST_DELAY
             log.warning("%s (pid %s) exited (%s); restarting in %.1fs", self.node.name,
@@ -166,6 +168,9 @@ class Supervisor:
         self.node_metrics = node_metrics  # each node serves /metrics on its port + 20000
         self.security = security
         self.processes: dict[str, NodeProcess] = {}
+        # Called when a node process exits on its own: the control plane looks at once
+        # (a killed master's replica is promoted without waiting for the next pass).
+        self.on_exit: Callable[[], None] = lambda: None
 
     def argv(self, node: NodeRecord) -> list[str]:
         port = node.address.rsplit(":", 1)[1]
@@ -199,7 +204,7 @@ class Supervisor:
         for node in nodes:
             if node.name not in self.processes:
                 process = NodeProcess(node, self.directory.node_dir(node.name), self.argv(node),
-                                      self.security.node_config())
+                                      self.security.node_config(), lambda: self.on_exit())
                 process.task = asyncio.create_task(process.keep_running())
                 self.processes[node.name] = process
 

@@ -82,6 +82,14 @@ class ShardRecord:
     def set_slots(self, slots: set[int]) -> None:
         self.slots = [[r.start, r.end] for r in slot_ranges(slots)]
 
+    def ranges(self) -> list[SlotRange]:
+        """The ranges as stored: ``set_slots`` keeps them the fewest, in slot order (every
+        pass renders them: cheaper than going through the set of 16384 slots)."""
+        return [SlotRange(start, end) for start, end in self.slots]
+
+    def slot_count(self) -> int:
+        return sum(end - start + 1 for start, end in self.slots)
+
     @property
     def members(self) -> list[str]:
         return [self.master, *self.replicas]

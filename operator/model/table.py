@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..actions.observe import NodeView
-from ..planner import Role, SlotRange, TopologyNode, render_topology, slot_ranges
+from ..planner import Role, TopologyNode, render_topology
 from .record import Record
 
 
@@ -24,7 +24,7 @@ def topology_nodes(record: Record, views: Mapping[str, NodeView]) -> list[Topolo
         view = views.get(shard.master)
         epoch = max(shard.config_epoch, view.config_epoch if view and view.reachable else 0)
         host, port = master.address.rsplit(":", 1)
-        ranges = tuple(SlotRange(r.start, r.end) for r in slot_ranges(shard.slot_set()))
+        ranges = tuple(shard.ranges())
         nodes.append(TopologyNode(master.id, host, int(port), Role.MASTER, None, epoch, ranges))
         for name in shard.replicas:
             replica = record.nodes.get(name)

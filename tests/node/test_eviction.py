@@ -104,6 +104,21 @@ def test_noeviction_refuses_writes_over_the_limit_and_keeps_every_key(mem):
     assert mem.set("one-more", VALUE)
 
 
+def test_a_value_grown_in_place_past_the_limit_is_caught_by_the_next_command(mem):
+    """One list grown by pipelined pushes (no new key, so only the in-place re-costing can
+    see it): the push that crossed the limit succeeds, every push after it gets -OOM."""
+    maxmemory = limit(mem, "noeviction")
+    pipe = mem.pipeline(transaction=False)
+    for _ in range(4000):
+        pipe.rpush("grown", VALUE * 10)
+    replies = pipe.execute(raise_on_error=False)
+    refused = [i for i, reply in enumerate(replies) if isinstance(reply, redis.ResponseError)]
+    assert 500 < len(replies) - len(refused) < 4000
+    assert refused == list(range(refused[0], 4000))  # none accepted once over the limit
+    assert mem.llen("grown") == refused[0]
+    assert mem.info("memory")["used_memory"] > maxmemory
+
+
 @pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu", "allkeys-random"])
 def test_allkeys_policies_evict_to_stay_under_maxmemory(mem, policy):
     maxmemory = limit(mem, policy)

@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import redis
 from redslot.node.observability.info import bytes_to_human, latency_percentiles
 from resp import RawClient
 
@@ -254,3 +255,35 @@ def test_total_commands_processed_counts_pipelined_data_commands(r):
         p.execute()
     after = r.info("stats")["total_commands_processed"]
     assert after - before == 51  # the 50 GETs and the first INFO
+
+
+def ops_per_sec_while(node, name: str) -> tuple[int, int]:
+    """instantaneous_ops_per_sec after 2 s of pipelined GETs from a client named ``name``,
+    read by another client; and how many GETs were sent."""
+    busy = redis.Redis(port=node.port, client_name=name)
+    reader = redis.Redis(port=node.port)
+    before = reader.info("stats")["total_commands_processed"]
+    deadline = time.monotonic() + 2.0
+    sent = 0
+    while time.monotonic() < deadline:
+        with busy.pipeline(transaction=False) as p:
+            for _ in range(100):
+                p.get("k")
+            p.execute()
+        sent += 100
+        time.sleep(0.01)
+    stats = reader.info("stats")
+    busy.close()
+    reader.close()
+    assert stats["total_commands_processed"] - before >= sent  # counted as processed
+    return stats["instantaneous_ops_per_sec"], sent
+
+
+def test_instantaneous_ops_leave_out_the_cluster_s_own_connections(node):
+    """Peer links and the control plane name their connections; what they send is no
+    client's work (Redis's cluster bus sends no commands at all)."""
+    for internal in ("redslot-control", "redslot-peer"):
+        ops, sent = ops_per_sec_while(node, internal)
+        assert ops < 50, (internal, ops, sent)
+    ops, sent = ops_per_sec_while(node, "someone")
+    assert ops > 500, (ops, sent)

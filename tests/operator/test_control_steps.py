@@ -118,3 +118,22 @@ def test_a_silent_master_whose_lease_ran_out_is_replaced_even_if_its_replica_hea
     healed = Healing().run(context(rec, unreachable_master_views(rec), events))
     assert healed.failed_over and rec.shards[0].master == "shard-0-1"
     assert events[0].startswith("shard-0: failover from shard-0-0 to shard-0-1 (master unreachable")
+
+
+def test_a_master_counts_as_down_from_midway_between_its_last_answer_and_its_first_miss(
+) -> None:
+    """An idle control plane observes once a second: the failure happened somewhere
+    between the last answer and the first miss, the midpoint is its expected time."""
+    rec = record()
+    healing = Healing()
+    views = healthy_views(rec)
+    views["shard-0-0"] = view("shard-0-0", rec, at=100.0)
+    assert not healing.run(context(rec, views, [])).failed_over
+    assert healing.quiet()
+    views["shard-0-0"] = NodeView(rec.nodes["shard-0-0"].address, reachable=False, at=101.0)
+    assert not healing.run(context(rec, views, [])).failed_over  # not down long enough
+    assert healing.down_since == {"shard-0-0": 100.5}
+    assert not healing.quiet()
+    views["shard-0-0"] = view("shard-0-0", rec, at=102.0)
+    healing.run(context(rec, views, []))
+    assert healing.down_since == {} and healing.quiet()
