@@ -167,7 +167,7 @@ def refuse(server: Server, client: Client, cmd: Command, message: str) -> None:
         client.dirty_exec = True
     cmd.rejected_calls += 1
     server.count_error(message)
-    client.reply(CommandError(message))
+    client.refuse(message)
 
 
 def blocked_redirect(state: ClusterState, entry: Blocked) -> str | None:

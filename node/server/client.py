@@ -16,6 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..base import errors
+from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, release
 from ..keyspace.watch import WatchedKey, unwatch_all
 from ..protocol.quoting import repr_arg
@@ -241,6 +242,13 @@ class Client(Connection):
                 if propagation.pending:
                     propagation.flush()
                 self.server.replication.gate.tag(self, start)
+
+    def refuse(self, message: str) -> None:
+        """A command refused before it ran (processCommand's rejectCommand): the error shows
+        no data, so in zero-loss mode it waits for nothing of its own (only behind the
+        replies held before it)."""
+        if not self.silent:
+            encode(self.out, CommandError(message), self.resp3)
 
     def send(self, value: Any) -> None:
         """Write a reply now, outside the request cycle (MONITOR feed, unblocked clients)."""

@@ -103,7 +103,7 @@ def reject(server: Server, client: Client, message: str, cmd: Command | None) ->
     if client.asking and not client.multi and (cmd is None or cmd.name != "asking"):
         client.asking = False  # resetClient: ASKING covers one command, refused or not
     server.count_error(message)
-    client.reply(CommandError(message))
+    client.refuse(message)
 
 
 def execute(server: Server, client: Client, argv: list[bytes]) -> None:
