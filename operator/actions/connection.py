@@ -48,6 +48,13 @@ class Connections:
         """One command; raises one of ``NodeError`` when the node fails or refuses it."""
         return await self.get(address).execute_command(*args)
 
+    async def use_password(self, password: str | None) -> None:
+        """From now on connect with ``password``: every client is dropped, so none
+        reconnects later with the old one (which a rotation removes)."""
+        self.password = password
+        for address in list(self._clients):
+            await self.forget(address)
+
     async def forget(self, address: str) -> None:
         client = self._clients.pop(address, None)
         if client is not None:
