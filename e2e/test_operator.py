@@ -12,12 +12,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import redis
 import yaml
 from redis.cluster import ClusterNode, RedisCluster
 
@@ -233,7 +235,8 @@ def test_operator_forms_serves_and_reshards_a_cluster(
                         ("poddisruptionbudget", ["cache-shard-0", "cache-shard-1",
                                                  "cache-shard-2"]),
                         ("service", ["cache", "cache-nodes"]),
-                        ("configmap", ["cache-config"]), ("secret", ["cache-auth"])]:
+                        ("configmap", ["cache-config"]),
+                        ("secret", ["cache-auth", "cache-credentials"])]:
         items = json.loads(kube.kubectl("get", kind, "-n", namespace, "-l",
                                         "redslot.dev/cluster=cache", "-o", "json").stdout)
         found = sorted(i["metadata"]["name"] for i in items["items"])
@@ -373,3 +376,142 @@ def test_one_operator_acts_and_deleting_the_cluster_deletes_what_it_owns(
         assert "gone" not in json.dumps(kubelet.pods())
     finally:
         active.stop()
+
+
+def credential_phases(kube: Kube, namespace: str, name: str) -> dict[str, str]:
+    status = get_cluster(kube, namespace, name).get("status") or {}
+    return {c["user"]: c["phase"] for c in status.get("credentials") or []}
+
+
+class Writer(threading.Thread):
+    """A client writing and reading back in a loop; ``switch`` gives it a new password,
+    which it takes as an application reloading its Secret would (a new client)."""
+
+    def __init__(self, seeds: list[ClusterNode], password: str) -> None:
+        super().__init__(daemon=True)
+        self.seeds = seeds
+        self.password = password
+        self.wanted = password
+        self.done = 0
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+
+    def connect(self) -> RedisCluster:
+        return RedisCluster(startup_nodes=self.seeds, password=self.password, socket_timeout=5,
+                            decode_responses=True)
+
+    def run(self) -> None:
+        rc = self.connect()
+        i = 0
+        while not self.stopping.is_set():
+            if self.wanted != self.password:
+                self.password = self.wanted
+                rc.close()
+                rc = self.connect()
+            try:
+                rc.set(f"w:{i}", i)
+                if rc.get(f"w:{i}") != str(i):
+                    self.errors.append(f"w:{i} read back wrong")
+                self.done += 1
+            except redis.RedisError as error:
+                self.errors.append(f"{type(error).__name__}: {error}")
+            i += 1
+            time.sleep(0.01)
+        rc.close()
+
+
+def test_password_secrets_rotate_with_no_downtime_and_users_get_their_rules(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+    kube, namespace, operator = deployed
+    kube.kubectl("create", "secret", "generic", "app-secret", "-n", namespace,
+                 "--from-literal=password=app-one")
+    users = [{"name": "app",
+              "rules": ["~app:*", "+@read", "+@write", "+@connection", "-@dangerous"],
+              "passwordSecret": {"name": "app-secret"}}]
+    obj, port = create_ready(kube, namespace, operator, "sec", 1, users=users,
+                             auth={"rotationGraceSeconds": 5})
+    master_ip = kubelet.pods()[obj["status"]["shards"][0]["master"]][0]
+    replica_ip = kubelet.pods()[obj["status"]["shards"][0]["replicas"][0]][0]
+
+    def user_client(password: str, name: str = "app", ip: str = master_ip) -> redis.Redis:
+        return redis.Redis(host=ip, port=port, username=name, password=password,
+                           socket_timeout=5, decode_responses=True)
+
+    def refused(password: str, name: str = "app") -> bool:
+        try:
+            user_client(password, name).ping()
+        except redis.AuthenticationError:
+            return True
+        return False
+
+    # The user from the Secret does what its rules allow, and nothing else.
+    app = user_client("app-one")
+    assert app.set("app:1", "x") and app.get("app:1") == "x"
+    with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+        app.set("other:1", "x")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+        app.config_get("maxmemory")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+        app.flushall()
+    assert refused("wrong")
+    assert user_client("app-one", ip=replica_ip).ping()  # on every node
+
+    # Rotate both Secrets while a client writes and reads with the default password.
+    old = password(kube, namespace, "sec")
+    seeds = [ClusterNode(master_ip, port), ClusterNode(replica_ip, port)]
+    writer = Writer(seeds, old)
+    writer.start()
+    try:
+        time.sleep(1)
+        kube.kubectl("patch", "secret", "sec-auth", "-n", namespace, "--type=merge",
+                     "-p", json.dumps({"stringData": {"password": "default-two"}}))
+        kube.kubectl("patch", "secret", "app-secret", "-n", namespace, "--type=merge",
+                     "-p", json.dumps({"stringData": {"password": "app-two"}}))
+        try:
+            eventually(lambda: credential_phases(kube, namespace, "sec") ==
+                       {"default": "Overlap", "app": "Overlap"}, 60,
+                       "both passwords in overlap", interval=0.2)
+        except TimeoutError:
+            raise AssertionError(f"{credential_phases(kube, namespace, 'sec')}\n"
+                                 f"{operator.log()}") from None
+        # Both passwords work on every node; the client switches.
+        for ip in (master_ip, replica_ip):
+            assert user_client(old, "default", ip).ping()
+            assert user_client("default-two", "default", ip).ping()
+            assert user_client("app-one", ip=ip).ping() and user_client("app-two", ip=ip).ping()
+        writer.wanted = "default-two"
+        eventually(lambda: credential_phases(kube, namespace, "sec") ==
+                   {"default": "Current", "app": "Current"}, 60,
+                   "the old passwords removed", interval=0.2)
+        before = writer.done
+        time.sleep(1)
+        assert writer.done > before + 10, "the switched client keeps working"
+    finally:
+        writer.stopping.set()
+        writer.join(10)
+    assert writer.errors == [], writer.errors[:5]
+    assert refused(old, "default") and refused("app-one")
+    assert user_client("app-two").get("app:1") == "x"
+    # Replication authenticates with the new masterauth: a broken link comes back.
+    admin = user_client("default-two", "default", replica_ip)
+    admin.execute_command("CLIENT", "KILL", "TYPE", "master")
+
+    def link_up() -> bool:
+        return admin.info("replication").get("master_link_status") == "up"
+
+    eventually(link_up, 30, "the replica's link back with the new masterauth", interval=0.2)
+    # A restarted pod starts from the operator's Secret: the new passwords only.
+    replica = obj["status"]["shards"][0]["replicas"][0]
+    kube.kubectl("delete", "pod", replica, "-n", namespace, "--wait=false")
+    obj = wait_phase(kube, namespace, "sec", "Ready", operator, shards=1)
+    eventually(lambda: replica in kubelet.pods() and kubelet.pods()[replica][0] != replica_ip,
+               60, "the replica back", interval=0.5)
+    new_ip = kubelet.pods()[replica][0]
+    restarted = user_client("default-two", "default", new_ip)
+    eventually(lambda: restarted.info("replication").get("master_link_status") == "up", 60,
+               "the restarted replica synced", interval=0.5)
+    assert user_client("app-two", ip=new_ip).ping()
+    events = json.loads(kube.kubectl("get", "events", "-n", namespace, "--field-selector",
+                                     "involvedObject.name=sec", "-o", "json").stdout)
+    assert "PasswordRotation" in {e["reason"] for e in events["items"]}
+    assert "credentials pass failed" not in operator.log(5000)
