@@ -224,6 +224,25 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
     assert table[1].split()[:2] == ["fine", "4"]
 
 
+def test_chart_network_policy_passes_the_api_servers_validation(kube: Kube,
+                                                              namespace: str) -> None:
+    docs = yaml.safe_load_all(render_chart(
+        kube, namespace, "networkPolicy.clients.from[0].namespaceSelector.matchLabels.team=a",
+        "networkPolicy.clients.from[1].ipBlock.cidr=10.0.0.0/8",
+        "networkPolicy.metrics.from[0].podSelector.matchLabels.app=prometheus"))
+    policies = [d for d in docs if d and d["kind"] == "NetworkPolicy"]
+    assert len(policies) == 1
+    out = kube.kubectl("create", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-",
+                       input=yaml.safe_dump_all(policies))
+    assert json.loads(out.stdout)["spec"]["ingress"][0]["from"][1] == {
+        "ipBlock": {"cidr": "10.0.0.0/8"}}
+    broken = json.loads(json.dumps(policies[0]))
+    broken["spec"]["ingress"][0]["ports"][0]["port"] = "not a port name!"
+    refused = kube.kubectl("create", "--dry-run=server", "-n", namespace, "-f", "-",
+                           check=False, input=json.dumps(broken))
+    assert refused.returncode != 0 and "port" in refused.stderr
+
+
 def test_operator_forms_serves_and_reshards_a_cluster(
         deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
     kube, namespace, operator = deployed
