@@ -8,6 +8,7 @@ this node follows, is typed here too.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any, Protocol
 
 from ..config.directives import Config
@@ -36,6 +37,8 @@ class Server(Protocol):
     cluster: Any
     requirepass: str
     tcp_port: int
+    listening: bool  # the listeners are open (tcp_port stays 0 on a TLS-only node)
+    tls_client: ssl.SSLContext | None  # tls-cluster: how to reach the peers
 
     @property
     def propagation(self) -> Propagation: ...
@@ -60,6 +63,7 @@ class Client(Protocol):
     mstate: MultiState
     dirty_exec: bool
     is_master: bool
+    tls: bool  # connected over TLS: told TLS ports (else plaintext ones, with tls-cluster)
 
     @property
     def server(self) -> Server: ...

@@ -1,4 +1,5 @@
-"""Links to the other nodes of the cluster, over their ordinary RESP port.
+"""Links to the other nodes of the cluster, over their ordinary RESP port (the TLS port,
+over TLS, with tls-cluster: what such a node announces as its port).
 
 Redis nodes gossip over a binary bus; redslot nodes have none. Each known peer gets one
 asyncio task that keeps one connection open and, about four times a second, does one of:
@@ -48,6 +49,7 @@ class PeerLink:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.address: tuple[str, int] | None = None
+        self.tls = False  # connected with TLS (tls-cluster when it connected)
         self.pushed_version = -1
         self.last_ping = 0.0
         self.retry_at = 0.0
@@ -160,9 +162,11 @@ class Links:
         timeout = min(CONNECT_TIMEOUT, max(self.server.config["cluster-node-timeout"] / 1000, 1.0))
         if not node.link_created:
             node.link_created = now_ms()
+        tls = self.server.tls_client if self.server.config["tls-cluster"] else None
         link.reader, link.writer = await asyncio.wait_for(
-            asyncio.open_connection(node.ip or "127.0.0.1", node.port), timeout)
+            asyncio.open_connection(node.ip or "127.0.0.1", node.port, ssl=tls), timeout)
         link.address = (node.ip, node.port)
+        link.tls = tls is not None
         link.pushed_version = -1  # a new connection starts with our whole table
         # Peers share the cluster's password: masterauth (what replicas give their master),
         # else this node's own requirepass.
@@ -186,7 +190,7 @@ class Links:
                 link.close()
                 return
             node = current
-            if link.address != (node.ip, node.port):
+            if link.address != (node.ip, node.port) or link.tls != bool(self.server.config["tls-cluster"]):
                 link.close()
                 await self._connect(link, node)
             if link.outbox:
@@ -283,4 +287,5 @@ def start_cluster(server: Server) -> None:
 
 # Directives that change this node's row; CONFIG SET of one is pushed to the peers at once.
 ANNOUNCED = ("cluster-announce-ip", "cluster-announce-port", "cluster-announce-bus-port",
-             "cluster-announce-hostname", "cluster-replica-no-failover")
+             "cluster-announce-hostname", "cluster-replica-no-failover", "tls-cluster",
+             "cluster-announce-tls-port", "tls-port")

@@ -35,8 +35,9 @@ async def manual_failover(server: Server, master: ClusterNode, take_over: Callab
     deadline = time.monotonic() + MF_TIMEOUT
     writer = None
     try:
+        tls = server.tls_client if server.config["tls-cluster"] else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(master.ip, master.port), MF_TIMEOUT)
+            asyncio.open_connection(master.ip, master.port, ssl=tls), MF_TIMEOUT)
 
         async def ask(*args: bytes) -> bytes:
             assert writer is not None

@@ -5,12 +5,15 @@ A resharding tool sends thousands of MIGRATEs to the same target, so the connect
 cron (migrateCloseTimedoutSockets), and at most 64 are kept. The sockets are blocking with
 a timeout on every connect, read and write: MIGRATE holds the event loop while it talks to
 the target, as Redis holds its main thread, but never longer than its timeout per step.
+With tls-cluster every connection is TLS, whatever the target (as migrateGetSocket does);
+the handshake is one more step within the timeout.
 """
 
 from __future__ import annotations
 
 import random
 import socket
+import ssl
 import time
 
 CACHE_ITEMS = 64
@@ -26,10 +29,11 @@ class MigrateTimeout(Exception):
 class MigrateSocket:
     """One cached connection; ``last_dbid`` spares the SELECT when it is unchanged."""
 
-    __slots__ = ("sock", "last_dbid", "last_use", "pending")
+    __slots__ = ("sock", "tls", "last_dbid", "last_use", "pending")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, tls: bool) -> None:
         self.sock = sock
+        self.tls = tls
         self.last_dbid = -1
         self.last_use = time.time()
         self.pending = b""
@@ -79,13 +83,17 @@ class MigrateSockets:
     def __init__(self) -> None:
         self.cached: dict[bytes, MigrateSocket] = {}
 
-    def get(self, host: bytes, port: bytes, timeout_ms: int) -> MigrateSocket:
-        """The cached connection, or a new one (OSError or MigrateTimeout when it fails)."""
+    def get(self, host: bytes, port: bytes, timeout_ms: int,
+            tls: ssl.SSLContext | None = None) -> MigrateSocket:
+        """The cached connection, or a new one (OSError or MigrateTimeout when it fails);
+        over TLS with ``tls`` (a cached connection of the other kind is replaced)."""
         name = host + b":" + port
         cs = self.cached.get(name)
-        if cs is not None:
+        if cs is not None and cs.tls == (tls is not None):
             cs.last_use = time.time()
             return cs
+        if cs is not None:
+            self.cached.pop(name).close()
         if len(self.cached) >= CACHE_ITEMS:
             victim = random.choice(list(self.cached))
             self.cached.pop(victim).close()
@@ -104,8 +112,18 @@ class MigrateSockets:
             # Redis connects without blocking and learns of a refusal only when its first
             # write fails (IOERR ... writing): an unconnected socket fails the same way.
             sock = socket.socket()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        cs = self.cached[name] = MigrateSocket(sock)
+        else:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls is not None:
+                try:
+                    sock = tls.wrap_socket(sock)
+                except TimeoutError:
+                    sock.close()
+                    raise MigrateTimeout from None
+                except OSError:
+                    sock.close()
+                    raise
+        cs = self.cached[name] = MigrateSocket(sock, tls is not None)
         return cs
 
     def close(self, host: bytes, port: bytes) -> None:

@@ -45,6 +45,7 @@ class Row:
     migrating: dict[int, str] = field(default_factory=dict)
     importing: dict[int, str] = field(default_factory=dict)
     shard_id: str = ""
+    pport: int = 0  # a TLS node's plaintext port (the ``tcp-port`` aux field)
 
 
 @dataclass
@@ -82,10 +83,13 @@ def parse_row(line: str) -> Row:
     address, *aux = fields[1].split(",")
     hostname = aux.pop(0) if aux and "=" not in aux[0] else ""
     shard_id = ""
+    pport = 0
     for item in aux:
         key, _, value = item.partition("=")
         if key == "shard-id":
             shard_id = value
+        elif key == "tcp-port":
+            pport = _int(value, "tcp-port", 0, 65535)
     host_port, _, cport_text = address.partition("@")
     ip, sep, port_text = host_port.rpartition(":")
     if not sep:
@@ -104,7 +108,8 @@ def parse_row(line: str) -> Row:
         raise TableError(f"link state '{fields[7]}' is neither connected nor disconnected")
     row = Row(node_id, ip, port, cport, hostname, flags, master_id,
               _int(fields[4], "ping time"), _int(fields[5], "pong time"),
-              _int(fields[6], "config epoch"), fields[7] == "connected", shard_id=shard_id)
+              _int(fields[6], "config epoch"), fields[7] == "connected", shard_id=shard_id,
+              pport=pport)
     for item in fields[8:]:
         if item.startswith("["):
             match = re.fullmatch(r"\[(\d+)-([<>])-([0-9a-f]{40})\]", item)

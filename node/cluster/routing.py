@@ -140,7 +140,7 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
     if migrating and missing:
         if existing:
             return errors.TRYAGAIN
-        return errors.ASK % (slot, state.migrating[slot].address)
+        return errors.ASK % (slot, state.migrating[slot].client_address(state.plaintext_view(client.tls)))
     if importing and (asking or "asking" in cmd.flags):
         if multiple_keys and missing:
             return errors.TRYAGAIN
@@ -151,7 +151,7 @@ def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],
         if not writes:
             return None
     if node is not myself:
-        return errors.MOVED % (slot, node.address)
+        return errors.MOVED % (slot, node.client_address(state.plaintext_view(client.tls)))
     return None
 
 
@@ -185,7 +185,7 @@ def blocked_redirect(state: ClusterState, entry: Blocked) -> str | None:
     if node is not myself and slot not in state.importing:
         if node is None:
             return errors.CLUSTERDOWN_UNBOUND
-        return errors.MOVED % (slot, node.address)
+        return errors.MOVED % (slot, node.client_address(state.plaintext_view(client.tls)))
     return None
 
 

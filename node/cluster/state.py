@@ -54,14 +54,17 @@ def now_ms() -> int:
 class ClusterNode:
     """One row of the table (a line of CLUSTER NODES)."""
 
-    __slots__ = ("id", "ip", "port", "cport", "hostname", "flags", "master_id", "config_epoch",
-                 "slots", "ping_sent", "pong_recv", "link_connected", "shard_id", "link_created",
-                 "ranges_cache")
+    __slots__ = ("id", "ip", "port", "pport", "cport", "hostname", "flags", "master_id",
+                 "config_epoch", "slots", "ping_sent", "pong_recv", "link_connected", "shard_id",
+                 "link_created", "ranges_cache")
 
     def __init__(self, node_id: str, ip: str, port: int, cport: int = 0) -> None:
         self.id = node_id
         self.ip = ip
         self.port = port
+        # With tls-cluster, ``port`` is the node's TLS port and ``pport`` its plaintext one
+        # (0: none), which plaintext clients are told instead (Redis's use_pport).
+        self.pport = 0
         self.cport = cport or default_bus_port(port)
         self.hostname = ""
         self.flags: set[str] = {"master"}
@@ -88,8 +91,17 @@ class ClusterNode:
 
     @property
     def address(self) -> str:
-        """``ip:port`` as MOVED and ASK print it."""
+        """``ip:port`` as the logs name the node."""
         return f"{self.ip}:{self.port}"
+
+    def client_port(self, plaintext: bool) -> int:
+        """The port a client is told: the plaintext one for a plaintext client of a TLS
+        cluster when the node has one (cluster.c's use_pport), else ``port``."""
+        return self.pport if plaintext and self.pport else self.port
+
+    def client_address(self, plaintext: bool) -> str:
+        """``ip:port`` as MOVED and ASK print it to this client."""
+        return f"{self.ip}:{self.client_port(plaintext)}"
 
     def set_role(self, master: ClusterNode | None) -> None:
         """Master (``None``) or replica of ``master``; a replica shares its master's shard."""
@@ -184,8 +196,8 @@ class ClusterState:
         assert self.server is not None
         config = self.server.config
         me = self.myself
-        port = config["cluster-announce-port"] or self.server.tcp_port or config["port"]
-        me.port = port
+        me.port, me.pport = self._announced_ports()
+        port = me.port
         me.cport = config["cluster-announce-bus-port"] or config["cluster-port"] or default_bus_port(port)
         me.hostname = config["cluster-announce-hostname"]
         ip = config["cluster-announce-ip"]
@@ -197,6 +209,22 @@ class ClusterState:
             me.flags.add("nofailover")
         else:
             me.flags.discard("nofailover")
+
+    def _announced_ports(self) -> tuple[int, int]:
+        """deriveAnnouncedPorts: (port, pport); with tls-cluster the TLS port is the one
+        peers and TLS clients use, the plaintext port (if any) the one plaintext clients get."""
+        assert self.server is not None
+        config = self.server.config
+        tcp = self.server.tcp_port or config["port"]
+        if not config["tls-cluster"]:
+            return config["cluster-announce-port"] or tcp, 0
+        if config["cluster-announce-tls-port"]:
+            return config["cluster-announce-tls-port"], config["cluster-announce-port"]
+        return config["cluster-announce-port"] or config["tls-port"], tcp
+
+    def plaintext_view(self, client_tls: bool) -> bool:
+        """Whether a client is told plaintext ports: one not on TLS, in a TLS cluster."""
+        return not client_tls and self.server is not None and bool(self.server.config["tls-cluster"])
 
     def learn_my_ip(self, local_ip: str) -> None:
         """Like Redis learning its address from a MEET: when nothing names it, the local
@@ -399,7 +427,7 @@ class ClusterState:
         """Replication follows the table (clusterSetMaster / replicationUnsetMaster): a
         replica row replicates from its master's address, a master row stops replicating."""
         server = self.server
-        if server is None or not server.tcp_port or self.held:
+        if server is None or not server.listening or self.held:
             return  # not serving yet, or held: start() or SETTOPOLOGY calls again
         me = self.myself
         link = server.replication.link
@@ -420,13 +448,17 @@ class ClusterState:
 
     # --- text renderings ---
 
-    def describe(self, node: ClusterNode, for_config: bool = False) -> str:
-        """clusterGenNodeDescription: one CLUSTER NODES line, without the newline."""
-        address = f"{node.ip}:{node.port}@{node.cport}"
+    def describe(self, node: ClusterNode, for_config: bool = False, plaintext: bool = False) -> str:
+        """clusterGenNodeDescription: one CLUSTER NODES line, without the newline. nodes.conf
+        and pushed tables keep a TLS node's plaintext port as 7.2's ``tcp-port`` aux field
+        (Redis 7.0 carries it on the bus instead)."""
+        address = f"{node.ip}:{node.client_port(plaintext)}@{node.cport}"
         if node.hostname:
             address += "," + node.hostname
         if for_config:
             address += ("" if node.hostname else ",") + f",shard-id={node.shard_id}"
+            if node.pport:
+                address += f",tcp-port={node.pport}"
         flags = ",".join(f for f in FLAG_ORDER if f in node.flags) or "noflags"
         master = node.master_id or "-"
         link = "connected" if node.link_connected or node is self.myself else "disconnected"
@@ -438,13 +470,13 @@ class ClusterState:
             parts.extend(f"[{slot}-<-{n.id}]" for slot, n in sorted(self.importing.items()))
         return " ".join(parts)
 
-    def nodes_text(self) -> str:
-        return "".join(self.describe(n) + "\n" for n in self.nodes.values())
+    def nodes_text(self, plaintext: bool = False) -> str:
+        return "".join(self.describe(n, plaintext=plaintext) + "\n" for n in self.nodes.values())
 
     def push_text(self) -> str:
         """The table pushed to peers, rendered once per table version for all links."""
         me = self.myself
-        key = (self.version, me.ip, me.port, self.ip_pinned, self.current_epoch)
+        key = (self.version, me.ip, me.port, me.pport, self.ip_pinned, self.current_epoch)
         if self.push_cache is None or self.push_cache[0] != key:
             self.push_cache = (key, self.config_text(for_push=True))
         return self.push_cache[1]
@@ -482,6 +514,7 @@ class ClusterState:
             node = found
             if node is not me or not keep_own_address:
                 node.ip, node.port, node.cport, node.hostname = row.ip, row.port, row.cport or default_bus_port(row.port), row.hostname
+                node.pport = row.pport
             keep = {"myself"} if node is me else set()
             node.flags = (row.flags - {"myself"}) | keep
             if not node.flags & {"master", "slave"}:
@@ -595,13 +628,14 @@ class ClusterState:
     def _stale_view_of_me(self, row: Row) -> bool:
         me = self.myself
         return (row.config_epoch != self.node_epoch(me) or set(row.slots) != me.slots
-                or row.master_id != me.master_id or row.port != me.port
+                or row.master_id != me.master_id or row.port != me.port or row.pport != me.pport
                 or (self.ip_pinned and row.ip != me.ip))
 
     def _take_row(self, node: ClusterNode, row: Row, ip: str) -> bool:
-        before = (node.ip, node.port, node.cport, node.hostname, frozenset(node.flags),
+        before = (node.ip, node.port, node.pport, node.cport, node.hostname, frozenset(node.flags),
                   node.master_id, node.config_epoch, node.shard_id)
         node.ip, node.port, node.cport, node.hostname = ip, row.port, row.cport or default_bus_port(row.port), row.hostname
+        node.pport = row.pport
         role = row.flags & {"master", "slave", "nofailover", "fail", "fail?", "noaddr"}
         node.flags = (node.flags - {"master", "slave", "nofailover", "fail", "fail?", "noaddr", "handshake"}) | role
         if not node.flags & {"master", "slave"}:
@@ -614,7 +648,7 @@ class ClusterState:
             node.config_epoch = row.config_epoch
         if row.shard_id:
             node.shard_id = row.shard_id
-        after = (node.ip, node.port, node.cport, node.hostname, frozenset(node.flags),
+        after = (node.ip, node.port, node.pport, node.cport, node.hostname, frozenset(node.flags),
                  node.master_id, node.config_epoch, node.shard_id)
         return before != after
 

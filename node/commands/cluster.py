@@ -87,7 +87,8 @@ def cluster_getkeysinslot(c: Client, argv: list[bytes]) -> Any:
 
 @command("cluster|nodes")
 def cluster_nodes(c: Client, argv: list[bytes]) -> Any:
-    return Verbatim(cluster_state(c).nodes_text())
+    state = cluster_state(c)
+    return Verbatim(state.nodes_text(state.plaintext_view(c.tls)))
 
 
 @command("cluster|info")
@@ -95,23 +96,24 @@ def cluster_info(c: Client, argv: list[bytes]) -> Any:
     return Verbatim(info_text(cluster_state(c)))
 
 
-def _node_entry(state: ClusterState, node: ClusterNode) -> list[Any]:
+def _node_entry(node: ClusterNode, plaintext: bool) -> list[Any]:
     """addNodeToNodeReply: preferred endpoint (the ip), port, id, extra metadata."""
     meta: dict[bytes, bytes] = {}
     if node.hostname:
         meta[b"hostname"] = node.hostname.encode()
-    return [node.ip.encode(), node.port, node.id.encode(), meta]
+    return [node.ip.encode(), node.client_port(plaintext), node.id.encode(), meta]
 
 
 @command("cluster|slots")
 def cluster_slots(c: Client, argv: list[bytes]) -> Any:
     state = cluster_state(c)
+    plaintext = state.plaintext_view(c.tls)
     out = []
     for node in state.nodes.values():
         if not node.is_master or not node.slots:
             continue
         replicas = [r for r in state.replicas_of(node) if "fail" not in r.flags]
-        entries = [_node_entry(state, node), *(_node_entry(state, r) for r in replicas)]
+        entries = [_node_entry(node, plaintext), *(_node_entry(r, plaintext) for r in replicas)]
         for start, end in slot_spans(node.slots):
             out.append([start, end, *entries])
     return out
@@ -126,12 +128,16 @@ def _health(node: ClusterNode) -> bytes:
 
 
 def _shard_node(c: Client, state: ClusterState, node: ClusterNode) -> dict[bytes, Any]:
-    entry: dict[bytes, Any] = {
-        b"id": node.id.encode(),
-        b"port": node.port,
-        b"ip": node.ip.encode(),
-        b"endpoint": node.ip.encode(),
-    }
+    # addNodeDetailsToShardReply: tls-cluster says whether ``port`` is the TLS port.
+    tls_cluster = c.server.config["tls-cluster"]
+    entry: dict[bytes, Any] = {b"id": node.id.encode()}
+    plaintext_port = node.pport if tls_cluster else node.port
+    if plaintext_port:
+        entry[b"port"] = plaintext_port
+    if tls_cluster and node.port:
+        entry[b"tls-port"] = node.port
+    entry[b"ip"] = node.ip.encode()
+    entry[b"endpoint"] = node.ip.encode()
     if node.hostname:
         entry[b"hostname"] = node.hostname.encode()
     entry[b"role"] = b"master" if node.is_master else b"replica"
@@ -160,7 +166,8 @@ def cluster_replicas(c: Client, argv: list[bytes]) -> Any:
     node = lookup_node(state, argv[2])
     if not node.is_master:
         raise CommandError(errors.CLUSTER_NOT_A_MASTER)
-    return [state.describe(r).encode() for r in state.replicas_of(node)]
+    plaintext = state.plaintext_view(c.tls)
+    return [state.describe(r, plaintext=plaintext).encode() for r in state.replicas_of(node)]
 
 
 command("cluster|slaves")(cluster_replicas)

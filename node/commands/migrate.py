@@ -11,6 +11,7 @@ flag that routing.py honours on an importing slot.
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any
 
 from ..base import errors
@@ -128,7 +129,8 @@ def migrate(c: Client, argv: list[bytes]) -> Any:
     restore_name = b"RESTORE-ASKING" if server.cluster_enabled else b"RESTORE"
     deleted: list[bytes] = []
     try:
-        return _migrate(sockets, host, port, timeout, dbid, db, found, restore_name,
+        tls = server.tls_client if server.config["tls-cluster"] else None
+        return _migrate(sockets, tls, host, port, timeout, dbid, db, found, restore_name,
                         replace, auth, copy, deleted)
     finally:
         # Replicas and the AOF see a DEL of the keys the target acknowledged, nothing else.
@@ -139,14 +141,15 @@ def migrate(c: Client, argv: list[bytes]) -> Any:
             c.rewrite()
 
 
-def _migrate(sockets: MigrateSockets, host: bytes, port: bytes, timeout: int, dbid: int,
+def _migrate(sockets: MigrateSockets, tls: ssl.SSLContext | None, host: bytes, port: bytes,
+             timeout: int, dbid: int,
              db: Database, found: list[tuple[bytes, Any]], restore_name: bytes,
              replace: bool, auth: tuple[bytes, ...], copy: bool, deleted: list[bytes]) -> Any:
     """The transfer, retried once on a fresh connection when Redis would retry."""
     may_retry = True
     while True:
         try:
-            cs = sockets.get(host, port, timeout)
+            cs = sockets.get(host, port, timeout, tls)
         except _IO_FAILURES:
             raise CommandError(errors.MIGRATE_CONNECT) from None
         select = dbid if cs.last_dbid != dbid else None

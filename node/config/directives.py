@@ -764,6 +764,10 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("tls-session-cache-size", int_kind(0, INT_MAX), "20480", inert=True, doc="Accepted; no effect."),
     Directive("tls-session-cache-timeout", int_kind(0, INT_MAX), "300", inert=True, doc="Accepted; no effect."),
     Directive("tls-replication", BOOL, "no", doc="This node connects to its master over TLS (the master's port is then its tls-port)."),
+    Directive("tls-cluster", BOOL, "no",
+              doc="Links to the other cluster nodes, MIGRATE, manual failovers and a cluster replica's link to its master use TLS; the node announces its tls-port (its `port` to plaintext clients)."),
+    Directive("cluster-announce-tls-port", int_kind(0, 65535), "0",
+              doc="With tls-cluster, the TLS port this node announces (then cluster-announce-port is its plaintext port); 0: tls-port."),
     # --- scripting ---
     Directive("busy-reply-threshold", int_kind(0, LLONG_MAX), "5000", aliases=("lua-time-limit",),
               doc="Milliseconds a script or function runs before other clients get -BUSY and SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE are served (0: never)."),

@@ -1,10 +1,10 @@
 """TLS contexts from the tls-* directives (tls.c tlsConfigure, createSSLContext).
 
 One server context for client connections on tls-port (and the peers and replicas that
-connect there), one client context for the connections this node opens to its master
-with tls-replication. Both are built whole or not at all, so a bad CONFIG SET leaves the
-running contexts as they were; certificates are reloaded by setting a tls-* directive
-again, as in Redis.
+connect there), one client context for the connections this node opens: to its master
+with tls-replication, to its peers and MIGRATE targets with tls-cluster. Both are built
+whole or not at all, so a bad CONFIG SET leaves the running contexts as they were;
+certificates are reloaded by setting a tls-* directive again, as in Redis.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class TlsConfigError(Exception):
 
 
 def wanted(config: Settings) -> bool:
-    return bool(config["tls-port"] or config["tls-replication"])
+    return bool(config["tls-port"] or config["tls-replication"] or config["tls-cluster"])
 
 
 def _versions(text: str) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
@@ -80,7 +80,7 @@ def build(config: Settings) -> tuple[ssl.SSLContext, ssl.SSLContext]:
         raise TlsConfigError("No tls-cert-file configured!")
     if not config["tls-key-file"]:
         raise TlsConfigError("No tls-key-file configured!")
-    if ((config["tls-auth-clients"] != "no" or config["tls-replication"])
+    if ((config["tls-auth-clients"] != "no" or config["tls-replication"] or config["tls-cluster"])
             and not config["tls-ca-cert-file"] and not config["tls-ca-cert-dir"]):
         raise TlsConfigError("Either tls-ca-cert-file or tls-ca-cert-dir must be specified "
                              "when tls-cluster, tls-replication or tls-auth-clients are enabled!")

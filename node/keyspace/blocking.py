@@ -34,6 +34,7 @@ class Client(Protocol):
     closing: bool
     readonly: bool  # cluster READONLY, and the command it blocked in (cmd.write): what
     cmd: Any  # the cluster's redirect of blocked clients reads (routing.blocked_redirect)
+    tls: bool  # and which port of the new owner it names (routing.blocked_redirect)
 
     @property
     def transport(self) -> asyncio.Transport | None: ...

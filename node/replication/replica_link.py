@@ -89,7 +89,11 @@ class MasterLink:
         timeout = server.config["repl-timeout"]
         self.state = "connecting"
         server.log_notice(f"Connecting to MASTER {self.host}:{self.port}")
-        tls = server.tls_client if server.config["tls-replication"] else None
+        config = server.config
+        # A cluster master's announced port is its TLS port under tls-cluster: reached
+        # over TLS even without tls-replication (where Redis would fail to connect).
+        use_tls = config["tls-replication"] or (config["cluster-enabled"] and config["tls-cluster"])
+        tls = server.tls_client if use_tls else None
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port, ssl=tls), timeout)
         self.writer = writer
@@ -107,7 +111,6 @@ class MasterLink:
         if pong.startswith(b"-") and not pong.startswith((b"-NOAUTH", b"-NOPERM",
                                                           b"-ERR operation not permitted")):
             raise SyncError(f"Error reply to PING from master: '{pong.decode(errors='replace')}'")
-        config = server.config
         if config["masterauth"]:
             args = [b"AUTH"]
             if config["masteruser"]:
@@ -116,7 +119,8 @@ class MasterLink:
             reply = await ask(*args)
             if reply.startswith(b"-"):
                 raise SyncError(f"Unable to AUTH to MASTER: {reply.decode(errors='replace')}")
-        port = config["replica-announce-port"] or server.tcp_port
+        port = config["replica-announce-port"] or (
+            config["tls-port"] if use_tls and config["tls-port"] else server.tcp_port)
         await ask(b"REPLCONF", b"listening-port", b"%d" % port)
         if config["replica-announce-ip"]:
             await ask(b"REPLCONF", b"ip-address", config["replica-announce-ip"].encode())

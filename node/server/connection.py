@@ -17,14 +17,15 @@ if TYPE_CHECKING:
 
 
 class Connection(asyncio.Protocol):
-    __slots__ = ("server", "transport", "addr", "laddr", "fd", "tot_net_in", "tot_net_out",
-                 "reply_peak")
+    __slots__ = ("server", "transport", "addr", "laddr", "fd", "tls", "tot_net_in",
+                 "tot_net_out", "reply_peak")
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.addr = self.laddr = ""
         self.fd = -1
+        self.tls = False
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.reply_peak = 0
@@ -38,6 +39,7 @@ class Connection(asyncio.Protocol):
             self.addr = format_addr(transport.get_extra_info("peername"))
             self.laddr = format_addr(transport.get_extra_info("sockname"))
         self.fd = sock.fileno() if sock is not None else -1
+        self.tls = transport.get_extra_info("sslcontext") is not None
 
     def is_loopback(self) -> bool:
         """connIsLocal: the peer is on the loopback interface (127.*, ::1)."""

@@ -123,6 +123,7 @@ class Server:
         self.lastsave = int(self.start_time)
         self.active_expire_enabled = True
         self.tcp_port = 0
+        self.listening = False  # the listeners are open (a TLS-only node keeps tcp_port 0)
         self.requirepass = ""
         self.slowlog_threshold = 0
         self.latency_threshold = 0
@@ -273,7 +274,7 @@ class Server:
 
     def _set_appendonly(self, on: bool) -> None:
         """CONFIG SET appendonly (at start the AOF opens once the data is loaded)."""
-        if self.tcp_port == 0:
+        if not self.listening:
             return
         if on and not self.aof.on:
             self.aof.enable()
@@ -549,6 +550,7 @@ class Server:
             for sock in listener.sockets:
                 self.tcp_port = sock.getsockname()[1]
         self.shutdown_event = asyncio.Event()
+        self.listening = True
         if self.cluster is not None:
             start_cluster(self)
         self._schedule_cron()

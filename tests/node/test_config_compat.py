@@ -16,12 +16,6 @@ import pytest
 from nodes import ServerProcess, free_port, start_node, wait_for_ping
 from resp import RawClient, encode_command
 
-# Names redis-server 7.0 has that redslot does not accept yet, each with its open issue:
-# TLS between cluster nodes (issue 19).
-PENDING = {
-    "cluster-announce-tls-port", "tls-cluster",
-}
-
 NEW_NAMES = [
     "daemonize", "pidfile", "unixsocket", "unixsocketperm", "shutdown-on-sigint",
     "shutdown-on-sigterm", "shutdown-timeout", "supervised", "always-show-logo",
@@ -40,7 +34,8 @@ NEW_NAMES = [
     "repl-disable-tcp-nodelay", "replica-announced", "replica-ignore-disk-write-errors",
     "propagation-error-behavior", "sanitize-dump-payload", "cluster-migration-barrier",
     "cluster-replica-validity-factor", "cluster-slave-validity-factor",
-    "cluster-link-sendbuf-limit", "cluster-preferred-endpoint-type",
+    "cluster-link-sendbuf-limit", "cluster-preferred-endpoint-type", "tls-cluster",
+    "cluster-announce-tls-port",
 ]
 
 
@@ -54,14 +49,14 @@ def config_get_all(port: int) -> dict[bytes, bytes]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def test_every_redis_name_is_accepted_but_the_pending_ones(node: ServerProcess,
+def test_every_redis_name_is_accepted(node: ServerProcess,
                                                             reference: ServerProcess) -> None:
     """Each name CONFIG GET * lists on redis-server (aliases too, in hash order there) is
     one CONFIG GET of redslot knows."""
     with RawClient(node.port) as c:
         missing = {name.decode() for name in config_get_all(reference.port)
                    if c.call("CONFIG", "GET", name) == b"*0\r\n"}
-    assert missing == PENDING
+    assert missing == set()
 
 
 def test_new_names_have_redis_defaults(node: ServerProcess, reference: ServerProcess) -> None:

@@ -28,7 +28,7 @@ def make_state(node_id: str, port: int = 7000) -> ClusterState:
     db.slot_index = SlotIndex()
     state.server = SimpleNamespace(  # type: ignore[assignment]
         config=Config(), dbs=[db], log_notice=lambda m: None, log_verbose=lambda m: None,
-        tcp_port=0)  # not serving: replication is not started by table changes
+        tcp_port=0, listening=False)  # not serving: replication is not started by table changes
     return state
 
 

@@ -47,12 +47,12 @@ class World:
         self.state.owner[SLOT_C] = self.peer
         self.state.state_ok = True
         self.db = Database(0, KeyspaceStats())
-        self.config = {"cluster-allow-reads-when-down": False}
+        self.config = {"cluster-allow-reads-when-down": False, "tls-cluster": False}
         self.server = SimpleNamespace(dbs=[self.db], config=self.config)
 
     def client(self, **flags: Any) -> Any:
         base = {"asking": False, "readonly": False, "multi": False, "mstate": MultiState(),
-                "server": self.server, "cmd": None, "is_master": False}
+                "server": self.server, "cmd": None, "is_master": False, "tls": False}
         base.update(flags)
         return SimpleNamespace(**base)
 
