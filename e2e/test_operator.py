@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis
 import yaml
+from certs import make_certs, sign
 from redis.cluster import ClusterNode, RedisCluster
 
 from e2e.controlplane import eventually, free_port, log_tail
@@ -406,9 +409,10 @@ class Writer(threading.Thread):
     """A client writing and reading back in a loop; ``switch`` gives it a new password,
     which it takes as an application reloading its Secret would (a new client)."""
 
-    def __init__(self, seeds: list[ClusterNode], password: str) -> None:
+    def __init__(self, seeds: list[ClusterNode], password: str, **options: Any) -> None:
         super().__init__(daemon=True)
         self.seeds = seeds
+        self.options = options
         self.password = password
         self.wanted = password
         self.done = 0
@@ -417,7 +421,7 @@ class Writer(threading.Thread):
 
     def connect(self) -> RedisCluster:
         return RedisCluster(startup_nodes=self.seeds, password=self.password, socket_timeout=5,
-                            decode_responses=True)
+                            decode_responses=True, **self.options)
 
     def run(self) -> None:
         rc = self.connect()
@@ -534,3 +538,74 @@ def test_password_secrets_rotate_with_no_downtime_and_users_get_their_rules(
                                      "involvedObject.name=sec", "-o", "json").stdout)
     assert "PasswordRotation" in {e["reason"] for e in events["items"]}
     assert "credentials pass failed" not in operator.log(5000)
+
+
+def served_certificate(ip: str, port: int, ca: Path) -> bytes:
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False
+    with socket.create_connection((ip, port), timeout=5) as raw, \
+            context.wrap_socket(raw) as wrapped:
+        der = wrapped.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def test_tls_cluster_serves_tls_only_and_reloads_a_renewed_certificate(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
+    kube, namespace, operator = deployed
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    make_certs(certs)
+
+    def put_secret(name: str, verb: str) -> None:
+        manifest = kube.kubectl("create", "secret", "generic", "certs", "-n", namespace,
+                                f"--from-file=tls.crt={certs / name}.crt",
+                                f"--from-file=tls.key={certs / name}.key",
+                                f"--from-file=ca.crt={certs / 'ca.crt'}",
+                                "--dry-run=client", "-o", "json").stdout
+        kube.kubectl(verb, "-n", namespace, "-f", "-", input=manifest)
+
+    put_secret("server", "create")
+    obj, port = create_ready(kube, namespace, operator, "tls", 1,
+                             tls={"enabled": True, "secretName": "certs"})
+    shard = obj["status"]["shards"][0]
+    master_ip = kubelet.pods()[shard["master"]][0]
+    replica_ip = kubelet.pods()[shard["replicas"][0]][0]
+    secret = password(kube, namespace, "tls")
+    options = {"ssl": True, "ssl_ca_certs": str(certs / "ca.crt"), "ssl_check_hostname": False}
+    rc = RedisCluster(startup_nodes=[ClusterNode(master_ip, port)], password=secret,
+                      socket_timeout=5, decode_responses=True, **options)
+    assert rc.set("k", "v") and rc.get("k") == "v"
+    rc.close()
+    # TLS only: a plaintext client gets nowhere; the replica's link is up (over TLS).
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(host=master_ip, port=port, password=secret, socket_timeout=2).ping()
+    replica = redis.Redis(host=replica_ip, port=port, password=secret, socket_timeout=5,
+                          decode_responses=True, **options)
+    assert replica.info("replication")["master_link_status"] == "up"
+    first = served_certificate(master_ip, port, certs / "ca.crt")
+
+    # Renewal: the Secret gets a new certificate; every node reloads it, clients keep going.
+    renewed = ssl.PEM_cert_to_DER_cert(sign(certs, "renewed").read_text())
+    assert renewed != first
+    writer = Writer([ClusterNode(master_ip, port)], secret, **options)
+    writer.start()
+    try:
+        time.sleep(1)
+        put_secret("renewed", "replace")
+        try:
+            eventually(lambda: all(served_certificate(ip, port, certs / "ca.crt") == renewed
+                                   for ip in (master_ip, replica_ip)), 60,
+                       "every node serving the renewed certificate", interval=0.5)
+        except TimeoutError:
+            raise AssertionError(operator.log()) from None
+        before = writer.done
+        time.sleep(1)
+        assert writer.done > before + 10
+    finally:
+        writer.stopping.set()
+        writer.join(10)
+    assert writer.errors == [], writer.errors[:5]
+    assert "asked to reload its TLS certificate" in operator.log(5000)
+    assert replica.info("replication")["master_link_status"] == "up"
+    assert (get_cluster(kube, namespace, "tls").get("status") or {}).get("phase") == "Ready"

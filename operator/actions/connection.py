@@ -2,11 +2,14 @@
 
 The control plane must notice a dead or hung node quickly and never wait on one for
 long: every call has a bounded timeout and no retries (the reconciler's next pass is the
-retry).
+retry). Nodes that ask for a password get it (AUTH on connect); nodes that serve TLS are
+reached over TLS, trusting the cluster's CA and showing a client certificate when one is
+given (nodes ask for one with tls-auth-clients yes, Redis's default).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -20,6 +23,22 @@ CONNECT_TIMEOUT = 0.5
 NodeError = (RedisError, OSError, TimeoutError)
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """Files of a TLS connection to the nodes (PEM paths). Node names are not checked
+    against the certificate, as nodes do not check each other's: the CA is the trust."""
+
+    ca_file: str
+    cert_file: str = ""
+    key_file: str = ""
+
+    def redis_kwargs(self) -> dict[str, Any]:
+        """redis-py's connection options for these files."""
+        return {"ssl": True, "ssl_ca_certs": self.ca_file,
+                "ssl_certfile": self.cert_file or None, "ssl_keyfile": self.key_file or None,
+                "ssl_check_hostname": False}
+
+
 class Connections:
     """A client per ``host:port``, created on first use and kept.
 
@@ -27,9 +46,11 @@ class Connections:
     a second instance with a long one, since a MIGRATE of a big batch takes a while.
     """
 
-    def __init__(self, password: str | None = None, timeout: float = CALL_TIMEOUT) -> None:
+    def __init__(self, password: str | None = None, timeout: float = CALL_TIMEOUT,
+                 tls: ClientTls | None = None) -> None:
         self.password = password
         self.timeout = timeout
+        self.tls = tls
         self._clients: dict[str, Redis] = {}
 
     def get(self, address: str) -> Redis:
@@ -38,7 +59,8 @@ class Connections:
             host, port = address.rsplit(":", 1)
             client = Redis(host=host, port=int(port), password=self.password,
                            socket_timeout=self.timeout, socket_connect_timeout=CONNECT_TIMEOUT,
-                           retry=Retry(NoBackoff(), 0), protocol=2, decode_responses=False)
+                           retry=Retry(NoBackoff(), 0), protocol=2, decode_responses=False,
+                           **(self.tls.redis_kwargs() if self.tls is not None else {}))
             # Raw replies: the actions parse what they read, redis-py's helpers do not.
             client.response_callbacks.clear()
             self._clients[address] = client

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
-from ..actions.connection import Connections
+from ..actions.connection import ClientTls, Connections
 from ..actions.observe import NodeView, observe_all
 from ..actions.push import push_everywhere
 from ..model.context import Context
@@ -96,13 +96,13 @@ class Store(Protocol):
 
 class Reconciler:
     def __init__(self, fleet: Fleet, store: Store, password: str | None = None,
-                 access: Access | None = None) -> None:
+                 tls: ClientTls | None = None, access: Iterable[Access] = ()) -> None:
         self.fleet = fleet
         self.store = store
-        self.access = access
+        self.access = list(access)
         self.record = store.load_record() or Record()
-        self.conns = Connections(password, timeout=OBSERVE_TIMEOUT)
-        self.slow = Connections(password, timeout=30.0)
+        self.conns = Connections(password, timeout=OBSERVE_TIMEOUT, tls=tls)
+        self.slow = Connections(password, timeout=30.0, tls=tls)
         self.views: dict[str, NodeView] = {}
         self.spec: Spec | None = None
         self.last_error = ""
@@ -192,12 +192,11 @@ class Reconciler:
     async def sync_access(self, spec: Spec) -> None:
         """Credentials never hold the pass up: healing and the rest run even when a
         Secret cannot be read (the error is logged and retried at the next pass)."""
-        if self.access is None:
-            return
-        try:
-            await self.access.sync(self.context(spec))
-        except Exception:
-            log.exception("credentials pass failed")
+        for access in self.access:
+            try:
+                await access.sync(self.context(spec))
+            except Exception:
+                log.exception("credentials pass failed")
 
     def check_agreement(self) -> None:
         """Nodes that disagree for a while (a push between peers lost or reordered) get

@@ -27,7 +27,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,16 @@ DEFAULT_RULES = ("~*", "&*", "+@all")
 RESYNC_SECONDS = 30.0
 
 Watchers = dict[tuple[str, str], set[Callable[[], None]]]
+
+
+def watch(watchers: Watchers, namespace: str, names: Iterable[str],
+          wake: Callable[[], None]) -> None:
+    """Have the Secret handler call ``wake`` when one of these Secrets changes (and no
+    longer for the ones it watched before)."""
+    for callbacks in watchers.values():
+        callbacks.discard(wake)
+    for name in names:
+        watchers.setdefault((namespace, name), set()).add(wake)
 
 
 def password_hash(password: str) -> str:
@@ -119,18 +129,11 @@ class Credentials:
         return self.masterauth
 
     def watch(self) -> None:
-        """Have the Secret handler wake this cluster when a Secret it names changes."""
-        ns = self.cluster.namespace
-        for key in list(self.watchers):
-            self.watchers[key].discard(self.changed.set)
-        names = {self.cluster.secret, self.cluster.tls_secret,
-                 *(user.secret for user in self.cluster.spec.users)}
-        for name in names:
-            self.watchers.setdefault((ns, name), set()).add(self.changed.set)
+        names = {self.cluster.secret, *(user.secret for user in self.cluster.spec.users)}
+        watch(self.watchers, self.cluster.namespace, names, self.changed.set)
 
     def forget(self) -> None:
-        for callbacks in self.watchers.values():
-            callbacks.discard(self.changed.set)
+        watch(self.watchers, self.cluster.namespace, (), self.changed.set)
 
     def acl_file(self) -> str:
         return "".join(" ".join(["user", *line]) + "\n" for line in self.user_lines())

@@ -23,6 +23,7 @@ import kopf
 
 from ..control.reconciler import Reconciler
 from .api import KubeApi
+from .certificates import Certificates, TlsNotReady
 from .credentials import Credentials
 from .fleet import KubeFleet, ensure_password
 from .objects import GROUP, PLURAL, VERSION, Cluster
@@ -122,10 +123,16 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
             raise kopf.TemporaryError(f"spec refused: {error}", delay=30) from error
         cluster = Cluster(name, namespace, uid, spec)
         credentials = Credentials(api, cluster, memo.secret_watchers)
+        certificates = Certificates(api, cluster, memo.secret_watchers)
+        try:
+            tls = await certificates.start()
+        except TlsNotReady as error:
+            certificates.forget()
+            raise kopf.TemporaryError(str(error), delay=5) from error
         password = await credentials.start(await ensure_password(api, cluster))
         store = KubeStore(api, cluster, body, memo.default_image, credentials)
-        reconciler = Reconciler(KubeFleet(api, cluster), store, password=password,
-                                access=credentials)
+        reconciler = Reconciler(KubeFleet(api, cluster), store, password=password, tls=tls,
+                                access=[credentials, certificates])
         stop = asyncio.Event()
 
         async def follow_stopped() -> None:
@@ -140,6 +147,7 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
         finally:
             watcher.cancel()
             credentials.forget()
+            certificates.forget()
             store.metrics.forget()
         logger.info("control loop for %s/%s stopped (%s)", namespace, name, stopped.reason)
     finally:
