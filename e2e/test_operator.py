@@ -609,3 +609,57 @@ def test_tls_cluster_serves_tls_only_and_reloads_a_renewed_certificate(
     assert "asked to reload its TLS certificate" in operator.log(5000)
     assert replica.info("replication")["master_link_status"] == "up"
     assert (get_cluster(kube, namespace, "tls").get("status") or {}).get("phase") == "Ready"
+
+
+CERT_MANAGER_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "certificates.cert-manager.io"},
+    "spec": {"group": "cert-manager.io", "scope": "Namespaced",
+             "names": {"kind": "Certificate", "plural": "certificates",
+                       "singular": "certificate", "listKind": "CertificateList"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                 "openAPIV3Schema": {"type": "object",
+                                     "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def test_a_cert_manager_certificate_is_requested_and_its_secret_used(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
+    """cert-manager itself does not run here: its CRD (schema-less) stands for it, and the
+    test issues the Secret the Certificate asks for."""
+    kube, namespace, operator = deployed
+    kube.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(CERT_MANAGER_CRD))
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                 "crd/certificates.cert-manager.io")
+    port, metrics_port = node_port(), free_port()
+    manifest = cluster_manifest("cm", 1, port, metrics_port, replicasPerShard=0, tls={
+        "enabled": True, "certManager": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}})
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+
+    def requested() -> dict[str, Any] | None:
+        found = kube.kubectl("get", "certificates.cert-manager.io", "cm-tls", "-n", namespace,
+                             "-o", "json", check=False)
+        return json.loads(found.stdout) if found.returncode == 0 else None
+
+    try:
+        cert = eventually(requested, 60, "the Certificate", interval=0.5)
+    except TimeoutError:
+        raise AssertionError(operator.log()) from None
+    assert cert["spec"]["secretName"] == "cm-tls"
+    assert cert["spec"]["issuerRef"] == {"name": "ca", "kind": "ClusterIssuer",
+                                         "group": "cert-manager.io"}
+    assert f"*.cm-nodes.{namespace}.svc" in cert["spec"]["dnsNames"]
+    assert cert["metadata"]["ownerReferences"][0]["name"] == "cm"
+    assert not kubelet.pods()  # no pod before its certificate
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    make_certs(certs)
+    kube.kubectl("create", "secret", "generic", "cm-tls", "-n", namespace,
+                 f"--from-file=tls.crt={certs / 'server.crt'}",
+                 f"--from-file=tls.key={certs / 'server.key'}",
+                 f"--from-file=ca.crt={certs / 'ca.crt'}")
+    obj = wait_phase(kube, namespace, "cm", "Ready", operator, shards=1)
+    ip = kubelet.pods()[obj["status"]["shards"][0]["master"]][0]
+    tls = redis.Redis(host=ip, port=port, password=password(kube, namespace, "cm"), ssl=True,
+                      ssl_ca_certs=str(certs / "ca.crt"), ssl_check_hostname=False,
+                      socket_timeout=5)
+    assert tls.ping()
