@@ -10,6 +10,8 @@ redslot/redis-server ratio per test and pipeline depth.
     python3 bench/run.py                       # the issue's figures (a few minutes)
     python3 bench/run.py --requests 5000 --repeat 1   # a quick smoke run
     python3 bench/run.py --acl-user            # as an ACL user limited to the test's keys
+    python3 bench/run.py --tls                 # over TLS (both servers' tls-port, with
+                                               # client certificates: tls-auth-clients yes)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "support"))
 
+from certs import make_certs  # noqa: E402
 from nodes import free_port, wait_for_ping  # noqa: E402
 
 DEFAULT_TESTS = "set,get,incr,mset"
@@ -118,9 +121,19 @@ def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def tls_settings(certs: Path) -> tuple[tuple[str, ...], list[str]]:
+    """A server's TLS directives (tls-port chosen by the caller) and redis-benchmark's
+    options, for certificates made by make_certs."""
+    server_side = ("--tls-cert-file", str(certs / "server.crt"), "--tls-key-file",
+                   str(certs / "server.key"), "--tls-ca-cert-file", str(certs / "ca.crt"))
+    client_side = ["--tls", "--cacert", str(certs / "ca.crt"), "--cert", str(certs / "client.crt"),
+                   "--key", str(certs / "client.key")]
+    return server_side, client_side
+
+
 def run_benchmark(port: int, pipeline: int, requests: int, clients: int, tests: str,
-                  acl_user: bool = False) -> dict[str, float]:
-    login = ["--user", "bench", "-a", "bench"] if acl_user else []
+                  acl_user: bool = False, tls: list[str] | None = None) -> dict[str, float]:
+    login = (["--user", "bench", "-a", "bench"] if acl_user else []) + (tls or [])
     out = subprocess.run(
         ["taskset", "-c", CLIENT_CPU, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
          "-c", str(clients), "-n", str(requests), "-P", str(pipeline), "-r", "100000",
@@ -128,6 +141,11 @@ def run_benchmark(port: int, pipeline: int, requests: int, clients: int, tests: 
         check=True, capture_output=True, text=True, timeout=600).stdout
     rows = csv.DictReader(io.StringIO(out))
     return {row["test"].split()[0].lower(): float(row["rps"]) for row in rows}
+
+
+def tls_extra(directives: tuple[str, ...], port: int | None) -> tuple[str, ...]:
+    """A server's TLS directives on ``port`` (none without --tls)."""
+    return ("--tls-port", str(port), *directives) if port else ()
 
 
 def main() -> int:
@@ -142,9 +160,15 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--acl-user", action="store_true",
                     help="run as an ACL user limited to the test keys (every request checked)")
+    ap.add_argument("--tls", action="store_true",
+                    help="benchmark over TLS (certificates made with openssl in a temporary folder)")
     args = ap.parse_args()
-    if not tools_present():
+    if not tools_present(*(("openssl",) if args.tls else ())):
         return 2
+    tls_server: tuple[str, ...] = ()
+    tls_client: list[str] | None = None
+    if args.tls:
+        tls_server, tls_client = tls_settings(make_certs(Path(tempfile.mkdtemp(prefix="bench-certs-"))))
     quota = CpuQuota(args.cpu_share)
     results: dict[str, dict[int, dict[str, float]]] = {"redis": {}, "redslot": {}}
     try:
@@ -153,14 +177,16 @@ def main() -> int:
             # Both servers up at once and their runs interleaved, so that a noisy stretch
             # of this shared machine hits both alike rather than one server's runs.
             extra = ACL_USER if args.acl_user else ()
-            with server("redis", quota, extra) as redis_port, \
-                    server("redslot", quota, extra) as our_port:
-                ports = {"redis": redis_port, "redslot": our_port}
+            tls_ports = {"redis": free_port(), "redslot": free_port()} if args.tls else {}
+            with server("redis", quota, extra + tls_extra(tls_server, tls_ports.get("redis"))) as redis_port, \
+                    server("redslot", quota, extra + tls_extra(tls_server, tls_ports.get("redslot"))) as our_port:
+                ports = {"redis": redis_port, "redslot": our_port} | tls_ports
                 for i in range(args.repeat):
                     order = ("redis", "redslot") if i % 2 == 0 else ("redslot", "redis")
                     for kind in order:
                         runs[kind].append(run_benchmark(ports[kind], pipeline, args.requests,
-                                                        args.clients, args.tests, args.acl_user))
+                                                        args.clients, args.tests, args.acl_user,
+                                                        tls_client))
                         print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
                               + " ".join(f"{t}={v:,.0f}" for t, v in runs[kind][-1].items()),
                               flush=True)
@@ -170,7 +196,8 @@ def main() -> int:
     finally:
         quota.remove()
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
-          f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests} -r 100000")
+          f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests} -r 100000"
+          + ("; over TLS" if args.tls else ""))
     print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}")
     ratios = {}
     for pipeline, figures in results["redis"].items():

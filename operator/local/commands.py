@@ -28,6 +28,7 @@ from ..control.metrics import ClusterMetrics, serve_metrics
 from ..control.reconciler import Reconciler
 from ..model.record import DURABILITY_MODES, Spec
 from .render import connect_hint, status_view
+from .security import OPEN, Security, settle
 from .store import ClusterDirectory
 from .supervisor import Supervisor
 
@@ -58,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
                          "each node serves its own on its port + 20000")
     up.add_argument("--node-arg", action="append", default=[], metavar="DIRECTIVE=VALUE",
                     help="a directive for every node, e.g. maxmemory=1gb (repeatable)")
+    up.add_argument("--requirepass", nargs="?", const="", metavar="PASSWORD",
+                    help="nodes require this password (AUTH); with no value one is generated "
+                         "and printed; kept in DIR/password")
+    up.add_argument("--tls", action="store_true",
+                    help="TLS only, everywhere: a CA and certificates are generated into "
+                         "DIR/tls; clients need ca.crt and client.crt/client.key")
     add_dir(up)
     status = sub.add_parser("status", help="show the live topology")
     status.add_argument("--json", action="store_true", help="the status document as JSON")
@@ -98,6 +105,10 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
     if running is not None:
         raise ValueError(f"a cluster is already running from {directory.path} (pid {running})")
     directory.create()
+    security, generated = settle(directory.path, args.host, args.requirepass, args.tls,
+                                 existing=directory.exists())
+    if generated is not None:
+        console.print(f"generated password: {generated}  (saved in {directory.path / 'password'})")
     previous = directory.load_spec() if directory.exists() else None
     spec = Spec(
         shards=args.shards if args.shards is not None else previous.shards if previous else 3,
@@ -120,8 +131,9 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
                             logging.FileHandler(directory.path / "redslot.log")])
     try:
         asyncio.run(supervise(directory, Supervisor(directory, args.host, args.port, node_args,
-                                                     node_metrics=bool(args.metrics_port)),
-                              args.host, args.metrics_port))
+                                                     node_metrics=bool(args.metrics_port),
+                                                     security=security),
+                              args.host, args.metrics_port, security))
     finally:
         with contextlib.suppress(OSError, ValueError):
             if int(directory.pid_path.read_text()) == os.getpid():
@@ -130,7 +142,7 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
 
 
 async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: str = "",
-                    metrics_port: int = 0) -> None:
+                    metrics_port: int = 0, security: Security = OPEN) -> None:
     stop = asyncio.Event()
     if metrics_port:
         directory.metrics = ClusterMetrics(str(directory.path))
@@ -138,8 +150,9 @@ async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: s
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    reconciler = Reconciler(supervisor, directory)
-    announce = asyncio.create_task(announce_ready(directory, stop))
+    reconciler = Reconciler(supervisor, directory, password=security.password,
+                            tls=security.client_tls)
+    announce = asyncio.create_task(announce_ready(directory, stop, security))
     try:
         await reconciler.run(stop)
     finally:
@@ -149,14 +162,15 @@ async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: s
         logging.getLogger("redslot.local").info("stopped")
 
 
-async def announce_ready(directory: ClusterDirectory, stop: asyncio.Event) -> None:
+async def announce_ready(directory: ClusterDirectory, stop: asyncio.Event,
+                         security: Security = OPEN) -> None:
     """Print the table and how to connect, the first time the cluster is ready."""
     started = time.time()
     while not stop.is_set():
         current = directory.load_status()
         if current and current.get("ready") and current.get("updated", 0) > started:
             console.print(status_view(current, events=0))
-            console.print(connect_hint(current))
+            console.print(connect_hint(current, security, directory.path))
             return
         await asyncio.sleep(0.2)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from .security import OPEN, Security
 
 
 def human_bytes(count: int | None) -> str:
@@ -88,8 +91,20 @@ def status_view(status: dict[str, Any], events: int = 5) -> Group:
     return Group(*parts)
 
 
-def connect_hint(status: dict[str, Any]) -> str:
+def connect_hint(status: dict[str, Any], security: Security = OPEN,
+                 directory: Path = Path(".")) -> str:
+    """How to reach the cluster with redis-cli and redis-py, with the password read from
+    its file (never echoed here) and the generated certificates."""
     first = status["shards"][0]["master"]
     host, port = first["address"].rsplit(":", 1)
-    return (f"Connect: redis-cli -c -h {host} -p {port}\n"
-            f"         redis.cluster.RedisCluster(host='{host}', port={port})")
+    cli, py = [f"-c -h {host} -p {port}"], [f"host='{host}', port={port}"]
+    if security.tls_dir is not None:
+        tls = security.tls_dir
+        cli.append(f"--tls --cacert {tls}/ca.crt --cert {tls}/client.crt --key {tls}/client.key")
+        py.append(f"ssl=True, ssl_ca_certs='{tls}/ca.crt', ssl_certfile='{tls}/client.crt', "
+                  f"ssl_keyfile='{tls}/client.key'")
+    if security.password:
+        cli.append(f'-a "$(cat {directory}/password)"')
+        py.append(f"password=open('{directory}/password').read().strip()")
+    return (f"Connect: redis-cli {' '.join(cli)}\n"
+            f"         redis.cluster.RedisCluster({', '.join(py)})")

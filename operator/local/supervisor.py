@@ -5,7 +5,8 @@ and in a session of its own, so that a Ctrl-C meant for ``redslot up`` reaches o
 control plane, which then stops the nodes in order. A node that dies is restarted at
 once, then with a growing delay if it keeps dying. It comes back held: it serves nothing
 until the control plane has confirmed its role. Nodes left running by a control plane
-that was killed are adopted by the next one, not started twice.
+that was killed are adopted by the next one, not started twice. A password reaches a node
+in a config file of its own (mode 0600, written before each start), not on its command line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..model.record import NodeRecord
+from .security import OPEN, Security
 from .store import ClusterDirectory
 
 log = logging.getLogger("redslot.local")
@@ -32,6 +34,7 @@ MAX_DELAY = 5.0
 STABLE_SECONDS = 1.0  # a node that ran this long is not crash-looping: restart it at once
 STOP_SECONDS = 10.0
 METRICS_OFFSET = 20000  # with `up --metrics-port`, a node's /metrics is on its port + this
+SECRETS_FILE = "secrets.conf"  # in the node's directory: its requirepass and masterauth
 
 
 def port_free(host: str, port: int) -> bool:
@@ -60,10 +63,12 @@ def pid_alive(pid: int) -> bool:
 class NodeProcess:
     """One node: its process (ours or adopted) and the task that keeps it running."""
 
-    def __init__(self, node: NodeRecord, directory: Path, argv: list[str]) -> None:
+    def __init__(self, node: NodeRecord, directory: Path, argv: list[str],
+                 config_text: str = "") -> None:
         self.node = node
         self.directory = directory
         self.argv = argv
+        self.config_text = config_text  # the secrets file's text, when the node has one
         self.pid: int | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
@@ -88,6 +93,11 @@ class NodeProcess:
 
     async def spawn(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.config_text:
+            path = self.directory / SECRETS_FILE
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.config_text)
         with open(self.directory / "node.log", "ab") as output:
             self.process = await asyncio.create_subprocess_exec(
                 *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
@@ -150,21 +160,25 @@ class Supervisor:
     """The fleet of local mode: what the reconciler asks to run, runs."""
 
     def __init__(self, directory: ClusterDirectory, host: str, base_port: int,
-                 node_args: list[str], node_metrics: bool = False) -> None:
+                 node_args: list[str], node_metrics: bool = False,
+                 security: Security = OPEN) -> None:
         self.directory = directory
         self.host = host
         self.base_port = base_port
         self.node_args = node_args
         self.node_metrics = node_metrics  # each node serves /metrics on its port + 20000
+        self.security = security
         self.processes: dict[str, NodeProcess] = {}
 
     def argv(self, node: NodeRecord) -> list[str]:
         port = node.address.rsplit(":", 1)[1]
         metrics = ["--metrics-port", str(int(port) + METRICS_OFFSET)] \
             if self.node_metrics and int(port) + METRICS_OFFSET <= 65535 else []
-        return [sys.executable, "-m", "redslot.cli", "node",
-                "--port", port, "--bind", self.host,
-                "--dir", str(self.directory.node_dir(node.name)),
+        node_dir = self.directory.node_dir(node.name)
+        secrets = [str(node_dir / SECRETS_FILE)] if self.security.password else []
+        return [sys.executable, "-m", "redslot.cli", "node", *secrets,
+                *self.security.port_args(port), "--bind", self.host,
+                "--dir", str(node_dir),
                 "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
                 "--repl-ping-replica-period", "1", "--repl-diskless-sync-delay", "0",
                 *metrics, *self.node_args]
@@ -186,7 +200,8 @@ class Supervisor:
     async def ensure(self, nodes: Iterable[NodeRecord]) -> None:
         for node in nodes:
             if node.name not in self.processes:
-                process = NodeProcess(node, self.directory.node_dir(node.name), self.argv(node))
+                process = NodeProcess(node, self.directory.node_dir(node.name), self.argv(node),
+                                      self.security.node_config())
                 process.task = asyncio.create_task(process.keep_running())
                 self.processes[node.name] = process
 

@@ -91,6 +91,28 @@ class LocalCluster:
         except OSError:
             return ""
 
+    def security(self) -> dict[str, Any]:
+        """redis-py options for this cluster: its password and TLS files, if it has them."""
+        options: dict[str, Any] = {}
+        if (self.dir / "password").exists():
+            options["password"] = (self.dir / "password").read_text().strip()
+        tls = self.dir / "tls"
+        if (tls / "ca.crt").exists():
+            options.update(ssl=True, ssl_ca_certs=str(tls / "ca.crt"),
+                           ssl_certfile=str(tls / "client.crt"), ssl_keyfile=str(tls / "client.key"))
+        return options
+
+    def cli_args(self) -> list[str]:
+        """redis-cli's options for the same."""
+        options = self.security()
+        args = []
+        if options.get("ssl"):
+            args += ["--tls", "--cacert", options["ssl_ca_certs"], "--cert",
+                     options["ssl_certfile"], "--key", options["ssl_keyfile"]]
+        if "password" in options:
+            args += ["-a", options["password"], "--no-auth-warning"]
+        return args
+
     def address(self) -> tuple[str, int]:
         master = self.status()["shards"][0]["master"]
         host, port = master["address"].rsplit(":", 1)
@@ -98,7 +120,8 @@ class LocalCluster:
 
     def client(self) -> RedisCluster:
         host, port = self.address()
-        return RedisCluster(host=host, port=port, socket_timeout=2, socket_connect_timeout=1)
+        return RedisCluster(host=host, port=port, socket_timeout=2, socket_connect_timeout=1,
+                            **self.security())
 
     def check(self, settle: float = 10.0) -> str:
         """redis-cli --cluster check against a live master; must pass with no open slot.
@@ -109,7 +132,8 @@ class LocalCluster:
         host, port = self.address()
         deadline = time.monotonic() + settle
         while True:
-            result = subprocess.run(["redis-cli", "--cluster", "check", f"{host}:{port}"],
+            result = subprocess.run(["redis-cli", "--cluster", "check", f"{host}:{port}",
+                                     *self.cli_args()],
                                     capture_output=True, text=True, timeout=60)
             out = result.stdout + result.stderr
             if "don't agree" not in out or time.monotonic() > deadline:
@@ -126,7 +150,8 @@ class LocalCluster:
         for shard in self.status()["shards"]:
             for node in [shard["master"], *shard["replicas"]]:
                 host, port = node["address"].rsplit(":", 1)
-                client = redis.Redis(host=host, port=int(port), decode_responses=True)
+                client = redis.Redis(host=host, port=int(port), decode_responses=True,
+                                     **self.security())
                 text = client.execute_command("CLUSTER", "NODES")  # raw: no reply parsing
                 assert isinstance(text, str), text
                 found += [part for part in text.split() if part.startswith("[")]
