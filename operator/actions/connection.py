@@ -74,6 +74,11 @@ class Connections:
         """From now on connect with ``password``: every client is dropped, so none
         reconnects later with the old one (which a rotation removes)."""
         self.password = password
+        await self.reset()
+
+    async def reset(self) -> None:
+        """Drop every client: the next calls connect again, reading the TLS files anew
+        (a renewed CA or client certificate)."""
         for address in list(self._clients):
             await self.forget(address)
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..actions.connection import ClientTls, Connections, NodeError
+from ..actions.connection import ClientTls, NodeError
 from ..model.context import Context
 from .api import KubeApi, KubeError
 from .credentials import Watchers, watch
@@ -154,7 +154,8 @@ class Certificates:
             before = self.fingerprint
             await self.ensure_certificate()
             if await self.read() and before and before != self.fingerprint:
-                await reconnect(ctx.conns, ctx.slow)
+                await ctx.conns.reset()
+                await ctx.slow.reset()
         for name, view in ctx.views.items():
             if not view.reachable or self.served.get(name) == (view.run_id, self.fingerprint):
                 continue
@@ -187,9 +188,3 @@ class Certificates:
     def forget(self) -> None:
         watch(self.watchers, self.cluster.namespace, (), self.changed.set)
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-async def reconnect(*pools: Connections) -> None:
-    """New connections read the files again (a changed CA or client certificate)."""
-    for pool in pools:
-        await pool.use_password(pool.password)
