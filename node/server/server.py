@@ -110,6 +110,7 @@ class Server:
         self.tls_listener: asyncio.AbstractServer | None = None
         self.tls_listener_port = 0
         self.tls_listener_ctx: ssl.SSLContext | None = None
+        self.tls_relisten = asyncio.Lock()
         self.client_eviction = False  # maxmemory-clients is set
         self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
@@ -228,6 +229,12 @@ class Server:
             asyncio.get_running_loop().create_task(self._listen_tls())
 
     async def _listen_tls(self) -> None:
+        """One re-listen at a time: a CONFIG SET of several tls-* names applies TLS once
+        per name, and concurrent re-listens would each bind the port (address in use)."""
+        async with self.tls_relisten:
+            await self._relisten_tls()
+
+    async def _relisten_tls(self) -> None:
         port = self.config["tls-port"]
         if self.tls_listener is not None:
             if self.tls_listener_port == port and self.tls_listener_ctx is self.tls_server:
