@@ -45,7 +45,11 @@ class TlsNotReady(Exception):
 
 
 def fingerprint(pem: bytes) -> str:
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.decode())).hexdigest()
+    """The SHA-256 of the first certificate of a PEM chain (the node's own: cert-manager
+    puts the intermediates after it)."""
+    footer = "-----END CERTIFICATE-----"
+    first = pem.decode().split(footer, 1)[0].strip() + "\n" + footer + "\n"
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
 
 
 async def served_fingerprint(address: str, tls: ClientTls) -> str:
