@@ -205,6 +205,17 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
     refused = apply(cluster_manifest("reserved", 3, port, port + 1,
                                      config={"requirepass": "x"}))
     assert refused.returncode != 0 and "spec.config" in refused.stderr
+    def user(name: str, *rules: str) -> dict[str, Any]:
+        return {"name": name, "rules": list(rules), "passwordSecret": {"name": "s"}}
+
+    for users, message in (([user("default")], "the default user belongs to the operator"),
+                           ([user("app", "NoPass")], "belong to the operator"),
+                           ([user("app", ">pw")], "should match"),
+                           ([user("app"), user("app")], "Duplicate value")):
+        refused = apply(cluster_manifest("users", 1, port, port + 1, users=users))
+        assert refused.returncode != 0 and message in refused.stderr, refused.stderr
+    refused = apply(cluster_manifest("tls", 1, port, port + 1, tls={"enabled": True}))
+    assert refused.returncode != 0 and "needs secretName or certManager" in refused.stderr
     # Defaults come from the schema.
     assert apply(cluster_manifest("fine", 3, port, port + 1)).returncode == 0
     spec = get_cluster(kube, namespace, "fine")["spec"]
@@ -214,6 +225,9 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
     assert refused.returncode != 0 and "port is immutable" in refused.stderr
     refused = apply(cluster_manifest("fine", 3, port, port + 1, storage={"size": "2Gi"}))
     assert refused.returncode != 0 and "storage.size is immutable" in refused.stderr
+    refused = apply(cluster_manifest("fine", 3, port, port + 1,
+                                     tls={"enabled": True, "secretName": "certs"}))
+    assert refused.returncode != 0 and "tls.enabled is immutable" in refused.stderr
     # No scale-in while a reshard runs (the status says so; nobody runs an operator here).
     kube.kubectl("patch", "rediscluster", "fine", "-n", namespace, "--subresource=status",
                  "--type=merge", "-p", json.dumps({"status": {"phase": "Resharding"}}))
