@@ -147,14 +147,33 @@ def test_a_renewed_certificate_set_with_its_key_and_ca_at_once_is_served(
     for name in ("ca.crt", "ca.key"):
         (renewed_dir / name).write_bytes((certs / name).read_bytes())
     renewed = sign(renewed_dir, "renewed")
-    with RawClient(node.port) as c:
-        for _ in range(3):
-            assert c.call("CONFIG", "SET", "tls-cert-file", str(renewed),
-                          "tls-key-file", str(renewed_dir / "renewed.key"),
-                          "tls-ca-cert-file", str(certs / "ca.crt")) == b"+OK\r\n"
     context = ssl.create_default_context(cafile=str(certs / "ca.crt"))
     context.check_hostname = False
     context.load_cert_chain(str(certs / "client.crt"), str(certs / "client.key"))
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def connect_all_along() -> None:  # no connection is refused or reset by a reload
+        while not stop.is_set():
+            try:
+                with context.wrap_socket(socket.create_connection(("127.0.0.1", port), 5)):
+                    pass
+            except OSError as error:
+                failures.append(repr(error))
+
+    prober = threading.Thread(target=connect_all_along)
+    prober.start()
+    try:
+        with RawClient(node.port) as c:
+            for _ in range(3):
+                assert c.call("CONFIG", "SET", "tls-cert-file", str(renewed),
+                              "tls-key-file", str(renewed_dir / "renewed.key"),
+                              "tls-ca-cert-file", str(certs / "ca.crt")) == b"+OK\r\n"
+                time.sleep(0.2)
+    finally:
+        stop.set()
+        prober.join(10)
+    assert failures == []
     wanted = ssl.PEM_cert_to_DER_cert(renewed.read_text())
     deadline = time.monotonic() + 10
     while True:
