@@ -514,7 +514,7 @@ class ClusterState:
             node = found
             if node is not me or not keep_own_address:
                 node.ip, node.port, node.cport, node.hostname = row.ip, row.port, row.cport or default_bus_port(row.port), row.hostname
-                node.pport = row.pport
+                node.pport = row.pport or node.pport  # the control plane's tables omit it
             keep = {"myself"} if node is me else set()
             node.flags = (row.flags - {"myself"}) | keep
             if not node.flags & {"master", "slave"}:

@@ -63,7 +63,8 @@ class Security:
 OPEN = Security(None, None)  # no password, no TLS
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (keys, passwords)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -123,7 +124,7 @@ def make_certificates(directory: Path, host: str) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         made[name] = (key, _certificate(subject, key, ca_name, ca_key, False, usages, alt))
     for name, (key, cert) in made.items():
-        _write_private(directory / f"{name}.key", _key_pem(key))
+        write_private(directory / f"{name}.key", _key_pem(key))
         (directory / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
@@ -138,7 +139,7 @@ def settle(path: Path, host: str, requirepass: str | None, tls: bool,
     stored = password_file.read_text().rstrip("\n") if password_file.exists() else None
     has_tls = (tls_dir / "ca.crt").exists()
     if existing:
-        if requirepass and requirepass != stored or requirepass == "" and stored is None:
+        if (requirepass and requirepass != stored) or (requirepass == "" and stored is None):
             raise ValueError(f"the cluster in {path} keeps the password it was started with "
                              "(start a new cluster in another --dir to change it)")
         if tls and not has_tls:
@@ -149,7 +150,7 @@ def settle(path: Path, host: str, requirepass: str | None, tls: bool,
     if requirepass == "":
         requirepass = generated = secrets.token_urlsafe(24)
     if requirepass:
-        _write_private(password_file, requirepass.encode() + b"\n")
+        write_private(password_file, requirepass.encode() + b"\n")
     else:
         password_file.unlink(missing_ok=True)
     if tls:

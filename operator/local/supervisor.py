@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..model.record import NodeRecord
-from .security import OPEN, Security
+from .security import OPEN, Security, write_private
 from .store import ClusterDirectory
 
 log = logging.getLogger("redslot.local")
@@ -94,10 +94,7 @@ class NodeProcess:
     async def spawn(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.config_text:
-            path = self.directory / SECRETS_FILE
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(self.config_text)
+            write_private(self.directory / SECRETS_FILE, self.config_text.encode())
         with open(self.directory / "node.log", "ab") as output:
             self.process = await asyncio.create_subprocess_exec(
                 *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,

@@ -327,3 +327,27 @@ def test_keyslot_matches_redis_py_on_hash_tag_edge_cases_and_random_keys() -> No
     for _ in range(20_000):
         key = bytes(rng.choice(b"ab{}\x00\xff") for _ in range(rng.randrange(10)))
         assert key_slot(key) == redis_py_slot(key), key
+
+
+def test_a_tls_peers_plaintext_port_travels_as_tcp_port_and_outlives_control_plane_tables() -> None:
+    state = make_state(A)
+    tls_row = f"{B} 127.0.0.1:7101@17101,,shard-id={C},tcp-port=7001 master - 0 0 1 connected 0-99"
+    assert parse_row(tls_row).pport == 7001
+    assert state.merge(parse_table(push(B, tls_row)))
+    peer = state.nodes[B]
+    assert (peer.port, peer.pport) == (7101, 7001)
+    assert peer.client_address(plaintext=True) == "127.0.0.1:7001"
+    assert peer.client_address(plaintext=False) == "127.0.0.1:7101"
+    assert f"127.0.0.1:7101@17101,,shard-id={C},tcp-port=7001 " in state.config_text()
+    assert "127.0.0.1:7001@17101 master" in state.describe(peer, plaintext=True)
+    # the control plane's tables carry no plaintext port: the one the peer sent is kept
+    table = parse_table(row_line(A, 7000, 1, "100-16383") + "\n" + row_line(B, 7101, 2, "0-99"))
+    assert state.set_topology(3, table) is None
+    assert state.nodes[B].pport == 7001
+
+
+def test_plaintext_ports_are_told_only_to_plaintext_clients_of_a_tls_cluster() -> None:
+    state = make_state(A)
+    assert not state.plaintext_view(False)
+    state.server.config.set("tls-cluster", "yes")  # type: ignore[union-attr]
+    assert state.plaintext_view(False) and not state.plaintext_view(True)
