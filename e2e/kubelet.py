@@ -8,6 +8,8 @@ local directories, reports status through pods/status, restarts exited processes
 whose liveness probe fails) and finalizes deletions. What it does not do: images, resource
 limits, exec probes (they count as passing), init or sidecar containers, other containers than
 the first, file contents (mount paths are rewritten in the command line only), DNS, Services.
+Like the kubelet, it updates the files of a running pod's ConfigMap and Secret volumes when
+the objects change (every VOLUME_REFRESH seconds, each file replaced atomically).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ SYNC_INTERVAL = 0.5
 KILL_GRACE = 5.0
 RESTART_DELAY = 1.0
 PROBE_TIMEOUT = 1.0
+VOLUME_REFRESH = 2.0
 DEFAULT_SELECTOR = "app.kubernetes.io/name=redslot"
 
 # Pod IPs 127.S.x.y: S from the pid keeps concurrent test sessions apart, the counter gives
@@ -77,6 +80,7 @@ class Incarnation:
     live_checked: float = 0.0
     kill_deadline: float | None = None
     sent_status: Any = None
+    volumes_at: float = 0.0          # monotonic clock at the last ConfigMap/Secret refresh
 
     @property
     def alive(self) -> bool:
@@ -274,13 +278,34 @@ class FakeKubelet:
                 files = self._volume_files(volume)
                 if files is None:
                     return None
-                local.mkdir(parents=True, exist_ok=True)
-                for relative, content in files.items():
-                    target = local / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(content)
+                self._write_files(local, files)
                 paths[name] = local
+        inc.volumes_at = time.monotonic()
         return paths
+
+    @staticmethod
+    def _write_files(local: Path, files: dict[str, bytes]) -> None:
+        """Each file replaced whole (a reader never sees half of one), only if changed."""
+        local.mkdir(parents=True, exist_ok=True)
+        for relative, content in files.items():
+            target = local / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() and target.read_bytes() == content:
+                continue
+            temporary = target.with_name(f".{target.name}.tmp")
+            temporary.write_bytes(content)
+            os.replace(temporary, target)
+
+    def _refresh_volumes(self, pod: dict[str, Any], inc: Incarnation) -> None:
+        """A running pod's ConfigMap and Secret files follow their objects."""
+        if not inc.alive or time.monotonic() < inc.volumes_at + VOLUME_REFRESH:
+            return
+        inc.volumes_at = time.monotonic()
+        for volume in pod["spec"].get("volumes", []):
+            if "configMap" in volume or "secret" in volume:
+                files = self._volume_files(volume)
+                if files is not None:
+                    self._write_files(inc.dir / "volumes" / volume["name"], files)
 
     def _volume_files(self, volume: dict[str, Any]) -> dict[str, bytes] | None:
         if "configMap" in volume:
@@ -321,6 +346,7 @@ class FakeKubelet:
             volumes = self._volumes(pod, inc, claim_uids)
             if volumes is not None:
                 self._start(pod, container, inc, volumes)
+        self._refresh_volumes(pod, inc)
         self._probe(container, inc)
         self._check_liveness(container, inc)
         self._report(pod, container, inc)

@@ -10,15 +10,20 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import redis
 import yaml
+from certs import make_certs, sign
 from redis.cluster import ClusterNode, RedisCluster
 
 from e2e.controlplane import eventually, free_port, log_tail
@@ -201,6 +206,17 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
     refused = apply(cluster_manifest("reserved", 3, port, port + 1,
                                      config={"requirepass": "x"}))
     assert refused.returncode != 0 and "spec.config" in refused.stderr
+    def user(name: str, *rules: str) -> dict[str, Any]:
+        return {"name": name, "rules": list(rules), "passwordSecret": {"name": "s"}}
+
+    for users, message in (([user("default")], "the default user belongs to the operator"),
+                           ([user("app", "NoPass")], "belong to the operator"),
+                           ([user("app", ">pw")], "should match"),
+                           ([user("app"), user("app")], "Duplicate value")):
+        refused = apply(cluster_manifest("users", 1, port, port + 1, users=users))
+        assert refused.returncode != 0 and message in refused.stderr, refused.stderr
+    refused = apply(cluster_manifest("tls", 1, port, port + 1, tls={"enabled": True}))
+    assert refused.returncode != 0 and "needs secretName or certManager" in refused.stderr
     # Defaults come from the schema.
     assert apply(cluster_manifest("fine", 3, port, port + 1)).returncode == 0
     spec = get_cluster(kube, namespace, "fine")["spec"]
@@ -210,6 +226,9 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
     assert refused.returncode != 0 and "port is immutable" in refused.stderr
     refused = apply(cluster_manifest("fine", 3, port, port + 1, storage={"size": "2Gi"}))
     assert refused.returncode != 0 and "storage.size is immutable" in refused.stderr
+    refused = apply(cluster_manifest("fine", 3, port, port + 1,
+                                     tls={"enabled": True, "secretName": "certs"}))
+    assert refused.returncode != 0 and "tls.enabled is immutable" in refused.stderr
     # No scale-in while a reshard runs (the status says so; nobody runs an operator here).
     kube.kubectl("patch", "rediscluster", "fine", "-n", namespace, "--subresource=status",
                  "--type=merge", "-p", json.dumps({"status": {"phase": "Resharding"}}))
@@ -223,6 +242,25 @@ def test_chart_crd_refuses_unsafe_specs(kube: Kube, namespace: str) -> None:
     assert table[1].split()[:2] == ["fine", "4"]
 
 
+def test_chart_network_policy_passes_the_api_servers_validation(kube: Kube,
+                                                              namespace: str) -> None:
+    docs = yaml.safe_load_all(render_chart(
+        kube, namespace, "networkPolicy.clients.from[0].namespaceSelector.matchLabels.team=a",
+        "networkPolicy.clients.from[1].ipBlock.cidr=10.0.0.0/8",
+        "networkPolicy.metrics.from[0].podSelector.matchLabels.app=prometheus"))
+    policies = [d for d in docs if d and d["kind"] == "NetworkPolicy"]
+    assert len(policies) == 1
+    out = kube.kubectl("create", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-",
+                       input=yaml.safe_dump_all(policies))
+    assert json.loads(out.stdout)["spec"]["ingress"][0]["from"][1] == {
+        "ipBlock": {"cidr": "10.0.0.0/8"}}
+    broken = json.loads(json.dumps(policies[0]))
+    broken["spec"]["ingress"][0]["ports"][0]["port"] = "not a port name!"
+    refused = kube.kubectl("create", "--dry-run=server", "-n", namespace, "-f", "-",
+                           check=False, input=json.dumps(broken))
+    assert refused.returncode != 0 and "port" in refused.stderr
+
+
 def test_operator_forms_serves_and_reshards_a_cluster(
         deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
     kube, namespace, operator = deployed
@@ -234,7 +272,8 @@ def test_operator_forms_serves_and_reshards_a_cluster(
                         ("poddisruptionbudget", ["cache-shard-0", "cache-shard-1",
                                                  "cache-shard-2"]),
                         ("service", ["cache", "cache-nodes"]),
-                        ("configmap", ["cache-config"]), ("secret", ["cache-auth"])]:
+                        ("configmap", ["cache-config"]),
+                        ("secret", ["cache-auth", "cache-credentials"])]:
         items = json.loads(kube.kubectl("get", kind, "-n", namespace, "-l",
                                         "redslot.dev/cluster=cache", "-o", "json").stdout)
         found = sorted(i["metadata"]["name"] for i in items["items"])
@@ -387,3 +426,268 @@ def test_a_standalone_operator_acts_without_peering(
         assert "peering CRD is missing" not in operator.log(400)
     finally:
         operator.stop()
+
+
+def credential_phases(kube: Kube, namespace: str, name: str) -> dict[str, str]:
+    status = get_cluster(kube, namespace, name).get("status") or {}
+    return {c["user"]: c["phase"] for c in status.get("credentials") or []}
+
+
+class Writer(threading.Thread):
+    """A client writing and reading back in a loop; ``switch`` gives it a new password,
+    which it takes as an application reloading its Secret would (a new client)."""
+
+    def __init__(self, seeds: list[ClusterNode], password: str, **options: Any) -> None:
+        super().__init__(daemon=True)
+        self.seeds = seeds
+        self.options = options
+        self.password = password
+        self.wanted = password
+        self.done = 0
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+
+    def connect(self) -> RedisCluster:
+        return RedisCluster(startup_nodes=self.seeds, password=self.password, socket_timeout=5,
+                            decode_responses=True, **self.options)
+
+    def run(self) -> None:
+        rc = self.connect()
+        i = 0
+        while not self.stopping.is_set():
+            if self.wanted != self.password:
+                self.password = self.wanted
+                rc.close()
+                rc = self.connect()
+            try:
+                rc.set(f"w:{i}", i)
+                if rc.get(f"w:{i}") != str(i):
+                    self.errors.append(f"w:{i} read back wrong")
+                self.done += 1
+            except redis.RedisError as error:
+                self.errors.append(f"{type(error).__name__}: {error}")
+            i += 1
+            time.sleep(0.01)
+        rc.close()
+
+
+def test_password_secrets_rotate_with_no_downtime_and_users_get_their_rules(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+    kube, namespace, operator = deployed
+    kube.kubectl("create", "secret", "generic", "app-secret", "-n", namespace,
+                 "--from-literal=password=app-one")
+    users = [{"name": "app",
+              "rules": ["~app:*", "+@read", "+@write", "+@connection", "-@dangerous"],
+              "passwordSecret": {"name": "app-secret"}}]
+    obj, port = create_ready(kube, namespace, operator, "sec", 1, users=users,
+                             auth={"rotationGraceSeconds": 5})
+    master_ip = kubelet.pods()[obj["status"]["shards"][0]["master"]][0]
+    replica_ip = kubelet.pods()[obj["status"]["shards"][0]["replicas"][0]][0]
+
+    def user_client(password: str, name: str = "app", ip: str = master_ip) -> redis.Redis:
+        return redis.Redis(host=ip, port=port, username=name, password=password,
+                           socket_timeout=5, decode_responses=True)
+
+    def refused(password: str, name: str = "app") -> bool:
+        try:
+            user_client(password, name).ping()
+        except redis.AuthenticationError:
+            return True
+        return False
+
+    # The user from the Secret does what its rules allow, and nothing else.
+    app = user_client("app-one")
+    assert app.set("app:1", "x") and app.get("app:1") == "x"
+    with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+        app.set("other:1", "x")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+        app.config_get("maxmemory")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+        app.flushall()
+    assert refused("wrong")
+    assert user_client("app-one", ip=replica_ip).ping()  # on every node
+
+    # Rotate both Secrets while a client writes and reads with the default password.
+    old = password(kube, namespace, "sec")
+    seeds = [ClusterNode(master_ip, port), ClusterNode(replica_ip, port)]
+    writer = Writer(seeds, old)
+    writer.start()
+    try:
+        time.sleep(1)
+        kube.kubectl("patch", "secret", "sec-auth", "-n", namespace, "--type=merge",
+                     "-p", json.dumps({"stringData": {"password": "default-two"}}))
+        kube.kubectl("patch", "secret", "app-secret", "-n", namespace, "--type=merge",
+                     "-p", json.dumps({"stringData": {"password": "app-two"}}))
+        try:
+            eventually(lambda: credential_phases(kube, namespace, "sec") ==
+                       {"default": "Overlap", "app": "Overlap"}, 60,
+                       "both passwords in overlap", interval=0.2)
+        except TimeoutError:
+            raise AssertionError(f"{credential_phases(kube, namespace, 'sec')}\n"
+                                 f"{operator.log()}") from None
+        # Both passwords work on every node; the client switches.
+        for ip in (master_ip, replica_ip):
+            assert user_client(old, "default", ip).ping()
+            assert user_client("default-two", "default", ip).ping()
+            assert user_client("app-one", ip=ip).ping() and user_client("app-two", ip=ip).ping()
+        writer.wanted = "default-two"
+        eventually(lambda: credential_phases(kube, namespace, "sec") ==
+                   {"default": "Current", "app": "Current"}, 60,
+                   "the old passwords removed", interval=0.2)
+        before = writer.done
+        time.sleep(1)
+        assert writer.done > before + 10, "the switched client keeps working"
+    finally:
+        writer.stopping.set()
+        writer.join(10)
+    assert writer.errors == [], writer.errors[:5]
+    assert refused(old, "default") and refused("app-one")
+    assert user_client("app-two").get("app:1") == "x"
+    # Replication authenticates with the new masterauth: a broken link comes back.
+    admin = user_client("default-two", "default", replica_ip)
+    admin.execute_command("CLIENT", "KILL", "TYPE", "master")
+
+    def link_up() -> bool:
+        return admin.info("replication").get("master_link_status") == "up"
+
+    eventually(link_up, 30, "the replica's link back with the new masterauth", interval=0.2)
+    # A restarted pod starts from the operator's Secret: the new passwords only.
+    replica = obj["status"]["shards"][0]["replicas"][0]
+    kube.kubectl("delete", "pod", replica, "-n", namespace, "--wait=false")
+    obj = wait_phase(kube, namespace, "sec", "Ready", operator, shards=1)
+    eventually(lambda: replica in kubelet.pods() and kubelet.pods()[replica][0] != replica_ip,
+               60, "the replica back", interval=0.5)
+    new_ip = kubelet.pods()[replica][0]
+    restarted = user_client("default-two", "default", new_ip)
+    eventually(lambda: restarted.info("replication").get("master_link_status") == "up", 60,
+               "the restarted replica synced", interval=0.5)
+    assert user_client("app-two", ip=new_ip).ping()
+    events = json.loads(kube.kubectl("get", "events", "-n", namespace, "--field-selector",
+                                     "involvedObject.name=sec", "-o", "json").stdout)
+    assert "PasswordRotation" in {e["reason"] for e in events["items"]}
+    assert "credentials pass failed" not in operator.log(5000)
+
+
+def served_certificate(ip: str, port: int, ca: Path) -> bytes:
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False
+    with socket.create_connection((ip, port), timeout=5) as raw, \
+            context.wrap_socket(raw) as wrapped:
+        der = wrapped.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def test_tls_cluster_serves_tls_only_and_reloads_a_renewed_certificate(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
+    kube, namespace, operator = deployed
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    make_certs(certs)
+
+    def put_secret(name: str, verb: str) -> None:
+        manifest = kube.kubectl("create", "secret", "generic", "certs", "-n", namespace,
+                                f"--from-file=tls.crt={certs / name}.crt",
+                                f"--from-file=tls.key={certs / name}.key",
+                                f"--from-file=ca.crt={certs / 'ca.crt'}",
+                                "--dry-run=client", "-o", "json").stdout
+        kube.kubectl(verb, "-n", namespace, "-f", "-", input=manifest)
+
+    put_secret("server", "create")
+    obj, port = create_ready(kube, namespace, operator, "tls", 1,
+                             tls={"enabled": True, "secretName": "certs"})
+    shard = obj["status"]["shards"][0]
+    master_ip = kubelet.pods()[shard["master"]][0]
+    replica_ip = kubelet.pods()[shard["replicas"][0]][0]
+    secret = password(kube, namespace, "tls")
+    options = {"ssl": True, "ssl_ca_certs": str(certs / "ca.crt"), "ssl_check_hostname": False}
+    rc = RedisCluster(startup_nodes=[ClusterNode(master_ip, port)], password=secret,
+                      socket_timeout=5, decode_responses=True, **options)
+    assert rc.set("k", "v") and rc.get("k") == "v"
+    rc.close()
+    # TLS only: a plaintext client gets nowhere; the replica's link is up (over TLS).
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(host=master_ip, port=port, password=secret, socket_timeout=2).ping()
+    replica = redis.Redis(host=replica_ip, port=port, password=secret, socket_timeout=5,
+                          decode_responses=True, **options)
+    assert replica.info("replication")["master_link_status"] == "up"
+    first = served_certificate(master_ip, port, certs / "ca.crt")
+
+    # Renewal: the Secret gets a new certificate; every node reloads it, clients keep going.
+    renewed = ssl.PEM_cert_to_DER_cert(sign(certs, "renewed").read_text())
+    assert renewed != first
+    writer = Writer([ClusterNode(master_ip, port)], secret, **options)
+    writer.start()
+    try:
+        time.sleep(1)
+        put_secret("renewed", "replace")
+        try:
+            eventually(lambda: all(served_certificate(ip, port, certs / "ca.crt") == renewed
+                                   for ip in (master_ip, replica_ip)), 60,
+                       "every node serving the renewed certificate", interval=0.5)
+        except TimeoutError:
+            raise AssertionError(operator.log()) from None
+        before = writer.done
+        time.sleep(1)
+        assert writer.done > before + 10
+    finally:
+        writer.stopping.set()
+        writer.join(10)
+    assert writer.errors == [], writer.errors[:5]
+    assert "asked to reload its TLS certificate" in operator.log(5000)
+    assert replica.info("replication")["master_link_status"] == "up"
+    assert (get_cluster(kube, namespace, "tls").get("status") or {}).get("phase") == "Ready"
+
+
+CERT_MANAGER_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "certificates.cert-manager.io"},
+    "spec": {"group": "cert-manager.io", "scope": "Namespaced",
+             "names": {"kind": "Certificate", "plural": "certificates",
+                       "singular": "certificate", "listKind": "CertificateList"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                 "openAPIV3Schema": {"type": "object",
+                                     "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def test_a_cert_manager_certificate_is_requested_and_its_secret_used(
+        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
+    """cert-manager itself does not run here: its CRD (schema-less) stands for it, and the
+    test issues the Secret the Certificate asks for."""
+    kube, namespace, operator = deployed
+    kube.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(CERT_MANAGER_CRD))
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                 "crd/certificates.cert-manager.io")
+    port, metrics_port = node_port(), free_port()
+    manifest = cluster_manifest("cm", 1, port, metrics_port, replicasPerShard=0, tls={
+        "enabled": True, "certManager": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}})
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+
+    def requested() -> dict[str, Any] | None:
+        found = kube.kubectl("get", "certificates.cert-manager.io", "cm-tls", "-n", namespace,
+                             "-o", "json", check=False)
+        return json.loads(found.stdout) if found.returncode == 0 else None
+
+    try:
+        cert = eventually(requested, 60, "the Certificate", interval=0.5)
+    except TimeoutError:
+        raise AssertionError(operator.log()) from None
+    assert cert["spec"]["secretName"] == "cm-tls"
+    assert cert["spec"]["issuerRef"] == {"name": "ca", "kind": "ClusterIssuer",
+                                         "group": "cert-manager.io"}
+    assert f"*.cm-nodes.{namespace}.svc" in cert["spec"]["dnsNames"]
+    assert cert["metadata"]["ownerReferences"][0]["name"] == "cm"
+    assert not kubelet.pods()  # no pod before its certificate
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    make_certs(certs)
+    kube.kubectl("create", "secret", "generic", "cm-tls", "-n", namespace,
+                 f"--from-file=tls.crt={certs / 'server.crt'}",
+                 f"--from-file=tls.key={certs / 'server.key'}",
+                 f"--from-file=ca.crt={certs / 'ca.crt'}")
+    obj = wait_phase(kube, namespace, "cm", "Ready", operator, shards=1)
+    ip = kubelet.pods()[obj["status"]["shards"][0]["master"]][0]
+    tls = redis.Redis(host=ip, port=port, password=password(kube, namespace, "cm"), ssl=True,
+                      ssl_ca_certs=str(certs / "ca.crt"), ssl_check_hostname=False,
+                      socket_timeout=5)
+    assert tls.ping()

@@ -105,8 +105,7 @@ def config_set(c: Client, argv: list[bytes]) -> Any:
     refusal = c.server.refuse_config({d.name: value for d, value in zip(chosen, values, strict=True)})
     if refusal is not None:
         raise CommandError(errors.CONFIG_SET_FAILED % (chosen[0].name, refusal))
-    for d, value in zip(chosen, values, strict=True):
-        config.store(d, value)
+    config.store_all(list(zip(chosen, values, strict=True)))
     return OK
 
 

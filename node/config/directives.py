@@ -846,13 +846,24 @@ class Config:
 
     def store(self, d: Directive, value: Any) -> None:
         """Store an already parsed value and tell the listeners."""
-        if d.kind.merge is not None:
-            value = d.kind.merge(self.values[d.name], value)
-        self.values[d.name] = value
-        _LAST_STORED[d.name] = value
-        for listener in self._listeners.get(d.name, ()):
-            listener(value)
-        for listener in PROCESS_WATCHERS.get(d.name, ()):
+        self.store_all([(d, value)])
+
+    def store_all(self, changes: list[tuple[Directive, Any]]) -> None:
+        """Store several values (one CONFIG SET), then tell each listener once: as Redis
+        applies a CONFIG SET's values before their apply functions, so that a listener of
+        several names (TLS: certificate, key, CA) never sees half of the change."""
+        told: list[Callable[[Any], None]] = []
+        calls: list[tuple[Callable[[Any], None], Any]] = []
+        for d, value in changes:
+            if d.kind.merge is not None:
+                value = d.kind.merge(self.values[d.name], value)
+            self.values[d.name] = value
+            _LAST_STORED[d.name] = value
+            for listener in (*self._listeners.get(d.name, ()), *PROCESS_WATCHERS.get(d.name, ())):
+                if listener not in told:
+                    told.append(listener)
+                    calls.append((listener, value))
+        for listener, value in calls:
             listener(value)
 
     def load_file(self, path: str) -> None:

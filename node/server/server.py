@@ -110,8 +110,8 @@ class Server:
         self.tls_server: ssl.SSLContext | None = None
         self.tls_client: ssl.SSLContext | None = None
         self.tls_listener: asyncio.AbstractServer | None = None
-        self.tls_listener_port = 0
-        self.tls_listener_ctx: ssl.SSLContext | None = None
+        self.tls_listener_shape: tuple[Any, ...] = ()
+        self.tls_relisten = asyncio.Lock()
         self.client_eviction = False  # maxmemory-clients is set
         self.shard_channel_guard = ShardChannelGuard()
         self.slowlog = Slowlog(config["slowlog-max-len"])
@@ -228,15 +228,36 @@ class Server:
             self.tls_server = self.tls_client = None
             return
         self.tls_server, self.tls_client = tls.build(self.config)
+        self.tls_server.sni_callback = self._latest_tls
         if self.shutdown_event is not None:  # running: re-listen if tls-port changed
             asyncio.get_running_loop().create_task(self._listen_tls())
 
+    def _latest_tls(self, connection: Any, _name: str | None, _ctx: ssl.SSLContext) -> None:
+        """Called in every handshake (with or without SNI): the connection takes the
+        context built last, so reloaded certificates, keys and CAs serve new connections
+        with the listener kept (re-listening resets connections waiting to be accepted)."""
+        if self.tls_server is not None and connection.context is not self.tls_server:
+            connection.context = self.tls_server
+
+    def _tls_shape(self) -> tuple[Any, ...]:
+        """What a handshake's switch of context does not carry (OpenSSL keeps the
+        protocol versions, ciphers and verify mode the connection started with): a change
+        of these needs a new listener."""
+        return (self.config["tls-port"], *(self.config[name] for name in (
+            "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-auth-clients",
+            "tls-prefer-server-ciphers", "tls-dh-params-file")))
+
     async def _listen_tls(self) -> None:
+        """One re-listen at a time: a CONFIG SET of several tls-* names applies TLS once
+        per name, and concurrent re-listens would each bind the port (address in use)."""
+        async with self.tls_relisten:
+            await self._relisten_tls()
+
+    async def _relisten_tls(self) -> None:
         port = self.config["tls-port"]
         if self.tls_listener is not None:
-            if self.tls_listener_port == port and self.tls_listener_ctx is self.tls_server:
-                return
-            # a listener keeps the context it was made with: a new one needs a new listener
+            if self.tls_listener_shape == self._tls_shape() and self.tls_server is not None:
+                return  # new handshakes switch to the new context (_latest_tls)
             self.tls_listener.close()
             self.listeners.remove(self.tls_listener)
             self.tls_listener = None
@@ -245,8 +266,8 @@ class Server:
         listener = await asyncio.get_running_loop().create_server(
             lambda: Client(self), host=self._tls_host(), port=port, ssl=self.tls_server,
             backlog=self.config["tcp-backlog"], reuse_address=True)
-        self.tls_listener, self.tls_listener_port = listener, port
-        self.tls_listener_ctx = self.tls_server
+        self.tls_listener = listener
+        self.tls_listener_shape = self._tls_shape()
         self.listeners.append(listener)
 
     def _tls_host(self) -> str | None:
@@ -538,6 +559,7 @@ class Server:
         if tls.wanted(self.config):
             try:
                 self.tls_server, self.tls_client = tls.build(self.config)
+                self.tls_server.sni_callback = self._latest_tls
             except tls.TlsConfigError as exc:
                 self.log_warning(str(exc))
                 self.log_warning("Failed to configure TLS. Check logs for more info.")

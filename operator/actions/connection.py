@@ -82,6 +82,18 @@ class Connections:
             pipe.execute_command(*command)
         return list(await pipe.execute())
 
+    async def use_password(self, password: str | None) -> None:
+        """From now on connect with ``password``: every client is dropped, so none
+        reconnects later with the old one (which a rotation removes)."""
+        self.password = password
+        await self.reset()
+
+    async def reset(self) -> None:
+        """Drop every client: the next calls connect again, reading the TLS files anew
+        (a renewed CA or client certificate)."""
+        for address in list(self._clients):
+            await self.forget(address)
+
     async def forget(self, address: str) -> None:
         client = self._clients.pop(address, None)
         if client is not None:

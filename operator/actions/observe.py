@@ -39,6 +39,7 @@ class NodeView:
     last_io_seconds: int = -1  # a replica's seconds since its master last sent anything
     keys: int = 0
     pid: int = 0
+    run_id: str = ""  # new at every start of the node process
     table: str = ""  # who owns which slots in this node's view (redis-cli's check compares it)
     used_memory: int = 0
     ops_per_sec: int = 0
@@ -120,6 +121,7 @@ async def observe(conns: Connections, address: str) -> NodeView:
         general = parse_info(info)
         read_replication(general, view)
         view.pid = int(general.get("process_id", 0))
+        view.run_id = general.get("run_id", "")
         view.used_memory = int(general.get("used_memory", 0))
         view.ops_per_sec = int(general.get("instantaneous_ops_per_sec", 0))
         view.clients = int(general.get("connected_clients", 0))

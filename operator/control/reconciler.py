@@ -82,6 +82,13 @@ class Fleet(Protocol):
         """Restart one node (it comes back held, with its data)."""
 
 
+class Access(Protocol):
+    """Credentials kept on the nodes beyond what starts them (users from Secrets, password
+    rotation), brought up to date at every pass after the observation."""
+
+    async def sync(self, ctx: Context) -> None: ...
+
+
 class Store(Protocol):
     """Where the spec is read and the record and status are kept."""
 
@@ -99,9 +106,10 @@ class Store(Protocol):
 
 class Reconciler:
     def __init__(self, fleet: Fleet, store: Store, password: str | None = None,
-                 tls: ClientTls | None = None) -> None:
+                 tls: ClientTls | None = None, access: Iterable[Access] = ()) -> None:
         self.fleet = fleet
         self.store = store
+        self.access = list(access)
         self.record = store.load_record() or Record()
         self.conns = Connections(password, timeout=OBSERVE_TIMEOUT, tls=tls)
         self.slow = Connections(password, timeout=30.0, tls=tls)
@@ -189,6 +197,7 @@ class Reconciler:
         self.ensure_members(spec)
         await self.fleet.ensure(self.record.nodes.values())
         await self.observe()
+        await self.sync_access(spec)
         if not self.record.formed:
             await self.form(spec)
             return
@@ -237,6 +246,15 @@ class Reconciler:
                     self.replaced.add(name)
                 node.id = view.id
                 self.save()
+
+    async def sync_access(self, spec: Spec) -> None:
+        """Credentials never hold the pass up: healing and the rest run even when a
+        Secret cannot be read (the error is logged and retried at the next pass)."""
+        for access in self.access:
+            try:
+                await access.sync(self.context(spec))
+            except Exception:
+                log.exception("credentials pass failed")
 
     def check_agreement(self) -> None:
         """Nodes that disagree for a while (a push between peers lost or reordered) get

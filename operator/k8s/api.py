@@ -26,7 +26,7 @@ PLURALS = {
     "Pod": "pods", "PersistentVolumeClaim": "persistentvolumeclaims", "Event": "events",
     "StatefulSet": "statefulsets", "PodDisruptionBudget": "poddisruptionbudgets",
     "ServiceMonitor": "servicemonitors", "RedisCluster": "redisclusters",
-    "CustomResourceDefinition": "customresourcedefinitions",
+    "CustomResourceDefinition": "customresourcedefinitions", "Certificate": "certificates",
 }
 
 

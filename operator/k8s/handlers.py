@@ -23,6 +23,8 @@ import kopf
 
 from ..control.reconciler import Reconciler
 from .api import KubeApi
+from .certificates import Certificates, TlsNotReady
+from .credentials import Credentials
 from .fleet import KubeFleet, ensure_password
 from .objects import GROUP, PLURAL, VERSION, Cluster
 from .settings import SpecError, parse_spec
@@ -33,8 +35,10 @@ log = logging.getLogger("redslot.k8s")
 
 def operator_memo(*, namespaced: bool, default_image: str) -> kopf.Memo:
     """``namespaced``: watching named namespaces with a namespaced Role; ``default_image``:
-    the node image of clusters that name none. The login handler adds ``connection``."""
-    return kopf.Memo(namespaced=namespaced, default_image=default_image)
+    the node image of clusters that name none. The login handler adds ``connection``.
+    ``secret_watchers`` (shared by every resource's copy of the memo) maps a Secret's
+    (namespace, name) to the clusters to wake when it changes."""
+    return kopf.Memo(namespaced=namespaced, default_image=default_image, secret_watchers={})
 
 
 @kopf.on.startup()
@@ -99,6 +103,14 @@ def deleted(name: str, logger: Any, **_: Any) -> None:
                 "spec.storage.retention", name)
 
 
+@kopf.on.event("", "v1", "secrets")
+def secret_changed(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    """A password or certificate Secret changed: the clusters that use it read it now
+    (each cluster tells which Secrets it uses; others are ignored)."""
+    for wake in list(memo.secret_watchers.get((namespace, name), ())):
+        wake()
+
+
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=15.0, initial_delay=0.0)
 async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid: str,
                     body: Any, logger: Any, memo: kopf.Memo, **_: Any) -> None:
@@ -110,9 +122,17 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
         except SpecError as error:
             raise kopf.TemporaryError(f"spec refused: {error}", delay=30) from error
         cluster = Cluster(name, namespace, uid, spec)
-        password = await ensure_password(api, cluster)
-        store = KubeStore(api, cluster, body, memo.default_image)
-        reconciler = Reconciler(KubeFleet(api, cluster), store, password=password)
+        credentials = Credentials(api, cluster, memo.secret_watchers)
+        certificates = Certificates(api, cluster, memo.secret_watchers)
+        try:
+            tls = await certificates.start()
+        except TlsNotReady as error:
+            certificates.forget()
+            raise kopf.TemporaryError(str(error), delay=5) from error
+        password = await credentials.start(await ensure_password(api, cluster))
+        store = KubeStore(api, cluster, body, memo.default_image, credentials)
+        reconciler = Reconciler(KubeFleet(api, cluster), store, password=password, tls=tls,
+                                access=[credentials, certificates])
         stop = asyncio.Event()
 
         async def follow_stopped() -> None:
@@ -126,6 +146,8 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
             await store.flush()
         finally:
             watcher.cancel()
+            credentials.forget()
+            certificates.forget()
             store.metrics.forget()
         logger.info("control loop for %s/%s stopped (%s)", namespace, name, stopped.reason)
     finally:

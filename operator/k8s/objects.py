@@ -21,6 +21,9 @@ PLURAL = "redisclusters"
 CONFIG_PATH = "/etc/redslot/redslot.conf"
 DATA_PATH = "/data"
 PASSWORD_ENV = "REDSLOT_PASSWORD"
+ACL_DIR = "/etc/redslot-acl"
+ACL_FILE = f"{ACL_DIR}/users.acl"
+TLS_DIR = "/etc/redslot-tls"
 TEMPLATE_HASH = "redslot.dev/template-hash"
 
 Obj = dict[str, Any]
@@ -48,6 +51,15 @@ class Cluster:
     @property
     def secret(self) -> str:
         return self.spec.auth_secret or f"{self.name}-auth"
+
+    @property
+    def credentials(self) -> str:
+        """The operator's own Secret: what the nodes have (ACL file, masterauth)."""
+        return f"{self.name}-credentials"
+
+    @property
+    def tls_secret(self) -> str:
+        return self.spec.tls.secret_name or f"{self.name}-tls"
 
     def statefulset(self, shard: str) -> str:
         return f"{self.name}-{shard}"
@@ -130,6 +142,34 @@ def config_map(cluster: Cluster) -> Obj:
             "data": {"redslot.conf": node_config(cluster.spec)}}
 
 
+def credentials_secret(cluster: Cluster, data: dict[str, str]) -> Obj:
+    """``users.acl`` (mounted, the nodes' aclfile), ``masterauth`` (the node's
+    REDSLOT_PASSWORD: replication and peer links) and ``state.json`` (the rotation)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": cluster.metadata(cluster.credentials), "stringData": data}
+
+
+def certificate(cluster: Cluster) -> Obj:
+    """A cert-manager Certificate for every name a node is reached by: its pod's DNS name
+    (wildcard of the headless Service), the client Service; server and client usage, since
+    nodes are clients of each other on replication and cluster links."""
+    manager = cluster.spec.tls.cert_manager
+    assert manager is not None
+    ns = cluster.namespace
+    names = [f"*.{cluster.headless}.{ns}.svc", f"*.{cluster.headless}.{ns}.svc.cluster.local",
+             cluster.name, f"{cluster.name}.{ns}.svc", f"{cluster.name}.{ns}.svc.cluster.local"]
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": cluster.metadata(cluster.tls_secret),
+            "spec": {"secretName": cluster.tls_secret, "commonName": cluster.name,
+                     "dnsNames": names, "duration": manager.duration,
+                     "renewBefore": manager.renew_before,
+                     "usages": ["server auth", "client auth", "digital signature",
+                                "key encipherment"],
+                     "privateKey": {"rotationPolicy": "Always"},
+                     "issuerRef": {"name": manager.issuer_name, "kind": manager.issuer_kind,
+                                   "group": manager.issuer_group}}}
+
+
 def password_secret(cluster: Cluster, password: str) -> Obj:
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": cluster.metadata(cluster.secret),
@@ -189,9 +229,21 @@ def service_monitor(cluster: Cluster) -> Obj:
 
 # --- the StatefulSet of one shard ---
 
+def tls_arguments(cluster: Cluster) -> list[str]:
+    """TLS only: plaintext off, the certificate from the mounted Secret (reloaded by
+    CONFIG SET when the Secret is renewed), replication and cluster links over TLS."""
+    tls = cluster.spec.tls
+    return ["--port", "0", "--tls-port", str(cluster.spec.port),
+            "--tls-cert-file", f"{TLS_DIR}/tls.crt", "--tls-key-file", f"{TLS_DIR}/tls.key",
+            "--tls-ca-cert-file", f"{TLS_DIR}/ca.crt", "--tls-auth-clients", tls.auth_clients,
+            "--tls-replication", "yes", "--tls-cluster", "yes"]
+
+
 def node_container(cluster: Cluster) -> Obj:
     spec = cluster.spec
-    command = ["redslot", "node", CONFIG_PATH, "--port", str(spec.port), "--dir", DATA_PATH]
+    listen = tls_arguments(cluster) if spec.tls.enabled else ["--port", str(spec.port)]
+    command = ["redslot", "node", CONFIG_PATH, *listen, "--dir", DATA_PATH,
+               "--aclfile", ACL_FILE]
     container_ports = [{"name": "redis", "containerPort": spec.port, "protocol": "TCP"},
                        {"name": "bus", "containerPort": spec.port + 10000, "protocol": "TCP"}]
     if spec.metrics.enabled:
@@ -206,16 +258,20 @@ def node_container(cluster: Cluster) -> Obj:
         "command": command, "ports": container_ports,
         "env": [
             {"name": PASSWORD_ENV, "valueFrom": {"secretKeyRef": {
-                "name": cluster.secret, "key": spec.auth_key}}},
+                "name": cluster.credentials, "key": "masterauth"}}},
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         ],
         "volumeMounts": [{"name": "data", "mountPath": DATA_PATH},
-                         {"name": "config", "mountPath": "/etc/redslot", "readOnly": True}],
+                         {"name": "config", "mountPath": "/etc/redslot", "readOnly": True},
+                         {"name": "acl", "mountPath": ACL_DIR, "readOnly": True}],
         "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                             "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
     }
+    if spec.tls.enabled:
+        container["volumeMounts"].append({"name": "tls", "mountPath": TLS_DIR,
+                                          "readOnly": True})
     if spec.resources:
         container["resources"] = spec.resources
     # Liveness starts once the startup probe passed: on real pods of a loaded machine a
@@ -257,8 +313,14 @@ def pod_spec(cluster: Cluster, shard: str) -> Obj:
                             "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": 30,
         "enableServiceLinks": False,
-        "volumes": [{"name": "config", "configMap": {"name": cluster.config_map}}],
+        "volumes": [{"name": "config", "configMap": {"name": cluster.config_map}},
+                    {"name": "acl", "secret": {
+                        "secretName": cluster.credentials, "defaultMode": 0o440,
+                        "items": [{"key": "users.acl", "path": "users.acl"}]}}],
     }
+    if spec.tls.enabled:
+        pod["volumes"].append({"name": "tls", "secret": {"secretName": cluster.tls_secret,
+                                                         "defaultMode": 0o440}})
     affinity = dict(spec.affinity)
     spread = anti_affinity(cluster, shard)
     if spread is not None and "podAntiAffinity" not in affinity:

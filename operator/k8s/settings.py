@@ -8,6 +8,7 @@ server without defaulting) reads the same. A value the schema would refuse raise
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,16 @@ RESERVED_DIRECTIVES = frozenset({
     "requirepass", "masterauth", "masteruser", "replicaof", "slaveof", "cluster-announce-ip",
     "cluster-announce-port", "cluster-announce-bus-port", "cluster-announce-hostname",
     "metrics-port", "daemonize", "pidfile", "logfile", "min-replicas-ack", "include",
-    "appendonly", "appendfsync", "save", "maxmemory",
+    "appendonly", "appendfsync", "save", "maxmemory", "user", "aclfile",
+    "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-ca-cert-file",
+    "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-cluster",
+    "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 })
+# Rules of spec.users that would touch what the operator owns: the passwords (from the
+# Secrets, rotated by the operator) and the user's existence.
+OWNED_RULES = frozenset({"nopass", "resetpass", "reset", "on", "off"})
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+RULE = re.compile(r"^(\([^()]*\)|[^\s<>#!()]\S*)$")
 
 
 class SpecError(ValueError):
@@ -53,6 +62,36 @@ class Metrics:
 
 
 @dataclass
+class AclUser:
+    """A user of the nodes: its ACL rules, its password from a Secret's key."""
+
+    name: str
+    rules: list[str]
+    secret: str
+    key: str = "password"
+    enabled: bool = True
+
+
+@dataclass
+class CertManager:
+    """A cert-manager Certificate the operator creates for the nodes."""
+
+    issuer_name: str
+    issuer_kind: str = "Issuer"
+    issuer_group: str = "cert-manager.io"
+    duration: str = "2160h"
+    renew_before: str = "360h"
+
+
+@dataclass
+class Tls:
+    enabled: bool = False
+    secret_name: str = ""  # empty with cert-manager: the operator's <name>-tls
+    cert_manager: CertManager | None = None
+    auth_clients: str = "no"
+
+
+@dataclass
 class FailoverRequest:
     shard: str
     id: str
@@ -74,6 +113,9 @@ class ClusterSpec:
     maxmemory: str = ""
     auth_secret: str = ""
     auth_key: str = "password"
+    rotation_grace_seconds: int = 60
+    users: list[AclUser] = field(default_factory=list)
+    tls: Tls = field(default_factory=Tls)
     config: dict[str, str] = field(default_factory=dict)
     affinity: dict[str, Any] = field(default_factory=dict)
     anti_affinity: str = "soft"
@@ -141,6 +183,10 @@ def parse_spec(raw: dict[str, Any], default_image: str = "") -> ClusterSpec:
     auth = raw.get("auth") or {}
     spec.auth_secret = auth.get("secretName", "") or ""
     spec.auth_key = auth.get("secretKey", "password") or "password"
+    spec.rotation_grace_seconds = _int(auth.get("rotationGraceSeconds", 60),
+                                       "spec.auth.rotationGraceSeconds", 0, 86_400)
+    spec.users = parse_users(raw.get("users") or [])
+    spec.tls = parse_tls(raw.get("tls") or {})
     config = {str(k): str(v) for k, v in (raw.get("config") or {}).items()}
     reserved = sorted(k for k in config if k.lower() in RESERVED_DIRECTIVES)
     if reserved:
@@ -173,3 +219,50 @@ def parse_spec(raw: dict[str, Any], default_image: str = "") -> ClusterSpec:
     if failover.get("shard") and failover.get("id"):
         spec.failover = FailoverRequest(str(failover["shard"]), str(failover["id"]))
     return spec
+
+
+def parse_users(raw: list[Any]) -> list[AclUser]:
+    users: list[AclUser] = []
+    for index, item in enumerate(raw):
+        path = f"spec.users[{index}]"
+        name = str(item.get("name", ""))
+        if not USER_NAME.match(name) or name == "default":
+            raise SpecError(f"{path}.name: {name!r} is not a user name the operator may "
+                            f"manage (letters, digits, _.:@-; not default)")
+        if any(user.name == name for user in users):
+            raise SpecError(f"{path}.name: {name} appears twice")
+        rules = item.get("rules") or []
+        for rule in rules:
+            if not isinstance(rule, str) or not RULE.match(rule) \
+                    or rule.lower() in OWNED_RULES:
+                raise SpecError(f"{path}.rules: {rule!r} is not allowed (one ACL SETUSER "
+                                f"rule per item; passwords and on/off belong to the operator)")
+        secret = item.get("passwordSecret") or {}
+        if not secret.get("name"):
+            raise SpecError(f"{path}.passwordSecret.name: required")
+        users.append(AclUser(name=name, rules=[str(r) for r in rules],
+                             secret=str(secret["name"]),
+                             key=str(secret.get("key", "password") or "password"),
+                             enabled=bool(item.get("enabled", True))))
+    return users
+
+
+def parse_tls(raw: dict[str, Any]) -> Tls:
+    tls = Tls(enabled=bool(raw.get("enabled", False)),
+              secret_name=str(raw.get("secretName", "") or ""),
+              auth_clients=_choice(raw.get("authClients", "no"), "spec.tls.authClients",
+                                   ("no", "yes", "optional")))
+    manager = raw.get("certManager") or {}
+    issuer = manager.get("issuerRef") or {}
+    if issuer.get("name"):
+        tls.cert_manager = CertManager(
+            issuer_name=str(issuer["name"]),
+            issuer_kind=_choice(issuer.get("kind", "Issuer"),
+                                "spec.tls.certManager.issuerRef.kind",
+                                ("Issuer", "ClusterIssuer")),
+            issuer_group=str(issuer.get("group", "cert-manager.io")),
+            duration=str(manager.get("duration", "2160h")),
+            renew_before=str(manager.get("renewBefore", "360h")))
+    if tls.enabled and not tls.secret_name and tls.cert_manager is None:
+        raise SpecError("spec.tls: enabled needs secretName or certManager.issuerRef")
+    return tls

@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..control.metrics import ClusterMetrics
 from ..model.record import Record, Spec
@@ -33,7 +33,7 @@ STATUS_INTERVAL = 1.0  # status-only changes (progress figures) at most this oft
 EVENT_REASONS = (
     ("failover", "Failover"), ("promot", "Failover"), ("rolling restart", "RollingRestart"),
     ("reshard", "Reshard"), ("retiring", "Scale"), ("forming", "Forming"),
-    ("disagree", "TableRepush"), ("new id", "NodeReplaced"),
+    ("disagree", "TableRepush"), ("new id", "NodeReplaced"), ("password", "PasswordRotation"),
 )
 WARNING_WORDS = ("refused", "abandoned", "lost", "failed", "unavailable", "disagree")
 
@@ -135,10 +135,17 @@ def cr_status(doc: Mapping[str, Any], cluster: Cluster, generation: int,
     return status
 
 
+class Credentialed(Protocol):
+    """Where the status of the users' passwords comes from (credentials.Credentials)."""
+
+    status: list[dict[str, Any]]
+
+
 class KubeStore:
     def __init__(self, api: KubeApi, cluster: Cluster, body: Mapping[str, Any],
-                 default_image: str) -> None:
+                 default_image: str, credentials: Credentialed | None = None) -> None:
         self.api = api
+        self.credentials = credentials
         self.cluster = cluster
         self.body = body  # kopf's live view: follows the object as it changes
         self.default_image = default_image
@@ -184,6 +191,8 @@ class KubeStore:
         previous = self.saved_status.get("conditions") or \
             (self.body.get("status") or {}).get("conditions") or []
         self.status = cr_status(status, self.cluster, self.generation, previous)
+        if self.credentials is not None and self.credentials.status:
+            self.status["credentials"] = self.credentials.status
         self.metrics.observe(status)
         self.schedule()
 

@@ -4,6 +4,7 @@ reload and refused changes by CONFIG SET."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from certs import make_certs
+from certs import make_certs, sign
 from nodes import ServerProcess, free_port, start_node, start_redis_server
 from resp import RawClient
 
@@ -134,6 +135,58 @@ def test_config_set_refuses_a_broken_tls_change_and_reloads_certificates(
             assert time.monotonic() < deadline
             time.sleep(0.05)
     assert "Failed to load certificate" in node.log
+
+
+def test_a_renewed_certificate_set_with_its_key_and_ca_at_once_is_served(
+        tls_node: tuple[ServerProcess, int], certs: Path, tmp_path: Path) -> None:
+    """What the operator does when a certificate Secret is renewed: the three files in
+    one CONFIG SET (each name re-applies TLS; the re-listens must not race)."""
+    node, port = tls_node
+    renewed_dir = tmp_path / "renewed"
+    renewed_dir.mkdir()
+    for name in ("ca.crt", "ca.key"):
+        (renewed_dir / name).write_bytes((certs / name).read_bytes())
+    renewed = sign(renewed_dir, "renewed")
+    context = ssl.create_default_context(cafile=str(certs / "ca.crt"))
+    context.check_hostname = False
+    context.load_cert_chain(str(certs / "client.crt"), str(certs / "client.key"))
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def connect_all_along() -> None:  # no connection is refused or reset by a reload
+        while not stop.is_set():
+            try:
+                with context.wrap_socket(socket.create_connection(("127.0.0.1", port), 5)):
+                    pass
+            except OSError as error:
+                failures.append(repr(error))
+
+    prober = threading.Thread(target=connect_all_along)
+    prober.start()
+    try:
+        with RawClient(node.port) as c:
+            for _ in range(3):
+                assert c.call("CONFIG", "SET", "tls-cert-file", str(renewed),
+                              "tls-key-file", str(renewed_dir / "renewed.key"),
+                              "tls-ca-cert-file", str(certs / "ca.crt")) == b"+OK\r\n"
+                time.sleep(0.2)
+    finally:
+        stop.set()
+        prober.join(10)
+    assert failures == []
+    wanted = ssl.PEM_cert_to_DER_cert(renewed.read_text())
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with context.wrap_socket(socket.create_connection(("127.0.0.1", port), 5)) as s:
+                if s.getpeercert(binary_form=True) == wanted:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, node.log
+        time.sleep(0.05)
+    assert "address already in use" not in node.log
+    assert tls_client(port, certs).ping()
 
 
 @pytest.mark.parametrize("master_kind,replica_kind", [

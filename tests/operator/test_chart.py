@@ -29,6 +29,11 @@ VALUE_SETS = {
     "watch-all-namespaces": ("watchAllNamespaces=true",),
     "example": ("example.enabled=true",),
     "service-monitor": ("operator.serviceMonitor.enabled=true",),
+    "network-policy-restricted": (
+        "networkPolicy.namespaces[0]=apps",
+        "networkPolicy.clients.from[0].namespaceSelector.matchLabels.team=apps",
+        "networkPolicy.metrics.from[0].namespaceSelector.matchLabels.team=monitoring"),
+    "no-network-policy": ("networkPolicy.enabled=false",),
 }
 # Kinds kubernetes-validate has no schema for: checked against the chart's CRDs, or (the
 # ServiceMonitor, whose CRD belongs to the Prometheus Operator) by test_service_monitor_*.
@@ -50,6 +55,7 @@ NEEDED_GRANTS = {
     ("policy", "poddisruptionbudgets"): {"get", "list", "watch", "create", "patch", "delete"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
     ("monitoring.coreos.com", "servicemonitors"): {"get", "create", "patch", "delete"},
+    ("cert-manager.io", "certificates"): {"get", "create", "patch", "delete"},
 }
 # Metric names the dashboard may use: redis_exporter's, the nodes' own and the operator's.
 DASHBOARD_METRICS = {
@@ -346,3 +352,46 @@ def test_dashboard_ships_in_a_configmap_grafana_loads(kube_bin):
     assert json.loads(configmap["data"]["redslot.json"]) == dashboard()
     assert not only(render(kube_bin, "example.enabled=true", "dashboards.enabled=false"),
                     "ConfigMap")
+
+
+# --- the NetworkPolicy ---------------------------------------------------------------------
+
+def ingress_by_port(policy: dict[str, Any]) -> dict[str, list[list[dict[str, Any]] | None]]:
+    """Port name -> the ``from`` of each rule admitting it (None: every source)."""
+    found: dict[str, list[list[dict[str, Any]] | None]] = {}
+    for rule in policy["spec"]["ingress"]:
+        for port in rule["ports"]:
+            found.setdefault(port["port"], []).append(rule.get("from"))
+    return found
+
+
+def test_network_policy_admits_clients_and_keeps_node_paths_to_operator_and_peers(kube_bin):
+    (policy,) = only(render(kube_bin), "NetworkPolicy")
+    assert policy["metadata"]["namespace"] == "redslot"
+    assert policy["spec"]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "redslot", "app.kubernetes.io/managed-by": "redslot-operator",
+        "app.kubernetes.io/component": "node"}
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    ports = ingress_by_port(policy)
+    assert set(ports) == {"redis", "bus", "metrics"}
+    assert None in ports["redis"]  # clients from anywhere by default
+    nodes = {"podSelector": {"matchLabels": policy["spec"]["podSelector"]["matchLabels"]}}
+    assert ports["bus"] == [[nodes]]  # the bus: peers only
+    (operator,) = [f for f in ports["redis"] if f and "namespaceSelector" in f[0]]
+    assert operator[0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "redslot"}
+    assert operator[0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+    assert ports["metrics"] == [None]
+
+
+def test_network_policy_values_restrict_clients_and_metrics_or_switch_it_off(kube_bin):
+    policies = only(render(kube_bin, *VALUE_SETS["network-policy-restricted"]), "NetworkPolicy")
+    assert [p["metadata"]["namespace"] for p in policies] == ["redslot", "apps"]
+    ports = ingress_by_port(policies[1])
+    assert None not in ports["redis"] and None not in ports["metrics"]
+    assert [{"namespaceSelector": {"matchLabels": {"team": "apps"}}}] in ports["redis"]
+    assert ports["metrics"] == [[{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}]]
+    assert not only(render(kube_bin, "networkPolicy.enabled=false"), "NetworkPolicy")
+    ports = ingress_by_port(only(render(kube_bin, "networkPolicy.metrics.enabled=false"),
+                                 "NetworkPolicy")[0])
+    assert "metrics" not in ports

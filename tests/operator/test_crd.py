@@ -25,14 +25,17 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "podDisruptionBudget.maxUnavailable": 1, "metrics.enabled": True, "metrics.port": 9121,
     "metrics.serviceMonitor.enabled": False, "metrics.serviceMonitor.interval": "15s",
     "metrics.serviceMonitor.labels": None, "announce": "PodIP", "failover": None,
-    "failover.shard": None, "failover.id": None,
+    "failover.shard": None, "failover.id": None, "auth.rotationGraceSeconds": 60,
+    "users": None, "tls.enabled": False, "tls.secretName": "", "tls.authClients": "no",
+    "tls.certManager": None, "tls.certManager.issuerRef": None,
+    "tls.certManager.duration": "2160h", "tls.certManager.renewBefore": "360h",
 }
 STATUS_FIELDS = (
     "phase", "observedGeneration", "ready", "epoch", "conditions", "shards", "reshard",
     "reshard.total", "reshard.done", "reshard.keysMoved", "reshard.keysPerSecond",
     "reshard.moves", "lastFailover.shard", "lastFailover.from", "lastFailover.to",
     "lastFailover.reason", "lastFailover.at", "lastFailover.seconds", "failovers", "message",
-    "record",
+    "record", "credentials",
 )
 ENUMS = {
     "spec.imagePullPolicy": ["Always", "IfNotPresent", "Never"],
@@ -74,7 +77,7 @@ def test_crd_schema_has_every_contract_field_with_its_default():
         if default is not None:
             assert schema.get("default") == default, path
     for parent in ("storage", "persistence", "auth", "podDisruptionBudget", "metrics",
-                   "metrics.serviceMonitor"):
+                   "metrics.serviceMonitor", "tls"):
         assert field(spec, parent)["default"] == {}, f"{parent} needs a default for its fields"
 
 
@@ -194,6 +197,20 @@ def test_cel_rules_refuse_unsafe_specs():
     assert cel(config_names_rule, {"maxmemory-policy": "allkeys-lru", "hz": "20"})
     for name in ("PORT", "Port", "port ", "-port", ""):
         assert not cel(config_names_rule, {name: "7000"}), name
+    source_rule, immutable_rule = rules(field(spec, "tls"))
+    assert not cel(source_rule, {"enabled": True, "secretName": ""})
+    assert cel(source_rule, {"enabled": True, "secretName": "certs"})
+    assert cel(source_rule, {"enabled": True, "certManager": {"issuerRef": {"name": "ca"}}})
+    assert cel(source_rule, {}) and cel(source_rule, {"enabled": False})
+    assert not cel(immutable_rule, {"enabled": True}, {"enabled": False})
+    assert not cel(immutable_rule, {}, {"enabled": True})
+    assert cel(immutable_rule, {"enabled": False}, {})
+    (default_rule,) = rules(field(spec, "users")["items"]["properties"]["name"])
+    assert not cel(default_rule, "default") and cel(default_rule, "app")
+    (owned_rule,) = rules(field(spec, "users")["items"]["properties"]["rules"]["items"])
+    for rule in ("nopass", "RESET", "on", "off", "resetpass"):
+        assert not cel(owned_rule, rule), rule
+    assert cel(owned_rule, "+@read") and cel(owned_rule, "~app:*")
 
 
 def test_cel_rules_refuse_unsafe_changes():
@@ -227,11 +244,23 @@ def test_crd_schema_refuses_bad_specs():
     good = {"apiVersion": "redslot.dev/v1alpha1", "kind": "RedisCluster",
             "metadata": {"name": "foo"}, "spec": {"shards": 3}}
     validate_custom_resource(good, crds)
+    validate_custom_resource({**good, "spec": {"shards": 3, "users": [
+        {"name": "app", "rules": ["~app:*", "+@read", "(~cache:* +get)"],
+         "passwordSecret": {"name": "s"}}],
+        "tls": {"enabled": True, "certManager": {"issuerRef": {"name": "ca"}}}}}, crds)
     for bad in ({"shards": 0}, {"shards": 1001}, {"shards": 3, "replicasPerShard": 6},
                 {"shards": 3, "port": 80}, {"shards": 3, "durability": "sync"},
                 {"shards": 3, "storage": {"size": "big"}}, {"shards": 3, "maxmemory": "1 gb"},
                 {"shards": 3, "persistence": {"save": "60"}}, {"shards": 3, "failover": {"shard": "x", "id": "1"}},
                 {"shards": 3, "failover": {"shard": "shard-1"}},
-                {"shards": 3, "shard": 4}, {"replicasPerShard": 1}):
+                {"shards": 3, "shard": 4}, {"replicasPerShard": 1},
+                {"shards": 3, "users": [{"name": "app"}]},
+                {"shards": 3, "users": [{"name": "a b", "passwordSecret": {"name": "s"}}]},
+                {"shards": 3, "users": [{"name": "app", "rules": [">pw"],
+                                         "passwordSecret": {"name": "s"}}]},
+                {"shards": 3, "users": [{"name": "app", "rules": ["~a b"],
+                                         "passwordSecret": {"name": "s"}}]},
+                {"shards": 3, "tls": {"authClients": "maybe"}},
+                {"shards": 3, "tls": {"certManager": {"issuerRef": {"kind": "Issuer"}}}}):
         with pytest.raises(jsonschema.ValidationError):
             validate_custom_resource({**good, "spec": bad}, crds)

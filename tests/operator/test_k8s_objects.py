@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from redslot.operator.k8s.objects import (
     Cluster,
+    certificate,
     client_service,
     disruption_budget,
     headless_service,
@@ -41,6 +42,18 @@ def test_defaults_follow_the_crd() -> None:
     ({"shards": 3, "config": {"requirepass": "x"}}, "spec.config: requirepass set by the operator"),
     ({"shards": 3, "metrics": {"port": 6379}}, "spec.metrics.port: clashes"),
     ({"shards": 3, "announce": "NodeIP"}, "spec.announce"),
+    ({"shards": 3, "config": {"tls-port": "1"}}, "spec.config: tls-port set by the operator"),
+    ({"shards": 3, "users": [{"name": "default", "passwordSecret": {"name": "s"}}]},
+     r"spec.users\[0\].name"),
+    ({"shards": 3, "users": [{"name": "app", "rules": [">secret"],
+                              "passwordSecret": {"name": "s"}}]}, r"spec.users\[0\].rules"),
+    ({"shards": 3, "users": [{"name": "app", "rules": ["nopass"],
+                              "passwordSecret": {"name": "s"}}]}, r"spec.users\[0\].rules"),
+    ({"shards": 3, "users": [{"name": "app", "rules": ["~a b"],
+                              "passwordSecret": {"name": "s"}}]}, r"spec.users\[0\].rules"),
+    ({"shards": 3, "users": [{"name": "app"}]}, r"spec.users\[0\].passwordSecret.name"),
+    ({"shards": 3, "tls": {"enabled": True}}, "spec.tls: enabled needs secretName"),
+    ({"shards": 3, "tls": {"authClients": "maybe"}}, "spec.tls.authClients"),
 ])
 def test_bad_specs_are_refused_with_the_field(raw: dict[str, object], message: str) -> None:
     with pytest.raises(SpecError, match=message.replace("(", r"\(")):
@@ -80,7 +93,12 @@ def test_statefulset_runs_the_node_with_cluster_settings() -> None:
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
         "redis": 7000, "bus": 17000, "metrics": 9121}
     password = next(e for e in container["env"] if e["name"] == "REDSLOT_PASSWORD")
-    assert password["valueFrom"]["secretKeyRef"] == {"name": "cache-auth", "key": "password"}
+    # The operator's own Secret: the password every node accepts now (rotation).
+    assert password["valueFrom"]["secretKeyRef"] == {"name": "cache-credentials",
+                                                     "key": "masterauth"}
+    assert container["command"][7:9] == ["--aclfile", "/etc/redslot-acl/users.acl"]
+    acl = next(v for v in template["spec"]["volumes"] if v["name"] == "acl")
+    assert acl["secret"]["secretName"] == "cache-credentials"
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     # A slow start is the startup probe's to judge (up to 3 minutes), not liveness's.
@@ -170,3 +188,49 @@ def test_template_hash_changes_with_what_pods_run_only() -> None:
     assert template_hash(cluster(shards=5, replicasPerShard=2)) == base  # sizes: no restart
     assert template_hash(cluster(shards=3, image="redslot:2")) != base
     assert template_hash(cluster(shards=3, persistence={"appendfsync": "always"})) != base
+
+
+def test_users_parse_with_their_rules_and_secrets() -> None:
+    spec = parse_spec({"shards": 1, "users": [
+        {"name": "app", "rules": ["~app:*", "+@read", "(~cache:* +get)"],
+         "passwordSecret": {"name": "app-secret"}},
+        {"name": "metrics", "enabled": False, "rules": ["+info"],
+         "passwordSecret": {"name": "m", "key": "pw"}}]}, "img")
+    app, metrics = spec.users
+    assert (app.name, app.rules, app.secret, app.key, app.enabled) == (
+        "app", ["~app:*", "+@read", "(~cache:* +get)"], "app-secret", "password", True)
+    assert (metrics.key, metrics.enabled) == ("pw", False)
+    assert spec.rotation_grace_seconds == 60
+
+
+def test_tls_serves_only_tls_from_the_mounted_secret() -> None:
+    c = cluster(shards=1, port=7000, tls={"enabled": True, "secretName": "certs",
+                                          "authClients": "optional"})
+    pod = statefulset(c, "shard-0", 2, "h")["spec"]["template"]["spec"]
+    command = pod["containers"][0]["command"]
+    flags = dict(zip(command[3::2], command[4::2], strict=False))
+    assert flags["--port"] == "0" and flags["--tls-port"] == "7000"
+    assert flags["--tls-cert-file"] == "/etc/redslot-tls/tls.crt"
+    assert flags["--tls-key-file"] == "/etc/redslot-tls/tls.key"
+    assert flags["--tls-ca-cert-file"] == "/etc/redslot-tls/ca.crt"
+    assert flags["--tls-auth-clients"] == "optional"
+    assert flags["--tls-replication"] == flags["--tls-cluster"] == "yes"
+    tls = next(v for v in pod["volumes"] if v["name"] == "tls")
+    assert tls["secret"]["secretName"] == "certs"
+    assert {"name": "tls", "mountPath": "/etc/redslot-tls", "readOnly": True} in \
+        pod["containers"][0]["volumeMounts"]
+    plain = statefulset(cluster(shards=1), "shard-0", 2, "h")["spec"]["template"]["spec"]
+    assert all(v["name"] != "tls" for v in plain["volumes"])
+
+
+def test_cert_manager_certificate_names_every_node_and_the_service() -> None:
+    c = cluster(shards=1, tls={"enabled": True, "certManager": {
+        "issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}})
+    cert = certificate(c)
+    assert cert["apiVersion"] == "cert-manager.io/v1" and cert["kind"] == "Certificate"
+    assert cert["metadata"]["name"] == cert["spec"]["secretName"] == "cache-tls"
+    assert "*.cache-nodes.prod.svc" in cert["spec"]["dnsNames"]
+    assert "cache.prod.svc" in cert["spec"]["dnsNames"]
+    assert cert["spec"]["issuerRef"] == {"name": "ca", "kind": "ClusterIssuer",
+                                         "group": "cert-manager.io"}
+    assert {"server auth", "client auth"} <= set(cert["spec"]["usages"])

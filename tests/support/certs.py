@@ -19,6 +19,12 @@ def _signed(directory: Path, name: str, ca: str) -> None:
          "-CAcreateserial", "-days", "2", "-out", crt)
 
 
+def sign(directory: Path, name: str) -> Path:
+    """Another certificate ``name.{crt,key}`` signed by ``directory``'s ca (a renewal)."""
+    _signed(directory, name, str(directory / "ca"))
+    return directory / f"{name}.crt"
+
+
 def make_certs(directory: Path) -> Path:
     """ca.crt, server.{crt,key}, client.{crt,key} (signed by ca) and stranger.{crt,key}
     (signed by another CA) in ``directory``."""
