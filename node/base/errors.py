@@ -389,6 +389,7 @@ CONFIG_PERCENTILES_RANGE = (
     "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
 CONFIG_BIND_TOO_MANY = "Too many bind addresses specified."
 CONFIG_ARGUMENTS = "wrong number of arguments"
+CONFIG_MASTER_PORT = "Invalid master port"
 CONFIG_BAD_DIRECTIVE = "Bad directive or wrong number of arguments"
 CONFIG_UNBALANCED = "Unbalanced quotes in configuration line"
 CONFIG_CANT_OPEN = "Fatal error, can't open config file '%s': %s"

@@ -41,24 +41,25 @@ def config_help(c: Client, argv: list[bytes]) -> Any:
 
 @command("config|get")
 def config_get(c: Client, argv: list[bytes]) -> Any:
-    """Each parameter once; an exact name is echoed as typed, a glob matches nocase."""
+    """configGetCommand: each name once as listed. An exact name is echoed as typed; a glob
+    matches nocase over every name, aliases included: an alias is a configuration entry of
+    its own in Redis 7.0 (its name is the alias), so CONFIG GET * lists slaveof next to
+    replicaof, and CONFIG GET slaveof replicaof gives both."""
     config = c.server.config
-    matches: dict[str, Directive] = {}
-    seen: set[str] = set()
+    matches: dict[str, tuple[str, Directive]] = {}  # by name in lower case (nocase dict)
     for pattern in argv[2:]:
         if not any(ch in pattern for ch in b"[*?"):
-            d = config.lookup(arg_text(pattern))
-            if d is not None and d.name not in seen:
-                matches[arg_text(pattern)] = d
-                seen.add(d.name)
+            name = arg_text(pattern)
+            d = config.lookup(name)
+            if d is not None and name.lower() not in matches:
+                matches[name.lower()] = (name, d)
             continue
         match = compile_glob(pattern, True)
         for name, d in config.directives.items():
-            if d.name not in seen and match(name.encode()):
-                matches[name] = d
-                seen.add(d.name)
+            if name not in matches and match(name.encode()):
+                matches[name] = (name, d)
     return {name.encode(): config.format(d.name).encode("utf-8", "surrogateescape")
-            for name, d in matches.items()}
+            for name, d in matches.values()}
 
 
 def _protected_allowed(c: Client) -> bool:

@@ -215,13 +215,23 @@ def _parse_bind(words: list[str]) -> str:
 
 
 def _parse_replicaof(words: list[str]) -> str:
-    """``replicaof <host> <port>`` (or empty): the master a node follows from its start."""
-    if not words or words == [""]:
+    """setConfigReplicaOfOption: ``replicaof <host> <port>`` or ``replicaof no one``; no
+    words is the default (no master). ``replicaof ""`` is one word: refused as Redis does."""
+    if not words:
         return ""
     if len(words) != 2:
         raise ConfigError(errors.CONFIG_ARGUMENTS)
-    _parse_integer(words[1], 0, 65535)
-    return " ".join(words)
+    if words[0].lower() == "no" and words[1].lower() == "one":
+        return ""
+    # strtol: leading blanks, a sign, digits, nothing after; "" is 0 (no digits, no rest)
+    digits = words[1].lstrip(" \t\n\v\f\r")
+    body = digits[1:] if digits[:1] in ("+", "-") else digits
+    port = int(digits) if body.isascii() and body.isdigit() else None
+    if words[1] == "":
+        port = 0
+    if port is None or not 0 <= port <= 65535:
+        raise ConfigError(errors.CONFIG_MASTER_PORT)
+    return f"{words[0]} {port}"
 
 
 def _parse_hostname(text: str) -> str:

@@ -4,6 +4,7 @@ checks; pidfile, daemonize, unixsocket and shutdown-on-sig* take effect."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from nodes import ServerProcess, free_port, start_node, wait_for_ping
+from nodes import ServerProcess, free_port, start_node, start_redis_server, wait_for_ping
 from resp import RawClient, encode_command
 
 NEW_NAMES = [
@@ -168,3 +169,96 @@ def test_inert_directives_are_reported_at_start() -> None:
         assert "lazyfree-lazy-user-del" not in node.log  # left at its default
     finally:
         node.stop()
+
+
+DEBIAN_REDIS_CONF = Path("/etc/redis/redis.conf")
+# What this test sets differently on the command line (a free port, a temporary
+# directory, no daemon, no log or pid file of the system's service), and what differs by
+# nature: the ports and paths of each process.
+PER_PROCESS = {b"port", b"dir", b"pidfile", b"logfile", b"daemonize", b"save", b"appendonly",
+               b"enable-debug-command", b"bind", b"unixsocket"}
+
+
+def start_both_with(conf: Path) -> tuple[ServerProcess, ServerProcess]:
+    """redis-server and a redslot node started from the same redis.conf, with the same
+    command-line overrides after it."""
+    started: list[ServerProcess] = []
+    try:
+        for kind in ("redis", "redslot"):
+            port = free_port()
+            workdir = tempfile.mkdtemp(prefix=f"{kind}-conf-")
+            overrides = ["--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
+                         "--daemonize", "no", "--pidfile", "", "--logfile", "",
+                         "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
+            program = ([str(shutil.which("redis-server"))] if kind == "redis"
+                       else [sys.executable, "-m", "redslot.cli", "node"])
+            process = ServerProcess([*program, str(conf), *overrides], port, workdir)
+            started.append(process)
+        return started[0], started[1]
+    except BaseException:
+        for process in started:
+            process.stop()
+        raise
+
+
+def differences(reference: ServerProcess, node: ServerProcess) -> dict[bytes, tuple[bytes, bytes]]:
+    theirs = config_get_all(reference.port)
+    ours = config_get_all(node.port)
+    return {name: (value, ours.get(name, b"<missing>")) for name, value in theirs.items()
+            if name not in PER_PROCESS and ours.get(name) != value}
+
+
+@pytest.mark.skipif(not DEBIAN_REDIS_CONF.exists(), reason="Debian's redis.conf is not here")
+def test_debian_redis_conf_gives_the_same_config_get_all() -> None:
+    """The redis.conf Debian's redis-server package ships (daemonize, pidfile, logfile,
+    supervised, lazyfree-*, client-output-buffer-limit ... as its service uses it) starts a
+    node, and CONFIG GET * then says what redis-server says for every name."""
+    reference, node = start_both_with(DEBIAN_REDIS_CONF)
+    try:
+        assert differences(reference, node) == {}
+    finally:
+        reference.stop()
+        node.stop()
+
+
+def test_every_name_set_to_its_default_gives_the_same_config_get_all(tmp_path: Path) -> None:
+    """A redis.conf that sets each of the names CONFIG GET * lists on redis-server 7.0 to
+    the value it shows there loads in both, with the same CONFIG GET * afterwards."""
+    reference = start_redis_server()
+    try:
+        lines = []
+        for name, value in sorted(config_get_all(reference.port).items()):
+            if name in PER_PROCESS or (name in (b"replicaof", b"slaveof") and not value):
+                continue  # "no master" shows as "", which neither loads back (one word)
+            text = value.decode()
+            quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            if name in (b"client-output-buffer-limit", b"oom-score-adj-values"):
+                quoted = text  # several words, as redis.conf writes them
+            lines.append(f"{name.decode()} {quoted}")
+    finally:
+        reference.stop()
+    conf = tmp_path / "every-default.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    reference, node = start_both_with(conf)
+    try:
+        assert differences(reference, node) == {}
+    finally:
+        reference.stop()
+        node.stop()
+
+
+@pytest.mark.parametrize("line,error", [
+    ('replicaof ""', "wrong number of arguments"),
+    ("replicaof 127.0.0.1 99999", "Invalid master port"),
+    ("slaveof 127.0.0.1 12x", "Invalid master port"),
+])
+def test_a_bad_replicaof_line_stops_both_with_redis_error(tmp_path: Path, line: str,
+                                                          error: str) -> None:
+    conf = tmp_path / "bad.conf"
+    conf.write_text(line + "\n")
+    programs = [[str(shutil.which("redis-server"))], [sys.executable, "-m", "redslot.cli", "node"]]
+    for program in programs:
+        done = subprocess.run([*program, str(conf), "--port", str(free_port())],
+                              capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        assert done.returncode == 1
+        assert f">>> '{line}'\n{error}" in done.stdout + done.stderr, program
