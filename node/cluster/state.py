@@ -682,8 +682,7 @@ class ClusterState:
                         new_master = claimant
                     self.assign(slot, claimant)
                     changed = True
-        if lost_with_keys:
-            self.delete_keys_in_slots(lost_with_keys)
+        demoted = False
         if (new_master is not None and cur_master is not None and had_slots
                 and not cur_master.slots and new_master is not me):
             assert self.server is not None
@@ -691,8 +690,16 @@ class ClusterState:
                 self.server.log_notice(
                     f"Configuration change detected. Reconfiguring myself as a replica of {new_master.id}")
                 self.set_my_master(new_master)
+                demoted = True
             elif not me.is_master:
                 me.set_role(new_master)
+                demoted = True
+        if lost_with_keys and not demoted:
+            # Only a master that goes on serving other slots drops the keys of those it
+            # lost; a master turned replica of the claimant keeps them: they are the
+            # history its partial resync continues (clusterUpdateSlotsConfigWith's last
+            # branch, after the two that reconfigure replication).
+            self.delete_keys_in_slots(lost_with_keys)
         return changed
 
 
