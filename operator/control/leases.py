@@ -29,13 +29,15 @@ from ..model.record import Record
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
 PERIOD_SHARE = 6  # renewals per lease
-RENEWAL_TIMEOUT = 1.0  # seconds; a node's next renewal starts only after its last one ended
 
 
 class LeaseKeeper:
-    def __init__(self, password: str | None, duration_ms: int) -> None:
+    def __init__(self, conns: Connections, duration_ms: int) -> None:
+        """``conns``: the control plane's own short-timeout connections, shared so that
+        the renewals follow its password and TLS files as they rotate (a keeper with a
+        password of its own would lose every lease once the old password is removed)."""
         self.duration_ms = duration_ms
-        self.conns = Connections(password, timeout=RENEWAL_TIMEOUT)
+        self.conns = conns
         self.started = time.monotonic()
         self.stamps: dict[str, Stamp] = {}  # node name -> the last stamp it handed out
         self.anchored: dict[str, float] = {}  # node name -> ``at`` of its last grant's stamp
@@ -102,4 +104,3 @@ class LeaseKeeper:
             for task in self.inflight.values():
                 task.cancel()
             await asyncio.gather(*self.inflight.values(), return_exceptions=True)
-            await self.conns.close()

@@ -120,7 +120,7 @@ class Reconciler:
         self.disagreeing = 0  # passes in a row with nodes seeing different slot owners
         self.replaced: set[str] = set()  # nodes that came back with a new id, until confirmed
         self.healing = Healing()
-        self.leases = LeaseKeeper(password, Spec(shards=1, replicas=0).lease_ms)
+        self.leases = LeaseKeeper(self.conns, Spec(shards=1, replicas=0).lease_ms)
         self.resharding = Resharding()
         self.rolling = Rolling()
         self.saves = 0  # records saved so far: a pass that saved one changed something

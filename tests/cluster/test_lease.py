@@ -124,7 +124,7 @@ def test_the_keepers_bound_is_never_before_the_nodes_lease_ends(node: ServerProc
                     nodes={"n": NodeRecord("n", f"127.0.0.1:{node.port}")})
 
     async def scenario() -> tuple[float, float, float]:
-        keeper = LeaseKeeper(None, 2000)
+        keeper = LeaseKeeper(Connections(), 2000)
         keeper.started = 0.0  # as if it had run for long: only its own grants count
         keeper.renew_all(record)
         await asyncio.gather(*keeper.inflight.values())
