@@ -10,30 +10,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
 from nodes import ServerProcess, start_node, start_redis_server
-
-SYNC_TIMEOUT = 15.0
-
-
-def until(check: Callable[[], bool], timeout: float = SYNC_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
-def linked(replica: redis.Redis) -> bool:
-    return replica.info("replication").get("master_link_status") == "up"
-
-
-def caught_up(master: redis.Redis, replica: redis.Redis) -> bool:
-    return (linked(replica) and master.info("replication")["master_repl_offset"]
-            == replica.info("replication")["master_repl_offset"])
+from replication_wait import caught_up, linked, until
 
 
 def same_data(master: redis.Redis, replica: redis.Redis) -> bool:

@@ -12,32 +12,15 @@ from __future__ import annotations
 import signal
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 import redis
 from nodes import ServerProcess, start_node
+from replication_wait import caught_up, linked, until
 
 ZERO_LOSS = ("--min-replicas-ack", "1", "--min-replicas-ack-timeout", "1500")
-
-
-def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
-def linked(replica: redis.Redis) -> bool:
-    return replica.info("replication").get("master_link_status") == "up"
-
-
-def caught_up(master: redis.Redis, replica: redis.Redis) -> bool:
-    return (linked(replica) and master.info("replication")["master_repl_offset"]
-            == replica.info("replication")["master_repl_offset"])
 
 
 def follow(replica: redis.Redis, master: ServerProcess) -> None:
