@@ -11,24 +11,18 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
 from nodes import ServerProcess, start_node
 from redslot.operator.planner import Role, SlotRange, TopologyNode, render_topology
+from replication_wait import until
 from resp import RawClient
 
 HELD = ("--cluster-enabled", "yes", "--cluster-await-confirm", "yes")
 ALL_SLOTS = (SlotRange(0, 16383),)
 CLUSTERDOWN = b"-CLUSTERDOWN The cluster is down\r\n"
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.05)
 
 
 def client(proc: ServerProcess) -> redis.Redis:

@@ -3,19 +3,12 @@ a failover reverses it, with no REPLICAOF (which cluster mode refuses, as Redis 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
 from nodes import ServerProcess, start_node
-
-
-def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+from replication_wait import until
 
 
 def role(r: redis.Redis) -> tuple[str, str | None]:

@@ -4,25 +4,17 @@ clients, the plaintext one to plaintext clients), compared with redis-server 7.0
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from certs import make_certs
 from nodes import ServerProcess, free_port, start_node, start_redis_server
+from replication_wait import until
 from resp import RawClient
 
 SPLIT = 8192  # A serves 0-8191, B 8192-16383, C replicates A
-DEADLINE = 30.0
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 class TlsNode:

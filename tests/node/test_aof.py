@@ -16,6 +16,7 @@ import pytest
 import redis
 from durability import AckedWriter, missing
 from nodes import ServerProcess, start_node, start_redis_server
+from replication_wait import until
 
 
 def aof_dir(proc: ServerProcess) -> str:
@@ -26,13 +27,6 @@ def incr_file(proc: ServerProcess) -> str:
     folder = aof_dir(proc)
     names = sorted(n for n in os.listdir(folder) if n.endswith(".incr.aof"))
     return os.path.join(folder, names[-1])
-
-
-def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def writes(r: redis.Redis) -> None:

@@ -3,21 +3,12 @@ RDB snapshots: the same dataset (DEBUG DIGEST) and values after the bit commands
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 from nodes import ServerProcess, start_node, start_redis_server
-
-SYNC_TIMEOUT = 20.0
-
-
-def until(check: Callable[[], bool], timeout: float = SYNC_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+from replication_wait import until
 
 
 def bit_writes(r: redis.Redis) -> None:

@@ -9,7 +9,6 @@ fixed seeds; values are also corrupted on purpose, to get the same errors.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -19,9 +18,8 @@ from nodes import ServerProcess, check_footprint, free_port, start_node, start_r
 from redslot.node.types import hll_sparse, hyperloglog
 from redslot.node.types.hll_value import add, count
 from redslot.node.types.rdb import RDB_VERSION
+from replication_wait import until
 from resp import RawClient
-
-SYNC_TIMEOUT = 15.0
 
 
 @pytest.fixture
@@ -389,12 +387,6 @@ def test_changes_are_counted_dirty_as_in_redis(raw):
 
 
 # --- replication, persistence, cluster ---
-
-def until(check, timeout: float = SYNC_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def hll_workload(r: redis.Redis) -> None:

@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
 from redslot.node.observability.metrics_families import Snapshot, families, render
 from redslot.operator.planner import Role, SlotRange, TopologyNode, render_topology
+from replication_wait import until
 from resp import RawClient
 
 HTTP_TIMEOUT = 10.0
@@ -61,13 +62,6 @@ def sample(families: dict[str, Metric], name: str, labels: Labels | None = None)
             if s.name == name and all(s.labels.get(k) == v for k, v in (labels or {}).items()):
                 return float(s.value)
     raise AssertionError(f"no sample {name} {labels or ''}")
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -16,27 +16,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import redis
 from nodes import ServerProcess, start_node, start_redis_server
-
-SYNC_TIMEOUT = 15.0
-
-
-def until(check: Callable[[], bool], timeout: float = SYNC_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
-def caught_up(master: redis.Redis, replica: redis.Redis) -> bool:
-    link = replica.info("replication")
-    return (link.get("master_link_status") == "up"
-            and master.info("replication")["master_repl_offset"] == link["master_repl_offset"])
+from replication_wait import caught_up, until
 
 
 def follow(replica: redis.Redis, master: ServerProcess) -> None:

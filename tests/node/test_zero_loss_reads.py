@@ -18,16 +18,9 @@ from typing import Any
 import pytest
 import redis
 from nodes import ServerProcess, start_node
+from replication_wait import until
 
 TIMEOUT_MS = 4000
-
-
-def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -8,14 +8,15 @@ from collections.abc import Callable
 
 import redis
 
-SYNC_TIMEOUT = 15.0
+SYNC_TIMEOUT = 30.0  # generous: a wait only reaches it when the test is failing anyway
 
 
-def until(check: Callable[[], bool], timeout: float = SYNC_TIMEOUT) -> None:
+def until(check: Callable[[], bool], what: str = "condition",
+          timeout: float = SYNC_TIMEOUT) -> None:
+    """Poll `check` every 50 ms until it holds; fail naming `what` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
         time.sleep(0.05)
 
 
