@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 UNKNOWN = "?"  # the output of an operation of unknown outcome
+REFUSED = "!"  # the output of an operation refused for sure (it did not run)
 READS = ("get", "smembers")
 
 
@@ -98,9 +99,48 @@ class Verdict:
     explanation: str = ""
 
 
+SET_SPACING = 1000  # the workload's SET values: distinct multiples of this; INCR adds 1
+
+
+def derives_from(value: Any, written: int) -> bool:
+    """Whether a register value read could only exist after the SET of ``written``: it is
+    that value or one INCR'd from it (fewer than SET_SPACING times)."""
+    return isinstance(value, int) and value // SET_SPACING == written // SET_SPACING
+
+
+def settle_unknown_writes(ops: list[Op]) -> list[Op]:
+    """Unknown-outcome SETs and SADDs of values written once, made cheaper to search,
+    exactly: one nobody observed is left out (taking effect last is the same as never, and
+    no later read or INCR saw it); one observed must take effect before the first
+    operation that observed it completed, which becomes its completion."""
+    def seen_by(op: Op) -> float:
+        if op.kind == "set":
+            return min((o.complete for o in ops if not o.indeterminate
+                        and o.kind in ("get", "incr") and derives_from(o.output, op.arg)),
+                       default=math.inf)
+        return min((o.complete for o in ops if not o.indeterminate and (
+            (o.kind == "smembers" and op.arg in o.output)
+            or (o.kind == "sadd" and o.arg == op.arg and o.output == 0))), default=math.inf)
+
+    settled = []
+    for op in ops:
+        if op.indeterminate and op.kind in ("set", "sadd"):
+            first = seen_by(op)
+            if math.isinf(first):
+                continue
+            op = Op(op.client, op.key, op.kind, op.arg, op.output, op.invoke, first)
+        settled.append(op)
+    return settled
+
+
 def check_key(key: str, ops: list[Op], budget: int = 2_000_000) -> Verdict:
-    """One key's history (operations of one model) checked; ``budget`` bounds the steps."""
-    ops = [op for op in ops if not (op.indeterminate and op.kind in READS)]
+    """One key's history (operations of one model) checked; ``budget`` bounds the steps.
+
+    Unknown-outcome INCRs still pending are interchangeable (same effect, no result to
+    match, none can be late): configurations that linearized as many of them, with the
+    same other operations and state, are one."""
+    ops = settle_unknown_writes([op for op in ops if op.output != REFUSED
+                                 and not (op.indeterminate and op.kind in READS)])
     if not ops:
         return Verdict(key, 0, True)
     step, state = MODELS[ops[0].kind]
@@ -129,9 +169,13 @@ def check_key(key: str, ops: list[Op], budget: int = 2_000_000) -> Verdict:
         if nxt[position] != -1:
             prv[nxt[position]] = position
 
+    free = 0  # the interchangeable INCRs, as a bit mask
+    for i, op in enumerate(ops):
+        if op.kind == "incr" and math.isinf(op.complete):
+            free |= 1 << i
     linearized = 0
     stack: list[tuple[int, State]] = []
-    seen: set[tuple[int, State]] = set()
+    seen: set[tuple[int, int, State]] = set()
     deepest: tuple[int, int, State, list[int]] = (-1, -1, state, [])
     entry = nxt[head]
     steps = 0
@@ -143,11 +187,12 @@ def check_key(key: str, ops: list[Op], budget: int = 2_000_000) -> Verdict:
         if not is_return[entry]:
             ok, new = step(state, ops[i])
             if ok:
-                config = (linearized | 1 << i, new)
+                after = linearized | 1 << i
+                config = (after & ~free, (after & free).bit_count(), new)
                 if config not in seen:
                     seen.add(config)
                     stack.append((i, state))
-                    state, linearized = new, config[0]
+                    state, linearized = new, after
                     unlink(call_at[i])
                     unlink(return_at[i])
                     entry = nxt[head]

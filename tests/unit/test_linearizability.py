@@ -65,8 +65,25 @@ def test_an_indeterminate_write_cannot_take_effect_before_it_was_sent() -> None:
 
 def test_an_indeterminate_write_seen_then_gone_is_a_dirty_read() -> None:
     # A NOACK write read by one client and later vanished: the zero-loss dirty read.
-    assert not linearizable(op(0, "set", 1, "OK", 0, 1), op(0, "set", 2, UNKNOWN, 2, INF),
-                            op(1, "get", None, 2, 3, 4), op(1, "get", None, 1, 5, 6))
+    assert not linearizable(op(0, "set", 1000, "OK", 0, 1),
+                            op(0, "set", 2000, UNKNOWN, 2, INF),
+                            op(1, "get", None, 2000, 3, 4), op(1, "get", None, 1000, 5, 6))
+
+
+def test_an_unknown_write_seen_through_increments_must_precede_them() -> None:
+    maybe = op(0, "set", 5000, UNKNOWN, 2, INF)
+    assert linearizable(maybe, op(1, "incr", None, 5001, 3, 4))
+    assert not linearizable(maybe, op(1, "incr", None, 5001, 0, 1))
+
+
+def test_many_unknown_writes_and_increments_are_checked_quickly() -> None:
+    history = [op(c, "incr", None, UNKNOWN, c * 0.1, INF) for c in range(40)]
+    history += [op(c, "set", (c + 1) * 1000, UNKNOWN, c * 0.1, INF) for c in range(40)]
+    history += [op(100, "get", None, 3002, 5, 6), op(100, "get", None, 3005, 7, 8)]
+    verdict = check_key("k", history, budget=200_000)
+    assert verdict.linearizable is True
+    history.append(op(100, "get", None, 3001, 9, 10))  # an increment undone
+    assert check_key("k", history, budget=200_000).linearizable is False
 
 
 def test_indeterminate_increments_count_zero_or_one_each() -> None:
