@@ -139,9 +139,11 @@ async def slow_disk(stage: Stage) -> None:
     finally:
         client.close()
     pid = stage.cluster.node_pid(stage.master["name"])
+    trace = stage.cluster.directory.path / "strace.out"
+    stage.extra["trace"] = trace
     stage.extra["strace"] = subprocess.Popen(
         ["strace", "-f", "-qq", "-p", str(pid), "-e", "trace=fsync,fdatasync",
-         "-e", f"inject=fsync,fdatasync:delay_enter={FSYNC_DELAY_US}", "-o", "/dev/null"],
+         "-e", f"inject=fsync,fdatasync:delay_enter={FSYNC_DELAY_US}", "-o", str(trace)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -149,6 +151,8 @@ async def fast_disk(stage: Stage) -> None:
     strace = stage.extra["strace"]
     strace.send_signal(signal.SIGINT)  # detaches from the node
     strace.wait(20)
+    stage.extra["delayed"] = stage.extra["trace"].read_text().count("(DELAYED)")
+    print(f"{stage.extra['delayed']} fsyncs delayed")
     client = ClusterClient([])
     try:
         await client.raw(stage.master["address"], "CONFIG", "SET", "appendonly", "no")
@@ -184,6 +188,8 @@ SCENARIOS = [
 
 @dataclass
 class Outcome:
+    failed_over: bool  # the control plane counted a failover during the scenario
+    slowest: float  # the slowest write acknowledged by the victim's shard during the fault
     ops: int
     availability: float
     unavailable: float  # the longest a shard answered nothing, from the fault on
@@ -205,14 +211,24 @@ class Outcome:
                 f"{len(self.lost)} acknowledged writes lost, {verdict}")
 
 
-def unavailability(history: list[Op], start: float, end: float) -> float:
-    """The longest stretch within [start, end] in which some shard (a third of the slots of
-    the new cluster: no slot moves here) completed no operation successfully."""
+def slots_of(shard: dict[str, Any]) -> set[int]:
+    """The slots of a shard of the status document ("0-5460 6000")."""
+    slots: set[int] = set()
+    for piece in shard["slots"].split():
+        first, _, last = piece.partition("-")
+        slots.update(range(int(first), int(last or first) + 1))
+    return slots
+
+
+def unavailability(history: list[Op], shards: list[set[int]], start: float,
+                   end: float) -> float:
+    """The longest stretch within [start, end] in which some shard (no slot moves here)
+    completed no operation successfully."""
     worst = 0.0
-    for group in range(3):
+    for slots in shards:
         done = sorted(op.complete for op in history
                       if op.output not in (UNKNOWN, REFUSED) and op.client >= 0
-                      and key_slot(op.key.encode()) * 3 // 16384 == group
+                      and key_slot(op.key.encode()) in slots
                       and start <= op.complete <= end)
         marks = [start, *done, end]
         worst = max(worst, max(b - a for a, b in zip(marks, marks[1:], strict=False)))
@@ -226,12 +242,15 @@ async def play(lab: Lab, cluster: FaultCluster, scenario: Scenario, seed: int) -
     stage = Stage(lab, cluster, shard["master"], shard["replicas"][0])
     keys = Keys.spread(f"{seed}:", 12, 6)
     seconds = FAULT_AT + scenario.hold + TAIL
+    failovers = cluster.status().get("failover_count", 0)
     other_side = None
     if scenario.both_sides:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(WORKLOAD.parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
         other_side = await asyncio.create_subprocess_exec(
             *lab.exec("cb", sys.executable, str(WORKLOAD), stage.master["address"], str(seed),
                       "100", "2", str(seconds), json.dumps(keys.__dict__)),
-            stdout=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE, env=env)
     work = asyncio.create_task(run_workload(cluster.seeds(), seed, 0, CLIENTS, seconds, keys))
     await asyncio.sleep(FAULT_AT)
     fault_at = time.monotonic()
@@ -253,10 +272,17 @@ async def play(lab: Lab, cluster: FaultCluster, scenario: Scenario, seed: int) -
     checking = time.monotonic()
     verdicts = check(history)
     print(f"history in {saved}, checked in {time.monotonic() - checking:.1f}s")
+    victim = slots_of(shard)
     return Outcome(
+        failed_over=cluster.status().get("failover_count", 0) > failovers,
+        slowest=max((op.complete - op.invoke for op in worked
+                     if op.kind in ("set", "incr", "sadd") and not op.indeterminate
+                     and op.output != REFUSED and fault_at <= op.invoke <= fault_at + scenario.hold
+                     and key_slot(op.key.encode()) in victim), default=0.0),
         ops=len(worked),
         availability=sum(op.output not in (UNKNOWN, REFUSED) for op in worked) / len(worked),
-        unavailable=unavailability(history, fault_at, end),
+        unavailable=unavailability(history, [slots_of(s) for s in cluster.shards()],
+                                   fault_at, end),
         lost=lost_acknowledged(history, members), verdicts=verdicts,
         fault_at=fault_at, history=history)
 
@@ -303,6 +329,10 @@ def test_fault(cluster: FaultCluster, scenario: Scenario) -> None:
     outcome = asyncio.run(play(cluster.lab, cluster, scenario, seed))
     details = report(outcome, scenario, cluster.spec.durability, seed)
     assert outcome.ops > 100, details
+    # The fault took effect: a failover exactly when one is due, a slow disk seen.
+    assert outcome.failed_over == scenario.fails_over, details
+    if scenario.inject is slow_disk:
+        assert outcome.slowest >= FSYNC_DELAY_US / 1e6, details
     if cluster.spec.durability == "zero-loss":
         assert not outcome.lost, details
         assert outcome.linearizable, details

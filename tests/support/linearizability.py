@@ -52,7 +52,7 @@ class Op:
     @classmethod
     def from_json(cls, row: list[Any]) -> Op:
         client, key, kind, arg, output, invoke, complete = row
-        if kind == "smembers" and output != UNKNOWN:
+        if kind == "smembers" and output not in (UNKNOWN, REFUSED):
             output = frozenset(output)
         return cls(client, key, kind, arg, output, invoke,
                    math.inf if complete is None else complete)
