@@ -86,11 +86,15 @@ class Lab:
 
     def cut(self, host: str, others: Iterable[str]) -> None:
         """Drop everything between ``host`` and each of ``others`` (host names or
-        OUTSIDE), with rules in ``host``'s namespace only."""
+        OUTSIDE), with rules in ``host``'s namespace only, all at once (one
+        iptables-restore)."""
+        rules = ["*filter"]
         for other in others:
             address = self.addresses[other]
-            run(*self.exec(host, "iptables", "-I", "INPUT", "-s", address, "-j", "DROP"))
-            run(*self.exec(host, "iptables", "-I", "OUTPUT", "-d", address, "-j", "DROP"))
+            rules += [f"-I INPUT -s {address} -j DROP", f"-I OUTPUT -d {address} -j DROP"]
+        subprocess.run(self.exec(host, "iptables-restore", "--noflush"), check=True,
+                       capture_output=True, timeout=30, input="\n".join([*rules, "COMMIT", ""]),
+                       text=True)
 
     def heal(self) -> None:
         for host in self.hosts:

@@ -76,6 +76,7 @@ class ClusterClient:
         self.timeout = timeout
         self.slots: list[str | None] = [None] * 16384
         self.conns: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
+        self.last = ""  # the node the last command went to
 
     async def connection(self, address: str) -> tuple[asyncio.StreamReader,
                                                        asyncio.StreamWriter]:
@@ -124,6 +125,7 @@ class ClusterClient:
         assert address is not None
         asking = False
         for _ in range(5):
+            self.last = address
             reply = await self.raw(address, *args, asking=asking)
             asking = False
             if isinstance(reply, ReplyError):
@@ -195,16 +197,19 @@ class Worker:
         try:
             reply = await self.cluster.call(key, *args)
         except Unknown:
-            self.ops.append(Op(self.client, key, kind, arg, UNKNOWN, invoke, math.inf))
+            self.ops.append(Op(self.client, key, kind, arg, UNKNOWN, invoke, math.inf,
+                               self.cluster.last))
             await asyncio.sleep(BACKOFF)
             return
         complete = time.monotonic()
         if isinstance(reply, ReplyError):
             refused = str(reply).encode().startswith(REFUSALS)
             if refused:
-                self.ops.append(Op(self.client, key, kind, arg, REFUSED, invoke, complete))
+                self.ops.append(Op(self.client, key, kind, arg, REFUSED, invoke, complete,
+                                   self.cluster.last))
             else:
-                self.ops.append(Op(self.client, key, kind, arg, UNKNOWN, invoke, math.inf))
+                self.ops.append(Op(self.client, key, kind, arg, UNKNOWN, invoke, math.inf,
+                                   self.cluster.last))
             await asyncio.sleep(BACKOFF)
             return
         output: Any = reply
@@ -212,7 +217,8 @@ class Worker:
             output = int(reply)
         elif kind == "smembers":
             output = frozenset(reply)
-        self.ops.append(Op(self.client, key, kind, arg, output, invoke, complete))
+        self.ops.append(Op(self.client, key, kind, arg, output, invoke, complete,
+                           self.cluster.last))
 
 
 async def run_workload(seeds: list[str], seed: int, client_base: int, clients: int,

@@ -39,6 +39,7 @@ class Op:
     output: Any
     invoke: float
     complete: float
+    node: str = ""  # the node that answered, when known (for the report only)
 
     @property
     def indeterminate(self) -> bool:
@@ -47,15 +48,16 @@ class Op:
     def to_json(self) -> list[Any]:
         output = sorted(self.output) if isinstance(self.output, frozenset) else self.output
         complete = None if math.isinf(self.complete) else self.complete
-        return [self.client, self.key, self.kind, self.arg, output, self.invoke, complete]
+        return [self.client, self.key, self.kind, self.arg, output, self.invoke, complete,
+                self.node]
 
     @classmethod
     def from_json(cls, row: list[Any]) -> Op:
-        client, key, kind, arg, output, invoke, complete = row
+        client, key, kind, arg, output, invoke, complete, node = row
         if kind == "smembers" and output not in (UNKNOWN, REFUSED):
             output = frozenset(output)
         return cls(client, key, kind, arg, output, invoke,
-                   math.inf if complete is None else complete)
+                   math.inf if complete is None else complete, node)
 
 
 State = Hashable
@@ -237,7 +239,7 @@ def show(value: Any) -> str:
 def describe(op: Op) -> str:
     arg = "" if op.arg is None else f" {op.arg}"
     return (f"client {op.client} {op.kind.upper()} {op.key}{arg} -> {show(op.output)} "
-            f"[{op.invoke:.4f}, {op.complete:.4f}]")
+            f"[{op.invoke:.4f}, {op.complete:.4f}]{' at ' + op.node if op.node else ''}")
 
 
 def check(history: Iterable[Op], budget: int = 2_000_000) -> list[Verdict]:
