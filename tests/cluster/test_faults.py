@@ -149,11 +149,12 @@ async def slow_disk(stage: Stage) -> None:
 
 
 async def fast_disk(stage: Stage) -> None:
-    strace = stage.extra["strace"]
+    strace = stage.extra.get("strace")
+    if strace is None:
+        return  # the injection failed before strace started
     strace.send_signal(signal.SIGINT)  # detaches from the node
     strace.wait(20)
-    stage.extra["delayed"] = stage.extra["trace"].read_text().count("(DELAYED)")
-    print(f"{stage.extra['delayed']} fsyncs delayed")
+    print(f"{stage.extra['trace'].read_text().count('(DELAYED)')} fsyncs delayed")
     client = ClusterClient([])
     try:
         await client.raw(stage.master["address"], "CONFIG", "SET", "appendonly", "no")
@@ -173,13 +174,13 @@ class Scenario:
 
 SCENARIOS = [
     Scenario("kill -9 of a master", kill_master, nothing, 0.0, True),
-    Scenario("SIGSTOP/SIGCONT of a master", stop_master, continue_master, 4.0, True),
+    Scenario("SIGSTOP/SIGCONT of a master", stop_master, continue_master, 5.0, True),
     Scenario("kill -9 of the control plane", kill_control, restart_control, 3.0, False),
-    Scenario("a master cut from the control plane", cut_master_from_control, heal, 4.0, True),
+    Scenario("a master cut from the control plane", cut_master_from_control, heal, 5.0, True),
     Scenario("a master cut from its replica", cut_master_from_replica, heal, 3.0, False),
     Scenario("a replica cut from everything", cut_replica_from_everything, heal, 3.0, False),
     Scenario("a master cut off with some of its clients", cut_master_but_not_its_clients,
-             heal, 4.0, True, both_sides=True),
+             heal, 5.0, True, both_sides=True),
     Scenario("the control plane's clock jumps 60 s forward", jump_control_clock, nothing,
              2.0, False),
     Scenario("a slow disk under appendfsync always (fsync +100 ms)", slow_disk, fast_disk,
@@ -258,10 +259,12 @@ async def play(lab: Lab, cluster: FaultCluster, scenario: Scenario, seed: int) -
     work = asyncio.create_task(run_workload(cluster.seeds(), seed, 0, CLIENTS, seconds, keys))
     await asyncio.sleep(FAULT_AT)
     injecting = time.monotonic()
-    await scenario.inject(stage)
-    fault_at = time.monotonic()  # the fault is in place by now: a bound from above
-    await asyncio.sleep(scenario.hold)
-    await scenario.heal(stage)
+    try:
+        await scenario.inject(stage)
+        fault_at = time.monotonic()  # the fault is in place by now: a bound from above
+        await asyncio.sleep(scenario.hold)
+    finally:
+        await scenario.heal(stage)  # whatever happened: the next scenario starts whole
     history = await work
     if other_side is not None:
         stdout, _ = await asyncio.wait_for(other_side.communicate(), 60)
