@@ -33,6 +33,9 @@ Obj = dict[str, Any]
 APPLIED = "redslot.dev/applied"
 SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 REQUEST_TIMEOUT = 10.0
+# A watch that has said nothing for this long (the API server sends a bookmark about every
+# minute) is taken as dead: a connection lost without a reset is noticed this soon.
+WATCH_SILENCE = 150.0
 
 PLURALS = {
     "ConfigMap": "configmaps", "Secret": "secrets", "Service": "services",
@@ -87,8 +90,9 @@ async def load_configuration() -> kube_client.Configuration:
 
 
 async def connection_info(configuration: kube_client.Configuration) -> Any:
-    """The same credentials as a ``kopf.ConnectionInfo``, for kopf's login handler (what
-    ``kopf.login_via_client`` does for the synchronous client)."""
+    """The same credentials as a ``kopf.ConnectionInfo``, for kopf's login handler: what
+    ``kopf.login_via_async_client`` does, from this configuration rather than the library's
+    global default."""
     import kopf
 
     header = await configuration.get_api_key_with_prefix("BearerToken") or ""
@@ -97,7 +101,8 @@ async def connection_info(configuration: kube_client.Configuration) -> Any:
         server=str(configuration.host), ca_path=configuration.ssl_ca_cert,
         insecure=not configuration.verify_ssl, username=configuration.username or None,
         password=configuration.password or None, scheme=scheme or None, token=token or None,
-        certificate_path=configuration.cert_file, private_key_path=configuration.key_file)
+        certificate_path=configuration.cert_file, private_key_path=configuration.key_file,
+        proxy_url=configuration.proxy)
 
 
 class KubeApi:
@@ -131,7 +136,8 @@ class KubeApi:
     async def watch_pods(self, namespace: str, selector: str, resource_version: str,
                          seconds: int) -> AsyncIterator[tuple[str, Obj, str]]:
         """The pod events after ``resource_version``: (type, pod, resource version to go on
-        from), BOOKMARKs included; ends when the server closes the watch after ``seconds``.
+        from), BOOKMARKs included; ends when the server closes the watch after ``seconds``,
+        raises TimeoutError after ``WATCH_SILENCE`` without a line.
         Raises KubeError(410) once that version is too old (list again)."""
         core = kube_client.CoreV1Api(self.client)
 
@@ -147,7 +153,7 @@ class KubeApi:
             async for event in watch.stream(
                     list_pods, namespace, label_selector=selector,
                     resource_version=resource_version, allow_watch_bookmarks=True,
-                    timeout_seconds=seconds, _request_timeout=seconds + self.timeout):
+                    timeout_seconds=seconds, _request_timeout=(self.timeout, WATCH_SILENCE)):
                 yield event["type"], event["raw_object"], str(watch.resource_version or "")
         except ApiException as error:
             raise KubeError.of(error) from error
