@@ -9,6 +9,7 @@ openssl CLI so the tests need no extra Python dependency.
 from __future__ import annotations
 
 import ctypes
+import datetime
 import http.client
 import json
 import os
@@ -65,6 +66,16 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
 """
+
+# Every request made with a ServiceAccount's credentials (the operator's, never the
+# controllers', the fake kubelet's or kubectl's, which use certificates), at Metadata level:
+# who, which verb, which resource. What the API costs an operator is read from it
+# (``requests_by``).
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+    "rules": [{"level": "Metadata", "userGroups": ["system:serviceaccounts"]},
+              {"level": "None"}],
+}
 
 
 T = TypeVar("T")
@@ -126,6 +137,29 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -
         except ProcessLookupError:
             pass
         proc.wait(5)
+
+
+def requests_by(audit_log: Path, user: str, start: float, end: float) -> dict[str, int]:
+    """Count an audit log's requests (see ``KubeControlPlane.requests_by``)."""
+    counts: dict[str, int] = {}
+    seen: set[str] = set()
+    with open(audit_log) as handle:
+        for line in handle:
+            event = json.loads(line)
+            if event["user"].get("username") != user or event["auditID"] in seen:
+                continue
+            seen.add(event["auditID"])
+            received = datetime.datetime.fromisoformat(
+                event["requestReceivedTimestamp"].replace("Z", "+00:00")).timestamp()
+            if not start <= received < end:
+                continue
+            ref = event.get("objectRef") or {}
+            resource = ref.get("resource") or event.get("requestURI", "?").split("?")[0]
+            if ref.get("subresource"):
+                resource += "/" + ref["subresource"]
+            key = f"{event['verb']} {resource}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 class KubeAPI:
@@ -295,6 +329,15 @@ class KubeControlPlane:
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
+    @property
+    def audit_log(self) -> Path:
+        return self.workdir / "audit.log"
+
+    def requests_by(self, user: str, start: float, end: float) -> dict[str, int]:
+        """Requests ``user`` sent between the wall-clock times ``start`` and ``end``,
+        counted by "verb resource[/subresource]" (a watch counts once, when it starts)."""
+        return requests_by(self.audit_log, user, start, end)
+
     def start(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         certs = self.certs = Certificates(self.workdir / "pki")
@@ -305,6 +348,8 @@ class KubeControlPlane:
                          certs.controller_manager_cert, certs.controller_manager_key,
                          "system:kube-controller-manager")
 
+        audit_policy = self.workdir / "audit-policy.json"
+        audit_policy.write_text(json.dumps(AUDIT_POLICY))
         etcd_port, peer_port = free_port(), free_port()
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"
@@ -338,6 +383,8 @@ class KubeControlPlane:
             # endpoint, which validation refuses (loopback): it would retry forever.
             "--endpoint-reconciler-type", "none",
             "--profiling=false",
+            "--audit-policy-file", str(audit_policy),
+            "--audit-log-path", str(self.audit_log), "--audit-log-format", "json",
         ])
         apiserver_context = self.ssl_context()
         self._wait("kube-apiserver", deadline,

@@ -428,6 +428,28 @@ def test_a_standalone_operator_acts_without_peering(
         operator.stop()
 
 
+IDLE_WINDOW = 30.0
+IDLE_REQUESTS_MAX = 15  # in the window; listing pods at every idle pass made 30 lists alone
+
+
+def test_an_idle_ready_cluster_costs_the_api_server_no_pod_list(
+        deployed: tuple[Kube, str, Operator]) -> None:
+    """The operator watches its pods: once Ready and idle it lists none, and its other
+    requests (peering, the Secrets' resync) stay few. Counted from the API server's audit
+    log of the operator's ServiceAccount."""
+    kube, namespace, operator = deployed
+    create_ready(kube, namespace, operator, "quiet", 1)
+    time.sleep(5.0)
+    start = time.time()
+    time.sleep(IDLE_WINDOW)
+    counts = kube.plane.requests_by(f"system:serviceaccount:{namespace}:redslot-operator",
+                                    start, time.time())
+    print(f"   [idle] operator requests in {IDLE_WINDOW:.0f} s: {counts}")
+    assert counts.get("list pods", 0) == 0, counts
+    assert sum(counts.values()) <= IDLE_REQUESTS_MAX, counts
+    assert (get_cluster(kube, namespace, "quiet").get("status") or {})["phase"] == "Ready"
+
+
 def credential_phases(kube: Kube, namespace: str, name: str) -> dict[str, str]:
     status = get_cluster(kube, namespace, name).get("status") or {}
     return {c["user"]: c["phase"] for c in status.get("credentials") or []}

@@ -5,14 +5,23 @@ ordinal ``i`` of StatefulSet ``<cluster>-shard-N``. A node's address is its pod'
 (``announce: PodIP``) or its stable DNS name (``announce: Hostname``); when a pod comes back
 with a new IP the record follows it, and the node, found again by its node id kept on its
 volume, gets the new table.
+
+The pods are watched, not listed at every pass: one list when the fleet starts (and again
+only when the API server says the watch's version is too old, 410 Gone), then one watch at
+a time that the API server closes every ``WATCH_SECONDS`` and that is resumed from its last
+resource version (bookmarks keep that version fresh while nothing changes). A watch that
+breaks (the API server away) is retried with a growing delay and resumed where it was; the
+passes meanwhile work with the last pods seen. A change to a pod starts a pass at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..model.record import NodeRecord
@@ -30,8 +39,13 @@ from .objects import (
 
 log = logging.getLogger("redslot.k8s")
 
-REAPPLY_SECONDS = 30.0  # objects are re-applied this often even unchanged, to undo drift
+# Objects are re-applied this often even unchanged, to undo drift (an owned object deleted
+# or its applied annotation edited): one GET each, so an idle cluster's check stays cheap.
+REAPPLY_SECONDS = 300.0
 SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
+WATCH_SECONDS = 300  # the API server ends each pod watch after this; it is resumed
+RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # between failed watches, then the last again
+SYNC_TIMEOUT = 15.0  # a pass waits this long for the first list of pods
 
 
 def split_node(name: str) -> tuple[str, int]:
@@ -54,10 +68,15 @@ class Pod:
 
 
 class KubeFleet:
-    def __init__(self, api: KubeApi, cluster: Cluster) -> None:
+    def __init__(self, api: KubeApi, cluster: Cluster,
+                 on_change: Callable[[], None] = lambda: None) -> None:
         self.api = api
         self.cluster = cluster
+        self.on_change = on_change  # a pod changed (the reconciler's nudge)
         self.pods: dict[str, Pod] = {}  # by node name
+        self.seen: dict[str, Pod] = {}  # by pod name, as the watch tells
+        self.synced = asyncio.Event()
+        self.watcher: asyncio.Task[None] | None = None
         self.applied: dict[str, tuple[str, float]] = {}  # object key -> (digest, when)
         self.sizes: dict[str, int] = {}
         self.known: set[str] = set()  # node names the record had at the last ensure
@@ -138,13 +157,64 @@ class KubeFleet:
             sizes[shard] = max(sizes.get(shard, 0), ordinal + 1)
         return sizes
 
-    async def refresh(self, nodes: list[NodeRecord]) -> None:
-        """Pods as they are now; each node's address follows its pod."""
+    # --- the pod watch ---
+
+    async def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watcher
+            self.watcher = None
+
+    async def follow_pods(self) -> None:
+        """Keep ``seen`` as the API server has the cluster's pods, until cancelled."""
         cluster = self.cluster
-        pods = await self.api.list("v1", "Pod", cluster.namespace, cluster.label_selector())
+        version = ""
+        failures = 0
+        while True:
+            try:
+                if not version:
+                    items, version = await self.api.list_with_version(
+                        "v1", "Pod", cluster.namespace, cluster.label_selector())
+                    self.seen = {pod.name: pod for pod in map(Pod, items)}
+                    self.synced.set()
+                    self.on_change()
+                async for kind, obj, reached in self.api.watch_pods(
+                        cluster.namespace, cluster.label_selector(), version, WATCH_SECONDS):
+                    version = reached or version
+                    failures = 0
+                    if kind == "BOOKMARK":
+                        continue
+                    pod = Pod(obj)
+                    if kind == "DELETED":
+                        self.seen.pop(pod.name, None)
+                    else:
+                        self.seen[pod.name] = pod
+                    self.on_change()
+                failures = 0
+            except KubeError as error:
+                if error.status == 410:
+                    log.info("%s: pod watch expired: listing again", cluster.name)
+                    version = ""
+                    continue
+                failures += 1
+                log.warning("%s: pod watch failed: %s", cluster.name, error)
+            except Exception as error:  # the watch must outlive anything the network does
+                failures += 1
+                log.warning("%s: pod watch broke (%s: %s): resumed soon", cluster.name,
+                            type(error).__name__, error)
+            if failures:
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])
+
+    async def refresh(self, nodes: list[NodeRecord]) -> None:
+        """Pods as the watch has them (the first pass waits for the first list); each
+        node's address follows its pod."""
+        cluster = self.cluster
+        if self.watcher is None:
+            self.watcher = asyncio.get_running_loop().create_task(self.follow_pods())
+        await asyncio.wait_for(self.synced.wait(), SYNC_TIMEOUT)
         self.pods = {}
-        for obj in pods:
-            pod = Pod(obj)
+        for pod in self.seen.values():
             owner = cluster.node_of_pod(pod.name)
             if owner is not None:
                 self.pods[owner] = pod

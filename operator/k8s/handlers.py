@@ -10,7 +10,8 @@ garbage collector, and the PVCs to the retention policy.
 What every handler needs to know of the operator (its scope, the default node image, the
 credentials kopf logged in with) travels in kopf's ``memo``, as kopf recommends: the
 operator's memo is made by ``operator_memo`` and handed to ``kopf.operator``, the login
-handler adds the credentials to it, and kopf copies it into each RedisCluster's own memo.
+handler adds the client configuration to it, and kopf copies it into each RedisCluster's own
+memo.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import kopf
 
 from ..control.reconciler import Reconciler
-from .api import KubeApi
+from .api import KubeApi, connection_info, load_configuration
 from .certificates import Certificates, TlsNotReady
 from .credentials import Credentials
 from .fleet import KubeFleet, ensure_password
@@ -35,7 +36,7 @@ log = logging.getLogger("redslot.k8s")
 
 def operator_memo(*, namespaced: bool, default_image: str) -> kopf.Memo:
     """``namespaced``: watching named namespaces with a namespaced Role; ``default_image``:
-    the node image of clusters that name none. The login handler adds ``connection``.
+    the node image of clusters that name none. The login handler adds ``configuration``.
     ``secret_watchers`` (shared by every resource's copy of the memo) maps a Secret's
     (namespace, name) to the clusters to wake when it changes."""
     return kopf.Memo(namespaced=namespaced, default_image=default_image, secret_watchers={})
@@ -57,12 +58,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 
 
 @kopf.on.login()
-def login(memo: kopf.Memo, **kwargs: Any) -> Any:
-    """The credentials go in the operator's memo too, for the operator's own API client:
-    kopf logs in before it watches, so every RedisCluster's memo gets them."""
-    info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-    memo.connection = info
-    return info
+async def login(memo: kopf.Memo, **_: Any) -> Any:
+    """kubernetes_asyncio's loaders find the credentials (the pod's ServiceAccount, else
+    the kubeconfig); kopf gets the same ones, and the configuration goes in the operator's
+    memo for the operator's own client: kopf logs in before it watches, so every
+    RedisCluster's memo gets it. kopf logs in again when the API server refuses its token,
+    which re-reads a rotated ServiceAccount token."""
+    configuration = await load_configuration()
+    memo.configuration = configuration
+    return await connection_info(configuration)
 
 
 def checked(spec: Any, memo: kopf.Memo) -> None:
@@ -115,7 +119,8 @@ def secret_changed(name: str, namespace: str | None, memo: Any, **_: Any) -> Non
 async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid: str,
                     body: Any, logger: Any, memo: kopf.Memo, **_: Any) -> None:
     """Run the control loop for one RedisCluster until it is deleted or the operator stops."""
-    api = KubeApi.from_connection_info(memo.connection)
+    api = KubeApi(memo.configuration)
+    fleet: KubeFleet | None = None
     try:
         try:
             spec = parse_spec(dict(body.get("spec") or {}), memo.default_image)
@@ -131,8 +136,10 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
             raise kopf.TemporaryError(str(error), delay=5) from error
         password = await credentials.start(await ensure_password(api, cluster))
         store = KubeStore(api, cluster, body, memo.default_image, credentials)
-        reconciler = Reconciler(KubeFleet(api, cluster), store, password=password, tls=tls,
+        fleet = KubeFleet(api, cluster)
+        reconciler = Reconciler(fleet, store, password=password, tls=tls,
                                 access=[credentials, certificates])
+        fleet.on_change = reconciler.nudge
         stop = asyncio.Event()
 
         async def follow_stopped() -> None:
@@ -151,4 +158,6 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
             store.metrics.forget()
         logger.info("control loop for %s/%s stopped (%s)", namespace, name, stopped.reason)
     finally:
+        if fleet is not None:
+            await fleet.close()
         await api.close()

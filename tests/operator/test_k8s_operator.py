@@ -14,7 +14,6 @@ import json
 import logging
 from typing import Any
 
-import kopf
 import pytest
 import pytest_asyncio
 from redslot.operator.k8s import handlers
@@ -45,7 +44,7 @@ async def api(kmock: Any) -> Any:
         kind="CustomResourceDefinition", namespaced=False, verbs=VERBS)
     kmock.resources["redslot.dev/v1alpha1/redisclusters"] = kmock.ResourceInfo(
         kind="RedisCluster", namespaced=True, subresources={"status"}, verbs=VERBS)
-    client = KubeApi(str(kmock.url))
+    client = KubeApi.at(str(kmock.url))
     yield client
     await client.close()
 
@@ -87,7 +86,7 @@ async def test_fleet_makes_a_statefulset_per_shard_sized_by_its_members(api: Kub
     assert config is not None and "cluster-enabled yes" in config["data"]["redslot.conf"]
 
 
-async def test_nodes_follow_their_pods_ips(api: KubeApi) -> None:
+async def test_nodes_follow_their_pods_ips_as_the_pod_watch_tells(api: KubeApi) -> None:
     fleet = KubeFleet(api, make_cluster())
     node = NodeRecord("shard-0-0", fleet.allocate("shard-0-0", set()))
     assert node.address == "cache-shard-0-0.cache-nodes.prod.svc:6379"
@@ -98,20 +97,36 @@ async def test_nodes_follow_their_pods_ips(api: KubeApi) -> None:
                              "finalizers": ["test/hold"]},
                 "spec": {}, "status": {"phase": "Running", "podIP": ip}}
 
-    await api.create(pod("10.0.0.7"))
-    await fleet.ensure([node])
-    assert node.address == "10.0.0.7:6379"
-    # Rescheduled: while the pod is being deleted the last address stays...
-    await api.delete("v1", "Pod", "prod", "cache-shard-0-0")
-    gone = await api.get("v1", "Pod", "prod", "cache-shard-0-0")
-    assert gone is not None and gone["metadata"]["deletionTimestamp"]
-    await fleet.ensure([node])
-    assert node.address == "10.0.0.7:6379"
-    # ...and the new pod's IP is taken as soon as it has one.
-    await api.patch("v1", "Pod", "prod", "cache-shard-0-0", {"metadata": {"finalizers": []}})
-    await api.create(pod("10.0.0.9"))
-    await fleet.ensure([node])
-    assert node.address == "10.0.0.9:6379"
+    async def address_after_watch(wanted: str) -> str:
+        """Passes until the watch has delivered the change (or 5 s)."""
+        for _ in range(50):
+            await fleet.ensure([node])
+            if node.address == wanted:
+                break
+            await asyncio.sleep(0.1)
+        return node.address
+
+    try:
+        await api.create(pod("10.0.0.7"))
+        assert await address_after_watch("10.0.0.7:6379") == "10.0.0.7:6379"
+        # Rescheduled: while the pod is being deleted the last address stays...
+        await api.delete("v1", "Pod", "prod", "cache-shard-0-0")
+        gone = await api.get("v1", "Pod", "prod", "cache-shard-0-0")
+        assert gone is not None and gone["metadata"]["deletionTimestamp"]
+        for _ in range(50):
+            await fleet.ensure([node])
+            if fleet.pods["shard-0-0"].deleting:
+                break
+            await asyncio.sleep(0.1)
+        assert fleet.pods["shard-0-0"].deleting
+        assert node.address == "10.0.0.7:6379"
+        # ...and the new pod's IP is taken as soon as it has one.
+        await api.patch("v1", "Pod", "prod", "cache-shard-0-0",
+                        {"metadata": {"finalizers": []}})
+        await api.create(pod("10.0.0.9"))
+        assert await address_after_watch("10.0.0.9:6379") == "10.0.0.9:6379"
+    finally:
+        await fleet.close()
 
 
 async def test_retiring_shrinks_statefulsets_and_drops_volumes(api: KubeApi) -> None:
@@ -219,7 +234,7 @@ async def test_daemon_builds_the_cluster_objects_and_reports_forming(api: KubeAp
             "spec": {"shards": 3, "replicasPerShard": 1, "image": "redslot:1"}}
     await api.create(body)
     memo = handlers.operator_memo(namespaced=True, default_image="")
-    memo.connection = kopf.ConnectionInfo(server=str(kmock.url))
+    memo.configuration = api.configuration
     stopped = Stopped()
     daemon = asyncio.create_task(handlers.reconcile(
         stopped=stopped, name="cache", namespace="prod", uid="uid-1", body=body,
