@@ -449,3 +449,20 @@ def test_a_replica_ahead_of_its_restarted_masters_snapshot_resyncs_fully(kind: s
         for proc in (replica_again, again, replica, master):
             if proc is not None:
                 proc.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "redslot"])
+def test_a_replica_connects_from_its_bind_source_addr(kind: str) -> None:
+    """Two replicas on one host with one listening port are told apart by their address,
+    which bind-source-addr sets (a pod's own address)."""
+    master = start_kind(kind, "--protected-mode", "no")  # Redis admits only 127.0.0.1 else
+    replica = start_kind(kind, "--bind-source-addr", "127.0.0.2", "--replicaof",
+                         "127.0.0.1", str(master.port))
+    try:
+        m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+        until(lambda: linked(r))
+        assert m.info("replication")["slave0"]["ip"] == "127.0.0.2"
+        assert r.config_get("bind-source-addr") == {"bind-source-addr": "127.0.0.2"}
+    finally:
+        replica.stop()
+        master.stop()
