@@ -198,6 +198,9 @@ class Reconciler:
     def spec_changed(self) -> bool:
         try:
             return self.store.load_spec() != self.spec
+        except RecordSuperseded as taken:
+            self.adopt(taken.record)
+            return True
         except Exception:  # a spec that does not load: the pass reports why
             return True
 

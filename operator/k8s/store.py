@@ -21,6 +21,7 @@ version is stored, and only stored decisions reach the nodes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime
 import json
 import logging
@@ -174,11 +175,21 @@ class KubeStore:
         # keeps the stored record for the control loop's next save or flush.
         self.version: str | None = (body.get("metadata") or {}).get("resourceVersion")
         self.superseded: RecordSuperseded | None = None
+        # The records this store read or wrote lately: kopf's view of the object lags the
+        # writes, so an older one of these in it is not another operator's.
+        self.ours: collections.deque[str] = collections.deque(maxlen=64)
         self.metrics = ClusterMetrics(f"{cluster.namespace}/{cluster.name}")
 
     # --- the Store protocol ---
 
     def load_spec(self) -> Spec:
+        """The spec, from kopf's view of the object; raises RecordSuperseded when that
+        view shows a record this store neither read nor wrote (another operator's), so an
+        operator that writes nothing notices its successor within a pass as well."""
+        stored = (self.body.get("status") or {}).get("record")
+        if stored and stored != self.saved_record and stored not in self.ours:
+            self.adopt(stored, (self.body.get("metadata") or {}).get("resourceVersion"))
+            self.raise_superseded()
         self.generation = int(self.body.get("metadata", {}).get("generation") or 0)
         self.cluster.spec = parse_spec(dict(self.body.get("spec") or {}), self.default_image)
         return self.cluster.spec.control()
@@ -188,6 +199,7 @@ class KubeStore:
         if not raw:
             return None
         self.saved_record = raw
+        self.ours.append(raw)
         record = Record.from_json(json.loads(raw))
         self.events_posted = list(record.events)
         return record
@@ -235,11 +247,24 @@ class KubeStore:
                 raise
             if "record" in patch:
                 self.saved_record = patch["record"]
+                self.ours.append(patch["record"])
                 for entry in posting:
                     self.spawn(self.post_event(entry))
             if "phase" in patch:
                 self.saved_status = dict(self.status)
                 self.status_written = time.monotonic()
+
+    def adopt(self, stored: str, version: str | None) -> None:
+        """Another operator's record is the stored one: what this store had pending is
+        dropped, and the control loop gets the stored record (RecordSuperseded)."""
+        record = Record.from_json(json.loads(stored))
+        self.saved_record = stored
+        self.ours.append(stored)
+        self.version = version
+        self.record_json = None
+        self.events_posted = list(record.events)
+        self.unposted = []
+        self.superseded = RecordSuperseded(record)
 
     def raise_superseded(self) -> None:
         taken, self.superseded = self.superseded, None
@@ -267,12 +292,8 @@ class KubeStore:
                 self.version = current["metadata"].get("resourceVersion")
                 theirs = (current.get("status") or {}).get("record")
                 if theirs and theirs != self.saved_record:
-                    self.saved_record = theirs
-                    self.record_json = None
-                    record = Record.from_json(json.loads(theirs))
-                    self.events_posted = list(record.events)
-                    self.unposted = []
-                    raise RecordSuperseded(record) from None
+                    self.adopt(theirs, self.version)
+                    self.raise_superseded()
                 continue
             self.version = ((patched or {}).get("metadata") or {}).get("resourceVersion")
             return
