@@ -285,6 +285,7 @@ class KubeControlPlane:
         self.start_timeout = start_timeout
         self.workdir = Path(tempfile.mkdtemp(prefix="redslot-kube-"))
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.argv: dict[str, list[str]] = {}  # how each process was started, to start it again
         self.api_port = free_port()
         self.server = f"https://127.0.0.1:{self.api_port}"
         self.kubeconfig = self.workdir / "admin.kubeconfig"
@@ -417,8 +418,21 @@ class KubeControlPlane:
             f"{self.server}/api/v1/namespaces/default/serviceaccounts/default",
             apiserver_context) == 200)
 
+    def stop_apiserver(self) -> None:
+        """The API going away (etcd and the data in it stay): every client's calls fail
+        with connection refused until ``start_apiserver``."""
+        stop_process(self.processes["kube-apiserver"])
+
+    def start_apiserver(self) -> None:
+        """The same kube-apiserver again (same port, certificates and etcd), once ready."""
+        self._spawn("kube-apiserver", self.argv["kube-apiserver"])
+        context = self.ssl_context()
+        self._wait("kube-apiserver", time.monotonic() + self.start_timeout,
+                   lambda: self._get(f"{self.server}/readyz", context) == 200)
+
     def _spawn(self, name: str, args: list[str]) -> None:
-        with open(self.log_path(name), "wb") as log:
+        self.argv[name] = args
+        with open(self.log_path(name), "ab") as log:
             self.processes[name] = subprocess.Popen(
                 [str(self.bin_dir / name), *args], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True,

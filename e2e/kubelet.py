@@ -385,7 +385,8 @@ class FakeKubelet:
         if argv[:1] == ["redslot"]:
             argv = [sys.executable, "-m", "redslot.cli", *argv[1:]]
             if argv[3:4] == ["node"]:
-                argv += ["--bind", inc.ip]
+                # A pod has an address of its own, for what it connects to as well.
+                argv += ["--bind", inc.ip, "--bind-source-addr", inc.ip]
         env = dict(os.environ, HOSTNAME=inc.name, **self._env(pod, container, inc))
         cwd = local_path(container.get("workingDir", "")) or str(inc.dir)
         log = open(inc.dir / f"{container['name']}.log", "ab")

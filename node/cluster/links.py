@@ -30,6 +30,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
+from ..base.outgoing import connect
 from ..protocol.command import encode_command
 from .internal_clients import PEER_NAME
 from .state import ClusterNode, ClusterState, now_ms
@@ -186,7 +187,8 @@ class Links:
             node.link_created = now_ms()
         tls = self.server.tls_client if self.server.config["tls-cluster"] else None
         link.reader, link.writer = await asyncio.wait_for(
-            asyncio.open_connection(node.ip or "127.0.0.1", node.port, ssl=tls), timeout)
+            connect(node.ip or "127.0.0.1", node.port, self.server.config["bind-source-addr"],
+                    tls), timeout)
         link.address = (node.ip, node.port)
         link.tls = tls is not None
         link.pushed_version = -1  # a new connection starts with our whole table

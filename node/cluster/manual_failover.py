@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..base.outgoing import connect
 from ..protocol.command import encode_command
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ async def manual_failover(server: Server, master: ClusterNode, take_over: Callab
     try:
         tls = server.tls_client if server.config["tls-cluster"] else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(master.ip, master.port, ssl=tls), MF_TIMEOUT)
+            connect(master.ip, master.port, server.config["bind-source-addr"], tls),
+            MF_TIMEOUT)
 
         async def ask(*args: bytes) -> bytes:
             assert writer is not None

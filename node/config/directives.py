@@ -711,7 +711,7 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("oom-score-adj-values", OOM_VALUES, "0 200 800", inert=True, doc="Checked as Redis checks it; no effect."),
     Directive("ignore-warnings", STRING, "", inert=True, doc="Accepted; no effect."),
     Directive("socket-mark-id", int_kind(0, 2**32 - 1), "0", mutable=False, inert=True, doc="Accepted; no effect."),
-    Directive("bind-source-addr", STRING, "", inert=True, doc="Accepted; no effect (outgoing links use the system's choice of address)."),
+    Directive("bind-source-addr", STRING, "", doc="Source address of the node's outgoing links (replication, cluster bus), bound best effort as Redis does; empty: the system's choice."),
     Directive("server_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect (pin the process with taskset or the pod's CPU manager)."),
     Directive("bio_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),
     Directive("aof_rewrite_cpulist", STRING, "", mutable=False, inert=True, doc="Accepted; no effect."),

@@ -11,8 +11,9 @@ of each outstanding: scrapes arriving meanwhile share the one asked).
   snapshot is served with ``redis_up 0``, as redis_exporter reports a Redis it cannot reach.
 - ``/healthz``: 200 while the node answered within HEALTHY_WITHIN seconds, else 503.
 - ``/readyz``: asks STATUS now (waiting SNAPSHOT_WAIT seconds at most); 200 when the node's
-  last answer gave no reason to wait (loaded, not held by cluster-await-confirm) and it
-  answered within HEALTHY_WITHIN seconds; else 503 and the reason.
+  last answer gave no reason to wait (loaded, not held by cluster-await-confirm, not fenced
+  by an expired or never granted lease under cluster-lease-fencing) and it answered within
+  HEALTHY_WITHIN seconds; else 503 and the reason.
 
 It runs in the SCHED_IDLE scheduling class: on a core the node keeps busy, the scheduler
 runs the exporter's millisecond of work per scrape only in the node's gaps (it still gets a

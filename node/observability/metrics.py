@@ -63,6 +63,9 @@ def not_ready_reason(server: Server) -> str:
     state = server.cluster
     if state is not None and state.held:
         return "held by cluster-await-confirm: waiting for CLUSTER SETTOPOLOGY"
+    if state is not None and not state.lease.valid():
+        # Fenced (cluster-lease-fencing): every keyed command gets CLUSTERDOWN.
+        return f"fenced: {state.lease.fence_reason(False)}"
     return ""
 
 

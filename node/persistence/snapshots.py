@@ -299,7 +299,8 @@ class Snapshots:
         server.log_notice(f"DB loaded from disk: {time.time() - progress.start:.3f} seconds")
         repl = progress.replication
         if "repl-id" in repl and repl.get("repl-offset", "").isdigit():
-            server.replication.restore(repl["repl-id"], int(repl["repl-offset"]))
+            server.replication.restore(repl["repl-id"], int(repl["repl-offset"]),
+                                       server.i_am_master())
         return True
 
     # --- INFO persistence ---

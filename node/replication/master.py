@@ -423,15 +423,27 @@ class Replication:
 
     # --- promotion ---
 
-    def restore(self, replid: str, offset: int) -> None:
-        """The replication history a snapshot recorded (loadDataFromDisk): a restarted node
-        continues it, so its replicas, or its master, can resynchronise partially."""
-        self.replid = replid
+    def restore(self, replid: str, offset: int, master: bool) -> None:
+        """The replication history a snapshot recorded (loadDataFromDisk), so that a
+        restarted node's replicas, or its master, can resynchronise partially.
+
+        A replica takes the id back as its own: its master decides what follows. A master
+        keeps it only as ``replid2``, valid up to the snapshot's offset, and writes on under
+        a fresh id, as Redis does: its replicas may hold writes past the snapshot that this
+        restart lost, and the new writes at those offsets are another history. Under the
+        old id, a replica that was ahead would continue from the wrong bytes once the new
+        stream passed its offset; under replid2 it gets a full resync."""
+        if master:
+            self.replid2 = replid
+            self.second_offset = offset + 1
+        else:
+            self.replid = replid
         prop = self.server.propagation
         prop.offset = prop.written = offset
         prop.backlog = None
         prop.start(self.server.config["repl-backlog-size"])
-        self.server.log_notice(f"Restored replication ID {replid} and offset {offset}")
+        self.server.log_notice(f"Restored replication ID {replid} and offset {offset}"
+                               + (" as the previous ID" if master else ""))
 
     # --- FAILOVER (failover.py) ---
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..base.outgoing import connect
 from ..keyspace.database import EXPIRY_HIDE, EXPIRY_KEEP
 from ..keyspace.propagation import Backlog
 from ..protocol.command import encode_command
@@ -105,7 +106,7 @@ class MasterLink:
         use_tls = config["tls-replication"] or (config["cluster-enabled"] and config["tls-cluster"])
         tls = server.tls_client if use_tls else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=tls), timeout)
+            connect(self.host, self.port, config["bind-source-addr"], tls), timeout)
         self.writer = writer
         server.log_notice("MASTER <-> REPLICA sync started")
 

@@ -325,6 +325,13 @@ class Server:
         self.write_guard = ((self.replication.link is not None and cfg["replica-read-only"])
                             or cfg["min-replicas-to-write"] > 0)
 
+    def i_am_master(self) -> bool:
+        """iAmMaster: in cluster mode the role of its own row (nodes.conf, read before the
+        data is), else not following a master."""
+        if self.cluster is not None:
+            return self.cluster.myself.is_master
+        return self.replication.link is None
+
     def demote(self, host: str, port: int, failover: bool = False) -> None:
         """replicationSetMaster: follow ``host:port`` (our own history offered for PSYNC;
         with ``failover``, a PSYNC FAILOVER that makes that replica our master)."""

@@ -34,6 +34,7 @@ class NodeView:
     current_epoch: int = 0
     cluster_ok: bool = False
     replid: str = ""
+    replid2: str = ""  # the history before: a restarted master keeps its old id here
     offset: int = 0
     link_up: bool = False  # a replica's link to its master
     last_io_seconds: int = -1  # a replica's seconds since its master last sent anything
@@ -99,6 +100,7 @@ def read_myself(nodes_text: bytes, view: NodeView) -> None:
 
 def read_replication(info: dict[str, str], view: NodeView) -> None:
     view.replid = info.get("master_replid", "")
+    view.replid2 = info.get("master_replid2", "")
     view.offset = int(info.get("master_repl_offset", 0) or 0)
     if info.get("role") == "slave":
         view.link_up = info.get("master_link_status") == "up"

@@ -87,7 +87,10 @@ class Healing:
         reachable = [v for v in replicas if v.reachable and not (v.held and v.topology_epoch == 0)]
         if not replicas:
             return False  # nothing to compare with: confirmed with the data it has
-        if reachable and all(v.replid == view.replid and v.offset <= view.offset
+        # A master restarted from its snapshot writes on under a new id, its old one kept
+        # as replid2 (loadDataFromDisk): replicas still on that one continue its history.
+        history = (view.replid, view.replid2)
+        if reachable and all(v.replid in history and v.offset <= view.offset
                              for v in reachable) and view.offset > 0:
             return False  # a clean restart: its data is the newest there is
         best = failover_candidate(replica_states(ctx, shard), spec.acks_required)

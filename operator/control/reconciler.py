@@ -89,8 +89,21 @@ class Access(Protocol):
     async def sync(self, ctx: Context) -> None: ...
 
 
+class RecordSuperseded(Exception):
+    """The stored record was written by someone else since this loop last read or wrote it
+    (a second operator that ran beside this one): ``record`` is the stored one. Whatever
+    this loop decided since was never pushed to a node (pushes wait for the store), so it
+    adopts the stored record and decides again from there."""
+
+    def __init__(self, record: Record) -> None:
+        super().__init__("the record was written by another control loop")
+        self.record = record
+
+
 class Store(Protocol):
-    """Where the spec is read and the record and status are kept."""
+    """Where the spec is read and the record and status are kept. A store shared by
+    several control loops refuses a write based on a record that another one changed
+    (RecordSuperseded, from ``flush`` or ``save_record``)."""
 
     def load_spec(self) -> Spec: ...
 
@@ -138,6 +151,8 @@ class Reconciler:
                 try:
                     await self.step()
                     self.last_error = ""
+                except RecordSuperseded as taken:
+                    self.adopt(taken.record)
                 except Exception as exc:  # a failed pass is retried; the loop never dies
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("reconcile pass failed")
@@ -150,6 +165,13 @@ class Reconciler:
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         await self.close()
+
+    def adopt(self, record: Record) -> None:
+        """Take the stored record over this loop's own, which lost the race to store it."""
+        log.warning("the stored record changed under this control loop (another operator "
+                    "wrote it): taking it over, epoch %d -> %d", self.record.epoch, record.epoch)
+        self.record = record
+        self.last_error = "the record was written by another control loop; reloaded"
 
     def quiet(self) -> bool:
         """Nothing in progress that the next pass must follow closely."""
@@ -176,6 +198,9 @@ class Reconciler:
     def spec_changed(self) -> bool:
         try:
             return self.store.load_spec() != self.spec
+        except RecordSuperseded as taken:
+            self.adopt(taken.record)
+            return True
         except Exception:  # a spec that does not load: the pass reports why
             return True
 

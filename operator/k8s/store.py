@@ -7,11 +7,21 @@ go out as status merge patches from a background task; the reconciler waits for 
 (``flush``) before it pushes a table to the nodes, so no node ever acts on a decision that
 a restarted operator would not find in the record. New record events become Kubernetes
 Events on the resource.
+
+Every write names the resourceVersion it was based on, so the API server refuses it
+(409) when the object changed since. Most changes are not the record's (kopf's own
+annotations, a spec edit): the write is made again on the new version. But when the
+stored record is not the one this store last read or wrote, another operator wrote it
+(kopf peering keeps one operator active, yet one that lost its peering entry runs on
+beside its successor until it notices): the write is dropped and RecordSuperseded hands
+the stored record to the control loop, so of two operators only one decision per record
+version is stored, and only stored decisions reach the nodes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime
 import json
 import logging
@@ -21,8 +31,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..control.metrics import ClusterMetrics
+from ..control.reconciler import RecordSuperseded
 from ..model.record import Record, Spec
-from .api import KubeApi
+from .api import KubeApi, KubeError
 from .objects import API_VERSION, KIND, Cluster
 from .settings import parse_spec
 
@@ -156,14 +167,29 @@ class KubeStore:
         self.saved_status: dict[str, Any] = {}
         self.status_written = 0.0
         self.events_posted: list[str] = []
+        self.unposted: list[str] = []  # events of records saved but not yet stored
         self.lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
         self.error = ""
+        # The object's version the next write is based on; a refused background write
+        # keeps the stored record for the control loop's next save or flush.
+        self.version: str | None = (body.get("metadata") or {}).get("resourceVersion")
+        self.superseded: RecordSuperseded | None = None
+        # The records this store read or wrote lately: kopf's view of the object lags the
+        # writes, so an older one of these in it is not another operator's.
+        self.ours: collections.deque[str] = collections.deque(maxlen=64)
         self.metrics = ClusterMetrics(f"{cluster.namespace}/{cluster.name}")
 
     # --- the Store protocol ---
 
     def load_spec(self) -> Spec:
+        """The spec, from kopf's view of the object; raises RecordSuperseded when that
+        view shows a record this store neither read nor wrote (another operator's), so an
+        operator that writes nothing notices its successor within a pass as well."""
+        stored = (self.body.get("status") or {}).get("record")
+        if stored and stored != self.saved_record and stored not in self.ours:
+            self.adopt(stored, (self.body.get("metadata") or {}).get("resourceVersion"))
+            self.raise_superseded()
         self.generation = int(self.body.get("metadata", {}).get("generation") or 0)
         self.cluster.spec = parse_spec(dict(self.body.get("spec") or {}), self.default_image)
         return self.cluster.spec.control()
@@ -173,18 +199,18 @@ class KubeStore:
         if not raw:
             return None
         self.saved_record = raw
+        self.ours.append(raw)
         record = Record.from_json(json.loads(raw))
         self.events_posted = list(record.events)
         return record
 
     def save_record(self, record: Record) -> None:
+        self.raise_superseded()
         self.record_json = json.dumps(record.to_json(), sort_keys=True, separators=(",", ":"))
         fresh = record.events
         if fresh != self.events_posted:
-            new = new_entries(self.events_posted, fresh)
+            self.unposted += new_entries(self.events_posted, fresh)
             self.events_posted = list(fresh)
-            for entry in new:
-                self.spawn(self.post_event(entry))
         self.schedule()
 
     def publish(self, status: dict[str, Any]) -> None:
@@ -199,6 +225,7 @@ class KubeStore:
     async def flush(self) -> None:
         """Write what is pending now; raises if the API server refuses it."""
         async with self.lock:
+            self.raise_superseded()
             patch: dict[str, Any] = {}
             if self.record_json is not None and self.record_json != self.saved_record:
                 patch["record"] = self.record_json
@@ -207,13 +234,69 @@ class KubeStore:
                 patch.update(self.status)
             if not patch:
                 return
-            await self.api.patch(API_VERSION, KIND, self.cluster.namespace, self.cluster.name,
-                                 {"status": patch}, subresource="status")
+            # Events tell what was decided, so they go out once the decision is stored.
+            posting: list[str] = []
+            if "record" in patch:
+                posting, self.unposted = self.unposted, []
+            try:
+                await self.write(patch)
+            except RecordSuperseded:
+                raise  # never stored: never told
+            except Exception:
+                self.unposted = posting + self.unposted
+                raise
             if "record" in patch:
                 self.saved_record = patch["record"]
+                self.ours.append(patch["record"])
+                for entry in posting:
+                    self.spawn(self.post_event(entry))
             if "phase" in patch:
                 self.saved_status = dict(self.status)
                 self.status_written = time.monotonic()
+
+    def adopt(self, stored: str, version: str | None) -> None:
+        """Another operator's record is the stored one: what this store had pending is
+        dropped, and the control loop gets the stored record (RecordSuperseded)."""
+        record = Record.from_json(json.loads(stored))
+        self.saved_record = stored
+        self.ours.append(stored)
+        self.version = version
+        self.record_json = None
+        self.events_posted = list(record.events)
+        self.unposted = []
+        self.superseded = RecordSuperseded(record)
+
+    def raise_superseded(self) -> None:
+        taken, self.superseded = self.superseded, None
+        if taken is not None:
+            raise taken
+
+    async def write(self, patch: dict[str, Any]) -> None:
+        """The status patch, on the version last seen; once more on a newer version when
+        the object changed but the record did not."""
+        cluster = self.cluster
+        body: dict[str, Any] = {"status": patch}
+        for attempt in range(2):
+            if self.version:
+                body["metadata"] = {"resourceVersion": self.version}
+            try:
+                patched = await self.api.patch(API_VERSION, KIND, cluster.namespace,
+                                               cluster.name, body, subresource="status")
+            except KubeError as error:
+                if error.status != 409 or attempt:
+                    raise
+                current = await self.api.get(API_VERSION, KIND, cluster.namespace,
+                                             cluster.name)
+                if current is None:
+                    raise
+                self.version = current["metadata"].get("resourceVersion")
+                theirs = (current.get("status") or {}).get("record")
+                if theirs and theirs != self.saved_record:
+                    self.adopt(theirs, self.version)
+                    self.raise_superseded()
+                continue
+            self.version = ((patched or {}).get("metadata") or {}).get("resourceVersion")
+            return
 
     # --- background writes ---
 
@@ -225,6 +308,10 @@ class KubeStore:
         try:
             await self.flush()
             self.error = ""
+        except RecordSuperseded as taken:
+            self.superseded = taken
+            log.warning("record of %s not written: another operator wrote it first",
+                        self.cluster.name)
         except Exception as exc:  # the next save or pass tries again
             self.error = f"{type(exc).__name__}: {exc}"
             log.warning("status of %s not written: %s", self.cluster.name, self.error)

@@ -412,6 +412,27 @@ def test_readyz_waits_for_the_control_plane_to_confirm_a_held_node(started: list
     assert node.value("redslot_held") == 0
 
 
+def test_readyz_fails_while_the_node_is_fenced_by_its_lease(started: list[MetricsNode]) -> None:
+    """cluster-lease-fencing: a master without a valid lease refuses every keyed command,
+    so a client Service must not send it clients."""
+    node = MetricsNode("--cluster-enabled", "yes", "--cluster-lease-fencing", "yes")
+    started.append(node)
+    _confirm(node, 1)
+    status, text = node.get("/readyz")
+    assert (status, text) == (503, "fenced: no lease granted by the control plane since "
+                                    "this node started\n")
+    run_id, stamp, _ = node.r.execute_command("CLUSTER", "LEASE", 1500, 0)
+    node.r.execute_command("CLUSTER", "LEASE", 1500, 0, run_id, stamp)
+    assert node.get("/readyz") == (200, "ready\n")
+    assert node.r.set("k", "v")
+    until(lambda: node.get("/readyz")[0] == 503, "readyz 503 once the lease ran out", timeout=5)
+    status, text = node.get("/readyz")
+    assert text.startswith("fenced: lease expired ") and text.endswith(
+        " ms ago: no renewal from the control plane\n"), text
+    with pytest.raises(redis.exceptions.ClusterDownError):
+        node.r.get("k")
+
+
 def test_unknown_paths_are_not_found(mnode: MetricsNode) -> None:
     assert mnode.get("/nothing")[0] == 404
 

@@ -353,3 +353,116 @@ def test_two_replicas_attached_under_write_load_end_with_the_masters_digest(mast
         stop.set()
         for proc in replicas:
             proc.stop()
+
+
+def start_kind(kind: str, *directives: str) -> ServerProcess:
+    return start_node(*directives) if kind == "redslot" else start_redis_server(*directives)
+
+
+def restart(proc: ServerProcess) -> ServerProcess:
+    """The same program on the same port and data dir (``proc`` was stopped keeping it)."""
+    return ServerProcess(list(proc.proc.args), proc.port, proc.workdir)
+
+
+def shutdown_saving(r: redis.Redis) -> None:
+    try:
+        r.shutdown(save=True)
+    except redis.ConnectionError:
+        pass
+
+
+@pytest.mark.parametrize("kind", ["redis", "redslot"])
+def test_a_master_restarted_from_its_snapshot_keeps_its_id_as_replid2(kind: str) -> None:
+    """loadDataFromDisk on a master: a fresh replication id, the snapshot's as replid2 up
+    to its offset, so a replica at that offset continues (under the new id)."""
+    master = start_kind(kind)
+    replica = start_kind(kind, "--replicaof", "127.0.0.1", str(master.port))
+    again = None
+    try:
+        m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+        until(lambda: linked(r))
+        for i in range(100):
+            m.set(f"k:{i}", i)
+        until(lambda: caught_up(m, r))
+        before = m.info("replication")
+        shutdown_saving(m)
+        master.stop(keep_dir=True)
+        again = restart(master)
+        m = redis.Redis(port=again.port)
+        after = m.info("replication")
+        assert after["master_replid"] != before["master_replid"]
+        assert after["master_replid2"] == before["master_replid"]
+        # SHUTDOWN itself may add to the stream (Redis sends REPLCONF GETACK first).
+        assert after["master_repl_offset"] >= before["master_repl_offset"]
+        assert after["second_repl_offset"] == after["master_repl_offset"] + 1
+        until(lambda: caught_up(m, r))
+        stats = m.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == (0, 1)
+        seen = r.info("replication")
+        assert (seen["master_replid"], seen["master_replid2"]) == (
+            after["master_replid"], before["master_replid"])
+        m.set("after", 1)
+        until(lambda: caught_up(m, r))
+        assert same_data(m, r)
+    finally:
+        for proc in (again, replica, master):
+            if proc is not None:
+                proc.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "redslot"])
+def test_a_replica_ahead_of_its_restarted_masters_snapshot_resyncs_fully(kind: str) -> None:
+    """The master lost the writes after its last SAVE (kill -9) and writes past the
+    replica's offset before the replica returns: the old id is valid only up to the
+    snapshot's offset, so the replica takes a full resync, not the new writes' bytes on
+    top of the lost ones."""
+    master = start_kind(kind)
+    replica = start_kind(kind, "--replicaof", "127.0.0.1", str(master.port))
+    again = replica_again = None
+    try:
+        m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+        until(lambda: linked(r))
+        for i in range(50):
+            m.set(f"saved:{i}", i)
+        m.save()
+        for i in range(50):
+            m.set(f"lost:{i}", i)
+        until(lambda: caught_up(m, r))
+        ahead = r.info("replication")["master_repl_offset"]
+        shutdown_saving(r)
+        replica.stop(keep_dir=True)
+        master.stop(signal.SIGKILL, keep_dir=True)
+        again = restart(master)
+        m = redis.Redis(port=again.port)
+        i = 0
+        while m.info("replication")["master_repl_offset"] <= ahead + 100:
+            m.set(f"new:{i}", "x" * 10)
+            i += 1
+        replica_again = restart(replica)
+        r = redis.Redis(port=replica_again.port)
+        until(lambda: caught_up(m, r))
+        stats = m.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 0)
+        assert r.exists("lost:0") == 0 and r.get("new:0") == b"x" * 10
+        assert same_data(m, r)
+    finally:
+        for proc in (replica_again, again, replica, master):
+            if proc is not None:
+                proc.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "redslot"])
+def test_a_replica_connects_from_its_bind_source_addr(kind: str) -> None:
+    """Two replicas on one host with one listening port are told apart by their address,
+    which bind-source-addr sets (a pod's own address)."""
+    master = start_kind(kind, "--protected-mode", "no")  # Redis admits only 127.0.0.1 else
+    replica = start_kind(kind, "--bind-source-addr", "127.0.0.2", "--replicaof",
+                         "127.0.0.1", str(master.port))
+    try:
+        m, r = redis.Redis(port=master.port), redis.Redis(port=replica.port)
+        until(lambda: linked(r))
+        assert m.info("replication")["slave0"]["ip"] == "127.0.0.2"
+        assert r.config_get("bind-source-addr") == {"bind-source-addr": "127.0.0.2"}
+    finally:
+        replica.stop()
+        master.stop()

@@ -98,6 +98,21 @@ def test_a_master_restarted_empty_is_replaced_by_its_replica_with_a_higher_epoch
     assert events == ["shard-0: failover from shard-0-0 to shard-0-1 (master restarted)"]
 
 
+def test_a_master_restarted_from_its_snapshot_keeps_its_slots_when_its_replica_is_not_ahead(
+) -> None:
+    """Restarted from its snapshot, a master writes on under a fresh id and keeps the old
+    one as replid2 (as Redis's loadDataFromDisk does): a replica of that old history and no
+    further along has nothing the master lacks."""
+    rec = record()
+    views = healthy_views(rec)
+    views["shard-0-1"] = view("shard-0-1", rec, replid="old")
+    views["shard-0-0"] = view("shard-0-0", rec, held=True, replid="fresh", replid2="old")
+    healed = Healing().run(context(rec, views, []))
+    assert not healed.failed_over and rec.shards[0].master == "shard-0-0"
+    views["shard-0-1"] = view("shard-0-1", rec, replid="old", offset=10 * MIB + 1)
+    assert Healing().run(context(rec, views, [])).failed_over  # the replica has more
+
+
 def unreachable_master_views(rec: Record) -> dict[str, NodeView]:
     """The master silent since long ago; its replica still hearing from it."""
     views = healthy_views(rec)
