@@ -225,7 +225,7 @@ def new_hash(elements: list[bytes], max_entries: int, max_value: int) -> Hash:
     """A hash built from whole content (RESTORE, loading; fields and values alternating,
     fields unique): encoded as its size demands."""
     h = Hash(elements)
-    if len(elements) > 2 * max_entries or any(len(x) > max_value for x in elements):
+    if len(elements) > 2 * max_entries or max(map(len, elements), default=0) > max_value:
         h.convert()
     return h
 
