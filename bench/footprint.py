@@ -7,20 +7,26 @@ estimate of node/footprint.py matches what the kernel counts). RSS also holds al
 slack and freed blocks not yet reused, so ratios settle as the load grows; a million
 elements gives stable figures in about two minutes.
 
+With ``--redis`` the same load goes into a redis-server too, and its used_memory delta
+per element (its allocator's count) is printed with redslot's RSS delta over it: the
+ratio the memory targets are stated in.
+
     python3 bench/footprint.py                    # every workload, 1M elements
     python3 bench/footprint.py --elements 100000 string hash3
+    python3 bench/footprint.py --redis hash3
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
-from nodes import start_node  # noqa: E402
+from nodes import ServerProcess, start_node, start_redis_server  # noqa: E402
 
 WORKLOADS = {
     "string": lambda p, i: p.set(f"key:{i:010d}", "v" * 20),
@@ -36,8 +42,9 @@ WORKLOADS = {
 }
 
 
-def measure(kind: str, elements: int) -> tuple[float, float]:
-    node = start_node()
+def measure(kind: str, elements: int, start: Callable[[], ServerProcess] = start_node
+            ) -> tuple[float, float]:
+    node = start()
     try:
         r = redis.Redis(port=node.port, socket_timeout=60)
         before = r.info("memory")
@@ -58,16 +65,23 @@ def measure(kind: str, elements: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--elements", type=int, default=1_000_000)
+    parser.add_argument("--redis", action="store_true",
+                        help="also load a redis-server and print its used_memory per element")
     parser.add_argument("workloads", nargs="*", help=f"of {', '.join(WORKLOADS)} (default: all)")
     args = parser.parse_args()
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     args.workloads = args.workloads or list(WORKLOADS)
-    print(f"{'workload':12} {'used B/elem':>12} {'rss B/elem':>11} {'used/rss':>9}")
+    extra = f" {'redis used':>11} {'rss/redis':>10}" if args.redis else ""
+    print(f"{'workload':12} {'used B/elem':>12} {'rss B/elem':>11} {'used/rss':>9}{extra}")
     for kind in args.workloads:
         used, rss = measure(kind, args.elements)
-        print(f"{kind:12} {used:>12.1f} {rss:>11.1f} {used / rss:>9.3f}", flush=True)
+        line = f"{kind:12} {used:>12.1f} {rss:>11.1f} {used / rss:>9.3f}"
+        if args.redis:
+            ref, _ = measure(kind, args.elements, start_redis_server)
+            line += f" {ref:>11.1f} {rss / ref:>10.2f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Python dicts cannot pick a random entry cheaply, yet Redis samples keys at random for
 active expiry and volatile eviction. This keeps the keys in a list with a key -> position
 map (swap-remove on delete). The main keyspace does the same with the position kept in
-each key's ``Entry`` (keyspace.py), so it needs no second map.
+its columns (keyspace/database.py), so it needs no second map.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def key_positions(cmd: Command, argv: list[bytes]) -> list[int]:
 
 def _present(db: Database, key: bytes) -> bool:
     """lookupKeyReadWithFlags(NOTOUCH|NOSTATS|NONOTIFY|NOEXPIRE) found something."""
-    return key in db.entries and not db.is_expired(key)
+    return key in db.index and not db.is_expired(key)
 
 
 def decide(state: ClusterState, client: Client, cmd: Command, argv: list[bytes],

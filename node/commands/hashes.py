@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from ..base import errors
@@ -62,7 +61,7 @@ def _fit(c: Client, h: Hash, args: list[bytes]) -> None:
             return
         total += n
     if total > _LARGE_ARGS:
-        if listpack_size(chain.from_iterable(h.items())) + total > LISTPACK_MAX_SAFETY_SIZE:
+        if listpack_size(h.elements()) + total > LISTPACK_MAX_SAFETY_SIZE:
             h.convert()
 
 
@@ -88,10 +87,7 @@ def hset(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     h, new = _write_hash(c.db, key)
     _fit(c, h, argv[2:])
-    put = h.put
-    created = 0
-    for i in range(2, len(argv), 2):
-        created += put(argv[i], argv[i + 1])
+    created = h.put_pairs(argv, 2)
     _store(c, key, h, new, "hset")
     return created
 
@@ -175,19 +171,19 @@ def hexists(c: Client, argv: list[bytes]) -> Any:
 @command("hgetall")
 def hgetall(c: Client, argv: list[bytes]) -> Any:
     h = c.db.read_typed(argv[1], Hash)
-    return {} if h is None else dict(h)
+    return {} if h is None else h.as_dict()
 
 
 @command("hkeys")
 def hkeys(c: Client, argv: list[bytes]) -> Any:
     h = c.db.read_typed(argv[1], Hash)
-    return [] if h is None else list(h)
+    return [] if h is None else h.keys()
 
 
 @command("hvals")
 def hvals(c: Client, argv: list[bytes]) -> Any:
     h = c.db.read_typed(argv[1], Hash)
-    return [] if h is None else list(h.values())
+    return [] if h is None else h.values()
 
 
 # --- counters ---
@@ -247,20 +243,21 @@ def _pairs_reply(c: Client, h: Hash, fields: list[bytes], withvalues: bool) -> l
     """Fields, or field-value pairs: flat in RESP2, nested two-element arrays in RESP3."""
     if not withvalues:
         return fields
+    values = h.as_dict()
     if c.resp3:
-        return [[f, h[f]] for f in fields]
-    return [x for f in fields for x in (f, h[f])]
+        return [[f, values[f]] for f in fields]
+    return [x for f in fields for x in (f, values[f])]
 
 
 def _random_fields(h: Hash, count: int, unique: bool) -> list[bytes]:
     table = h.table
-    fields = table.keys if table is not None else list(h)
+    fields = table.keys if table is not None else h.keys()
     if not unique:
         n = len(fields)
         rand = random.randrange
         return [fields[rand(n)] for _ in range(count)]
     if count >= len(fields):
-        return list(h)
+        return h.keys()
     if table is None:
         # lpRandomPairsUnique: a unique sample in the listpack's own order.
         return [fields[i] for i in sorted(random.sample(range(len(fields)), count))]
@@ -274,7 +271,7 @@ def hrandfield(c: Client, argv: list[bytes]) -> Any:
         if h is None:
             return None
         table = h.table
-        return random.choice(table.keys if table is not None else list(h))
+        return random.choice(table.keys if table is not None else h.keys())
     count = to_int(argv[2])
     if count < -LONG_MAX:
         raise CommandError(errors.VALUE_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
@@ -302,19 +299,21 @@ def hscan(c: Client, argv: list[bytes]) -> Any:
         return EMPTY_SCAN
     opts = parse_scan_options(argv, 3, False)
     table = h.table
+    pairs: list[tuple[bytes, bytes]]
     if table is None:
-        fields: list[bytes] = list(h)
+        pairs = h.items()
         cursor = 0
     else:
         keys = table.keys
         top = len(keys) - 1 if cursor == 0 else min(cursor - 1, len(keys) - 1)
         cursor = max(top - opts.count + 1, 0)
-        fields = keys[cursor:top + 1]
+        values = table.values
+        pairs = [(field, values[field]) for field in keys[cursor:top + 1]]
     match = opts.match
     out: list[bytes] = []
-    for field in fields:
+    for field, value in pairs:
         if match is None or match(field):
-            out += (field, h[field])
+            out += (field, value)
     return [b"%d" % cursor, out]
 
 

@@ -4,9 +4,9 @@ SCAN without a resumable dict iterator
 --------------------------------------
 Redis's SCAN walks hash-table buckets in reverse-binary order so that a cursor stays
 valid across inserts, deletes and rehashing. A Python dict cannot resume an iteration
-after it was mutated, so SCAN walks ``db.keys`` instead (keyspace.py): a list of every
-key, where an insert appends and a delete moves the *last* key into the hole
-(swap-remove).
+after it was mutated, so SCAN walks the keyspace's key positions instead
+(keyspace/database.py): every key has one, an insert takes the next one and a delete
+moves the *last* key into the hole (swap-remove).
 
 SCAN visits list positions from high to low. The cursor is the next position to visit
 plus one; 0 starts a scan and 0 returned means it is over. The argument for Redis's
@@ -283,10 +283,10 @@ def parse_scan_options(argv: list[bytes], start: int, allow_type: bool) -> ScanO
 
 def scan_positions(db: Database, cursor: int, count: int) -> tuple[int, list[bytes]]:
     """Up to ``count`` keys from the cursor's position downward, and the next cursor."""
-    sample = db.keys
-    top = len(sample) - 1 if cursor == 0 else min(cursor - 1, len(sample) - 1)
+    n = len(db)
+    top = n - 1 if cursor == 0 else min(cursor - 1, n - 1)
     low = max(top - count + 1, 0)
-    return low, sample[low:top + 1]
+    return low, db.keys_between(low, top)
 
 
 @command("scan")

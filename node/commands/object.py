@@ -1,7 +1,7 @@
 """OBJECT ENCODING, FREQ, IDLETIME, REFCOUNT, HELP: what Redis would tell of a key's object.
 
 The answers come from node/typeinfo.py (encodings) and the key's access clock in
-``Entry.clock`` (LRU time, or the LFU counter under an LFU policy). The key is looked
+``Database.clocks`` (LRU time, or the LFU counter under an LFU policy). The key is looked
 up without touching its clock but, as in Redis, counts as a keyspace hit or miss.
 """
 

@@ -157,7 +157,7 @@ def serve_ready(stats: KeyspaceStats) -> None:
     while ready:
         db, key = ready.pop(0)
         for entry in list(db.blocked.get(key, ())):
-            if key not in db.entries and entry.kind != "stream":
+            if key not in db.index and entry.kind != "stream":
                 continue  # a stream reader is told its key is gone; others wait on
             if entry.client.transport is None or entry.client.closing:
                 release(entry)

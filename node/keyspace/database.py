@@ -1,11 +1,16 @@
-"""One logical database: key -> entry (value and access clock), key -> expiry (ms), as Redis.
+"""One logical database: key -> position, two per-key columns, key -> expiry (ms), as Redis.
 
 Values are plain Python objects chosen per type (bytes or SdsString for strings; the other
 type modules bring theirs; ``types.registry`` names them).
-A key's ``Entry`` holds its value, its access clock (LRU seconds or the LFU counter, as
-Redis's ``robj.lru``) and its position in ``keys`` (for random picks and SCAN): one dict
-lookup serves a read and its clock update, which matters because on large keyspaces every
-lookup is a cache miss (measured: ~600 ns for a random key among 100k on this hardware).
+A key's position ``pos`` indexes two columns: ``kv``, a list holding the key at ``2 * pos``
+(for random picks and SCAN) and its value at ``2 * pos + 1``, and ``meta``, an array of
+64-bit words holding the key's access clock (LRU seconds or the LFU counter, as Redis's
+``robj.lru``: 24 bits) below its cost (footprint.py, ``size << CLOCK_BITS``). A key thus
+costs no object of its own beyond its position int (a per-key record object cost 64 bytes
+more, and three growing columns left more freed copies behind than two: measured).
+One dict lookup serves a read and its clock update, which matters because on large
+keyspaces every lookup is a cache miss (measured: ~600 ns for a random key among 100k
+on this hardware).
 Expiry is lazy (a read of an expired key deletes it first) plus the active cycle in
 ``expire.py``. Every write path goes through ``set``/``delete``/``modified`` so WATCH
 (transactions.py), the dirty counter and, later, cluster slot indexes and replication hook
@@ -19,12 +24,14 @@ destination unchecked (``delete_stored``, dbDelete).
 from __future__ import annotations
 
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
+from random import randrange
 from typing import TYPE_CHECKING, Any
 
 from ..base.errors import WRONGTYPE, CommandError
-from ..base.sampling import KeySample, random_pick, random_picks
+from ..base.sampling import KeySample
 from ..types.footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
 from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
@@ -76,7 +83,7 @@ class KeyspaceStats:
         self.ready_keys: list[tuple[Database, bytes]] = []
         self.waiting_for: dict[str, int] = {}
         # What the keys and values of every database cost (footprint.py): the sum of the
-        # entries' sizes, the dataset part of used_memory. Keys changed in place wait in
+        # keys' sizes, the dataset part of used_memory. Keys changed in place wait in
         # their database's ``unsettled`` set, and the databases holding any in
         # ``unsettled``, until someone reads the sum (``settle``): see ``settle``.
         self.data_bytes = 0
@@ -106,44 +113,42 @@ class KeyspaceStats:
         OOM check. Re-costing is idempotent, so a key re-costed for nothing (deleted and
         added again in between) costs time, never accuracy."""
         for db in self.unsettled:
-            entries = db.entries
+            index, kv, meta = db.index, db.kv, db.meta
             for key in db.unsettled:
-                entry = entries.get(key)
-                if entry is not None:
-                    size = rounded(key_cost(key) + FOOTPRINTS[type(entry.value)](entry.value))
-                    self.data_bytes += size - entry.size
-                    entry.size = size
+                pos = index.get(key)
+                if pos is not None:
+                    value = kv[2 * pos + 1]
+                    size = rounded(key_cost(key) + FOOTPRINTS[type(value)](value))
+                    word = meta[pos]
+                    self.data_bytes += size - (word >> CLOCK_BITS)
+                    meta[pos] = size << CLOCK_BITS | (word & CLOCK_MASK)
             db.unsettled.clear()
         self.unsettled.clear()
 
 
-class Entry:
-    """A key's value, its access clock, its position in ``Database.keys`` and its cost.
-
-    ``size`` is what the key and its value cost this process (footprint.py), as last
-    estimated: on insertion, on replacement, and after in-place changes (``modified``)
-    once the dataset's cost is next read (``KeyspaceStats.settle``).
-    """
-
-    __slots__ = ("value", "clock", "pos", "size")
-
-    value: Any
-    clock: int
-    pos: int
-    size: int
+CLOCK_BITS = 24
+CLOCK_MASK = (1 << CLOCK_BITS) - 1
+SIZE_MASK = ~CLOCK_MASK
 
 
-_new_entry = object.__new__  # Entry without an __init__ call: 3x cheaper per new key
+def _meta() -> array[int]:
+    return array("Q")
 
 
 class Database:
-    __slots__ = ("id", "entries", "keys", "expires", "volatile", "stats", "avg_ttl", "watched",
-                 "blocked", "slot_index", "unsettled")
+    """A key's cost (``meta[pos] >> CLOCK_BITS``) is what the key and its value cost this
+    process (footprint.py), as last estimated: on insertion, on replacement, and after
+    in-place changes (``modified``) once the dataset's cost is next read
+    (``KeyspaceStats.settle``)."""
+
+    __slots__ = ("id", "index", "kv", "meta", "expires", "volatile", "stats", "avg_ttl",
+                 "watched", "blocked", "slot_index", "unsettled")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
-        self.entries: dict[bytes, Entry] = {}
-        self.keys: list[bytes] = []
+        self.index: dict[bytes, int] = {}
+        self.kv: list[Any] = []
+        self.meta = _meta()
         self.expires: dict[bytes, int] = {}
         self.volatile = KeySample()
         self.stats = stats
@@ -155,7 +160,7 @@ class Database:
         self.unsettled: set[bytes] = set()  # keys to re-cost (KeyspaceStats.settle)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.index)
 
     # --- reads ---
 
@@ -188,8 +193,8 @@ class Database:
 
     def lookup_read(self, key: bytes) -> Any:
         """The value for a read command: counts hits/misses and touches the access clock."""
-        entry = self.entries.get(key)
-        if entry is None or (self.expires and key in self.expires and self._expired(key)):
+        pos = self.index.get(key)
+        if pos is None or (self.expires and key in self.expires and self._expired(key)):
             self.stats.misses += 1
             if self.stats.notifier.flags & NOTIFY_KEY_MISS:
                 self.stats.notifier.publish(NOTIFY_KEY_MISS, "keymiss", key, self.id)
@@ -197,48 +202,66 @@ class Database:
         stats = self.stats
         stats.hits += 1
         if not stats.no_touch:
+            meta = self.meta
+            word = meta[pos]
             if stats.lfu is None:
-                entry.clock = stats.lru_clock
+                meta[pos] = (word & SIZE_MASK) | stats.lru_clock
             else:
-                stats.lfu.touch(entry)
-        return entry.value
+                meta[pos] = (word & SIZE_MASK) | stats.lfu.touched(word & CLOCK_MASK)
+        return self.kv[2 * pos + 1]
 
     def lookup_write(self, key: bytes) -> Any:
         """The value for a write command: expires it first; no hit/miss accounting."""
-        entry = self.entries.get(key)
-        if entry is None or (self.expires and key in self.expires and self._expired(key)):
+        pos = self.index.get(key)
+        if pos is None or (self.expires and key in self.expires and self._expired(key)):
             return None
         stats = self.stats
         if not stats.no_touch:
+            meta = self.meta
+            word = meta[pos]
             if stats.lfu is None:
-                entry.clock = stats.lru_clock
+                meta[pos] = (word & SIZE_MASK) | stats.lru_clock
             else:
-                stats.lfu.touch(entry)
-        return entry.value
+                meta[pos] = (word & SIZE_MASK) | stats.lfu.touched(word & CLOCK_MASK)
+        return self.kv[2 * pos + 1]
 
     def peek(self, key: bytes) -> Any:
         """The value if live, with no statistics and no access-clock update (OBJECT, TYPE ...)."""
-        entry = self.entries.get(key)
-        if entry is None or (self.expires and key in self.expires and self._expired(key)):
+        pos = self.index.get(key)
+        if pos is None or (self.expires and key in self.expires and self._expired(key)):
             return None
-        return entry.value
+        return self.kv[2 * pos + 1]
 
     def raw(self, key: bytes) -> Any:
         """The stored value even if logically expired, touching nothing (DEBUG, MEMORY)."""
-        entry = self.entries.get(key)
-        return None if entry is None else entry.value
+        pos = self.index.get(key)
+        return None if pos is None else self.kv[2 * pos + 1]
 
     def items(self) -> Iterator[tuple[bytes, Any]]:
         """Every stored (key, value), expired or not, touching nothing."""
-        return ((key, entry.value) for key, entry in self.entries.items())
+        kv = self.kv
+        return ((key, kv[2 * pos + 1]) for key, pos in self.index.items())
 
     def get_clock(self, key: bytes) -> int:
-        return self.entries[key].clock
+        return self.meta[self.index[key]] & CLOCK_MASK
+
+    def clock_of(self, key: bytes) -> int | None:
+        pos = self.index.get(key)
+        return None if pos is None else self.meta[pos] & CLOCK_MASK
 
     def set_clock(self, key: bytes, clock: int) -> None:
-        entry = self.entries.get(key)
-        if entry is not None:
-            entry.clock = clock
+        pos = self.index.get(key)
+        if pos is not None:
+            self.meta[pos] = (self.meta[pos] & SIZE_MASK) | clock
+
+    def key_at(self, pos: int) -> bytes:
+        """The key at a position (0 <= pos < len(self)): SCAN's cursor walks positions."""
+        key: bytes = self.kv[2 * pos]
+        return key
+
+    def keys_between(self, low: int, top: int) -> list[bytes]:
+        """The keys at positions ``low`` to ``top`` included."""
+        return self.kv[2 * low:2 * top + 2:2]
 
     def read_typed(self, key: bytes, kind: type | tuple[type, ...]) -> Any:
         value = self.lookup_read(key)
@@ -262,24 +285,26 @@ class Database:
     def random_key(self) -> bytes | None:
         """RANDOMKEY: a random live key, deleting expired ones met on the way."""
         for _ in range(100):
-            key = random_pick(self.keys)
-            if key is None:
+            if not self.index:
                 return None
+            key = self.key_at(randrange(len(self.index)))
             if not self._expired(key):
                 return key
-        return random_pick(self.keys)
+        return self.key_at(randrange(len(self.index))) if self.index else None
 
     def sample_keys(self, count: int) -> list[bytes]:
         """Up to ``count`` random keys (with repeats), for eviction's sampling."""
-        return random_picks(self.keys, count)
+        n = len(self.index)
+        kv = self.kv
+        return [kv[2 * randrange(n)] for _ in range(min(count, n))]
 
     def live_keys(self) -> Iterator[bytes]:
         """Keys not yet expired, without deleting anything (safe while iterating)."""
         if not self.expires:
-            return iter(list(self.entries))
+            return iter(list(self.index))
         now = now_ms()
         expires = self.expires
-        return (k for k in list(self.entries) if expires.get(k, now + 1) > now)
+        return (k for k in list(self.index) if expires.get(k, now + 1) > now)
 
     # --- writes ---
 
@@ -288,24 +313,27 @@ class Database:
 
         A replaced value's LRU clock restarts now; its LFU counter carries over (dbSetValue).
         """
-        entry = self.entries.get(key)
-        if entry is None:
+        pos = self.index.get(key)
+        if pos is None:
             self._insert(key, value)
             if self.stats.notifier.flags & NOTIFY_NEW:
                 self._new(key)
         else:
             if self.blocked and key in self.blocked and TYPE_NAMES.get(
-                    type(entry.value)) == "stream":
-                self._signal_ready(key, entry.value)  # dbSetValue: as a deleted stream
-            entry.value = value
+                    type(self.kv[2 * pos + 1])) == "stream":
+                self._signal_ready(key, self.kv[2 * pos + 1])  # dbSetValue: as a deleted stream
+            self.kv[2 * pos + 1] = value
+            meta = self.meta
+            word = meta[pos]
+            if self.stats.lfu is None:
+                word = (word & SIZE_MASK) | self.stats.lru_clock
             if type(value) is bytes:
                 size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
-                self.stats.data_bytes += size - entry.size
-                entry.size = size
+                self.stats.data_bytes += size - (word >> CLOCK_BITS)
+                word = size << CLOCK_BITS | (word & CLOCK_MASK)
             else:
                 self._unsettle(key)
-            if self.stats.lfu is None:
-                entry.clock = self.stats.lru_clock
+            meta[pos] = word
             if not keep_ttl and self.expires and key in self.expires:
                 del self.expires[key]
                 self.volatile.discard(key)
@@ -314,11 +342,11 @@ class Database:
     def overwrite(self, key: bytes, value: Any) -> None:
         """dbOverwrite for the same content in another representation (dbUnshareStringValue):
         the TTL stays and nothing is signalled, as the command may then change nothing."""
-        entry = self.entries[key]
-        entry.value = value
+        pos = self.index[key]
+        self.kv[2 * pos + 1] = value
         self._unsettle(key)
         if self.stats.lfu is None:
-            entry.clock = self.stats.lru_clock
+            self.meta[pos] = (self.meta[pos] & SIZE_MASK) | self.stats.lru_clock
 
     def add(self, key: bytes, value: Any) -> None:
         """Store a value under a key known to be absent (after a lookup returned None)."""
@@ -337,25 +365,25 @@ class Database:
         self.stats.notifier.publish(NOTIFY_NEW, "new", key, self.id)
 
     def _insert(self, key: bytes, value: Any) -> None:
-        entry = _new_entry(Entry)
-        entry.value = value
-        entry.clock = self.stats.lru_clock
-        entry.pos = len(self.keys)
+        meta = self.meta
+        self.index[key] = len(meta)
+        kv = self.kv
+        kv.append(key)
+        kv.append(value)
         if type(value) is bytes:
-            size = entry.size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+            size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+            meta.append(size << CLOCK_BITS | self.stats.lru_clock)
             self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command
-            entry.size = 0
+            meta.append(self.stats.lru_clock)
             self._unsettle(key)
-        self.entries[key] = entry
-        self.keys.append(key)
         if self.slot_index is not None:
             self.slot_index.add(key)
         if self.blocked and key in self.blocked:
             self._signal_ready(key, value)
 
     def delete(self, key: bytes) -> bool:
-        if key not in self.entries or (self.expires and key in self.expires and self._expired(key)):
+        if key not in self.index or (self.expires and key in self.expires and self._expired(key)):
             return False
         self._remove(key)
         self._signal(key)
@@ -365,7 +393,7 @@ class Database:
         """dbDelete: remove the key even if its TTL has passed (no "expired" event), as
         Redis does where it deletes a key it did not look up first (an empty STORE result,
         RESTORE ... REPLACE, MIGRATE, a duplicate in a merged snapshot)."""
-        if key not in self.entries:
+        if key not in self.index:
             return False
         self._remove(key)
         self._signal(key)
@@ -402,14 +430,15 @@ class Database:
         unsettled.add(key)
 
     def flush(self) -> int:
-        removed = len(self.entries)
-        self.unsettled.clear()  # their entries go: nothing to re-cost
-        self.stats.data_bytes -= sum(entry.size for entry in self.entries.values())
+        removed = len(self.index)
+        self.unsettled.clear()  # their keys go: nothing to re-cost
+        self.stats.data_bytes -= sum(word >> CLOCK_BITS for word in self.meta)
         if self.watched:
             touch_all(self, None)
-        self._signal_gone_streams(self.entries, {})
-        self.entries = {}
-        self.keys = []
+        self._signal_gone_streams(self, None)
+        self.index = {}
+        self.kv = []
+        self.meta = _meta()
         self.expires = {}
         self.volatile = KeySample()
         if self.slot_index is not None:
@@ -419,36 +448,38 @@ class Database:
 
     def swap_with(self, other: Database) -> None:
         self.stats.settle()  # the keys waiting to be re-costed are named per database
-        self._signal_gone_streams(self.entries, other.entries)
-        other._signal_gone_streams(other.entries, self.entries)
-        self.entries, other.entries = other.entries, self.entries
-        self.keys, other.keys = other.keys, self.keys
+        self._signal_gone_streams(self, other)
+        other._signal_gone_streams(other, self)
+        self.index, other.index = other.index, self.index
+        self.kv, other.kv = other.kv, self.kv
+        self.meta, other.meta = other.meta, self.meta
         self.expires, other.expires = other.expires, self.expires
         self.volatile, other.volatile = other.volatile, self.volatile
         self.avg_ttl, other.avg_ttl = other.avg_ttl, self.avg_ttl
         self.slot_index, other.slot_index = other.slot_index, self.slot_index
         for db in (self, other):  # scanDatabaseForReadyKeys: blocked clients stay put
             for key in db.blocked:
-                entry = db.entries.get(key)
-                if entry is not None:
-                    db._signal_ready(key, entry.value)
+                value = db.raw(key)
+                if value is not None:
+                    db._signal_ready(key, value)
 
-    def _signal_gone_streams(self, before: dict[bytes, Entry], after: dict[bytes, Entry]) -> None:
+    def _signal_gone_streams(self, before: Database, after: Database | None) -> None:
         """scanDatabaseForDeletedStreams: a blocked key that held a stream and will hold
         none is readied, so XREADGROUP learns its stream is gone (FLUSHALL, SWAPDB)."""
         for key in self.blocked:
-            old, new = before.get(key), after.get(key)
-            if (old is not None and TYPE_NAMES.get(type(old.value)) == "stream"
-                    and (new is None or TYPE_NAMES.get(type(new.value)) != "stream")):
-                self._signal_ready(key, old.value)
+            old = before.raw(key)
+            new = None if after is None else after.raw(key)
+            if (old is not None and TYPE_NAMES.get(type(old)) == "stream"
+                    and (new is None or TYPE_NAMES.get(type(new)) != "stream")):
+                self._signal_ready(key, old)
 
     def signal_ready(self, key: bytes) -> None:
         """signalKeyAsReady for a key changed in place (XADD, XGROUP DESTROY): its blocked
         clients are offered it after the command."""
         if self.blocked and key in self.blocked:
-            entry = self.entries.get(key)
-            if entry is not None:
-                self._signal_ready(key, entry.value)
+            value = self.raw(key)
+            if value is not None:
+                self._signal_ready(key, value)
 
     def _signal_ready(self, key: bytes, value: Any) -> None:
         """signalKeyAsReady: queue a key for the clients blocked on it, if its type can
@@ -458,17 +489,21 @@ class Database:
             stats.ready_keys.append((self, key))
 
     def _remove(self, key: bytes) -> None:
-        """Swap-remove from ``keys``: the last key moves into the hole (SCAN relies on it)."""
-        entry = self.entries.pop(key)
-        self.stats.data_bytes -= entry.size
-        if self.blocked and key in self.blocked and TYPE_NAMES.get(type(entry.value)) == "stream":
-            self._signal_ready(key, entry.value)  # dbGenericDelete: XREADGROUP learns it
-        pos = entry.pos
-        keys = self.keys
-        last = keys.pop()
-        if pos < len(keys):
-            keys[pos] = last
-            self.entries[last].pos = pos
+        """Swap-remove from the columns: the last key moves into the hole (SCAN relies on it)."""
+        pos = self.index.pop(key)
+        kv, meta = self.kv, self.meta
+        value = kv[2 * pos + 1]
+        self.stats.data_bytes -= meta[pos] >> CLOCK_BITS
+        if self.blocked and key in self.blocked and TYPE_NAMES.get(type(value)) == "stream":
+            self._signal_ready(key, value)  # dbGenericDelete: XREADGROUP learns it
+        last_value = kv.pop()
+        last = kv.pop()
+        last_word = meta.pop()
+        if pos < len(meta):
+            kv[2 * pos] = last
+            kv[2 * pos + 1] = last_value
+            meta[pos] = last_word
+            self.index[last] = pos
         if self.expires.pop(key, None) is not None:
             self.volatile.discard(key)
         if self.slot_index is not None:

@@ -114,7 +114,7 @@ class Evictor:
         while True:
             total = 0
             for db in dbs:
-                population = len(db.entries) if all_keys else len(db.volatile)
+                population = len(db.index) if all_keys else len(db.volatile)
                 if population:
                     self._populate(db, all_keys, policy)
                     total += population
@@ -123,7 +123,7 @@ class Evictor:
             while pool:
                 _, key, db_id = pool.pop()
                 db = dbs[db_id]
-                if key in (db.entries if all_keys else db.expires):
+                if key in (db.index if all_keys else db.expires):
                     return db, key
             # every candidate was a ghost (deleted since it was sampled): sample again
 
@@ -135,18 +135,17 @@ class Evictor:
         pool = self.pool
         stats = server.keyspace_stats
         lfu = stats.lfu
-        entries = db.entries
         for key in sample:
             if policy.endswith("ttl"):
                 idle = MAX_IDLE - db.expires[key]
             else:
-                entry = entries.get(key)
-                if entry is None:
+                clock = db.clock_of(key)
+                if clock is None:
                     continue
                 if lfu is not None:
-                    idle = 255 - lfu.decayed(entry.clock)
+                    idle = 255 - lfu.decayed(clock)
                 else:
-                    idle = _idle_seconds(stats.lru_clock, entry.clock)
+                    idle = _idle_seconds(stats.lru_clock, clock)
             if len(pool) >= POOL_SIZE and idle <= pool[0][0]:
                 continue
             if any(k == key and d == db.id for _, k, d in pool):

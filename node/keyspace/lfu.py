@@ -1,6 +1,6 @@
 """The LFU access counter (evict.c): a logarithmic 8-bit counter that decays with time.
 
-Under an LFU maxmemory policy a key's clock (``Entry.clock``) holds, as in Redis's
+Under an LFU maxmemory policy a key's clock (``Database.clocks``) holds, as in Redis's
 24-bit ``lru`` field, the minute of the last decrement in the high 16 bits and the counter
 in the low 8 bits. A counter grows with probability 1/((counter-5)*lfu-log-factor+1), so
 it tells hot keys from cold ones without counting every access, and loses one unit per
@@ -13,7 +13,7 @@ import random
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .database import Database, Entry
+    from .database import Database
 
 LFU_INIT_VAL = 5
 LRU_CLOCK_MAX = 2**24 - 1
@@ -69,9 +69,9 @@ class LfuClock:
             return counter + 1
         return counter
 
-    def touch(self, entry: Entry) -> None:
-        """updateLFU: decay, count this access, stamp the current minute."""
-        entry.clock = (self.now_minutes << 8) | self.incremented(self.decayed(entry.clock))
+    def touched(self, clock: int) -> int:
+        """updateLFU: the clock after this access (decay, count it, stamp the minute)."""
+        return (self.now_minutes << 8) | self.incremented(self.decayed(clock))
 
 
 def set_access_clock(db: Database, key: bytes, idle: int, freq: int) -> None:

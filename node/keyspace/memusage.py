@@ -50,7 +50,7 @@ STARTUP_BYTES = rss_bytes()
 
 def table_bytes(db: Database) -> tuple[int, int]:
     """(main, expires): a database's key tables, and its expiry tables with their ints."""
-    main = obj(db.entries) + obj(db.keys) if db.entries else 0
+    main = obj(db.index) + obj(db.kv) + obj(db.meta) if db.index else 0
     expires = 0
     if db.expires:
         volatile = db.volatile

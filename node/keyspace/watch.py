@@ -54,7 +54,7 @@ def unwatch_all(client: Client) -> None:
 def touch_key(db: Database, key: bytes, watchers: list[WatchedKey]) -> None:
     """touchWatchedKey: every client watching ``key`` in ``db`` will see EXEC fail."""
     for wk in list(watchers):
-        if wk.expired and key not in db.entries:
+        if wk.expired and key not in db.index:
             wk.expired = False  # an expired key deleted: logically no change
             continue
         client = wk.client
@@ -65,8 +65,8 @@ def touch_key(db: Database, key: bytes, watchers: list[WatchedKey]) -> None:
 def touch_all(emptied: Database, replaced_with: Database | None) -> None:
     """touchAllWatchedKeysInDb: ``emptied`` loses its keys (FLUSHDB) or swaps them (SWAPDB)."""
     for key, watchers in list(emptied.watched.items()):
-        in_emptied = key in emptied.entries
-        in_replacement = replaced_with is not None and key in replaced_with.entries
+        in_emptied = key in emptied.index
+        in_replacement = replaced_with is not None and key in replaced_with.index
         if not (in_emptied or in_replacement):
             continue
         for wk in list(watchers):

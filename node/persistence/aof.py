@@ -29,6 +29,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import hiredis
+
 from ..base.forks import finished, fork_child, stop
 from ..protocol.command import encode_command
 from .rdbfile import write_snapshot
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from .context import Client, Server
 
 BASE, INCR = "b", "i"
+
+
+_CHUNK = 1 << 20
 
 
 class AofError(Exception):
@@ -381,26 +386,45 @@ class AppendOnly:
         return True
 
     def _replay(self, name: str, data: bytes) -> None:
-        """Run the file's commands as a client nobody refuses; handle a cut-short tail."""
+        """Run the file's commands as a client nobody refuses; handle a cut-short tail.
+
+        The file is cut into commands by hiredis, a megabyte at a time, counting them;
+        byte offsets (for a truncation or an error message) are worked out afterwards,
+        and only when needed (``_offset``): tracking them per command cost a re-encoding
+        of each, and the client's own parser, fed slices that split commands, falls off
+        its hiredis path."""
         server = self.server
         client = server.new_client()
         client.is_master = True  # never refused (OOM, read-only ...), never re-propagated
         client.authenticated = True
-        valid = before_multi = 0
-        for argv, end in _commands(client, data):
-            if not argv:
-                raise AofError(f"Bad file format reading the append only file {name}: "
-                               f"make a backup of your AOF file, then use "
-                               f"redis-check-aof --fix <filename.manifest> (offset {end})")
-            if argv[0].lower() == b"multi":
-                before_multi = valid
-            server.execute(client, argv)
-            client.out.clear()
-            valid = end
+        done = before_multi = 0  # commands run; those before an open MULTI
+        reader = hiredis.Reader()
+        try:
+            for start in range(0, len(data), _CHUNK):
+                reader.feed(data, start, min(_CHUNK, len(data) - start))
+                argv = reader.gets()
+                while argv is not False:
+                    if type(argv) is not list or not argv or any(
+                            type(arg) is not bytes for arg in argv):
+                        raise hiredis.ProtocolError("not a command")
+                    if argv[0].lower() == b"multi":
+                        before_multi = done
+                    server.execute(client, argv)
+                    client.out.clear()
+                    done += 1
+                    argv = reader.gets()
+            reader.feed(b"*0\r\n")  # parsed as an empty request only if no command was cut
+            whole = reader.gets() == [] and not reader.has_data()
+        except hiredis.ProtocolError:
+            raise AofError(f"Bad file format reading the append only file {name}: "
+                           f"make a backup of your AOF file, then use "
+                           f"redis-check-aof --fix <filename.manifest> "
+                           f"(offset {_offset(data, done)})") from None
         if client.multi:
-            self._truncated(name, before_multi, "Revert incomplete MULTI/EXEC transaction")
-        elif valid < len(data):
-            self._truncated(name, valid, "Unexpected end of file")
+            self._truncated(name, _offset(data, before_multi),
+                            "Revert incomplete MULTI/EXEC transaction")
+        elif not whole:
+            self._truncated(name, _offset(data, done), "Unexpected end of file")
 
     def _truncated(self, name: str, keep: int, what: str) -> None:
         server = self.server
@@ -440,18 +464,14 @@ class AppendOnly:
         yield f"aof_delayed_fsync:{self.delayed_fsyncs}"
 
 
-def _commands(client: Client, data: bytes) -> Iterator[tuple[list[bytes], int]]:
-    """(argv, offset after it) for each complete command; ([], offset) on garbage."""
-    parser = client.parser
+def _offset(data: bytes, count: int) -> int:
+    """The byte offset after the first ``count`` commands of an append-only file."""
+    reader = hiredis.Reader()
+    reader.feed(data)
     offset = 0
-    step = 1 << 16
-    for start in range(0, len(data), step):
-        for argv in parser.feed(data[start:start + step]):
-            offset += len(encode_command(argv))
-            yield argv, offset
-        if parser.error is not None:
-            yield [], offset
-            return
+    for _ in range(count):
+        offset += len(encode_command(reader.gets()))
+    return offset
 
 
 def _fsync_quietly(fd: int) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..base.errors import CommandError
-from ..keyspace.database import now_ms
+from ..keyspace.database import CLOCK_MASK, now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
 from ..types.rdb import (
@@ -125,29 +125,30 @@ def write_rdb(server: Server, f: BinaryIO, with_data: bool, with_functions: bool
         buf.append(OPCODE_FUNCTION2)
         save_string(code)
     for db in server.dbs if with_data else ():
-        if not db.entries:
+        if not db.index:
             continue
         buf.append(OPCODE_SELECTDB)
         save_len(db.id)
         buf.append(OPCODE_RESIZEDB)
-        save_len(len(db.entries))
+        save_len(len(db.index))
         save_len(len(db.expires))
         expires = db.expires
-        for key, entry in db.entries.items():
+        kv, meta = db.kv, db.meta
+        for key, pos in db.index.items():
             if expires:
                 when = expires.get(key)
                 if when is not None:
                     buf.append(OPCODE_EXPIRETIME_MS)
                     buf += when.to_bytes(8, "little", signed=True)
             if clock_kind == "lru":
-                clock = entry.clock
+                clock = meta[pos] & CLOCK_MASK
                 buf.append(OPCODE_IDLE)
                 save_len(now_clock - clock if now_clock >= clock
                          else now_clock + LRU_CLOCK_MAX - clock)
             elif clock_kind == "lfu" and lfu is not None:
                 buf.append(OPCODE_FREQ)
-                buf.append(lfu.decayed(entry.clock))
-            value = entry.value
+                buf.append(lfu.decayed(meta[pos] & CLOCK_MASK))
+            value = kv[2 * pos + 1]
             type_byte, saver = savers[value.__class__]
             buf.append(type_byte)
             save_string(key)
@@ -249,7 +250,7 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                 if expire != -1 and expire < now:
                     progress.keys_expired += 1
                 else:
-                    if key in db.entries:
+                    if key in db.index:
                         if not merge:
                             raise SnapshotError(
                                 f"RDB has duplicated key '{key.decode(errors='replace')}' "

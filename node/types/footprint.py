@@ -4,7 +4,7 @@ Redis counts every allocation (zmalloc); a Python process cannot, cheaply. So ea
 cost is estimated when it is written, from the sizes CPython allocates for its objects
 (``sys.getsizeof`` rounded up as the allocators round: pymalloc's 16-byte classes up to 512
 bytes, glibc malloc's 16-byte chunks with an 8-byte header above that), and kept in the
-key's ``Entry.size``; the keyspace keeps the running total (keyspace.py). Aggregates are
+key's ``Database.sizes`` column; the keyspace keeps the running total (keyspace.py). Aggregates are
 estimated from their container sizes (exact, O(1)) plus their element count times the
 mean cost of a few elements at fixed positions, so an estimate costs O(1), moves only when
 the value changes, and is exact for small values (every element is looked at up to
@@ -79,24 +79,14 @@ def footprint(value: Any) -> int:
     return FOOTPRINTS[type(value)](value)
 
 
-# A key in the keyspace: the key object, its Entry, the Entry's position int, plus a
-# key -> entry slot and a ``keys`` list slot (the tables are counted as they are sized,
-# see Database.table_bytes; these are the per-key objects).
-ENTRY = 64  # Entry: 4 slots + object and GC headers (56) in pymalloc's 64-byte class
-
-
+# A key in the keyspace: the key object and its position int (the key -> position dict
+# and the per-key columns are counted as they are sized, see memusage.table_bytes).
 def key_cost(key: bytes) -> int:
-    return alloc(BYTES_HEADER + len(key)) + ENTRY + INT
-
-
-# Entry.size holds one of these shared int objects (sizes rounded to 16 bytes, up to 64 KB),
-# so recording a key's cost does not itself cost an int object per key.
-_SHARED_SIZES = tuple(range(0, 1 << 16, 16))
+    return alloc(BYTES_HEADER + len(key)) + INT
 
 
 def rounded(size: int) -> int:
-    size = (size + 15) & ~15
-    return _SHARED_SIZES[size >> 4] if size < 1 << 16 else size
+    return (size + 15) & ~15
 
 
 def index_cost(keys: list[bytes], where: dict[bytes, int]) -> int:

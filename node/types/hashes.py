@@ -1,11 +1,11 @@
 """The hash value: a dict of field -> value bytes, plus what Redis's encodings imply.
 
-A small hash is a plain dict (Redis's listpack: insertion order, updates in place, which a
-Python dict reproduces, so HGETALL answers in Redis's order). Once it outgrows
+A small hash keeps its fields and values packed in one bytes object (Redis's listpack:
+insertion order, updates in place, so HGETALL answers in Redis's order). Once it outgrows
 ``hash-max-listpack-entries`` or gets a field or value longer than
 ``hash-max-listpack-value`` it becomes "hashtable"-encoded for good, as in Redis, and
-only then carries ``table``: a positional index of its fields (a list with swap-remove,
-node/sampling.py) that HSCAN walks from the top down with the same guarantee as SCAN
+only then carries ``table``: a dict of its fields and a positional index of them (a list
+with swap-remove, node/sampling.py) that HSCAN walks from the top down with the same guarantee as SCAN
 (node/commands/keys.py), that HRANDFIELD samples in O(1), and that tracks the bucket count
 Redis's dict would have, for MEMORY USAGE. Small hashes pay for none of this.
 
@@ -16,12 +16,12 @@ listpack bytes Redis 7.0 writes for small hashes, so DUMP payloads match byte fo
 
 from __future__ import annotations
 
-from itertools import chain
-from typing import Any
+from collections.abc import Iterator
 
 from ..base.sampling import KeySample
 from .footprint import bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
+from .packed import EMPTY, count, pack, unpack
 from .rdb import RdbError, Reader, Writer
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
@@ -51,64 +51,166 @@ def dict_slots(n: int) -> int:
 
 
 class FieldTable(KeySample):
-    """The fields of a hashtable-encoded hash by position, and its dict's bucket count."""
+    """A hashtable-encoded hash's fields: field -> value, the fields by position, and the
+    bucket count its dict would have in Redis."""
 
-    __slots__ = ("slots",)
+    __slots__ = ("values", "slots")
 
-    def __init__(self, fields: list[bytes]) -> None:
+    def __init__(self, values: dict[bytes, bytes]) -> None:
         super().__init__()
-        self.keys = fields
-        self.where = {f: i for i, f in enumerate(fields)}
-        self.slots = dict_slots(len(fields))
+        self.values = values
+        self.keys = list(values)
+        self.where = {f: i for i, f in enumerate(self.keys)}
+        self.slots = dict_slots(len(values))
 
 
-class Hash(dict):  # type: ignore[type-arg]
-    """field -> value, listpack-encoded; ``convert`` turns it into a TableHash in place
-    (``__class__`` assignment), so the RDB and introspection registries, keyed by class,
-    see the encoding."""
+class Hash:
+    """field -> value. Listpack-encoded, the pairs are packed into one bytes object
+    (packed.py: fields and values alternate, in insertion order, updated in place as a
+    listpack is); ``convert`` moves them into a ``FieldTable`` and turns the hash into a
+    TableHash in place (``__class__`` assignment), so the RDB and introspection
+    registries, keyed by class, see the encoding."""
 
-    __slots__ = ("table",)
+    __slots__ = ("packed", "table")
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, elements: list[bytes] | None = None) -> None:
+        """``elements``: fields and values alternating, fields unique."""
+        self.packed = pack(elements) if elements else EMPTY
         self.table: FieldTable | None = None
 
     def convert(self) -> None:
         """hashTypeConvert to a hashtable: one way, sized for the current fields."""
         if self.table is None:
-            self.table = FieldTable(list(self))
+            self.table = FieldTable(self.as_dict())
+            self.packed = EMPTY
             self.__class__ = TableHash
+
+    # --- reading ---
+
+    def elements(self) -> list[bytes]:
+        """Fields and values alternating, in the hash's order."""
+        table = self.table
+        if table is None:
+            return unpack(self.packed)
+        return [x for pair in table.values.items() for x in pair]
+
+    def as_dict(self) -> dict[bytes, bytes]:
+        table = self.table
+        if table is not None:
+            return dict(table.values)
+        elements = unpack(self.packed)
+        return dict(zip(elements[::2], elements[1::2], strict=True))
+
+    def get(self, field: bytes) -> bytes | None:
+        table = self.table
+        if table is not None:
+            return table.values.get(field)
+        elements = unpack(self.packed)
+        try:
+            return elements[2 * elements[::2].index(field) + 1]
+        except ValueError:
+            return None
+
+    def __getitem__(self, field: bytes) -> bytes:
+        value = self.get(field)
+        if value is None:
+            raise KeyError(field)
+        return value
+
+    def __contains__(self, field: bytes) -> bool:
+        table = self.table
+        if table is not None:
+            return field in table.values
+        return field in unpack(self.packed)[::2]
+
+    def __len__(self) -> int:
+        table = self.table
+        return count(self.packed) >> 1 if table is None else len(table.values)
+
+    def __bool__(self) -> bool:
+        return bool(self.packed) or (self.table is not None and bool(self.table.values))
+
+    def keys(self) -> list[bytes]:
+        table = self.table
+        return unpack(self.packed)[::2] if table is None else list(table.values)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.keys())
+
+    def values(self) -> list[bytes]:
+        table = self.table
+        return unpack(self.packed)[1::2] if table is None else list(table.values.values())
+
+    def items(self) -> list[tuple[bytes, bytes]]:
+        table = self.table
+        if table is not None:
+            return list(table.values.items())
+        elements = unpack(self.packed)
+        return list(zip(elements[::2], elements[1::2], strict=True))
+
+    # --- writing ---
 
     def put(self, field: bytes, value: bytes) -> bool:
         """Set a field; True when it is new."""
-        if field in self:
-            self[field] = value
-            return False
         table = self.table
-        if table is not None:
-            used = len(self)
-            if used >= table.slots:
-                table.slots = dict_slots(used + 1)
-            table.add(field)
-        self[field] = value
+        if table is None:
+            return self.put_pairs([field, value]) == 1
+        values = table.values
+        if field in values:
+            values[field] = value
+            return False
+        used = len(values)
+        if used >= table.slots:
+            table.slots = dict_slots(used + 1)
+        table.add(field)
+        values[field] = value
         return True
 
+    def put_pairs(self, pairs: list[bytes], start: int = 0) -> int:
+        """Set the fields of ``pairs[start:]`` (field, value, ...); how many were new."""
+        if self.table is not None:
+            put = self.put
+            return sum([put(pairs[i], pairs[i + 1]) for i in range(start, len(pairs), 2)])
+        elements = unpack(self.packed)
+        fields = elements[::2]
+        created = 0
+        for i in range(start, len(pairs), 2):
+            field = pairs[i]
+            try:
+                elements[2 * fields.index(field) + 1] = pairs[i + 1]
+            except ValueError:
+                elements += (field, pairs[i + 1])
+                fields.append(field)
+                created += 1
+        self.packed = pack(elements)
+        return created
+
     def remove(self, field: bytes) -> bool:
-        if self.pop(field, None) is None:
-            return False
         table = self.table
-        if table is not None:
-            table.discard(field)
-            used = len(self)
-            if table.slots > DICT_MIN_SLOTS and used * 100 // table.slots < DICT_MIN_FILL:
-                table.slots = dict_slots(used)
+        if table is None:
+            elements = unpack(self.packed)
+            try:
+                i = 2 * elements[::2].index(field)
+            except ValueError:
+                return False
+            del elements[i:i + 2]
+            self.packed = pack(elements)
+            return True
+        if table.values.pop(field, None) is None:
+            return False
+        table.discard(field)
+        used = len(table.values)
+        if table.slots > DICT_MIN_SLOTS and used * 100 // table.slots < DICT_MIN_FILL:
+            table.slots = dict_slots(used)
         return True
 
     def copy_hash(self) -> Hash:
-        """dupHashObject: same encoding; a copied dict is sized for its fields."""
-        copy = Hash(self)
-        if self.table is not None:
-            copy.table = FieldTable(list(self.table.keys))
+        """dupHashObject: same encoding, sharing nothing."""
+        copy = Hash()
+        if self.table is None:
+            copy.packed = bytes(bytearray(self.packed))
+        else:
+            copy.table = FieldTable(dict(self.table.values))
             copy.__class__ = TableHash
         return copy
 
@@ -119,11 +221,11 @@ class TableHash(Hash):
     __slots__ = ()
 
 
-def new_hash(pairs: dict[bytes, bytes], max_entries: int, max_value: int) -> Hash:
-    """A hash built from whole content (RESTORE, loading): encoded as its size demands."""
-    h = Hash(pairs)
-    if len(h) > max_entries or any(len(f) > max_value or len(v) > max_value
-                                   for f, v in h.items()):
+def new_hash(elements: list[bytes], max_entries: int, max_value: int) -> Hash:
+    """A hash built from whole content (RESTORE, loading; fields and values alternating,
+    fields unique): encoded as its size demands."""
+    h = Hash(elements)
+    if len(elements) > 2 * max_entries or max(map(len, elements), default=0) > max_value:
         h.convert()
     return h
 
@@ -137,7 +239,7 @@ def _encoding(h: Hash) -> str:
 def _size(h: Hash, samples: int) -> int:
     """objectComputeSize: the listpack's allocation, or the dict with sampled elements."""
     if h.table is None:
-        return ROBJ_SIZE + jemalloc_size(listpack_size(chain.from_iterable(h.items())))
+        return ROBJ_SIZE + jemalloc_size(listpack_size(h.elements()))
     size = ROBJ_SIZE + DICT_SIZE + 8 * h.table.slots
     taken = elements = 0
     for field, value in h.items():
@@ -164,7 +266,7 @@ HASH_LIMITS = {"entries": 512, "value": 64}
 
 
 def _save_listpack(w: Writer, h: Hash) -> None:
-    w.save_string(encode_listpack(chain.from_iterable(h.items())))
+    w.save_string(encode_listpack(h.elements()))
 
 
 def _save_table(w: Writer, h: Hash) -> None:
@@ -177,10 +279,9 @@ def _save_table(w: Writer, h: Hash) -> None:
 def _load_pairs(pairs: list[bytes], max_value: int) -> Hash:
     if not pairs or len(pairs) % 2:
         raise RdbError("empty or odd hash")
-    content = dict(zip(pairs[::2], pairs[1::2], strict=True))
-    if len(content) * 2 != len(pairs):
+    if len(set(pairs[::2])) * 2 != len(pairs):
         raise RdbError("duplicate hash fields")
-    return new_hash(content, HASH_LIMITS["entries"], max_value)
+    return new_hash(pairs, HASH_LIMITS["entries"], max_value)
 
 
 def _load_hash(r: Reader) -> Hash:
@@ -197,11 +298,15 @@ def _load_listpack(r: Reader) -> Hash:
 
 
 def _footprint(h: Hash) -> int:
-    """The dict (its table is a second block), its fields and values, the field index."""
-    n = len(h)
-    cost = obj(h) + 16 + elements_cost(h, n, bytes_cost) + elements_cost(h.values(), n, bytes_cost)
+    """The object and its packed pairs; or its dict (the table is a second block), fields
+    and values, and the field index."""
     table = h.table
-    return cost if table is None else cost + index_cost(table.keys, table.where)
+    if table is None:
+        return obj(h) + (bytes_cost(h.packed) if h.packed else 0)
+    values = table.values
+    n = len(values)
+    return (obj(h) + obj(table) + obj(values) + 16 + elements_cost(values, n, bytes_cost)
+            + elements_cost(values.values(), n, bytes_cost) + index_cost(table.keys, table.where))
 
 
 HASH = ValueType(

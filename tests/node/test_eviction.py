@@ -11,7 +11,7 @@ from differential import assert_same
 from nodes import ServerProcess
 
 VALUE = b"x" * 100
-ROOM = 1_500_000  # bytes of headroom above the empty node: about 4,000 such keys
+ROOM = 1_200_000  # bytes of headroom above the empty node: about 4,000 such keys
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 import redis
 from differential import assert_same
 from nodes import ServerProcess, start_node, start_redis_server
-from redslot.node.keyspace.database import Entry
 from redslot.node.keyspace.lfu import LFU_INIT_VAL, LfuClock
 from redslot.node.types.typeinfo import jemalloc_size
 from resp import RawClient
@@ -387,10 +386,7 @@ def test_lfu_counter_grows_logarithmically_and_saturates():
 
 def test_lfu_touch_stamps_the_current_minute():
     lfu = LfuClock(log_factor=0, decay_time=1, now=1_700_000_000)
-    entry = Entry()
-    entry.clock = _clock_with(9, 3, lfu)
-    lfu.touch(entry)
-    assert entry.clock == (lfu.now_minutes << 8) | 7
+    assert lfu.touched(_clock_with(9, 3, lfu)) == (lfu.now_minutes << 8) | 7
 
 
 # --- DEBUG DIGEST, DIGEST-VALUE, OBJECT ---

@@ -152,7 +152,7 @@ def test_expired_key_counts_as_missing(w):
     w.db.set(A, b"1")
     w.db.set_expire(A, 1)
     assert w.route(w.client(), "get", A).startswith("ASK ")
-    assert A in w.db.entries  # looked at, not deleted
+    assert A in w.db.index  # looked at, not deleted
 
 
 def test_migrate_runs_on_an_open_slot(w):
