@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
+from kubernetes_asyncio import client as kube_client
 from redis.cluster import ClusterNode, RedisCluster
 from redslot.operator.control.reconciler import RecordSuperseded
 from redslot.operator.k8s.api import KubeApi
@@ -214,7 +215,11 @@ def test_two_stores_of_one_resource_store_one_record_at_a_time(kube: Kube,
     obj = get_cluster(kube, namespace, "cas")
 
     async def scenario() -> None:
-        api = KubeApi(kube.plane.server, ssl_context=kube.plane.ssl_context())
+        configuration = kube_client.Configuration(host=kube.plane.server)
+        configuration.ssl_ca_cert = str(kube.plane.ca_file)
+        configuration.cert_file = str(kube.plane.client_cert)
+        configuration.key_file = str(kube.plane.client_key)
+        api = KubeApi(configuration)
         try:
             cluster = Cluster("cas", namespace, obj["metadata"]["uid"], parse_spec(
                 obj["spec"], "redslot:e2e"))
