@@ -265,6 +265,9 @@ class Client(Connection):
             self.server.schedule_push_flush(self)
 
     def flush(self) -> None:
+        cluster = self.server.cluster
+        if cluster is not None and cluster.unsaved:
+            cluster.settle_save()  # the table these replies report is on disk first
         if self.out and self.server.aof.buf and self.server.aof.hold(self):
             return  # written once this loop turn's AOF write is done (aof.py)
         if self.out_writes or self.held:
