@@ -28,11 +28,7 @@ from ..model.record import Record
 # at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
-# Renewals per lease. A renewal received at t is anchored at the stamp of the one before
-# (about t - lease/4), so it grants until about t + 3/4 lease: the next renewal may come
-# up to half a lease late (one lost or stalled) before the node stops serving. Safety does
-# not depend on it: ``surely_expired`` counts from the anchors actually sent.
-PERIOD_SHARE = 4
+PERIOD_SHARE = 6  # renewals per lease
 
 
 class LeaseKeeper:
