@@ -8,7 +8,9 @@ streams; no DEBUG POPULATE). Then a 4th, empty master takes a quarter of the slo
 - Redis (Debian's redis-server, cluster-enabled): ``redis-cli --cluster add-node``, then
   ``redis-cli --cluster reshard --cluster-from all --cluster-to <new> --cluster-slots 4096
   --cluster-pipeline 100`` (MIGRATE in batches of 100 keys), timed.
-- redslot: ``redslot up --shards 3 --replicas 0``, then ``redslot scale --shards 4``, which
+- redslot: ``redslot up --shards 3 --replicas 0 --down-after-ms 15000`` (Redis's
+  cluster-node-timeout here, also the lease: on a loaded machine a node busy with the
+  bulk load can miss its renewals for the default 3 s and refuse writes), then ``redslot scale --shards 4``, which
   returns when the reshard is done, timed; ``redslot status --json`` also reports the control
   plane's own keys/s (last_reshard.keys_per_second: keys over the time spent inside slot
   moves, without the observation passes between them), shown as "reported keys/s".
@@ -45,10 +47,11 @@ from cluster_common import (  # noqa: E402
 )
 
 SLOTS_TO_MOVE = 4096
+NODE_TIMEOUT_MS = 15_000  # both systems: Redis's default cluster-node-timeout
 
 
 def reshard_redis(keys: int, value_size: int) -> dict[str, Any]:
-    with RedisCluster(4) as cluster:
+    with RedisCluster(4, NODE_TIMEOUT_MS) as cluster:
         first, new = cluster.ports[:3], cluster.ports[3]
         cluster.create(first, replicas=0)
         load_seconds = load_keys(first[0], keys, value_size)
@@ -72,7 +75,7 @@ def reshard_redis(keys: int, value_size: int) -> dict[str, Any]:
 
 
 def reshard_redslot(keys: int, value_size: int) -> dict[str, Any]:
-    with RedslotLocal(3, 0) as local:
+    with RedslotLocal(3, 0, ("--down-after-ms", str(NODE_TIMEOUT_MS))) as local:
         masters_before = set(local.master_ports())
         load_seconds = load_keys(min(masters_before), keys, value_size)
         print(f"  redslot  loaded {keys:,} keys in {load_seconds:.1f}s", flush=True)

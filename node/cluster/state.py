@@ -156,6 +156,9 @@ class ClusterState:
         self.link_manager: Any = None  # cluster_links.Links, set when the server starts
         self.push_cache: tuple[Any, str] | None = None
         self.save_pending = False
+        # A save owed before the next reply goes out: 0 none, 1 written, 2 written and
+        # synced (save_before_reply).
+        self.unsaved = 0
 
     # route(client, cmd, argv) -> the redirect or refusal text (MOVED, ASK, ...) or None.
     route = route
@@ -393,12 +396,14 @@ class ClusterState:
         for callback in self.on_slots_changed:
             callback()
 
-    def changed(self, slots: bool = False, save_now: bool = True, fsync: bool = True) -> None:
+    def changed(self, slots: bool = False, save_now: bool = True, fsync: bool = True,
+                before_reply: bool = False) -> None:
         """The table changed: recompute the state, save nodes.conf, let the links push it.
 
         A command's change is saved before its reply, as in Redis. A peer's push is saved
         a moment later, once for every push of that moment: during a reshard peers push
         many times a second, and a lost merge is pushed again when the peers reconnect.
+        ``before_reply``: saved once for every command of this read, before their replies.
         """
         self.version += 1
         self.current_epoch = max(self.current_epoch, self.max_epoch())
@@ -406,7 +411,9 @@ class ClusterState:
             self.slots_changed()
         self.update_state()
         self.follow_my_master()
-        if save_now:
+        if before_reply:
+            self.save_before_reply(fsync)
+        elif save_now:
             self.save_or_warn(fsync)
         elif not self.save_pending:
             try:
@@ -417,8 +424,21 @@ class ClusterState:
             self.save_pending = True
             loop.call_later(MERGE_SAVE_DELAY, self.save_or_warn)
 
+    def save_before_reply(self, fsync: bool) -> None:
+        """Owe a save that must be done before any reply leaves (clusterDoBeforeSleep's
+        CLUSTER_TODO_SAVE_CONFIG): the SETSLOTs of one pipeline, as a reshard sends them,
+        then cost one save instead of one each. Client.flush settles it before writing."""
+        self.unsaved = max(self.unsaved, 2 if fsync else 1)
+
+    def settle_save(self) -> None:
+        """Do the save owed by save_before_reply, if any."""
+        if self.unsaved:
+            self.save_or_warn(self.unsaved == 2)
+
     def save_or_warn(self, fsync: bool = True) -> None:
         self.save_pending = False
+        if fsync or self.unsaved < 2:
+            self.unsaved = 0
         try:
             self.save(fsync)
         except OSError as exc:

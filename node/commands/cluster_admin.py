@@ -146,14 +146,14 @@ def cluster_setslot(c: Client, argv: list[bytes]) -> Any:
     elif action == b"node" and argc == 5:
         epoch = state.myself.config_epoch
         _setslot_node(c, state, slot, lookup_node(state, argv[4]))
-        # Written at once, synced to disk only when our epoch moved (as Redis does).
-        state.changed(slots=True, fsync=state.myself.config_epoch != epoch)
+        # Written before the reply, synced to disk only when our epoch moved (as Redis does).
+        state.changed(slots=True, fsync=state.myself.config_epoch != epoch, before_reply=True)
         return OK
     else:
         raise CommandError(errors.CLUSTER_SETSLOT_SYNTAX)
     # MIGRATING/IMPORTING marks are this node's own business (peers ignore them in a
     # pushed table, as Redis does not gossip them): saved, not pushed or synced.
-    state.save_or_warn(fsync=False)
+    state.save_before_reply(fsync=False)
     return OK
 
 

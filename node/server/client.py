@@ -26,7 +26,7 @@ from ..pubsub.hub import Subscriptions
 from ..pubsub.tracking import TrackingState
 from ..table.multi import MultiState
 from .client_eviction import evict_clients
-from .connection import Connection
+from .connection import FULL_READ, Connection
 from .dispatch import run_requests
 
 if TYPE_CHECKING:
@@ -175,6 +175,8 @@ class Client(Connection):
         if parser.error is not None and not self.waiting and not self.closing:
             self.protocol_error(parser.error)
         self.flush()
+        if len(data) >= FULL_READ:
+            self.yield_turn()
 
     # --- running requests ---
 
@@ -265,6 +267,9 @@ class Client(Connection):
             self.server.schedule_push_flush(self)
 
     def flush(self) -> None:
+        cluster = self.server.cluster
+        if cluster is not None and cluster.unsaved:
+            cluster.settle_save()  # the table these replies report is on disk first
         if self.out and self.server.aof.buf and self.server.aof.hold(self):
             return  # written once this loop turn's AOF write is done (aof.py)
         if self.out_writes or self.held:

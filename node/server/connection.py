@@ -16,9 +16,17 @@ if TYPE_CHECKING:
     from .server import Server
 
 
+# A read this large probably left more behind: libuv reads a ready socket again and again
+# (up to 32 buffers) before it looks at any other, so a client streaming a pipeline (a
+# ``redis-cli --pipe`` bulk load) held every other client, the control plane's lease
+# renewals included, for seconds. After such a read the connection skips a loop turn, as
+# Redis reads at most 16 KB from a client per turn.
+FULL_READ = 65536
+
+
 class Connection(asyncio.Protocol):
     __slots__ = ("server", "transport", "addr", "laddr", "fd", "tls", "tot_net_in",
-                 "tot_net_out", "reply_peak")
+                 "tot_net_out", "reply_peak", "write_paused", "turn_paused")
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -29,6 +37,8 @@ class Connection(asyncio.Protocol):
         self.tot_net_in = 0
         self.tot_net_out = 0
         self.reply_peak = 0
+        self.write_paused = False
+        self.turn_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -64,11 +74,25 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         """The peer reads slower than we write: stop reading its requests meanwhile."""
+        self.write_paused = True
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None:
+        self.write_paused = False
+        if self.transport is not None and not self.turn_paused:
+            self.transport.resume_reading()
+
+    def yield_turn(self) -> None:
+        """Read nothing more from this peer until the loop has served the others once."""
+        if self.transport is not None and not self.turn_paused:
+            self.turn_paused = True
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._end_turn)
+
+    def _end_turn(self) -> None:
+        self.turn_paused = False
+        if self.transport is not None and not self.write_paused and not self.transport.is_closing():
             self.transport.resume_reading()
 
     def write(self, data: bytes) -> None:

@@ -692,6 +692,7 @@ class Server:
         self.aof.cron()
         self.replication.cron()
         if self.cluster is not None:
+            self.cluster.settle_save()  # owed by a command whose client left unanswered
             redirect_blocked_clients(self)
             if self.cluster.lease.expired_now():
                 self.log_warning("Lease expired: keyed commands get CLUSTERDOWN until the "

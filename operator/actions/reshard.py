@@ -1,25 +1,35 @@
-"""Moving one slot between masters while clients keep working, as redis-cli's reshard does.
+"""Moving slots between masters while clients keep working, as redis-cli's reshard does,
+a batch of slots at a time.
 
 For each slot: the target marks it IMPORTING, the source MIGRATING (from then on the
 source answers ASK for keys it no longer has), the keys go over in MIGRATE batches, and
-SETSLOT NODE tells the target, the source and then every other node the new owner.
+SETSLOT NODE tells the target, the source and then every other node the new owner. A
+batch does each of these steps for all its slots in one pipelined round trip per node
+(a node saves its table once for a pipeline of SETSLOTs, not once per slot), and MIGRATEs
+the keys of all its slots in one pipeline: the per-slot round trips, not the keys, were
+what a slot move cost.
 
 Every step can run again: a control plane that died anywhere in the middle re-runs the
-whole slot. "Already the owner" from the target or "not the owner" from the source means
-the slot already changed hands, and only the final SETSLOT NODE round is repeated.
+whole batch. "Already the owner" from the target or "not the owner" from the source means
+that slot already changed hands, and only its final SETSLOT NODE round is repeated.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.exceptions import ResponseError
 
 from .connection import Connections, NodeError
 
-BATCH_KEYS = 200
+# Keys per MIGRATE (redis-cli's --cluster-pipeline; it defaults to 10), and at most this
+# many keys in one pipeline of MIGRATEs: the source runs a pipeline without serving other
+# clients, so this bounds the pause a batch causes them.
+BATCH_KEYS = 1000
+PIPELINE_KEYS = 8000
 MIGRATE_TIMEOUT_MS = 10000
 
 
@@ -41,69 +51,103 @@ class MoveFailed(Exception):
     """A step of a slot move was refused in a way a retry will not fix by itself."""
 
 
-async def move_slot(conns: Connections, slow: Connections, slot: int, source: Endpoint,
-                    target: Endpoint, others: Iterable[Endpoint],
-                    on_keys: Callable[[int], None] = lambda n: None) -> int:
-    """Hand ``slot`` from ``source`` to ``target``; the number of keys migrated."""
-    moved = 0
-    handed_over = (
-        await mark(conns, target, slot, "IMPORTING", source, "already the owner")
-        or await mark(conns, source, slot, "MIGRATING", target, "not the owner"))
-    if not handed_over:
-        moved = await migrate_keys(slow, slot, source, target, on_keys)
-    await conns.call(target.address, "CLUSTER", "SETSLOT", slot, "NODE", target.id)
-    try:
-        await conns.call(source.address, "CLUSTER", "SETSLOT", slot, "NODE", target.id)
-    except ResponseError as exc:
-        # A source whose last slot this was may already have learned from the target's
-        # table that it owns nothing and turned into a replica (as a Redis master does):
-        # the slot is handed over, there is nothing left to tell it.
-        if "only with masters" not in str(exc):
-            raise MoveFailed(f"source {source.address} kept slot {slot}: {exc}") from exc
-    await announce_owner(conns, slot, target, others)
+async def move_slots(conns: Connections, slow: Connections, slots: Sequence[int],
+                     source: Endpoint, target: Endpoint, others: Iterable[Endpoint],
+                     on_keys: Callable[[int], None] = lambda n: None) -> int:
+    """Hand ``slots`` from ``source`` to ``target``; the number of keys migrated."""
+    importing = await mark(slow, target, slots, "IMPORTING", source, "already the owner")
+    migrating = await mark(slow, source, importing, "MIGRATING", target, "not the owner")
+    moved = await migrate_keys(slow, migrating, source, target, on_keys)
+    await setslot_node(slow, target, slots, target, "")
+    # A source whose last slot this was may already have learned from the target's table
+    # that it owns nothing and turned into a replica (as a Redis master does): the slot is
+    # handed over, there is nothing left to tell it.
+    await setslot_node(slow, source, slots, target, "only with masters")
+    await announce_owner(conns, slots, target, others)
     return moved
 
 
-async def mark(conns: Connections, node: Endpoint, slot: int, state: str, peer: Endpoint,
-               moved_text: str) -> bool:
-    """SETSLOT IMPORTING/MIGRATING; True when the refusal says the slot already moved."""
-    try:
-        await conns.call(node.address, "CLUSTER", "SETSLOT", slot, state, peer.id)
-    except ResponseError as exc:
-        if moved_text not in str(exc):
-            raise MoveFailed(f"{node.address} refused {state} {slot}: {exc}") from exc
-        return True
-    return False
+async def pipeline(conns: Connections, node: Endpoint,
+                   commands: Iterable[tuple[Any, ...]]) -> list[Any]:
+    """One round trip; each command's reply, or the ResponseError it got."""
+    pipe = conns.get(node.address).pipeline(transaction=False)
+    for command in commands:
+        pipe.execute_command(*command)
+    return list(await pipe.execute(raise_on_error=False))
 
 
-async def migrate_keys(slow: Connections, slot: int, source: Endpoint, target: Endpoint,
-                       on_keys: Callable[[int], None]) -> int:
-    """GETKEYSINSLOT + MIGRATE until the source has no key left in ``slot``.
+async def mark(conns: Connections, node: Endpoint, slots: Sequence[int], state: str,
+               peer: Endpoint, moved_text: str) -> list[int]:
+    """SETSLOT IMPORTING/MIGRATING for every slot; the slots marked (a refusal that says
+    the slot already moved leaves it out)."""
+    replies = await pipeline(conns, node, (("CLUSTER", "SETSLOT", slot, state, peer.id)
+                                           for slot in slots))
+    marked = []
+    for slot, reply in zip(slots, replies, strict=True):
+        if isinstance(reply, ResponseError):
+            if moved_text not in str(reply):
+                raise MoveFailed(f"{node.address} refused {state} {slot}: {reply}")
+            continue
+        marked.append(slot)
+    return marked
+
+
+async def setslot_node(conns: Connections, node: Endpoint, slots: Sequence[int],
+                       owner: Endpoint, harmless: str) -> None:
+    replies = await pipeline(conns, node, (("CLUSTER", "SETSLOT", slot, "NODE", owner.id)
+                                           for slot in slots))
+    for slot, reply in zip(slots, replies, strict=True):
+        if isinstance(reply, ResponseError) and not (harmless and harmless in str(reply)):
+            raise MoveFailed(f"{node.address} kept slot {slot}: {reply}")
+
+
+async def migrate_keys(slow: Connections, slots: Sequence[int], source: Endpoint,
+                       target: Endpoint, on_keys: Callable[[int], None]) -> int:
+    """GETKEYSINSLOT + MIGRATE until the source has no key left in any of ``slots``.
 
     REPLACE makes a batch that reached the target before a crash safe to send again; a key
     exists on both sides only then, since a source that lacks a key redirects its writes.
+    A slot is done once GETKEYSINSLOT finds it empty: a MIGRATING source creates no key in
+    it (a write of a key it lacks is sent to the target with ASK).
     """
     moved = 0
-    while True:
-        keys = await slow.call(source.address, "CLUSTER", "GETKEYSINSLOT", slot, BATCH_KEYS)
-        if not keys:
-            return moved
-        auth = ("AUTH", slow.password) if slow.password else ()
-        reply = await slow.call(source.address, "MIGRATE", target.host, target.port, "", 0,
-                                MIGRATE_TIMEOUT_MS, "REPLACE", *auth, "KEYS", *keys)
-        if reply not in (b"OK", b"NOKEY"):
-            raise MoveFailed(f"MIGRATE of slot {slot} answered {reply!r}")
-        moved += len(keys)
-        on_keys(len(keys))
+    pending = list(slots)
+    auth = ("AUTH", slow.password) if slow.password else ()
+    while pending:
+        replies = await pipeline(slow, source, (("CLUSTER", "GETKEYSINSLOT", slot, BATCH_KEYS)
+                                                for slot in pending))
+        found: list[tuple[int, list[bytes]]] = []
+        for slot, keys in zip(pending, replies, strict=True):
+            if isinstance(keys, ResponseError):
+                raise MoveFailed(f"GETKEYSINSLOT {slot} on {source.address}: {keys}")
+            if keys:
+                found.append((slot, keys))
+        pending = [slot for slot, _ in found]
+        while found:
+            chunk: list[tuple[int, list[bytes]]] = []
+            count = 0
+            while found and (not chunk or count + len(found[0][1]) <= PIPELINE_KEYS):
+                chunk.append(found.pop(0))
+                count += len(chunk[-1][1])
+            replies = await pipeline(slow, source, (
+                ("MIGRATE", target.host, target.port, "", 0, MIGRATE_TIMEOUT_MS, "REPLACE",
+                 *auth, "KEYS", *keys) for _, keys in chunk))
+            for (slot, keys), reply in zip(chunk, replies, strict=True):
+                if reply not in (b"OK", b"NOKEY"):
+                    raise MoveFailed(f"MIGRATE of slot {slot} answered {reply!r}")
+                moved += len(keys)
+                on_keys(len(keys))
+    return moved
 
 
-async def announce_owner(conns: Connections, slot: int, owner: Endpoint,
+async def announce_owner(conns: Connections, slots: Sequence[int], owner: Endpoint,
                          others: Iterable[Endpoint]) -> None:
     """SETSLOT NODE on every other node; one that is down learns it from its peers or the
     control plane's next table push."""
     async def tell(node: Endpoint) -> None:
         try:
-            await conns.call(node.address, "CLUSTER", "SETSLOT", slot, "NODE", owner.id)
+            await pipeline(conns, node, (("CLUSTER", "SETSLOT", slot, "NODE", owner.id)
+                                         for slot in slots))
         except NodeError:
             pass
 

@@ -148,6 +148,7 @@ class Reconciler:
         try:
             while not stop.is_set():
                 saves = self.saves
+                self.resharding.unfinished = False
                 try:
                     await self.step()
                     self.last_error = ""
@@ -158,7 +159,8 @@ class Reconciler:
                     log.exception("reconcile pass failed")
                 ready = self.publish()
                 quiet = ready and self.saves == saves and self.quiet()
-                await self.pause(stop, idle_interval if quiet else interval, interval)
+                pause = 0.0 if self.resharding.unfinished else idle_interval if quiet else interval
+                await self.pause(stop, pause, interval)
         finally:
             stopping.cancel()
             keeper.cancel()

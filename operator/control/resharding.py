@@ -9,18 +9,17 @@ and heals, so a failover is never held up by a long reshard.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 
 from ..actions.connection import NodeError
-from ..actions.reshard import Endpoint, MoveFailed, move_slot
+from ..actions.reshard import Endpoint, MoveFailed, move_slots
 from ..model.context import Context
 from ..model.record import Reshard
 from ..planner import PlanError, plan_moves
 
 PIECE_SECONDS = 1.0
-SLOTS_AT_ONCE = 32
+SLOTS_AT_ONCE = 128
 
 
 class Resharding:
@@ -32,6 +31,9 @@ class Resharding:
         # The slot layout last found to need no move: planning walks all 16384 slots, and
         # an idle control plane would otherwise do it on every pass.
         self.balanced: list[tuple[str, bool, list[list[int]]]] | None = None
+        # The last piece stopped only because its time was up: the next pass may follow
+        # at once (a reshard waiting on a node or failing keeps the usual pace).
+        self.unfinished = False
 
 
     async def run(self, ctx: Context) -> None:
@@ -89,8 +91,7 @@ class Resharding:
 
             begun = time.monotonic()
             try:
-                await asyncio.gather(*(move_slot(ctx.conns, ctx.slow, slot, src, dst,
-                                                 others, count) for slot in slots))
+                await move_slots(ctx.conns, ctx.slow, slots, src, dst, others, count)
             except (MoveFailed, *NodeError) as exc:
                 self.error = f"slots {slots[0]}-{slots[-1]}: {exc}"
                 reshard.seconds += time.monotonic() - begun
@@ -108,6 +109,7 @@ class Resharding:
                 reshard.next_slot = -1
             ctx.save()
             if time.monotonic() - started > PIECE_SECONDS:
+                self.unfinished = True
                 return
         ctx.event(f"reshard done: {reshard.slots_done} slots, {reshard.keys_moved} keys "
                   f"in {reshard.seconds:.1f}s ({reshard.keys_per_second:.0f} keys/s)")

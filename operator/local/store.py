@@ -17,13 +17,15 @@ from ..control.metrics import ClusterMetrics
 from ..model.record import Record, Spec
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any, durable: bool = True) -> None:
+    """Replace ``path`` atomically; ``durable``: synced to disk before the rename."""
     temporary = path.with_suffix(path.suffix + ".tmp")
     with open(temporary, "w") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
         handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(temporary, path)
 
 
@@ -74,7 +76,8 @@ class ClusterDirectory:
     # --- status ---
 
     def publish(self, status: dict[str, Any]) -> None:
-        write_json(self.status_path, status)
+        # Written every pass and derived anew by the next: not worth a sync to disk.
+        write_json(self.status_path, status, durable=False)
         if self.metrics is not None:
             self.metrics.observe(status)
 

@@ -154,6 +154,8 @@ def test_a_control_plane_killed_mid_reshard_finishes_it_when_started_again(
     cluster.wait(lambda s: (s.get("reshard") or {}).get("slots_done", 0) > 100,
                  "the reshard to be under way")
     cluster.kill_control_plane()
+    left = cluster.status().get("reshard") or {}
+    assert 0 < left.get("slots_done", 0) < left.get("slots_total", 0), "not killed mid-reshard"
     cluster.start(resume=True)
     status = cluster.wait_ready(4, timeout=180)
     assert sorted(s["slot_count"] for s in status["shards"]) == [4096] * 4
