@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from ..base.sampling import KeySample
 from .footprint import bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
-from .packed import EMPTY, count, pack, unpack
+from .packed import EMPTY, count, pack, unpack, value_of
 from .rdb import RdbError, Reader, Writer
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
@@ -105,11 +105,7 @@ class Hash:
         table = self.table
         if table is not None:
             return table.values.get(field)
-        elements = unpack(self.packed)
-        try:
-            return elements[2 * elements[::2].index(field) + 1]
-        except ValueError:
-            return None
+        return value_of(self.packed, field)
 
     def __getitem__(self, field: bytes) -> bytes:
         value = self.get(field)
@@ -121,7 +117,7 @@ class Hash:
         table = self.table
         if table is not None:
             return field in table.values
-        return field in unpack(self.packed)[::2]
+        return value_of(self.packed, field) is not None
 
     def __len__(self) -> int:
         table = self.table
