@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 PORT = 6379
 READY_TIMEOUT = 300.0
-RECONNECT_AFTER = 10  # refused writes in a row before the writer asks the pods again
+RECONNECT_AFTER = 3  # refused writes in a row before the writer asks the pods again
 
 
 def phase_timer(test: str) -> Callable[[str], None]:
