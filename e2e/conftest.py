@@ -3,9 +3,9 @@
 `kube` (one per session): etcd + kube-apiserver + kube-controller-manager built by
 scripts/kube-binaries, with kubectl and helm from scripts/kube-tools (or PATH when that script
 is absent). `namespace`: a fresh namespace per test. `kubelet`: a FakeKubelet running that
-namespace's redslot pods as local processes. `real_node` (one per test module that asks for
-it): a real node joined to `kube` (e2e/realnode.py), with the redslot image built from the
-checkout by scripts/build_image.py imported into its containerd.
+namespace's redslot pods as local processes. `real_node` (one per session, for the tests
+that ask for it, which run last): a real node joined to `kube` (e2e/realnode.py), with the
+redslot image built from the checkout by scripts/build_image.py imported into its containerd.
 """
 
 from __future__ import annotations
@@ -100,10 +100,16 @@ def build_image(*args: str) -> tuple[Path, str]:
     return Path(archive), name
 
 
-@pytest.fixture(scope="module")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real node's tests run last: once it runs, its scheduler would bind the fake
+    kubelet's pods too (a stable sort keeps every other order)."""
+    items.sort(key=lambda item: "real_node" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
 def real_node(kube: Kube) -> Iterator[RealNode]:
-    """A real node for the tests of one module: the scheduler then binds only their pods
-    (the fake kubelet's tests run in other modules, never alongside it)."""
+    """One real node for every test that asks for it (test modules share it: starting one
+    takes about 40 s), started at the first of them, which run after all others."""
     if os.environ.get("REDSLOT_E2E_REAL_NODE") != "1":
         pytest.skip("real-node tests run with REDSLOT_E2E_REAL_NODE=1 (root, containerd, "
                     "runc, CNI plugins: ./scripts/test installs them)")

@@ -51,6 +51,10 @@ WORKDIR = Path("/var/tmp/redslot-e2e-node")
 LOGS = Path("/var/tmp/redslot-e2e-node-logs")   # the last node's logs, kept after it stopped
 LOCK = Path("/run/lock/redslot-e2e-node.lock")
 LOCK_TIMEOUT = 1800.0
+# The pods share one cgroup, which weighs as much as one busy process of the host (1024):
+# on a host running other work (a CI machine's other jobs), probes and the operator's
+# one-second timeouts failed for CPU starvation alone. This weighs it as four.
+POD_CPU_SHARES = 4096
 READY_TIMEOUT = 120.0
 # What the kubelet writes at start unless protectKernelDefaults, and forwarding, which no
 # part of the node may turn on: saved to SYSCTLS before the node starts (once, so a killed
@@ -343,6 +347,9 @@ class RealNode:
         for controller in Path("/sys/fs/cgroup").iterdir():
             if (controller / "cgroup.procs").exists():
                 (controller / CGROUP_ROOT).mkdir(exist_ok=True)
+        shares = Path("/sys/fs/cgroup/cpu", CGROUP_ROOT, "cpu.shares")
+        if shares.exists():
+            shares.write_text(str(POD_CPU_SHARES))
         self._bridge()
         self._certificates()
         done("cleanup, bridge, certificates")

@@ -1,8 +1,14 @@
 """What one node says about itself: identity, role, slots, epochs, replication, hold.
 
-Read with four commands a user could type (CLUSTER NODES for the node's own row, CLUSTER
-INFO, INFO of the sections used, DBSIZE), sent in one round trip. A node that does not answer in time is
-observed as unreachable, with the error kept for status and logs.
+Read with three commands a user could type (CLUSTER NODES for the node's own row, CLUSTER
+INFO, INFO of the sections used), sent in one round trip. A node that does not answer in time is observed as
+unreachable, with the error kept for status and logs.
+
+The key count comes from INFO's keyspace section, not DBSIZE: in zero-loss mode a master's
+reply to a keyspace read waits for its replicas' acknowledgement and becomes -NOACK when
+none comes (ackgate.py), so a master left without an in-sync replica (a new shard's master
+while its replica still syncs, one whose replica died) failed every observation, was
+failed over as unreachable, and two such masters of one shard were never observed again.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from dataclasses import dataclass, field
 from .connection import Connections, NodeError
 
 # The INFO sections read (half the cost of a default INFO to the node, which builds the
-# keyspace, persistence, CPU and error sections too, every pass).
-INFO_SECTIONS = ("server", "clients", "memory", "stats", "replication")
+# persistence, CPU and error sections too, every pass); keyspace gives the key count.
+INFO_SECTIONS = ("server", "clients", "memory", "stats", "replication", "keyspace")
 
 
 @dataclass
@@ -58,6 +64,12 @@ def parse_info(text: bytes) -> dict[str, str]:
             name, value = line.split(":", 1)
             fields[name] = value
     return fields
+
+
+def keyspace_keys(db: str) -> int:
+    """``keys=12,expires=0,avg_ttl=0`` (INFO keyspace's db0 line) -> 12; no line: 0."""
+    fields = dict(item.split("=", 1) for item in db.split(",") if "=" in item)
+    return int(fields.get("keys", 0))
 
 
 def parse_slot_items(items: list[str], view: NodeView) -> None:
@@ -116,9 +128,8 @@ async def observe(conns: Connections, address: str) -> NodeView:
     """The node at ``address`` now; never raises for a node that fails to answer."""
     view = NodeView(address, reachable=False, at=time.monotonic())
     try:
-        nodes, cluster_info, info, keys = await conns.batch(
-            address, ("CLUSTER", "NODES"), ("CLUSTER", "INFO"), ("INFO", *INFO_SECTIONS),
-            ("DBSIZE",))
+        nodes, cluster_info, info = await conns.batch(
+            address, ("CLUSTER", "NODES"), ("CLUSTER", "INFO"), ("INFO", *INFO_SECTIONS))
         read_myself(nodes, view)
         fields = parse_info(cluster_info)
         view.cluster_ok = fields.get("cluster_state") == "ok"
@@ -132,7 +143,7 @@ async def observe(conns: Connections, address: str) -> NodeView:
         view.used_memory = int(general.get("used_memory", 0))
         view.ops_per_sec = int(general.get("instantaneous_ops_per_sec", 0))
         view.clients = int(general.get("connected_clients", 0))
-        view.keys = int(keys)
+        view.keys = keyspace_keys(general.get("db0", ""))
         view.reachable = True
     except (*NodeError, ValueError) as exc:
         view.error = str(exc) or type(exc).__name__

@@ -1,0 +1,334 @@
+"""Day-2 scenarios on real pods (e2e/realnode.py): one RedisCluster (3 shards, a replica
+each, durability zero-loss) of a helm-installed operator, shared by the tests and brought
+back to 3 Ready shards with a fresh set of keys before each. Every scenario runs under a
+writer and checks that no acknowledged write is lost and every key survives. Each test
+prints the time of its phases."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from e2e.controlplane import eventually
+from e2e.realcluster import (
+    PORT,
+    RealCluster,
+    Writer,
+    container_pid,
+    kill,
+    lost_writes,
+    phase_timer,
+    slot_counts,
+    slot_marks,
+)
+from e2e.realnode import RealNode
+
+if TYPE_CHECKING:
+    from e2e.conftest import Kube
+
+pytestmark = pytest.mark.timeout(1800)  # the first test also waits for the shared node and cluster
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "day2"
+BASELINE = 2000  # keys written before each scenario, all checked after it
+
+
+@pytest.fixture(scope="module")
+def shared(kube: Kube, real_node: RealNode) -> Iterator[RealCluster]:
+    done = phase_timer("day2 cluster")
+    namespace = f"e2e-day2-{uuid.uuid4().hex[:6]}"
+    kube.kubectl("create", "namespace", namespace)
+    eventually(lambda: kube.kubectl("get", "serviceaccount", "default", "-n", namespace,
+                                    check=False).returncode == 0, 30, "the default SA")
+    repository, tag = real_node.image.removeprefix("docker.io/library/").rsplit(":", 1)
+    kube.helm("install", "redslot", str(REPO / "charts/redslot"), "--namespace", namespace,
+              "--set", f"image.repository={repository}", "--set", f"image.tag={tag}",
+              "--wait", "--timeout", "300s", timeout=330)
+    done("helm install")
+    cluster = RealCluster(kube, real_node, namespace, NAME)
+    spec = {"shards": 3, "replicasPerShard": 1, "durability": "zero-loss",
+            "auth": {"rotationGraceSeconds": 5}}
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(
+        {"apiVersion": "redslot.dev/v1alpha1", "kind": "RedisCluster",
+         "metadata": {"name": NAME}, "spec": spec}))
+    cluster.wait_ready(3)
+    done("RedisCluster Ready (3 shards x 2 pods)")
+    yield cluster
+    kube.kubectl("delete", "rediscluster", NAME, "-n", namespace, "--timeout=120s",
+                 check=False, timeout=150)
+    kube.helm("uninstall", "redslot", "--namespace", namespace, "--wait", "--timeout",
+              "120s", check=False, timeout=150)
+    kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+@pytest.fixture
+def cluster(shared: RealCluster, request: pytest.FixtureRequest) -> Iterator[RealCluster]:
+    """The shared cluster with 3 Ready shards and only the baseline keys (a reshard a
+    failed test left running is let finish first: shards cannot be lowered meanwhile)."""
+    done = phase_timer("reset")
+    eventually(lambda: not shared.status().get("reshard"), 300, "no reshard running", 0.5)
+    shared.patch({"shards": 3})
+    shared.wait_ready(3)
+
+    def seeded() -> bool:
+        try:
+            client = shared.client()
+            client.flushall(target_nodes=RedisCluster.PRIMARIES)
+            pipe = client.pipeline()
+            for i in range(BASELINE):
+                pipe.set(f"base:{i}", i)
+            written = all(pipe.execute())
+            client.close()
+            return written
+        except Exception as error:  # a failover just then: the next try finds the new master
+            print(f"   [reset] seeding the keys: {type(error).__name__}: {error}")
+            return False
+    eventually(seeded, 120, "the baseline keys written", 1.0)
+    done(f"3 shards Ready, flushed, {BASELINE} baseline keys")
+    failed = request.session.testsfailed
+    yield shared
+    if request.session.testsfailed > failed:
+        shared.dump()
+
+
+def baseline() -> dict[str, str]:
+    return {f"base:{i}": str(i) for i in range(BASELINE)}
+
+
+def assert_nothing_lost(cluster: RealCluster, writer: Writer) -> None:
+    expected = {**baseline(), **writer.acknowledged}
+    lost = lost_writes(cluster, expected)
+    assert not lost, f"{len(lost)} of {len(expected)} acknowledged writes lost: {lost[:10]}"
+
+
+def test_a_node_process_sigkilled_in_its_container_restarts_in_place_with_its_id_and_data(
+        cluster: RealCluster) -> None:
+    done = phase_timer("sigkill")
+    status = cluster.status()
+    victim = status["shards"][0]["master"]
+    before = cluster.pods()[victim]
+    ids = cluster.ids()
+    writer = Writer(cluster, cluster.password(), "kill").start()
+    writer.wait_for(100)
+    pid = container_pid(cluster.node, before)
+    kill(pid, signal.SIGKILL)
+    done(f"{victim}'s node process (host pid {pid}) SIGKILLed")
+
+    def restarted() -> bool:
+        pod = cluster.pods().get(victim)
+        statuses = (pod or {}).get("status", {}).get("containerStatuses") or [{}]
+        return bool(pod) and statuses[0].get("restartCount", 0) >= 1 and \
+            statuses[0].get("ready", False)
+    eventually(restarted, 120, f"{victim}'s container restarted in place", 0.5)
+    done("container restarted in place")
+    cluster.wait_ready(3)
+    done("cluster Ready again")
+    writer.wait_for(len(writer.acknowledged) + 100)
+    writer.stop()
+    after = cluster.pods()[victim]
+    assert after["metadata"]["uid"] == before["metadata"]["uid"], "the same pod"
+    assert after["status"]["podIP"] == before["status"]["podIP"]
+    assert cluster.ids() == ids, "every node kept its id"
+    # The restarted node has the shard's data: its keys are its master's.
+    password = cluster.password()
+    shard = next(s for s in cluster.status()["shards"]
+                 if victim in (s["master"], *s["replicas"]))
+    sizes = {}
+    for node in shard["nodes"]:
+        ip = node["address"].rsplit(":", 1)[0]
+        sizes[node["pod"]] = redis.Redis(host=ip, port=PORT, password=password,
+                                         socket_timeout=10).dbsize()
+    assert len(set(sizes.values())) == 1 and sizes[victim] > 0, sizes
+    assert_nothing_lost(cluster, writer)
+    done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back "
+         f"(writes refused at most {writer.longest_refusal():.1f} s, none acknowledged for "
+         f"{writer.longest_gap():.1f} s)")
+
+
+def test_a_password_secret_rotated_while_clients_keep_working(cluster: RealCluster) -> None:
+    done = phase_timer("rotation")
+    old = cluster.password()
+    new = f"rotated-{uuid.uuid4().hex[:12]}"
+    writer = Writer(cluster, old, "rot").start()
+    writer.wait_for(100)
+    cluster.kubectl("patch", "secret", f"{NAME}-auth", "--type=merge",
+                    "-p", json.dumps({"stringData": {"password": new}}))
+
+    def phase() -> str:
+        return {c["user"]: c["phase"] for c in cluster.status().get("credentials") or []
+                }.get("default", "")
+    eventually(lambda: phase() == "Overlap", 120, "the new password added everywhere", 0.2)
+    done("Secret patched: both passwords valid (Overlap)")
+
+    def accepts(ip: str, password: str) -> bool:
+        try:
+            return bool(redis.Redis(host=ip, port=PORT, password=password,
+                                    socket_timeout=5).ping())
+        except redis.AuthenticationError:
+            return False
+    ips = cluster.pod_ips()
+    assert all(accepts(ip, old) and accepts(ip, new) for ip in ips)
+    writer.password = new  # the application reloads its Secret
+    eventually(lambda: phase() == "Current", 120, "the old password removed", 0.2)
+    done("old password removed (Current)")
+    assert not any(accepts(ip, old) for ip in ips)
+    assert all(accepts(ip, new) for ip in ips)
+    writer.wait_for(len(writer.acknowledged) + 100)
+    writer.stop()
+    assert writer.errors == [], writer.errors[:5]
+    assert_nothing_lost(cluster, writer)
+    done(f"{len(writer.acknowledged)} writes, none refused, all read back")
+
+
+def test_every_pod_deleted_at_once_reforms_from_the_volumes_with_the_same_ids(
+        cluster: RealCluster) -> None:
+    done = phase_timer("all pods")
+    ids = cluster.ids()
+    uids = {name: pod["metadata"]["uid"] for name, pod in cluster.pods().items()}
+    assert len(ids) == 6 and set(ids) == set(uids)
+    writer = Writer(cluster, cluster.password(), "all").start()
+    writer.wait_for(100)
+    cluster.kubectl("delete", "pods", "-l", f"redslot.dev/cluster={NAME}", "--wait=false")
+    done("6 pods deleted")
+
+    def recreated() -> bool:
+        pods = cluster.pods()
+        return set(pods) == set(uids) and all(
+            pod["metadata"]["uid"] != uids[name] for name, pod in pods.items())
+    eventually(recreated, 120, "every pod recreated", 0.5)
+    done("every pod recreated")
+    cluster.wait_ready(3)
+    done("cluster Ready again")
+    writer.wait_for(len(writer.acknowledged) + 100, timeout=120)
+    writer.stop()
+    assert cluster.ids() == ids, "the cluster re-formed with the same node ids"
+    assert_nothing_lost(cluster, writer)
+    done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back "
+         f"(writes refused for {writer.longest_refusal():.1f} s)")
+
+
+def pods_are(cluster: RealCluster, count: int) -> bool:
+    return len(cluster.pods()) == count
+
+
+def kill_the_operator_mid_reshard(cluster: RealCluster) -> float:
+    """SIGKILL the operator's process once the reshard moved slots, then force-delete its pod
+    (no graceful exit, no goodbye to the peering); the seconds its successor took over."""
+    operator = cluster.operator_pod()
+    assert operator is not None
+    pid = container_pid(cluster.node, operator)
+
+    def moving() -> dict | None:
+        reshard = cluster.status().get("reshard")
+        return reshard if reshard and reshard["done"] > 0 else None
+    eventually(moving, 300, "the reshard moving slots", 0.1)
+    # Stopped first, so the status read next is what the killed operator left.
+    kill(pid, signal.SIGSTOP)
+    left = cluster.status().get("reshard")
+    kill(pid, signal.SIGKILL)
+    killed = time.time()
+    cluster.kubectl("delete", "pod", operator["metadata"]["name"], "--grace-period=0",
+                    "--force", check=False)
+    assert left and 0 < left["done"] < left["total"], left
+
+    def replaced() -> dict | None:
+        pod = cluster.operator_pod()
+        return pod if pod and pod["metadata"]["uid"] != operator["metadata"]["uid"] else None
+    new = eventually(replaced, 120, "a new operator pod", 0.5)
+    print(f"   [scale] operator killed with {left['done']}/{left['total']} slots moved",
+          flush=True)
+
+    def resumed() -> float | None:
+        log = cluster.kubectl("logs", new["metadata"]["name"], check=False)
+        started = [line for line in log.splitlines()
+                   if f"control loop for {cluster.namespace}/{NAME} started" in line]
+        if not started:
+            return None
+        stamp = datetime.datetime.strptime(started[0][:23], "%Y-%m-%d %H:%M:%S,%f")
+        return stamp.replace(tzinfo=datetime.UTC).timestamp()
+    took = eventually(resumed, 180, "the new operator's control loop", 1.0) - killed
+    print(f"   [scale] the new operator pod took over {took:.1f} s after the kill", flush=True)
+    # A killed peer stays alive in kopf's peering for its lifetime (the successor pauses
+    # until then): 20 s, not kopf's 60, plus the new pod's start.
+    assert took < 50, f"the new operator waited {took:.0f} s"
+    return took
+
+
+def test_scale_out_to_5_shards_and_back_to_3_with_the_operator_killed_mid_reshard(
+        cluster: RealCluster) -> None:
+    """Both reshards under a writer; the operator pod is killed in the middle of the
+    second, and the new one finishes it (one test: each reshard is the slow part)."""
+    done = phase_timer("scale")
+    writer = Writer(cluster, cluster.password(), "scale").start()
+    writer.wait_for(100)
+    progress: list[int] = []
+    for shards in (5, 3):
+        cluster.patch({"shards": shards})
+        if shards == 3:
+            kill_the_operator_mid_reshard(cluster)
+            done("operator killed mid-reshard, its successor running")
+
+        def settled(shards: int = shards) -> dict | None:
+            status = cluster.status()
+            if status.get("reshard"):
+                progress.append(status["reshard"]["done"])
+            return cluster.ready(shards)
+        status = eventually(settled, 600, f"{shards} shards Ready", 0.3)
+        counts = slot_counts(status)
+        assert sum(counts) == 16384 and counts[-1] - counts[0] <= 1, counts
+        eventually(partial(pods_are, cluster, 2 * shards), 120, f"{2 * shards} pods", 0.5)
+        assert slot_marks(cluster, cluster.password()) == [], "a slot left MIGRATING/IMPORTING"
+        done(f"{shards} shards Ready, slots balanced {counts}, no slot MIGRATING/IMPORTING")
+    assert len(set(progress)) >= 2, "the status showed the reshard's progress"
+    writer.wait_for(len(writer.acknowledged) + 100)
+    writer.stop()
+    assert_nothing_lost(cluster, writer)
+    done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back")
+
+
+def test_a_rolling_image_change_restarts_replicas_first_and_hands_over_each_master(
+        cluster: RealCluster) -> None:
+    done = phase_timer("rolling")
+    image = cluster.node.image
+    rolled = f"{image}-rolled"
+    if rolled not in cluster.node.ctr("images", "ls", "-q"):
+        cluster.node.ctr("images", "tag", image, rolled)
+    pods = cluster.pods()
+    masters = {s["master"] for s in cluster.status()["shards"]}
+    writer = Writer(cluster, cluster.password(), "roll").start()
+    writer.wait_for(100)
+    cluster.patch({"image": rolled.removeprefix("docker.io/library/")})
+
+    def rolled_everywhere() -> bool:
+        now = cluster.pods()
+        return set(now) == set(pods) and all(
+            now[name]["metadata"]["uid"] != pods[name]["metadata"]["uid"]
+            and now[name]["spec"]["containers"][0]["image"].endswith(rolled.split("/")[-1])
+            for name in pods)
+    eventually(rolled_everywhere, 400, "every pod restarted with the new image", 1.0)
+    done("every pod restarted with the new image")
+    status = cluster.wait_ready(3)
+    writer.wait_for(len(writer.acknowledged) + 100)
+    writer.stop()
+    done("cluster Ready")
+    assert not masters & {s["master"] for s in status["shards"]}, "each master handed over"
+    restarts = [m for m in cluster.events() if m.startswith("rolling restart: restarting")]
+    assert len(restarts) >= 6, restarts
+    assert all("replica" in m for m in restarts[:3]), restarts
+    refused, gap = writer.longest_refusal(), writer.longest_gap()
+    print(f"   [rolling] longest window of refused writes: {refused:.2f} s; longest time "
+          f"without an acknowledged write: {gap:.2f} s", flush=True)
+    assert refused < 5.0 and gap < 6.0
+    assert_nothing_lost(cluster, writer)
+    done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back")
