@@ -429,6 +429,28 @@ class KubeControlPlane:
         context = self.ssl_context()
         self._wait("kube-apiserver", time.monotonic() + self.start_timeout,
                    lambda: self._get(f"{self.server}/readyz", context) == 200)
+        self._wait_controllers_resumed()
+
+    def _wait_controllers_resumed(self) -> None:
+        """After an outage client-go's informers retry with a backoff of up to 30 s: wait
+        until the controller manager acts again (a probe namespace gets its `default`
+        ServiceAccount), so the next test does not meet a half-asleep control plane."""
+        api = self.api()
+        name = f"resume-probe-{int(time.monotonic() * 1000)}"
+        try:
+            api.request("POST", "/api/v1/namespaces",
+                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+            def resumed() -> bool:
+                try:
+                    found = api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default")
+                except (OSError, RuntimeError, ValueError):
+                    return False
+                return found is not None
+            self._wait("kube-controller-manager", time.monotonic() + 120, resumed)
+            api.request("DELETE", f"/api/v1/namespaces/{name}")
+        finally:
+            api.close()
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self.argv[name] = args
