@@ -1,9 +1,11 @@
 """Failovers: automatic (Sentinel-style) and manual, decided from what the nodes report.
 
 A master that does not answer for ``down-after-ms`` is replaced once its lease has surely
-run out (leases.py): from then on it serves nothing, whatever its replicas still hear from
-it, so promoting is both safe (no two masters serve a slot) and the only way the shard
-serves again. Then the best replica is promoted (planner.failover_candidate: the most data,
+run out (leases.py), by the control plane's clock and by the clock of the replica to be
+promoted: from then on it serves nothing, whatever its replicas still hear from it, so
+promoting is both safe (no two masters serve a slot) and the only way the shard serves
+again. (A clock here that jumps forward makes the master look silent for as long as the
+jump, as its observation in flight times out at once; the replica's clock did not jump.) Then the best replica is promoted (planner.failover_candidate: the most data,
 and in zero-loss mode only one that surely holds every acknowledged write), its shard
 gets a config epoch above every epoch seen, and the new table goes out. The old master
 stays in the table as a replica of the new one: when it returns it is told so, and its
@@ -111,11 +113,11 @@ class Healing:
         down_for = time.monotonic() - self.down_since[shard.master]
         if down_for * 1000 < spec.down_after_ms:
             return False
-        if not ctx.lease_expired(shard.master):
-            return False  # it may still be serving: promoting now would make two masters
         best = failover_candidate(replica_states(ctx, shard), spec.acks_required)
         if best is None:
             return False
+        if not ctx.lease_expired(shard.master, best.node_id):
+            return False  # it may still be serving: promoting now would make two masters
         self.promote(ctx, shard, best.node_id,
                      f"master unreachable for {down_for * 1000:.0f} ms")
         return True

@@ -3,9 +3,22 @@
 Fencing (docs in the README): a node serves its slots only while it holds a lease, which
 this keeper renews a few times per lease, independently of the reconcile passes (a long
 pass must not let healthy masters' leases lapse). A replica takes a master's place only once
-``surely_expired(master)``: the last stamp a renewal to it was anchored at was received more
-than the lease, stretched by the clock-rate margin, plus some slack ago. Retries to a node
-that stopped answering resend the same stamp, so they extend nothing.
+``surely_expired(master, replica)``: the last stamp a renewal to the master was anchored at
+was received more than the lease, stretched by the clock-rate margin, plus some slack ago,
+on this side's clock, and the replica's own clock agrees. Retries to a node that stopped
+answering resend the same stamp, so they extend nothing.
+
+Why two clocks: this side's clock alone is one clock that may jump. A forward jump (a bad
+clock source, a VM resumed) made every lease look over at once; the observations in
+flight timed out at the same instant, so a healthy master looked silent for a minute, and
+its replica was promoted while the master still held its lease on its own clock: two
+masters, and the old one's writes of that moment were lost when it resynced. The
+replica's clock is read in its renewal replies: a replica stamp asked for ``g`` seconds
+(this side's clock) before the master's anchoring stamp was received was read at most
+``g`` before that, and a forward jump here only makes ``g`` look longer; so once the
+replica's clock has run ``g`` plus the stretched lease past that stamp, the master's lease
+is over whatever this side's clock did. The replica's readings come from the renewals
+(a few per lease), so the confirmation lags by at most one renewal period.
 
 A keeper that just started knows nothing of the grants a previous control plane made:
 every lease may run until a lease after its start, so no failover happens before that.
@@ -18,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 from ..actions.connection import Connections, NodeError
@@ -29,6 +43,8 @@ from ..model.record import Record
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
 PERIOD_SHARE = 6  # renewals per lease
+# Readings kept per node for the witness check: enough to span a lease and more.
+READINGS_KEPT = 4 * PERIOD_SHARE
 
 
 class LeaseKeeper:
@@ -40,6 +56,7 @@ class LeaseKeeper:
         self.conns = conns
         self.started = time.monotonic()
         self.stamps: dict[str, Stamp] = {}  # node name -> the last stamp it handed out
+        self.readings: dict[str, deque[Stamp]] = {}  # node name -> its latest stamps
         self.anchored: dict[str, float] = {}  # node name -> ``at`` of its last grant's stamp
         self.inflight: dict[str, asyncio.Task[None]] = {}
 
@@ -48,16 +65,34 @@ class LeaseKeeper:
         anchor = max(self.started, self.anchored.get(name, 0.0))
         return anchor + self.duration_ms / 1000 * (1 + CLOCK_DRIFT) + SLACK
 
-    def surely_expired(self, name: str) -> bool:
+    def surely_expired(self, name: str, witness: str) -> bool:
+        """Whether the node ``name`` has surely stopped serving on every lease granted so
+        far, by this side's clock and by the clock of ``witness`` (a replica of it)."""
+        return self.expired_here(name) and self.witnessed(name, witness)
+
+    def expired_here(self, name: str) -> bool:
         return time.monotonic() >= self.expires_at(name)
+
+    def witnessed(self, name: str, witness: str) -> bool:
+        """The witness's own clock has run past the latest end of ``name``'s lease."""
+        readings = self.readings.get(witness)
+        if not readings:
+            return False
+        latest = readings[-1]
+        anchor = max(self.started, self.anchored.get(name, 0.0))
+        lease = self.duration_ms / 1000
+        return any(
+            reading.run_id == latest.run_id and latest.ms - reading.ms
+            >= ((max(0.0, anchor - reading.sent) + lease) * (1 + CLOCK_DRIFT) + SLACK) * 1000
+            for reading in readings)
 
     def retune(self, duration_ms: int) -> None:
         """A new lease length; a longer one takes effect at once, a shorter one only once
-        every lease granted with the longer one has surely run out."""
+        every lease granted with the longer one has run out by this side's clock."""
         if duration_ms > self.duration_ms:
             self.duration_ms = duration_ms
         elif duration_ms < self.duration_ms and all(
-                self.surely_expired(name) for name in self.anchored):
+                self.expired_here(name) for name in self.anchored):
             self.duration_ms = duration_ms
 
     def renew_all(self, record: Record) -> None:
@@ -71,6 +106,8 @@ class LeaseKeeper:
                 self.inflight[name] = asyncio.create_task(self.renew_one(name, address, epoch))
         for name in set(self.stamps) - set(targets):
             del self.stamps[name]
+        for name in set(self.readings) - set(targets):
+            del self.readings[name]
         for name in [n for n, task in self.inflight.items() if n not in targets and task.done()]:
             del self.inflight[name]
 
@@ -88,6 +125,7 @@ class LeaseKeeper:
         except NodeError:
             return  # the next round tries again, anchored at the same stamp
         self.stamps[name] = fresh
+        self.readings.setdefault(name, deque(maxlen=READINGS_KEPT)).append(fresh)
 
     async def run(self, record: Callable[[], Record], stop: asyncio.Event) -> None:
         """Renew every share of a lease until ``stop``; ``record()`` is the current record."""

@@ -25,8 +25,9 @@ class Context:
     timeouts (commands a healthy node answers at once), ``slow`` long ones (MIGRATE
     batches); ``replaced`` names the nodes back with a new id until a push confirms them.
     ``event`` logs a line and keeps it in the record; ``push`` stores the record, then
-    gives its table to every reachable node but the ones named; ``lease_expired`` says
-    whether a node has surely stopped serving on the leases granted so far."""
+    gives its table to every reachable node but the ones named; ``lease_expired(node,
+    witness)`` says whether a node has surely stopped serving on the leases granted so far,
+    by the control plane's clock and by the clock of ``witness`` (one of its replicas)."""
 
     spec: Spec
     record: Record
@@ -39,4 +40,4 @@ class Context:
     push: Callable[[AbstractSet[str]], Awaitable[None]]
     # Whether a node's lease has surely run out (control/leases.py): before that, a master
     # that stopped answering may still be serving, and no replica may take its place.
-    lease_expired: Callable[[str], bool] = lambda name: True
+    lease_expired: Callable[[str, str], bool] = lambda name, witness: True

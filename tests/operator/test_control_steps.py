@@ -43,7 +43,8 @@ def context(rec: Record, views: dict[str, NodeView], events: list[str],
         raise AssertionError("a step that only decides never pushes")
 
     return Context(Spec(shards=1, replicas=1), rec, views, Connections(), Connections(),
-                   set(), lambda: None, events.append, push, lambda name: lease_expired)
+                   set(), lambda: None, events.append, push,
+                   lambda name, witness: lease_expired)
 
 
 def healthy_views(rec: Record) -> dict[str, NodeView]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections import deque
+
 import pytest
 from redslot.operator.actions.connection import Connections
 from redslot.operator.actions.lease import Stamp
@@ -21,19 +24,19 @@ def test_a_keeper_just_started_assumes_every_node_may_hold_a_lease_it_did_not_gr
     keeper = LeaseKeeper(Connections(), 3000)
     assert keeper.expires_at("any") == 100.0 + 3.0 * (1 + CLOCK_DRIFT) + SLACK
     clock[0] = 103.0
-    assert not keeper.surely_expired("any")
+    assert not keeper.expired_here("any")
     clock[0] = 103.2
-    assert keeper.surely_expired("any")
+    assert keeper.expired_here("any")
 
 
 def test_the_bound_follows_the_stamp_of_the_last_grant_not_the_last_attempt(
         clock: list[float]) -> None:
     keeper = LeaseKeeper(Connections(), 1000)
-    keeper.stamps["n"] = Stamp("run", 5, at=150.0)
+    keeper.stamps["n"] = Stamp("run", 5, sent=149.9, at=150.0)
     keeper.anchored["n"] = 150.0
     clock[0] = 160.0  # retries since resend the same stamp: the bound does not move
     assert keeper.expires_at("n") == 150.0 + 1.0 * (1 + CLOCK_DRIFT) + SLACK
-    assert keeper.surely_expired("n")
+    assert keeper.expired_here("n")
 
 
 def test_a_shorter_lease_counts_only_once_the_longer_ones_ran_out(clock: list[float]) -> None:
@@ -46,3 +49,65 @@ def test_a_shorter_lease_counts_only_once_the_longer_ones_ran_out(clock: list[fl
     assert keeper.duration_ms == 1000
     keeper.retune(5000)
     assert keeper.duration_ms == 5000
+
+
+def reading(ms: int, sent: float, run_id: str = "replica-run") -> Stamp:
+    """A replica's stamp, asked for at ``sent`` (this side's clock)."""
+    return Stamp(run_id, ms, sent=sent, at=sent + 0.001)
+
+
+def replica_ms(gap: float, lease: float) -> int:
+    """The replica's milliseconds that confirm a lease ``gap`` s after its first reading."""
+    return math.ceil(((gap + lease) * (1 + CLOCK_DRIFT) + SLACK) * 1000)
+
+
+def test_a_forward_jump_of_this_clock_alone_does_not_end_a_lease(clock: list[float]) -> None:
+    """The master's last grant was anchored at a stamp received at 100 s; the clock here
+    then jumps a minute forward while the replica's clock ran on for 0.2 s only."""
+    keeper = LeaseKeeper(Connections(), 1500)
+    keeper.started = 0.0
+    keeper.anchored["m"] = 100.0
+    keeper.readings["r"] = deque([reading(50_000, sent=100.01), reading(50_200, sent=100.2)])
+    clock[0] = 160.3
+    assert keeper.expired_here("m")
+    assert not keeper.surely_expired("m", "r")
+    needed = replica_ms(0.0, 1.5)
+    keeper.readings["r"].append(reading(50_000 + needed - 1, sent=160.4))
+    assert not keeper.surely_expired("m", "r")
+    keeper.readings["r"].append(reading(50_000 + needed, sent=160.6))
+    assert keeper.surely_expired("m", "r")
+
+
+def test_a_replica_reading_asked_for_before_the_grant_counts_the_gap(clock: list[float]) -> None:
+    """A reading asked for 1 s (this side's clock) before the master's anchoring stamp
+    arrived may precede it by that much: the replica's clock must run 1 s further."""
+    keeper = LeaseKeeper(Connections(), 1000)
+    keeper.started = 0.0
+    keeper.anchored["m"] = 100.0
+    clock[0] = 200.0
+    needed = replica_ms(1.0, 1.0)
+    keeper.readings["r"] = deque([reading(7_000, sent=99.0), reading(7_000 + needed - 1, 103.0)])
+    assert not keeper.surely_expired("m", "r")
+    keeper.readings["r"].append(reading(7_000 + needed, sent=103.5))
+    assert keeper.surely_expired("m", "r")
+
+
+def test_only_readings_of_the_witness_current_process_are_compared(clock: list[float]) -> None:
+    keeper = LeaseKeeper(Connections(), 1000)
+    keeper.started = 0.0
+    keeper.anchored["m"] = 100.0
+    clock[0] = 200.0
+    keeper.readings["r"] = deque([reading(1_000, sent=100.1, run_id="before"),
+                                  reading(900_000, sent=150.0, run_id="after")])
+    assert not keeper.surely_expired("m", "r")
+    assert not keeper.surely_expired("m", "unknown")
+
+
+def test_a_keeper_just_started_counts_the_replica_clock_from_its_start(
+        clock: list[float]) -> None:
+    keeper = LeaseKeeper(Connections(), 1000)  # started at 100 s: grants of an earlier one
+    clock[0] = 102.0
+    keeper.readings["r"] = deque([reading(3_000, sent=99.5), reading(4_000, sent=101.0)])
+    assert not keeper.surely_expired("any", "r")  # asked for before the start: 0.5 s more
+    keeper.readings["r"].append(reading(4_000 + replica_ms(0.0, 1.0), sent=101.9))
+    assert keeper.surely_expired("any", "r")
