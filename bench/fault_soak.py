@@ -9,6 +9,7 @@ as the suite does.
 
     python3 bench/fault_soak.py                 # seeds 1000 to 1004
     python3 bench/fault_soak.py --seeds 20 --first 7000
+    python3 bench/fault_soak.py --seeds 10 -k clock   # one scenario, both modes
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first", type=int, default=1000)
+    parser.add_argument("-k", dest="only", default="",
+                        help="only the scenarios (and modes) pytest's -k expression selects")
     args = parser.parse_args()
     rows: list[dict[str, str]] = []
     failures: list[str] = []
@@ -39,7 +42,8 @@ def main() -> int:
         env = {**os.environ, "REDSLOT_FAULT_SEED": str(seed)}
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-s", "-q", "-o", "pythonpath=tests/support",
-             "tests/cluster/test_faults.py"], cwd=ROOT, env=env, capture_output=True,
+             "tests/cluster/test_faults.py", *(["-k", args.only] if args.only else [])],
+            cwd=ROOT, env=env, capture_output=True,
             text=True, timeout=3600)
         for line in run.stdout.splitlines():
             match = LINE.match(line)

@@ -47,6 +47,10 @@ PERIOD_SHARE = 6  # renewals per lease
 READINGS_KEPT = 4 * PERIOD_SHARE
 
 
+class RecordChanged(Exception):
+    """The node left every shard while its renewal was under way."""
+
+
 class LeaseKeeper:
     def __init__(self, conns: Connections, duration_ms: int) -> None:
         """``conns``: the control plane's own short-timeout connections, shared so that
@@ -98,12 +102,12 @@ class LeaseKeeper:
     def renew_all(self, record: Record) -> None:
         """Start a renewal of every node of every shard whose previous one has finished: a
         node that hangs holds up no other node's renewals."""
-        targets = {name: (record.nodes[name].address, shard.config_epoch)
+        targets = {name: record.nodes[name].address
                    for shard in record.shards for name in shard.members if name in record.nodes}
-        for name, (address, epoch) in targets.items():
+        for name, address in targets.items():
             task = self.inflight.get(name)
             if task is None or task.done():
-                self.inflight[name] = asyncio.create_task(self.renew_one(name, address, epoch))
+                self.inflight[name] = asyncio.create_task(self.renew_one(name, address, record))
         for name in set(self.stamps) - set(targets):
             del self.stamps[name]
         for name in set(self.readings) - set(targets):
@@ -111,21 +115,32 @@ class LeaseKeeper:
         for name in [n for n, task in self.inflight.items() if n not in targets and task.done()]:
             del self.inflight[name]
 
-    async def renew_one(self, name: str, address: str, min_epoch: int) -> None:
+    async def renew_one(self, name: str, address: str, record: Record) -> None:
+        """The node's shard's config epoch is read just before each grant goes out, after
+        its anchor is noted: a failover decided meanwhile (on the anchors noted so far)
+        raised it, so the deposed master, whose table is older, gets nothing from a
+        renewal that was under way (one resumed after the control plane was stopped)."""
         stamp = self.stamps.get(name)
         if stamp is not None:
             self.anchored[name] = max(self.anchored.get(name, 0.0), stamp.at)
         try:
-            fresh = await renew(self.conns, address, self.duration_ms, min_epoch, stamp)
+            fresh = await self.grant(record, name, address, stamp)
             if stamp is None or stamp.run_id != fresh.run_id or fresh.remaining_ms == 0:
                 # First contact with this process, or a node that answered too late for
                 # the stamp it was given (it was stalled): grant now, not a period later.
                 self.anchored[name] = max(self.anchored.get(name, 0.0), fresh.at)
-                fresh = await renew(self.conns, address, self.duration_ms, min_epoch, fresh)
-        except NodeError:
+                fresh = await self.grant(record, name, address, fresh)
+        except (*NodeError, RecordChanged):
             return  # the next round tries again, anchored at the same stamp
         self.stamps[name] = fresh
         self.readings.setdefault(name, deque(maxlen=READINGS_KEPT)).append(fresh)
+
+    async def grant(self, record: Record, name: str, address: str,
+                    stamp: Stamp | None) -> Stamp:
+        shard = record.shard_of(name)
+        if shard is None:  # dropped from the record meanwhile: it serves nothing now
+            raise RecordChanged(name)
+        return await renew(self.conns, address, self.duration_ms, shard.config_epoch, stamp)
 
     async def run(self, record: Callable[[], Record], stop: asyncio.Event) -> None:
         """Renew every share of a lease until ``stop``; ``record()`` is the current record."""
@@ -142,3 +157,4 @@ class LeaseKeeper:
             for task in self.inflight.values():
                 task.cancel()
             await asyncio.gather(*self.inflight.values(), return_exceptions=True)
+

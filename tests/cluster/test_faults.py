@@ -117,8 +117,17 @@ async def heal(stage: Stage) -> None:
     stage.lab.heal()
 
 
+JUMPS = 200  # forward jumps of the control plane's clock, JUMP_GAP apart
+JUMP_GAP = 0.005
+
+
 async def jump_control_clock(stage: Stage) -> None:
-    stage.cluster.jump_control_clock()
+    """A burst of forward jumps: some land while an observation or a renewal is in flight
+    (which then times out at once), the case a lone jump hit only now and then (issue
+    23: a master looked silent for a minute and its replica was promoted under it)."""
+    for _ in range(JUMPS):
+        stage.cluster.jump_control_clock()
+        await asyncio.sleep(JUMP_GAP)
 
 
 FSYNC_DELAY_US = 100_000
@@ -181,8 +190,8 @@ SCENARIOS = [
     Scenario("a replica cut from everything", cut_replica_from_everything, heal, 3.0, False),
     Scenario("a master cut off with some of its clients", cut_master_but_not_its_clients,
              heal, 5.0, True, both_sides=True),
-    Scenario("the control plane's clock jumps 60 s forward", jump_control_clock, nothing,
-             2.0, False),
+    Scenario("the control plane's clock jumps 60 s forward, 200 times in 1 s",
+             jump_control_clock, nothing, 2.0, False),
     Scenario("a slow disk under appendfsync always (fsync +100 ms)", slow_disk, fast_disk,
              3.0, False),
 ]
@@ -338,12 +347,7 @@ def report(outcome: Outcome, scenario: Scenario, durability: str, seed: int) -> 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_fault(cluster: FaultCluster, scenario: Scenario, request: pytest.FixtureRequest) -> None:
-    if scenario.inject is jump_control_clock and cluster.spec.durability == "async":
-        # An open bug, seen once in CI (seed 8): after the jump, with no failover, a master
-        # lost 31 writes it had acknowledged in the first 0.1 s; not yet explained.
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="async mode lost acknowledged writes after a clock jump"))
+def test_fault(cluster: FaultCluster, scenario: Scenario) -> None:
     seed = SEED + SCENARIOS.index(scenario)
     print(f"REDSLOT_FAULT_SEED={SEED} (this scenario: {seed})")
     outcome = asyncio.run(play(cluster.lab, cluster, scenario, seed))

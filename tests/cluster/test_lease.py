@@ -139,3 +139,23 @@ def test_the_keepers_bound_is_never_before_the_nodes_lease_ends(node: ServerProc
     now, remaining, bound = asyncio.run(scenario())
     assert remaining > 1.0
     assert now + remaining <= bound <= now + 2.0 * 1.01 + 0.1
+
+
+def test_a_renewal_under_way_grants_nothing_once_a_failover_raised_the_epoch(
+        node: ServerProcess) -> None:
+    """The shard's epoch is read as each grant goes out, not when the round began: a
+    control plane that decided a failover while its renewals were under way (as one
+    resumed from a stop does) renews nothing of the deposed master."""
+    record = Record(formed=True, shards=[ShardRecord("shard-0", "n", [], [[0, 16383]])],
+                    nodes={"n": NodeRecord("n", f"127.0.0.1:{node.port}")})
+
+    async def scenario() -> int:
+        keeper = LeaseKeeper(Connections(), 2000)
+        keeper.renew_all(record)  # first contact: a stamp, then a grant anchored at it
+        record.shards[0].config_epoch = 7  # the failover, before the grant went out
+        await asyncio.gather(*keeper.inflight.values())
+        await keeper.conns.close()
+        return keeper.stamps["n"].remaining_ms
+
+    assert asyncio.run(scenario()) == 0
+    assert raw(node, "GET", "k") == CLUSTERDOWN
