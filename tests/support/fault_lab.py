@@ -142,6 +142,14 @@ class FaultCluster:
         self.control.kill()
         self.control.wait(10)
 
+    def freeze_control(self) -> None:
+        assert self.control is not None
+        self.control.send_signal(signal.SIGSTOP)
+
+    def thaw_control(self) -> None:
+        assert self.control is not None
+        self.control.send_signal(signal.SIGCONT)
+
     def jump_control_clock(self) -> None:
         assert self.control is not None
         self.control.send_signal(signal.SIGUSR1)
