@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^\[(?P<mode>[\w-]+), seed (?P<seed>\d+)\] (?P<name>.+?): (?P<ops>\d+) "
                   r"operations, availability (?P<avail>[\d.]+)%, unavailable "
-                  r"(?P<down>[\d.]+)s, (?P<lost>\d+) acknowledged writes lost, (?P<verdict>.*)$")
+                  r"(?P<down>[\d.]+)s, (?P<failover>failed over|no failover), (?P<lost>\d+) "
+                  r"acknowledged writes lost, (?P<verdict>.*)$")
 
 
 def main() -> int:
@@ -68,7 +69,8 @@ def main() -> int:
         for name in dict.fromkeys(r["name"] for r in mine):
             these = [r for r in mine if r["name"] == name]
             print(f"  {name}: unavailable {min(float(r['down']) for r in these):.2f}-"
-                  f"{max(float(r['down']) for r in these):.2f}s, lost "
+                  f"{max(float(r['down']) for r in these):.2f}s, failed over "
+                  f"{sum(r['failover'] == 'failed over' for r in these)}/{len(these)}, lost "
                   f"{sum(int(r['lost']) for r in these)}, not linearizable "
                   f"{sum(r['verdict'] != 'linearizable' for r in these)}/{len(these)}")
     for failure in failures:

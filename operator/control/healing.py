@@ -5,8 +5,9 @@ run out (leases.py), by the control plane's clock and by the clock of the replic
 promoted: from then on it serves nothing, whatever its replicas still hear from it, so
 promoting is both safe (no two masters serve a slot) and the only way the shard serves
 again. (A clock here that jumps forward makes the master look silent for as long as the
-jump, as its observation in flight times out at once; the replica's clock did not jump.) Then the best replica is promoted (planner.failover_candidate: the most data,
-and in zero-loss mode only one that surely holds every acknowledged write), its shard
+jump, as its observation in flight times out at once; the replica's clock did not jump.)
+Then the best replica is promoted (planner.failover_candidate: the most data, and in
+zero-loss mode only one that surely holds every acknowledged write), its shard
 gets a config epoch above every epoch seen, and the new table goes out. The old master
 stays in the table as a replica of the new one: when it returns it is told so, and its
 stale epoch cannot take the slots back.

@@ -242,6 +242,7 @@ class Outcome:
             f"{len(self.verdicts)} keys: {', '.join(bad)})"
         return (f"[{durability}, seed {seed}] {name}: {self.ops} operations, availability "
                 f"{self.availability:.1%}, unavailable {self.unavailable:.2f}s, "
+                f"{'failed over' if self.failed_over else 'no failover'}, "
                 f"{len(self.lost)} acknowledged writes lost, {verdict}")
 
 
