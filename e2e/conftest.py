@@ -3,7 +3,8 @@
 `kube` (one per session): etcd + kube-apiserver + kube-controller-manager built by
 scripts/kube-binaries, with kubectl and helm from scripts/kube-tools (or PATH when that script
 is absent). `namespace`: a fresh namespace per test. `kubelet`: a FakeKubelet running that
-namespace's redslot pods as local processes. `real_node` (one per session, for the tests
+namespace's redslot pods as local processes (for the harness's own tests only: see
+e2e/test_controlplane.py). `real_node` (one per session, for the tests
 that ask for it, which run last): a real node joined to `kube` (e2e/realnode.py), with the
 redslot image built from the checkout by scripts/build_image.py imported into its containerd.
 """
@@ -15,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +24,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-from e2e.controlplane import KubeControlPlane, eventually  # noqa: E402
+from e2e.controlplane import PHASES, KubeControlPlane, eventually, phase_timer  # noqa: E402
 from e2e.kubelet import FakeKubelet  # noqa: E402
 from e2e.realnode import RealNode, missing_tools  # noqa: E402
 
@@ -84,10 +84,22 @@ def find_tools() -> tuple[str, str | None]:
 
 @pytest.fixture(scope="session")
 def kube() -> Iterator[Kube]:
+    done = phase_timer("control plane")
     bin_dir = run_script("kube-binaries")
     kubectl, helm = find_tools()
+    done("binaries and tools built or found in the cache")
     with KubeControlPlane(bin_dir) as plane:
+        done("etcd, kube-apiserver, kube-controller-manager started")
         yield Kube(plane, kubectl, helm)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The e2e phase times again, where a CI log keeps them (pytest captures the prints
+    of tests that passed)."""
+    if PHASES:
+        terminalreporter.section("e2e phase times")
+        for line in PHASES:
+            terminalreporter.write_line(line)
 
 
 def build_image(*args: str) -> tuple[Path, str]:
@@ -116,10 +128,9 @@ def real_node(kube: Kube) -> Iterator[RealNode]:
     missing = missing_tools()
     if missing:
         pytest.skip(f"a real node needs {', '.join(missing)}")
-    started = time.monotonic()
+    done = phase_timer("real node")
     image, pause = build_image(), build_image("--pause")
-    print(f"   [real node] images built or found in the cache: "
-          f"{time.monotonic() - started:.1f} s", flush=True)
+    done("images built or found in the cache")
     with RealNode(kube.plane, run_script("kube-binaries"), [image, pause], pause[1]) as node:
         node.image = image[1]
         yield node

@@ -97,6 +97,25 @@ def eventually(probe: Callable[[], T | None], timeout: float, what: str,
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
+# Every phase time the e2e tests measured, in order: printed where it happens (pytest -s or
+# a failure shows it) and again at the end of the run by e2e/conftest.py, so that a CI log
+# always has them.
+PHASES: list[str] = []
+
+
+def phase_timer(label: str) -> Callable[[str], None]:
+    """``done(name)`` reports the time since the previous call (or since this one)."""
+    last = [time.monotonic()]
+
+    def done(name: str) -> None:
+        now = time.monotonic()
+        line = f"   [{label}] {name}: {now - last[0]:.1f} s"
+        PHASES.append(line)
+        print(line, flush=True)
+        last[0] = now
+    return done
+
+
 def die_with_parent() -> None:
     """In the child before exec: SIGKILL it when the test process dies, even by SIGKILL."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

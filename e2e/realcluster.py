@@ -15,7 +15,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,17 +30,6 @@ if TYPE_CHECKING:
 PORT = 6379
 READY_TIMEOUT = 300.0
 RECONNECT_AFTER = 3  # refused writes in a row before the writer asks the pods again
-
-
-def phase_timer(test: str) -> Callable[[str], None]:
-    """Prints how long each phase of a test took (pytest -s or a failure shows it)."""
-    last = [time.monotonic()]
-
-    def done(name: str) -> None:
-        now = time.monotonic()
-        print(f"   [{test}] {name}: {now - last[0]:.1f} s", flush=True)
-        last[0] = now
-    return done
 
 
 @dataclass

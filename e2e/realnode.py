@@ -38,6 +38,7 @@ from e2e.controlplane import (
     eventually,
     free_port,
     log_tail,
+    phase_timer,
     stop_process,
     write_kubeconfig,
 )
@@ -71,17 +72,6 @@ extendedKeyUsage = serverAuth,clientAuth
 subjectAltName = IP:{NODE_IP},IP:127.0.0.1,DNS:{NODE_NAME}
 authorityKeyIdentifier = keyid
 """
-
-
-def phase_timer() -> Callable[[str], None]:
-    """Prints how long each phase took (pytest -s or a failure shows it)."""
-    last = [time.monotonic()]
-
-    def done(name: str) -> None:
-        now = time.monotonic()
-        print(f"   [real node] {name}: {now - last[0]:.1f} s", flush=True)
-        last[0] = now
-    return done
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -335,7 +325,7 @@ class RealNode:
                   timeout=timeout).stdout
 
     def start(self) -> None:
-        done = phase_timer()
+        done = phase_timer("real node")
         LOCK.parent.mkdir(parents=True, exist_ok=True)
         self.lock = open(LOCK, "w")
         eventually(lambda: self._try_lock(), LOCK_TIMEOUT, "the machine's e2e node lock", 1.0)
@@ -596,7 +586,7 @@ state = "{base}/state"
 
     def stop(self) -> None:
         """Stop the node's processes, then remove everything it left (see cleanup)."""
-        done = phase_timer()
+        done = phase_timer("real node")
         if self.provisioner is not None:
             self.provisioner.stop()
         for name in ("kubelet", "kube-proxy", "kube-scheduler", "coredns",

@@ -3,6 +3,12 @@
 No operator is involved: a hand-written StatefulSet of `redslot node` pods shaped like the
 operator's (config from a ConfigMap, password from a Secret, PVC for /data, readiness on the
 metrics port's /readyz) must behave as on a real cluster.
+
+Why the fake kubelet is kept, for these tests only: bench/operator_api.py runs the operator
+on it to count its API requests on a machine without root, containerd or a built image, so
+the simulation it relies on is tested here. No operator test uses it any more: they all run
+their pods on the real node (e2e/realnode.py), which gives every fault they need (a pod
+deleted, a container's process killed or stopped, the API server stopped).
 """
 
 from __future__ import annotations

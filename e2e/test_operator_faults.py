@@ -6,6 +6,11 @@ The data plane needs the operator only for lease renewals, which go to the nodes
 the API server going away must not fence a single master. Each test reports what its client
 saw (operations that succeeded, the longest stretch without a success) and how long the
 cluster took to converge once the fault ended; the figures are printed (pytest -s).
+
+The operator runs on the host (the chart's ServiceAccount and RBAC, so that the API server
+can be stopped under it) and its pods on the real node (e2e/realnode.py). The e2e control
+plane runs no node-lifecycle controller: while the API server is gone the kubelet keeps the
+pods running and nothing marks them unready, as in a cluster whose nodes stay healthy.
 """
 
 from __future__ import annotations
@@ -30,16 +35,18 @@ from redslot.operator.k8s.store import KubeStore
 from redslot.operator.model.record import Record
 
 from e2e.controlplane import eventually
-from e2e.kubelet import FakeKubelet
+from e2e.realnode import RealNode
 from e2e.test_operator import (
     READY_TIMEOUT,
     Operator,
     cluster_manifest,
     create_ready,
     get_cluster,
+    image,
     install_chart,
     node_port,
     password,
+    pods,
     wait_phase,
 )
 
@@ -207,10 +214,11 @@ def await_converged(kube: Kube, namespace: str, name: str, shape: tuple[int, int
     return obj
 
 @pytest.fixture
-def deployed(kube: Kube, namespace: str, kubelet: FakeKubelet,
+def deployed(kube: Kube, namespace: str, real_node: RealNode,
              tmp_path: Path) -> Iterator[tuple[Kube, str, Operator]]:
+    """The operator on the host (the chart's RBAC), its pods on the real node."""
     install_chart(kube, namespace)
-    operator = Operator(kube, namespace, tmp_path)
+    operator = Operator(kube, namespace, tmp_path, image=image(real_node))
     try:
         yield kube, namespace, operator
     finally:
@@ -266,7 +274,7 @@ def test_two_stores_of_one_resource_store_one_record_at_a_time(kube: Kube,
 
 
 def test_the_api_server_gone_for_a_minute_leaves_the_cluster_serving(
-        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+        deployed: tuple[Kube, str, Operator]) -> None:
     kube, namespace, operator = deployed
     obj, _port = create_ready(kube, namespace, operator, "away", 2, durability="zero-loss")
     traffic = start_traffic(kube, namespace, "away", obj)
@@ -301,14 +309,14 @@ def peering_status(kube: Kube, namespace: str) -> dict[str, Any]:
 
 
 def test_an_operator_that_loses_its_peering_entry_never_acts_beside_its_successor(
-        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet, tmp_path: Path) -> None:
+        deployed: tuple[Kube, str, Operator], real_node: RealNode, tmp_path: Path) -> None:
     """The active operator's peering entry disappears (its keep-alives failed, or an
     administrator cleaned it) while it runs: the standby resumes at once, and for as long
     as both run, one record write at a time wins; a master killed then is failed over once."""
     kube, namespace, standby = deployed
     eventually(lambda: bool(peering_status(kube, namespace)), 60,
                "the first operator in the peering", interval=0.5)
-    active = Operator(kube, namespace, tmp_path, priority=100)
+    active = Operator(kube, namespace, tmp_path, priority=100, image=image(real_node))
     try:
         eventually(lambda: "Pausing operations in favour of" in standby.log(400), 60,
                    "the standby pausing", interval=0.5)
@@ -356,7 +364,7 @@ def test_an_operator_that_loses_its_peering_entry_never_acts_beside_its_successo
 
 
 def test_a_cluster_edited_while_a_failover_runs_ends_as_the_new_spec_says(
-        deployed: tuple[Kube, str, Operator], kubelet: FakeKubelet) -> None:
+        deployed: tuple[Kube, str, Operator]) -> None:
     kube, namespace, operator = deployed
     obj, _port = create_ready(kube, namespace, operator, "edit", 2, durability="zero-loss")
     traffic = start_traffic(kube, namespace, "edit", obj)
@@ -379,7 +387,7 @@ def test_a_cluster_edited_while_a_failover_runs_ends_as_the_new_spec_says(
         failovers_logged(operator)
     assert failover_events(kube, namespace, "edit") == 1
     assert all(len(s["nodes"]) == 3 for s in status["shards"])
-    assert len(kubelet.pods()) == 6
+    assert len(pods(kube, namespace, "edit")) == 6
     # Every replica follows its master, link up.
     secret = password(kube, namespace, "edit")
     for shard in status["shards"]:

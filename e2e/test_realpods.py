@@ -19,7 +19,7 @@ import redis
 import yaml
 from redis.cluster import RedisCluster
 
-from e2e.controlplane import eventually
+from e2e.controlplane import eventually, phase_timer
 from e2e.realnode import RealNode
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def pod_ready(kube: Kube, namespace: str, name: str) -> dict | None:
 
 def test_a_redslot_pod_runs_on_the_real_node(kube: Kube, namespace: str,
                                              real_node: RealNode) -> None:
-    started = time.monotonic()
+    done = phase_timer("solo pod")
     pod = {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "solo", "labels": {"app": "solo"}},
@@ -71,7 +71,7 @@ def test_a_redslot_pod_runs_on_the_real_node(kube: Kube, namespace: str,
         print(kube.kubectl("describe", "pod", "solo", "-n", namespace, check=False).stdout)
         print(real_node.log("kubelet", 60))
         raise
-    print(f"   [test] pod Ready: {time.monotonic() - started:.1f} s")
+    done("pod Ready")
     ip = ready["status"]["podIP"]
     assert ip.startswith("10.213.0.")
     client = redis.Redis(host=ip, port=7000, socket_timeout=5)
@@ -84,17 +84,7 @@ def test_a_redslot_pod_runs_on_the_real_node(kube: Kube, namespace: str,
     # The root filesystem is read-only for real.
     refused = kube.kubectl("exec", "solo", "-n", namespace, "--", "touch", "/etc/x", check=False)
     assert refused.returncode != 0 and "Read-only file system" in refused.stderr
-    print(f"   [test] checks: {time.monotonic() - started:.1f} s")
-
-
-def phase_timer() -> Callable[[str], None]:
-    last = [time.monotonic()]
-
-    def done(name: str) -> None:
-        now = time.monotonic()
-        print(f"   [test] {name}: {now - last[0]:.1f} s", flush=True)
-        last[0] = now
-    return done
+    done("Redis commands, DNS from inside the pod, read-only root checked")
 
 
 def cluster_status(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
@@ -120,6 +110,35 @@ def redis_cli(*args: str, input: str) -> str:
     # redis-cli exits 0 even when a command failed; it says so on stderr.
     assert result.returncode == 0 and not result.stderr, result.stderr[-2000:]
     return result.stdout
+
+
+def assert_owned_and_reported(kube: Kube, namespace: str, name: str, shards: int) -> None:
+    """Every object the operator made is owned by the RedisCluster (deleting it deletes
+    them); the status, its conditions, the printer columns and the events say Ready."""
+    obj = json.loads(kube.kubectl("get", "rediscluster", name, "-n", namespace,
+                                  "-o", "json").stdout)
+    uid = obj["metadata"]["uid"]
+    per_shard = [f"{name}-shard-{i}" for i in range(shards)]
+    for kind, names in [("statefulset", per_shard), ("poddisruptionbudget", per_shard),
+                        ("service", [name, f"{name}-nodes"]),
+                        ("configmap", [f"{name}-config"]),
+                        ("secret", [f"{name}-auth", f"{name}-credentials"])]:
+        items = json.loads(kube.kubectl("get", kind, "-n", namespace, "-l",
+                                        f"redslot.dev/cluster={name}", "-o", "json").stdout)
+        assert sorted(i["metadata"]["name"] for i in items["items"]) == names, kind
+        assert all(i["metadata"]["ownerReferences"][0]["uid"] == uid for i in items["items"])
+    assert len(left_behind(kube, namespace, "pods", f"redslot.dev/cluster={name}")) == \
+        2 * shards
+    status = obj["status"]
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {
+        "Ready": "True", "SlotsCovered": "True", "Resharding": "False", "Degraded": "False"}
+    assert status["observedGeneration"] == obj["metadata"]["generation"]
+    assert sum(s["slotCount"] for s in status["shards"]) == 16384
+    row = kube.kubectl("get", "rdc", name, "-n", namespace).stdout.splitlines()[1].split()
+    assert row[:5] == [name, str(shards), "1", f"{shards}/{shards}", "Ready"]
+    events = json.loads(kube.kubectl("get", "events", "-n", namespace, "--field-selector",
+                                     f"involvedObject.name={name}", "-o", "json").stdout)
+    assert "Forming" in {e["reason"] for e in events["items"]}
 
 
 def serve_and_scrape(kube: Kube, namespace: str, status: dict[str, Any],
@@ -172,7 +191,7 @@ def serve_and_scrape(kube: Kube, namespace: str, status: dict[str, Any],
 
 def test_helm_install_a_cluster_serves_10000_keys_and_uninstall_leaves_nothing(
         kube: Kube, namespace: str, real_node: RealNode) -> None:
-    done = phase_timer()
+    done = phase_timer("helm install")
     repository, tag = real_node.image.rsplit(":", 1)
     kube.helm("install", "redslot", str(REPO / "charts/redslot"), "--namespace", namespace,
               "--set", f"image.repository={repository.removeprefix('docker.io/library/')}",
@@ -200,7 +219,8 @@ def test_helm_install_a_cluster_serves_10000_keys_and_uninstall_leaves_nothing(
         print(kube.kubectl("logs", operator_pod, "-n", namespace, "--tail", "80",
                            check=False).stdout)
         raise
-    done("RedisCluster Ready")
+    assert_owned_and_reported(kube, namespace, "cache", 3)
+    done("RedisCluster Ready, owning its objects")
 
     try:
         serve_and_scrape(kube, namespace, status, done)
@@ -239,7 +259,7 @@ def test_kubectl_apply_manifests_and_a_deleted_master_pod_loses_no_acknowledged_
         kube: Kube, real_node: RealNode) -> None:
     """The manifests/ flow (the image set the way kustomize's `images:` would), with
     durability zero-loss; then a master pod deleted under a writer."""
-    done = phase_timer()
+    done = phase_timer("manifests")
     manifests = REPO / "manifests"
     kube.kubectl("apply", "-f", str(manifests / "namespace.yaml"), "-f",
                  str(manifests / "crds.yaml"))
@@ -280,13 +300,31 @@ def test_kubectl_apply_manifests_and_a_deleted_master_pod_loses_no_acknowledged_
         thread.start()
         eventually(lambda: len(acknowledged) > 500, 60, "500 acknowledged writes", 0.2)
         master = status["shards"][0]["master"]
+        old_address = next(n["address"] for n in status["shards"][0]["nodes"]
+                           if n["pod"] == master)
         kube.kubectl("delete", "pod", master, "-n", namespace, "--wait=false")
 
         def failed_over() -> dict[str, Any] | None:
             now = ready_status(kube, namespace, "example")
             return now if now and now["shards"][0]["master"] != master else None
         status = eventually(failed_over, 300, "a failover of shard 0 and Ready", 1.0)
+        assert status["lastFailover"]["from"] == master
         done(f"master {master} deleted: failed over, Ready again")
+
+        def rejoined() -> str | None:
+            """The recreated pod's new address, once its node (found again by its id) is
+            listed as the shard's replica there."""
+            now = ready_status(kube, namespace, "example")
+            if not now or master not in now["shards"][0]["replicas"]:
+                return None
+            address: str = next(n["address"] for n in now["shards"][0]["nodes"]
+                                if n["pod"] == master)
+            pod_ip = kube.kubectl("get", "pod", master, "-n", namespace, "-o",
+                                  "jsonpath={.status.podIP}", check=False).stdout
+            return address if pod_ip and address == f"{pod_ip}:6379" else None
+        address = eventually(rejoined, 120, f"{master} back as a replica at its new IP", 1.0)
+        assert address != old_address
+        done(f"{master} rejoined as a replica at {address} (was {old_address})")
         time.sleep(2)
         stop.set()
         thread.join(30)

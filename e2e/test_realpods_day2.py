@@ -6,6 +6,7 @@ prints the time of its phases."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import signal
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
-from e2e.controlplane import eventually
+from e2e.controlplane import eventually, phase_timer
 from e2e.realcluster import (
     PORT,
     RealCluster,
@@ -28,7 +31,6 @@ from e2e.realcluster import (
     container_pid,
     kill,
     lost_writes,
-    phase_timer,
     slot_counts,
     slot_marks,
 )
@@ -42,6 +44,8 @@ pytestmark = pytest.mark.timeout(1800)  # the first test also waits for the shar
 REPO = Path(__file__).resolve().parent.parent
 NAME = "day2"
 BASELINE = 2000  # keys written before each scenario, all checked after it
+APP_SECRET = "app-secret"  # the password of the cluster's user "app"
+APP_RULES = ["~app:*", "+@read", "+@write", "+@connection", "-@dangerous"]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +61,11 @@ def shared(kube: Kube, real_node: RealNode) -> Iterator[RealCluster]:
               "--wait", "--timeout", "300s", timeout=330)
     done("helm install")
     cluster = RealCluster(kube, real_node, namespace, NAME)
+    cluster.kubectl("create", "secret", "generic", APP_SECRET, "--from-literal=password=app-one")
     spec = {"shards": 3, "replicasPerShard": 1, "durability": "zero-loss",
-            "auth": {"rotationGraceSeconds": 5}}
+            "auth": {"rotationGraceSeconds": 5},
+            "users": [{"name": "app", "rules": APP_RULES,
+                       "passwordSecret": {"name": APP_SECRET}}]}
     kube.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(
         {"apiVersion": "redslot.dev/v1alpha1", "kind": "RedisCluster",
          "metadata": {"name": NAME}, "spec": spec}))
@@ -104,6 +111,24 @@ def cluster(shared: RealCluster, request: pytest.FixtureRequest) -> Iterator[Rea
 
 def baseline() -> dict[str, str]:
     return {f"base:{i}": str(i) for i in range(BASELINE)}
+
+
+def app_password(cluster: RealCluster) -> str:
+    return base64.b64decode(cluster.kubectl(
+        "get", "secret", APP_SECRET, "-o", "jsonpath={.data.password}")).decode()
+
+
+def accepts(ip: str, password: str, user: str = "default") -> bool:
+    """Whether the node takes the password (at once: redis-py's default retries with
+    backoff would spend about 2.5 s on each refusal)."""
+    client = redis.Redis(host=ip, port=PORT, username=user, password=password,
+                         socket_timeout=5, retry=Retry(NoBackoff(), 0))
+    try:
+        return bool(client.ping())
+    except redis.AuthenticationError:
+        return False
+    finally:
+        client.close()
 
 
 def assert_nothing_lost(cluster: RealCluster, writer: Writer) -> None:
@@ -157,36 +182,67 @@ def test_a_node_process_sigkilled_in_its_container_restarts_in_place_with_its_id
 
 
 def test_a_password_secret_rotated_while_clients_keep_working(cluster: RealCluster) -> None:
+    """Both Secrets rotated at once, the operator's (user default) and a user's (app, with
+    its ACL rules), while a client writes with the default password and switches during
+    the overlap."""
     done = phase_timer("rotation")
-    old = cluster.password()
-    new = f"rotated-{uuid.uuid4().hex[:12]}"
+    old, app_old = cluster.password(), app_password(cluster)
+    new, app_new = f"rotated-{uuid.uuid4().hex[:12]}", f"app-{uuid.uuid4().hex[:12]}"
+    ips = cluster.pod_ips()
+    # The user from the Secret does what its rules allow, and nothing else, on every node.
+    admin_client = cluster.client()
+    owner = admin_client.get_node_from_key("app:1")
+    admin_client.close()
+    app = redis.Redis(host=owner.host, port=PORT, username="app", password=app_old,
+                      socket_timeout=5, decode_responses=True)
+    assert app.set("app:1", "x") and app.get("app:1") == "x"
+    for refused_command in (lambda: app.set("other:1", "x"), lambda: app.config_get("maxmemory"),
+                            app.flushall):
+        with pytest.raises(redis.exceptions.NoPermissionError, match="no permissions"):
+            refused_command()
+    assert not accepts(ips[0], "wrong", "app")
+    assert all(accepts(ip, app_old, "app") for ip in ips)
+
     writer = Writer(cluster, old, "rot").start()
     writer.wait_for(100)
     cluster.kubectl("patch", "secret", f"{NAME}-auth", "--type=merge",
                     "-p", json.dumps({"stringData": {"password": new}}))
+    cluster.kubectl("patch", "secret", APP_SECRET, "--type=merge",
+                    "-p", json.dumps({"stringData": {"password": app_new}}))
 
-    def phase() -> str:
-        return {c["user"]: c["phase"] for c in cluster.status().get("credentials") or []
-                }.get("default", "")
-    eventually(lambda: phase() == "Overlap", 120, "the new password added everywhere", 0.2)
-    done("Secret patched: both passwords valid (Overlap)")
-
-    def accepts(ip: str, password: str) -> bool:
-        try:
-            return bool(redis.Redis(host=ip, port=PORT, password=password,
-                                    socket_timeout=5).ping())
-        except redis.AuthenticationError:
-            return False
-    ips = cluster.pod_ips()
+    def phases() -> dict[str, str]:
+        return {c["user"]: c["phase"] for c in cluster.status().get("credentials") or []}
+    eventually(lambda: phases() == {"default": "Overlap", "app": "Overlap"}, 120,
+               "both new passwords added everywhere", 0.2)
+    done("Secrets patched: old and new passwords valid (Overlap)")
     assert all(accepts(ip, old) and accepts(ip, new) for ip in ips)
+    assert all(accepts(ip, app_old, "app") and accepts(ip, app_new, "app") for ip in ips)
     writer.password = new  # the application reloads its Secret
-    eventually(lambda: phase() == "Current", 120, "the old password removed", 0.2)
-    done("old password removed (Current)")
-    assert not any(accepts(ip, old) for ip in ips)
-    assert all(accepts(ip, new) for ip in ips)
+    eventually(lambda: phases() == {"default": "Current", "app": "Current"}, 120,
+               "the old passwords removed", 0.2)
+    done("old passwords removed (Current)")
+    assert not any(accepts(ip, old) or accepts(ip, app_old, "app") for ip in ips)
+    assert all(accepts(ip, new) and accepts(ip, app_new, "app") for ip in ips)
+    app = redis.Redis(host=owner.host, port=PORT, username="app", password=app_new,
+                      socket_timeout=5, decode_responses=True)
+    assert app.get("app:1") == "x"
     writer.wait_for(len(writer.acknowledged) + 100)
     writer.stop()
     assert writer.errors == [], writer.errors[:5]
+    done("the users' rules and passwords checked on every node")
+    # Replication authenticates with the new masterauth: a broken link comes back.
+    shard = cluster.status()["shards"][0]
+    replica_ip = next(n["address"] for n in shard["nodes"]
+                      if n["pod"] == shard["replicas"][0]).rsplit(":", 1)[0]
+    admin = redis.Redis(host=replica_ip, port=PORT, password=new, socket_timeout=5,
+                        decode_responses=True)
+    admin.execute_command("CLIENT", "KILL", "TYPE", "master")
+    eventually(lambda: admin.info("replication").get("master_link_status") == "up", 30,
+               "the replica's link back with the new masterauth", 0.2)
+    done("a replica's broken link back with the new masterauth")
+    found = json.loads(cluster.kubectl("get", "events", "--field-selector",
+                                       f"involvedObject.name={NAME}", "-o", "json"))
+    assert "PasswordRotation" in {e["reason"] for e in found["items"]}
     assert_nothing_lost(cluster, writer)
     done(f"{len(writer.acknowledged)} writes, none refused, all read back")
 
@@ -213,6 +269,8 @@ def test_every_pod_deleted_at_once_reforms_from_the_volumes_with_the_same_ids(
     writer.wait_for(len(writer.acknowledged) + 100, timeout=120)
     writer.stop()
     assert cluster.ids() == ids, "the cluster re-formed with the same node ids"
+    # The recreated pods took their users' passwords from the Secrets.
+    assert all(accepts(ip, app_password(cluster), "app") for ip in cluster.pod_ips())
     assert_nothing_lost(cluster, writer)
     done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back "
          f"(writes refused for {writer.longest_refusal():.1f} s)")
@@ -273,6 +331,7 @@ def test_scale_out_to_5_shards_and_back_to_3_with_the_operator_killed_mid_reshar
     writer = Writer(cluster, cluster.password(), "scale").start()
     writer.wait_for(100)
     progress: list[int] = []
+    totals: set[int] = set()
     for shards in (5, 3):
         cluster.patch({"shards": shards})
         if shards == 3:
@@ -283,6 +342,8 @@ def test_scale_out_to_5_shards_and_back_to_3_with_the_operator_killed_mid_reshar
             status = cluster.status()
             if status.get("reshard"):
                 progress.append(status["reshard"]["done"])
+                if shards == 5:  # a successor's plan after the kill counts what was left
+                    totals.add(status["reshard"]["total"])
             return cluster.ready(shards)
         status = eventually(settled, 600, f"{shards} shards Ready", 0.3)
         counts = slot_counts(status)
@@ -291,6 +352,11 @@ def test_scale_out_to_5_shards_and_back_to_3_with_the_operator_killed_mid_reshar
         assert slot_marks(cluster, cluster.password()) == [], "a slot left MIGRATING/IMPORTING"
         done(f"{shards} shards Ready, slots balanced {counts}, no slot MIGRATING/IMPORTING")
     assert len(set(progress)) >= 2, "the status showed the reshard's progress"
+    # Two of five shards' worth of slots move out to the new shards: the plan says so.
+    assert totals and all(2 * (16384 // 5) <= t <= 2 * (16384 // 5 + 1) for t in totals), totals
+    found = json.loads(cluster.kubectl("get", "events", "--field-selector",
+                                       f"involvedObject.name={NAME}", "-o", "json"))
+    assert "Reshard" in {e["reason"] for e in found["items"]}
     writer.wait_for(len(writer.acknowledged) + 100)
     writer.stop()
     assert_nothing_lost(cluster, writer)
