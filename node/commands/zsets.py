@@ -81,7 +81,7 @@ def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
     db = c.db
     if db.stats.notifier.flags & NOTIFY_ZSET:
         db.notify(NOTIFY_ZSET, event, key)
-    if z.scores:
+    if len(z):
         db.modified(key)
     else:
         db.delete(key)
@@ -144,11 +144,11 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         max_entries, max_value = limits(c)
     added = updated = processed = 0
     new_score = 0.0
-    current = z.scores
+    current = z.score_of
     failure = None
     for n, score in enumerate(scores):
         member = argv[i + 2 * n + 1]
-        old = current.get(member)
+        old = current(member)
         if old is not None:
             if nx:
                 continue
@@ -170,7 +170,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
             added += 1
             processed += 1
     if created:
-        if z.scores:
+        if len(z):
             db.add(key, z)
     elif added or updated:
         db.modified(key)
@@ -207,7 +207,7 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
     for member in argv[2:]:
         if z.remove(member):
             deleted += 1
-            if not z.scores:
+            if not len(z):
                 break
     if deleted:
         after_removal(c, key, z, "zrem")
@@ -217,7 +217,7 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
 @command("zcard")
 def zcard(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
-    return 0 if z is None else len(z.scores)
+    return 0 if z is None else len(z)
 
 
 @command("zscore")
@@ -225,7 +225,7 @@ def zscore(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None:
         return None
-    return z.scores.get(argv[2])
+    return z.score_of(argv[2])
 
 
 @command("zmscore")
@@ -233,7 +233,7 @@ def zmscore(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None:
         return [None] * (len(argv) - 2)
-    get = z.scores.get
+    get = z.score_of
     return [get(member) for member in argv[2:]]
 
 
@@ -254,8 +254,8 @@ def zrank_generic(c: Client, argv: list[bytes], reverse: bool) -> Any:
     if rank is None:
         return missing
     if reverse:
-        rank = len(z.scores) - 1 - rank
-    return [rank, z.scores[argv[2]]] if withscore else rank
+        rank = len(z) - 1 - rank
+    return [rank, z.score_of(argv[2])] if withscore else rank
 
 
 @command("zrank")
