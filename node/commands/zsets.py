@@ -18,7 +18,7 @@ from ..config.directives import watch_process
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
-from ..types.zset import LOAD_LIMITS, ZSet, score_text
+from ..types.zset import LOAD_LIMITS, Draft, ZSet, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options
 
@@ -142,33 +142,40 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         created = True
     else:
         max_entries, max_value = limits(c)
-    added = updated = processed = 0
-    new_score = 0.0
-    current = z.score_of
-    failure = None
-    for n, score in enumerate(scores):
-        member = argv[i + 2 * n + 1]
-        old = current(member)
-        if old is not None:
-            if nx:
-                continue
-            if incr:
-                score += old
-                if math.isnan(score):
-                    failure = errors.ZSCORE_NAN
-                    break
-            if (lt and score >= old) or (gt and score <= old):
-                continue
-            new_score = score
-            if score != old:
-                z.rescore(member, old, score)
-                updated += 1
-            processed += 1
-        elif not xx:
-            z.insert(member, score, max_entries, max_value)
-            new_score = score
-            added += 1
-            processed += 1
+    target: ZSet | Draft = z
+    if z.big is None and len(scores) > 1:
+        target = Draft(z)  # many pairs into a listpack: unpacked and packed once
+    while True:
+        added = updated = processed = 0
+        new_score = 0.0
+        current = target.score_of
+        failure = None
+        for n, score in enumerate(scores):
+            member = argv[i + 2 * n + 1]
+            old = current(member)
+            if old is not None:
+                if nx:
+                    continue
+                if incr:
+                    score += old
+                    if math.isnan(score):
+                        failure = errors.ZSCORE_NAN
+                        break
+                if (lt and score >= old) or (gt and score <= old):
+                    continue
+                new_score = score
+                if score != old:
+                    target.rescore(member, old, score)
+                    updated += 1
+                processed += 1
+            elif not xx:
+                target.insert(member, score, max_entries, max_value)
+                new_score = score
+                added += 1
+                processed += 1
+        if target is z or target.commit(max_entries, max_value):  # type: ignore[union-attr]
+            break
+        target = z  # the result outgrows the listpack: convert where Redis does
     if created:
         if len(z):
             db.add(key, z)

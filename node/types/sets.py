@@ -217,24 +217,6 @@ class IntSet:
     def intersection(self, *others: Iterable[bytes]) -> set[bytes]:
         return set(self).intersection(*others)
 
-    def add_int(self, n: int) -> bool:
-        """intsetAdd: upgrade the width if ``n`` needs it, insert in order."""
-        view = self._view()
-        i = bisect_left(view, n)
-        if i < len(view) and view[i] == n:
-            return False
-        width = int_width(n)
-        if width > self.shape:
-            values = view.tolist()
-            values.insert(i, n)
-            self.shape = width
-            self.packed = array(_CODES[width], values).tobytes()
-            return True
-        at = i * self.shape
-        blob = self.packed
-        self.packed = b"".join((blob[:at], array(_CODES[self.shape], (n,)).tobytes(), blob[at:]))
-        return True
-
     def remove_member(self, member: bytes) -> bool:
         """intsetRemove: the width stays."""
         n = as_integer(member)
@@ -284,23 +266,34 @@ SET_CLASSES = (HashSet, IntSet)
 def add_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int]:
     """setTypeAdd for each member: (the set now, how many were new). An intset meeting a
     non-integer, or growing past set-max-intset-entries, is converted there, and the
-    hashtable returned replaces it (the caller stores it under its key)."""
-    added = 0
-    if isinstance(s, IntSet):
-        it = iter(members)
-        for member in it:
-            n = as_integer(member)
-            if n is None:
-                table = to_hashtable(s)
-                added += table.add_member(member)
-                return table, added + _add_all(table, it)
-            if s.add_int(n):
-                added += 1
-                if len(s) > LIMITS["entries"]:
-                    table = to_hashtable(s)
-                    return table, added + _add_all(table, it)
-        return s, added
-    return s, _add_all(s, members)
+    hashtable returned replaces it (the caller stores it under its key). An intset's new
+    integers are merged in one rewrite of its bytes."""
+    if not isinstance(s, IntSet):
+        return s, _add_all(s, members)
+    values = s.values()
+    have = set(values)
+    width = s.shape
+    limit = LIMITS["entries"]
+    it = iter(members)
+    for member in it:
+        n = as_integer(member)
+        if n is None:
+            table = HashSet(b"%d" % v for v in have)
+            added = len(have) - len(values) + table.add_member(member)
+            return table, added + _add_all(table, it)
+        if n not in have:
+            have.add(n)
+            w = int_width(n)
+            if w > width:
+                width = w
+            if len(have) > limit:
+                table = HashSet(b"%d" % v for v in have)
+                return table, len(have) - len(values) + _add_all(table, it)
+    added = len(have) - len(values)
+    if added:
+        s.packed = array(_CODES[width], sorted(have)).tobytes()
+        s.shape = width
+    return s, added
 
 
 def _add_all(s: HashSet, members: Iterable[bytes]) -> int:

@@ -302,6 +302,39 @@ class ZSet:
         return start, stop
 
 
+class Draft:
+    """A listpack set's members in a dict while one command applies many pairs to it
+    (ZADD m1 s1 m2 s2 ...): unpacked once, then packed once by ``commit`` if the result
+    still fits the listpack, instead of rewriting the bytes for every member."""
+
+    __slots__ = ("z", "scores", "longest")
+
+    def __init__(self, z: ZSet) -> None:
+        self.z = z
+        self.scores = z.scores
+        self.longest = 0
+
+    def score_of(self, member: bytes) -> float | None:
+        return self.scores.get(member)
+
+    def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
+        self.scores[member] = 0.0 if score == 0.0 else score  # a listpack stores -0 as 0
+        if len(member) > self.longest:
+            self.longest = len(member)
+
+    def rescore(self, member: bytes, old: float, new: float) -> None:
+        self.scores[member] = 0.0 if new == 0.0 else new
+
+    def commit(self, max_entries: int, max_value: int) -> bool:
+        """Pack the result into the set; False (the set untouched) if it outgrew the
+        listpack, so that the caller replays the pairs one by one on the set itself."""
+        if len(self.scores) > max_entries or self.longest > max_value:
+            return False
+        ordered = sorted([(s, m) for m, s in self.scores.items()])
+        self.z.packed = zpacked.build([m for _, m in ordered], [s for s, _ in ordered])
+        return True
+
+
 def _free_slot(big: SkipIndex, member: bytes) -> None:
     """Swap-remove from ``slots``: the last member moves into the hole (ZSCAN relies on it)."""
     pos = big.pos.pop(member)

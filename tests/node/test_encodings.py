@@ -2,15 +2,18 @@
 across the listpack / intset limits, with the limits changed by CONFIG SET on the way,
 answers OBJECT ENCODING, its reads and (for the compact encodings) MEMORY USAGE exactly as redis-server 7.0 does, and
 its DUMP payload is byte-identical but for the RDB version in the trailer (so RDB and
-RESTORE see the same encoding)."""
+RESTORE see the same encoding); and the compact values survive RDB, AOF, replication and
+MIGRATE with their encodings."""
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Sequence
 
 import redis
 from differential import Request
-from nodes import ServerProcess
+from nodes import ServerProcess, start_node
 from resp import RawClient
 
 DEFAULTS = [("CONFIG", "SET", "zset-max-listpack-entries", "128"),
@@ -116,3 +119,71 @@ def test_dumped_intsets_restore_as_redis_server_does(node, reference):
                              ("RESTORE", "q", "0", payload), *sprobe("q"),
                              ("SREM", "r", "70000"), ("SADD", "r", "1"), *sprobe("r")]
     same(node, reference, script)
+
+
+def fill(r: redis.Redis) -> None:
+    """One key of each encoding, the compact ones edited after creation."""
+    r.sadd("ints", 5, -70000, 3)
+    r.srem("ints", 3)
+    r.sadd("wide", 1, 2**40)
+    r.sadd("strs", "a", "b", 1)
+    r.zadd("small", {"a": 1.5, "b": -0.0, "c": 3, "d": 1e300})
+    r.zrem("small", "c")
+    r.zincrby("small", 2, "a")
+    r.zadd("big", {f"m{i}": i for i in range(200)})
+
+
+def state(r: redis.Redis) -> list[object]:
+    keys = ["ints", "wide", "strs", "small", "big"]
+    return [[r.object("encoding", k) for k in keys], sorted(r.smembers("ints")),
+            sorted(r.smembers("wide")), sorted(r.smembers("strs")),
+            r.zrange("small", 0, -1, withscores=True), r.zrange("big", 0, -1, withscores=True),
+            r.execute_command("DEBUG", "DIGEST")]
+
+
+def wait_until(check, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_compact_values_survive_rdb_aof_replication_and_migrate():
+    source = start_node("--appendonly", "yes")
+    datadir = source.workdir
+    replica = target = None
+    try:
+        r = redis.Redis(port=source.port, socket_timeout=30)
+        fill(r)
+        expected = state(r)
+        assert expected[0] == [b"intset", b"intset", b"hashtable", b"listpack", b"skiplist"]
+        r.execute_command("DEBUG", "RELOAD")
+        assert state(r) == expected
+        for _ in range(2):  # the AOF as written by the commands, then as rewritten
+            source.stop(keep_dir=True)
+            source = start_node("--appendonly", "yes", "--aof-use-rdb-preamble", "no",
+                                "--dir", datadir)
+            r = redis.Redis(port=source.port, socket_timeout=30)
+            assert state(r) == expected
+            r.bgrewriteaof()
+            wait_until(lambda r=r: r.info("persistence")["aof_rewrite_in_progress"] == 0)
+        replica = start_node("--replicaof", "127.0.0.1", str(source.port))
+        rr = redis.Redis(port=replica.port, socket_timeout=30)
+        wait_until(lambda: rr.info("replication")["master_link_status"] == "up"
+                   and rr.dbsize() == 5)
+        assert state(rr) == expected
+        r.sadd("ints", 9)
+        r.zadd("small", {"e": 4})
+        wait_until(lambda: rr.zcard("small") == 4)
+        expected = state(r)
+        assert state(rr) == expected
+        target = start_node()
+        rt = redis.Redis(port=target.port, socket_timeout=30)
+        r.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000,
+                          "KEYS", "ints", "wide", "strs", "small", "big")
+        assert state(rt) == expected
+    finally:
+        for node in (source, replica, target):
+            if node is not None:
+                node.stop()
+        shutil.rmtree(datadir, ignore_errors=True)
