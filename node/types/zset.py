@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import struct
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from sortedcontainers import SortedList
@@ -53,15 +53,10 @@ Item = tuple[float, bytes]
 
 
 class PackedIndex(list):  # type: ignore[type-arg]
-    """The small form of the ordered index: a sorted list with SortedList's method names."""
+    """A listpack set's (score, member) pairs as read (``ZSet.order``): a sorted list with
+    the seek methods of the skiplist form's SortedList."""
 
     __slots__ = ()
-
-    def add(self, item: Item) -> None:
-        insort(self, item)
-
-    def remove(self, item: Item) -> None:
-        del self[bisect_left(self, item)]
 
     def bisect_left(self, item: Any) -> int:
         return bisect_left(self, item)
@@ -110,7 +105,10 @@ class ZSet:
     @property
     def order(self) -> PackedIndex | SortedList:
         big = self.big
-        return PackedIndex(zpacked.items(self.packed)) if big is None else big.order
+        if big is None:
+            blob = self.packed
+            return PackedIndex(zip(zpacked.scores(blob), zpacked.members(blob), strict=True))
+        return big.order
 
     @property
     def slots(self) -> list[bytes] | None:
@@ -127,9 +125,6 @@ class ZSet:
             self.big = SkipIndex(scores, SortedList(zpacked.items(self.packed)))
             self.packed = EMPTY
             self.__class__ = SkipZSet
-
-    def fits_listpack(self, max_entries: int, max_value: int) -> bool:
-        return len(self) <= max_entries and all(len(m) <= max_value for m in self.scores)
 
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
         """Add a member known to be absent, converting to skiplist as zsetAdd does."""
