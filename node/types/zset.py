@@ -115,6 +115,14 @@ class ZSet:
         big = self.big
         return None if big is None else big.slots
 
+    def rank_members(self, start: int, stop: int) -> list[bytes]:
+        """The members of ranks start..stop-1, without their scores (ZRANGE's usual
+        reply): a listpack's are sliced out of it without building (score, member) pairs."""
+        big = self.big
+        if big is None:
+            return zpacked.members(self.packed)[start:stop]
+        return [m for _, m in big.order[start:stop]]
+
     def score_of(self, member: bytes) -> float | None:
         big = self.big
         return zpacked.score_of(self.packed, member) if big is None else big.scores.get(member)
