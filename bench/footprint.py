@@ -14,6 +14,10 @@ ratio the memory targets are stated in.
     python3 bench/footprint.py                    # every workload, 1M elements
     python3 bench/footprint.py --elements 100000 string hash3
     python3 bench/footprint.py --redis hash3
+    python3 bench/footprint.py --redis --elements 300000 intset5 set5 zset5
+
+The intset5, set5 and zset5 workloads add one whole 5-member value per element: their
+figures are bytes per key.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ WORKLOADS = {
     "list": lambda p, i: p.rpush(f"list:{i // 1000}", f"element-{i}"),
     "set": lambda p, i: p.sadd(f"set:{i // 1000}", f"member-{i}"),
     "zset-small": lambda p, i: p.zadd(f"zs:{i // 10}", {f"m{i}": i}),
+    "intset5": lambda p, i: p.sadd(f"is:{i}", *range(i, i + 5)),
+    "set5": lambda p, i: p.sadd(f"ss:{i}", *(f"tag{j}" for j in range(i % 7, i % 7 + 5))),
+    "zset5": lambda p, i: p.zadd(f"z5:{i}", {f"member{j}": i + j for j in range(5)}),
     "zset-big": lambda p, i: p.zadd(f"zset:{i // 100_000}", {f"member-{i}": i * 1.5}),
 }
 

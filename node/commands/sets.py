@@ -24,9 +24,12 @@ from ..protocol.reply import SetReply
 from ..table.command import command
 from ..types.sets import (
     LIMITS,
+    SET_CLASSES,
     SMALL,
     HashSet,
     IntSet,
+    SetValue,
+    add_members,
     new_set,
     result_set,
 )
@@ -40,13 +43,13 @@ LONG_MAX = 2**63 - 1
 SPOP_MOVE_STRATEGY_MUL = 5
 
 
-def read_sets(db: Database, keys: list[bytes]) -> list[HashSet | None]:
+def read_sets(db: Database, keys: list[bytes]) -> list[SetValue | None]:
     """Every source set in order (None for a missing key); WRONGTYPE at the first other type."""
     read = db.read_typed
-    return [read(key, HashSet) for key in keys]
+    return [read(key, SET_CLASSES) for key in keys]
 
 
-def store_result(db: Database, dst: bytes, result: HashSet, event: str) -> int:
+def store_result(db: Database, dst: bytes, result: SetValue, event: str) -> int:
     """setKey for a non-empty result (dropping any TTL) and ``event``, else delete the
     destination (dbDelete: live or not) and report "del" if there was one."""
     if result:
@@ -69,23 +72,19 @@ def delete_destination(db: Database, dst: bytes) -> None:
 def sadd(c: Client, argv: list[bytes]) -> Any:
     db = c.db
     key = argv[1]
-    s = db.write_typed(key, HashSet)
+    s = db.write_typed(key, SET_CLASSES)
     if s is None:
-        s = new_set(argv[2])
-        for member in argv[2:]:
-            s.add_member(member)
+        s, _ = add_members(new_set(argv[2]), argv[2:])
         db.add(key, s)
         db.notify(NOTIFY_SET, "sadd", key)
         return len(s)
-    add = s.add_member
-    added = 0
-    for member in argv[2:]:
-        if add(member):
-            added += 1
-    if added:
+    grown, added = add_members(s, argv[2:])
+    if grown is not s:
+        db.set(key, grown, keep_ttl=True)  # an intset converted to a hashtable
+    elif added:
         db.modified(key)
-        if db.stats.notifier.flags & NOTIFY_SET:
-            db.notify(NOTIFY_SET, "sadd", key)
+    if added and db.stats.notifier.flags & NOTIFY_SET:
+        db.notify(NOTIFY_SET, "sadd", key)
     return added
 
 
@@ -93,7 +92,7 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
 def srem(c: Client, argv: list[bytes]) -> Any:
     db = c.db
     key = argv[1]
-    s = db.write_typed(key, HashSet)
+    s = db.write_typed(key, SET_CLASSES)
     if s is None:
         return 0
     remove = s.remove_member
@@ -120,7 +119,7 @@ def smove(c: Client, argv: list[bytes]) -> Any:
     dst = db.lookup_write(dst_key)
     if src is None:
         return 0
-    if not isinstance(src, HashSet) or (dst is not None and not isinstance(dst, HashSet)):
+    if not isinstance(src, SET_CLASSES) or (dst is not None and not isinstance(dst, SET_CLASSES)):
         raise CommandError(errors.WRONGTYPE)
     if src is dst:
         return int(member in src)
@@ -133,26 +132,29 @@ def smove(c: Client, argv: list[bytes]) -> Any:
         db.delete(src_key)
         db.notify(NOTIFY_GENERIC, "del", src_key)
     if dst is None:
-        dst = new_set(member)
-        dst.add_member(member)
+        dst, _ = add_members(new_set(member), [member])
         db.add(dst_key, dst)
-    elif dst.add_member(member):
-        db.modified(dst_key)
     else:
-        return 1
+        grown, added = add_members(dst, [member])
+        if grown is not dst:
+            db.set(dst_key, grown, keep_ttl=True)
+        elif added:
+            db.modified(dst_key)
+        else:
+            return 1
     db.notify(NOTIFY_SET, "sadd", dst_key)
     return 1
 
 
 @command("sismember")
 def sismember(c: Client, argv: list[bytes]) -> Any:
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     return 0 if s is None else int(argv[2] in s)
 
 
 @command("smismember")
 def smismember(c: Client, argv: list[bytes]) -> Any:
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     if s is None:
         return [0] * (len(argv) - 2)
     return [int(member in s) for member in argv[2:]]
@@ -160,13 +162,13 @@ def smismember(c: Client, argv: list[bytes]) -> Any:
 
 @command("scard")
 def scard(c: Client, argv: list[bytes]) -> Any:
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     return 0 if s is None else len(s)
 
 
 @command("smembers")
 def smembers(c: Client, argv: list[bytes]) -> Any:
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     return SetReply() if s is None else SetReply(s.ordered())
 
 
@@ -180,7 +182,7 @@ def spop(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.SYNTAX)
     db = c.db
     key = argv[1]
-    s = db.write_typed(key, HashSet)
+    s = db.write_typed(key, SET_CLASSES)
     if s is None:
         return None
     member = s.random_member()
@@ -203,7 +205,7 @@ def spop_count(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.POSITIVE_VALUE)
     db = c.db
     key = argv[1]
-    s = db.write_typed(key, HashSet)
+    s = db.write_typed(key, SET_CLASSES)
     if s is None or count == 0:
         return SetReply()
     size = len(s)
@@ -249,7 +251,7 @@ def srandmember(c: Client, argv: list[bytes]) -> Any:
         return srandmember_count(c, argv)
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     if s is None:
         return None
     if s.index is None and len(s) > SMALL:
@@ -263,7 +265,7 @@ def srandmember_count(c: Client, argv: list[bytes]) -> Any:
     count = to_int(argv[2])
     if count < -LONG_MAX:
         raise CommandError(errors.VALUE_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     if s is None or count == 0:
         return []
     if s.index is None and len(s) > SMALL:
@@ -278,14 +280,14 @@ def srandmember_count(c: Client, argv: list[bytes]) -> Any:
 
 # --- set algebra ---
 
-def intersection(sets: list[HashSet]) -> list[bytes]:
+def intersection(sets: list[SetValue]) -> list[bytes]:
     """sinterGenericCommand: the members of the smallest set (in its order) found in all."""
     sets = sorted(sets, key=len)
     first = sets[0]
-    members = first.intersection(*(s for s in sets[1:] if s is not first))
-    if first.__class__ is IntSet:
-        return sorted(members, key=int)
-    return list(members)
+    others = [s for s in sets[1:] if s is not first]
+    if isinstance(first, IntSet):
+        return [m for m in first if all(m in s for s in others)]
+    return list(first.intersection(*others))
 
 
 @command("sinter")
@@ -332,11 +334,11 @@ def sinterstore(c: Client, argv: list[bytes]) -> Any:
     return store_result(db, argv[1], result, "sinterstore")
 
 
-def union(sets: list[HashSet | None]) -> HashSet:
+def union(sets: list[SetValue | None]) -> SetValue:
     return result_set(set().union(*(s for s in sets if s is not None)))
 
 
-def difference(sets: list[HashSet | None]) -> HashSet:
+def difference(sets: list[SetValue | None]) -> SetValue:
     """sunionDiffGenericCommand's DIFF, including the choice between its two algorithms
     (which decides the result's encoding: the second starts from the whole first set)."""
     first = sets[0]
@@ -378,7 +380,7 @@ def sdiffstore(c: Client, argv: list[bytes]) -> Any:
 @command("sscan")
 def sscan(c: Client, argv: list[bytes]) -> Any:
     cursor = parse_cursor(argv[2])
-    s = c.db.read_typed(argv[1], HashSet)
+    s = c.db.read_typed(argv[1], SET_CLASSES)
     if s is None:
         return [b"0", []]
     opts = parse_scan_options(argv, 3, False)

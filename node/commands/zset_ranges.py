@@ -122,6 +122,10 @@ def zrange_generic(c: Client, argv: list[bytes], first: int, store: bytes | None
         lex = parse_lex_range(low, high)
     z = read_zset(c, argv[first])
     items: list[tuple[float, bytes]] = []
+    if z is not None and kind == RANK and not withscores and store is None:
+        n = len(z)
+        lo, hi = rank_span(n, start, end)
+        return z.rank_members(n - hi, n - lo)[::-1] if reverse else z.rank_members(lo, hi)
     if z is not None:
         order = z.order
         if kind == RANK:

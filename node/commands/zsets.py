@@ -18,7 +18,7 @@ from ..config.directives import watch_process
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
-from ..types.zset import LOAD_LIMITS, ZSet, score_text
+from ..types.zset import LOAD_LIMITS, Draft, ZSet, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options
 
@@ -81,7 +81,7 @@ def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
     db = c.db
     if db.stats.notifier.flags & NOTIFY_ZSET:
         db.notify(NOTIFY_ZSET, event, key)
-    if z.scores:
+    if len(z):
         db.modified(key)
     else:
         db.delete(key)
@@ -142,35 +142,42 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         created = True
     else:
         max_entries, max_value = limits(c)
-    added = updated = processed = 0
-    new_score = 0.0
-    current = z.scores
-    failure = None
-    for n, score in enumerate(scores):
-        member = argv[i + 2 * n + 1]
-        old = current.get(member)
-        if old is not None:
-            if nx:
-                continue
-            if incr:
-                score += old
-                if math.isnan(score):
-                    failure = errors.ZSCORE_NAN
-                    break
-            if (lt and score >= old) or (gt and score <= old):
-                continue
-            new_score = score
-            if score != old:
-                z.rescore(member, old, score)
-                updated += 1
-            processed += 1
-        elif not xx:
-            z.insert(member, score, max_entries, max_value)
-            new_score = score
-            added += 1
-            processed += 1
+    target: ZSet | Draft = z
+    if z.big is None and len(scores) > 1:
+        target = Draft(z)  # many pairs into a listpack: unpacked and packed once
+    while True:
+        added = updated = processed = 0
+        new_score = 0.0
+        current = target.score_of
+        failure = None
+        for n, score in enumerate(scores):
+            member = argv[i + 2 * n + 1]
+            old = current(member)
+            if old is not None:
+                if nx:
+                    continue
+                if incr:
+                    score += old
+                    if math.isnan(score):
+                        failure = errors.ZSCORE_NAN
+                        break
+                if (lt and score >= old) or (gt and score <= old):
+                    continue
+                new_score = score
+                if score != old:
+                    target.rescore(member, old, score)
+                    updated += 1
+                processed += 1
+            elif not xx:
+                target.insert(member, score, max_entries, max_value)
+                new_score = score
+                added += 1
+                processed += 1
+        if target is z or target.commit(max_entries, max_value):  # type: ignore[union-attr]
+            break
+        target = z  # the result outgrows the listpack: convert where Redis does
     if created:
-        if z.scores:
+        if len(z):
             db.add(key, z)
     elif added or updated:
         db.modified(key)
@@ -207,7 +214,7 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
     for member in argv[2:]:
         if z.remove(member):
             deleted += 1
-            if not z.scores:
+            if not len(z):
                 break
     if deleted:
         after_removal(c, key, z, "zrem")
@@ -217,7 +224,7 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
 @command("zcard")
 def zcard(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
-    return 0 if z is None else len(z.scores)
+    return 0 if z is None else len(z)
 
 
 @command("zscore")
@@ -225,7 +232,7 @@ def zscore(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None:
         return None
-    return z.scores.get(argv[2])
+    return z.score_of(argv[2])
 
 
 @command("zmscore")
@@ -233,7 +240,7 @@ def zmscore(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None:
         return [None] * (len(argv) - 2)
-    get = z.scores.get
+    get = z.score_of
     return [get(member) for member in argv[2:]]
 
 
@@ -254,8 +261,8 @@ def zrank_generic(c: Client, argv: list[bytes], reverse: bool) -> Any:
     if rank is None:
         return missing
     if reverse:
-        rank = len(z.scores) - 1 - rank
-    return [rank, z.scores[argv[2]]] if withscore else rank
+        rank = len(z) - 1 - rank
+    return [rank, z.score_of(argv[2])] if withscore else rank
 
 
 @command("zrank")

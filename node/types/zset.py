@@ -1,13 +1,14 @@
-"""The sorted set value: a dict member -> score plus an index ordered by (score, member).
+"""The sorted set value: Redis's two encodings, a listpack and a dict plus a skiplist.
 
-Redis keeps a dict and a skiplist (or one listpack while small). Here the ordered index is
-a plain sorted Python list while the set is small (OBJECT ENCODING "listpack": cheap in
-memory, and bisect/insort on a short list are fast) and a ``sortedcontainers.SortedList``
-once it outgrows ``zset-max-listpack-entries`` / ``-value`` ("skiplist"): O(log N) insert,
-delete, rank and seek. The class names the encoding (``ZSet`` listpack, ``SkipZSet``
-skiplist, switched in place) so that the RDB and introspection registries, keyed by class,
-see it. As in Redis the conversion is one-way: only a newly built value (``from_scores``:
-ZRANGESTORE and ZUNIONSTORE-style results, RESTORE) starts small again.
+While small (OBJECT ENCODING "listpack") the members and scores are packed in (score,
+member) order into one bytes object (zpacked.py), as compact as Redis's listpack and, like
+it, rewritten on each change. Once the set outgrows ``zset-max-listpack-entries`` /
+``-value`` ("skiplist") it holds a dict member -> score and a ``sortedcontainers.SortedList``
+of (score, member): O(log N) insert, delete, rank and seek. The class names the encoding
+(``ZSet`` listpack, ``SkipZSet`` skiplist, switched in place) so that the RDB and
+introspection registries, keyed by class, see it. As in Redis the conversion is one-way:
+only a newly built value (``from_scores``: ZRANGESTORE and ZUNIONSTORE-style results,
+RESTORE) starts small again.
 
 ZSCAN needs positions that survive inserts, which neither dict iteration nor ranks give. A
 large set therefore also keeps ``slots`` (every member) and ``pos`` (member -> its slot),
@@ -20,14 +21,16 @@ from __future__ import annotations
 
 import math
 import struct
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from sortedcontainers import SortedList
 
 from ..protocol.reply import format_double
-from .footprint import FLOAT, INT, bytes_cost, obj, picked_cost
+from . import zpacked
+from .footprint import FLOAT, INT, bytes_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
+from .packed import EMPTY
 from .rdb import RdbError, Reader, Writer
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
@@ -50,15 +53,10 @@ Item = tuple[float, bytes]
 
 
 class PackedIndex(list):  # type: ignore[type-arg]
-    """The small form of the ordered index: a sorted list with SortedList's method names."""
+    """A listpack set's (score, member) pairs as read (``ZSet.order``): a sorted list with
+    the seek methods of the skiplist form's SortedList."""
 
     __slots__ = ()
-
-    def add(self, item: Item) -> None:
-        insort(self, item)
-
-    def remove(self, item: Item) -> None:
-        del self[bisect_left(self, item)]
 
     def bisect_left(self, item: Any) -> int:
         return bisect_left(self, item)
@@ -67,105 +65,169 @@ class PackedIndex(list):  # type: ignore[type-arg]
         return bisect_right(self, item)
 
 
-class ZSet:
+class SkipIndex:
+    """A skiplist-encoded set's structures: member -> score, the (score, member) order,
+    and ZSCAN's slots (every member) with ``pos`` (member -> its slot)."""
+
     __slots__ = ("scores", "order", "slots", "pos")
 
+    def __init__(self, scores: dict[bytes, float], order: SortedList) -> None:
+        self.scores = scores
+        self.order = order
+        self.slots = list(scores)
+        self.pos = {m: i for i, m in enumerate(self.slots)}
+
+
+class ZSet:
+    """Listpack-encoded, the members and scores are ``packed`` in one bytes object
+    (zpacked.py) and ``big`` is None; ``to_skiplist`` moves them into a ``SkipIndex`` and
+    turns the value into a SkipZSet in place. ``scores`` and ``order`` read either form
+    (a listpack's are built on each read: O(n), as a listpack walk is)."""
+
+    __slots__ = ("packed", "big")
+
     def __init__(self) -> None:
-        self.scores: dict[bytes, float] = {}
-        self.order: PackedIndex | SortedList = PackedIndex()
-        self.slots: list[bytes] | None = None
-        self.pos: dict[bytes, int] | None = None
+        self.packed = EMPTY
+        self.big: SkipIndex | None = None
 
     def __len__(self) -> int:
-        return len(self.scores)
+        big = self.big
+        return zpacked.size(self.packed) if big is None else len(big.scores)
+
+    @property
+    def scores(self) -> dict[bytes, float]:
+        big = self.big
+        if big is None:
+            return dict(zip(zpacked.members(self.packed), zpacked.scores(self.packed),
+                            strict=True))
+        return big.scores
+
+    @property
+    def order(self) -> PackedIndex | SortedList:
+        big = self.big
+        if big is None:
+            blob = self.packed
+            return PackedIndex(zip(zpacked.scores(blob), zpacked.members(blob), strict=True))
+        return big.order
+
+    @property
+    def slots(self) -> list[bytes] | None:
+        big = self.big
+        return None if big is None else big.slots
+
+    def rank_members(self, start: int, stop: int) -> list[bytes]:
+        """The members of ranks start..stop-1, without their scores (ZRANGE's usual
+        reply): a listpack's are sliced out of it without building (score, member) pairs."""
+        big = self.big
+        if big is None:
+            return zpacked.members(self.packed)[start:stop]
+        return [m for _, m in big.order[start:stop]]
+
+    def score_of(self, member: bytes) -> float | None:
+        big = self.big
+        return zpacked.score_of(self.packed, member) if big is None else big.scores.get(member)
 
     def to_skiplist(self) -> None:
-        if self.slots is None:
+        if self.big is None:
+            scores = self.scores
+            self.big = SkipIndex(scores, SortedList(zpacked.items(self.packed)))
+            self.packed = EMPTY
             self.__class__ = SkipZSet
-            self.order = SortedList(self.order)
-            self.slots = list(self.scores)
-            self.pos = {m: i for i, m in enumerate(self.slots)}
-
-    def fits_listpack(self, max_entries: int, max_value: int) -> bool:
-        return len(self.scores) <= max_entries and all(len(m) <= max_value for m in self.scores)
 
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
         """Add a member known to be absent, converting to skiplist as zsetAdd does."""
-        if self.slots is None:
-            if len(self.scores) + 1 > max_entries or len(member) > max_value:
+        if self.big is None:
+            if zpacked.size(self.packed) + 1 > max_entries or len(member) > max_value:
                 self.to_skiplist()
-            elif score == 0.0:
-                score = 0.0  # a listpack stores -0 as the integer 0
-        self.scores[member] = score
-        self.order.add((score, member))
-        if self.slots is not None:
-            self.pos[member] = len(self.slots)  # type: ignore[index]
-            self.slots.append(member)
+            else:
+                if score == 0.0:
+                    score = 0.0  # a listpack stores -0 as the integer 0
+                self.packed = zpacked.insert(self.packed, member, score)
+                return
+        big = self.big
+        big.scores[member] = score  # type: ignore[union-attr]
+        big.order.add((score, member))  # type: ignore[union-attr]
+        big.pos[member] = len(big.slots)  # type: ignore[union-attr]
+        big.slots.append(member)  # type: ignore[union-attr]
 
     def rescore(self, member: bytes, old: float, new: float) -> None:
-        if new == 0.0 and self.slots is None:
-            new = 0.0
-        self.order.remove((old, member))
-        self.order.add((new, member))
-        self.scores[member] = new
+        big = self.big
+        if big is None:
+            blob = self.packed
+            i = zpacked.index_of(blob, member)
+            self.packed = zpacked.insert(zpacked.delete(blob, i, i + 1), member,
+                                         0.0 if new == 0.0 else new)
+            return
+        big.order.remove((old, member))
+        big.order.add((new, member))
+        big.scores[member] = new
 
     def remove(self, member: bytes) -> bool:
-        score = self.scores.pop(member, None)
+        big = self.big
+        if big is None:
+            blob = self.packed
+            i = zpacked.index_of(blob, member)
+            if i < 0:
+                return False
+            self.packed = zpacked.delete(blob, i, i + 1)
+            return True
+        score = big.scores.pop(member, None)
         if score is None:
             return False
-        self.order.remove((score, member))
-        if self.slots is not None:
-            self._free_slot(member)
+        big.order.remove((score, member))
+        _free_slot(big, member)
         return True
-
-    def _free_slot(self, member: bytes) -> None:
-        """Swap-remove from ``slots``: the last member moves into the hole (ZSCAN relies on it)."""
-        pos = self.pos.pop(member)  # type: ignore[union-attr]
-        slots = self.slots
-        last = slots.pop()  # type: ignore[union-attr]
-        if pos < len(slots):  # type: ignore[arg-type]
-            slots[pos] = last  # type: ignore[index]
-            self.pos[last] = pos  # type: ignore[index]
 
     def remove_slice(self, start: int, stop: int) -> list[Item]:
         """Delete ranks start..stop-1 and return them."""
-        items = self.order[start:stop]
-        del self.order[start:stop]
-        scores = self.scores
+        big = self.big
+        if big is None:
+            blob = self.packed
+            items = zpacked.items(blob)[start:stop]
+            self.packed = zpacked.delete(blob, start, stop)
+            return items
+        items = big.order[start:stop]
+        del big.order[start:stop]
+        scores = big.scores
         for _, member in items:
             del scores[member]
-        if self.slots is not None:
-            for _, member in items:
-                self._free_slot(member)
+        for _, member in items:
+            _free_slot(big, member)
         return items
 
     def rank(self, member: bytes) -> int | None:
-        score = self.scores.get(member)
+        big = self.big
+        if big is None:
+            i = zpacked.index_of(self.packed, member)
+            return None if i < 0 else i
+        score = big.scores.get(member)
         if score is None:
             return None
-        return self.order.bisect_left((score, member))
+        return big.order.bisect_left((score, member))
 
     @classmethod
     def from_scores(cls, scores: dict[bytes, float], max_entries: int, max_value: int) -> ZSet:
         """A set built in one go, listpack-encoded if it fits (zsetConvertToListpackIfNeeded)."""
         z = cls()
-        listpack = len(scores) <= max_entries and all(len(m) <= max_value for m in scores)
-        if listpack:  # a listpack keeps -0 as 0; a skiplist keeps its sign
-            scores = {m: 0.0 if s == 0.0 else s for m, s in scores.items()}
-        z.scores = scores
-        z.order = PackedIndex(sorted([(s, m) for m, s in scores.items()]))
-        if not listpack:
-            z.to_skiplist()
+        if len(scores) <= max_entries and all(len(m) <= max_value for m in scores):
+            # a listpack keeps -0 as 0; a skiplist keeps its sign
+            ordered = sorted([(0.0 if s == 0.0 else s, m) for m, s in scores.items()])
+            z.packed = zpacked.build([m for _, m in ordered], [s for s, _ in ordered])
+        else:
+            z.big = SkipIndex(scores, SortedList([(s, m) for m, s in scores.items()]))
+            z.__class__ = SkipZSet
         return z
 
     def copy(self) -> ZSet:
         dup = ZSet()
-        dup.scores = dict(self.scores)
-        dup.order = PackedIndex(self.order) if self.slots is None else SortedList(self.order)
-        if self.slots is not None:
+        big = self.big
+        if big is None:
+            dup.packed = bytes(bytearray(self.packed))
+        else:
+            dup.big = SkipIndex(dict(big.scores), SortedList(big.order))
+            dup.big.slots = list(big.slots)
+            dup.big.pos = dict(big.pos)
             dup.__class__ = SkipZSet
-            dup.slots = list(self.slots)
-            dup.pos = dict(self.pos)  # type: ignore[arg-type]
         return dup
 
     # --- seeks: the first rank at or after a bound ---
@@ -174,17 +236,24 @@ class ZSet:
         """Rank of the first member whose score is >= value (> value when exclusive)."""
         if exclusive:
             if value == math.inf:
-                return len(self.order)
+                return len(self)
             value = math.nextafter(value, math.inf)
-        return self.order.bisect_left((value,))
+        return self._seek(value)
 
     def score_high(self, value: float, exclusive: bool) -> int:
         """One past the rank of the last member whose score is <= value (< when exclusive)."""
         if not exclusive:
             if value == math.inf:
-                return len(self.order)
+                return len(self)
             value = math.nextafter(value, math.inf)
-        return self.order.bisect_left((value,))
+        return self._seek(value)
+
+    def _seek(self, value: float) -> int:
+        """The rank of the first member whose score is >= value."""
+        big = self.big
+        if big is None:
+            return bisect_left(zpacked.scores(self.packed), value)
+        return big.order.bisect_left((value,))  # type: ignore[no-any-return]
 
     def lex_bounds(self, low: LexBound, high: LexBound) -> tuple[int, int]:
         """Ranks [start, stop) of members within a lex range, as a listpack walk finds them.
@@ -234,6 +303,49 @@ class ZSet:
         while start > 0 and lex_gte_min(order[start - 1][1], low):
             start -= 1
         return start, stop
+
+
+class Draft:
+    """A listpack set's members in a dict while one command applies many pairs to it
+    (ZADD m1 s1 m2 s2 ...): unpacked once, then packed once by ``commit`` if the result
+    still fits the listpack, instead of rewriting the bytes for every member."""
+
+    __slots__ = ("z", "scores", "longest")
+
+    def __init__(self, z: ZSet) -> None:
+        self.z = z
+        self.scores = z.scores
+        self.longest = 0
+
+    def score_of(self, member: bytes) -> float | None:
+        return self.scores.get(member)
+
+    def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
+        self.scores[member] = 0.0 if score == 0.0 else score  # a listpack stores -0 as 0
+        if len(member) > self.longest:
+            self.longest = len(member)
+
+    def rescore(self, member: bytes, old: float, new: float) -> None:
+        self.scores[member] = 0.0 if new == 0.0 else new
+
+    def commit(self, max_entries: int, max_value: int) -> bool:
+        """Pack the result into the set; False (the set untouched) if it outgrew the
+        listpack, so that the caller replays the pairs one by one on the set itself."""
+        if len(self.scores) > max_entries or self.longest > max_value:
+            return False
+        ordered = sorted([(s, m) for m, s in self.scores.items()])
+        self.z.packed = zpacked.build([m for _, m in ordered], [s for s, _ in ordered])
+        return True
+
+
+def _free_slot(big: SkipIndex, member: bytes) -> None:
+    """Swap-remove from ``slots``: the last member moves into the hole (ZSCAN relies on it)."""
+    pos = big.pos.pop(member)
+    slots = big.slots
+    last = slots.pop()
+    if pos < len(slots):
+        slots[pos] = last
+        big.pos[last] = pos
 
 
 class SkipZSet(ZSet):
@@ -304,7 +416,7 @@ def _size(z: ZSet, samples: int) -> int:
     """objectComputeSize for a zset: the listpack's allocation, or a sampled skiplist."""
     if z.slots is None:
         return ROBJ_SIZE + jemalloc_size(listpack_size(listpack_items(z)))
-    n = len(z.scores)
+    n = len(z)
     size = ROBJ_SIZE + _STRUCTS + 8 * _dict_slots(n) + _HEADER_BYTES
     sampled = min(samples, n)
     if sampled:
@@ -323,16 +435,17 @@ def _member_cost(pair: tuple[float, bytes]) -> int:
 
 
 def _footprint(z: ZSet) -> int:
-    """The score map, the ordered (score, member) pairs and, for a skiplist, ZSCAN's index."""
-    n = len(z.scores)
-    cost = obj(z) + obj(z.scores) + 16
-    order = z.order
-    if z.slots is None:
-        return cost + obj(order) + picked_cost(order, _member_cost)  # type: ignore[arg-type]
+    """A listpack: the object and its packed bytes. A skiplist: the score map, the ordered
+    (score, member) pairs and ZSCAN's index."""
+    big = z.big
+    if big is None:
+        return obj(z) + (bytes_cost(z.packed) if z.packed else 0)
+    n = len(big.scores)
+    order = big.order
     sample = order[:4] if n <= 8 else [order[0], order[n // 3], order[2 * n // 3], order[-1]]
     pairs = sum(_member_cost(pair) for pair in sample) * n // max(len(sample), 1)
-    return (cost + pairs + n * _SORTED_SLOT + 256
-            + obj(z.slots) + obj(z.pos) + n * INT)
+    return (obj(z) + obj(big) + obj(big.scores) + 16 + pairs + n * _SORTED_SLOT + 256
+            + obj(big.slots) + obj(big.pos) + n * INT)
 
 
 def _dict_slots(n: int) -> int:
