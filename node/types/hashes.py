@@ -17,9 +17,20 @@ listpack bytes Redis 7.0 writes for small hashes, so DUMP payloads match byte fo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from struct import Struct
 
+from ..base.errors import CORRUPT_LOADED_VALUE, CommandError
 from ..base.sampling import KeySample
-from .footprint import RECOSTED, bytes_cost, elements_cost, index_cost, obj
+from .footprint import (
+    BYTES_HEADER,
+    RECOSTED,
+    SMALL_REQUEST,
+    alloc,
+    bytes_cost,
+    elements_cost,
+    index_cost,
+    obj,
+)
 from .listpack import (
     LP_EOF,
     LP_HDR_NUMELE_UNKNOWN,
@@ -264,9 +275,12 @@ def _unpack_loaded(h: Hash) -> bytes:
     """A LoadedHash's first use: decode its listpack; it becomes a plain Hash."""
     blob: bytes = _PACKED.__get__(h)
     key: bytes = _TABLE.__get__(h)
-    pairs = decode_listpack(blob)
+    try:
+        pairs = decode_listpack(blob)
+    except ListpackError as exc:  # in a file without a checksum: the commands fail, not the node
+        raise CommandError(CORRUPT_LOADED_VALUE % exc) from None
     if len(set(pairs[::2])) * 2 != len(pairs):
-        raise ListpackError("Hash listpack integrity check failed.")
+        raise CommandError(CORRUPT_LOADED_VALUE % "duplicate hash fields")
     packed = pack(pairs)
     h.__class__ = Hash
     h.packed = packed
@@ -275,6 +289,7 @@ def _unpack_loaded(h: Hash) -> bytes:
     return packed
 
 
+_LP_HEADER = Struct("<IH")  # a listpack's total bytes and element count
 _PACKED = Hash.__dict__["packed"]  # the slots, under LoadedHash's properties
 _TABLE = Hash.__dict__["table"]
 _new_object = object.__new__
@@ -293,10 +308,10 @@ def hash_from_listpack(key: bytes, blob: bytes) -> Hash:
     count within hash-max-listpack-entries) and kept as is (LoadedHash); any other shape
     takes the eager path with its deep checks. The file's CRC64 covers the rest."""
     size = len(blob)
-    if (size > LP_HDR_SIZE and blob[-1] == LP_EOF
-            and int.from_bytes(blob[:4], "little") == size):
-        n = blob[4] | blob[5] << 8
-        if 0 < n < LP_HDR_NUMELE_UNKNOWN and not n & 1 and n <= 2 * HASH_LIMITS["entries"]:
+    if size > LP_HDR_SIZE and blob[-1] == LP_EOF:
+        total, n = _LP_HEADER.unpack_from(blob)
+        if (total == size and 0 < n < LP_HDR_NUMELE_UNKNOWN and not n & 1
+                and n <= 2 * HASH_LIMITS["entries"]):
             h = _new_object(LoadedHash)
             _PACKED.__set__(h, blob)
             _TABLE.__set__(h, key)
@@ -392,8 +407,11 @@ def _footprint(h: Hash) -> int:
     dict (the table is a second block), fields and values, and the field index."""
     table = h.table
     if table is None:
-        packed = _PACKED.__get__(h)
-        return _HASH_OBJECT + (bytes_cost(packed) if packed else 0)
+        size = len(_PACKED.__get__(h))
+        if not size:
+            return _HASH_OBJECT
+        size += BYTES_HEADER  # bytes_cost, inline: loading costs every hash
+        return _HASH_OBJECT + ((size + 15) & ~15 if size <= SMALL_REQUEST else alloc(size))
     values = table.values
     n = len(values)
     return (obj(h) + obj(table) + obj(values) + 16 + elements_cost(values, n, bytes_cost)

@@ -242,3 +242,20 @@ def test_an_aof_replays_as_in_redis(tmp_path: Path) -> None:
         check_footprint(node)
         node.stop()
         ref.stop()
+
+
+def test_a_corrupt_listpack_in_a_file_without_checksum_fails_its_reads(tmp_path: Path) -> None:
+    bad = b"\x0d\x00\x00\x00\x02\x00\x81f\x05\x81v\x02\xff"  # "f" with a wrong back-length
+    good = b"\x0d\x00\x00\x00\x02\x00\x81f\x02\x81v\x02\xff"
+    (tmp_path / "dump.rdb").write_bytes(b"REDIS0010\xfe\x00\x10\x03bad\x0d" + bad
+                                        + b"\x10\x04good\x0d" + good + b"\xff" + bytes(8))
+    node = start_node("--dir", str(tmp_path))
+    try:
+        c = client(node)
+        assert c.dbsize() == 2
+        for _ in range(2):
+            with pytest.raises(redis.ResponseError, match="loaded from a corrupt snapshot"):
+                c.hgetall("bad")
+        assert c.hgetall("good") == {b"f": b"v"}
+    finally:
+        node.stop()
