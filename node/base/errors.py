@@ -611,3 +611,6 @@ NOPERM_EXEC_REASONS = {
 # --- lease fencing (CLUSTER LEASE, redslot's own) ---
 CLUSTER_LEASE_DURATION = "ERR lease duration must be a positive number of milliseconds"
 CLUSTER_LEASE_EPOCH = "ERR minimum topology epoch must not be negative"
+
+# --- loading (a snapshot's small hashes are decoded on first use) ---
+CORRUPT_LOADED_VALUE = "ERR this key's value was loaded from a corrupt snapshot (%s)"

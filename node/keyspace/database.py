@@ -32,7 +32,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..base.errors import WRONGTYPE, CommandError
 from ..base.sampling import KeySample
-from ..types.footprint import BYTES_HEADER, FOOTPRINTS, alloc, key_cost, rounded
+from ..types.footprint import (
+    BYTES_HEADER,
+    FOOTPRINTS,
+    INT,
+    RECOSTED,
+    SMALL_REQUEST,
+    alloc,
+    key_cost,
+    rounded,
+)
 from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
 from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
@@ -64,7 +73,8 @@ class KeyspaceStats:
 
     __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
                  "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "unsettled",
-                 "expiry", "propagation", "notifier", "invalidate", "invalidate_all")
+                 "expiry", "propagation", "notifier", "invalidate", "invalidate_all",
+                 "databases")
 
     def __init__(self) -> None:
         self.hits = 0
@@ -97,6 +107,7 @@ class KeyspaceStats:
         # a changed key's readers are told; a flush tells every tracking client.
         self.invalidate: Callable[[bytes], None] | None = None
         self.invalidate_all: Callable[[], None] | None = None
+        self.databases: list[Database] = []  # every Database made with these stats
 
     def signal_flushed(self) -> None:
         """signalFlushedDb's tracking part: once per FLUSHDB / FLUSHALL / full resync."""
@@ -112,6 +123,14 @@ class KeyspaceStats:
         by the next command, as in Redis), and by INFO, MEMORY, the metrics and scripts'
         OOM check. Re-costing is idempotent, so a key re-costed for nothing (deleted and
         added again in between) costs time, never accuracy."""
+        if RECOSTED:
+            for key, value in RECOSTED:
+                for db in self.databases:
+                    pos = db.index.get(key)
+                    if pos is not None and db.kv[2 * pos + 1] is value:
+                        db._unsettle(key)
+                        break
+            RECOSTED.clear()
         for db in self.unsettled:
             index, kv, meta = db.index, db.kv, db.meta
             for key in db.unsettled:
@@ -129,6 +148,11 @@ class KeyspaceStats:
 CLOCK_BITS = 24
 CLOCK_MASK = (1 << CLOCK_BITS) - 1
 SIZE_MASK = ~CLOCK_MASK
+
+
+# key_cost of a key shorter than SHORT_KEY (a pymalloc block): (len + KEY_COST) & ~15.
+SHORT_KEY = SMALL_REQUEST - BYTES_HEADER
+KEY_COST = BYTES_HEADER + 15 + INT
 
 
 def _meta() -> array[int]:
@@ -158,6 +182,7 @@ class Database:
         # Cluster mode: keys by hash slot (COUNTKEYSINSLOT, GETKEYSINSLOT, migration).
         self.slot_index: SlotIndex | None = None
         self.unsettled: set[bytes] = set()  # keys to re-cost (KeyspaceStats.settle)
+        stats.databases.append(self)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -359,6 +384,41 @@ class Database:
         """``add`` for a snapshot being loaded (dbAddRDBLoad): no "new" event."""
         self._insert(key, value)
         self._signal(key)
+
+    def load_run(self, run: list[Any]) -> bool:
+        """``load`` for keys read in a row from a snapshot, without a TTL: ``run`` holds
+        keys and values alternating. They are costed here, not left to ``settle``, and
+        nothing is signalled, as rdbLoad's dbAddRDBLoad signals nothing: a load starts on
+        an empty or just flushed keyspace. False, with nothing changed, when a key is
+        already there or comes twice: ``load`` one by one then finds which."""
+        index, kv, meta = self.index, self.kv, self.meta
+        start = len(meta)
+        keys = run[0::2]
+        index.update(zip(keys, range(start, start + len(keys)), strict=True))
+        if len(index) != start + len(keys):
+            for key in keys:
+                if index.get(key, -1) >= start:
+                    del index[key]
+            for pos in range(start):
+                index.setdefault(kv[2 * pos], pos)
+            return False
+        kv += run
+        costs = FOOTPRINTS
+        sizes = [((((len(key) + KEY_COST) & ~15) if len(key) < SHORT_KEY else key_cost(key))
+                  + costs[type(value)](value) + 15) & ~15  # rounded(key_cost + footprint)
+                 for key, value in zip(keys, run[1::2], strict=True)]
+        clock = self.stats.lru_clock
+        meta.extend([size << CLOCK_BITS | clock for size in sizes])
+        self.stats.data_bytes += sum(sizes)
+        if self.slot_index is not None:
+            add = self.slot_index.add
+            for key in keys:
+                add(key)
+        if self.blocked:
+            for pos in range(start, len(meta)):
+                if kv[2 * pos] in self.blocked:
+                    self._signal_ready(kv[2 * pos], kv[2 * pos + 1])
+        return True
 
     def _new(self, key: bytes) -> None:
         """dbAdd's "new" event (class n, outside A): a key was created."""

@@ -31,17 +31,20 @@ from typing import TYPE_CHECKING, Any
 
 import hiredis
 
+from ..base.errors import CommandError
 from ..base.forks import finished, fork_child, stop
 from ..protocol.command import encode_command
 from .rdbfile import write_snapshot
 
 if TYPE_CHECKING:
+    from ..table.command import Command
     from .context import Client, Server
 
 BASE, INCR = "b", "i"
 
 
 _CHUNK = 1 << 20
+_BYTES = {bytes}  # what a command's arguments must all be
 
 
 class AofError(Exception):
@@ -399,18 +402,34 @@ class AppendOnly:
         client.authenticated = True
         done = before_multi = 0  # commands run; those before an open MULTI
         reader = hiredis.Reader()
+        direct = _direct_commands(server.command_index)
+        waiting = server.keyspace_stats.waiting_for
         try:
             for start in range(0, len(data), _CHUNK):
                 reader.feed(data, start, min(_CHUNK, len(data) - start))
                 argv = reader.gets()
                 while argv is not False:
-                    if type(argv) is not list or not argv or any(
-                            type(arg) is not bytes for arg in argv):
+                    if type(argv) is not list or not argv or set(map(type, argv)) != _BYTES:
                         raise hiredis.ProtocolError("not a command")
-                    if argv[0].lower() == b"multi":
-                        before_multi = done
-                    server.execute(client, argv)
-                    client.out.clear()
+                    cmd = direct.get(argv[0])
+                    if (cmd is not None and not client.multi
+                            and not waiting and (cmd.arity == len(argv) or (
+                                cmd.arity < 0 and len(argv) >= -cmd.arity))):
+                        # loadSingleAppendOnlyFile's cmd->proc(fakeClient): the handler
+                        # alone, its reply (an error included) dropped
+                        client.cmd = cmd
+                        try:
+                            cmd.handler(client, argv)  # type: ignore[misc]
+                        except CommandError:
+                            pass
+                        client.propagate_as = None
+                        if client.out:
+                            client.out.clear()
+                    else:
+                        if argv[0].lower() == b"multi":
+                            before_multi = done
+                        server.execute(client, argv)
+                        client.out.clear()
                     done += 1
                     argv = reader.gets()
             reader.feed(b"*0\r\n")  # parsed as an empty request only if no command was cut
@@ -462,6 +481,17 @@ class AppendOnly:
         pending = self.fsync_pending is not None and not self.fsync_pending.done()
         yield f"aof_pending_bio_fsync:{int(pending)}"
         yield f"aof_delayed_fsync:{self.delayed_fsyncs}"
+
+
+def _direct_commands(index: dict[bytes, Command]) -> dict[bytes, Command]:
+    """The commands an AOF replay runs by their handler alone (dispatch's checks are for
+    clients, and the replay's client passes them all): writes and SELECT, neither
+    blocking, nor transactions, nor containers of subcommands. The rest go through
+    ``Server.execute``."""
+    return {name: cmd for name, cmd in index.items()
+            if (cmd.write or cmd.name == "select") and cmd.handler is not None
+            and cmd.subcommands is None and not cmd.blocking and cmd.name != "exec"
+            and "protected" not in cmd.flags}
 
 
 def _offset(data: bytes, count: int) -> int:

@@ -62,6 +62,7 @@ class Server(KeyspaceServer, Protocol):
     lastsave: int
     shutdown_event: asyncio.Event | None
     persistence_check: PersistenceCheck | None
+    command_index: dict[bytes, Command]
 
     @property
     def propagation(self) -> Propagation: ...

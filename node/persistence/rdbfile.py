@@ -19,13 +19,14 @@ import io
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..base.errors import CommandError
-from ..keyspace.database import CLOCK_MASK, now_ms
+from ..keyspace.database import CLOCK_MASK, Database, now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
 from ..types.rdb import (
+    FILE_LOADERS,
     LOADERS,
     NATIVE_LZF,
     RDB_FILE_VERSION,
@@ -36,6 +37,7 @@ from ..types.rdb import (
     crc64,
     lzf_compress,
 )
+from .crcchild import ChecksumChild
 
 if TYPE_CHECKING:
     from .context import Server
@@ -197,6 +199,20 @@ def load_snapshot(server: Server, data: bytes, progress: LoadProgress,
             gc.enable()
 
 
+def _load_run(db: Database, run: list[Any], progress: LoadProgress) -> None:
+    """Store keys read in a row (keys and values alternating) at once, and empty ``run``;
+    one by one when one of them is already there, to fail on it as rdbLoad does."""
+    if not db.load_run(run):
+        for i in range(0, len(run), 2):
+            key = run[i]
+            if key in db.index:
+                raise SnapshotError(f"RDB has duplicated key '{key.decode(errors='replace')}' "
+                                    f"in DB {db.id}")
+            db.load(key, run[i + 1])
+    progress.keys_loaded += len(run) >> 1
+    run.clear()
+
+
 def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> Iterator[None]:
     if data[:5] != b"REDIS":
         raise SnapshotError("Wrong signature trying to load DB from file")
@@ -207,11 +223,25 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
     if not 1 <= version <= RDB_FILE_VERSION + 1:
         raise SnapshotError(f"Can't handle RDB format version {version}")
 
+    # The CRC64 trailer is normally the file's last 8 bytes: a child checks them meanwhile.
+    crc = (ChecksumChild(data, len(data) - 8)
+           if version >= 5 and server.config["rdbchecksum"] and any(data[-8:]) else None)
+    try:
+        yield from _load_keys(server, data, version, progress, merge, crc)
+    finally:
+        if crc is not None:
+            crc.close()
+
+
+def _load_keys(server: Server, data: bytes, version: int, progress: LoadProgress,
+               merge: bool, crc: ChecksumChild | None) -> Iterator[None]:
     r = Reader(data, 9)
     read_byte = r.read_byte
     load_len = r.load_len
     load_string = r.load_string
     loaders = LOADERS
+    file_loaders = FILE_LOADERS
+    run: list[Any] = []  # keys and values read in a row, without TTL, not yet stored
     dbs = server.dbs
     db = dbs[0]
     now = now_ms()
@@ -241,15 +271,37 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                     r.pos = pos
                     if pos > size:
                         raise RdbError("unexpected end of data")
+                elif kind in file_loaders:
+                    first = data[pos]
+                    if first < 64:
+                        pos += 1 + first
+                    elif first < 128:
+                        first = (first & 63) << 8 | data[pos + 1]
+                        pos += 2 + first
+                    else:
+                        first = -1
+                    if first >= 0:
+                        if pos > size:
+                            raise RdbError("unexpected end of data")
+                        r.pos = pos
+                        value = file_loaders[kind](key, data[pos - first:pos])
+                    else:
+                        r.pos = pos
+                        value = file_loaders[kind](key, load_string())
                 else:
                     r.pos = pos
                     loader = loaders.get(kind)
                     if loader is None:
                         raise SnapshotError(f"Unknown RDB encoding type {kind}")
                     value = loader(r)
-                if expire != -1 and expire < now:
+                if expire == -1 and idle < 0 and freq < 0 and not merge:
+                    run.append(key)
+                    run.append(value)
+                elif expire != -1 and expire < now:
                     progress.keys_expired += 1
                 else:
+                    if run:
+                        _load_run(db, run, progress)
                     if key in db.index:
                         if not merge:
                             raise SnapshotError(
@@ -267,9 +319,13 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
                 since_yield += 1
                 if since_yield >= LOAD_STEP_KEYS:
                     since_yield = 0
+                    if run:
+                        _load_run(db, run, progress)
                     progress.loaded_bytes = r.pos
                     yield
                 continue
+            if run:
+                _load_run(db, run, progress)
             r.pos = pos + 1
             if kind == OPCODE_EXPIRETIME_MS:
                 expire = int.from_bytes(r.read(8), "little", signed=True)
@@ -320,7 +376,8 @@ def _load(server: Server, data: bytes, progress: LoadProgress, merge: bool) -> I
         if expected is None:
             raise SnapshotError("Short read loading DB: the checksum is missing")
         if expected and server.config["rdbchecksum"]:
-            actual = crc64(memoryview(data)[:r.pos - 8])
+            actual = (crc.result(r.pos - 8) if crc is not None
+                      else crc64(memoryview(data)[:r.pos - 8]))
             if actual != expected:
                 raise SnapshotError(f"Wrong RDB checksum expected: ({expected:016x}) "
                                     f"got ({actual:016x}). Aborting now.")

@@ -17,10 +17,29 @@ listpack bytes Redis 7.0 writes for small hashes, so DUMP payloads match byte fo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from struct import Struct
 
+from ..base.errors import CORRUPT_LOADED_VALUE, CommandError
 from ..base.sampling import KeySample
-from .footprint import bytes_cost, elements_cost, index_cost, obj
-from .listpack import decode_listpack, encode_listpack, listpack_size
+from .footprint import (
+    BYTES_HEADER,
+    RECOSTED,
+    SMALL_REQUEST,
+    alloc,
+    bytes_cost,
+    elements_cost,
+    index_cost,
+    obj,
+)
+from .listpack import (
+    LP_EOF,
+    LP_HDR_NUMELE_UNKNOWN,
+    LP_HDR_SIZE,
+    ListpackError,
+    decode_listpack,
+    encode_listpack,
+    listpack_size,
+)
 from .packed import EMPTY, count, pack, unpack, value_of
 from .rdb import RdbError, Reader, Writer
 from .registry import RdbEncoding, ValueType
@@ -169,6 +188,11 @@ class Hash:
             return sum([put(pairs[i], pairs[i + 1]) for i in range(start, len(pairs), 2)])
         elements = unpack(self.packed)
         fields = elements[::2]
+        if not fields:  # a new hash (HSET creating it, an AOF replayed): no search
+            given = pairs[start::2]
+            if len(set(given)) == len(given):
+                self.packed = pack(pairs[start:])
+                return len(given)
         created = 0
         for i in range(start, len(pairs), 2):
             field = pairs[i]
@@ -215,6 +239,84 @@ class TableHash(Hash):
     """A hashtable-encoded hash: ``table`` is set."""
 
     __slots__ = ()
+
+
+class LoadedHash(Hash):
+    """A listpack-encoded hash loaded from a snapshot and not yet used: its ``packed`` slot
+    holds the file's listpack bytes as they were read, its ``table`` slot its key. The
+    first read of ``packed`` decodes them (with every check of ``decode_listpack``) into
+    the packed form, turns the value into a plain Hash in place and has the key re-costed
+    (footprint.RECOSTED); until then a SAVE or DUMP writes the bytes back unchanged, as
+    Redis writes the listpack it holds. Loading a million small hashes thus costs one
+    object each: decoding them all up front took two thirds of the load."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def packed(self) -> bytes:
+        return _unpack_loaded(self)
+
+    @packed.setter
+    def packed(self, value: bytes) -> None:
+        _unpack_loaded(self)
+        self.packed = value
+
+    @property  # type: ignore[override]
+    def table(self) -> FieldTable | None:
+        return None
+
+    @table.setter
+    def table(self, value: FieldTable | None) -> None:
+        _unpack_loaded(self)
+        self.table = value
+
+
+def _unpack_loaded(h: Hash) -> bytes:
+    """A LoadedHash's first use: decode its listpack; it becomes a plain Hash."""
+    blob: bytes = _PACKED.__get__(h)
+    key: bytes = _TABLE.__get__(h)
+    try:
+        pairs = decode_listpack(blob)
+    except ListpackError as exc:  # in a file without a checksum: the commands fail, not the node
+        raise CommandError(CORRUPT_LOADED_VALUE % exc) from None
+    if len(set(pairs[::2])) * 2 != len(pairs):
+        raise CommandError(CORRUPT_LOADED_VALUE % "duplicate hash fields")
+    packed = pack(pairs)
+    h.__class__ = Hash
+    h.packed = packed
+    h.table = None
+    RECOSTED.append((key, h))
+    return packed
+
+
+_LP_HEADER = Struct("<IH")  # a listpack's total bytes and element count
+_PACKED = Hash.__dict__["packed"]  # the slots, under LoadedHash's properties
+_TABLE = Hash.__dict__["table"]
+_new_object = object.__new__
+
+
+def before_rekey(value: object) -> None:
+    """RENAME stores a value under another key: a LoadedHash is decoded first, since the
+    re-costing its first use asks for names the key it was loaded under."""
+    if type(value) is LoadedHash:
+        _unpack_loaded(value)
+
+
+def hash_from_listpack(key: bytes, blob: bytes) -> Hash:
+    """A snapshot's listpack-encoded hash, checked as rdbLoadObject checks it when
+    sanitize-dump-payload is off (its size and end mark, a known, even, non-zero element
+    count within hash-max-listpack-entries) and kept as is (LoadedHash); any other shape
+    takes the eager path with its deep checks. The file's CRC64 covers the rest."""
+    size = len(blob)
+    if size > LP_HDR_SIZE and blob[-1] == LP_EOF:
+        total, n = _LP_HEADER.unpack_from(blob)
+        if (total == size and 0 < n < LP_HDR_NUMELE_UNKNOWN and not n & 1
+                and n <= 2 * HASH_LIMITS["entries"]):
+            h = _new_object(LoadedHash)
+            _PACKED.__set__(h, blob)
+            _TABLE.__set__(h, key)
+            return h
+    return _load_pairs(decode_listpack(blob), LISTPACK_MAX_SAFETY_SIZE)
 
 
 def new_hash(elements: list[bytes], max_entries: int, max_value: int) -> Hash:
@@ -293,12 +395,23 @@ def _load_listpack(r: Reader) -> Hash:
     return _load_pairs(decode_listpack(r.load_string()), LISTPACK_MAX_SAFETY_SIZE)
 
 
+_HASH_OBJECT = obj(Hash())  # every Hash class has the same two slots
+
+
+def _save_loaded(w: Writer, h: Hash) -> None:
+    w.save_string(_PACKED.__get__(h))
+
+
 def _footprint(h: Hash) -> int:
-    """The object and its packed pairs; or its dict (the table is a second block), fields
-    and values, and the field index."""
+    """The object and its packed pairs (a LoadedHash's listpack, left undecoded); or its
+    dict (the table is a second block), fields and values, and the field index."""
     table = h.table
     if table is None:
-        return obj(h) + (bytes_cost(h.packed) if h.packed else 0)
+        size = len(_PACKED.__get__(h))
+        if not size:
+            return _HASH_OBJECT
+        size += BYTES_HEADER  # bytes_cost, inline: loading costs every hash
+        return _HASH_OBJECT + ((size + 15) & ~15 if size <= SMALL_REQUEST else alloc(size))
     values = table.values
     n = len(values)
     return (obj(h) + obj(table) + obj(values) + 16 + elements_cost(values, n, bytes_cost)
@@ -306,7 +419,9 @@ def _footprint(h: Hash) -> int:
 
 
 HASH = ValueType(
-    "hash", (Hash, TableHash), TypeInfo(OBJ_HASH, _encoding, _size, _digest), _footprint,
-    Hash.copy_hash,
+    "hash", (Hash, TableHash, LoadedHash), TypeInfo(OBJ_HASH, _encoding, _size, _digest),
+    _footprint, Hash.copy_hash,
     (RdbEncoding(RDB_TYPE_HASH, (TableHash,), _save_table, _load_hash),
-     RdbEncoding(RDB_TYPE_HASH_LISTPACK, (Hash,), _save_listpack, _load_listpack)))
+     RdbEncoding(RDB_TYPE_HASH_LISTPACK, (Hash,), _save_listpack, _load_listpack),
+     RdbEncoding(RDB_TYPE_HASH_LISTPACK, (LoadedHash,), _save_loaded, _load_listpack,
+                 hash_from_listpack)))

@@ -6,7 +6,7 @@ USAGE, DEBUG DIGEST), what a value costs this process (used_memory), how to copy
 (COPY), and its RDB encodings (snapshots, DUMP/RESTORE). Each type module declares its
 record; ``catalog`` lists them and registers them. ``register`` is the only writer of the
 per-class dicts that the hot paths read (``TYPE_NAMES`` here, ``FOOTPRINTS``,
-``typeinfo.TYPES``, ``rdb.SAVERS``/``LOADERS``). A new type adds a record, nothing else.
+``typeinfo.TYPES``, ``rdb.SAVERS``/``LOADERS``/``FILE_LOADERS``). A new type adds a record, nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .footprint import FOOTPRINTS
-from .rdb import LOADERS, SAVERS, Loader, Saver
+from .rdb import FILE_LOADERS, LOADERS, SAVERS, Loader, Saver
 from .typeinfo import TYPES, TypeInfo
 
 
@@ -26,6 +26,9 @@ class RdbEncoding:
     classes: tuple[type, ...]  # the classes saved this way; () for an older, load-only one
     save: Saver | None
     load: Loader
+    # For a value saved as one string (a listpack ...): (key, that string) to the value,
+    # trusting what the file's CRC64 covers (snapshot files; DUMP payloads take ``load``).
+    load_file: Callable[[bytes, bytes], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def register(value_type: ValueType) -> None:
         COPIERS[cls] = value_type.copy
     for encoding in value_type.rdb:
         LOADERS[encoding.type_byte] = encoding.load
+        if encoding.load_file is not None:
+            FILE_LOADERS[encoding.type_byte] = encoding.load_file
         if encoding.save is not None:
             for cls in encoding.classes:
                 SAVERS[cls] = (encoding.type_byte, encoding.save)
