@@ -19,6 +19,8 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from ..base.sampling import KeySample
 from .footprint import bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
@@ -62,6 +64,7 @@ class FieldTable(KeySample):
         self.slots = dict_slots(len(fields))
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Hash(dict):  # type: ignore[type-arg]
     """field -> value, listpack-encoded; ``convert`` turns it into a TableHash in place
     (``__class__`` assignment), so the RDB and introspection registries, keyed by class,
@@ -113,6 +116,7 @@ class Hash(dict):  # type: ignore[type-arg]
         return copy
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class TableHash(Hash):
     """A hashtable-encoded hash: ``table`` is set."""
 
