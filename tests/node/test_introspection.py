@@ -387,7 +387,7 @@ def test_lfu_counter_grows_logarithmically_and_saturates():
 
 def test_lfu_touch_stamps_the_current_minute():
     lfu = LfuClock(log_factor=0, decay_time=1, now=1_700_000_000)
-    entry = Entry()
+    entry = Entry(b"v", 0, 0)
     entry.clock = _clock_with(9, 3, lfu)
     lfu.touch(entry)
     assert entry.clock == (lfu.now_minutes << 8) | 7
