@@ -81,6 +81,12 @@ def staged_paths(stage: Path) -> list[str]:
     return [str(stage / (m.replace(".", "/") + ".py")) for m in MODULES]
 
 
+def cache_name(filename: str) -> str:
+    """An extension's file in the cache: its whole path, flat (types/lists and
+    commands/lists have the same file name)."""
+    return filename.replace(os.sep, ".")
+
+
 class CachedBuildExt(build_ext):
     """build_ext that takes the extensions from the cache when they are there, builds
     them in parallel otherwise, and stores what it built."""
@@ -100,14 +106,14 @@ class CachedBuildExt(build_ext):
         for ext in self.extensions:
             target = Path(self.get_ext_fullpath(ext.name))
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cached / Path(self.get_ext_filename(ext.name)).name, target)
+            shutil.copyfile(cached / cache_name(self.get_ext_filename(ext.name)), target)
 
     def _store(self, cached: Path) -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=CACHE) as work:
-            for ext in self.extensions:
-                built = Path(self.get_ext_fullpath(ext.name))
-                shutil.copyfile(built, Path(work, Path(self.get_ext_filename(ext.name)).name))
+            for ext in self.extensions:  # from the build dir: an in-place copy may be stale
+                built = Path(self.build_lib, self.get_ext_filename(ext.name))
+                shutil.copyfile(built, Path(work, cache_name(self.get_ext_filename(ext.name))))
             try:
                 os.rename(work, cached)  # whole or not at all
             except OSError:
