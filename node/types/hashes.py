@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mypy_extensions import mypyc_attr
+
 from ..base.sampling import KeySample
 from .footprint import bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
@@ -64,6 +66,7 @@ class FieldTable(KeySample):
         self.slots = dict_slots(len(values))
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Hash:
     """field -> value. Listpack-encoded, the pairs are packed into one bytes object
     (packed.py: fields and values alternate, in insertion order, updated in place as a
@@ -211,6 +214,7 @@ class Hash:
         return copy
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class TableHash(Hash):
     """A hashtable-encoded hash: ``table`` is set."""
 

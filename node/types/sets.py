@@ -26,6 +26,8 @@ import random
 import struct
 from collections.abc import Iterable
 
+from mypy_extensions import mypyc_attr
+
 from ..base.sampling import KeySample
 from ..protocol.request import strict_int
 from . import rdb
@@ -79,6 +81,7 @@ def table_size(n: int) -> int:
     return size
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class HashSet(set):  # type: ignore[type-arg]
     """A set in hashtable encoding (also the base class every set value is an instance of).
 
@@ -101,7 +104,8 @@ class HashSet(set):  # type: ignore[type-arg]
         """setTypeAdd: add, converting an intset to a hashtable as Redis does."""
         if member in self:
             return False
-        if self.__class__ is IntSet:
+        intset = self.__class__ is IntSet  # not narrowing self: to_hashtable changes its class
+        if intset:
             n = as_integer(member)
             if n is None:
                 to_hashtable(self)
@@ -185,6 +189,7 @@ class HashSet(set):  # type: ignore[type-arg]
         return HashSet(self)
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class IntSet(HashSet):
     """A set in intset encoding."""
 
