@@ -34,6 +34,7 @@ from .store import KubeStore
 log = logging.getLogger("redslot.k8s")
 
 PEERING_LIFETIME = 20  # seconds a peer counts as alive after its last keep-alive
+API_BACKOFFS = (1, 1, 2, 3, 5, 8, 13, 21) + (30,) * 20  # seconds between API retries
 
 
 def operator_memo(*, namespaced: bool, default_image: str) -> kopf.Memo:
@@ -53,6 +54,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.posting.level = logging.WARNING  # our own Events say what happens
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
+    # kopf retries a failed API request for 54 s (1, 1, 2 ... 21) and then escalates; a
+    # failed peering keep-alive then stops the whole operator. An API server away for a
+    # minute (an upgrade, an etcd hiccup) must not: retry for about 11 minutes, then fail.
+    settings.networking.error_backoffs = API_BACKOFFS
     # A killed operator stays a live peer for the lifetime of its last keep-alive, and its
     # successor (same priority) pauses until then: with kopf's 60 s, up to a minute with no
     # failover and no reshard after an operator pod was killed (seen on real pods). Peers
