@@ -194,6 +194,18 @@ def converged(kube: Kube, namespace: str, name: str, shards: int,
     return obj
 
 
+
+def await_converged(kube: Kube, namespace: str, name: str, shape: tuple[int, int],
+                    operator: Operator, timeout: float, what: str) -> dict[str, Any]:
+    """The RedisCluster once converged to ``shape`` (shards, replicas per shard); on a
+    timeout the test fails with the operator's last log lines."""
+    try:
+        obj: dict[str, Any] = eventually(lambda: converged(kube, namespace, name, *shape),
+                                         timeout, what, interval=0.5)
+    except TimeoutError:
+        raise AssertionError(operator.log(200)) from None
+    return obj
+
 @pytest.fixture
 def deployed(kube: Kube, namespace: str, kubelet: FakeKubelet,
              tmp_path: Path) -> Iterator[tuple[Kube, str, Operator]]:
@@ -269,11 +281,8 @@ def test_the_api_server_gone_for_a_minute_leaves_the_cluster_serving(
     # The operator acts on the resource again: a spec edit is seen and reported.
     kube.kubectl("patch", "rediscluster", "away", "-n", namespace, "--type=merge",
                  "-p", json.dumps({"spec": {"auth": {"rotationGraceSeconds": 61}}}))
-    try:
-        obj = eventually(lambda: converged(kube, namespace, "away", 2, 1), READY_TIMEOUT,
-                         "status for the new generation", interval=0.5)
-    except TimeoutError:
-        raise AssertionError(operator.log(200)) from None
+    obj = await_converged(kube, namespace, "away", (2, 1), operator, READY_TIMEOUT,
+                          "status for the new generation")
     took = time.monotonic() - back
     time.sleep(SETTLE)
     traffic.stop()
@@ -357,11 +366,8 @@ def test_a_cluster_edited_while_a_failover_runs_ends_as_the_new_spec_says(
     time.sleep(1.0)  # down, not yet failed over (downAfterMilliseconds is 2000)
     kube.kubectl("patch", "rediscluster", "edit", "-n", namespace, "--type=merge",
                  "-p", json.dumps({"spec": {"replicasPerShard": 2}}))
-    try:
-        obj = eventually(lambda: converged(kube, namespace, "edit", 2, 2), 300,
-                         "three nodes per shard, Ready", interval=0.5)
-    except TimeoutError:
-        raise AssertionError(operator.log(200)) from None
+    obj = await_converged(kube, namespace, "edit", (2, 2), operator, 300,
+                          "three nodes per shard, Ready")
     took = time.monotonic() - faulted
     time.sleep(SETTLE)
     traffic.stop()

@@ -243,7 +243,9 @@ def _pairs_reply(c: Client, h: Hash, fields: list[bytes], withvalues: bool) -> l
     """Fields, or field-value pairs: flat in RESP2, nested two-element arrays in RESP3."""
     if not withvalues:
         return fields
-    values = h.as_dict()
+    # A hashtable's own dict, not a copy of it: HRANDFIELD k 5 WITHVALUES on a million
+    # fields must not copy them all; a packed hash is unpacked once for all the fields.
+    values = h.table.values if h.table is not None else h.as_dict()
     if c.resp3:
         return [[f, values[f]] for f in fields]
     return [x for f in fields for x in (f, values[f])]

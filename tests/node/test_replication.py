@@ -424,6 +424,8 @@ def test_a_replica_ahead_of_its_restarted_masters_snapshot_resyncs_fully(kind: s
         until(lambda: linked(r))
         for i in range(50):
             m.set(f"saved:{i}", i)
+        # The replica's sync may still be finishing its snapshot: SAVE is refused until then.
+        until(lambda: m.info("persistence")["rdb_bgsave_in_progress"] == 0)
         m.save()
         for i in range(50):
             m.set(f"lost:{i}", i)
