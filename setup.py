@@ -98,15 +98,21 @@ class CachedBuildExt(build_ext):
 
     def run(self) -> None:
         cached = CACHE / str(mypyc_key)
-        if not cached.is_dir():
+        if cached.is_dir():
+            log(f"compiled modules from the cache {cached}")
+        else:
+            inplace, self.inplace = self.inplace, False  # into the build dir, then the cache
             super().run()
+            self.inplace = inplace
             self._store(cached)
-            return
-        log(f"compiled modules from the cache {cached}")
         for ext in self.extensions:
             target = Path(self.get_ext_fullpath(ext.name))
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cached / cache_name(self.get_ext_filename(ext.name)), target)
+            # A new file renamed over the old one: a running node that has the old one
+            # mapped keeps it (rewriting it in place kills that node with SIGBUS).
+            partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+            shutil.copyfile(cached / cache_name(self.get_ext_filename(ext.name)), partial)
+            os.replace(partial, target)
 
     def _store(self, cached: Path) -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
