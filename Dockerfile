@@ -7,6 +7,9 @@
 
 # The build stage: a C compiler and Python's headers, so `pip install .` compiles the hot
 # modules with mypyc (setup.py) into the venv; the check fails the build if it did not.
+# setup.py keeps what it compiled under ~/.cache/redslot/mypyc, keyed by a hash of node/: a
+# cache mount keeps that between builds, so an image whose node/ did not change (an operator
+# change) copies the extensions instead of compiling them again.
 FROM debian:bookworm-slim AS build
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,7 +25,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY redslot ./redslot
 COPY node ./node
 COPY operator ./operator
-RUN pip install --no-cache-dir . \
+RUN --mount=type=cache,target=/root/.cache/redslot pip install --no-cache-dir . \
     && redslot node --version | grep -q "build=compiled" \
     && pip uninstall --yes pip setuptools
 

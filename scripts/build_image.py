@@ -6,9 +6,11 @@ Dockerfile and carries out each instruction (FROM debian:<release>-slim is a deb
 minbase of that release slimmed the way Debian's slim images are; RUN runs in a chroot with
 the ENV so far; COPY honours .dockerignore; WORKDIR, USER, EXPOSE, ENTRYPOINT and CMD go to the
 image config). Each FROM starts a stage in a root filesystem of its own, and COPY
---from=<stage> copies a path out of an earlier one, as a multi-stage Docker build does; the
-last stage is the image, packs the root filesystem as one layer with umoci and writes a docker-archive
-with skopeo, which `ctr images import` loads. Running the Dockerfile's own instructions is what
+--from=<stage> copies a path out of an earlier one, as a multi-stage Docker build does; RUN
+--mount=type=cache,target=<dir> lends the step a directory kept between builds and left out
+of the image, as BuildKit's cache mounts do. The last stage is the image: its root
+filesystem is packed as one layer with umoci and written as a docker-archive with skopeo,
+which `ctr images import` loads. Running the Dockerfile's own instructions is what
 keeps the two from drifting; tests/operator/test_dockerfile.py checks that every instruction is
 one this script carries out. The pause image a pod sandbox needs is packed the same way.
 
@@ -16,8 +18,9 @@ one this script carries out. The pause image a pod sandbox needs is packed the s
     python3 scripts/build_image.py --pause    the pause image (its program: scripts/kube-binaries)
 
 Cache: ${REDSLOT_IMAGE_CACHE:-$HOME/.cache/redslot/image}: the debootstrap base per release,
-the root filesystem after the instructions before the first COPY (keyed by their text), and
-each archive keyed by a hash of everything it is built from.
+the root filesystem after the instructions before the first COPY (keyed by their text),
+each archive keyed by a hash of everything it is built from, and the RUN cache mounts'
+directories (mounts/<target>: the build stage's mypyc extensions, keyed by setup.py).
 """
 
 from __future__ import annotations
@@ -188,6 +191,19 @@ def copy_stage(ins: Instruction) -> str | None:
     return first.removeprefix("--from=") if first.startswith("--from=") else None
 
 
+def run_mounts(args: str) -> tuple[list[str], str]:
+    """RUN [--mount=type=cache,target=<dir>]... <command>: the cache mounts' targets and
+    the command. Only cache mounts are carried out; any other kind stops the build."""
+    targets = []
+    while args.startswith("--mount="):
+        option, _, args = args.partition(" ")
+        fields = dict(f.partition("=")[::2] for f in option.removeprefix("--mount=").split(","))
+        if fields.get("type") != "cache" or not fields.get("target", "").startswith("/"):
+            raise SystemExit(f"build_image: only --mount=type=cache,target=/<dir>: {option}")
+        targets.append(fields["target"])
+    return targets, args
+
+
 def copy_sources(ins: Instruction) -> tuple[list[str], str]:
     *sources, dest = shlex.split(ins.args)
     return [s for s in sources if not s.startswith("--from=")], dest
@@ -260,7 +276,15 @@ def chroot_run(rootfs: Path, command: str, cfg: Config) -> None:
     mounts vanish with it, even if this script is killed), with the host's resolv.conf as
     Docker gives a build. The host's CA bundle is lent to the step the way a build secret
     is (mounted, named by PIP_CERT and SSL_CERT_FILE, never left in the image): where egress
-    goes through a TLS-inspecting proxy, pip trusts nothing else."""
+    goes through a TLS-inspecting proxy, pip trusts nothing else. Cache mounts are bound
+    over their target the same way, from a directory of the cache."""
+    targets, command = run_mounts(command)
+    mounts = ""
+    for target in targets:
+        kept = CACHE / "mounts" / target.strip("/").replace("/", "_")
+        kept.mkdir(parents=True, exist_ok=True)
+        (rootfs / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        mounts += f"mount --bind {shlex.quote(str(kept))} {shlex.quote(f'{rootfs}{target}')} && "
     resolv, ca = rootfs / "etc/resolv.conf", rootfs / "run/build-ca.crt"
     resolv.unlink(missing_ok=True)
     shutil.copy("/etc/resolv.conf", resolv)
@@ -271,7 +295,7 @@ def chroot_run(rootfs: Path, command: str, cfg: Config) -> None:
     env += ["PIP_CERT=/run/build-ca.crt", "SSL_CERT_FILE=/run/build-ca.crt"]
     host_ca = os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
     inner = (f"mount -t proc proc {rootfs}/proc && mount --rbind /dev {rootfs}/dev && "
-             f"mount --bind -o ro {shlex.quote(host_ca)} {ca} && "
+             f"mount --bind -o ro {shlex.quote(host_ca)} {ca} && {mounts}"
              f"exec chroot --userspec={cfg.user} {rootfs} /usr/bin/env -i HOME=/root "
              f"DEBIAN_FRONTEND=noninteractive {shlex.join(env)} "
              f"/bin/sh -c {shlex.quote(f'cd {cfg.workdir} && {command}')}")

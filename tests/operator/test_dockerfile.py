@@ -64,6 +64,17 @@ def test_the_image_ships_the_compiled_build_without_a_compiler():
     assert "gcc" not in image_runs and "-dev" not in image_runs
 
 
+def test_the_compile_step_keeps_mypyc_output_in_a_cache_mount():
+    """setup.py's cache (~/.cache/redslot/mypyc in the build stage) survives between image
+    builds only through a cache mount; the script binds it from its own cache."""
+    (_, build_steps), _ = IMAGE.stages(IMAGE.dockerfile())
+    (compile_step,) = [ins.args for ins in build_steps if "pip install" in ins.args]
+    targets, command = IMAGE.run_mounts(compile_step)
+    assert targets == ["/root/.cache/redslot"]
+    assert command.startswith("pip install --no-cache-dir . ")
+    assert IMAGE.run_mounts("apt-get update") == ([], "apt-get update")
+
+
 def test_base_is_debian_slim_whose_python_the_package_accepts():
     """The script debootstraps each FROM line's release; bookworm's python3 is 3.11."""
     for base in IMAGE.dockerfile():
