@@ -47,6 +47,7 @@ PACKAGE = "redslot.node"
 # Relative to redslot.node; setup.py maps "protocol.reply" to node/protocol/reply.py.
 COMPILED = (
     "base.sampling",
+    "protocol.fastpath",
     "protocol.request",
     "protocol.reply",
     "server.dispatch",
