@@ -12,6 +12,8 @@ redslot/redis-server ratio per test and pipeline depth.
     python3 bench/run.py --acl-user            # as an ACL user limited to the test's keys
     python3 bench/run.py --tls                 # over TLS (both servers' tls-port, with
                                                # client certificates: tls-auth-clients yes)
+    python3 bench/run.py --pure                # a third server: the node's pure-Python
+                                               # build (REDSLOT_PURE_PYTHON=1), same run
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -94,7 +96,7 @@ def tools_present(*extra: str) -> bool:
 
 @contextmanager
 def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
-           cpu: str = SERVER_CPU) -> Iterator[int]:
+           cpu: str = SERVER_CPU, env: dict[str, str] | None = None) -> Iterator[int]:
     """A redis-server or redslot node pinned to ``cpu`` (and in ``quota``); its port."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
@@ -105,7 +107,7 @@ def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
     else:
         argv = [sys.executable, "-m", "redslot.cli", "node", *common]
     proc = subprocess.Popen(["taskset", "-c", cpu, *argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     try:
         if quota is not None:
             quota.add(proc.pid)
@@ -162,6 +164,8 @@ def main() -> int:
                     help="run as an ACL user limited to the test keys (every request checked)")
     ap.add_argument("--tls", action="store_true",
                     help="benchmark over TLS (certificates made with openssl in a temporary folder)")
+    ap.add_argument("--pure", action="store_true",
+                    help="also run the node's pure-Python build (REDSLOT_PURE_PYTHON=1)")
     args = ap.parse_args()
     if not tools_present(*(("openssl",) if args.tls else ())):
         return 2
@@ -170,19 +174,23 @@ def main() -> int:
     if args.tls:
         tls_server, tls_client = tls_settings(make_certs(Path(tempfile.mkdtemp(prefix="bench-certs-"))))
     quota = CpuQuota(args.cpu_share)
-    results: dict[str, dict[int, dict[str, float]]] = {"redis": {}, "redslot": {}}
+    kinds = ("redis", "redslot", "pure") if args.pure else ("redis", "redslot")
+    results: dict[str, dict[int, dict[str, float]]] = {kind: {} for kind in kinds}
     try:
         for pipeline in (int(p) for p in args.pipelines.split(",")):
-            runs: dict[str, list[dict[str, float]]] = {"redis": [], "redslot": []}
-            # Both servers up at once and their runs interleaved, so that a noisy stretch
-            # of this shared machine hits both alike rather than one server's runs.
+            runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+            # The servers up at once and their runs interleaved, so that a noisy stretch
+            # of this shared machine hits them alike rather than one server's runs.
             extra = ACL_USER if args.acl_user else ()
-            tls_ports = {"redis": free_port(), "redslot": free_port()} if args.tls else {}
-            with server("redis", quota, extra + tls_extra(tls_server, tls_ports.get("redis"))) as redis_port, \
-                    server("redslot", quota, extra + tls_extra(tls_server, tls_ports.get("redslot"))) as our_port:
-                ports = {"redis": redis_port, "redslot": our_port} | tls_ports
+            tls_ports = {kind: free_port() for kind in kinds} if args.tls else {}
+            with ExitStack() as stack:
+                ports = {kind: stack.enter_context(server(
+                    "redis" if kind == "redis" else "redslot", quota,
+                    extra + tls_extra(tls_server, tls_ports.get(kind)),
+                    env={"REDSLOT_PURE_PYTHON": "1"} if kind == "pure" else None))
+                    for kind in kinds} | tls_ports
                 for i in range(args.repeat):
-                    order = ("redis", "redslot") if i % 2 == 0 else ("redslot", "redis")
+                    order = kinds if i % 2 == 0 else kinds[::-1]
                     for kind in order:
                         runs[kind].append(run_benchmark(ports[kind], pipeline, args.requests,
                                                         args.clients, args.tests, args.acl_user,
@@ -198,14 +206,21 @@ def main() -> int:
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
           f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests} -r 100000"
           + ("; over TLS" if args.tls else ""))
-    print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}")
+    pure_head = f" {'pure':>10} {'ratio':>6} {'c/p':>5}" if args.pure else ""
+    print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}{pure_head}")
     ratios = {}
     for pipeline, figures in results["redis"].items():
         for test, ref in figures.items():
             ours = results["redslot"][pipeline].get(test, 0.0)
             ratio = ours / ref if ref else 0.0
             ratios[f"{test} -P {pipeline}"] = ratio
-            print(f"{test:6} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ratio:>6.2f}")
+            line = f"{test:6} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ratio:>6.2f}"
+            if args.pure:
+                pure = results["pure"][pipeline].get(test, 0.0)
+                ratios[f"{test} -P {pipeline} pure"] = pure / ref if ref else 0.0
+                line += (f" {pure:>10,.0f} {pure / ref if ref else 0.0:>6.2f}"
+                         f" {ours / pure if pure else 0.0:>5.2f}")
+            print(line)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"time": time.time(), "args": vars(args) | {"json": str(args.json)},

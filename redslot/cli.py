@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return local_main([command, *rest])
     if command in ("version", "--version"):
-        print(f"redslot {__version__}")
+        from redslot.node.base.compiled import build
+
+        print(f"redslot {__version__} ({build()} build)")
         return 0
     print(f"redslot: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -5,8 +5,12 @@ No Docker engine or registry runs here, so this script is the Docker build: it r
 Dockerfile and carries out each instruction (FROM debian:<release>-slim is a debootstrap
 minbase of that release slimmed the way Debian's slim images are; RUN runs in a chroot with
 the ENV so far; COPY honours .dockerignore; WORKDIR, USER, EXPOSE, ENTRYPOINT and CMD go to the
-image config), packs the root filesystem as one layer with umoci and writes a docker-archive
-with skopeo, which `ctr images import` loads. Running the Dockerfile's own instructions is what
+image config). Each FROM starts a stage in a root filesystem of its own, and COPY
+--from=<stage> copies a path out of an earlier one, as a multi-stage Docker build does; RUN
+--mount=type=cache,target=<dir> lends the step a directory kept between builds and left out
+of the image, as BuildKit's cache mounts do. The last stage is the image: its root
+filesystem is packed as one layer with umoci and written as a docker-archive with skopeo,
+which `ctr images import` loads. Running the Dockerfile's own instructions is what
 keeps the two from drifting; tests/operator/test_dockerfile.py checks that every instruction is
 one this script carries out. The pause image a pod sandbox needs is packed the same way.
 
@@ -14,8 +18,9 @@ one this script carries out. The pause image a pod sandbox needs is packed the s
     python3 scripts/build_image.py --pause    the pause image (its program: scripts/kube-binaries)
 
 Cache: ${REDSLOT_IMAGE_CACHE:-$HOME/.cache/redslot/image}: the debootstrap base per release,
-the root filesystem after the instructions before the first COPY (keyed by their text), and
-each archive keyed by a hash of everything it is built from.
+the root filesystem after the instructions before the first COPY (keyed by their text),
+each archive keyed by a hash of everything it is built from, and the RUN cache mounts'
+directories (mounts/<target>: the build stage's mypyc extensions, keyed by setup.py).
 """
 
 from __future__ import annotations
@@ -108,8 +113,8 @@ def dockerfile() -> list[Instruction]:
 
 
 def base_release(instruction: Instruction) -> str:
-    """FROM debian:<release>-slim -> the release debootstrap installs."""
-    match = re.fullmatch(r"debian:([a-z]+)-slim", instruction.args)
+    """FROM debian:<release>-slim [AS name] -> the release debootstrap installs."""
+    match = re.fullmatch(r"debian:([a-z]+)-slim(?: AS [a-z][a-z0-9_-]*)?", instruction.args)
     if instruction.name != "FROM" or not match:
         raise SystemExit(f"build_image: the base must be FROM debian:<release>-slim, not {instruction}")
     return match.group(1)
@@ -170,9 +175,38 @@ def context_files(source: str) -> list[Path]:
     return [f.relative_to(ROOT) for f in files if not dockerignored(str(f.relative_to(ROOT)))]
 
 
+def stages(instructions: list[Instruction]) -> list[tuple[str, list[Instruction]]]:
+    """The build stages: (name, instructions from its FROM on); the last one is the image."""
+    starts = [i for i, ins in enumerate(instructions) if ins.name == "FROM"]
+    out = []
+    for start, end in zip(starts, starts[1:] + [len(instructions)], strict=True):
+        words = instructions[start].args.split()
+        out.append((words[2] if len(words) == 3 else str(len(out)), instructions[start:end]))
+    return out
+
+
+def copy_stage(ins: Instruction) -> str | None:
+    """COPY --from=<stage>: the stage it copies out of; None for the build context."""
+    first = ins.args.split()[0]
+    return first.removeprefix("--from=") if first.startswith("--from=") else None
+
+
+def run_mounts(args: str) -> tuple[list[str], str]:
+    """RUN [--mount=type=cache,target=<dir>]... <command>: the cache mounts' targets and
+    the command. Only cache mounts are carried out; any other kind stops the build."""
+    targets = []
+    while args.startswith("--mount="):
+        option, _, args = args.partition(" ")
+        fields = dict(f.partition("=")[::2] for f in option.removeprefix("--mount=").split(","))
+        if fields.get("type") != "cache" or not fields.get("target", "").startswith("/"):
+            raise SystemExit(f"build_image: only --mount=type=cache,target=/<dir>: {option}")
+        targets.append(fields["target"])
+    return targets, args
+
+
 def copy_sources(ins: Instruction) -> tuple[list[str], str]:
     *sources, dest = shlex.split(ins.args)
-    return sources, dest
+    return [s for s in sources if not s.startswith("--from=")], dest
 
 
 def digest(instructions: list[Instruction]) -> str:
@@ -180,7 +214,7 @@ def digest(instructions: list[Instruction]) -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     for ins in instructions:
         h.update(f"{ins.name} {ins.args}\n".encode())
-        if ins.name == "COPY":
+        if ins.name == "COPY" and copy_stage(ins) is None:
             for source in copy_sources(ins)[0]:
                 for f in context_files(source):
                     h.update(f"{f}\n".encode() + (ROOT / f).read_bytes())
@@ -242,7 +276,15 @@ def chroot_run(rootfs: Path, command: str, cfg: Config) -> None:
     mounts vanish with it, even if this script is killed), with the host's resolv.conf as
     Docker gives a build. The host's CA bundle is lent to the step the way a build secret
     is (mounted, named by PIP_CERT and SSL_CERT_FILE, never left in the image): where egress
-    goes through a TLS-inspecting proxy, pip trusts nothing else."""
+    goes through a TLS-inspecting proxy, pip trusts nothing else. Cache mounts are bound
+    over their target the same way, from a directory of the cache."""
+    targets, command = run_mounts(command)
+    mounts = ""
+    for target in targets:
+        kept = CACHE / "mounts" / target.strip("/").replace("/", "_")
+        kept.mkdir(parents=True, exist_ok=True)
+        (rootfs / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        mounts += f"mount --bind {shlex.quote(str(kept))} {shlex.quote(f'{rootfs}{target}')} && "
     resolv, ca = rootfs / "etc/resolv.conf", rootfs / "run/build-ca.crt"
     resolv.unlink(missing_ok=True)
     shutil.copy("/etc/resolv.conf", resolv)
@@ -253,7 +295,7 @@ def chroot_run(rootfs: Path, command: str, cfg: Config) -> None:
     env += ["PIP_CERT=/run/build-ca.crt", "SSL_CERT_FILE=/run/build-ca.crt"]
     host_ca = os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
     inner = (f"mount -t proc proc {rootfs}/proc && mount --rbind /dev {rootfs}/dev && "
-             f"mount --bind -o ro {shlex.quote(host_ca)} {ca} && "
+             f"mount --bind -o ro {shlex.quote(host_ca)} {ca} && {mounts}"
              f"exec chroot --userspec={cfg.user} {rootfs} /usr/bin/env -i HOME=/root "
              f"DEBIAN_FRONTEND=noninteractive {shlex.join(env)} "
              f"/bin/sh -c {shlex.quote(f'cd {cfg.workdir} && {command}')}")
@@ -266,10 +308,17 @@ def chroot_run(rootfs: Path, command: str, cfg: Config) -> None:
         ca.unlink(missing_ok=True)
 
 
-def copy_into(rootfs: Path, ins: Instruction, cfg: Config) -> None:
-    """COPY src... dest: a directory's contents land in dest, as Docker copies them."""
+def copy_into(rootfs: Path, ins: Instruction, cfg: Config, built: dict[str, Path]) -> None:
+    """COPY src... dest: a directory's contents land in dest, as Docker copies them; with
+    --from=<stage>, src is a path in that stage's root filesystem (owners, modes and
+    symlinks kept)."""
     sources, dest = copy_sources(ins)
     target = rootfs / os.path.join(cfg.workdir, dest).lstrip("/")
+    stage = copy_stage(ins)
+    if stage is not None:
+        for source in sources:
+            run("cp", "-a", "-T", str(built[stage] / source.lstrip("/")), str(target))
+        return
     for source in sources:
         for f in context_files(source):
             inside = f.relative_to(source) if (ROOT / source).is_dir() else Path(f.name)
@@ -278,9 +327,10 @@ def copy_into(rootfs: Path, ins: Instruction, cfg: Config) -> None:
             shutil.copy2(ROOT / f, out)
 
 
-def execute(instructions: list[Instruction], rootfs: Path) -> None:
-    """Every instruction after FROM, on an unpacked root filesystem. The state before the first
-    COPY (the apt and venv steps) is cached by the text of the instructions that made it."""
+def execute(instructions: list[Instruction], rootfs: Path, built: dict[str, Path]) -> None:
+    """Every instruction of a stage after its FROM, on an unpacked root filesystem; ``built``
+    holds the earlier stages' root filesystems. The state before the first COPY (the apt
+    and venv steps) is cached by the text of the instructions that made it."""
     first_copy = next(i for i, ins in enumerate(instructions) if ins.name == "COPY")
     prefix = instructions[:first_copy]
     key = hashlib.sha256(repr([(i.name, i.args) for i in prefix]).encode() +
@@ -305,7 +355,7 @@ def execute(instructions: list[Instruction], rootfs: Path) -> None:
             (rootfs / cfg.workdir.lstrip("/")).mkdir(parents=True, exist_ok=True)
             chroot_run(rootfs, ins.args, cfg)
         elif ins.name == "COPY":
-            copy_into(rootfs, ins, cfg)
+            copy_into(rootfs, ins, cfg, built)
         elif ins.name == "WORKDIR":
             (rootfs / os.path.join(cfg.workdir, ins.args).lstrip("/")).mkdir(parents=True, exist_ok=True)
         cfg = config(instructions[: index + 1])
@@ -339,6 +389,7 @@ def oci_archive(rootfs: Path, cfg: Config, name: str, archive: Path) -> None:
 
 def build_redslot() -> tuple[Path, str]:
     instructions = dockerfile()
+    image = stages(instructions)[-1][1]
     config(instructions)
     tag = digest(instructions)[:16]
     name = f"{REPOSITORY}:{tag}"
@@ -346,10 +397,13 @@ def build_redslot() -> tuple[Path, str]:
     if archive.exists():
         return archive, name
     with tempfile.TemporaryDirectory(dir=CACHE) as work:
-        rootfs = Path(work) / "rootfs"
-        execute(instructions, rootfs)
+        built: dict[str, Path] = {}
+        for stage, stage_instructions in stages(instructions):
+            log(f"stage {stage}")
+            built[stage] = Path(work) / f"rootfs-{stage}"
+            execute(stage_instructions, built[stage], built)
         log("packing with umoci and skopeo")
-        oci_archive(rootfs, config(instructions), name, archive)
+        oci_archive(built[stages(instructions)[-1][0]], config(image), name, archive)
     prune("redslot-*.tar", keep=3)
     return archive, name
 

@@ -14,7 +14,8 @@ built; ``used_memory_peak`` the highest used_memory seen.
 Fields left out, with the reason:
 
 - server: redis_git_sha1, redis_git_dirty, redis_build_id, gcc_version, atomicvar_api
-  describe a C build of Redis.
+  describe a C build of Redis. ``redslot_build`` (ours) says whether the hot modules run
+  compiled with mypyc or as plain Python (node/base/compiled.py).
 - memory: allocator_*, rss_overhead_*, mem_allocator and active_defrag_running describe
   jemalloc.
 - persistence: module_fork_* (no modules); the aof_* size fields shown when the AOF is on.
@@ -33,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from ..base.compiled import build as build_kind
 from ..keyspace.memusage import STARTUP_BYTES, MemoryFigures, output_buffer
 
 if TYPE_CHECKING:
@@ -120,6 +122,7 @@ def _server(server: Server) -> Iterator[str]:
     yield "io_threads_active:0"
     binds = "".join(f",bind={addr}" for addr in config["bind"].split())
     yield f"listener0:name=tcp{binds},port={server.tcp_port}"
+    yield f"redslot_build:{build_kind()}"
 
 
 def _clients(server: Server) -> Iterator[str]:

@@ -29,15 +29,19 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from ..base.errors import CommandError
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class SetReply(list):  # type: ignore[type-arg]
     """An unordered collection: a RESP3 set, a plain array in RESP2."""
 
     __slots__ = ()
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Push(list):  # type: ignore[type-arg]
     """An out-of-band message: a RESP3 push, a plain array in RESP2."""
 

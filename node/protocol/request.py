@@ -36,7 +36,7 @@ UNAUTH_MAX_BULK = 16384
 _LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 
 
-def strict_int(data: bytes) -> int | None:
+def strict_int(data: bytes | bytearray) -> int | None:
     """Redis's ``string2ll``: optional '-', digits, no leading zeros, no spaces or '+'."""
     if data.isdigit():
         if len(data) > 1 and data[0] == 48:
@@ -118,7 +118,7 @@ class RequestParser:
         one may be the AUTH that lifts the limits. Once they have run, ``feed(b"")``
         goes on, and refuses the header if the client is still unauthenticated."""
         self.deferred = False
-        if self.error is not None:
+        if self.error:  # not "is not None": that narrows it to None below, past _parse's _fail
             return []
         if (not self._pending and not self._left and data[:1] == b"*"
                 and not self.auth_required and len(data) <= self.max_bulk_len):

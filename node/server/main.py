@@ -8,8 +8,10 @@ import signal
 import sys
 from collections.abc import Mapping
 
+from .. import REDIS_VERSION
 from ..acl.users import user_line_error
 from ..base import errors
+from ..base.compiled import build
 from ..config.directives import Config, StartupError, argv_to_lines
 from .server import Server
 
@@ -20,6 +22,8 @@ Every option is a redis.conf directive: --port 7000 --bind 127.0.0.1 --dir /data
 A config file uses redis.conf syntax; options on the command line come after it.
 REDSLOT_PASSWORD in the environment is requirepass and masterauth unless they are given.
 REDSLOT_FAST_DISPATCH=0 in the environment sends every request through the full checks.
+REDSLOT_PURE_PYTHON=1 runs the modules a compiled install has compiled from their source.
+--version (-v) prints the Redis version served and the build: compiled or pure.
 """
 PASSWORD_ENV = "REDSLOT_PASSWORD"
 FAST_DISPATCH_ENV = "REDSLOT_FAST_DISPATCH"
@@ -104,6 +108,9 @@ def daemonize(config: Config) -> None:
 def run(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
+        return 0
+    if argv and argv[0] in ("-v", "--version"):
+        print(f"redslot node v={REDIS_VERSION} build={build()}")
         return 0
     try:
         config = load_config(argv)

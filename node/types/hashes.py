@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from struct import Struct
 
+from mypy_extensions import mypyc_attr
+
 from ..base.errors import CORRUPT_LOADED_VALUE, CommandError
 from ..base.sampling import KeySample
 from .footprint import (
@@ -83,6 +85,7 @@ class FieldTable(KeySample):
         self.slots = dict_slots(len(values))
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Hash:
     """field -> value. Listpack-encoded, the pairs are packed into one bytes object
     (packed.py: fields and values alternate, in insertion order, updated in place as a
@@ -235,12 +238,14 @@ class Hash:
         return copy
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class TableHash(Hash):
     """A hashtable-encoded hash: ``table`` is set."""
 
     __slots__ = ()
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class LoadedHash(Hash):
     """A listpack-encoded hash loaded from a snapshot and not yet used: its ``packed`` slot
     holds the file's listpack bytes as they were read, its ``table`` slot its key. The
@@ -252,23 +257,16 @@ class LoadedHash(Hash):
 
     __slots__ = ()
 
-    @property  # type: ignore[override]
-    def packed(self) -> bytes:
-        return _unpack_loaded(self)
+    # property() calls rather than decorated methods: mypyc compiles no property setters
+    # in a non-extension class.
+    packed = property(lambda h: _unpack_loaded(h), lambda h, value: _set_loaded(h, "packed", value))  # type: ignore[assignment]
+    table = property(lambda h: None, lambda h, value: _set_loaded(h, "table", value))  # type: ignore[assignment]
 
-    @packed.setter
-    def packed(self, value: bytes) -> None:
-        _unpack_loaded(self)
-        self.packed = value
 
-    @property  # type: ignore[override]
-    def table(self) -> FieldTable | None:
-        return None
-
-    @table.setter
-    def table(self, value: FieldTable | None) -> None:
-        _unpack_loaded(self)
-        self.table = value
+def _set_loaded(h: Hash, name: str, value: object) -> None:
+    """A write to a LoadedHash's slot: decode it first (it becomes a plain Hash), then set."""
+    _unpack_loaded(h)
+    setattr(h, name, value)
 
 
 def _unpack_loaded(h: Hash) -> bytes:

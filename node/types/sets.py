@@ -29,6 +29,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
+from mypy_extensions import mypyc_attr
+
 from ..base.sampling import KeySample
 from ..protocol.request import strict_int
 from . import rdb
@@ -82,6 +84,7 @@ def table_size(n: int) -> int:
     return size
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class HashSet(set):  # type: ignore[type-arg]
     """A set in hashtable encoding (also the base class every set value is an instance of).
 
@@ -177,6 +180,7 @@ _CODES = {2: "h", 4: "i", 8: "q"}
 """The array type code of each intset width (native order: the blob lives in memory only)."""
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class IntSet:
     """A set in intset encoding: its integers sorted, at Redis's width, packed in one bytes
     object (``packed``, of array type ``_CODES[shape]``). Members go in and come out as

@@ -24,6 +24,7 @@ import struct
 from bisect import bisect_left, bisect_right
 from typing import Any
 
+from mypy_extensions import mypyc_attr
 from sortedcontainers import SortedList
 
 from ..protocol.reply import format_double
@@ -52,6 +53,7 @@ RDB_TYPE_ZSET_LISTPACK = 17
 Item = tuple[float, bytes]
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class PackedIndex(list):  # type: ignore[type-arg]
     """A listpack set's (score, member) pairs as read (``ZSet.order``): a sorted list with
     the seek methods of the skiplist form's SortedList."""
@@ -78,6 +80,7 @@ class SkipIndex:
         self.pos = {m: i for i, m in enumerate(self.slots)}
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class ZSet:
     """Listpack-encoded, the members and scores are ``packed`` in one bytes object
     (zpacked.py) and ``big`` is None; ``to_skiplist`` moves them into a ``SkipIndex`` and
@@ -268,9 +271,9 @@ class ZSet:
             return 0, 0
         first = order[0][0]
         if order[-1][0] == first:
-            start = 0 if low is MINUS else n if low is PLUS else order.bisect_left(
+            start = 0 if low == MINUS else n if low == PLUS else order.bisect_left(
                 (first, low[0])) if not low[1] else order.bisect_right((first, low[0]))
-            stop = n if high is PLUS else 0 if high is MINUS else order.bisect_right(
+            stop = n if high == PLUS else 0 if high == MINUS else order.bisect_right(
                 (first, high[0])) if not high[1] else order.bisect_left((first, high[0]))
             return start, max(start, stop)
         start = 0
@@ -284,8 +287,8 @@ class ZSet:
     def _lex_overlaps(self, low: LexBound, high: LexBound) -> bool:
         """zslIsInLexRange: a non-empty range reaching the last member and the first one."""
         lo, hi = _lex_key(low), _lex_key(high)
-        if lo > hi or (lo == hi and ((low is not MINUS and low is not PLUS and low[1])
-                                     or (high is not MINUS and high is not PLUS and high[1]))):
+        if lo > hi or (lo == hi and ((low != MINUS and low != PLUS and low[1])
+                                     or (high != MINUS and high != PLUS and high[1]))):
             return False
         order = self.order
         return lex_gte_min(order[-1][1], low) and lex_lte_max(order[0][1], high)
@@ -348,6 +351,7 @@ def _free_slot(big: SkipIndex, member: bytes) -> None:
         big.pos[last] = pos
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class SkipZSet(ZSet):
     """A ZSet in its large form (OBJECT ENCODING skiplist): the class names the encoding so
     that the RDB and introspection registries, keyed by class, see it."""
@@ -362,21 +366,21 @@ PLUS = ("+",)
 
 
 def _lex_key(bound: LexBound) -> tuple[int, bytes]:
-    return (0, b"") if bound is MINUS else (2, b"") if bound is PLUS else (1, bound[0])
+    return (0, b"") if bound == MINUS else (2, b"") if bound == PLUS else (1, bound[0])
 
 
 def lex_gte_min(member: bytes, low: LexBound) -> bool:
-    if low is MINUS:
+    if low == MINUS:
         return True
-    if low is PLUS:
+    if low == PLUS:
         return False
     return member > low[0] if low[1] else member >= low[0]
 
 
 def lex_lte_max(member: bytes, high: LexBound) -> bool:
-    if high is PLUS:
+    if high == PLUS:
         return True
-    if high is MINUS:
+    if high == MINUS:
         return False
     return member < high[0] if high[1] else member <= high[0]
 

@@ -7,6 +7,7 @@ distribution does not declare, which an editable test install with extras would 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,15 @@ def test_clean_install_runs_a_node_that_answers(venv, tmp_path):
         assert out.stdout.strip() == "OK"
     finally:
         assert node.stop() == 0
+
+
+def test_clean_install_compiles_the_hot_path_when_a_compiler_is_there(venv):
+    """setup.py compiles node/base/compiled.py's modules with mypyc (a build requirement)
+    when a C compiler is present: this machine's tests run on the compiled build."""
+    out = subprocess.run([str(venv / "bin" / "redslot"), "node", "--version"],
+                         capture_output=True, text=True, timeout=60)
+    expected = "compiled" if shutil.which("cc") else "pure"
+    assert out.stdout.strip().endswith(f"build={expected}"), out
 
 
 def test_clean_install_runs_a_local_cluster(venv, tmp_path):

@@ -4,6 +4,7 @@ value lookup agrees with a dict for every key and non-key, at both length widths
 from __future__ import annotations
 
 import random
+from array import array
 
 import pytest
 from redslot.node.types.packed import count, pack, unpack, value_of
@@ -35,3 +36,12 @@ def test_a_value_equal_to_a_key_is_not_taken_for_one() -> None:
     assert value_of(packed, b"b") == b"c"
     assert value_of(pack([b"a", b"b"]), b"b") is None
     assert value_of(pack([]), b"a") is None
+
+
+def test_the_layout_is_width_count_lengths_then_elements() -> None:
+    """The form value_of and count read without unpacking: a width byte, a 4-byte count,
+    the lengths at that width, the elements end to end."""
+    assert pack([b"ab", b"", b"c"]) == b"\x01\x03\x00\x00\x00\x02\x00\x01abc"
+    wide = pack([b"x" * 256, b"y"])
+    assert wide[:13] == b"\x04\x02\x00\x00\x00" + array("I", [256, 1]).tobytes()
+    assert wide[13:] == b"x" * 256 + b"y" and unpack(wide) == [b"x" * 256, b"y"]
