@@ -679,13 +679,25 @@ class Server:
 
     def wake_cron(self) -> None:
         """A request reached a resting node (cronpace.py): the clocks it reads are set
-        now, and the cron runs right after it instead of up to a second later."""
+        now, and right after it, in the same loop turn, the cron runs if the request
+        left it anything to do (else the node rests on)."""
         self.pace.resting = False
         self.now = time.time()
         self._tick_access_clock()
+        asyncio.get_running_loop().call_soon(self._after_wake)
+
+    def _after_wake(self) -> None:
+        if self.pace.resting:  # several requests in one turn: the first one looked
+            return
+        cluster = self.cluster
+        if not self.cron_needed() and (cluster is None or (
+                not cluster.push_back and not cluster.unsaved
+                and cluster.link_manager.seen == (cluster.version, cluster.held))):
+            self.pace.resting = True
+            return
         if self.cron_handle is not None:
             self.cron_handle.cancel()
-        self.cron_handle = asyncio.get_running_loop().call_soon(self.cron)
+        self.cron()
 
     def cron_needed(self) -> bool:
         """Timed work under way that the cron must follow every tick (else it may rest)."""
