@@ -1,5 +1,5 @@
 """How often the node's cron runs: ``hz`` times a second while it has work, once a second
-while the node rests.
+while the node rests (a little over a second).
 
 Waking a Python process costs far more than waking redis-server (about 60-100 us of CPU
 on a loaded 2-core machine, against a few for Redis), so an idle node woken ``hz`` times a
@@ -8,15 +8,19 @@ second, clients sent fewer requests than the cron has ticks and nothing timed is
 way (keys with a TTL to expire, a child process to reap, replies held for acks, a
 replica's full sync, ...: ``Server.cron_needed``). A request reaching a resting node
 refreshes the clocks before it runs and brings the cron back right after it, in the same
-loop turn (``Server.wake_cron``): whatever the request started is followed at once, and
-the tick it adds costs no wake-up. Once-a-second work (client timeouts, the peer links'
+loop turn (``Server.wake_cron``) when it started something to follow or when the
+once-a-second work is due: that tick costs no wake-up of its own, and a node that is sent
+something at least once a second (a cluster's node: lease renewals, observations, peer
+pings) never wakes for its cron at all. Once-a-second work (client timeouts, the peer links'
 resync, memory figures) runs on time either way, as it is timed by the clock, not by
 counting ticks.
 """
 
 from __future__ import annotations
 
-REST_INTERVAL = 1.0  # seconds between ticks of a resting node
+# Seconds between ticks of a resting node: a little over the second its once-a-second
+# work waits, so that a request arriving now and then gets to do that work in its own turn.
+REST_INTERVAL = 1.25
 
 
 class CronPace:
@@ -28,11 +32,15 @@ class CronPace:
         self.requests_at_second = 0
         self.busy = True  # the first second counts as busy: the node is starting
 
+    def second_due(self, now: float, hz: int) -> bool:
+        """Whether once-a-second work is due (a tick's worth of leeway, so that ``hz``
+        ticks make one second)."""
+        return now - self.second_at >= 1 - 0.5 / hz
+
     def second_passed(self, now: float, hz: int, requests: int) -> bool:
-        """Whether once-a-second work is due at this tick (a tick's worth of leeway, so
-        that ``hz`` ticks make one second); it also settles whether the last second was
-        busy: ``requests`` is the count of clients' requests so far."""
-        if now - self.second_at < 1 - 0.5 / hz:
+        """``second_due``, at a tick: it also settles whether the last second was busy
+        (``requests`` is the count of clients' requests so far)."""
+        if not self.second_due(now, hz):
             return False
         self.second_at = now
         self.busy = requests - self.requests_at_second >= hz
@@ -42,5 +50,5 @@ class CronPace:
     def next_delay(self, hz: int, needed: bool) -> float:
         """Seconds to the next tick; the node rests when it may (at ``hz`` 1 there is
         nothing to gain)."""
-        self.resting = not needed and not self.busy and 1 / hz < REST_INTERVAL
+        self.resting = not needed and not self.busy and hz > 1
         return REST_INTERVAL if self.resting else 1 / hz

@@ -687,12 +687,17 @@ class Server:
         asyncio.get_running_loop().call_soon(self._after_wake)
 
     def _after_wake(self) -> None:
+        """The cron now when the request left it something to do, or when its
+        once-a-second work is due (the tick is then taken in a turn the node is awake for
+        anyway, and the resting timer, pushed a second on, fires only on a node that no
+        one sent anything for a second)."""
         if self.pace.resting:  # several requests in one turn: the first one looked
             return
         cluster = self.cluster
-        if not self.cron_needed() and (cluster is None or (
-                not cluster.push_back and not cluster.unsaved
-                and cluster.link_manager.seen == (cluster.version, cluster.held))):
+        if not self.pace.second_due(self.now, max(self.config["hz"], 1)) and (
+                not self.cron_needed() and (cluster is None or (
+                    not cluster.push_back and not cluster.unsaved
+                    and cluster.link_manager.seen == (cluster.version, cluster.held)))):
             self.pace.resting = True
             return
         if self.cron_handle is not None:
