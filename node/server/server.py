@@ -691,8 +691,8 @@ class Server:
         once-a-second work is due (the tick is then taken in a turn the node is awake for
         anyway, and the resting timer, pushed a second on, fires only on a node that no
         one sent anything for a second)."""
-        if self.pace.resting:  # several requests in one turn: the first one looked
-            return
+        if self.pace.resting or self.cron_handle is None:
+            return  # the turn's first request looked already, or the node is stopping
         cluster = self.cluster
         if not self.pace.second_due(self.now, max(self.config["hz"], 1)) and (
                 not self.cron_needed() and (cluster is None or (
@@ -790,6 +790,7 @@ class Server:
         self.log_warning("User requested shutdown...")
         if self.cron_handle is not None:
             self.cron_handle.cancel()
+            self.cron_handle = None
         if self.metrics is not None:
             self.metrics.stop()
         if self.aof.on:
