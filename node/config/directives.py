@@ -495,7 +495,7 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive("logfile", STRING, "", mutable=False,
               doc="File the log is appended to; empty logs to standard output."),
     Directive("hz", clamped_int_kind(0, INT_MAX, 1, 500), "10",
-              doc="Times a second the background cycle runs (active expiry, idle-client timeouts, clocks, pause expiry); values outside 1-500 are clamped."),
+              doc="Times a second the background cycle runs (active expiry, idle-client timeouts, clocks, pause expiry); values outside 1-500 are clamped. A node with nothing timed under way and fewer requests than ticks in the last second runs it about once a second instead (a request brings it back at once)."),
     Directive("dynamic-hz", BOOL, "yes",
               doc="Accepted and reported; `hz` is not scaled with the number of clients yet."),
     Directive("enable-debug-command", enum_kind("no", "yes", "local"), "no", mutable=False,

@@ -527,6 +527,12 @@ class Replication:
                 server.log_warning(f"Disconnecting timedout replica: {replica.client.addr}")
                 replica.client.close()
 
+    def cron_needed(self) -> bool:
+        """Work the cron must follow every tick: held replies, a sync's snapshot, a
+        coordinated failover, replicas not yet online."""
+        return bool(self.gate.waiting or self.snapshot_child or self.failover is not None
+                    or any(r.state != ONLINE for r in self.replicas))
+
     # --- INFO replication ---
 
     def info(self) -> Iterator[str]:

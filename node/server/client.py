@@ -147,6 +147,8 @@ class Client(Connection):
 
     def data_received(self, data: bytes) -> None:
         server = self.server
+        if server.pace.resting:
+            server.wake_cron()
         self.tot_net_in += len(data)
         server.stat_net_input_bytes += len(data)
         server.stat_total_reads_processed += 1

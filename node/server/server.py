@@ -50,6 +50,7 @@ from ..table.command import Command
 from .acceptor import Acceptor, attach, listening_sockets, unix_listening_socket
 from .client import Client
 from .client_eviction import evict_clients
+from .cronpace import CronPace
 from .dispatch import execute, invoke, run_requests
 from .outbuf import OutputLimits
 
@@ -121,8 +122,9 @@ class Server:
         # accepted connections whose transport the loop has not made yet (acceptor.py)
         self.connecting: dict[int, tuple[Client, socket.socket]] = {}
         self.shutdown_event: asyncio.Event | None = None
-        self.cron_handle: asyncio.TimerHandle | None = None
+        self.cron_handle: asyncio.Handle | None = None
         self.cronloops = 0
+        self.pace = CronPace(self.start_time)
         self.cron_paused = False  # DEBUG PAUSE-CRON
         self.lastsave = int(self.start_time)
         self.active_expire_enabled = True
@@ -363,6 +365,8 @@ class Server:
         execute(self, client, argv)
 
     def run_requests(self, client: Client, requests: list[list[bytes]]) -> int:
+        if self.pace.resting:  # the replication stream, as Client.data_received
+            self.wake_cron()
         return run_requests(self, client, requests)
 
     def promote(self) -> None:
@@ -668,23 +672,67 @@ class Server:
             host, port = self.config["replicaof"].split()
             self.demote(host, int(port))
 
-    def _schedule_cron(self) -> None:
-        hz = max(self.config["hz"], 1)
-        self.cron_handle = asyncio.get_running_loop().call_later(1 / hz, self.cron)
+    def _schedule_cron(self, delay: float | None = None) -> None:
+        if delay is None:
+            delay = 1 / max(self.config["hz"], 1)
+        self.cron_handle = asyncio.get_running_loop().call_later(delay, self.cron)
+
+    def wake_cron(self) -> None:
+        """A request reached a resting node (cronpace.py): the clocks it reads are set
+        now, and right after it, in the same loop turn, the cron runs if the request
+        left it anything to do (else the node rests on)."""
+        self.pace.resting = False
+        self.now = time.time()
+        self._tick_access_clock()
+        asyncio.get_running_loop().call_soon(self._after_wake)
+
+    def _after_wake(self) -> None:
+        """The cron now when the request left it something to do, or when its
+        once-a-second work is due (the tick is then taken in a turn the node is awake for
+        anyway, and the resting timer, pushed a second on, fires only on a node that no
+        one sent anything for a second)."""
+        if self.pace.resting or self.cron_handle is None:
+            return  # the turn's first request looked already, or the node is stopping
+        cluster = self.cluster
+        if not self.pace.second_due(self.now, max(self.config["hz"], 1)) and (
+                not self.cron_needed() and (cluster is None or (
+                    not cluster.push_back and not cluster.unsaved
+                    and cluster.link_manager.seen == (cluster.version, cluster.held)))):
+            self.pace.resting = True
+            return
+        if self.cron_handle is not None:
+            self.cron_handle.cancel()
+        self.cron()
+
+    def cron_needed(self) -> bool:
+        """Timed work under way that the cron must follow every tick (else it may rest)."""
+        snapshots, aof, cluster = self.snapshots, self.aof, self.cluster
+        return bool(
+            self.maxmemory or self.client_eviction or aof.on or aof.child_pid
+            or aof.rewrite_scheduled or snapshots.child_pid or snapshots.scheduled
+            or snapshots.loading is not None or self.keyspace_stats.unsettled
+            or self.output_limits.soft or self.replication.cron_needed()
+            or any(db.expires or db.blocked for db in self.dbs)
+            or (cluster is not None and cluster.unsaved))
 
     def cron(self) -> None:
         """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
         if self.cron_paused:  # DEBUG PAUSE-CRON 1: only the schedule goes on
+            self.pace.resting = False
             self._schedule_cron()
             return
         self.now = time.time()
         self.cronloops += 1
+        hz = max(self.config["hz"], 1)
+        requests = self.stat_numcommands - self.stat_internal_commands
+        every_second = self.pace.second_passed(self.now, hz, requests)
         self._tick_access_clock()
         self.pause.expire()
         if self.active_expire_enabled and self.keyspace_stats.expiry == EXPIRY_DELETE:
             active_expire_cycle(self)  # a replica waits for its master's DELs
             self.propagation.flush()
-        self._close_idle_clients()
+        if every_second:
+            self._close_idle_clients()
         self.output_limits.cron()
         if self.client_eviction:
             evict_clients(self)
@@ -698,24 +746,23 @@ class Server:
                 self.log_warning("Lease expired: keyed commands get CLUSTERDOWN until the "
                                  "control plane renews it (CLUSTER LEASE)")
             self.shard_channel_guard.check(self)
-            every_second = not self.cronloops % max(self.config["hz"], 1)
             self.cluster.link_manager.tick(resync=every_second)
             if every_second:  # a change of the table updates it at once; this ages pongs
                 self.cluster.update_state()
         if self.migrate_sockets.cached:
             self.migrate_sockets.close_idle(self.now)
-        if self.maxmemory or not self.cronloops % max(self.config["hz"], 1):
+        if self.maxmemory or every_second:
             refresh_memory(self)
         elif self.keyspace_stats.unsettled:
             self.keyspace_stats.settle()  # each changed key re-costed once a tick at most
-        self.metric_ops.track(self.stat_numcommands - self.stat_internal_commands)
-        self.metric_net_in.track(self.stat_net_input_bytes)
-        self.metric_net_out.track(self.stat_net_output_bytes)
-        self._schedule_cron()
+        self.metric_ops.track(requests, 1 / hz)
+        self.metric_net_in.track(self.stat_net_input_bytes, 1 / hz)
+        self.metric_net_out.track(self.stat_net_output_bytes, 1 / hz)
+        self._schedule_cron(self.pace.next_delay(hz, self.cron_needed()))
 
     def _close_idle_clients(self) -> None:
         timeout = self.config["timeout"]
-        if not timeout or self.cronloops % max(self.config["hz"], 1):
+        if not timeout:
             return
         for client in list(self.clients.values()):
             if (not client.monitor and not client.waiting and not client.pubsub
@@ -743,6 +790,7 @@ class Server:
         self.log_warning("User requested shutdown...")
         if self.cron_handle is not None:
             self.cron_handle.cancel()
+            self.cron_handle = None
         if self.metrics is not None:
             self.metrics.stop()
         if self.aof.on:

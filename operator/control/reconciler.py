@@ -21,7 +21,9 @@ Passes run every ``PASS_INTERVAL`` while anything is under way or unhealthy, and
 then costs its nodes and the control plane little. Between idle passes the spec is
 checked every ``PASS_INTERVAL`` (a scale or failover request starts a pass at once), and
 the fleet can ``nudge`` the loop (a node process exited) for a pass at once. The first
-pass that finds something wrong brings back the short interval.
+pass that finds something wrong brings back the short interval. The passes after a quiet
+one only glance at the nodes (observe.py), with a full observation at least every
+``FULL_OBSERVATION_EVERY`` seconds (the status's keys, memory and rates).
 
 The steps get a model ``Context`` (the spec, the record, the views, the connections, and
 save, event and push) and return what they decided; the loop applies it: the push after
@@ -58,6 +60,7 @@ PASS_INTERVAL = 0.25
 IDLE_INTERVAL = 1.0
 DISAGREEMENT_PASSES = 8
 OBSERVE_TIMEOUT = 1.0
+FULL_OBSERVATION_EVERY = 5.0
 
 
 class Fleet(Protocol):
@@ -119,8 +122,12 @@ class Store(Protocol):
 
 class Reconciler:
     def __init__(self, fleet: Fleet, store: Store, password: str | None = None,
-                 tls: ClientTls | None = None, access: Iterable[Access] = ()) -> None:
+                 tls: ClientTls | None = None, access: Iterable[Access] = (),
+                 spec_signalled: bool = False) -> None:
+        """``spec_signalled``: the front end nudges the loop whenever the spec changes
+        (locally the CLI signals ``up``), so the pauses need not read it."""
         self.fleet = fleet
+        self.spec_signalled = spec_signalled
         self.store = store
         self.access = list(access)
         self.record = store.load_record() or Record()
@@ -137,6 +144,8 @@ class Reconciler:
         self.resharding = Resharding()
         self.rolling = Rolling()
         self.saves = 0  # records saved so far: a pass that saved one changed something
+        self.glancing = False  # the last pass was quiet: the next one may only glance
+        self.observed_fully = 0.0  # when every node was last observed in full
         self.woken = asyncio.Event()
 
     # --- the loop ---
@@ -159,8 +168,10 @@ class Reconciler:
                     log.exception("reconcile pass failed")
                 ready = self.publish()
                 quiet = ready and self.saves == saves and self.quiet()
+                self.glancing = quiet
                 pause = 0.0 if self.resharding.unfinished else idle_interval if quiet else interval
-                await self.pause(stop, pause, interval)
+                await self.pause(stop, pause,
+                                 max(pause, interval) if self.spec_signalled else interval)
         finally:
             stopping.cancel()
             keeper.cancel()
@@ -262,7 +273,14 @@ class Reconciler:
 
     async def observe(self) -> None:
         addresses = {name: node.address for name, node in self.record.nodes.items()}
-        by_address = await observe_all(self.conns, list(addresses.values()))
+        before = {view.address: view for view in self.views.values() if view.reachable}
+        now = time.monotonic()
+        if (self.glancing and now - self.observed_fully < FULL_OBSERVATION_EVERY
+                and all(address in before for address in addresses.values())):
+            by_address = await observe_all(self.conns, list(addresses.values()), before)
+        else:
+            self.observed_fully = now
+            by_address = await observe_all(self.conns, list(addresses.values()))
         self.views = {name: by_address[address] for name, address in addresses.items()}
         for name, view in self.views.items():
             node = self.record.nodes[name]

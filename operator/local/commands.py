@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rich.console import Console
@@ -124,21 +124,33 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
     for item in args.node_arg:
         name, _, value = item.partition("=")
         node_args += [f"--{name}", value]
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # a nudge before the loop listens
     directory.pid_path.write_text(f"{os.getpid()}\n")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         datefmt="%H:%M:%S", handlers=[
                             logging.StreamHandler(sys.stderr),
                             logging.FileHandler(directory.path / "redslot.log")])
     try:
-        asyncio.run(supervise(directory, Supervisor(directory, args.host, args.port, node_args,
-                                                     node_metrics=bool(args.metrics_port),
-                                                     security=security),
-                              args.host, args.metrics_port, security))
+        run_loop(supervise(directory, Supervisor(directory, args.host, args.port, node_args,
+                                                  node_metrics=bool(args.metrics_port),
+                                                  security=security),
+                           args.host, args.metrics_port, security))
     finally:
         with contextlib.suppress(OSError, ValueError):
             if int(directory.pid_path.read_text()) == os.getpid():
                 directory.pid_path.unlink()
     return 0
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop when it is installed, as the nodes: an idle control plane spends most of its
+    CPU waking up (observations, lease renewals, spec checks), which uvloop makes cheaper."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: str = "",
@@ -151,8 +163,9 @@ async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: s
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     reconciler = Reconciler(supervisor, directory, password=security.password,
-                            tls=security.client_tls)
+                            tls=security.client_tls, spec_signalled=True)
     supervisor.on_exit = reconciler.nudge
+    loop.add_signal_handler(signal.SIGUSR1, reconciler.nudge)  # scale, failover: spec.json
     announce = asyncio.create_task(announce_ready(directory, stop, security))
     try:
         await reconciler.run(stop)
@@ -216,6 +229,7 @@ def scale(args: argparse.Namespace, directory: ClusterDirectory) -> int:
                   args.replicas if args.replicas is not None else spec.replicas,
                   spec.durability, spec.down_after_ms, spec.failover_requests)
     directory.save_spec(wanted)
+    directory.nudge_running()
     console.print(f"scaling to {wanted.shards} shard(s), {wanted.replicas} replica(s) each")
     if args.no_wait:
         return 0
@@ -268,6 +282,7 @@ def failover(args: argparse.Namespace, directory: ClusterDirectory) -> int:
     request = uuid.uuid4().hex[:12]
     spec.failover_requests = {**dict(list(spec.failover_requests.items())[-99:]), request: shard}
     directory.save_spec(spec)
+    directory.nudge_running()
     deadline = time.monotonic() + args.timeout
     with console.status(f"failing over {shard}"):
         while time.monotonic() < deadline:

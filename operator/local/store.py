@@ -8,8 +8,11 @@ through these files and the nodes themselves, as kubectl talks to a resource.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,13 @@ from ..control.metrics import ClusterMetrics
 from ..model.record import Record, Spec
 
 
-def write_json(path: Path, data: Any, durable: bool = True) -> None:
-    """Replace ``path`` atomically; ``durable``: synced to disk before the rename."""
+def write_json(path: Path, data: Any, durable: bool = True, indent: int | None = 1) -> None:
+    """Replace ``path`` atomically; ``durable``: synced to disk before the rename;
+    ``indent`` None: on one line, by the json module's C encoder (indenting takes its
+    pure-Python one, most of the cost of writing the status every pass)."""
     temporary = path.with_suffix(path.suffix + ".tmp")
     with open(temporary, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
+        handle.write(json.dumps(data, indent=indent, sort_keys=True))
         handle.write("\n")
         if durable:
             handle.flush()
@@ -42,6 +47,7 @@ class ClusterDirectory:
         self.status_path = self.path / "status.json"
         self.pid_path = self.path / "up.pid"
         self.metrics: ClusterMetrics | None = None  # set when `up` serves /metrics
+        self.spec_read: tuple[bytes, Spec] | None = None  # load_spec's last text and spec
 
     def exists(self) -> bool:
         return self.spec_path.exists()
@@ -55,7 +61,13 @@ class ClusterDirectory:
     # --- spec ---
 
     def load_spec(self) -> Spec:
-        return Spec.from_json(read_json(self.spec_path))
+        """Parsed again only when its text changed: a running control plane looks four
+        times a second."""
+        text = self.spec_path.read_bytes()
+        if self.spec_read is None or self.spec_read[0] != text:
+            self.spec_read = (text, Spec.from_json(json.loads(text)))
+        spec = self.spec_read[1]
+        return replace(spec, failover_requests=dict(spec.failover_requests))
 
     def save_spec(self, spec: Spec) -> None:
         write_json(self.spec_path, spec.to_json())
@@ -76,8 +88,9 @@ class ClusterDirectory:
     # --- status ---
 
     def publish(self, status: dict[str, Any]) -> None:
-        # Written every pass and derived anew by the next: not worth a sync to disk.
-        write_json(self.status_path, status, durable=False)
+        # Written every pass and derived anew by the next: not worth a sync to disk, nor
+        # indenting (`redslot status` renders it).
+        write_json(self.status_path, status, durable=False, indent=None)
         if self.metrics is not None:
             self.metrics.observe(status)
 
@@ -88,6 +101,14 @@ class ClusterDirectory:
         return data
 
     # --- the running control plane ---
+
+    def nudge_running(self) -> None:
+        """Tell the running ``up`` that the spec changed (SIGUSR1): it acts at once
+        instead of reading the spec several times a second."""
+        pid = self.running_pid()
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
 
     def running_pid(self) -> int | None:
         """The pid of a live ``redslot up`` for this directory, if there is one."""
