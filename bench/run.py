@@ -151,6 +151,9 @@ def tls_extra(directives: tuple[str, ...], port: int | None) -> tuple[str, ...]:
 
 
 def main() -> int:
+    # SIGTERM (kill, pkill) unwinds like Ctrl-C, so the servers and the CPU quota are
+    # removed by the finally blocks instead of outliving the run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=200_000, help="requests per test (-n)")
     ap.add_argument("--clients", type=int, default=50, help="connections (-c)")
