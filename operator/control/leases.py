@@ -23,8 +23,9 @@ is over whatever this side's clock did. The replica's readings come from the ren
 A node keeps the latest end of every grant it took, so a lease shortened (``retune``) does
 not shorten the grants already made: each node's bound is kept per length granted (the
 latest stamp each length was anchored at), both clocks must see every one of them over,
-and so a new length applies to the next grants at once. A longer length's anchor is dropped
-once the node's own clock, read in a later stamp, has passed its end.
+and so a new length applies to the next grants at once. Such an anchor stays put, so each
+witness's first reading after it is kept (its latest readings move on), and both are
+dropped once the node's own clock, read in a later stamp, has passed that grant's end.
 
 A keeper that just started knows nothing of the grants a previous control plane made:
 every lease may run until a lease after its start, so no failover happens before that.
@@ -49,9 +50,9 @@ from ..model.record import Record
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
 PERIOD_SHARE = 6  # renewals per lease
-# Readings kept per node for the witness check: enough to span a lease and more; more while
-# they span less than twice the longest lease granted (on the node's own clock), so that a
-# grant made before the length was shortened can still be witnessed.
+# Readings kept per node for the witness check: enough to span a lease and more. The first
+# reading after each anchor that no longer moves (an earlier length's, the keeper's start)
+# is kept as well, however old: it is the one that witnesses that grant's end.
 READINGS_KEPT = 4 * PERIOD_SHARE
 
 
@@ -69,9 +70,11 @@ class LeaseKeeper:
         self.started = time.monotonic()
         self.stamps: dict[str, Stamp] = {}  # node name -> the last stamp it handed out
         self.readings: dict[str, deque[Stamp]] = {}  # node name -> its latest stamps
+        # Node name -> a fixed anchor (this side's clock) -> its first stamp asked for after it.
+        self.firsts: dict[str, dict[float, Stamp]] = {}
         # Node name -> lease length (ms) -> the last stamp a grant of that length was anchored at.
         self.anchored: dict[str, dict[int, Stamp]] = {}
-        # The length assumed for the grants of an earlier control plane, counted from ``started``.
+        # The length assumed for an earlier control plane's grants, counted from ``started``.
         self.inherited_ms = duration_ms
         self.inflight: dict[str, asyncio.Task[None]] = {}
 
@@ -101,18 +104,19 @@ class LeaseKeeper:
         if not readings:
             return False
         latest = readings[-1]
+        candidates = [*readings, *self.firsts.get(witness, {}).values()]
         return all(
             any(reading.run_id == latest.run_id and latest.ms - reading.ms
                 >= ((max(0.0, anchor - reading.sent) + lease) * (1 + CLOCK_DRIFT) + SLACK)
-                * 1000 for reading in readings)
+                * 1000 for reading in candidates)
             for anchor, lease in self.bounds(name))
 
     def retune(self, duration_ms: int) -> None:
         """A new lease length for the grants from now on; those made already keep theirs.
         Until the first grant, an earlier control plane's are taken to have had it too."""
         self.duration_ms = duration_ms
-        self.inherited_ms = duration_ms if not self.anchored else max(
-            self.inherited_ms, duration_ms)
+        if not self.anchored:
+            self.inherited_ms = duration_ms
 
     def anchor(self, name: str, stamp: Stamp) -> int:
         """Note that a grant anchored at ``stamp`` goes out now; returns its length."""
@@ -145,6 +149,8 @@ class LeaseKeeper:
             del self.stamps[name]
         for name in set(self.readings) - set(targets):
             del self.readings[name]
+        for name in set(self.firsts) - set(targets):
+            del self.firsts[name]
         for name in [n for n, task in self.inflight.items() if n not in targets and task.done()]:
             del self.inflight[name]
 
@@ -168,13 +174,23 @@ class LeaseKeeper:
         self.note_reading(name, fresh)
 
     def note_reading(self, name: str, fresh: Stamp) -> None:
-        readings = self.readings.setdefault(name, deque())
+        """Keep ``fresh`` among the node's latest readings, and its first reading after
+        each anchor that no longer moves: the current length's anchors move on with every
+        renewal and the latest readings witness them; the readings that witness an earlier
+        length's anchor (or the keeper's start) would age out."""
+        readings = self.readings.setdefault(name, deque(maxlen=READINGS_KEPT))
         readings.append(fresh)
-        span_ms = 2 * max([self.duration_ms, self.inherited_ms, *(
-            duration_ms for grants in self.anchored.values() for duration_ms in grants)])
-        while len(readings) > READINGS_KEPT and (
-                readings[0].run_id != fresh.run_id or fresh.ms - readings[1].ms >= span_ms):
-            readings.popleft()
+        fixed = {self.started} | {
+            stamp.at for grants in self.anchored.values()
+            for duration_ms, stamp in grants.items() if duration_ms != self.duration_ms}
+        firsts = {anchor: reading for anchor, reading in self.firsts.get(name, {}).items()
+                  if anchor in fixed and reading.run_id == fresh.run_id}
+        for anchor in fixed - set(firsts):
+            first = next((reading for reading in readings if reading.sent >= anchor
+                          and reading.run_id == fresh.run_id), None)
+            if first is not None:
+                firsts[anchor] = first
+        self.firsts[name] = firsts
 
     async def grant(self, record: Record, name: str, address: str,
                     stamp: Stamp | None) -> Stamp:

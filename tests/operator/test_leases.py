@@ -81,9 +81,9 @@ def test_a_keeper_just_started_takes_the_length_it_learns_before_its_first_grant
     keeper.retune(1000)  # the spec read at the first pass: the earlier keeper granted that
     assert keeper.expires_at("any") == 100.0 + 1.0 * (1 + CLOCK_DRIFT) + SLACK
     grant(keeper, "n", 100.0)
-    keeper.retune(3000)
-    keeper.retune(1000)  # grants made since: the longest length seen counts from the start
-    assert keeper.expires_at("any") == 100.0 + 3.0 * (1 + CLOCK_DRIFT) + SLACK
+    keeper.retune(3000)  # a later length says nothing of the earlier keeper's grants
+    assert keeper.expires_at("any") == 100.0 + 1.0 * (1 + CLOCK_DRIFT) + SLACK
+    assert keeper.expires_at("n") == 100.0 + 1.0 * (1 + CLOCK_DRIFT) + SLACK
 
 
 def reading(ms: int, sent: float, run_id: str = "replica-run") -> Stamp:
@@ -168,20 +168,23 @@ def test_a_lease_shortened_after_a_jump_here_ends_on_the_witness_clock_at_its_gr
     assert keeper.surely_expired("m", "r")
 
 
-def test_readings_span_the_longest_grant_so_a_long_one_made_before_shortening_is_witnessed(
+def test_the_first_reading_after_a_long_grant_is_kept_so_its_end_is_witnessed(
         clock: list[float]) -> None:
-    """Renewals come a sixth of the short lease apart: a fixed count of readings would
-    span too little of the witness's clock to ever confirm the long grant's end."""
+    """Renewals come a sixth of the short lease apart: the latest readings span four short
+    leases, too little of the witness's clock to ever confirm the long grant's end."""
     keeper = LeaseKeeper(Connections(), 6000)
     keeper.started = 0.0
-    grant(keeper, "m", 100.0)
+    grant(keeper, "m", 100.0, ms=10_000)
+    keeper.note_reading("r", reading(49_834, sent=99.9))  # before the grant: not its first
     keeper.retune(1000)
     clock[0] = 200.0  # over by this side's clock: only the witness's counts here
     needed = replica_ms(0.0, 6.0)
-    for step in range(needed // 166 + 2):
+    for step in range(needed // 166 + 1):
         assert not keeper.surely_expired("m", "r")
         keeper.note_reading("r", reading(50_000 + step * 166, sent=100.01 + step * 0.166))
+    assert len(keeper.readings["r"]) == leases.READINGS_KEPT
     assert keeper.surely_expired("m", "r")
-    for step in range(200):  # 33 s more: the readings kept span twice the long lease
-        keeper.note_reading("r", reading(60_000 + step * 166, sent=110.0 + step * 0.166))
-    assert len(keeper.readings["r"]) == 12_000 // 166 + 2  # one just older than the span
+    # The master's own clock shows the long grant over: its anchor and reading go.
+    keeper.outlived("m", Stamp("master-run", 16_000, sent=106.0, at=106.1))
+    keeper.note_reading("r", reading(58_000, sent=108.0))
+    assert 100.0 not in keeper.firsts["r"]
