@@ -398,3 +398,90 @@ def test_a_rolling_image_change_restarts_replicas_first_and_hands_over_each_mast
     assert refused < 5.0 and gap < 6.0
     assert_nothing_lost(cluster, writer)
     done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back")
+
+
+def master_keys(cluster: RealCluster) -> dict[str, str]:
+    """One key on each master, by the master's pod IP."""
+    client = cluster.client()
+    keys: dict[str, str] = {}
+    masters = {node.host for node in client.get_primaries()}
+    for i in range(10_000):
+        keys.setdefault(client.get_node_from_key(f"probe:{i}").host, f"probe:{i}")
+        if set(keys) == masters:
+            break
+    client.close()
+    assert set(keys) == masters, (keys, masters)
+    return keys
+
+
+def refuses(ip: str, key: str, password: str) -> bool:
+    """Whether the master answers a write of its own key with CLUSTERDOWN (fenced)."""
+    node = redis.Redis(host=ip, port=PORT, password=password, socket_timeout=5,
+                       retry=Retry(NoBackoff(), 0))
+    try:
+        node.set(key, "probe")
+        return False
+    except redis.ResponseError as error:
+        assert "CLUSTERDOWN" in str(error).upper() or "cluster is down" in str(error), error
+        return True
+    finally:
+        node.close()
+
+
+def test_the_operator_frozen_for_two_leases_fences_the_masters_then_they_serve_again(
+        cluster: RealCluster) -> None:
+    """The operator's process SIGSTOPped (from the host: its container's host pid) for two
+    lease lengths. Nothing renews the masters' leases, so each refuses its slots with
+    CLUSTERDOWN before it could be replaced; once the operator runs again, its renewals
+    resume and the same masters serve, with no failover: they never stopped answering."""
+    lease = 3.0  # spec.downAfterMilliseconds' default, the lease length
+    done = phase_timer("frozen operator")
+    password = cluster.password()
+    status = cluster.status()
+    masters = {s["name"]: s["master"] for s in status["shards"]}
+    failovers = status["failovers"]
+    keys = master_keys(cluster)
+    operator = cluster.operator_pod()
+    assert operator is not None
+    pid = container_pid(cluster.node, operator)
+    writer = Writer(cluster, password, "frozen").start()
+    writer.wait_for(100)
+    done(f"writer running, operator at host pid {pid}")
+    kill(pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        fenced: dict[str, float] = {}  # master -> seconds from the stop to its first refusal
+        served_after: list[tuple[str, float]] = []  # a write taken once it had refused
+        while time.monotonic() - stopped < 2 * lease:
+            for ip, key in keys.items():
+                refused, moment = refuses(ip, key, password), time.monotonic() - stopped
+                if refused:
+                    fenced.setdefault(ip, moment)
+                elif ip in fenced:
+                    served_after.append((ip, moment))
+            time.sleep(0.05)
+    finally:
+        kill(pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    done(f"operator stopped {resumed - stopped:.1f} s; masters fenced after "
+         + ", ".join(f"{t:.2f}" for t in sorted(fenced.values())) + " s")
+    assert set(fenced) == set(keys), f"a master kept serving without its lease: {fenced}"
+    assert max(fenced.values()) <= lease * 1.01 + 1.0, fenced
+    assert not served_after, f"a fenced master took writes with the operator stopped: {served_after}"
+
+    def serving() -> bool:
+        return not any(refuses(ip, key, password) for ip, key in keys.items())
+    eventually(serving, 60, "every master serving again", 0.05)
+    done(f"every master serving again {time.monotonic() - resumed:.2f} s after SIGCONT")
+    acknowledged = len(writer.acknowledged)
+    writer.wait_for(acknowledged + 100)
+    writer.stop()
+    status = cluster.wait_ready(3)
+    done("RedisCluster Ready")
+    assert status["failovers"] == failovers, cluster.events()[-10:]
+    assert {s["name"]: s["master"] for s in status["shards"]} == masters
+    assert_nothing_lost(cluster, writer)
+    # The writer's client retries CLUSTERDOWN (redis-py's retry), so its writes waited.
+    done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back, no "
+         f"failover (the writer's longest wait for an acknowledgement: "
+         f"{writer.longest_gap():.1f} s, {len(writer.errors)} errors)")

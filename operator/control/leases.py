@@ -20,6 +20,13 @@ replica's clock has run ``g`` plus the stretched lease past that stamp, the mast
 is over whatever this side's clock did. The replica's readings come from the renewals
 (a few per lease), so the confirmation lags by at most one renewal period.
 
+A node keeps the latest end of every grant it took, so a lease shortened (``retune``) does
+not shorten the grants already made: each node's bound is kept per length granted (the
+latest stamp each length was anchored at), both clocks must see every one of them over,
+and so a new length applies to the next grants at once. Such an anchor stays put, so each
+witness's first reading after it is kept (its latest readings move on), and both are
+dropped once the node's own clock, read in a later stamp, has passed that grant's end.
+
 A keeper that just started knows nothing of the grants a previous control plane made:
 every lease may run until a lease after its start, so no failover happens before that.
 
@@ -43,7 +50,9 @@ from ..model.record import Record
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
 PERIOD_SHARE = 6  # renewals per lease
-# Readings kept per node for the witness check: enough to span a lease and more.
+# Readings kept per node for the witness check: enough to span a lease and more. The first
+# reading after each anchor that no longer moves (an earlier length's, the keeper's start)
+# is kept as well, however old: it is the one that witnesses that grant's end.
 READINGS_KEPT = 4 * PERIOD_SHARE
 
 
@@ -61,13 +70,25 @@ class LeaseKeeper:
         self.started = time.monotonic()
         self.stamps: dict[str, Stamp] = {}  # node name -> the last stamp it handed out
         self.readings: dict[str, deque[Stamp]] = {}  # node name -> its latest stamps
-        self.anchored: dict[str, float] = {}  # node name -> ``at`` of its last grant's stamp
+        # Node name -> a fixed anchor (this side's clock) -> its first stamp asked for after it.
+        self.firsts: dict[str, dict[float, Stamp]] = {}
+        # Node name -> lease length (ms) -> the last stamp a grant of that length was anchored at.
+        self.anchored: dict[str, dict[int, Stamp]] = {}
+        # The length assumed for an earlier control plane's grants, counted from ``started``.
+        self.inherited_ms = duration_ms
         self.inflight: dict[str, asyncio.Task[None]] = {}
+
+    def bounds(self, name: str) -> list[tuple[float, float]]:
+        """Each grant the node may still be serving on: (anchor on this side's clock, lease
+        length in seconds); an earlier control plane's, from this keeper's start, first."""
+        return [(self.started, self.inherited_ms / 1000)] + [
+            (stamp.at, duration_ms / 1000)
+            for duration_ms, stamp in self.anchored.get(name, {}).items()]
 
     def expires_at(self, name: str) -> float:
         """The latest monotonic time (this side's clock) the node may still be serving."""
-        anchor = max(self.started, self.anchored.get(name, 0.0))
-        return anchor + self.duration_ms / 1000 * (1 + CLOCK_DRIFT) + SLACK
+        return max(anchor + lease * (1 + CLOCK_DRIFT) + SLACK
+                   for anchor, lease in self.bounds(name))
 
     def surely_expired(self, name: str, witness: str) -> bool:
         """Whether the node ``name`` has surely stopped serving on every lease granted so
@@ -78,26 +99,42 @@ class LeaseKeeper:
         return time.monotonic() >= self.expires_at(name)
 
     def witnessed(self, name: str, witness: str) -> bool:
-        """The witness's own clock has run past the latest end of ``name``'s lease."""
+        """The witness's own clock has run past the latest end of each of ``name``'s grants."""
         readings = self.readings.get(witness)
         if not readings:
             return False
         latest = readings[-1]
-        anchor = max(self.started, self.anchored.get(name, 0.0))
-        lease = self.duration_ms / 1000
-        return any(
-            reading.run_id == latest.run_id and latest.ms - reading.ms
-            >= ((max(0.0, anchor - reading.sent) + lease) * (1 + CLOCK_DRIFT) + SLACK) * 1000
-            for reading in readings)
+        candidates = [*readings, *self.firsts.get(witness, {}).values()]
+        return all(
+            any(reading.run_id == latest.run_id and latest.ms - reading.ms
+                >= ((max(0.0, anchor - reading.sent) + lease) * (1 + CLOCK_DRIFT) + SLACK)
+                * 1000 for reading in candidates)
+            for anchor, lease in self.bounds(name))
 
     def retune(self, duration_ms: int) -> None:
-        """A new lease length; a longer one takes effect at once, a shorter one only once
-        every lease granted with the longer one has run out by this side's clock."""
-        if duration_ms > self.duration_ms:
-            self.duration_ms = duration_ms
-        elif duration_ms < self.duration_ms and all(
-                self.expired_here(name) for name in self.anchored):
-            self.duration_ms = duration_ms
+        """A new lease length for the grants from now on; those made already keep theirs.
+        Until the first grant, an earlier control plane's are taken to have had it too."""
+        self.duration_ms = duration_ms
+        if not self.anchored:
+            self.inherited_ms = duration_ms
+
+    def anchor(self, name: str, stamp: Stamp) -> int:
+        """Note that a grant anchored at ``stamp`` goes out now; returns its length."""
+        duration_ms = self.duration_ms
+        grants = self.anchored.setdefault(name, {})
+        noted = grants.get(duration_ms)
+        if noted is None or noted.at < stamp.at:
+            grants[duration_ms] = stamp
+        return duration_ms
+
+    def outlived(self, name: str, stamp: Stamp) -> None:
+        """Forget the grants of other lengths that ``stamp``, read on the node's own clock,
+        shows over (the node's lease ends at the latest of its grants' ends)."""
+        grants = self.anchored.get(name, {})
+        for duration_ms, anchor in list(grants.items()):
+            if (duration_ms != self.duration_ms and anchor.run_id == stamp.run_id
+                    and stamp.ms >= anchor.ms + duration_ms):
+                del grants[duration_ms]
 
     def renew_all(self, record: Record) -> None:
         """Start a renewal of every node of every shard whose previous one has finished: a
@@ -112,6 +149,8 @@ class LeaseKeeper:
             del self.stamps[name]
         for name in set(self.readings) - set(targets):
             del self.readings[name]
+        for name in set(self.firsts) - set(targets):
+            del self.firsts[name]
         for name in [n for n, task in self.inflight.items() if n not in targets and task.done()]:
             del self.inflight[name]
 
@@ -121,26 +160,47 @@ class LeaseKeeper:
         raised it, so the deposed master, whose table is older, gets nothing from a
         renewal that was under way (one resumed after the control plane was stopped)."""
         stamp = self.stamps.get(name)
-        if stamp is not None:
-            self.anchored[name] = max(self.anchored.get(name, 0.0), stamp.at)
         try:
             fresh = await self.grant(record, name, address, stamp)
+            self.outlived(name, fresh)
             if stamp is None or stamp.run_id != fresh.run_id or fresh.remaining_ms == 0:
                 # First contact with this process, or a node that answered too late for
                 # the stamp it was given (it was stalled): grant now, not a period later.
-                self.anchored[name] = max(self.anchored.get(name, 0.0), fresh.at)
                 fresh = await self.grant(record, name, address, fresh)
+                self.outlived(name, fresh)
         except (*NodeError, RecordChanged):
             return  # the next round tries again, anchored at the same stamp
         self.stamps[name] = fresh
-        self.readings.setdefault(name, deque(maxlen=READINGS_KEPT)).append(fresh)
+        self.note_reading(name, fresh)
+
+    def note_reading(self, name: str, fresh: Stamp) -> None:
+        """Keep ``fresh`` among the node's latest readings, and its first reading after
+        each anchor that no longer moves: the current length's anchors move on with every
+        renewal and the latest readings witness them; the readings that witness an earlier
+        length's anchor (or the keeper's start) would age out."""
+        readings = self.readings.setdefault(name, deque(maxlen=READINGS_KEPT))
+        readings.append(fresh)
+        fixed = {self.started} | {
+            stamp.at for grants in self.anchored.values()
+            for duration_ms, stamp in grants.items() if duration_ms != self.duration_ms}
+        firsts = {anchor: reading for anchor, reading in self.firsts.get(name, {}).items()
+                  if anchor in fixed and reading.run_id == fresh.run_id}
+        for anchor in fixed - set(firsts):
+            first = next((reading for reading in readings if reading.sent >= anchor
+                          and reading.run_id == fresh.run_id), None)
+            if first is not None:
+                firsts[anchor] = first
+        self.firsts[name] = firsts
 
     async def grant(self, record: Record, name: str, address: str,
                     stamp: Stamp | None) -> Stamp:
+        """One renewal anchored at ``stamp``, noted (with the length it grants) before it
+        goes out."""
         shard = record.shard_of(name)
         if shard is None:  # dropped from the record meanwhile: it serves nothing now
             raise RecordChanged(name)
-        return await renew(self.conns, address, self.duration_ms, shard.config_epoch, stamp)
+        duration_ms = self.anchor(name, stamp) if stamp is not None else self.duration_ms
+        return await renew(self.conns, address, duration_ms, shard.config_epoch, stamp)
 
     async def run(self, record: Callable[[], Record], stop: asyncio.Event) -> None:
         """Renew every share of a lease until ``stop``; ``record()`` is the current record."""

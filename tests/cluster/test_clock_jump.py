@@ -158,3 +158,58 @@ def test_after_a_jump_a_master_that_really_stops_is_still_replaced_once_its_leas
     took = asyncio.run(scenario())
     assert record.shards[0].master == "r"
     assert 1.0 <= took <= LEASE_MS / 1000 * 1.01 + 0.1 + 4.0, (took, events)
+
+
+@pytest.mark.timeout(120)
+def test_a_lease_shortened_then_a_jump_promotes_no_replica_before_the_long_grant_ends(
+        pair: tuple[ServerProcess, ServerProcess], jump: list[float]) -> None:
+    """The master was granted a long lease; the length is then shortened (``down-after-ms``
+    lowered) and this clock jumps a minute forward while the master is cut off from the
+    control plane. Before each grant kept its own length, the keeper took the short length
+    once the long grants looked over here, so the replica's clock had to run the short
+    lease only: a failover was judged safe while the master still served on its long one."""
+    long_ms, short_ms = 6000, 1000
+    master, replica = pair
+    record = shard_record(master, replica)
+
+    async def master_lease_left(probe: Connections) -> int:
+        return int((await probe.call(record.address("m"), "CLUSTER", "LEASE", short_ms, 0))[2])
+
+    async def scenario() -> list[tuple[float, bool, int]]:
+        keeper = LeaseKeeper(Connections(timeout=2.0), long_ms)
+        keeper.started = 0.0  # as if it had run for long: only its own grants count
+        probe = Connections()
+        phases: list[tuple[float, bool, int]] = []  # replica's seconds, judged, master's ms
+        try:
+            for _ in range(2):
+                keeper.renew_all(record)
+                await asyncio.gather(*keeper.inflight.values())
+                await asyncio.sleep(0.2)
+            keeper.retune(short_ms)
+            keeper.renew_all(record)  # short grants from now on; the node keeps the long end
+            await asyncio.gather(*keeper.inflight.values())
+            jump[0] += 60.0
+            keeper.retune(short_ms)
+            # From here on the master is cut off from the control plane: only the replica
+            # is renewed, and its readings are the witness clock.
+            await keeper.renew_one("r", record.address("r"), record)
+            first = keeper.readings["r"][-1].ms
+            while not phases or phases[-1][2] > 0 or not phases[-1][1]:
+                await asyncio.sleep(0.2)
+                await keeper.renew_one("r", record.address("r"), record)
+                judged = keeper.surely_expired("m", "r")
+                left = await master_lease_left(probe)  # after the judgment: a lower bound
+                phases.append(((keeper.readings["r"][-1].ms - first) / 1000, judged, left))
+                assert phases[-1][0] < long_ms / 1000 + 10, phases
+            return phases
+        finally:
+            await probe.close()
+            await keeper.conns.close()
+
+    phases = asyncio.run(scenario())
+    unsafe = [phase for phase in phases if phase[1] and phase[2] > 0]
+    assert not unsafe, f"a failover judged safe while the master still held its lease: {unsafe}"
+    assert any(seconds >= 2.0 and left > 0 for seconds, _, left in phases), \
+        ("the premise: the master still served well past the short lease", phases)
+    judged_at = next(seconds for seconds, judged, _ in phases if judged)
+    assert judged_at <= long_ms / 1000 * 1.01 + 0.1 + 3.0, phases
