@@ -1,4 +1,4 @@
-"""SIGTERM while a node starts: it exits at once, saves nothing, and lays out no AOF.
+"""SIGTERM while redslot starts: it exits at once, saves nothing, and lays out no AOF.
 
 In a container the node is PID 1 of its PID namespace, where the kernel drops a signal with
 the default disposition: a SIGTERM that came before the node had a handler was lost and the
@@ -26,13 +26,14 @@ from nodes import free_port, start_node
 
 EXIT_BOUND = 5.0  # seconds from the SIGTERM to the exit; loading the files takes longer
 LOAD_KEYS = 300_000  # seconds of loading, by AOF or RDB, on any machine
-# A stand-in for uvloop whose import takes 60 s: the node imports uvloop after its config
-# is read, so a SIGTERM sent meanwhile lands where, before the fix, no handler existed.
-SLOW_UVLOOP = """
+# A stand-in for a library whose import takes 60 s: the node imports uvloop after its
+# config is read, the operator kopf after its arguments, so a SIGTERM sent meanwhile lands
+# where, before the fix, no handler existed.
+SLOW_IMPORT = """
 import os, pathlib, time
 pathlib.Path(os.environ["SLOW_IMPORT_MARK"]).touch()
 time.sleep(60)
-raise ImportError("uvloop stand-in")
+raise ImportError("stand-in")
 """
 
 
@@ -76,23 +77,25 @@ def listening(port: int) -> bool:
         return False
 
 
-def test_a_sigterm_during_the_imports_of_a_pid1_node_ends_it_at_once(
-        tmp_path: Path, started: list[subprocess.Popen[bytes]]) -> None:
+@pytest.mark.parametrize(("command", "library"), [("node", "uvloop"), ("operator", "kopf")])
+def test_a_sigterm_during_the_imports_of_a_pid1_redslot_ends_it_at_once(
+        tmp_path: Path, started: list[subprocess.Popen[bytes]], command: str,
+        library: str) -> None:
     if shutil.which("unshare") is None or os.geteuid() != 0:
         pytest.skip("needs unshare and root for a PID namespace")
     stand_in = tmp_path / "imports"
     stand_in.mkdir()
-    (stand_in / "uvloop.py").write_text(SLOW_UVLOOP)
+    (stand_in / f"{library}.py").write_text(SLOW_IMPORT)
     mark = tmp_path / "importing"
     path = os.pathsep.join([str(stand_in), os.environ.get("PYTHONPATH", "")])
     env = os.environ | {"SLOW_IMPORT_MARK": str(mark), "PYTHONPATH": path}
     (tmp_path / "data").mkdir()
-    proc = subprocess.Popen(
-        ["unshare", "--pid", "--fork", "--mount-proc",
-         *node_argv(free_port(), tmp_path / "data")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = (node_argv(free_port(), tmp_path / "data") if command == "node" else
+            [sys.executable, "-m", "redslot.cli", "operator", "--standalone"])
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", *argv],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started.append(proc)
-    wait_until(mark.exists, 60, "the node never imported uvloop")
+    wait_until(mark.exists, 60, f"{command} never imported {library}")
     init = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
     nspid = next(line for line in Path(f"/proc/{init}/status").read_text().splitlines()
                  if line.startswith("NSpid:"))
