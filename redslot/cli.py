@@ -32,10 +32,16 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if command in ("node", "operator"):
+        # Before the imports, which take seconds on a loaded machine: see starting.py.
+        from redslot.node.server.starting import StartingSignals
+
+        starting = StartingSignals()
+        starting.install()
     if command == "node":
         from redslot.node.server.main import run
 
-        return run(rest)
+        return run(rest, starting)
     if command == "operator":
         from redslot.operator.k8s.main import main as operator_main
 

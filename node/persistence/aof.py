@@ -380,6 +380,8 @@ class AppendOnly:
             else:
                 self._replay(base[0], data)
         for name, _, _ in manifest.incrs:
+            if server.loading_stopped:
+                break
             try:
                 with open(self._path(name), "rb") as f:
                     data = f.read()
@@ -406,6 +408,8 @@ class AppendOnly:
         waiting = server.keyspace_stats.waiting_for
         try:
             for start in range(0, len(data), _CHUNK):
+                if server.loading_stopped:
+                    return
                 reader.feed(data, start, min(_CHUNK, len(data) - start))
                 argv = reader.gets()
                 while argv is not False:

@@ -61,6 +61,7 @@ class Server(KeyspaceServer, Protocol):
     now: float
     lastsave: int
     shutdown_event: asyncio.Event | None
+    loading_stopped: bool
     persistence_check: PersistenceCheck | None
     command_index: dict[bytes, Command]
 

@@ -270,7 +270,8 @@ class Snapshots:
         dirty = self.server.keyspace_stats.dirty
         try:
             for _ in load_snapshot(self.server, data, progress, merge):
-                pass
+                if self.server.loading_stopped:
+                    break
         finally:
             self._end_loading(progress, dirty)
         return progress
@@ -286,7 +287,7 @@ class Snapshots:
         try:
             for _ in load_snapshot(server, data, progress):
                 await asyncio.sleep(0)
-                if stopping is not None and stopping.is_set():
+                if stopping is not None and stopping.is_set() or server.loading_stopped:
                     server.log_warning("Loading interrupted by a shutdown request")
                     return True
         except SnapshotError as exc:

@@ -14,6 +14,7 @@ from ..base import errors
 from ..base.compiled import build
 from ..config.directives import Config, StartupError, argv_to_lines
 from .server import Server
+from .starting import StartingSignals
 
 USAGE = """Usage: redslot node [CONFIG_FILE] [--directive value ...]
 
@@ -72,7 +73,7 @@ def fast_dispatch_wanted(environ: Mapping[str, str]) -> bool:
     return environ.get(FAST_DISPATCH_ENV, "1") != "0"
 
 
-async def _serve(config: Config) -> None:
+async def _serve(config: Config, starting: StartingSignals) -> None:
     server = Server(config, fast_dispatch=fast_dispatch_wanted(os.environ))
     problem = server.acl.load_at_startup([argv for argv, *_ in config.user_lines],
                                          config["aclfile"])
@@ -80,13 +81,21 @@ async def _serve(config: Config) -> None:
         server.log("warning", problem)
         raise SystemExit(1)
     loop = asyncio.get_running_loop()
+
     def on_signal(name: str, directive: str) -> None:
         server.request_shutdown(name, config[directive])
 
-    for sig, name, directive in ((signal.SIGTERM, "Received SIGTERM", "shutdown-on-sigterm"),
-                                 (signal.SIGINT, "Received SIGINT", "shutdown-on-sigint")):
-        loop.add_signal_handler(sig, on_signal, name, directive)
-    await server.start()
+    def shutdown_on_signals() -> None:
+        for sig, name, directive in ((signal.SIGTERM, "Received SIGTERM", "shutdown-on-sigterm"),
+                                     (signal.SIGINT, "Received SIGINT", "shutdown-on-sigint")):
+            loop.add_signal_handler(sig, on_signal, name, directive)
+
+    starting.during_loading = server.stop_loading
+    await server.start(on_loaded=shutdown_on_signals)
+    if server.loading_stopped:
+        server.log_warning(f"Received {starting.received} during loading, exiting without saving")
+        await server.stop()
+        return
     await server.serve_until_shutdown()
 
 
@@ -105,7 +114,11 @@ def daemonize(config: Config) -> None:
         config.set("pidfile", "/var/run/redis.pid")
 
 
-def run(argv: list[str]) -> int:
+def run(argv: list[str], starting: StartingSignals | None = None) -> int:
+    """``starting``: the handler the command line installed before importing the node."""
+    if starting is None:
+        starting = StartingSignals()
+        starting.install()
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
@@ -122,7 +135,7 @@ def run(argv: list[str]) -> int:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(_serve(config))
+        asyncio.run(_serve(config, starting))
     else:
-        uvloop.run(_serve(config))
+        uvloop.run(_serve(config, starting))
     return 0

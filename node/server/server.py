@@ -9,6 +9,7 @@ import socket
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import REDIS_VERSION
@@ -161,6 +162,7 @@ class Server:
         self.persistence_check: PersistenceCheck | None = None
         self.snapshots = Snapshots(self)
         self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
+        self.loading_stopped = False  # a signal while loading: the loaders stop, no save
         self.metrics: MetricsServer | None = None  # when metrics-port is set
         # Lua scripts and functions; the run past busy-reply-threshold, while there is one
         self.busy_script: Any = None
@@ -558,7 +560,12 @@ class Server:
 
     # --- lifecycle ---
 
-    async def start(self) -> None:
+    async def start(self, on_loaded: Callable[[], None] | None = None) -> None:
+        """Listen, load the data, then serve. ``on_loaded`` runs the moment the data is
+        loaded, before anything can change it: the node's signal handling switches there
+        from exiting at once (loading: nothing to save) to Redis's shutdown (the saves).
+        A shutdown requested while loading ends the start there: no AOF is laid out from
+        a partial dataset."""
         if self.config["metrics-port"]:
             # First, so that a node whose metrics port is taken never listens at all.
             # The exporter process it starts is the one that imports aiohttp and
@@ -602,6 +609,12 @@ class Server:
         self._schedule_cron()
         self._follow_configured_master()
         await self._load_data()
+        if self.shutdown_event.is_set() or self.loading_stopped:
+            return
+        if on_loaded is not None:
+            on_loaded()
+        if self.config["appendonly"]:
+            self.aof.start()
         self.loaded = True
         if self.replication.link is not None:
             self.replication.link.connect()
@@ -660,10 +673,10 @@ class Server:
             self.log_warning(f"Fatal error loading the AOF: {exc}")
             raise SystemExit(1) from None
         if loaded:
-            self.log_notice("DB loaded from append only file")
+            if not self.loading_stopped:
+                self.log_notice("DB loaded from append only file")
         elif not await self.snapshots.load_at_start():
             raise SystemExit(1)
-        self.aof.start()
 
     def _follow_configured_master(self) -> None:
         """The replicaof directive: a replica from the start, so that while it loads its
@@ -769,6 +782,11 @@ class Server:
                     and self.now - client.last_interaction > timeout):
                 self.log_verbose("Closing idle client")
                 client.close()
+
+    def stop_loading(self) -> None:
+        """A signal while the data loads (from its handler, between two bytecodes): the
+        loaders stop at their next step, and the node exits without saving."""
+        self.loading_stopped = True
 
     def request_shutdown(self, reason: str, flags: tuple[str, ...] = ()) -> None:
         """A signal's shutdown, with shutdown-on-sigterm / -sigint's SHUTDOWN options."""

@@ -28,13 +28,12 @@ from typing import Any
 from ..actions.connection import ClientTls, NodeError
 from ..model.context import Context
 from .api import KubeApi, KubeError
-from .credentials import Watchers, watch
+from .credentials import RESYNC_SECONDS, Watchers, watch
 from .objects import Cluster, certificate
 
 log = logging.getLogger("redslot.k8s")
 
 CERT_MANAGER_CRD = "certificates.cert-manager.io"
-RESYNC_SECONDS = 30.0
 RELOAD_SECONDS = 5.0  # a node asked to reload is checked again (and asked again) this often
 HANDSHAKE_TIMEOUT = 2.0
 FILES = ("tls-cert-file", "tls-key-file", "tls-ca-cert-file")

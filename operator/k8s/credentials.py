@@ -16,7 +16,7 @@ its ACL file):
 3. after ``spec.auth.rotationGraceSeconds`` the old password is removed.
 
 Secrets are read when the kopf handler on Secrets says one the cluster names changed,
-and every ``RESYNC_SECONDS`` anyway.
+and every ``RESYNC_SECONDS`` anyway (see there why so rarely).
 """
 
 from __future__ import annotations
@@ -41,7 +41,13 @@ log = logging.getLogger("redslot.k8s")
 
 DEFAULT = "default"
 DEFAULT_RULES = ("~*", "&*", "+@all")
-RESYNC_SECONDS = 30.0
+# The re-read without an event, as often as the drift check (fleet.REAPPLY_SECONDS). kopf's
+# Secret watch loses no change: it resumes from its last resourceVersion across the API
+# server's disconnects, and after 410 Gone it lists again and hands every Secret to the
+# handler (which wakes the clusters naming it). So this re-read only bounds a failure of the
+# watch itself (at 30 s it cost two GETs a minute per Secret, most of an idle
+# cluster's API requests).
+RESYNC_SECONDS = 300.0
 
 Watchers = dict[tuple[str, str], set[Callable[[], None]]]
 

@@ -37,12 +37,16 @@ PEERING_LIFETIME = 20  # seconds a peer counts as alive after its last keep-aliv
 API_BACKOFFS = (1, 1, 2, 3, 5, 8, 13, 21) + (30,) * 20  # seconds between API retries
 
 
-def operator_memo(*, namespaced: bool, default_image: str) -> kopf.Memo:
+def operator_memo(*, namespaced: bool, default_image: str,
+                  default_resources: dict[str, Any] | None = None) -> kopf.Memo:
     """``namespaced``: watching named namespaces with a namespaced Role; ``default_image``:
-    the node image of clusters that name none. The login handler adds ``configuration``.
+    the node image of clusters that name none; ``default_resources``: their node
+    containers' resources when they give none (None: settings.DEFAULT_NODE_RESOURCES).
+    The login handler adds ``configuration``.
     ``secret_watchers`` (shared by every resource's copy of the memo) maps a Secret's
     (namespace, name) to the clusters to wake when it changes."""
-    return kopf.Memo(namespaced=namespaced, default_image=default_image, secret_watchers={})
+    return kopf.Memo(namespaced=namespaced, default_image=default_image,
+                     default_resources=default_resources, secret_watchers={})
 
 
 @kopf.on.startup()
@@ -83,7 +87,7 @@ async def login(memo: kopf.Memo, **_: Any) -> Any:
 
 def checked(spec: Any, memo: kopf.Memo) -> None:
     try:
-        parse_spec(dict(spec or {}), memo.default_image)
+        parse_spec(dict(spec or {}), memo.default_image, memo.default_resources)
     except SpecError as error:
         raise kopf.PermanentError(str(error)) from error
 
@@ -135,7 +139,8 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
     fleet: KubeFleet | None = None
     try:
         try:
-            spec = parse_spec(dict(body.get("spec") or {}), memo.default_image)
+            spec = parse_spec(dict(body.get("spec") or {}), memo.default_image,
+                              memo.default_resources)
         except SpecError as error:
             raise kopf.TemporaryError(f"spec refused: {error}", delay=30) from error
         cluster = Cluster(name, namespace, uid, spec)
@@ -147,7 +152,8 @@ async def reconcile(stopped: kopf.DaemonStopped, name: str, namespace: Any, uid:
             certificates.forget()
             raise kopf.TemporaryError(str(error), delay=5) from error
         password = await credentials.start(await ensure_password(api, cluster))
-        store = KubeStore(api, cluster, body, memo.default_image, credentials)
+        store = KubeStore(api, cluster, body, memo.default_image, credentials,
+                          memo.default_resources)
         fleet = KubeFleet(api, cluster)
         reconciler = Reconciler(fleet, store, password=password, tls=tls,
                                 access=[credentials, certificates])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import signal
 import sys
+from typing import Any
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -30,8 +33,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="serve Prometheus /metrics here (0: off)")
     parser.add_argument("--image", default=None,
                         help="node image for clusters that name none (default: $REDSLOT_IMAGE)")
+    parser.add_argument("--node-resources", type=node_resources, default=None,
+                        help="node containers' resources (JSON of core/v1 ResourceRequirements) "
+                             "for clusters whose spec gives none (default: "
+                             "$REDSLOT_NODE_RESOURCES, else requests cpu 100m, memory 128Mi)")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser.parse_args(argv)
+
+
+def node_resources(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("not a JSON object")
+    return value
 
 
 def namespaces(args: argparse.Namespace) -> list[str]:
@@ -55,13 +72,24 @@ def main(argv: list[str]) -> int:
     from ..control.metrics import serve_metrics
     from . import handlers  # registers the handlers
 
+    resources = args.node_resources
+    if resources is None and os.environ.get("REDSLOT_NODE_RESOURCES"):
+        resources = node_resources(os.environ["REDSLOT_NODE_RESOURCES"])
     memo = handlers.operator_memo(
         namespaced=not args.all_namespaces,
-        default_image=args.image or os.environ.get("REDSLOT_IMAGE", ""))
+        default_image=args.image or os.environ.get("REDSLOT_IMAGE", ""),
+        default_resources=resources)
     liveness = (f"http://0.0.0.0:{args.liveness_port}/healthz"
                 if args.liveness_port else None)
 
     async def run() -> None:
+        # Until kopf installs its own handlers (after its start-up), a SIGTERM ends the run:
+        # the command line's handler (node/server/starting.py) cannot unwind a running loop.
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
         if args.metrics_port:
             await serve_metrics(args.metrics_port)
         # kopf makes a named peering mandatory, and a mandatory peering without peering
@@ -77,6 +105,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(run())
     except KeyboardInterrupt:
         return 130
+    except asyncio.CancelledError:
+        logging.getLogger("redslot.k8s").info("stopped by a signal during start-up")
     return 0
 
 

@@ -8,6 +8,7 @@ server without defaulting) reads the same. A value the schema would refuse raise
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,7 +148,18 @@ def _int(value: Any, path: str, low: int, high: int) -> int:
     return value
 
 
-def parse_spec(raw: dict[str, Any], default_image: str = "") -> ClusterSpec:
+# Each node container's requests when neither the spec nor the operator gives any: a node
+# runs one command thread plus its metrics exporter; with no request its pod is BestEffort,
+# scheduled anywhere and the first evicted. Small enough for a laptop's cluster; production
+# sizes them to the load (spec.resources, or the chart's nodeResources for every cluster).
+DEFAULT_NODE_RESOURCES: dict[str, Any] = {"requests": {"cpu": "100m", "memory": "128Mi"}}
+
+
+def parse_spec(raw: dict[str, Any], default_image: str = "",
+               default_resources: dict[str, Any] | None = None) -> ClusterSpec:
+    """``default_resources``: the operator's (REDSLOT_NODE_RESOURCES), else
+    DEFAULT_NODE_RESOURCES, for a spec without ``resources``; a spec's own replaces it
+    whole (``resources: {}`` asks for none)."""
     raw = raw or {}
     spec = ClusterSpec()
     spec.shards = _int(raw.get("shards", 3), "spec.shards", 1, 1000)
@@ -160,7 +172,11 @@ def parse_spec(raw: dict[str, Any], default_image: str = "") -> ClusterSpec:
     spec.image_pull_policy = _choice(raw.get("imagePullPolicy", "IfNotPresent"),
                                      "spec.imagePullPolicy", ("Always", "IfNotPresent", "Never"))
     spec.image_pull_secrets = list(raw.get("imagePullSecrets") or [])
-    spec.resources = dict(raw.get("resources") or {})
+    if raw.get("resources") is None:
+        default = DEFAULT_NODE_RESOURCES if default_resources is None else default_resources
+        spec.resources = copy.deepcopy(default)
+    else:
+        spec.resources = dict(raw["resources"])
     storage = raw.get("storage") or {}
     spec.storage = Storage(
         size=str(storage.get("size", "1Gi")), class_name=storage.get("className", "") or "",

@@ -154,12 +154,14 @@ class Credentialed(Protocol):
 
 class KubeStore:
     def __init__(self, api: KubeApi, cluster: Cluster, body: Mapping[str, Any],
-                 default_image: str, credentials: Credentialed | None = None) -> None:
+                 default_image: str, credentials: Credentialed | None = None,
+                 default_resources: dict[str, Any] | None = None) -> None:
         self.api = api
         self.credentials = credentials
         self.cluster = cluster
         self.body = body  # kopf's live view: follows the object as it changes
         self.default_image = default_image
+        self.default_resources = default_resources
         self.generation = 0
         self.record_json: str | None = None
         self.saved_record: str | None = None
@@ -191,7 +193,8 @@ class KubeStore:
             self.adopt(stored, (self.body.get("metadata") or {}).get("resourceVersion"))
             self.raise_superseded()
         self.generation = int(self.body.get("metadata", {}).get("generation") or 0)
-        self.cluster.spec = parse_spec(dict(self.body.get("spec") or {}), self.default_image)
+        self.cluster.spec = parse_spec(dict(self.body.get("spec") or {}), self.default_image,
+                                       self.default_resources)
         return self.cluster.spec.control()
 
     def load_record(self) -> Record | None:

@@ -262,6 +262,24 @@ def test_operator_pod_is_locked_down(kube_bin):
     assert resources["requests"]["cpu"] and resources["limits"]["memory"]
 
 
+def node_resources_env(docs: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """The node resources the operator gets, parsed as the operator parses them."""
+    operator_main = pytest.importorskip("redslot.operator.k8s.main")
+    env = {e["name"]: e.get("value") for e in operator_container(docs)["env"]}
+    return operator_main.node_resources(env["REDSLOT_NODE_RESOURCES"])
+
+
+def test_node_pods_get_cpu_and_memory_requests_by_default(kube_bin):
+    assert node_resources_env(render(kube_bin)) == {
+        "requests": {"cpu": "100m", "memory": "128Mi"}}
+
+
+def test_node_resources_are_a_chart_value(kube_bin):
+    docs = render(kube_bin, "nodeResources.requests.cpu=2", "nodeResources.limits.memory=4Gi")
+    assert node_resources_env(docs) == {"requests": {"cpu": 2, "memory": "128Mi"},
+                                        "limits": {"memory": "4Gi"}}
+
+
 def test_operator_liveness_probe_is_kopfs_endpoint(kube_bin):
     container = operator_container(render(kube_bin))
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}

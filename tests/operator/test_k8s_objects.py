@@ -125,6 +125,27 @@ def test_soft_anti_affinity_spreads_a_shard_across_hosts() -> None:
         hard["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
 
 
+def node_resources(**spec: object) -> object:
+    pod = statefulset(cluster(shards=1, **spec), "shard-0", 1, "h")["spec"]["template"]["spec"]
+    return pod["containers"][0].get("resources")
+
+
+def test_node_containers_request_cpu_and_memory_by_default() -> None:
+    assert node_resources() == {"requests": {"cpu": "100m", "memory": "128Mi"}}
+
+
+def test_spec_resources_replace_the_default_whole() -> None:
+    assert node_resources(resources={"limits": {"cpu": "2"}}) == {"limits": {"cpu": "2"}}
+    assert node_resources(resources={}) is None  # {}: no requests, asked for
+
+
+def test_the_operators_default_resources_apply_to_specs_without_any() -> None:
+    own = {"requests": {"cpu": "250m"}}
+    assert parse_spec({"shards": 1}, "redslot:1", own).resources == own
+    assert parse_spec({"shards": 1, "resources": {"requests": {"cpu": "1"}}}, "redslot:1",
+                      own).resources == {"requests": {"cpu": "1"}}
+
+
 def test_scheduling_fields_pass_through() -> None:
     c = cluster(shards=1, tolerations=[{"key": "redis", "operator": "Exists"}],
                 nodeSelector={"disk": "ssd"},
