@@ -59,6 +59,7 @@ COMPILED = (
     "types.lists",
     "types.sets",
     "types.zset",
+    "types.zorder",
     "commands.strings",
     "commands.hashes",
     "commands.lists",

@@ -16,7 +16,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..table.command import command
 from ..types.registry import TYPE_NAMES
-from ..types.zset import ZSet
+from ..types.zset import Scores, ZSet
 from .args import to_int
 from .zset_ranges import store_result
 from .zsets import pairs_reply, parse_score
@@ -36,7 +36,7 @@ class Source:
         self.value = value
         self.weight = 1.0
         if value is None:
-            self.scores: dict[bytes, float] = {}
+            self.scores: Scores = {}
         elif isinstance(value, ZSet):
             self.scores = value.scores
         else:

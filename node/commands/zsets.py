@@ -403,22 +403,21 @@ def zscan(c: Client, argv: list[bytes]) -> Any:
     opts = parse_scan_options(argv, 3, False)
     text: Callable[[float], bytes]
     if z.slots is None:
-        members = [m for _, m in z.order]
+        pairs = [(m, s) for s, m in z.order]
         cursor = 0
         text = score_text
     else:
         slots = z.slots
         top = len(slots) - 1 if cursor == 0 else min(cursor - 1, len(slots) - 1)
         cursor = max(top - opts.count + 1, 0)
-        members = slots[cursor:top + 1]
+        pairs = z.slot_items(cursor, top + 1)
         text = format_double
     match = opts.match
-    scores = z.scores
     out = []
-    for member in members:
+    for member, score in pairs:
         if match is None or match(member):
             out.append(member)
-            out.append(text(scores[member]))
+            out.append(text(score))
     return [b"%d" % cursor, out]
 
 

@@ -3,33 +3,37 @@
 While small (OBJECT ENCODING "listpack") the members and scores are packed in (score,
 member) order into one bytes object (zpacked.py), as compact as Redis's listpack and, like
 it, rewritten on each change. Once the set outgrows ``zset-max-listpack-entries`` /
-``-value`` ("skiplist") it holds a dict member -> score and a ``sortedcontainers.SortedList``
-of (score, member): O(log N) insert, delete, rank and seek. The class names the encoding
+``-value`` ("skiplist") it holds a ``SkipIndex``: a dict member -> slot, the members and
+their scores by slot, and the (score, member) order in blocks (zorder.py): O(log N) insert,
+delete, rank and seek, with no Python object per member beyond its bytes, its dict entry
+and its slot number. The class names the encoding
 (``ZSet`` listpack, ``SkipZSet`` skiplist, switched in place) so that the RDB and
 introspection registries, keyed by class, see it. As in Redis the conversion is one-way:
 only a newly built value (``from_scores``: ZRANGESTORE and ZUNIONSTORE-style results,
 RESTORE) starts small again.
 
-ZSCAN needs positions that survive inserts, which neither dict iteration nor ranks give. A
-large set therefore also keeps ``slots`` (every member) and ``pos`` (member -> its slot),
-maintained with swap-remove exactly like the keyspace's SCAN list (node/commands/keys.py
-explains why visiting slots from the top down returns every member present throughout the
-scan). Small sets do not pay for it: ZSCAN returns them whole, as Redis does for a listpack.
+ZSCAN needs positions that survive inserts, which neither dict iteration nor ranks give:
+the slots are those positions, maintained with swap-remove exactly like the keyspace's SCAN
+list (node/commands/keys.py explains why visiting slots from the top down returns every
+member present throughout the scan). The same slot numbers find a member's score (in an
+``array('d')`` beside the slots), so one dict serves ZSCORE and ZSCAN. Small sets do not pay
+for any of it: ZSCAN returns them whole, as Redis does for a listpack.
 """
 
 from __future__ import annotations
 
 import math
 import struct
+from array import array
 from bisect import bisect_left, bisect_right
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
-from sortedcontainers import SortedList
 
 from ..protocol.reply import format_double
 from . import zpacked
-from .footprint import FLOAT, INT, bytes_cost, obj
+from .footprint import INT, bytes_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
 from .packed import EMPTY
 from .rdb import RdbError, Reader, Writer
@@ -45,6 +49,7 @@ from .typeinfo import (
     sds_size,
     xor_digest,
 )
+from .zorder import ZOrder
 
 RDB_TYPE_ZSET = 3
 RDB_TYPE_ZSET_2 = 5
@@ -68,16 +73,94 @@ class PackedIndex(list):  # type: ignore[type-arg]
 
 
 class SkipIndex:
-    """A skiplist-encoded set's structures: member -> score, the (score, member) order,
-    and ZSCAN's slots (every member) with ``pos`` (member -> its slot)."""
+    """A skiplist-encoded set's structures: ``slot`` (member -> its slot), ``slots`` (the
+    members by slot, ZSCAN's positions), ``values`` (their scores by slot) and ``order``."""
 
-    __slots__ = ("scores", "order", "slots", "pos")
+    __slots__ = ("slot", "slots", "values", "order")
 
-    def __init__(self, scores: dict[bytes, float], order: SortedList) -> None:
-        self.scores = scores
-        self.order = order
-        self.slots = list(scores)
-        self.pos = {m: i for i, m in enumerate(self.slots)}
+    def __init__(self, members: list[bytes], values: array[float],
+                 order: ZOrder | None = None) -> None:
+        self.slots = members
+        self.values = values
+        self.slot = dict(zip(members, range(len(members)), strict=True))
+        self.order = order if order is not None else ZOrder(sorted(zip(values, members, strict=True)))
+
+    @classmethod
+    def of(cls, scores: Mapping[bytes, float]) -> SkipIndex:
+        return cls(list(scores), array("d", scores.values()))
+
+    def score_of(self, member: bytes) -> float | None:
+        i = self.slot.get(member)
+        return None if i is None else self.values[i]
+
+    def add(self, member: bytes, score: float) -> None:
+        slots = self.slots
+        self.slot[member] = len(slots)
+        slots.append(member)
+        self.values.append(score)
+        self.order.add(score, member)
+
+    def drop(self, member: bytes) -> float | None:
+        """Forget a member (its place in ``order`` is the caller's); its score, or None."""
+        i = self.slot.pop(member, None)
+        if i is None:
+            return None
+        values = self.values
+        score = values[i]
+        slots = self.slots
+        last = slots.pop()
+        last_score = values.pop()
+        if i < len(slots):  # swap-remove: the last member moves into the hole (ZSCAN)
+            slots[i] = last
+            values[i] = last_score
+            self.slot[last] = i
+        return score
+
+
+class Scores(Protocol):
+    """What ``ZSet.scores`` gives: a dict for a listpack set, a ScoreView for a skiplist."""
+
+    def get(self, member: bytes) -> float | None: ...
+
+    def __getitem__(self, member: bytes) -> float: ...
+
+    def __contains__(self, member: object) -> bool: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def __len__(self) -> int: ...
+
+    def items(self) -> Iterable[tuple[bytes, float]]: ...
+
+
+class ScoreView:
+    """A skiplist set's member -> score, read through its slots (the set keeps no dict of
+    scores)."""
+
+    __slots__ = ("big",)
+
+    def __init__(self, big: SkipIndex) -> None:
+        self.big = big
+
+    def get(self, member: bytes) -> float | None:
+        return self.big.score_of(member)
+
+    def __getitem__(self, member: bytes) -> float:
+        big = self.big
+        return big.values[big.slot[member]]
+
+    def __contains__(self, member: object) -> bool:
+        return member in self.big.slot
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.big.slots)
+
+    def __len__(self) -> int:
+        return len(self.big.slots)
+
+    def items(self) -> Iterable[tuple[bytes, float]]:
+        big = self.big
+        return zip(big.slots, big.values, strict=True)
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
@@ -95,18 +178,17 @@ class ZSet:
 
     def __len__(self) -> int:
         big = self.big
-        return zpacked.size(self.packed) if big is None else len(big.scores)
+        return zpacked.size(self.packed) if big is None else len(big.slots)
 
     @property
-    def scores(self) -> dict[bytes, float]:
+    def scores(self) -> Scores:
         big = self.big
         if big is None:
-            return dict(zip(zpacked.members(self.packed), zpacked.scores(self.packed),
-                            strict=True))
-        return big.scores
+            return _packed_scores(self.packed)
+        return ScoreView(big)
 
     @property
-    def order(self) -> PackedIndex | SortedList:
+    def order(self) -> PackedIndex | ZOrder:
         big = self.big
         if big is None:
             blob = self.packed
@@ -124,16 +206,23 @@ class ZSet:
         big = self.big
         if big is None:
             return zpacked.members(self.packed)[start:stop]
-        return [m for _, m in big.order[start:stop]]
+        return big.order.members(start, stop)
+
+    def slot_items(self, start: int, stop: int) -> list[tuple[bytes, float]]:
+        """The (member, score) pairs of a skiplist set's slots start..stop-1 (ZSCAN)."""
+        big = self.big
+        assert big is not None
+        return list(zip(big.slots[start:stop], big.values[start:stop], strict=True))
 
     def score_of(self, member: bytes) -> float | None:
         big = self.big
-        return zpacked.score_of(self.packed, member) if big is None else big.scores.get(member)
+        return zpacked.score_of(self.packed, member) if big is None else big.score_of(member)
 
     def to_skiplist(self) -> None:
         if self.big is None:
-            scores = self.scores
-            self.big = SkipIndex(scores, SortedList(zpacked.items(self.packed)))
+            blob = self.packed
+            self.big = SkipIndex(zpacked.members(blob), array("d", zpacked.scores(blob)),
+                                 ZOrder(zpacked.items(blob)))
             self.packed = EMPTY
             self.__class__ = SkipZSet
 
@@ -147,11 +236,7 @@ class ZSet:
                     score = 0.0  # a listpack stores -0 as the integer 0
                 self.packed = zpacked.insert(self.packed, member, score)
                 return
-        big = self.big
-        big.scores[member] = score  # type: ignore[union-attr]
-        big.order.add((score, member))  # type: ignore[union-attr]
-        big.pos[member] = len(big.slots)  # type: ignore[union-attr]
-        big.slots.append(member)  # type: ignore[union-attr]
+        self.big.add(member, score)  # type: ignore[union-attr]
 
     def rescore(self, member: bytes, old: float, new: float) -> None:
         big = self.big
@@ -161,9 +246,10 @@ class ZSet:
             self.packed = zpacked.insert(zpacked.delete(blob, i, i + 1), member,
                                          0.0 if new == 0.0 else new)
             return
-        big.order.remove((old, member))
-        big.order.add((new, member))
-        big.scores[member] = new
+        order = big.order
+        order.discard(old, member)
+        order.add(new, member)
+        big.values[big.slot[member]] = new
 
     def remove(self, member: bytes) -> bool:
         big = self.big
@@ -174,11 +260,10 @@ class ZSet:
                 return False
             self.packed = zpacked.delete(blob, i, i + 1)
             return True
-        score = big.scores.pop(member, None)
+        score = big.drop(member)
         if score is None:
             return False
-        big.order.remove((score, member))
-        _free_slot(big, member)
+        big.order.discard(score, member)
         return True
 
     def remove_slice(self, start: int, stop: int) -> list[Item]:
@@ -189,13 +274,11 @@ class ZSet:
             items = zpacked.items(blob)[start:stop]
             self.packed = zpacked.delete(blob, start, stop)
             return items
-        items = big.order[start:stop]
-        del big.order[start:stop]
-        scores = big.scores
+        order = big.order
+        items = order.pairs(start, stop)
+        order.del_slice(start, stop)
         for _, member in items:
-            del scores[member]
-        for _, member in items:
-            _free_slot(big, member)
+            big.drop(member)
         return items
 
     def rank(self, member: bytes) -> int | None:
@@ -203,13 +286,14 @@ class ZSet:
         if big is None:
             i = zpacked.index_of(self.packed, member)
             return None if i < 0 else i
-        score = big.scores.get(member)
-        if score is None:
+        where = big.slot.get(member)
+        if where is None:
             return None
-        return big.order.bisect_left((score, member))
+        return big.order.rank(big.values[where], member)
 
     @classmethod
-    def from_scores(cls, scores: dict[bytes, float], max_entries: int, max_value: int) -> ZSet:
+    def from_scores(cls, scores: Mapping[bytes, float], max_entries: int, max_value: int
+                    ) -> ZSet:
         """A set built in one go, listpack-encoded if it fits (zsetConvertToListpackIfNeeded)."""
         z = cls()
         if len(scores) <= max_entries and all(len(m) <= max_value for m in scores):
@@ -217,7 +301,7 @@ class ZSet:
             ordered = sorted([(0.0 if s == 0.0 else s, m) for m, s in scores.items()])
             z.packed = zpacked.build([m for _, m in ordered], [s for s, _ in ordered])
         else:
-            z.big = SkipIndex(scores, SortedList([(s, m) for m, s in scores.items()]))
+            z.big = SkipIndex.of(scores)
             z.__class__ = SkipZSet
         return z
 
@@ -227,9 +311,7 @@ class ZSet:
         if big is None:
             dup.packed = bytes(bytearray(self.packed))
         else:
-            dup.big = SkipIndex(dict(big.scores), SortedList(big.order))
-            dup.big.slots = list(big.slots)
-            dup.big.pos = dict(big.pos)
+            dup.big = SkipIndex(list(big.slots), array("d", big.values), big.order.copy())
             dup.__class__ = SkipZSet
         return dup
 
@@ -317,7 +399,7 @@ class Draft:
 
     def __init__(self, z: ZSet) -> None:
         self.z = z
-        self.scores = z.scores
+        self.scores = _packed_scores(z.packed)
         self.longest = 0
 
     def score_of(self, member: bytes) -> float | None:
@@ -341,14 +423,9 @@ class Draft:
         return True
 
 
-def _free_slot(big: SkipIndex, member: bytes) -> None:
-    """Swap-remove from ``slots``: the last member moves into the hole (ZSCAN relies on it)."""
-    pos = big.pos.pop(member)
-    slots = big.slots
-    last = slots.pop()
-    if pos < len(slots):
-        slots[pos] = last
-        big.pos[last] = pos
+def _packed_scores(blob: bytes) -> dict[bytes, float]:
+    """A listpack's member -> score, built (a listpack has no such index)."""
+    return dict(zip(zpacked.members(blob), zpacked.scores(blob), strict=True))
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
@@ -430,26 +507,18 @@ def _size(z: ZSet, samples: int) -> int:
     return size
 
 
-_PAIR = 64  # the (score, member) tuple in ``order``: 56 bytes in pymalloc's 64 class
-_SORTED_SLOT = 9  # a SortedList's pointer per item, its sublists over-allocated ~1/8
-
-
-def _member_cost(pair: tuple[float, bytes]) -> int:
-    return bytes_cost(pair[1]) + FLOAT + _PAIR
-
-
 def _footprint(z: ZSet) -> int:
-    """A listpack: the object and its packed bytes. A skiplist: the score map, the ordered
-    (score, member) pairs and ZSCAN's index."""
+    """A listpack: the object and its packed bytes. A skiplist: the members' bytes (sampled),
+    the member -> slot dict and its slot ints, the slots and their scores, and the order."""
     big = z.big
     if big is None:
         return obj(z) + (bytes_cost(z.packed) if z.packed else 0)
-    n = len(big.scores)
-    order = big.order
-    sample = order[:4] if n <= 8 else [order[0], order[n // 3], order[2 * n // 3], order[-1]]
-    pairs = sum(_member_cost(pair) for pair in sample) * n // max(len(sample), 1)
-    return (obj(z) + obj(big) + obj(big.scores) + 16 + pairs + n * _SORTED_SLOT + 256
-            + obj(big.slots) + obj(big.pos) + n * INT)
+    slots = big.slots
+    n = len(slots)
+    sample = slots if n <= 4 else [slots[0], slots[n // 3], slots[2 * n // 3], slots[-1]]
+    members = sum(bytes_cost(m) for m in sample) * n // max(len(sample), 1)
+    return (obj(z) + obj(big) + members + obj(big.slot) + n * INT + obj(slots)
+            + obj(big.values) + big.order.footprint())
 
 
 def _dict_slots(n: int) -> int:
