@@ -37,12 +37,17 @@ from collections.abc import Callable
 from ..actions.connection import Connections, NodeError
 from ..actions.lease import Stamp, renew
 from ..model.record import Record
+from .beat import next_beat, sleep_until
 
 # Monotonic clocks on two machines may run at different rates; NTP slews CLOCK_MONOTONIC by
 # at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
-PERIOD_SHARE = 6  # renewals per lease
+# Renewals per lease. A grant runs from the stamp of the renewal before, so a node holds two
+# thirds of a lease right after one: a round may come a third of a lease late (1 s at the
+# default 3000 ms) before a lease lapses. Six gave twice that margin, and each node two
+# wake-ups a second for them (most of an idle node's CPU: README, Performance).
+PERIOD_SHARE = 3
 # Readings kept per node for the witness check: enough to span a lease and more.
 READINGS_KEPT = 4 * PERIOD_SHARE
 
@@ -149,8 +154,12 @@ class LeaseKeeper:
                 current = record()
                 if current.formed:
                     self.renew_all(current)
+                period = self.duration_ms / 1000 / PERIOD_SHARE
+                # On the beat (beat.py): with the idle passes' glances and the nodes' own
+                # timers. A round that started late may leave up to an eighth more.
+                beat = next_beat(time.monotonic() + period / 8, period)
                 try:
-                    await asyncio.wait_for(stop.wait(), self.duration_ms / 1000 / PERIOD_SHARE)
+                    await asyncio.wait_for(stop.wait(), sleep_until(beat))
                 except TimeoutError:
                     pass
         finally:
