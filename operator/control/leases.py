@@ -45,8 +45,8 @@ CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
 # Renewals per lease. A grant runs from the stamp of the renewal before, so a node holds two
 # thirds of a lease right after one: a round may come a third of a lease late (1 s at the
-# default 3000 ms) before a lease lapses. Six gave twice that margin, and each node two
-# wake-ups a second for them (most of an idle node's CPU: README, Performance).
+# default 3000 ms) before a lease lapses. Six gave twice that margin, and each idle node
+# two wake-ups a second for them, a third of all it had (README, Performance).
 PERIOD_SHARE = 3
 # Readings kept per node for the witness check: enough to span a lease and more.
 READINGS_KEPT = 4 * PERIOD_SHARE
