@@ -10,7 +10,8 @@ asyncio task that keeps one connection open and, when woken, does one of:
   shows as ping-sent / pong-recv and link state, and what ``cluster_state`` counts as
   reachable; a different id there means the node is gone. As Redis's clusterCron pings
   about one node a second and every node at least every cluster-node-timeout / 2, each
-  peer is pinged every (number of peers) seconds, within 1 s and node-timeout / 2.
+  peer is pinged every (number of peers) seconds, within 1 s and node-timeout / 2, on the
+  beat of that interval (all peers at once, as the peers ping this node: one wake-up).
 A failed connection or a reply that does not come within cluster-node-timeout marks the
 link disconnected; the task retries a second later, so a push is retried until it lands.
 The command loop never waits on a peer: the tasks run beside it. A task sleeps until its
@@ -30,6 +31,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
+from ..base.beat import next_beat, sleep_until
 from ..base.outgoing import connect
 from ..protocol.command import encode_command
 from .internal_clients import PEER_NAME
@@ -239,7 +241,7 @@ class Links:
                 link.pushed_version = version
                 link.pushed_at = time.monotonic()
                 state.meet_pending.discard(node.id)
-            elif time.monotonic() - link.last_ping >= self.ping_interval():
+            elif time.monotonic() >= self.ping_due(link):
                 link.last_ping = time.monotonic()
                 if not node.ping_sent:
                     node.ping_sent = now_ms()
@@ -251,7 +253,7 @@ class Links:
                     raise LinkError(f"the node at {node.address} is {reply[1].decode(errors='replace')}")
                 self._mark_alive(node)
             if not link.outbox:
-                timeout = link.last_ping + self.ping_interval() - time.monotonic()
+                timeout = sleep_until(self.ping_due(link))
                 if link.pushed_version != state.version or node.id in state.push_back:
                     timeout = min(timeout, STEP)  # a push waits: hold, retry or last push
                 if timeout > 0:
@@ -265,6 +267,14 @@ class Links:
         """Seconds between two pings of one peer: about one ping a second in all."""
         half_timeout = self.server.config["cluster-node-timeout"] / 2000
         return max(PING_EVERY, min(len(self.peers) * PING_EVERY, half_timeout))
+
+    def ping_due(self, link: PeerLink) -> float:
+        """When the peer's next ping is due: on the beat of the ping interval (base/beat.py),
+        so that a node pings all its peers in one wake-up and, as its peers ping on the same
+        beat, is pinged while it is awake; at least half an interval after the last ping (a
+        timer that fires a little early does not ping twice)."""
+        interval = self.ping_interval()
+        return next_beat(link.last_ping + interval / 2, interval)
 
     def _mark_alive(self, node: ClusterNode) -> None:
         node.ping_sent = 0

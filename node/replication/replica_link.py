@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..base.beat import next_beat, sleep_until
 from ..base.outgoing import connect
 from ..keyspace.database import EXPIRY_HIDE, EXPIRY_KEEP
 from ..keyspace.propagation import Backlog
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .context import Client, Server
 
 READ_CHUNK = 1 << 16
+ACK_EVERY = 1.0  # seconds between REPLCONF ACKs (replicationCron's)
 
 
 def command_size(argv: list[bytes]) -> int:
@@ -239,14 +241,15 @@ class MasterLink:
 
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       timeout: int) -> None:
-        loop = asyncio.get_running_loop()
-        next_ack = loop.time()
+        """The ack goes out on the beat of a second (base/beat.py): an idle replica wakes
+        once a second for it, in step with the other timers of the machine's nodes."""
+        next_ack = time.monotonic()
         while True:
-            if loop.time() >= next_ack:
+            if time.monotonic() >= next_ack:
                 self.send_ack()
-                next_ack = loop.time() + 1
+                next_ack = next_beat(time.monotonic() + ACK_EVERY / 2, ACK_EVERY)
             try:
-                data = await asyncio.wait_for(reader.read(READ_CHUNK), 1)
+                data = await asyncio.wait_for(reader.read(READ_CHUNK), sleep_until(next_ack))
             except TimeoutError:
                 if time.time() - self.last_io > timeout:
                     raise SyncError("Timeout connecting to the MASTER...") from None

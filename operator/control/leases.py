@@ -44,12 +44,18 @@ from collections.abc import Callable
 from ..actions.connection import Connections, NodeError
 from ..actions.lease import Stamp, renew
 from ..model.record import Record
+from .beat import next_beat, sleep_until
 
 # Monotonic clocks on two machines may run at different rates; NTP slews CLOCK_MONOTONIC by
 # at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
-PERIOD_SHARE = 6  # renewals per lease
+# Renewals per lease. A grant runs from the stamp of the renewal before, so a node holds
+# three quarters of a lease right after one: a round may come half a lease late (1.5 s at
+# the default 3000 ms) before a lease lapses. Six gave two thirds of a lease of margin and
+# cost each idle node two wake-ups a second; three cut the margin to a third (1 s), which a
+# loaded machine's event loop can stall for, fencing every master with CLUSTERDOWN.
+PERIOD_SHARE = 4
 # Readings kept per node for the witness check: enough to span a lease and more. The first
 # reading after each anchor that no longer moves (an earlier length's, the keeper's start)
 # is kept as well, however old: it is the one that witnesses that grant's end.
@@ -209,8 +215,12 @@ class LeaseKeeper:
                 current = record()
                 if current.formed:
                     self.renew_all(current)
+                period = self.duration_ms / 1000 / PERIOD_SHARE
+                # On the beat (beat.py): with the idle passes' glances and the nodes' own
+                # timers. A round that started late may leave up to an eighth more.
+                beat = next_beat(time.monotonic() + period / 8, period)
                 try:
-                    await asyncio.wait_for(stop.wait(), self.duration_ms / 1000 / PERIOD_SHARE)
+                    await asyncio.wait_for(stop.wait(), sleep_until(beat))
                 except TimeoutError:
                     pass
         finally:

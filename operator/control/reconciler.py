@@ -17,8 +17,9 @@ The record is saved after every change, so a control plane killed anywhere resum
 the last finished step; every step is idempotent.
 
 Passes run every ``PASS_INTERVAL`` while anything is under way or unhealthy, and every
-``IDLE_INTERVAL`` while the cluster is Ready and a pass changed nothing: an idle cluster
-then costs its nodes and the control plane little. Between idle passes the spec is
+``IDLE_INTERVAL`` while the cluster is Ready and a pass changed nothing (on the beat of
+that interval, beat.py, as the lease renewals): an idle cluster then costs its nodes and
+the control plane little. Between idle passes the spec is
 checked every ``PASS_INTERVAL`` (a scale or failover request starts a pass at once), and
 the fleet can ``nudge`` the loop (a node process exited) for a pass at once. The first
 pass that finds something wrong brings back the short interval. The passes after a quiet
@@ -48,6 +49,7 @@ from ..model.context import Context
 from ..model.record import NodeRecord, Record, ShardRecord, Spec
 from ..model.table import agreed, next_epoch, render, shape
 from ..planner import initial_ranges
+from .beat import next_beat, sleep_until
 from .healing import Healing
 from .leases import LeaseKeeper
 from .resharding import Resharding
@@ -169,7 +171,13 @@ class Reconciler:
                 ready = self.publish()
                 quiet = ready and self.saves == saves and self.quiet()
                 self.glancing = quiet
-                pause = 0.0 if self.resharding.unfinished else idle_interval if quiet else interval
+                if self.resharding.unfinished:
+                    pause = 0.0
+                elif quiet:  # on the beat (beat.py), with a round of lease renewals
+                    pause = sleep_until(next_beat(time.monotonic() + idle_interval / 2,
+                                                  idle_interval))
+                else:
+                    pause = interval
                 await self.pause(stop, pause,
                                  max(pause, interval) if self.spec_signalled else interval)
         finally:

@@ -120,7 +120,6 @@ def node_config(spec: ClusterSpec) -> str:
         "cluster-enabled yes",
         "cluster-await-confirm yes",
         "cluster-lease-fencing yes",
-        "repl-ping-replica-period 1",
         "repl-diskless-sync-delay 0",  # replicas are attached one by one: no herd to wait for
         f"appendonly {'yes' if persistence.appendonly else 'no'}",
         f"appendfsync {persistence.appendfsync}",

@@ -183,7 +183,7 @@ class Supervisor:
                 "--dir", str(node_dir),
                 "--cluster-enabled", "yes", "--cluster-await-confirm", "yes",
                 "--cluster-lease-fencing", "yes",
-                "--repl-ping-replica-period", "1", "--repl-diskless-sync-delay", "0",
+                "--repl-diskless-sync-delay", "0",
                 *metrics, *self.node_args]
 
     def allocate(self, name: str, taken: set[str]) -> str:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from local_cluster import ClusterWriter, LocalCluster, key_in_shard, missing_keys, preload
@@ -53,6 +54,32 @@ def test_up_forms_a_cluster_that_tools_and_clients_accept(cluster: LocalCluster)
     header = next(line for line in shown.stdout.splitlines() if "shard" in line and "lag" in line)
     for column in ("role", "slots", "keys", "lag", "memory", "clients", "ops/s"):
         assert column in header
+
+
+def wake_ups(pid: int) -> int:
+    """Times the process went to sleep and was woken (voluntary context switches)."""
+    for line in (Path(f"/proc/{pid}/status")).read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no context switch count for {pid}")
+
+
+def test_an_idle_cluster_wakes_each_process_a_few_times_a_second(cluster: LocalCluster) -> None:
+    """Lease renewals, glances, replication acks and peer pings land on one shared beat, so
+    an idle node wakes about twice a second and the control plane about three times (six
+    to seven, and twelve, when each had its own timer)."""
+    assert cluster.proc is not None
+    status = cluster.status()
+    nodes = [member["pid"] for shard in status["shards"]
+             for member in [shard["master"], *shard["replicas"]]]
+    time.sleep(5)  # past the forming passes and the first full observations
+    window = 10.0
+    before = {pid: wake_ups(pid) for pid in [cluster.proc.pid, *nodes]}
+    time.sleep(window)
+    rate = {pid: (wake_ups(pid) - count) / window for pid, count in before.items()}
+    assert cluster.status()["ready"]
+    assert sum(rate[pid] for pid in nodes) / len(nodes) <= 4, rate
+    assert rate[cluster.proc.pid] <= 8, rate
 
 
 @pytest.mark.timeout(1300)
