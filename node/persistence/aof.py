@@ -24,6 +24,7 @@ a MULTI left without its EXEC; any other damage stops the node with the offset.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Iterator
@@ -44,7 +45,9 @@ BASE, INCR = "b", "i"
 
 
 _CHUNK = 1 << 20
-_BYTES = {bytes}  # what a command's arguments must all be
+# Raises TypeError unless every argument is a string (bytes: hiredis gives nothing else
+# that join takes): a quarter of the time of collecting the arguments' types in a set.
+_CHECK_STRINGS = b"".join
 
 
 class AofError(Exception):
@@ -366,10 +369,24 @@ class AppendOnly:
     # --- loading ---
 
     def load(self) -> bool:
-        """loadAppendOnlyFiles: True when an AOF existed and was loaded."""
+        """loadAppendOnlyFiles: True when an AOF existed and was loaded.
+
+        The cyclic garbage collector is off meanwhile, as for a snapshot (rdbfile.py): a
+        replay creates millions of tracked objects that all live on, and the collections
+        they trigger cost an eighth of the time."""
         manifest = self.read_manifest()
         if manifest is None:
             return False
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._load(manifest)
+        finally:
+            if collecting:
+                gc.enable()
+        return True
+
+    def _load(self, manifest: Manifest) -> None:
         server = self.server
         base = manifest.base
         if base is not None:
@@ -386,7 +403,6 @@ class AppendOnly:
             except FileNotFoundError:
                 raise AofError(f"Appendonly file {name} doesn't exist") from None
             self._replay(name, data)
-        return True
 
     def _replay(self, name: str, data: bytes) -> None:
         """Run the file's commands as a client nobody refuses; handle a cut-short tail.
@@ -404,13 +420,18 @@ class AppendOnly:
         reader = hiredis.Reader()
         direct = _direct_commands(server.command_index)
         waiting = server.keyspace_stats.waiting_for
+        check = _CHECK_STRINGS
         try:
             for start in range(0, len(data), _CHUNK):
                 reader.feed(data, start, min(_CHUNK, len(data) - start))
                 argv = reader.gets()
                 while argv is not False:
-                    if type(argv) is not list or not argv or set(map(type, argv)) != _BYTES:
+                    if type(argv) is not list or not argv:
                         raise hiredis.ProtocolError("not a command")
+                    try:
+                        check(argv)
+                    except TypeError:
+                        raise hiredis.ProtocolError("not a command") from None
                     cmd = direct.get(argv[0])
                     if (cmd is not None and not client.multi
                             and not waiting and (cmd.arity == len(argv) or (
