@@ -27,7 +27,7 @@ import asyncio
 import gc
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import hiredis
@@ -432,15 +432,14 @@ class AppendOnly:
                         check(argv)
                     except TypeError:
                         raise hiredis.ProtocolError("not a command") from None
-                    cmd = direct.get(argv[0])
-                    if (cmd is not None and not client.multi
-                            and not waiting and (cmd.arity == len(argv) or (
-                                cmd.arity < 0 and len(argv) >= -cmd.arity))):
+                    entry = direct.get(argv[0])
+                    if (entry is not None and entry[2] <= len(argv) <= entry[3]
+                            and not client.multi and not waiting):
                         # loadSingleAppendOnlyFile's cmd->proc(fakeClient): the handler
                         # alone, its reply (an error included) dropped
-                        client.cmd = cmd
+                        client.cmd = entry[1]
                         try:
-                            cmd.handler(client, argv)  # type: ignore[misc]
+                            entry[0](client, argv)
                         except CommandError:
                             pass
                         client.propagate_as = None
@@ -504,12 +503,15 @@ class AppendOnly:
         yield f"aof_delayed_fsync:{self.delayed_fsyncs}"
 
 
-def _direct_commands(index: dict[bytes, Command]) -> dict[bytes, Command]:
+def _direct_commands(index: dict[bytes, Command]
+                     ) -> dict[bytes, tuple[Callable[..., Any], Command, int, int]]:
     """The commands an AOF replay runs by their handler alone (dispatch's checks are for
     clients, and the replay's client passes them all): writes and SELECT, neither
     blocking, nor transactions, nor containers of subcommands. The rest go through
-    ``Server.execute``."""
-    return {name: cmd for name, cmd in index.items()
+    ``Server.execute``. Each comes with its handler and the fewest and most arguments
+    its arity allows, read once here rather than per command."""
+    return {name: (cmd.handler, cmd, abs(cmd.arity), cmd.arity if cmd.arity > 0 else 1 << 62)
+            for name, cmd in index.items()
             if (cmd.write or cmd.name == "select") and cmd.handler is not None
             and cmd.subcommands is None and not cmd.blocking and cmd.name != "exec"
             and "protected" not in cmd.flags}
