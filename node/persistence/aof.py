@@ -44,7 +44,10 @@ if TYPE_CHECKING:
 BASE, INCR = "b", "i"
 
 
-_CHUNK = 1 << 20
+# What the replay feeds hiredis at a time. Its reader moves the unread rest of its buffer
+# to the front after every kilobyte consumed, so the copying grows with the piece fed:
+# a megabyte at a time spent 3.5 times as long parsing as 64 kB.
+_CHUNK = 1 << 16
 # Raises TypeError unless every argument is a string (bytes: hiredis gives nothing else
 # that join takes): a quarter of the time of collecting the arguments' types in a set.
 _CHECK_STRINGS = b"".join
@@ -407,7 +410,7 @@ class AppendOnly:
     def _replay(self, name: str, data: bytes) -> None:
         """Run the file's commands as a client nobody refuses; handle a cut-short tail.
 
-        The file is cut into commands by hiredis, a megabyte at a time, counting them;
+        The file is cut into commands by hiredis, 64 kB at a time, counting them;
         byte offsets (for a truncation or an error message) are worked out afterwards,
         and only when needed (``_offset``): tracking them per command cost a re-encoding
         of each, and the client's own parser, fed slices that split commands, falls off
@@ -518,12 +521,18 @@ def _direct_commands(index: dict[bytes, Command]
 
 
 def _offset(data: bytes, count: int) -> int:
-    """The byte offset after the first ``count`` commands of an append-only file."""
+    """The byte offset after the first ``count`` commands of an append-only file (which
+    the replay parsed: they are all there), fed to hiredis in pieces as the replay does."""
     reader = hiredis.Reader()
-    reader.feed(data)
-    offset = 0
-    for _ in range(count):
-        offset += len(encode_command(reader.gets()))
+    offset = fed = 0
+    while count:
+        argv = reader.gets()
+        if argv is False:
+            reader.feed(data, fed, min(_CHUNK, len(data) - fed))
+            fed += _CHUNK
+            continue
+        offset += len(encode_command(argv))
+        count -= 1
     return offset
 
 

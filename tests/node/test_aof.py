@@ -140,6 +140,27 @@ def test_a_tail_cut_by_a_crash_is_dropped_and_the_file_truncated(procs):
     assert "Truncating the AOF" in again.log
 
 
+def test_a_cut_tail_is_found_at_its_exact_offset_in_a_file_of_many_pieces(procs):
+    """The replay and the offset search feed hiredis 64 kB at a time: commands straddle
+    the pieces."""
+    node = procs(start_node("--appendonly", "yes"))
+    r = redis.Redis(port=node.port)
+    pipe = r.pipeline(transaction=False)
+    for i in range(6000):
+        pipe.set(f"key:{i}", f"{i:0{i % 150 + 1}d}")
+    pipe.execute()
+    expected = digest(r)
+    node.stop(keep_dir=True)
+    path = incr_file(node)
+    size = os.path.getsize(path)
+    assert size > 6 * 65536
+    with open(path, "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval")
+    again = procs(start_node("--appendonly", "yes", "--dir", node.workdir))
+    assert digest(redis.Redis(port=again.port)) == expected
+    assert os.path.getsize(path) == size
+
+
 def test_a_multi_without_exec_at_the_end_is_dropped(procs):
     node = procs(start_node("--appendonly", "yes"))
     redis.Redis(port=node.port).set("k", "before")
