@@ -7,7 +7,9 @@ preamble), then SAVEd and stopped. It is then started twice on the same data dir
 with appendonly off (it loads the RDB file) and once with it on (it replays the AOF), and
 the time from the process's start until it answers DBSIZE with every key is taken: the
 process's own startup is part of it (an empty start is timed too and printed). The
-servers run one after the other, unpinned; the load average is printed with the figures.
+servers run one after the other, unpinned; the load average is printed with the figures,
+and so is the CPU time the server process (and its reaped children) had used when it
+answered, a figure the machine's load moves much less than the wall time.
 
 ``--tree`` (repeatable) measures redslot from other source trees (each a PYTHONPATH, e.g.
 a checkout of an older commit) beside the current one; ``--repeat`` runs every server
@@ -37,7 +39,8 @@ from datatypes import hashes_protocol
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 from nodes import free_port  # noqa: E402
 
-PHASES = ("empty", "rdb", "aof")
+CPU: dict[str, float] = {}  # the last start_and_time's CPU seconds, by kind
+PHASES = ("empty", "rdb", "aof", "rdb cpu", "aof cpu")
 
 
 def command(kind: str, port: int, workdir: str, appendonly: bool) -> list[str]:
@@ -53,10 +56,18 @@ def environment(tree: str | None) -> dict[str, str] | None:
     return None if tree is None else os.environ | {"PYTHONPATH": tree}
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime + cutime + cstime of a process (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def start_and_time(kind: str, workdir: str, appendonly: bool, keys: int,
                    tree: str | None = None, timeout: float = 900
                    ) -> tuple[float, subprocess.Popen[bytes], int]:
-    """Seconds from the process's start until DBSIZE answers ``keys``."""
+    """Seconds from the process's start until DBSIZE answers ``keys``; the CPU time it
+    used by then goes to ``CPU[kind]``."""
     port = free_port()
     log = open(os.path.join(workdir, f"{kind}-{int(time.time() * 1000)}.log"), "wb")
     started = time.perf_counter()
@@ -69,7 +80,9 @@ def start_and_time(kind: str, workdir: str, appendonly: bool, keys: int,
             raise RuntimeError(f"{kind} exited with {proc.returncode} (log in {workdir})")
         try:
             if client.dbsize() == keys:
-                return time.perf_counter() - started, proc, port
+                elapsed = time.perf_counter() - started
+                CPU[kind] = cpu_seconds(proc.pid)
+                return elapsed, proc, port
         except (redis.ConnectionError, redis.BusyLoadingError):
             pass
         time.sleep(0.02)
@@ -102,10 +115,11 @@ def measure(kind: str, protocol: bytes, keys: int, tree: str | None = None
         redis.Redis(port=port, socket_timeout=600).save()
         stop(proc)
         rdb, proc, _ = start_and_time(kind, workdir, False, keys, tree)
+        rdb_cpu = CPU[kind]
         stop(proc)
         aof, proc, _ = start_and_time(kind, workdir, True, keys, tree)
         stop(proc)
-        return {"empty": empty, "rdb": rdb, "aof": aof}
+        return {"empty": empty, "rdb": rdb, "aof": aof, "rdb cpu": rdb_cpu, "aof cpu": CPU[kind]}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
