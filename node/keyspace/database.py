@@ -132,7 +132,7 @@ class KeyspaceStats:
                         break
             RECOSTED.clear()
         for db in self.unsettled:
-            if len(db.unsettled) << 1 >= len(db.index):
+            if len(db.unsettled) << 2 >= len(db.index):
                 self.data_bytes += db.recost_all()
                 db.unsettled.clear()
                 continue
@@ -426,10 +426,12 @@ class Database:
 
     def recost_all(self) -> int:
         """Re-cost every key, in the order they are stored; how much the dataset's cost
-        changed. ``settle`` calls it when at least half the keys wait (after an AOF
-        replay, every key): walking the arrays in order is several times quicker than
-        looking each waiting key up (the set's order is random over a large keyspace,
-        each step a cache miss), and re-costing a key that did not change is harmless."""
+        changed. ``settle`` calls it when at least a quarter of the keys wait (after an
+        AOF replay, every key; after a base snapshot and its increment, the increment's):
+        a key costs about a fifth of the time looked up by name (0.4 against 1.8-2.1 us
+        at 200k keys, 5 us and more at 1M: the set's order is random, each step a cache
+        miss), so this is never slower, and re-costing a key that did not change is
+        harmless."""
         kv, meta = self.kv, self.meta
         costs = FOOTPRINTS
         sizes = [((((len(key) + KEY_COST) & ~15) if len(key) < SHORT_KEY else key_cost(key))
