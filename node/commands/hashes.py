@@ -52,14 +52,10 @@ def _fit(c: Client, h: Hash, args: list[bytes]) -> None:
     """hashTypeTryConversion for the strings a command is about to store."""
     if h.table is not None:
         return
-    max_value = c.server.config.values["hash-max-listpack-value"]
-    total = 0
-    for arg in args:
-        n = len(arg)
-        if n > max_value:
-            h.convert()
-            return
-        total += n
+    if max(map(len, args)) > c.server.config.values["hash-max-listpack-value"]:
+        h.convert()
+        return
+    total = sum(map(len, args))
     if total > _LARGE_ARGS:
         if listpack_size(h.elements()) + total > LISTPACK_MAX_SAFETY_SIZE:
             h.convert()

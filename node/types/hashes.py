@@ -189,13 +189,14 @@ class Hash:
         if self.table is not None:
             put = self.put
             return sum([put(pairs[i], pairs[i + 1]) for i in range(start, len(pairs), 2)])
-        elements = unpack(self.packed)
-        fields = elements[::2]
-        if not fields:  # a new hash (HSET creating it, an AOF replayed): no search
+        packed = self.packed
+        if not packed:  # a new hash (HSET creating it, an AOF replayed): no search
             given = pairs[start::2]
             if len(set(given)) == len(given):
                 self.packed = pack(pairs[start:])
                 return len(given)
+        elements = unpack(packed)
+        fields = elements[::2]
         created = 0
         for i in range(start, len(pairs), 2):
             field = pairs[i]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 from durability import AckedWriter, missing
-from nodes import ServerProcess, start_node, start_redis_server
+from nodes import ServerProcess, free_port, start_node, start_redis_server
 from replication_wait import until
 
 
@@ -139,6 +140,27 @@ def test_a_tail_cut_by_a_crash_is_dropped_and_the_file_truncated(procs):
     assert "Truncating the AOF" in again.log
 
 
+def test_a_cut_tail_is_found_at_its_exact_offset_in_a_file_of_many_pieces(procs):
+    """The replay and the offset search feed hiredis 64 kB at a time: commands straddle
+    the pieces."""
+    node = procs(start_node("--appendonly", "yes"))
+    r = redis.Redis(port=node.port)
+    pipe = r.pipeline(transaction=False)
+    for i in range(6000):
+        pipe.set(f"key:{i}", f"{i:0{i % 150 + 1}d}")
+    pipe.execute()
+    expected = digest(r)
+    node.stop(keep_dir=True)
+    path = incr_file(node)
+    size = os.path.getsize(path)
+    assert size > 6 * 65536
+    with open(path, "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval")
+    again = procs(start_node("--appendonly", "yes", "--dir", node.workdir))
+    assert digest(redis.Redis(port=again.port)) == expected
+    assert os.path.getsize(path) == size
+
+
 def test_a_multi_without_exec_at_the_end_is_dropped(procs):
     node = procs(start_node("--appendonly", "yes"))
     redis.Redis(port=node.port).set("k", "before")
@@ -165,6 +187,23 @@ def test_a_truncated_aof_stops_the_node_when_truncation_is_not_allowed(procs):
     code = again.proc.wait(60)
     again.stop(keep_dir=True)
     assert code == 1
+
+
+@pytest.mark.parametrize("command", [b"*2\r\n$3\r\nDEL\r\n:1\r\n",
+                                     b"*2\r\n$3\r\nDEL\r\n*1\r\n$1\r\nk\r\n",
+                                     b"*2\r\n$3\r\nDEL\r\n$-1\r\n"])
+def test_a_command_with_an_argument_that_is_not_a_string_stops_the_node(procs, command):
+    """loadSingleAppendOnlyFile's fmterr: every argument must be a bulk string."""
+    node = procs(start_node("--appendonly", "yes"))
+    redis.Redis(port=node.port).set("k", "v")
+    node.stop(keep_dir=True)
+    with open(incr_file(node), "ab") as f:
+        f.write(command + b"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n")
+    run = subprocess.run([sys.executable, "-m", "redslot.cli", "node", "--port", str(free_port()),
+                          "--bind", "127.0.0.1", "--dir", node.workdir, "--save", "",
+                          "--appendonly", "yes"], capture_output=True, timeout=120)
+    assert run.returncode == 1
+    assert b"Bad file format reading the append only file" in run.stdout + run.stderr
 
 
 def test_config_set_appendonly_yes_writes_a_base_of_the_current_data(procs):

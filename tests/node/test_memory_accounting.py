@@ -57,3 +57,48 @@ def test_deleting_keys_gives_used_memory_back(r):
     assert grown - before > 5000 * 200
     r.flushall()
     assert r.info("memory")["used_memory_dataset"] == before
+
+
+def footprint(r: redis.Redis) -> list[int]:
+    """The running dataset cost and a fresh recount of it (DEBUG FOOTPRINT)."""
+    return r.execute_command("DEBUG", "FOOTPRINT")
+
+
+def test_a_replayed_aof_costs_every_key_exactly():
+    """After a replay every key waits to be costed: the settle walks them all in order."""
+    node = start_node("--appendonly", "yes")
+    again = None
+    try:
+        r = redis.Redis(port=node.port, socket_timeout=30)
+        pipe = r.pipeline(transaction=False)
+        for i in range(3000):
+            pipe.hset(f"h:{i}", mapping={"name": f"n{i}", "age": i % 90})
+            pipe.rpush(f"l:{i % 50}", i)
+            pipe.sadd(f"s:{i % 70}", i, f"m{i}")
+            pipe.set(f"k:{i}", "v" * (i % 300))
+        pipe.delete(*[f"h:{i}" for i in range(0, 3000, 3)])
+        pipe.execute()
+        node.stop(keep_dir=True)
+        again = start_node("--appendonly", "yes", "--dir", node.workdir)
+        tracked, recounted = footprint(redis.Redis(port=again.port, socket_timeout=30))
+        assert tracked == recounted
+        assert tracked > 3000 * 100
+    finally:
+        (again or node).stop()
+
+
+def test_changing_most_keys_between_two_reads_costs_them_exactly(r):
+    """More than a quarter of the keys changed (some then deleted) since the last read of
+    the sum: the settle re-costs every key rather than looking each changed one up."""
+    pipe = r.pipeline(transaction=False)
+    for i in range(400):
+        pipe.rpush(f"l:{i}", *range(i % 20 + 1))
+    pipe.execute()
+    assert r.info("memory")["used_memory_dataset"] > 0  # settled here
+    for i in range(150):  # 37.5% of the keys
+        pipe.rpush(f"l:{i}", *range(i % 7 + 1))
+        pipe.lpop(f"l:{i}", i % 5)
+    pipe.delete(*[f"l:{i}" for i in range(0, 150, 4)])
+    pipe.execute()
+    tracked, recounted = footprint(r)
+    assert tracked == recounted
