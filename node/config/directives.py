@@ -607,6 +607,8 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="After a failed BGSAVE, refuse writes (and PING) with -MISCONF while save points are set, until a save succeeds."),
     Directive("rdb-key-save-delay", int_kind(-INT_MAX - 1, INT_MAX), "0",
               doc="Microseconds to sleep after each key written to a snapshot (for tests: makes a BGSAVE last)."),
+    Directive("key-load-delay", int_kind(-INT_MAX - 1, INT_MAX), "0",
+              doc="Microseconds to sleep after each key loaded from a snapshot or command replayed from the AOF (for tests: makes a load last; negative N: 1 us once in N keys on average, as Redis's debugDelay)."),
     Directive("appendonly", BOOL, "no",
               doc="Log every write to the append-only file (Redis 7's multi-part layout in `appenddirname`); at start the AOF, when there is one, is loaded instead of the RDB snapshot. CONFIG SET yes writes a first base in the background."),
     Directive("appendfilename", STRING, "appendonly.aof", mutable=False,

@@ -35,7 +35,7 @@ import hiredis
 from ..base.errors import CommandError
 from ..base.forks import finished, fork_child, stop
 from ..protocol.command import encode_command
-from .rdbfile import write_snapshot
+from .rdbfile import debug_delay, write_snapshot
 
 if TYPE_CHECKING:
     from ..table.command import Command
@@ -426,6 +426,7 @@ class AppendOnly:
         direct = _direct_commands(server.command_index)
         waiting = server.keyspace_stats.waiting_for
         check = _CHECK_STRINGS
+        load_delay = server.config["key-load-delay"]
         try:
             for start in range(0, len(data), _CHUNK):
                 if server.loading_stopped:
@@ -458,6 +459,8 @@ class AppendOnly:
                         server.execute(client, argv)
                         client.out.clear()
                     done += 1
+                    if load_delay:
+                        debug_delay(load_delay)
                     argv = reader.gets()
             reader.feed(b"*0\r\n")  # parsed as an empty request only if no command was cut
             whole = reader.gets() == [] and not reader.has_data()

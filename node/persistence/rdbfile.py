@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import random
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -199,6 +200,15 @@ def load_snapshot(server: Server, data: bytes, progress: LoadProgress,
             gc.enable()
 
 
+def debug_delay(usec: int) -> None:
+    """debugDelay, for ``key-load-delay``: sleep ``usec`` microseconds, or, when negative,
+    1 us once in ``-usec`` calls on average (short sleeps made rare rather than shorter)."""
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1e6)
+
+
 def _load_run(db: Database, run: list[Any], progress: LoadProgress) -> None:
     """Store keys read in a row (keys and values alternating) at once, and empty ``run``;
     one by one when one of them is already there, to fail on it as rdbLoad does."""
@@ -249,6 +259,7 @@ def _load_keys(server: Server, data: bytes, version: int, progress: LoadProgress
     idle = freq = -1
     since_yield = 0
     size = len(data)
+    load_delay = server.config["key-load-delay"]
     try:
         while True:
             pos = r.pos
@@ -316,6 +327,8 @@ def _load_keys(server: Server, data: bytes, version: int, progress: LoadProgress
                     progress.keys_loaded += 1
                 expire = -1
                 idle = freq = -1
+                if load_delay:
+                    debug_delay(load_delay)
                 since_yield += 1
                 if since_yield >= LOAD_STEP_KEYS:
                     since_yield = 0

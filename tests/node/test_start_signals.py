@@ -25,7 +25,10 @@ import redis
 from nodes import free_port, start_node
 
 EXIT_BOUND = 5.0  # seconds from the SIGTERM to the exit; loading the files takes longer
-LOAD_KEYS = 300_000  # seconds of loading, by AOF or RDB, on any machine
+LOAD_KEYS = 100_000
+# Redis's own way to make a load last: 50 us after each key (or AOF command), so loading
+# the keys takes 5 s or more and the SIGTERM surely lands in it, however fast the loader.
+SLOW_LOAD = ("--key-load-delay", "50")
 # A stand-in for a library whose import takes 60 s: the node imports uvloop after its
 # config is read, the operator kopf after its arguments, so a SIGTERM sent meanwhile lands
 # where, before the fix, no handler existed.
@@ -134,7 +137,8 @@ def test_a_sigterm_during_the_aof_replay_exits_without_saving_or_finishing_the_l
     port = free_port()
     log = tmp_path / "log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(node_argv(port, data, "--appendonly", "yes", "--save", "60 1"),
+        proc = subprocess.Popen(node_argv(port, data, "--appendonly", "yes", "--save", "60 1",
+                                          *SLOW_LOAD),
                                 stdout=out, stderr=subprocess.STDOUT)
     started.append(proc)
     wait_until(lambda: listening(port), 60, "the node never listened")  # listens, then loads
@@ -162,7 +166,7 @@ def test_a_sigterm_during_the_rdb_load_with_appendonly_lays_out_no_aof(
     finally:
         node.stop()
     port = free_port()
-    proc = subprocess.Popen(node_argv(port, data, "--appendonly", "yes"),
+    proc = subprocess.Popen(node_argv(port, data, "--appendonly", "yes", *SLOW_LOAD),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started.append(proc)
     c = redis.Redis(port=port, socket_timeout=30)
