@@ -47,9 +47,11 @@ PACKAGE = "redslot.node"
 # Relative to redslot.node; setup.py maps "protocol.reply" to node/protocol/reply.py.
 COMPILED = (
     "base.sampling",
+    "table.command",
     "protocol.fastpath",
     "protocol.request",
     "protocol.reply",
+    "server.client",
     "server.dispatch",
     "keyspace.database",
     "types.footprint",

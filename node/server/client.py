@@ -15,6 +15,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, release
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-clients look
 
 
+# Compiled (base/compiled.py) as a Python-level class: its base is asyncio's Protocol.
+@mypyc_attr(native_class=False)
 class Client(Connection):
     __slots__ = (
         "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "user", "parser", "out",
