@@ -51,6 +51,7 @@ COMPILED = (
     "protocol.fastpath",
     "protocol.request",
     "protocol.reply",
+    "server.connection",
     "server.client",
     "server.dispatch",
     "keyspace.database",

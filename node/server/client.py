@@ -15,8 +15,6 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from mypy_extensions import mypyc_attr
-
 from ..base import errors
 from ..base.errors import CommandError
 from ..keyspace.blocking import Blocked, release
@@ -40,8 +38,6 @@ if TYPE_CHECKING:
 EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-clients look
 
 
-# Compiled (base/compiled.py) as a Python-level class: its base is asyncio's Protocol.
-@mypyc_attr(native_class=False)
 class Client(Connection):
     __slots__ = (
         "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "user", "parser", "out",
@@ -117,7 +113,7 @@ class Client(Connection):
         self.obuf_soft_since = 0.0  # client-output-buffer-limit: over the soft limit since
         self.tracking: TrackingState | None = None  # CLIENT TRACKING (pubsub/tracking.py)
 
-    # --- asyncio.Protocol ---
+    # --- the event loop's protocol calls ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         adopted = self.transport is not None  # served by a busy script's hook meanwhile
