@@ -2,9 +2,9 @@
 
 ``pip install .`` (setup.py) compiles the modules in ``COMPILED`` when a C compiler and
 mypyc are present; otherwise the same modules run as plain Python. The list is the hot
-path a profile at pipeline 16 shows (parse, dispatch, reply, keyspace access, memory
-cost, the common types and their commands): compiling more costs install time for no
-measured gain.
+path a profile at pipeline 16 shows (a client's read loop, parse, dispatch, reply, the
+command records, keyspace access, memory cost, the common types and their commands):
+compiling more costs install time for no measured gain.
 
 A module in the list must keep to what mypyc compiles with Python's semantics (each rule
 below was a test failure of the compiled build that plain Python never shows):
