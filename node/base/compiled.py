@@ -2,9 +2,9 @@
 
 ``pip install .`` (setup.py) compiles the modules in ``COMPILED`` when a C compiler and
 mypyc are present; otherwise the same modules run as plain Python. The list is the hot
-path a profile at pipeline 16 shows (parse, dispatch, reply, keyspace access, memory
-cost, the common types and their commands): compiling more costs install time for no
-measured gain.
+path a profile at pipeline 16 shows (a client's read loop, parse, dispatch, reply, the
+command records, keyspace access, memory cost, the common types and their commands):
+compiling more costs install time for no measured gain.
 
 A module in the list must keep to what mypyc compiles with Python's semantics (each rule
 below was a test failure of the compiled build that plain Python never shows):
@@ -47,9 +47,12 @@ PACKAGE = "redslot.node"
 # Relative to redslot.node; setup.py maps "protocol.reply" to node/protocol/reply.py.
 COMPILED = (
     "base.sampling",
+    "table.command",
     "protocol.fastpath",
     "protocol.request",
     "protocol.reply",
+    "server.connection",
+    "server.client",
     "server.dispatch",
     "keyspace.database",
     "types.footprint",

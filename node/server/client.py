@@ -113,7 +113,7 @@ class Client(Connection):
         self.obuf_soft_since = 0.0  # client-output-buffer-limit: over the soft limit since
         self.tracking: TrackingState | None = None  # CLIENT TRACKING (pubsub/tracking.py)
 
-    # --- asyncio.Protocol ---
+    # --- the event loop's protocol calls ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         adopted = self.transport is not None  # served by a busy script's hook meanwhile

@@ -2,8 +2,11 @@
 counters, raw writes and write back-pressure.
 
 ``Client`` (client.py) adds what a client is to the server: its state and how its
-requests run. Both declare ``__slots__`` (asyncio's protocols do too): no per-instance
-dict, and faster attribute reads on the per-request path.
+requests run. Both are compiled (base/compiled.py) as native classes, so the
+per-request path reads their fields as C struct members; that is why they do not
+subclass ``asyncio.Protocol`` (a Python class): the event loop calls a protocol's
+methods by name, and ``eof_received`` is here for it. Their ``__slots__`` list every
+field, which the pure-Python build keeps to as well.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 FULL_READ = 65536
 
 
-class Connection(asyncio.Protocol):
+class Connection:
     __slots__ = ("server", "transport", "addr", "laddr", "fd", "tls", "tot_net_in",
                  "tot_net_out", "reply_peak", "write_paused", "turn_paused")
 
@@ -71,6 +74,10 @@ class Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
         except OSError:
             pass
+
+    def eof_received(self) -> bool | None:
+        """The peer shut its side: the transport closes (asyncio.Protocol's default)."""
+        return None
 
     def pause_writing(self) -> None:
         """The peer reads slower than we write: stop reading its requests meanwhile."""

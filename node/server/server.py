@@ -10,7 +10,7 @@ import ssl
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import REDIS_VERSION
 from ..acl.users import Users
@@ -268,7 +268,7 @@ class Server:
         if not port or self.tls_server is None:
             return
         listener = await asyncio.get_running_loop().create_server(
-            lambda: Client(self), host=self._tls_host(), port=port, ssl=self.tls_server,
+            lambda: cast(asyncio.Protocol, Client(self)), host=self._tls_host(), port=port, ssl=self.tls_server,
             backlog=self.config["tcp-backlog"], reuse_address=True)
         self.tls_listener = listener
         self.tls_listener_shape = self._tls_shape()

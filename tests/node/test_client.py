@@ -374,3 +374,21 @@ def test_qbuf_counts_a_partial_request_and_qbuf_free_its_spare_room(node):
         line = next(entry for entry in admin.call("CLIENT", "LIST").decode().splitlines()
                     if f"id={partial_id} " in entry)
         assert " qbuf=0 qbuf-free=0 " in line
+
+
+def test_a_peer_that_shuts_its_sending_side_is_disconnected_quietly(node):
+    """Redis frees a client whose read hits end of file: the node's client (a compiled
+    class, not an asyncio.Protocol) lets the transport close on eof_received."""
+    with RawClient(node.port) as admin:
+        peer = socket.create_connection(("127.0.0.1", node.port), timeout=5)
+        peer.sendall(b"CLIENT ID\r\n")
+        peer_id = peer.recv(100)[1:-2].decode()
+        peer.shutdown(socket.SHUT_WR)
+        assert peer.recv(100) == b""
+        peer.close()
+        deadline = time.monotonic() + 5
+        while f"id={peer_id} " in admin.call("CLIENT", "LIST").decode():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert admin.call("PING") == b"+PONG\r\n"
+    assert "Traceback" not in node.log
