@@ -50,12 +50,14 @@ from .beat import next_beat, sleep_until
 # at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
 CLOCK_DRIFT = 0.01
 SLACK = 0.1  # seconds: scheduling on this side between a reading and acting on it
-# Renewals per lease. A grant runs from the stamp of the renewal before, so a node holds
-# three quarters of a lease right after one: a round may come half a lease late (1.5 s at
-# the default 3000 ms) before a lease lapses. Six gave two thirds of a lease of margin and
-# cost each idle node two wake-ups a second; three cut the margin to a third (1 s), which a
-# loaded machine's event loop can stall for, fencing every master with CLUSTERDOWN.
-PERIOD_SHARE = 4
+# Renewals per lease. A grant runs from the stamp of the renewal before, so a node holds two
+# thirds of a lease right after one: a round may come a third of a lease late (1 s at the
+# default 3000 ms; a longer --down-after-ms gives more) before a lease lapses and the master
+# answers CLUSTERDOWN until the next round. Six gave twice that margin and cost each idle node
+# two wake-ups a second; four gave half a lease, but its 0.75 s rounds fall off the 1 s beat
+# of the nodes' and the control plane's other timers (beat.py): the control plane woke 8
+# times a second instead of 3 (tests/cluster/test_local_cluster.py bounds it).
+PERIOD_SHARE = 3
 # Readings kept per node for the witness check: enough to span a lease and more. The first
 # reading after each anchor that no longer moves (an earlier length's, the keeper's start)
 # is kept as well, however old: it is the one that witnesses that grant's end.
