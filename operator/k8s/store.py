@@ -40,6 +40,9 @@ from .settings import parse_spec
 log = logging.getLogger("redslot.k8s")
 
 STATUS_INTERVAL = 1.0  # status-only changes (progress figures) at most this often
+# A status the object no longer shows (another operator wrote its own over it, while both
+# ran) is written again at most this often; longer than kopf's view takes to show a write.
+REASSERT_INTERVAL = 10.0
 
 EVENT_REASONS = (
     ("failover", "Failover"), ("promot", "Failover"), ("rolling restart", "RollingRestart"),
@@ -146,6 +149,13 @@ def cr_status(doc: Mapping[str, Any], cluster: Cluster, generation: int,
     return status
 
 
+def shows(shown: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """Whether a status read back from the API server is ``status`` (a null field is one
+    the merge patch removed; numbers compare as numbers)."""
+    wanted: dict[str, Any] = json.loads(json.dumps(status))
+    return all(shown.get(key) == value for key, value in wanted.items())
+
+
 class Credentialed(Protocol):
     """Where the status of the users' passwords comes from (credentials.Credentials)."""
 
@@ -232,8 +242,9 @@ class KubeStore:
             patch: dict[str, Any] = {}
             if self.record_json is not None and self.record_json != self.saved_record:
                 patch["record"] = self.record_json
-            status_due = time.monotonic() - self.status_written >= STATUS_INTERVAL
-            if self.status and self.status != self.saved_status and (status_due or patch):
+            since = time.monotonic() - self.status_written
+            changed = self.status != self.saved_status and (since >= STATUS_INTERVAL or patch)
+            if self.status and (changed or (since >= REASSERT_INTERVAL and self.overwritten())):
                 patch.update(self.status)
             if not patch:
                 return
@@ -256,6 +267,13 @@ class KubeStore:
             if "phase" in patch:
                 self.saved_status = dict(self.status)
                 self.status_written = time.monotonic()
+
+    def overwritten(self) -> bool:
+        """Whether the object shows a status other than the one this store last wrote:
+        another operator's, written while both ran (it took this one's record over, so
+        its writes are not refused); this store writes its own again."""
+        shown = self.body.get("status") or {}
+        return not shows(shown, self.saved_status)
 
     def adopt(self, stored: str, version: str | None) -> None:
         """Another operator's record is the stored one: what this store had pending is

@@ -212,6 +212,51 @@ async def test_store_keeps_the_record_in_status_and_posts_events(api: KubeApi) -
     assert len(await api.list("v1", "Event", "prod")) == 2
 
 
+async def test_a_status_another_operator_wrote_over_is_written_again(
+        api: KubeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two operators ran for a while (one lost its peering entry): the other one, holding
+    the same record, wrote its own status last. The one that goes on running writes its
+    status again although its own did not change, and writes nothing while the object
+    shows it (the e2e peering test once waited 120 s for a Ready that never came back)."""
+    body = {"apiVersion": CR[0], "kind": CR[1],
+            "metadata": {"name": "cache", "namespace": "prod", "uid": "uid-1",
+                         "generation": 2},
+            "spec": {"shards": 1, "replicasPerShard": 0}}
+    await api.create(body)
+    record = Record(epoch=7, formed=True)
+    record.shards = [ShardRecord("shard-0", "shard-0-0", slots=[[0, 16383]])]
+    record.nodes = {"shard-0-0": NodeRecord("shard-0-0", "10.0.0.1:6379", "a" * 40)}
+    active = KubeStore(api, make_cluster(), body, "redslot:1")
+    active.load_spec()
+    active.save_record(record)
+    active.publish(status_doc(record, "Ready"))
+    await active.flush()
+    stored = await api.get(*CR, "prod", "cache")
+    assert stored is not None and stored["status"]["phase"] == "Ready"
+    other = KubeStore(api, make_cluster(), stored, "redslot:1")
+    assert other.load_record() is not None
+    other.load_spec()
+    other.publish(status_doc(record, "Degraded"))
+    await other.flush()
+    monkeypatch.setattr("redslot.operator.k8s.store.REASSERT_INTERVAL", 0.0)
+    shown = await api.get(*CR, "prod", "cache")
+    assert shown is not None and shown["status"]["phase"] == "Degraded"
+    active.body = shown  # kopf's view of the object, once it shows the other's write
+    active.publish(status_doc(record, "Ready"))
+    await active.flush()
+    again = await api.get(*CR, "prod", "cache")
+    assert again is not None and again["status"]["phase"] == "Ready"
+    # Shown as written (its nulls absent): nothing more to write.
+    assert "reshard" not in again["status"]
+    active.body = again
+    assert not active.overwritten()
+    writes = []
+    monkeypatch.setattr(active.api, "patch", lambda *args, **kw: writes.append(args))
+    active.publish(status_doc(record, "Ready"))
+    await active.flush()
+    assert writes == []
+
+
 class Stopped:
     """What kopf gives a daemon: a flag it waits on."""
 
