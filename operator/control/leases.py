@@ -41,10 +41,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from redslot.common.beat import next_beat, sleep_until
+
 from ..actions.connection import Connections, NodeError
 from ..actions.lease import Stamp, renew
 from ..model.record import Record
-from .beat import next_beat, sleep_until
 
 # Monotonic clocks on two machines may run at different rates; NTP slews CLOCK_MONOTONIC by
 # at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
