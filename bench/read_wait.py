@@ -41,8 +41,8 @@ def code_of(revision: str) -> Iterator[str]:
             tar.extractall(tmp / "src", filter="data")
         package = tmp / "tree" / "redslot"
         package.mkdir(parents=True)
-        for name in ("__init__.py", "cli.py"):
-            (package / name).symlink_to(tmp / "src" / "redslot" / name)
+        for entry in (tmp / "src" / "redslot").iterdir():
+            (package / entry.name).symlink_to(entry)
         for name in ("node", "operator"):
             (package / name).symlink_to(tmp / "src" / name)
         yield str(tmp / "tree")

@@ -31,7 +31,8 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
-from ..base.beat import next_beat, sleep_until
+from redslot.common.beat import next_beat, sleep_until
+
 from ..base.outgoing import connect
 from ..protocol.command import encode_command
 from .internal_clients import PEER_NAME
@@ -269,10 +270,10 @@ class Links:
         return max(PING_EVERY, min(len(self.peers) * PING_EVERY, half_timeout))
 
     def ping_due(self, link: PeerLink) -> float:
-        """When the peer's next ping is due: on the beat of the ping interval (base/beat.py),
-        so that a node pings all its peers in one wake-up and, as its peers ping on the same
-        beat, is pinged while it is awake; at least half an interval after the last ping (a
-        timer that fires a little early does not ping twice)."""
+        """When the peer's next ping is due: on the beat of the ping interval
+        (redslot.common.beat), so that a node pings all its peers in one wake-up and, as its
+        peers ping on the same beat, is pinged while it is awake; at least half an interval
+        after the last ping (a timer that fires a little early does not ping twice)."""
         interval = self.ping_interval()
         return next_beat(link.last_ping + interval / 2, interval)
 

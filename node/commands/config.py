@@ -44,7 +44,8 @@ def config_get(c: Client, argv: list[bytes]) -> Any:
     """configGetCommand: each name once as listed. An exact name is echoed as typed; a glob
     matches nocase over every name, aliases included: an alias is a configuration entry of
     its own in Redis 7.0 (its name is the alias), so CONFIG GET * lists slaveof next to
-    replicaof, and CONFIG GET slaveof replicaof gives both."""
+    replicaof, and CONFIG GET slaveof replicaof gives both. A hidden directive (a debugging
+    knob) is given only by its exact name, as Redis's HIDDEN_CONFIG."""
     config = c.server.config
     matches: dict[str, tuple[str, Directive]] = {}  # by name in lower case (nocase dict)
     for pattern in argv[2:]:
@@ -56,7 +57,7 @@ def config_get(c: Client, argv: list[bytes]) -> Any:
             continue
         match = compile_glob(pattern, True)
         for name, d in config.directives.items():
-            if name not in matches and match(name.encode()):
+            if not d.hidden and name not in matches and match(name.encode()):
                 matches[name] = (name, d)
     return {name.encode(): config.format(d.name).encode("utf-8", "surrogateescape")
             for name, d in matches.values()}

@@ -452,6 +452,9 @@ class Directive:
     # Accepted with Redis's default and checks so redis.conf files load, but without an
     # effect here (the node logs it at start when one is set to another value).
     inert: bool = False
+    # Given by CONFIG GET only when asked for by its exact name, never matched by a pattern
+    # (HIDDEN_CONFIG in Redis: knobs for tests and debugging, not settings).
+    hidden: bool = False
     # One line on what the directive does in redslot, for the README's reference table.
     doc: str = field(kw_only=True)
 
@@ -605,9 +608,9 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Accepted and reported; it concerns replication's sync files (replication is not implemented)."),
     Directive("stop-writes-on-bgsave-error", BOOL, "yes",
               doc="After a failed BGSAVE, refuse writes (and PING) with -MISCONF while save points are set, until a save succeeds."),
-    Directive("rdb-key-save-delay", int_kind(-INT_MAX - 1, INT_MAX), "0",
+    Directive("rdb-key-save-delay", int_kind(-INT_MAX - 1, INT_MAX), "0", hidden=True,
               doc="Microseconds to sleep after each key written to a snapshot (for tests: makes a BGSAVE last)."),
-    Directive("key-load-delay", int_kind(-INT_MAX - 1, INT_MAX), "0",
+    Directive("key-load-delay", int_kind(-INT_MAX - 1, INT_MAX), "0", hidden=True,
               doc="Microseconds to sleep after each key loaded from a snapshot or command replayed from the AOF (for tests: makes a load last; negative N: 1 us once in N keys on average, as Redis's debugDelay)."),
     Directive("appendonly", BOOL, "no",
               doc="Log every write to the append-only file (Redis 7's multi-part layout in `appenddirname`); at start the AOF, when there is one, is loaded instead of the RDB snapshot. CONFIG SET yes writes a first base in the background."),

@@ -17,7 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..base.beat import next_beat, sleep_until
+from redslot.common.beat import next_beat, sleep_until
+
 from ..base.outgoing import connect
 from ..keyspace.database import EXPIRY_HIDE, EXPIRY_KEEP
 from ..keyspace.propagation import Backlog
@@ -241,8 +242,8 @@ class MasterLink:
 
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       timeout: int) -> None:
-        """The ack goes out on the beat of a second (base/beat.py): an idle replica wakes
-        once a second for it, in step with the other timers of the machine's nodes."""
+        """The ack goes out on the beat of a second (redslot.common.beat): an idle replica
+        wakes once a second for it, in step with the other timers of the machine's nodes."""
         next_ack = time.monotonic()
         while True:
             if time.monotonic() >= next_ack:

@@ -8,6 +8,8 @@ import signal
 import sys
 from collections.abc import Mapping
 
+from redslot.common.loop import run_loop
+
 from .. import REDIS_VERSION
 from ..acl.users import user_line_error
 from ..base import errors
@@ -132,10 +134,5 @@ def run(argv: list[str], starting: StartingSignals | None = None) -> int:
         return 1
     if config["daemonize"]:
         daemonize(config)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(_serve(config, starting))
-    else:
-        uvloop.run(_serve(config, starting))
+    run_loop(_serve(config, starting))
     return 0

@@ -713,8 +713,7 @@ class Server:
                     and cluster.link_manager.seen == (cluster.version, cluster.held)))):
             self.pace.resting = True
             return
-        if self.cron_handle is not None:
-            self.cron_handle.cancel()
+        self.cron_handle.cancel()
         self.cron()
 
     def cron_needed(self) -> bool:

@@ -147,30 +147,27 @@ class ZOrder:
 
     def pairs(self, start: int, stop: int) -> list[Pair]:
         """The (score, member) pairs of ranks start..stop-1."""
-        out: list[Pair] = []
-        if start >= stop:
-            return out
-        block, offset = self._locate(start)
-        left = stop - start
-        while left > 0:
-            scores = self._scores[block][offset:offset + left]
-            members = self._members[block][offset:offset + left]
-            out.extend(zip(scores, members, strict=True))
-            left -= len(members)
-            block += 1
-            offset = 0
-        return out
+        return self._walk(start, stop, True)
 
     def members(self, start: int, stop: int) -> list[bytes]:
         """The members of ranks start..stop-1, without building pairs."""
-        out: list[bytes] = []
+        return self._walk(start, stop, False)
+
+    def _walk(self, start: int, stop: int, scores: bool) -> list[Any]:
+        """Ranks start..stop-1, block after block: (score, member) pairs, or the members
+        alone unless ``scores``."""
+        out: list[Any] = []
         if start >= stop:
             return out
         block, offset = self._locate(start)
         left = stop - start
         while left > 0:
-            members = self._members[block][offset:offset + left]
-            out.extend(members)
+            end = offset + left
+            members = self._members[block][offset:end]
+            if scores:
+                out.extend(zip(self._scores[block][offset:end], members, strict=True))
+            else:
+                out.extend(members)
             left -= len(members)
             block += 1
             offset = 0

@@ -41,10 +41,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from redslot.common.beat import next_beat, sleep_until
+
 from ..actions.connection import Connections, NodeError
 from ..actions.lease import Stamp, renew
 from ..model.record import Record
-from .beat import next_beat, sleep_until
 
 # Monotonic clocks on two machines may run at different rates; NTP slews CLOCK_MONOTONIC by
 # at most 500 ppm, and 1% leaves room for unsynchronised clocks as well.
@@ -84,6 +85,10 @@ class LeaseKeeper:
         self.anchored: dict[str, dict[int, Stamp]] = {}
         # The length assumed for an earlier control plane's grants, counted from ``started``.
         self.inherited_ms = duration_ms
+        # The anchors of every node's grants of lengths other than the current one: with
+        # ``started``, those that no longer move. Only a retune or a grant outlived
+        # changes them, so they are kept, not gathered from every node at each renewal.
+        self.fixed_grants: set[float] = set()
         self.inflight: dict[str, asyncio.Task[None]] = {}
 
     def bounds(self, name: str) -> list[tuple[float, float]]:
@@ -122,9 +127,16 @@ class LeaseKeeper:
     def retune(self, duration_ms: int) -> None:
         """A new lease length for the grants from now on; those made already keep theirs.
         Until the first grant, an earlier control plane's are taken to have had it too."""
+        changed = duration_ms != self.duration_ms
         self.duration_ms = duration_ms
         if not self.anchored:
             self.inherited_ms = duration_ms
+        if changed:
+            self._fix_grants()
+
+    def _fix_grants(self) -> None:
+        self.fixed_grants = {stamp.at for grants in self.anchored.values()
+                             for length, stamp in grants.items() if length != self.duration_ms}
 
     def anchor(self, name: str, stamp: Stamp) -> int:
         """Note that a grant anchored at ``stamp`` goes out now; returns its length."""
@@ -143,6 +155,7 @@ class LeaseKeeper:
             if (duration_ms != self.duration_ms and anchor.run_id == stamp.run_id
                     and stamp.ms >= anchor.ms + duration_ms):
                 del grants[duration_ms]
+                self._fix_grants()
 
     def renew_all(self, record: Record) -> None:
         """Start a renewal of every node of every shard whose previous one has finished: a
@@ -188,9 +201,7 @@ class LeaseKeeper:
         length's anchor (or the keeper's start) would age out."""
         readings = self.readings.setdefault(name, deque(maxlen=READINGS_KEPT))
         readings.append(fresh)
-        fixed = {self.started} | {
-            stamp.at for grants in self.anchored.values()
-            for duration_ms, stamp in grants.items() if duration_ms != self.duration_ms}
+        fixed = {self.started, *self.fixed_grants}
         firsts = {anchor: reading for anchor, reading in self.firsts.get(name, {}).items()
                   if anchor in fixed and reading.run_id == fresh.run_id}
         for anchor in fixed - set(firsts):

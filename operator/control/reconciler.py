@@ -42,6 +42,8 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
+from redslot.common.beat import next_beat, sleep_until
+
 from ..actions.connection import ClientTls, Connections
 from ..actions.observe import NodeView, observe_all
 from ..actions.push import push_everywhere
@@ -49,7 +51,6 @@ from ..model.context import Context
 from ..model.record import NodeRecord, Record, ShardRecord, Spec
 from ..model.table import agreed, next_epoch, render, shape
 from ..planner import initial_ranges
-from .beat import next_beat, sleep_until
 from .healing import Healing
 from .leases import LeaseKeeper
 from .resharding import Resharding

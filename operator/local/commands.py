@@ -17,12 +17,14 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from redslot.common.loop import run_loop
 
 from ..control.metrics import ClusterMetrics, serve_metrics
 from ..control.reconciler import Reconciler
@@ -140,17 +142,6 @@ def up(args: argparse.Namespace, directory: ClusterDirectory) -> int:
             if int(directory.pid_path.read_text()) == os.getpid():
                 directory.pid_path.unlink()
     return 0
-
-
-def run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """uvloop when it is installed, as the nodes: an idle control plane spends most of its
-    CPU waking up (observations, lease renewals, spec checks), which uvloop makes cheaper."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
 
 
 async def supervise(directory: ClusterDirectory, supervisor: Supervisor, host: str = "",

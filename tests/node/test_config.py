@@ -80,6 +80,24 @@ def test_get_patterns_match_the_same_parameters_as_redis(node, reference):
             assert mine[name] == ref[name], name
 
 
+def test_get_star_leaves_out_the_hidden_debug_configs_as_redis(node, reference):
+    """Redis's HIDDEN_CONFIG (key-load-delay, rdb-key-save-delay): no pattern matches them."""
+    ours = redis.Redis(port=node.port, decode_responses=True)
+    theirs = redis.Redis(port=reference.port, decode_responses=True)
+    own = {name for d in DIRECTIVES if d.own for name in (d.name, *d.aliases)}
+    assert ours.config_get("*").keys() - own == theirs.config_get("*").keys()
+
+
+def test_hidden_debug_configs_are_got_by_their_exact_name_only_as_redis(node, reference):
+    assert_same(node, reference, [
+        ("CONFIG", "GET", "key-load-delay"),
+        ("CONFIG", "GET", "RDB-KEY-SAVE-DELAY"),
+        ("CONFIG", "GET", "key-load-dela?"),
+        ("CONFIG", "GET", "*-save-delay"),
+        ("CONFIG", "GET", "rdb-key-save-delay", "key-load-*"),
+    ])
+
+
 def test_get_is_a_map_in_resp3(node):
     with RawClient(node.port) as c:
         c.call("HELLO", "3")

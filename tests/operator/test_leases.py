@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 
 import pytest
@@ -188,3 +189,25 @@ def test_the_first_reading_after_a_long_grant_is_kept_so_its_end_is_witnessed(
     keeper.outlived("m", Stamp("master-run", 16_000, sent=106.0, at=106.1))
     keeper.note_reading("r", reading(58_000, sent=108.0))
     assert 100.0 not in keeper.firsts["r"]
+
+
+def test_the_fixed_anchors_kept_are_every_grant_of_another_length_through_retunes(
+        clock: list[float]) -> None:
+    """note_reading reads the anchors that no longer move from what the keeper keeps: it
+    must equal gathering them from every node's grants, after any grants, retunes and
+    grants outlived."""
+    rnd = random.Random(7)
+    keeper = LeaseKeeper(Connections(), 3000)
+    for step in range(400):
+        name = f"n{rnd.randrange(5)}"
+        at = 100.0 + step / 10
+        choice = rnd.random()
+        if choice < 0.6:
+            grant(keeper, name, at, ms=step * 100)
+        elif choice < 0.8:
+            keeper.retune(rnd.choice([1000, 2000, 3000]))
+        else:
+            keeper.outlived(name, Stamp("master-run", step * 100, sent=at - 0.001, at=at))
+        assert keeper.fixed_grants == {
+            stamp.at for grants in keeper.anchored.values()
+            for length, stamp in grants.items() if length != keeper.duration_ms}
