@@ -39,6 +39,7 @@ from ..types.footprint import (
     RECOSTED,
     SMALL_REQUEST,
     alloc,
+    bytes_cost,
     key_cost,
     rounded,
 )
@@ -367,7 +368,8 @@ class Database:
             if self.stats.lfu is None:
                 word = (word & SIZE_MASK) | self.stats.lru_clock
             if type(value) is bytes:
-                size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+                size = rounded(key_cost(key) + (alloc(BYTES_HEADER + len(value)) if len(value) > 1
+                                                 else bytes_cost(value)))
                 self.stats.data_bytes += size - (word >> CLOCK_BITS)
                 word = size << CLOCK_BITS | (word & CLOCK_MASK)
             else:
@@ -415,7 +417,7 @@ class Database:
                     del index[key]
             for pos in range(start):
                 index.setdefault(kv[2 * pos], pos)
-            for slot, pos in enumerate(self.expires.positions):  # codes with their TTL
+            for slot, pos in enumerate(self.expires.positions()):  # codes with their TTL
                 index[kv[2 * pos]] = pos | (slot + 1) << TTL_SHIFT
             return False
         kv += run
@@ -465,7 +467,8 @@ class Database:
         kv.append(key)
         kv.append(value)
         if type(value) is bytes:
-            size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+            size = rounded(key_cost(key) + (alloc(BYTES_HEADER + len(value)) if len(value) > 1
+                                                 else bytes_cost(value)))
             meta.append(size << CLOCK_BITS | self.stats.lru_clock)
             self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command

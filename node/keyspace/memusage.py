@@ -49,11 +49,11 @@ STARTUP_BYTES = rss_bytes()
 
 
 def table_bytes(db: Database) -> tuple[int, int]:
-    """(main, expires): a database's key tables, and its expiry tables (two arrays: a key's
+    """(main, expires): a database's key tables, and its expiry table (one array: a key's
     TTL takes no object, ttls.py)."""
     main = obj(db.index) + obj(db.kv) + obj(db.meta) if db.index else 0
     expires = db.expires
-    return main, obj(expires.positions) + obj(expires.times) if expires else 0
+    return main, obj(expires.table) if expires else 0
 
 
 def dataset_bytes(server: Server) -> int:

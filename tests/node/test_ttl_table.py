@@ -22,10 +22,10 @@ def check(db: Database, model: dict[bytes, int | None]) -> None:
         assert db.raw(key) == key  # each test key holds its own name
     expires = db.expires
     assert len(expires) == sum(when is not None for when in model.values())
-    for slot, pos in enumerate(expires.positions):
+    for slot, pos in enumerate(expires.positions()):
         key = db.kv[2 * pos]
         assert db.index[key] == pos | (slot + 1) << TTL_SHIFT
-        assert expires.times[slot] == model[key]
+        assert expires.table[2 * slot + 1] == model[key]
     for key, code in db.index.items():
         assert db.kv[2 * (code & POS_MASK)] == key
     assert set(expires.sample(50)) <= {k for k, w in model.items() if w is not None}
