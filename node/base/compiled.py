@@ -55,6 +55,7 @@ COMPILED = (
     "server.client",
     "server.dispatch",
     "keyspace.database",
+    "keyspace.ttls",
     "types.footprint",
     "types.packed",
     "types.strings",

@@ -2,7 +2,8 @@
 
 Values are plain Python objects chosen per type (bytes or SdsString for strings; the other
 type modules bring theirs; ``types.registry`` names them).
-A key's position ``pos`` indexes two columns: ``kv``, a list holding the key at ``2 * pos``
+A key's position ``pos`` (the low bits of its code in ``index``; the high bits say where its
+TTL is, if it has one: ttls.py) indexes two columns: ``kv``, a list holding the key at ``2 * pos``
 (for random picks and SCAN) and its value at ``2 * pos + 1``, and ``meta``, an array of
 64-bit words holding the key's access clock (LRU seconds or the LFU counter, as Redis's
 ``robj.lru``: 24 bits) below its cost (footprint.py, ``size << CLOCK_BITS``). A key thus
@@ -28,10 +29,9 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from random import randrange
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..base.errors import WRONGTYPE, CommandError
-from ..base.sampling import KeySample
 from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
@@ -39,12 +39,14 @@ from ..types.footprint import (
     RECOSTED,
     SMALL_REQUEST,
     alloc,
+    bytes_cost,
     key_cost,
     rounded,
 )
 from ..types.registry import TYPE_NAMES
 from .lfu import LfuClock
 from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
+from .ttls import POS_MASK, TTL_SHIFT, Expires
 from .watch import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
@@ -126,8 +128,8 @@ class KeyspaceStats:
         if RECOSTED:
             for key, value in RECOSTED:
                 for db in self.databases:
-                    pos = db.index.get(key)
-                    if pos is not None and db.kv[2 * pos + 1] is value:
+                    code = db.index.get(key)
+                    if code is not None and db.kv[2 * (code & POS_MASK) + 1] is value:
                         db._unsettle(key)
                         break
             RECOSTED.clear()
@@ -138,8 +140,9 @@ class KeyspaceStats:
                 continue
             index, kv, meta = db.index, db.kv, db.meta
             for key in db.unsettled:
-                pos = index.get(key)
-                if pos is not None:
+                code = index.get(key)
+                if code is not None:
+                    pos = code & POS_MASK
                     value = kv[2 * pos + 1]
                     size = rounded(key_cost(key) + FOOTPRINTS[type(value)](value))
                     word = meta[pos]
@@ -149,9 +152,9 @@ class KeyspaceStats:
         self.unsettled.clear()
 
 
-CLOCK_BITS = 24
-CLOCK_MASK = (1 << CLOCK_BITS) - 1
-SIZE_MASK = ~CLOCK_MASK
+CLOCK_BITS: Final = 24  # Final: inlined by mypyc, as POS_MASK (ttls.py)
+CLOCK_MASK: Final = 0xFF_FFFF  # (1 << CLOCK_BITS) - 1
+SIZE_MASK: Final = ~CLOCK_MASK
 
 
 # key_cost of a key shorter than SHORT_KEY (a pymalloc block): (len + KEY_COST) & ~15.
@@ -169,7 +172,7 @@ class Database:
     in-place changes (``modified``) once the dataset's cost is next read
     (``KeyspaceStats.settle``)."""
 
-    __slots__ = ("id", "index", "kv", "meta", "expires", "volatile", "stats", "avg_ttl",
+    __slots__ = ("id", "index", "kv", "meta", "expires", "stats", "avg_ttl",
                  "watched", "blocked", "slot_index", "unsettled")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
@@ -177,8 +180,7 @@ class Database:
         self.index: dict[bytes, int] = {}
         self.kv: list[Any] = []
         self.meta = _meta()
-        self.expires: dict[bytes, int] = {}
-        self.volatile = KeySample()
+        self.expires = Expires(self.index, self.kv)
         self.stats = stats
         self.avg_ttl = 0
         self.watched: dict[bytes, list[WatchedKey]] = {}
@@ -196,8 +198,12 @@ class Database:
     def _expired(self, key: bytes) -> bool:
         """expireIfNeeded: a master deletes a key past its TTL (and streams a DEL); a
         replica keeps it for its master's DEL, hiding it from its own clients only."""
-        when = self.expires.get(key)
-        if when is None or when > now_ms():
+        code = self.index.get(key)
+        return code is not None and code > POS_MASK and self._expired_code(key, code)
+
+    def _expired_code(self, key: bytes, code: int) -> bool:
+        """``_expired`` for a key with a TTL whose index code is known."""
+        if self.expires.time_of(code) > now_ms():
             return False
         mode = self.stats.expiry
         if mode == EXPIRY_DELETE:
@@ -217,19 +223,20 @@ class Database:
 
     def is_expired(self, key: bytes) -> bool:
         """keyIsExpired: past its TTL, whether or not it was deleted yet."""
-        when = self.expires.get(key)
-        return when is not None and when <= now_ms()
+        code = self.index.get(key)
+        return code is not None and code > POS_MASK and self.expires.time_of(code) <= now_ms()
 
     def lookup_read(self, key: bytes) -> Any:
         """The value for a read command: counts hits/misses and touches the access clock."""
-        pos = self.index.get(key)
-        if pos is None or (self.expires and key in self.expires and self._expired(key)):
+        code = self.index.get(key)
+        if code is None or (code > POS_MASK and self._expired_code(key, code)):
             self.stats.misses += 1
             if self.stats.notifier.flags & NOTIFY_KEY_MISS:
                 self.stats.notifier.publish(NOTIFY_KEY_MISS, "keymiss", key, self.id)
             return None
         stats = self.stats
         stats.hits += 1
+        pos = code & POS_MASK
         if not stats.no_touch:
             meta = self.meta
             word = meta[pos]
@@ -241,10 +248,11 @@ class Database:
 
     def lookup_write(self, key: bytes) -> Any:
         """The value for a write command: expires it first; no hit/miss accounting."""
-        pos = self.index.get(key)
-        if pos is None or (self.expires and key in self.expires and self._expired(key)):
+        code = self.index.get(key)
+        if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return None
         stats = self.stats
+        pos = code & POS_MASK
         if not stats.no_touch:
             meta = self.meta
             word = meta[pos]
@@ -256,31 +264,32 @@ class Database:
 
     def peek(self, key: bytes) -> Any:
         """The value if live, with no statistics and no access-clock update (OBJECT, TYPE ...)."""
-        pos = self.index.get(key)
-        if pos is None or (self.expires and key in self.expires and self._expired(key)):
+        code = self.index.get(key)
+        if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return None
-        return self.kv[2 * pos + 1]
+        return self.kv[2 * (code & POS_MASK) + 1]
 
     def raw(self, key: bytes) -> Any:
         """The stored value even if logically expired, touching nothing (DEBUG, MEMORY)."""
-        pos = self.index.get(key)
-        return None if pos is None else self.kv[2 * pos + 1]
+        code = self.index.get(key)
+        return None if code is None else self.kv[2 * (code & POS_MASK) + 1]
 
     def items(self) -> Iterator[tuple[bytes, Any]]:
         """Every stored (key, value), expired or not, touching nothing."""
         kv = self.kv
-        return ((key, kv[2 * pos + 1]) for key, pos in self.index.items())
+        return ((key, kv[2 * (code & POS_MASK) + 1]) for key, code in self.index.items())
 
     def get_clock(self, key: bytes) -> int:
-        return self.meta[self.index[key]] & CLOCK_MASK
+        return self.meta[self.index[key] & POS_MASK] & CLOCK_MASK
 
     def clock_of(self, key: bytes) -> int | None:
-        pos = self.index.get(key)
-        return None if pos is None else self.meta[pos] & CLOCK_MASK
+        code = self.index.get(key)
+        return None if code is None else self.meta[code & POS_MASK] & CLOCK_MASK
 
     def set_clock(self, key: bytes, clock: int) -> None:
-        pos = self.index.get(key)
-        if pos is not None:
+        code = self.index.get(key)
+        if code is not None:
+            pos = code & POS_MASK
             self.meta[pos] = (self.meta[pos] & SIZE_MASK) | clock
 
     def key_at(self, pos: int) -> bytes:
@@ -309,7 +318,8 @@ class Database:
 
     def get_expire(self, key: bytes) -> int:
         """Expiry in ms since epoch, or -1 when the key has none."""
-        return self.expires.get(key, -1)
+        code = self.index.get(key)
+        return -1 if code is None or code <= POS_MASK else self.expires.time_of(code)
 
     def random_key(self) -> bytes | None:
         """RANDOMKEY: a random live key, deleting expired ones met on the way."""
@@ -342,12 +352,13 @@ class Database:
 
         A replaced value's LRU clock restarts now; its LFU counter carries over (dbSetValue).
         """
-        pos = self.index.get(key)
-        if pos is None:
+        code = self.index.get(key)
+        if code is None:
             self._insert(key, value)
             if self.stats.notifier.flags & NOTIFY_NEW:
                 self._new(key)
         else:
+            pos = code & POS_MASK
             if self.blocked and key in self.blocked and TYPE_NAMES.get(
                     type(self.kv[2 * pos + 1])) == "stream":
                 self._signal_ready(key, self.kv[2 * pos + 1])  # dbSetValue: as a deleted stream
@@ -357,21 +368,22 @@ class Database:
             if self.stats.lfu is None:
                 word = (word & SIZE_MASK) | self.stats.lru_clock
             if type(value) is bytes:
-                size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+                size = rounded(key_cost(key) + (alloc(BYTES_HEADER + len(value)) if len(value) > 1
+                                                 else bytes_cost(value)))
                 self.stats.data_bytes += size - (word >> CLOCK_BITS)
                 word = size << CLOCK_BITS | (word & CLOCK_MASK)
             else:
                 self._unsettle(key)
             meta[pos] = word
-            if not keep_ttl and self.expires and key in self.expires:
-                del self.expires[key]
-                self.volatile.discard(key)
+            if not keep_ttl and code > POS_MASK:
+                self.expires.remove(code)
+                self.index[key] = pos
         self._signal(key)
 
     def overwrite(self, key: bytes, value: Any) -> None:
         """dbOverwrite for the same content in another representation (dbUnshareStringValue):
         the TTL stays and nothing is signalled, as the command may then change nothing."""
-        pos = self.index[key]
+        pos = self.index[key] & POS_MASK
         self.kv[2 * pos + 1] = value
         self._unsettle(key)
         if self.stats.lfu is None:
@@ -405,6 +417,8 @@ class Database:
                     del index[key]
             for pos in range(start):
                 index.setdefault(kv[2 * pos], pos)
+            for slot, pos in enumerate(self.expires.positions()):  # codes with their TTL
+                index[kv[2 * pos]] = pos | (slot + 1) << TTL_SHIFT
             return False
         kv += run
         costs = FOOTPRINTS
@@ -453,7 +467,8 @@ class Database:
         kv.append(key)
         kv.append(value)
         if type(value) is bytes:
-            size = rounded(key_cost(key) + alloc(BYTES_HEADER + len(value)))
+            size = rounded(key_cost(key) + (alloc(BYTES_HEADER + len(value)) if len(value) > 1
+                                                 else bytes_cost(value)))
             meta.append(size << CLOCK_BITS | self.stats.lru_clock)
             self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command
@@ -465,7 +480,8 @@ class Database:
             self._signal_ready(key, value)
 
     def delete(self, key: bytes) -> bool:
-        if key not in self.index or (self.expires and key in self.expires and self._expired(key)):
+        code = self.index.get(key)
+        if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return False
         self._remove(key)
         self._signal(key)
@@ -482,13 +498,14 @@ class Database:
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
-        self.expires[key] = when_ms
-        self.volatile.add(key)
+        self.expires.set(key, when_ms)
 
     def persist(self, key: bytes) -> bool:
-        if self.expires.pop(key, None) is None:
+        code = self.index.get(key)
+        if code is None or code <= POS_MASK:
             return False
-        self.volatile.discard(key)
+        self.expires.remove(code)
+        self.index[key] = code & POS_MASK
         self._signal(key)
         return True
 
@@ -521,8 +538,7 @@ class Database:
         self.index = {}
         self.kv = []
         self.meta = _meta()
-        self.expires = {}
-        self.volatile = KeySample()
+        self.expires = Expires(self.index, self.kv)
         if self.slot_index is not None:
             self.slot_index.clear()
         self.stats.dirty += removed
@@ -536,7 +552,6 @@ class Database:
         self.kv, other.kv = other.kv, self.kv
         self.meta, other.meta = other.meta, self.meta
         self.expires, other.expires = other.expires, self.expires
-        self.volatile, other.volatile = other.volatile, self.volatile
         self.avg_ttl, other.avg_ttl = other.avg_ttl, self.avg_ttl
         self.slot_index, other.slot_index = other.slot_index, self.slot_index
         for db in (self, other):  # scanDatabaseForReadyKeys: blocked clients stay put
@@ -572,12 +587,17 @@ class Database:
 
     def _remove(self, key: bytes) -> None:
         """Swap-remove from the columns: the last key moves into the hole (SCAN relies on it)."""
-        pos = self.index.pop(key)
+        index = self.index
+        code = index.pop(key)
+        pos = code & POS_MASK
         kv, meta = self.kv, self.meta
         value = kv[2 * pos + 1]
         self.stats.data_bytes -= meta[pos] >> CLOCK_BITS
         if self.blocked and key in self.blocked and TYPE_NAMES.get(type(value)) == "stream":
             self._signal_ready(key, value)  # dbGenericDelete: XREADGROUP learns it
+        expires = self.expires
+        if code > POS_MASK:
+            expires.remove(code)
         last_value = kv.pop()
         last = kv.pop()
         last_word = meta.pop()
@@ -585,9 +605,12 @@ class Database:
             kv[2 * pos] = last
             kv[2 * pos + 1] = last_value
             meta[pos] = last_word
-            self.index[last] = pos
-        if self.expires.pop(key, None) is not None:
-            self.volatile.discard(key)
+            if expires:
+                last_code = index[last]
+                if last_code > POS_MASK:
+                    expires.moved(last_code, pos)
+                    pos |= last_code & ~POS_MASK
+            index[last] = pos
         if self.slot_index is not None:
             self.slot_index.discard(key)
 

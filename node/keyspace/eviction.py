@@ -106,7 +106,7 @@ class Evictor:
             for _ in range(len(dbs)):
                 self.next_db = (self.next_db + 1) % len(dbs)
                 db = dbs[self.next_db]
-                key = db.random_key() if all_keys else db.volatile.random()
+                key = db.random_key() if all_keys else db.expires.random()
                 if key is not None and (all_keys or key in db.expires):
                     return db, key
             return None
@@ -114,7 +114,7 @@ class Evictor:
         while True:
             total = 0
             for db in dbs:
-                population = len(db.index) if all_keys else len(db.volatile)
+                population = len(db.index) if all_keys else len(db.expires)
                 if population:
                     self._populate(db, all_keys, policy)
                     total += population
@@ -131,7 +131,7 @@ class Evictor:
         """evictionPoolPopulate: sample keys, keep the POOL_SIZE best in ``pool``."""
         server = self.server
         count = server.config["maxmemory-samples"]
-        sample = db.sample_keys(count) if all_keys else db.volatile.sample(count)
+        sample = db.sample_keys(count) if all_keys else db.expires.sample(count)
         pool = self.pool
         stats = server.keyspace_stats
         lfu = stats.lfu

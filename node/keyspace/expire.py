@@ -33,12 +33,12 @@ def active_expire_cycle(server: Server) -> None:
     start = time.perf_counter_ns()
     sampled_total = expired_total = 0
     for db in server.dbs:
-        while db.volatile:
+        while db.expires:
             now = now_ms()
             expires = db.expires
             sampled = expired = 0
             ttl_sum = ttl_n = 0
-            for key in db.volatile.sample(per_loop):
+            for key in expires.sample(per_loop):
                 when = expires.get(key)
                 if when is None:
                     continue

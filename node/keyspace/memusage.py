@@ -22,7 +22,7 @@ import resource
 import sys
 from typing import TYPE_CHECKING
 
-from ..types.footprint import INT, footprint, key_cost, obj, rounded
+from ..types.footprint import footprint, key_cost, obj, rounded
 
 if TYPE_CHECKING:
     from .context import Client, Server
@@ -49,14 +49,11 @@ STARTUP_BYTES = rss_bytes()
 
 
 def table_bytes(db: Database) -> tuple[int, int]:
-    """(main, expires): a database's key tables, and its expiry tables with their ints."""
+    """(main, expires): a database's key tables, and its expiry table (one array: a key's
+    TTL takes no object, ttls.py)."""
     main = obj(db.index) + obj(db.kv) + obj(db.meta) if db.index else 0
-    expires = 0
-    if db.expires:
-        volatile = db.volatile
-        expires = (obj(db.expires) + obj(volatile.keys) + obj(volatile.where)
-                   + 2 * INT * len(db.expires))
-    return main, expires
+    expires = db.expires
+    return main, obj(expires.table) if expires else 0
 
 
 def dataset_bytes(server: Server) -> int:

@@ -26,6 +26,7 @@ from ..base.errors import CommandError
 from ..keyspace.database import CLOCK_MASK, Database, now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
+from ..keyspace.ttls import POS_MASK
 from ..types.rdb import (
     FILE_LOADERS,
     LOADERS,
@@ -137,12 +138,11 @@ def write_rdb(server: Server, f: BinaryIO, with_data: bool, with_functions: bool
         save_len(len(db.expires))
         expires = db.expires
         kv, meta = db.kv, db.meta
-        for key, pos in db.index.items():
-            if expires:
-                when = expires.get(key)
-                if when is not None:
-                    buf.append(OPCODE_EXPIRETIME_MS)
-                    buf += when.to_bytes(8, "little", signed=True)
+        for key, entry in db.index.items():
+            pos = entry & POS_MASK
+            if entry > POS_MASK:
+                buf.append(OPCODE_EXPIRETIME_MS)
+                buf += expires.time_of(entry).to_bytes(8, "little", signed=True)
             if clock_kind == "lru":
                 clock = meta[pos] & CLOCK_MASK
                 buf.append(OPCODE_IDLE)
