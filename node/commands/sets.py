@@ -84,7 +84,7 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     s = db.write_typed(key, SET_CLASSES)
     if s is None:
-        s, _ = add_members(new_set(argv[2]), argv[2:])
+        s = new_set(argv[2:])
         db.add(key, s)
         db.notify(NOTIFY_SET, "sadd", key)
         return len(s)
@@ -138,7 +138,7 @@ def smove(c: Client, argv: list[bytes]) -> Any:
         db.delete(src_key)
         db.notify(NOTIFY_GENERIC, "del", src_key)
     if dst is None:
-        dst, _ = add_members(new_set(member), [member])
+        dst = new_set([member])
         db.add(dst_key, dst)
     else:
         grown, added = add_members(dst, [member])

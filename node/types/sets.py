@@ -226,8 +226,8 @@ class PackedSet(bytes):
         return member in unpack(self)
 
     def buckets(self) -> int:
-        size = bytes.__len__(self)
-        bits = self[size - 1] if size else 0
+        """(Asked of a non-empty set only: the empty one has no trailing byte.)"""
+        bits = self[-1]  # bytes indexing counts from the bytes' own end, not __len__'s
         return 1 << (bits - 1) if bits else 0
 
     def ordered(self) -> list[bytes]:
@@ -325,6 +325,7 @@ def intset(values: Iterable[int], width: int = 2) -> IntSet:
     return IntSet(b"".join((_BITS[width], array(_CODES[width], sorted(values)).tobytes())))
 
 
+_NO_INTEGERS = intset(())
 SetValue = HashSet | IntSet | PackedSet
 SET_CLASSES = (HashSet, IntSet, PackedSet)
 
@@ -337,8 +338,8 @@ def add_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int]:
     if isinstance(s, HashSet):
         return s, _add_all(s, members)
     if isinstance(s, PackedSet):
-        size = len(s)
-        grown_set, added = _add_packed(unpack(s), s.buckets(), iter(members), size)
+        elements = unpack(s)
+        grown_set, added = _add_packed(elements, s.buckets(), iter(members), len(elements))
         return (grown_set, added) if added else (s, 0)
     values = s.values()
     have = set(values)
@@ -430,10 +431,13 @@ def remove_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int
     return intset(values, s.width()), size - len(values)
 
 
-def new_set(first: bytes) -> SetValue:
-    """setTypeCreate: an (empty) intset if the first member is an integer, else an empty
-    listpack (with no dict table in 7.0's terms: its first add allocates 4 buckets)."""
-    return intset(()) if as_integer(first) is not None else PackedSet()
+def new_set(members: list[bytes]) -> SetValue:
+    """setTypeCreate, then setTypeAdd of each of ``members`` (at least one): an intset if
+    the first is an integer, else a listpack (with no dict table in 7.0's terms: its first
+    add allocates 4 buckets)."""
+    if as_integer(members[0]) is not None:
+        return add_members(_NO_INTEGERS, members)[0]
+    return _add_packed([], 0, iter(members), 0)[0]
 
 
 def from_members(members: list[bytes], shape: int) -> PackedSet | HashSet:
