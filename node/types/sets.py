@@ -39,13 +39,14 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
 from itertools import chain
+from sys import getsizeof
 
 from mypy_extensions import mypyc_attr
 
 from ..base.sampling import KeySample
 from ..protocol.request import strict_int
 from . import rdb
-from .footprint import bytes_cost, elements_cost, index_cost, obj
+from .footprint import alloc, bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack
 from .packed import count, pack, unpack
 from .registry import RdbEncoding, ValueType
@@ -575,10 +576,12 @@ def _load_listpack(r: rdb.Reader) -> SetValue:
 
 
 def _footprint(s: SetValue) -> int:
-    """An intset or a listpack: the one bytes object. A hashtable: the set (its table is a
-    second block), its members, the member index."""
+    """An intset or a listpack: the one bytes object (PyType_GenericAlloc asks for one
+    item more than getsizeof counts, rounded up to 8: a 31-byte listpack takes 96 bytes,
+    not 80). A hashtable: the set (its table is a second block), its members, the member
+    index."""
     if not isinstance(s, HashSet):
-        return obj(s)
+        return alloc((getsizeof(s) + 8) & ~7)
     cost = obj(s) + 16 + elements_cost(s, len(s), bytes_cost)
     index = s.index
     return cost if index is None else cost + index_cost(index.keys, index.where)
