@@ -8,9 +8,11 @@ small set of strings (at most 128 members of at most 64 bytes, 7.2's
 set-max-listpack-entries and -value) packed end to end in insertion order (packed.py). A
 ``HashSet`` is a Python ``set`` of member bytes, for good once converted (Redis never
 converts back). The intset and the listpack are ``bytes`` subclasses without slots: the
-value is its own packed bytes (49 bytes of object and GC header, against 48 for a wrapper
-object plus 33 for the bytes it points to). They are immutable, so every change makes a new
-value that the caller stores under its key (``add_members``, ``remove_members``).
+value is its own packed bytes, one object (a class defined in Python still has a 16-byte GC
+header: 50 bytes plus the packed ones, against a 48-byte wrapper object plus a 33-byte
+bytes header). They are immutable, so every change makes a new value that the caller
+stores under its key (``add_members``, ``remove_members``). As ``bytes`` instances they
+would pass ``isinstance(value, bytes)``: string commands test a value's exact class.
 
 The reference, Debian's redis-server 7.0.15, has no listpack sets (nor their two
 directives, which 7.2 added): a ``PackedSet`` reports itself as 7.0's hashtable (OBJECT
