@@ -50,7 +50,7 @@ from ..protocol.request import strict_int
 from . import rdb
 from .footprint import alloc, bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack
-from .packed import count, pack, unpack
+from .packed import count, index_of, pack, unpack
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
@@ -226,7 +226,7 @@ class PackedSet(bytes):
         return iter(unpack(self))
 
     def __contains__(self, member: object) -> bool:
-        return member in unpack(self)
+        return isinstance(member, bytes) and index_of(self, member) >= 0
 
     def buckets(self) -> int:
         """(Asked of a non-empty set only: the empty one has no trailing byte.)"""
