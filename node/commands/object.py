@@ -48,7 +48,7 @@ def shares_integers(server: Server) -> bool:
 
 
 def refcount(server: Server, value: Any) -> int:
-    if isinstance(value, bytes) and shares_integers(server):
+    if value.__class__ is bytes and shares_integers(server):
         number = string_integer(value)
         if number is not None and 0 <= number < SHARED_INTEGERS:
             return SHARED_REFCOUNT

@@ -27,10 +27,11 @@ from ..types.sets import (
     SET_CLASSES,
     SMALL,
     HashSet,
-    IntSet,
+    PackedSet,
     SetValue,
     add_members,
     new_set,
+    remove_members,
     result_set,
 )
 from .args import to_int
@@ -66,6 +67,15 @@ def delete_destination(db: Database, dst: bytes) -> None:
         db.notify(NOTIFY_GENERIC, "del", dst)
 
 
+def changed(db: Database, key: bytes, before: SetValue, after: SetValue) -> None:
+    """Signal a change of the set under ``key``: a hashtable changed in place; an intset
+    or a listpack (immutable) was replaced by ``after``, stored keeping the TTL."""
+    if after is before:
+        db.modified(key)
+    else:
+        db.set(key, after, keep_ttl=True)
+
+
 # --- single-set commands ---
 
 @command("sadd")
@@ -74,17 +84,15 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     s = db.write_typed(key, SET_CLASSES)
     if s is None:
-        s, _ = add_members(new_set(argv[2]), argv[2:])
+        s = new_set(argv[2:])
         db.add(key, s)
         db.notify(NOTIFY_SET, "sadd", key)
         return len(s)
     grown, added = add_members(s, argv[2:])
-    if grown is not s:
-        db.set(key, grown, keep_ttl=True)  # an intset converted to a hashtable
-    elif added:
-        db.modified(key)
-    if added and db.stats.notifier.flags & NOTIFY_SET:
-        db.notify(NOTIFY_SET, "sadd", key)
+    if added:
+        changed(db, key, s, grown)
+        if db.stats.notifier.flags & NOTIFY_SET:
+            db.notify(NOTIFY_SET, "sadd", key)
     return added
 
 
@@ -95,19 +103,16 @@ def srem(c: Client, argv: list[bytes]) -> Any:
     s = db.write_typed(key, SET_CLASSES)
     if s is None:
         return 0
-    remove = s.remove_member
-    deleted = 0
-    for member in argv[2:]:
-        if remove(member):
-            deleted += 1
-            if not s:
-                db.delete(key)
-                db.notify(NOTIFY_SET, "srem", key)
-                db.notify(NOTIFY_GENERIC, "del", key)
-                return deleted
-    if deleted:
-        db.modified(key)
+    left, deleted = remove_members(s, argv[2:])
+    if not deleted:
+        return 0
+    if left:
+        changed(db, key, s, left)
         db.notify(NOTIFY_SET, "srem", key)
+    else:
+        db.delete(key)
+        db.notify(NOTIFY_SET, "srem", key)
+        db.notify(NOTIFY_GENERIC, "del", key)
     return deleted
 
 
@@ -123,25 +128,23 @@ def smove(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.WRONGTYPE)
     if src is dst:
         return int(member in src)
-    if not src.remove_member(member):
+    left, removed = remove_members(src, [member])
+    if not removed:
         return 0
     db.notify(NOTIFY_SET, "srem", src_key)
-    if src:
-        db.modified(src_key)
+    if left:
+        changed(db, src_key, src, left)
     else:
         db.delete(src_key)
         db.notify(NOTIFY_GENERIC, "del", src_key)
     if dst is None:
-        dst, _ = add_members(new_set(member), [member])
+        dst = new_set([member])
         db.add(dst_key, dst)
     else:
         grown, added = add_members(dst, [member])
-        if grown is not dst:
-            db.set(dst_key, grown, keep_ttl=True)
-        elif added:
-            db.modified(dst_key)
-        else:
+        if not added:
             return 1
+        changed(db, dst_key, dst, grown)
     db.notify(NOTIFY_SET, "sadd", dst_key)
     return 1
 
@@ -186,10 +189,10 @@ def spop(c: Client, argv: list[bytes]) -> Any:
     if s is None:
         return None
     member = s.random_member()
-    s.remove_member(member)
+    left, _ = remove_members(s, [member])
     db.notify(NOTIFY_SET, "spop", key)
-    if s:
-        db.modified(key)
+    if left:
+        changed(db, key, s, left)
     else:
         db.delete(key)
         db.notify(NOTIFY_GENERIC, "del", key)
@@ -218,16 +221,13 @@ def spop_count(c: Client, argv: list[bytes]) -> Any:
         c.rewrite([b"DEL", key])
         return SetReply(reply)
     remaining = size - count
+    keys = s.ordered() if size <= SMALL else s.positions().keys
     if remaining * SPOP_MOVE_STRATEGY_MUL > count:
-        popped = SetReply()
-        for _ in range(count):
-            member = s.random_member()
-            s.remove_member(member)
-            popped.append(member)
-        db.modified(key)
+        popped = SetReply(random.sample(keys, count))
+        left, _ = remove_members(s, popped)
+        changed(db, key, s, left)
         c.rewrite(*srem_batches(key, popped))
         return popped
-    keys = list(s) if size <= SMALL else s.positions().keys
     kept = random.sample(keys, remaining)
     survivors = result_set(kept)
     kept_set = set(kept)
@@ -254,7 +254,7 @@ def srandmember(c: Client, argv: list[bytes]) -> Any:
     s = c.db.read_typed(argv[1], SET_CLASSES)
     if s is None:
         return None
-    if s.index is None and len(s) > SMALL:
+    if isinstance(s, HashSet) and s.index is None and len(s) > SMALL:
         c.db.resized(argv[1])  # picks from a large set build its position index
     return s.random_member()
 
@@ -268,26 +268,27 @@ def srandmember_count(c: Client, argv: list[bytes]) -> Any:
     s = c.db.read_typed(argv[1], SET_CLASSES)
     if s is None or count == 0:
         return []
-    if s.index is None and len(s) > SMALL:
+    if isinstance(s, HashSet) and s.index is None and len(s) > SMALL:
         c.db.resized(argv[1])  # picks from a large set build its position index
     if count < 0 or count == 1:
         return s.random_members(abs(count))
     if count >= len(s):
         return s.ordered()
-    keys = list(s) if len(s) <= SMALL else s.positions().keys
+    keys = s.ordered() if len(s) <= SMALL else s.positions().keys
     return random.sample(keys, count)
 
 
 # --- set algebra ---
 
 def intersection(sets: list[SetValue]) -> list[bytes]:
-    """sinterGenericCommand: the members of the smallest set (in its order) found in all."""
+    """sinterGenericCommand: the members of the smallest set (in its order) found in all
+    (a listpack's members are searched once made a Python set)."""
     sets = sorted(sets, key=len)
     first = sets[0]
-    others = [s for s in sets[1:] if s is not first]
-    if isinstance(first, IntSet):
-        return [m for m in first if all(m in s for s in others)]
-    return list(first.intersection(*others))
+    others = [set(s) if isinstance(s, PackedSet) else s for s in sets[1:] if s is not first]
+    if isinstance(first, HashSet):
+        return list(first.intersection(*others))
+    return [m for m in first if all(m in s for s in others)]
 
 
 @command("sinter")
@@ -335,7 +336,8 @@ def sinterstore(c: Client, argv: list[bytes]) -> Any:
 
 
 def union(sets: list[SetValue | None]) -> SetValue:
-    return result_set(set().union(*(s for s in sets if s is not None)))
+    # (an intset or a listpack iterates its members, though typed as bytes)
+    return result_set(set().union(*(s for s in sets if s is not None)))  # type: ignore[arg-type]
 
 
 def difference(sets: list[SetValue | None]) -> SetValue:
@@ -384,7 +386,7 @@ def sscan(c: Client, argv: list[bytes]) -> Any:
     if s is None:
         return [b"0", []]
     opts = parse_scan_options(argv, 3, False)
-    if s.index is None and len(s) > SMALL:
+    if isinstance(s, HashSet) and s.index is None and len(s) > SMALL:
         c.db.resized(argv[1])  # a large set's first scan step builds its position index
     cursor, members = s.scan(cursor, opts.count)
     match = opts.match

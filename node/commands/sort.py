@@ -31,7 +31,7 @@ from ..table.command import command
 from ..types.hashes import Hash
 from ..types.lists import ListValue
 from ..types.registry import STRING_TYPES
-from ..types.sets import HashSet, IntSet
+from ..types.sets import SET_CLASSES
 from ..types.zset import ZSet
 from .args import to_int
 
@@ -47,7 +47,7 @@ ERANGE = 34
 # Plain decimals that strtod and float() read identically and that cannot overflow.
 _PLAIN_NUMBER = re.compile(rb"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 
-SORTABLE = (ListValue, HashSet, IntSet, ZSet)
+SORTABLE = (ListValue, *SET_CLASSES, ZSet)
 
 
 def c_string(arg: bytes) -> bytes:
@@ -168,7 +168,7 @@ def sort_generic(c: Client, argv: list[bytes], readonly: bool) -> Any:
         value = ListValue()
     elif not isinstance(value, SORTABLE):
         raise CommandError(errors.WRONGTYPE)
-    is_set = isinstance(value, (HashSet, IntSet))
+    is_set = isinstance(value, SET_CLASSES)
     if dontsort and is_set and store is not None:
         # An unsorted set would store in hash order: Redis sorts it ALPHA instead.
         dontsort, alpha, by = False, True, None

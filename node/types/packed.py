@@ -84,3 +84,26 @@ def value_of(packed: bytes, key: bytes) -> bytes | None:
             return packed[end:end + lengths[i + 1]]
         pos = end + lengths[i + 1]
     return None
+
+
+def index_of(packed: bytes, element: bytes) -> int:
+    """The position of ``element`` in ``packed`` (-1 when absent), comparing only the
+    elements of its length and slicing out no other: a small set's membership test."""
+    if not packed:
+        return -1
+    n = count(packed)
+    start = _HEADER + packed[0] * n
+    size = len(element)
+    pos = start
+    if packed[0] == 1:
+        for i in range(_HEADER, start):
+            length = packed[i]
+            if length == size and packed[pos:pos + length] == element:
+                return i - _HEADER
+            pos += length
+        return -1
+    for i, length in enumerate(array("I", packed[_HEADER:start])):
+        if length == size and packed[pos:pos + length] == element:
+            return i
+        pos += length
+    return -1

@@ -1,17 +1,29 @@
-"""The set value, with Redis 7.0's two encodings: intset and hashtable.
+"""The set value, with Redis 7.2's three encodings: intset, listpack and hashtable.
 
 The class is the encoding. An ``IntSet`` (while every member is a canonical 64-bit integer
 and there are at most ``set-max-intset-entries`` of them) keeps its integers sorted and
-packed at Redis's element width (2, 4 or 8 bytes, in ``shape``: upgraded, never narrowed,
-which DUMP and MEMORY USAGE reveal), as compact as Redis's intset. A ``HashSet`` is a
-Python ``set`` of member bytes, for good once converted (Redis never converts back). The
-two are laid out differently, so conversion makes a new value that replaces the intset
-under its key (``add_members``). The RDB and introspection registries, keyed by class, see
-the encoding directly. Redis 7.2 adds a listpack encoding for small non-integer sets; this
-follows 7.0.15, the reference tested against.
+packed at Redis's element width (2, 4 or 8 bytes: upgraded, never narrowed, which DUMP and
+MEMORY USAGE reveal), as compact as Redis's intset. A ``PackedSet`` is 7.2's listpack: a
+small set of strings (at most 128 members of at most 64 bytes, 7.2's
+set-max-listpack-entries and -value) packed end to end in insertion order (packed.py). A
+``HashSet`` is a Python ``set`` of member bytes, for good once converted (Redis never
+converts back). The intset and the listpack are ``bytes`` subclasses without slots: the
+value is its own packed bytes, one object (a class defined in Python still has a 16-byte GC
+header: 50 bytes plus the packed ones, against a 48-byte wrapper object plus a 33-byte
+bytes header). They are immutable, so every change makes a new value that the caller
+stores under its key (``add_members``, ``remove_members``). As ``bytes`` instances they
+would pass ``isinstance(value, bytes)``: string commands test a value's exact class.
+
+The reference, Debian's redis-server 7.0.15, has no listpack sets (nor their two
+directives, which 7.2 added): a ``PackedSet`` reports itself as 7.0's hashtable (OBJECT
+ENCODING "hashtable", MEMORY USAGE from the bucket count 7.0's dict would have, which it
+carries in a trailing byte) and is saved as a plain set (RDB_TYPE_SET: RDB 10 files, which
+7.0 loads, have no RDB_TYPE_SET_LISTPACK), so replies, snapshots and DUMP payloads stay
+those of 7.0. 7.2's own listpack sets (type 20) load.
 
 Reply order matters where Redis's is defined: an intset iterates in ascending integer
-order. Hashtable order is Redis's dict order, which no client may rely on.
+order. Listpack and hashtable order is Redis's insertion or dict order, which no client may
+rely on (7.0 answers in dict order for both).
 
 Random picks and SSCAN of big sets need positions, which a Python set lacks; a ``KeySample``
 (list + member -> position, swap-remove) is built the first time a set bigger than
@@ -27,14 +39,18 @@ import random
 import struct
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from itertools import chain
+from sys import getsizeof
 
 from mypy_extensions import mypyc_attr
 
 from ..base.sampling import KeySample
 from ..protocol.request import strict_int
 from . import rdb
-from .footprint import bytes_cost, elements_cost, index_cost, obj
+from .footprint import alloc, bytes_cost, elements_cost, index_cost, obj
+from .listpack import decode_listpack
+from .packed import count, index_of, pack, unpack
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
@@ -50,11 +66,17 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DICT_HT_INITIAL_SIZE = 4
 HASHTABLE_MIN_FILL = 10
 SMALL = 128
-"""Sets up to this size are scanned whole and picked from by copying (7.2's listpack bound)."""
+"""set-max-listpack-entries (7.2's default, fixed: 7.0 has no such directive). Sets up to
+this size are also scanned whole and picked from by copying."""
+LISTPACK_VALUE = 64
+"""set-max-listpack-value (7.2's default, fixed likewise): a longer member makes a hashtable."""
 DICT_SIZE = 56
 INTSET_HEADER = 8
+PACKED_HEADER = 5
+"""packed.py's width byte and element count: all ``count`` reads."""
 RDB_TYPE_SET = 2
 RDB_TYPE_SET_INTSET = 11
+RDB_TYPE_SET_LISTPACK = 20
 
 LIMITS = {"entries": 512}
 """set-max-intset-entries, kept current by a config watcher (RDB loaders have no server)."""
@@ -84,13 +106,26 @@ def table_size(n: int) -> int:
     return size
 
 
+def grown(shape: int, used: int) -> int:
+    """The bucket count once a member joins ``used`` others (_dictExpandIfNeeded)."""
+    return table_size(used + 1) if used >= shape else shape
+
+
+def shrunk(shape: int, used: int) -> int:
+    """The bucket count once a removal leaves ``used`` members: a dict filled under 10%
+    shrinks (htNeedsResize, dictResize)."""
+    if shape > DICT_HT_INITIAL_SIZE and used * 100 // shape < HASHTABLE_MIN_FILL:
+        return table_size(used)
+    return shape
+
+
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class HashSet(set):  # type: ignore[type-arg]
-    """A set in hashtable encoding (also the base class every set value is an instance of).
+    """A set in hashtable encoding.
 
-    ``shape`` is, for an intset, its element width in bytes; for a hashtable, the bucket
-    count of Redis's dict, which grows and shrinks by dict.c's rules (MEMORY USAGE counts
-    it). Redis's incremental rehashing, during which both tables count, is not modelled.
+    ``shape`` is the bucket count of Redis's dict, which grows and shrinks by dict.c's
+    rules (MEMORY USAGE counts it). Redis's incremental rehashing, during which both
+    tables count, is not modelled.
     """
 
     __slots__ = ("shape", "index")
@@ -107,21 +142,18 @@ class HashSet(set):  # type: ignore[type-arg]
         """setTypeAdd on a hashtable: the dict grows as dict.c's does."""
         if member in self:
             return False
-        if len(self) >= self.shape:
-            self.shape = table_size(len(self) + 1)
+        self.shape = grown(self.shape, len(self))
         set.add(self, member)
         if self.index is not None:
             self.index.add(member)
         return True
 
     def remove_member(self, member: bytes) -> bool:
-        """setTypeRemove: a hashtable filled under 10% shrinks (htNeedsResize, dictResize)."""
+        """setTypeRemove: the dict may shrink."""
         if member not in self:
             return False
         set.remove(self, member)
-        shape = self.shape
-        if shape > DICT_HT_INITIAL_SIZE and len(self) * 100 // shape < HASHTABLE_MIN_FILL:
-            self.shape = table_size(len(self))
+        self.shape = shrunk(self.shape, len(self))
         index = self.index
         if index is not None:
             if len(self) <= SMALL:
@@ -171,40 +203,90 @@ class HashSet(set):  # type: ignore[type-arg]
         return HashSet(self)
 
 
-def to_hashtable(s: IntSet) -> HashSet:
-    """setTypeConvert to OBJ_ENCODING_HT: the same members in a dict presized for them."""
-    return HashSet(s)
+def _positions(members: Iterable[bytes]) -> KeySample:
+    index = KeySample()
+    for member in members:
+        index.add(member)
+    return index
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
+class PackedSet(bytes):
+    """A set in listpack encoding: packed.py's form of its members (in insertion order),
+    then one byte, the bit length of the bucket count 7.0's dict would have (0: no table
+    yet). Built by ``packed_set``; the empty set is ``b""``. Its length, iteration and
+    membership are the members': code that needs the bytes slices them (plain bytes)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return count(self[:PACKED_HEADER])
+
+    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+        return iter(unpack(self))
+
+    def __contains__(self, member: object) -> bool:
+        return isinstance(member, bytes) and index_of(self, member) >= 0
+
+    def buckets(self) -> int:
+        """(Asked of a non-empty set only: the empty one has no trailing byte.)"""
+        bits = self[-1]  # bytes indexing counts from the bytes' own end, not __len__'s
+        return 1 << (bits - 1) if bits else 0
+
+    def ordered(self) -> list[bytes]:
+        return unpack(self)
+
+    def positions(self) -> KeySample:
+        return _positions(unpack(self))
+
+    def random_member(self) -> bytes:
+        return random.choice(unpack(self))
+
+    def random_members(self, count: int) -> list[bytes]:
+        members = unpack(self)
+        n = len(members)
+        rand = random.randrange
+        return [members[rand(n)] for _ in range(count)]
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        return 0, unpack(self)
+
+    def copy_set(self) -> PackedSet:
+        """setTypeDup: 7.0's copy is a dict presized for the members."""
+        members = unpack(self)
+        return packed_set(members, table_size(len(members)))
+
+
+def packed_set(members: list[bytes], shape: int) -> PackedSet:
+    """A listpack set of ``members`` (distinct, each at most LISTPACK_VALUE bytes)."""
+    if not members:
+        return PackedSet()
+    return PackedSet(b"".join((pack(members), _BITS[shape.bit_length()])))
+
+
+_BITS = [bytes((i,)) for i in range(64)]
 _CODES = {2: "h", 4: "i", 8: "q"}
 """The array type code of each intset width (native order: the blob lives in memory only)."""
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
-class IntSet:
-    """A set in intset encoding: its integers sorted, at Redis's width, packed in one bytes
-    object (``packed``, of array type ``_CODES[shape]``). Members go in and come out as
-    their decimal text. An intset cannot become a hashtable in place (the two are laid out
-    differently): ``add_members`` hands back the hashtable that replaces it."""
+class IntSet(bytes):
+    """A set in intset encoding: a width byte (2, 4 or 8), then the integers sorted, in
+    native order at that width (array type ``_CODES[width]``). Built by ``intset``.
+    Members go in and come out as their decimal text; its length is the member count."""
 
-    __slots__ = ("packed", "shape")
+    __slots__ = ()
 
-    index = None  # picks and SSCAN index the packed integers directly
-
-    def __init__(self, values: Iterable[int] = (), shape: int = 2) -> None:
-        self.packed = array(_CODES[shape], sorted(values)).tobytes()
-        self.shape = shape
+    def width(self) -> int:
+        return self[0]
 
     def _view(self) -> memoryview[int]:
-        return memoryview(self.packed).cast(_CODES[self.shape])  # type: ignore[call-overload, no-any-return]
+        return memoryview(self)[1:].cast(_CODES[self[0]])  # type: ignore[call-overload, no-any-return]
 
     def __len__(self) -> int:
-        return len(self.packed) // self.shape
+        return (bytes.__len__(self) - 1) // self[0]
 
-    def __bool__(self) -> bool:
-        return bool(self.packed)
-
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
         return (b"%d" % n for n in self._view())
 
     def __contains__(self, member: object) -> bool:
@@ -218,31 +300,11 @@ class IntSet:
     def values(self) -> list[int]:
         return self._view().tolist()  # type: ignore[return-value]
 
-    def intersection(self, *others: Iterable[bytes]) -> set[bytes]:
-        return set(self).intersection(*others)
-
-    def remove_member(self, member: bytes) -> bool:
-        """intsetRemove: the width stays."""
-        n = as_integer(member)
-        if n is None:
-            return False
-        view = self._view()
-        i = bisect_left(view, n)
-        if i >= len(view) or view[i] != n:
-            return False
-        at = i * self.shape
-        blob = self.packed
-        self.packed = blob[:at] + blob[at + self.shape:]
-        return True
-
     def ordered(self) -> list[bytes]:
         return [b"%d" % n for n in self._view()]
 
     def positions(self) -> KeySample:
-        index = KeySample()
-        for member in self:
-            index.add(member)
-        return index
+        return _positions(self.ordered())
 
     def random_member(self) -> bytes:
         view = self._view()
@@ -258,46 +320,79 @@ class IntSet:
         return 0, self.ordered()
 
     def copy_set(self) -> IntSet:
-        dup = IntSet((), self.shape)
-        dup.packed = bytes(bytearray(self.packed))
-        return dup
+        return IntSet(self)
 
 
-SetValue = HashSet | IntSet
-SET_CLASSES = (HashSet, IntSet)
+def intset(values: Iterable[int], width: int = 2) -> IntSet:
+    """An intset of ``values`` (distinct, sorted here) at ``width`` bytes each."""
+    return IntSet(b"".join((_BITS[width], array(_CODES[width], sorted(values)).tobytes())))
+
+
+_NO_INTEGERS = intset(())
+SetValue = HashSet | IntSet | PackedSet
+SET_CLASSES = (HashSet, IntSet, PackedSet)
 
 
 def add_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int]:
-    """setTypeAdd for each member: (the set now, how many were new). An intset meeting a
-    non-integer, or growing past set-max-intset-entries, is converted there, and the
-    hashtable returned replaces it (the caller stores it under its key). An intset's new
-    integers are merged in one rewrite of its bytes."""
-    if not isinstance(s, IntSet):
+    """setTypeAdd for each member: (the set now, how many were new). An intset or listpack
+    with new members is a new value (so is a conversion: an intset meeting a non-integer
+    or growing past set-max-intset-entries, a listpack growing past its limits), which the
+    caller stores under its key; a hashtable changes in place."""
+    if isinstance(s, HashSet):
         return s, _add_all(s, members)
+    if isinstance(s, PackedSet):
+        elements = unpack(s)
+        grown_set, added = _add_packed(elements, s.buckets(), iter(members), len(elements))
+        return (grown_set, added) if added else (s, 0)
     values = s.values()
     have = set(values)
-    width = s.shape
+    width = s.width()
     limit = LIMITS["entries"]
     it = iter(members)
     for member in it:
         n = as_integer(member)
         if n is None:
-            table = HashSet(b"%d" % v for v in have)
-            added = len(have) - len(values) + table.add_member(member)
-            return table, added + _add_all(table, it)
+            return _from_intset(sorted(have), chain((member,), it), len(values))
         if n not in have:
             have.add(n)
             w = int_width(n)
             if w > width:
                 width = w
             if len(have) > limit:
-                table = HashSet(b"%d" % v for v in have)
-                return table, len(have) - len(values) + _add_all(table, it)
-    added = len(have) - len(values)
-    if added:
-        s.packed = array(_CODES[width], sorted(have)).tobytes()
-        s.shape = width
-    return s, added
+                return _from_intset(sorted(have), it, len(values))
+    if len(have) == len(values):
+        return s, 0
+    return intset(have, width), len(have) - len(values)
+
+
+def _from_intset(values: list[int], rest: Iterator[bytes], before: int
+                 ) -> tuple[SetValue, int]:
+    """setTypeConvert of an intset: a listpack when small enough (7.2), else a hashtable;
+    7.0's dict is presized for the intset's members. Then the ``rest`` are added."""
+    members = [b"%d" % v for v in values]
+    shape = table_size(len(members))
+    if len(members) <= SMALL:
+        return _add_packed(members, shape, rest, before)
+    table = HashSet(members, shape)
+    _add_all(table, rest)
+    return table, len(table) - before
+
+
+def _add_packed(members: list[bytes], shape: int, rest: Iterator[bytes], before: int
+                ) -> tuple[SetValue, int]:
+    """setTypeAdd on a listpack of ``members``: appended while the set stays within
+    set-max-listpack-entries and -value, else the hashtable it becomes."""
+    for member in rest:
+        if member in members:
+            continue
+        if len(members) >= SMALL or len(member) > LISTPACK_VALUE:
+            table = HashSet(members, shape)
+            table.add_member(member)
+            _add_all(table, rest)
+            return table, len(table) - before
+        shape = grown(shape, len(members))
+        members.append(member)
+    return packed_set(members, shape), len(members) - before
 
 
 def _add_all(s: HashSet, members: Iterable[bytes]) -> int:
@@ -309,21 +404,63 @@ def _add_all(s: HashSet, members: Iterable[bytes]) -> int:
     return added
 
 
-def new_set(first: bytes) -> SetValue:
-    """setTypeCreate: an (empty) intset if the first member is an integer, else a hashtable
-    with no table yet (its first add allocates 4 buckets)."""
-    return IntSet() if as_integer(first) is not None else HashSet((), 0)
+def remove_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int]:
+    """setTypeRemove for each member: (the set now, how many were removed). An intset or
+    listpack that loses members is a new value (an intset keeps its width, a listpack the
+    bucket count its dict would have), which the caller stores; a hashtable changes in
+    place. The set may be left empty: the caller deletes the key."""
+    if isinstance(s, HashSet):
+        remove = s.remove_member
+        return s, sum([1 for member in members if remove(member)])
+    if isinstance(s, PackedSet):
+        left = unpack(s)
+        shape = s.buckets()
+        for member in members:
+            if member in left:
+                left.remove(member)
+                shape = shrunk(shape, len(left))
+        removed = len(s) - len(left)
+        return (packed_set(left, shape), removed) if removed else (s, 0)
+    values = s.values()
+    size = len(values)
+    for member in members:
+        n = as_integer(member)
+        if n is not None:
+            i = bisect_left(values, n)
+            if i < len(values) and values[i] == n:
+                del values[i]
+    if len(values) == size:
+        return s, 0
+    return intset(values, s.width()), size - len(values)
+
+
+def new_set(members: list[bytes]) -> SetValue:
+    """setTypeCreate, then setTypeAdd of each of ``members`` (at least one): an intset if
+    the first is an integer, else a listpack (with no dict table in 7.0's terms: its first
+    add allocates 4 buckets)."""
+    if as_integer(members[0]) is not None:
+        return add_members(_NO_INTEGERS, members)[0]
+    return _add_packed([], 0, iter(members), 0)[0]
+
+
+def from_members(members: list[bytes], shape: int) -> PackedSet | HashSet:
+    """A set of strings (``members`` distinct): a listpack within 7.2's limits, else a
+    hashtable; ``shape`` is 7.0's dict bucket count."""
+    if len(members) <= SMALL and all(len(m) <= LISTPACK_VALUE for m in members):
+        return packed_set(members, shape)
+    return HashSet(members, shape)
 
 
 def result_set(members: Iterable[bytes], source: SetValue | None = None) -> SetValue:
-    """The set Redis builds by adding ``members`` to a fresh intset (createIntsetObject +
-    setTypeAdd): an intset iff every member is an integer and there are few enough. With
+    """The set Redis builds by adding ``members`` (a list's are distinct; a listpack keeps
+    their order) to a fresh intset (createIntsetObject + setTypeAdd): an intset iff every
+    member is an integer and there are few enough. With
     ``source``, the encoding is decided by that set's members instead: SDIFF's second
     algorithm adds the whole first set, then removes (and a dict may shrink on the way)."""
-    if not isinstance(members, (set, frozenset)):
-        members = set(members)
-    decider: Iterable[bytes] = members if source is None else source
-    size = len(members if source is None else source)  # type: ignore[arg-type]
+    given: Collection[bytes] = (members if isinstance(members, (set, frozenset, list))
+                                else set(members))
+    decider: Iterable[bytes] = given if source is None else source  # type: ignore[assignment]
+    size = len(given if source is None else source)
     if size <= LIMITS["entries"]:
         values = []
         width = 2
@@ -336,33 +473,33 @@ def result_set(members: Iterable[bytes], source: SetValue | None = None) -> SetV
             if w > width:
                 width = w
         else:
-            return IntSet(values if source is None else map(int, members), width)
-    s = HashSet(members)
-    if source is not None:
-        s.shape = _shrunk(table_size(len(source)), len(source), len(s))
-    return s
+            return intset(values if source is None else map(int, given), width)
+    if source is None:
+        return from_members(list(given), table_size(len(given)))
+    return from_members(list(given), _shrunk(table_size(len(source)), len(source), len(given)))
 
 
 def _shrunk(shape: int, used: int, final: int) -> int:
     """A dict's bucket count after removals take it from ``used`` entries to ``final``."""
     while used > final:
         used -= 1
-        if shape > DICT_HT_INITIAL_SIZE and used * 100 // shape < HASHTABLE_MIN_FILL:
-            shape = table_size(used)
+        shape = shrunk(shape, used)
     return shape
 
 
 # --- introspection ---
 
 def _encoding(s: SetValue) -> str:
+    """A listpack answers as 7.0's hashtable (see the module's docstring)."""
     return "intset" if s.__class__ is IntSet else "hashtable"
 
 
 def _size(s: SetValue, samples: int) -> int:
     """objectComputeSize: the intset blob, or the dict, its table and sampled entries."""
-    if s.__class__ is IntSet:
-        return ROBJ_SIZE + jemalloc_size(INTSET_HEADER + len(s) * s.shape)
-    size = ROBJ_SIZE + DICT_SIZE + 8 * s.shape
+    if isinstance(s, IntSet):
+        return ROBJ_SIZE + jemalloc_size(INTSET_HEADER + len(s) * s.width())
+    buckets = s.shape if isinstance(s, HashSet) else s.buckets()
+    size = ROBJ_SIZE + DICT_SIZE + 8 * buckets
     sampled = 0
     total = 0
     for member in s:
@@ -389,7 +526,8 @@ def _digest(digest: Digest, s: SetValue) -> Digest:
 _INTSET_FORMAT = {2: "<h", 4: "<i", 8: "<q"}
 
 
-def _save_hashtable(w: rdb.Writer, s: HashSet) -> None:
+def _save_members(w: rdb.Writer, s: HashSet | PackedSet) -> None:
+    """RDB_TYPE_SET, for a listpack too (as 7.0 saves its dict)."""
     w.save_len(len(s))
     for member in s:
         w.save_string(member)
@@ -397,7 +535,7 @@ def _save_hashtable(w: rdb.Writer, s: HashSet) -> None:
 
 def _save_intset(w: rdb.Writer, s: IntSet) -> None:
     """The intset blob: width and length (little endian u32), then the sorted integers."""
-    width = s.shape
+    width = s.width()
     values = s.values()
     fmt = "<II" + _INTSET_FORMAT[width][1] * len(values)
     w.save_string(struct.pack(fmt, width, len(values), *values))
@@ -408,13 +546,10 @@ def _load_hashtable(r: rdb.Reader) -> SetValue:
     length = r.load_len()
     if not length:
         raise rdb.RdbError("empty set")
-    members = {r.load_string() for _ in range(length)}
-    if len(members) != length:
+    members = [r.load_string() for _ in range(length)]
+    if len(set(members)) != length:
         raise rdb.RdbError("duplicate set member")
-    s = result_set(members)
-    if len(s) != length:
-        raise rdb.RdbError("duplicate set member")
-    return s
+    return result_set(members)
 
 
 def _load_intset(r: rdb.Reader) -> SetValue:
@@ -427,15 +562,28 @@ def _load_intset(r: rdb.Reader) -> SetValue:
     values = struct.unpack_from("<" + _INTSET_FORMAT[width][1] * length, blob, INTSET_HEADER)
     if any(a >= b for a, b in zip(values, values[1:], strict=False)):
         raise rdb.RdbError("intset not sorted")
-    s = IntSet(values, width)
-    return to_hashtable(s) if length > LIMITS["entries"] else s
+    if length > LIMITS["entries"]:
+        return from_members([b"%d" % v for v in values], table_size(length))
+    return intset(values, width)
+
+
+def _load_listpack(r: rdb.Reader) -> SetValue:
+    """RDB_TYPE_SET_LISTPACK (Redis 7.2): its members, encoded as adding them would."""
+    members = decode_listpack(r.load_string())  # ListpackError is an RdbError
+    if not members:
+        raise rdb.RdbError("empty set")
+    if len(set(members)) != len(members):
+        raise rdb.RdbError("duplicate set member")
+    return result_set(members)
 
 
 def _footprint(s: SetValue) -> int:
-    """An intset: the object and its packed integers. A hashtable: the set (its table is a
-    second block), its members, the member index."""
-    if isinstance(s, IntSet):
-        return obj(s) + (bytes_cost(s.packed) if s.packed else 0)
+    """An intset or a listpack: the one bytes object (PyType_GenericAlloc asks for one
+    item more than getsizeof counts, rounded up to 8: a 31-byte listpack takes 96 bytes,
+    not 80). A hashtable: the set (its table is a second block), its members, the member
+    index."""
+    if not isinstance(s, HashSet):
+        return alloc((getsizeof(s) + 8) & ~7)
     cost = obj(s) + 16 + elements_cost(s, len(s), bytes_cost)
     index = s.index
     return cost if index is None else cost + index_cost(index.keys, index.where)
@@ -445,4 +593,5 @@ SET = ValueType(
     "set", SET_CLASSES, TypeInfo(OBJ_SET, _encoding, _size, _digest), _footprint,
     lambda s: s.copy_set(),
     (RdbEncoding(RDB_TYPE_SET_INTSET, (IntSet,), _save_intset, _load_intset),
-     RdbEncoding(RDB_TYPE_SET, (HashSet,), _save_hashtable, _load_hashtable)))
+     RdbEncoding(RDB_TYPE_SET_LISTPACK, (), None, _load_listpack),
+     RdbEncoding(RDB_TYPE_SET, (HashSet, PackedSet), _save_members, _load_hashtable)))

@@ -27,6 +27,8 @@ def load(r: redis.Redis, kind: str) -> None:
             pipe.hset(f"user:{i}", mapping={"name": f"n{i}", "age": "42", "email": "a@b.example"})
         elif kind == "zset":
             pipe.zadd(f"board:{i // 50_000}", {f"member-{i}": i * 1.5})
+        elif kind == "small-set":
+            pipe.sadd(f"tags:{i}", *(f"tag{j}" for j in range(i % 7, i % 7 + 5)))
         elif kind == "stream":
             pipe.xadd(f"events:{i // 50_000}", {"kind": f"click-{i % 1000}"})
         if i % 1000 == 999:
@@ -34,7 +36,7 @@ def load(r: redis.Redis, kind: str) -> None:
     pipe.execute()
 
 
-@pytest.mark.parametrize("kind", ["string", "expiring", "hash", "zset", "stream"])
+@pytest.mark.parametrize("kind", ["string", "expiring", "hash", "zset", "small-set", "stream"])
 def test_used_memory_grows_with_the_resident_set(kind):
     node = start_node()
     try:
