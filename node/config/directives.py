@@ -667,7 +667,7 @@ DIRECTIVES: tuple[Directive, ...] = (
               doc="Accepted and reported; redslot does not compress list nodes (as with the default 0)."),
     # --- sets ---
     Directive("set-max-intset-entries", int_kind(0, LLONG_MAX), "512",
-              doc="A set of at most this many integer members is kept compact (OBJECT ENCODING intset); a bigger one, or one gaining a non-integer member, becomes a hashtable for good. (Redis 7.2's listpack encoding for small sets is not modelled: redslot follows 7.0.)"),
+              doc="A set of at most this many integer members is kept compact (OBJECT ENCODING intset); a bigger one, or one gaining a non-integer member, becomes a hashtable for good, as OBJECT ENCODING says in Redis 7.0. A small set of strings (at most 128 members of at most 64 bytes) is still kept packed inside, as Redis 7.2's listpack, and grows into a table past either limit."),
     # --- sorted sets ---
     Directive("zset-max-listpack-entries", int_kind(0, LLONG_MAX), "128",
               aliases=("zset-max-ziplist-entries",),
