@@ -1,25 +1,29 @@
 """Scaling the slots: plan a reshard, run it a time-boxed piece per pass, retire drained shards.
 
 The plan (planner.plan_moves: the fewest slots moved, spread evenly over the receivers)
-is stored in the record before the first slot moves, with a cursor advanced after every
-group of slots; a restarted control plane re-runs at most the group it was in, and each
-slot move is idempotent (actions/reshard.py). Between two pieces the reconciler observes
+is stored in the record before the first slot moves, with a cursor per move advanced after
+every batch of slots. The moves of different (source, target) pairs run at once, a task
+each; a restarted control plane re-runs at most the batch each pair was in, and each slot
+move is idempotent (actions/reshard.py). Between two pieces the reconciler observes
 and heals, so a failover is never held up by a long reshard.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 
 from ..actions.connection import NodeError
 from ..actions.reshard import Endpoint, MoveFailed, move_slots
 from ..model.context import Context
-from ..model.record import Reshard
+from ..model.record import Reshard, ShardRecord
 from ..planner import PlanError, plan_moves
 
 PIECE_SECONDS = 1.0
 SLOTS_AT_ONCE = 128
+# (source, target) pairs moving at once: each a task of its own, over its own connections.
+PAIRS_AT_ONCE = 8
 
 
 class Resharding:
@@ -67,50 +71,35 @@ class Resharding:
                       f"{len(moves)} move(s) ({reason})")
 
     async def piece(self, ctx: Context) -> None:
+        """Every (source, target) pair's next slots at once (at most ``PAIRS_AT_ONCE``
+        pairs), each pair a batch after another until ``PIECE_SECONDS`` are up: a source
+        waits on its target's RESTOREs, and meanwhile the other sources' keys move."""
         record = ctx.record
         reshard = record.reshard
         assert reshard is not None
-        started = time.monotonic()
-        while (move := reshard.current()) is not None:
+        pairs: list[tuple[ShardRecord, ShardRecord]] = []
+        for index, move in reshard.pending():
             source, target = record.shard(move.source), record.shard(move.target)
             if source is None or target is None:
-                reshard.move += 1
-                continue
-            if not (ready(ctx, source.master) and ready(ctx, target.master)):
-                return
-            first = max(reshard.next_slot, move.slots.start)
-            slots = list(range(first, min(first + SLOTS_AT_ONCE, move.slots.end + 1)))
-            src = Endpoint(record.nodes[source.master].id, record.address(source.master))
-            dst = Endpoint(record.nodes[target.master].id, record.address(target.master))
-            others = [Endpoint(record.nodes[s.master].id, record.address(s.master))
-                      for s in record.shards if s.master not in (source.master, target.master)
-                      and record.nodes.get(s.master) and ctx.views[s.master].reachable]
-
-            def count(n: int) -> None:
-                reshard.keys_moved += n
-
-            begun = time.monotonic()
-            try:
-                await move_slots(ctx.conns, ctx.slow, slots, src, dst, others, count)
-            except (MoveFailed, *NodeError) as exc:
-                self.error = f"slots {slots[0]}-{slots[-1]}: {exc}"
-                reshard.seconds += time.monotonic() - begun
+                reshard.advance(index, move.slots.end)  # a shard gone: nothing to hand over
                 ctx.save()
-                return
-            self.error = ""
-            reshard.seconds += time.monotonic() - begun
-            moved = set(slots)
-            source.set_slots(source.slot_set() - moved)
-            target.set_slots(target.slot_set() | moved)
-            reshard.slots_done += len(slots)
-            reshard.next_slot = slots[-1] + 1
-            if reshard.next_slot > move.slots.end:
-                reshard.move += 1
-                reshard.next_slot = -1
+            elif ready(ctx, source.master) and ready(ctx, target.master):
+                pairs.append((source, target))
+            # else a down master waits for its failover; the other pairs go on
+        if pairs:
+            began = time.monotonic()
+            # A task group: a pair that fails unexpectedly stops the others (each slot move
+            # can run again) rather than leaving them moving slots after the pass is over.
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.pair(ctx, source, target, began + PIECE_SECONDS))
+                         for source, target in pairs[:PAIRS_AT_ONCE]]
+            reshard.seconds += time.monotonic() - began
+            errors = [error for task in tasks if (error := task.result())]
+            self.error = "; ".join(errors)
+            self.unfinished = not errors
             ctx.save()
-            if time.monotonic() - started > PIECE_SECONDS:
-                self.unfinished = True
-                return
+        if reshard.pending():
+            return
         ctx.event(f"reshard done: {reshard.slots_done} slots, {reshard.keys_moved} keys "
                   f"in {reshard.seconds:.1f}s ({reshard.keys_per_second:.0f} keys/s)")
         record.last_reshard = {
@@ -121,6 +110,41 @@ class Resharding:
         # same table at once, instead of waiting for their pushes to each other.
         record.pushed_shape = ""
         ctx.save()
+
+    async def pair(self, ctx: Context, source: ShardRecord, target: ShardRecord,
+                   deadline: float) -> str:
+        """One pair's moves, a batch of ``SLOTS_AT_ONCE`` slots after another, each saved
+        in the record once handed over, until ``deadline``; why it stopped early, if so."""
+        record = ctx.record
+        reshard = record.reshard
+        assert reshard is not None
+        src = Endpoint(record.nodes[source.master].id, record.address(source.master))
+        dst = Endpoint(record.nodes[target.master].id, record.address(target.master))
+        others = [Endpoint(record.nodes[s.master].id, record.address(s.master))
+                  for s in record.shards if s.master not in (source.master, target.master)
+                  and record.nodes.get(s.master) and ctx.views[s.master].reachable]
+
+        def count(n: int) -> None:
+            reshard.keys_moved += n
+
+        while (found := next((found for found in reshard.pending() if found[1].source
+                              == source.name and found[1].target == target.name), None)):
+            index, move = found
+            first = move.slots.start
+            slots = list(range(first, min(first + SLOTS_AT_ONCE, move.slots.end + 1)))
+            try:
+                await move_slots(ctx.conns, ctx.slow, slots, src, dst, others, count)
+            except (MoveFailed, *NodeError) as exc:
+                return f"slots {slots[0]}-{slots[-1]}: {exc}"
+            moved = set(slots)
+            source.set_slots(source.slot_set() - moved)
+            target.set_slots(target.slot_set() | moved)
+            reshard.slots_done += len(slots)
+            reshard.advance(index, slots[-1])
+            ctx.save()
+            if time.monotonic() > deadline:
+                break
+        return ""
 
 
 def ready(ctx: Context, name: str) -> bool:

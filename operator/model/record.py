@@ -97,28 +97,51 @@ class ShardRecord:
 
 @dataclass
 class Reshard:
-    """A plan of slot moves and how far it got: moves before ``move`` are done, and so
-    are the slots of move ``move`` below ``next_slot``."""
+    """A plan of slot moves and how far it got: the slots of move ``i`` below
+    ``cursors[i]`` are handed over (``end + 1`` once the move is done). The moves of
+    different (source, target) pairs run at once; a pair's own moves go in plan order."""
 
     moves: list[list[Any]]  # [start, end, source shard, target shard]
-    move: int = 0
-    next_slot: int = -1
+    cursors: list[int] = field(default_factory=list)
     slots_total: int = 0
     slots_done: int = 0
     keys_moved: int = 0
     seconds: float = 0.0  # time spent moving, over all runs of the control plane
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.cursors:
+            self.cursors = [start for start, *_ in self.moves]
+
     @classmethod
     def of(cls, moves: list[SlotMove], reason: str) -> Reshard:
         return cls([[m.slots.start, m.slots.end, m.source, m.target] for m in moves],
                    slots_total=sum(len(m.slots) for m in moves), reason=reason)
 
-    def current(self) -> SlotMove | None:
-        if self.move >= len(self.moves):
-            return None
-        start, end, source, target = self.moves[self.move]
-        return SlotMove(SlotRange(start, end), source, target)
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reshard:
+        """Also reads the record of a control plane that moved one move at a time (its
+        cursor: ``move``, the move under way, and ``next_slot`` in it, -1 at its start)."""
+        data = dict(data)
+        move, next_slot = data.pop("move", None), data.pop("next_slot", -1)
+        if move is not None and not data.get("cursors"):
+            data["cursors"] = [end + 1 if i < move else next_slot if i == move and next_slot >= 0
+                               else start for i, (start, end, *_) in enumerate(data["moves"])]
+        return cls(**data)
+
+    def pending(self) -> list[tuple[int, SlotMove]]:
+        """Each (source, target) pair's next move not done, from its cursor on, in plan
+        order: the moves that may run at once."""
+        found: dict[tuple[str, str], tuple[int, SlotMove]] = {}
+        for index, (start, end, source, target) in enumerate(self.moves):
+            first = max(start, self.cursors[index])
+            if first <= end and (source, target) not in found:
+                found[source, target] = (index, SlotMove(SlotRange(first, end), source, target))
+        return list(found.values())
+
+    def advance(self, index: int, past: int) -> None:
+        """Move ``index`` has its slots up to ``past`` handed over."""
+        self.cursors[index] = max(self.cursors[index], past + 1)
 
     @property
     def keys_per_second(self) -> float:
@@ -168,5 +191,5 @@ class Record:
         record.shards = [ShardRecord(**s) for s in data.get("shards", [])]
         record.nodes = {k: NodeRecord(**v) for k, v in data.get("nodes", {}).items()}
         if data.get("reshard"):
-            record.reshard = Reshard(**data["reshard"])
+            record.reshard = Reshard.from_json(data["reshard"])
         return record

@@ -20,6 +20,7 @@ import redis
 from nodes import ServerProcess, start_node
 from redis.cluster import RedisCluster
 from redslot.node.keyspace.slots import key_slot
+from redslot.operator.actions import reshard
 from redslot.operator.actions.connection import Connections
 from redslot.operator.actions.reshard import Endpoint, mark, migrate_keys, move_slots
 from resp import RawClient
@@ -236,3 +237,18 @@ def test_a_pipeline_of_setslots_is_on_disk_before_its_replies(trio: Trio) -> Non
     conf = Path(trio.nodes[1].workdir) / "nodes.conf"
     saved = conf.read_text()
     assert f"[{slots[-1]}-<-{trio.ids[0]}]" in saved and f"[{slots[0]}-<-{trio.ids[0]}]" in saved
+
+
+def test_slots_with_more_keys_than_a_listing_are_emptied_over_several_rounds(
+        trio: Trio, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reshard, "BATCH_KEYS", 7)  # GETKEYSINSLOT lists 7 keys a slot
+    monkeypatch.setattr(reshard, "PIPELINE_KEYS", 20)  # and MIGRATEs go 20 keys a pipeline
+    slots = list(range(600, 610))
+    names = keys_for(slots, KEYS_PER_SLOT, "deep")
+    preload(trio, 0, names)
+    assert trio.move(slots, 0, 2) == len(slots) * KEYS_PER_SLOT
+    assert trio.clients[0].dbsize() == 0
+    for keys in names.values():
+        assert trio.clients[2].mget(keys) == [k.encode() for k in keys]
+    for slot in slots:
+        assert [trio.owner_seen_by(v, slot) for v in range(3)] == [2, 2, 2]
