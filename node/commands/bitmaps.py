@@ -48,7 +48,7 @@ def bit_offset(c: Client, arg: bytes, bits: int = 0) -> int:
 def read_bitmap(c: Client, key: bytes) -> Any:
     """lookupKeyRead with the string type check: the value, or None for a missing key."""
     value = c.db.lookup_read(key)
-    if value is not None and not isinstance(value, STRING_TYPES):
+    if value is not None and value.__class__ not in STRING_TYPES:
         raise CommandError(WRONGTYPE)
     return value
 
@@ -64,7 +64,7 @@ def bitmap_for_write(c: Client, key: bytes, maxbit: int) -> tuple[SdsString, int
         fresh = SdsString(bytes(size))
         db.add(key, fresh)
         return fresh, CREATED
-    if not isinstance(value, STRING_TYPES):
+    if value.__class__ not in STRING_TYPES:
         raise CommandError(WRONGTYPE)
     if value.__class__ is not SdsString:
         value = SdsString.unshared(bytes(value))

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 def _check(value: Any) -> None:
     """isHLLObjectOrReply."""
-    if not isinstance(value, STRING_TYPES):
+    if value.__class__ not in STRING_TYPES:
         raise CommandError(WRONGTYPE)
     if not is_hll(value):
         raise CommandError(errors.HLL_WRONGTYPE)

@@ -67,8 +67,8 @@ def lcs(c: Client, argv: list[bytes]) -> Any:
     db = c.db
     obja = db.lookup_read(argv[1])
     objb = db.lookup_read(argv[2])
-    if (obja is not None and not isinstance(obja, STRING_TYPES)) or \
-            (objb is not None and not isinstance(objb, STRING_TYPES)):
+    if (obja is not None and obja.__class__ not in STRING_TYPES) or \
+            (objb is not None and objb.__class__ not in STRING_TYPES):
         raise CommandError(errors.LCS_NOT_STRINGS)
     a = bytes(obja) if obja is not None else b""
     b = bytes(objb) if objb is not None else b""

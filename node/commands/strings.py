@@ -125,7 +125,7 @@ def expire_at_ms(arg: bytes, flags: int, name: str) -> int:
 def read_string(c: Client, key: bytes) -> Any:
     """getGenericCommand's lookup: the string value or None, WRONGTYPE for other types."""
     value = c.db.lookup_read(key)
-    if value is not None and not isinstance(value, STRING_TYPES):
+    if value is not None and value.__class__ not in STRING_TYPES:
         raise CommandError(WRONGTYPE)
     return value
 
@@ -215,7 +215,7 @@ def mget(c: Client, argv: list[bytes]) -> Any:
     out = []
     for key in argv[1:]:
         value = lookup(key)
-        out.append(value if value is None or isinstance(value, STRING_TYPES) else None)
+        out.append(value if value is None or value.__class__ in STRING_TYPES else None)
     return out
 
 
@@ -252,7 +252,7 @@ def msetnx(c: Client, argv: list[bytes]) -> Any:
 
 def write_string(c: Client, key: bytes) -> Any:
     value = c.db.lookup_write(key)
-    if value is not None and not isinstance(value, STRING_TYPES):
+    if value is not None and value.__class__ not in STRING_TYPES:
         raise CommandError(WRONGTYPE)
     return value
 

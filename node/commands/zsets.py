@@ -18,7 +18,7 @@ from ..config.directives import watch_process
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
-from ..types.zset import LOAD_LIMITS, Draft, ZSet, score_text
+from ..types.zset import LOAD_LIMITS, ZSET_KINDS, Draft, ZSet, open_zset, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options
 
@@ -68,11 +68,22 @@ def new_zset(skiplist: bool) -> ZSet:
 
 
 def read_zset(c: Client, key: bytes) -> ZSet | None:
-    return c.db.read_typed(key, ZSet)  # type: ignore[no-any-return]
+    value = c.db.read_typed(key, ZSET_KINDS)
+    return None if value is None else open_zset(value)
 
 
 def write_zset(c: Client, key: bytes) -> ZSet | None:
-    return c.db.write_typed(key, ZSet)  # type: ignore[no-any-return]
+    """The set to change: ``store_changed`` puts it back once changed."""
+    value = c.db.write_typed(key, ZSET_KINDS)
+    return None if value is None else open_zset(value)
+
+
+def store_changed(c: Client, key: bytes, z: ZSet) -> None:
+    """A changed set in its key's place (the next packed form, or the set just converted
+    to a skiplist; a skiplist changed in place is there already), signalled."""
+    db = c.db
+    db.replace(key, z.stored())
+    db.modified(key)
 
 
 def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
@@ -82,7 +93,7 @@ def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
     if db.stats.notifier.flags & NOTIFY_ZSET:
         db.notify(NOTIFY_ZSET, event, key)
     if len(z):
-        db.modified(key)
+        store_changed(c, key, z)
     else:
         db.delete(key)
         db.notify(NOTIFY_GENERIC, "del", key)
@@ -178,9 +189,9 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         target = z  # the result outgrows the listpack: convert where Redis does
     if created:
         if len(z):
-            db.add(key, z)
+            db.add(key, z.stored())
     elif added or updated:
-        db.modified(key)
+        store_changed(c, key, z)
     if added or updated:
         db.stats.dirty += added + updated - 1  # server.dirty += added + updated
         if db.stats.notifier.flags & NOTIFY_ZSET:

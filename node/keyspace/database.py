@@ -500,6 +500,12 @@ class Database:
         unsettled.add(key)
         self._signal(key)
 
+    def replace(self, key: bytes, value: Any) -> None:
+        """Put another object in a live key's place, keeping its TTL and access clock: a
+        value rebuilt rather than changed in place (a packed hash or sorted set, as Redis
+        reallocates a listpack). The caller reports it as ``modified`` or ``resized``."""
+        self.kv[2 * self.index[key] + 1] = value
+
     def resized(self, key: bytes) -> None:
         """A value grew or shrank without changing (a read built an index): re-cost it."""
         self._unsettle(key)

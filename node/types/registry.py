@@ -17,7 +17,7 @@ from typing import Any
 
 from .footprint import FOOTPRINTS
 from .rdb import FILE_LOADERS, LOADERS, SAVERS, Loader, Saver
-from .typeinfo import TYPES, TypeInfo
+from .typeinfo import TYPES, SdsString, TypeInfo
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class ValueType:
 
 TYPE_NAMES: dict[type, str] = {}
 COPIERS: dict[type, Callable[[Any], Any]] = {}
-STRING_TYPES = (bytes, bytearray)
+STRING_TYPES = (bytes, bytearray, SdsString)
+"""The string value's classes, matched exactly (``value.__class__ in STRING_TYPES``): other
+types' values may be bytes subclasses (hashes.PackedHash)."""
 
 
 def register(value_type: ValueType) -> None:

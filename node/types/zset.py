@@ -2,7 +2,8 @@
 
 While small (OBJECT ENCODING "listpack") the members and scores are packed in (score,
 member) order into one bytes object (zpacked.py), as compact as Redis's listpack and, like
-it, rewritten on each change. Once the set outgrows ``zset-max-listpack-entries`` /
+it, rewritten on each change: the keyspace holds that object itself (``PackedZSet``), and a
+command reads and changes it through a transient ``ZSet`` (``open_zset``). Once the set outgrows ``zset-max-listpack-entries`` /
 ``-value`` ("skiplist") it holds a ``SkipIndex``: a dict member -> slot, the members and
 their scores by slot, and the (score, member) order in blocks (zorder.py): O(log N) insert,
 delete, rank and seek, with no Python object per member beyond its bytes, its dict entry
@@ -164,17 +165,38 @@ class ScoreView:
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
+class PackedZSet(bytes):
+    """A listpack-encoded sorted set as the keyspace holds it: its packed members and
+    scores (zpacked.py) and nothing else; a write stores the next one in the key's place,
+    as Redis reallocates a listpack. A wrapper object holding the bytes cost 48 bytes a
+    set; a bytes subclass's instance costs 16 more than plain bytes (the collector's header
+    every heap type's instance carries): 32 a set less."""
+
+    __slots__ = ()
+
+
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class ZSet:
-    """Listpack-encoded, the members and scores are ``packed`` in one bytes object
-    (zpacked.py) and ``big`` is None; ``to_skiplist`` moves them into a ``SkipIndex`` and
-    turns the value into a SkipZSet in place. ``scores`` and ``order`` read either form
-    (a listpack's are built on each read: O(n), as a listpack walk is)."""
+    """A sorted set as a command reads and changes it. Listpack-encoded (a transient view
+    of a PackedZSet, ``stored`` giving the one to put back), the members and scores are
+    ``packed`` in one bytes object (zpacked.py) and ``big`` is None; ``to_skiplist`` moves
+    them into a ``SkipIndex`` and turns the value into a SkipZSet in place, which the
+    keyspace holds itself. ``scores`` and ``order`` read either form (a listpack's are
+    built on each read: O(n), as a listpack walk is)."""
 
     __slots__ = ("packed", "big")
 
     def __init__(self) -> None:
         self.packed = EMPTY
         self.big: SkipIndex | None = None
+
+    def stored(self) -> ZSet | PackedZSet:
+        """What the keyspace holds for this set: the SkipZSet itself, or the packed form
+        as a PackedZSet (the one opened if unchanged)."""
+        if self.big is not None:
+            return self
+        packed = self.packed
+        return packed if type(packed) is PackedZSet else PackedZSet(packed)
 
     def __len__(self) -> int:
         big = self.big
@@ -291,28 +313,27 @@ class ZSet:
             return None
         return big.order.rank(big.values[where], member)
 
-    @classmethod
-    def from_scores(cls, scores: Mapping[bytes, float], max_entries: int, max_value: int
-                    ) -> ZSet:
-        """A set built in one go, listpack-encoded if it fits (zsetConvertToListpackIfNeeded)."""
-        z = cls()
+    @staticmethod
+    def from_scores(scores: Mapping[bytes, float], max_entries: int, max_value: int
+                    ) -> ZSet | PackedZSet:
+        """A set built in one go, as the keyspace holds it: listpack-encoded if it fits
+        (zsetConvertToListpackIfNeeded)."""
         if len(scores) <= max_entries and all(len(m) <= max_value for m in scores):
             # a listpack keeps -0 as 0; a skiplist keeps its sign
             ordered = sorted([(0.0 if s == 0.0 else s, m) for m, s in scores.items()])
-            z.packed = zpacked.build([m for _, m in ordered], [s for s, _ in ordered])
-        else:
-            z.big = SkipIndex.of(scores)
-            z.__class__ = SkipZSet
+            return PackedZSet(zpacked.build([m for _, m in ordered], [s for s, _ in ordered]))
+        z = ZSet()
+        z.big = SkipIndex.of(scores)
+        z.__class__ = SkipZSet
         return z
 
     def copy(self) -> ZSet:
-        dup = ZSet()
+        """A skiplist set's copy, sharing nothing."""
         big = self.big
-        if big is None:
-            dup.packed = bytes(bytearray(self.packed))
-        else:
-            dup.big = SkipIndex(list(big.slots), array("d", big.values), big.order.copy())
-            dup.__class__ = SkipZSet
+        assert big is not None
+        dup = ZSet()
+        dup.big = SkipIndex(list(big.slots), array("d", big.values), big.order.copy())
+        dup.__class__ = SkipZSet
         return dup
 
     # --- seeks: the first rank at or after a bound ---
@@ -423,6 +444,19 @@ class Draft:
         return True
 
 
+def open_zset(value: ZSet | PackedZSet) -> ZSet:
+    """The ZSet a command works on for a stored set (a PackedZSet is viewed, not copied)."""
+    if type(value) is PackedZSet:
+        z = ZSet()
+        z.packed = value
+        return z
+    return value  # type: ignore[return-value]
+
+
+ZSET_KINDS = (PackedZSet, ZSet)
+"""What a sorted set's key may hold (a SkipZSet is a ZSet)."""
+
+
 def _packed_scores(blob: bytes) -> dict[bytes, float]:
     """A listpack's member -> score, built (a listpack has no such index)."""
     return dict(zip(zpacked.members(blob), zpacked.scores(blob), strict=True))
@@ -464,8 +498,8 @@ def lex_lte_max(member: bytes, high: LexBound) -> bool:
 
 # --- introspection ---
 
-def _encoding(z: ZSet) -> str:
-    return "listpack" if z.slots is None else "skiplist"
+def _encoding(value: ZSet | PackedZSet) -> str:
+    return "listpack" if type(value) is PackedZSet else "skiplist"
 
 
 def score_text(score: float) -> bytes:
@@ -493,8 +527,9 @@ _HEADER_BYTES = 640  # the 32-level header node
 _STRUCTS = 16 + 32 + 56  # zset, zskiplist, dict
 
 
-def _size(z: ZSet, samples: int) -> int:
+def _size(value: ZSet | PackedZSet, samples: int) -> int:
     """objectComputeSize for a zset: the listpack's allocation, or a sampled skiplist."""
+    z = open_zset(value)
     if z.slots is None:
         return ROBJ_SIZE + jemalloc_size(listpack_size(listpack_items(z)))
     n = len(z)
@@ -507,12 +542,14 @@ def _size(z: ZSet, samples: int) -> int:
     return size
 
 
-def _footprint(z: ZSet) -> int:
-    """A listpack: the object and its packed bytes. A skiplist: the members' bytes (sampled),
-    the member -> slot dict and its slot ints, the slots and their scores, and the order."""
+def _footprint(value: ZSet | PackedZSet) -> int:
+    """A listpack: its one object. A skiplist: the members' bytes (sampled), the member ->
+    slot dict and its slot ints, the slots and their scores, and the order."""
+    if type(value) is PackedZSet:
+        return obj(value)
+    z: ZSet = value  # type: ignore[assignment]
     big = z.big
-    if big is None:
-        return obj(z) + (bytes_cost(z.packed) if z.packed else 0)
+    assert big is not None
     slots = big.slots
     n = len(slots)
     sample = slots if n <= 4 else [slots[0], slots[n // 3], slots[2 * n // 3], slots[-1]]
@@ -528,17 +565,17 @@ def _dict_slots(n: int) -> int:
     return slots
 
 
-def _digest(digest: Digest, z: ZSet) -> Digest:
+def _digest(digest: Digest, value: ZSet | PackedZSet) -> Digest:
     zero = bytes(20)
-    for member, score in z.scores.items():
+    for member, score in open_zset(value).scores.items():
         digest = xor_digest(digest, mix_digest(mix_digest(zero, member), format_double(score)))
     return digest
 
 
 # --- RDB ---
 
-def _save_listpack(w: Writer, z: ZSet) -> None:
-    w.save_string(encode_listpack(listpack_items(z)))
+def _save_listpack(w: Writer, z: PackedZSet) -> None:
+    w.save_string(encode_listpack(listpack_items(open_zset(z))))
 
 
 def _save(w: Writer, z: ZSet) -> None:
@@ -549,12 +586,12 @@ def _save(w: Writer, z: ZSet) -> None:
         w.buf += struct.pack("<d", score)
 
 
-def _load_zset2(r: Reader) -> ZSet:
+def _load_zset2(r: Reader) -> ZSet | PackedZSet:
     return _build([(r.load_string(), struct.unpack("<d", r.read(8))[0])
                    for _ in range(r.load_len())])
 
 
-def _load_zset(r: Reader) -> ZSet:
+def _load_zset(r: Reader) -> ZSet | PackedZSet:
     pairs = []
     for _ in range(r.load_len()):
         member = r.load_string()
@@ -567,7 +604,7 @@ def _load_zset(r: Reader) -> ZSet:
     return _build(pairs)
 
 
-def _load_listpack(r: Reader) -> ZSet:
+def _load_listpack(r: Reader) -> ZSet | PackedZSet:
     items = decode_listpack(r.load_string())
     if len(items) % 2:
         raise RdbError("odd listpack zset")
@@ -578,7 +615,7 @@ LOAD_LIMITS = [128, 64]
 """zset-max-listpack-entries / -value for RESTORE, kept current by config watchers."""
 
 
-def _build(pairs: list[tuple[bytes, float]]) -> ZSet:
+def _build(pairs: list[tuple[bytes, float]]) -> ZSet | PackedZSet:
     scores: dict[bytes, float] = {}
     for member, score in pairs:
         if math.isnan(score) or member in scores:
@@ -587,9 +624,14 @@ def _build(pairs: list[tuple[bytes, float]]) -> ZSet:
     return ZSet.from_scores(scores, *LOAD_LIMITS)
 
 
+def _copy(value: ZSet | PackedZSet) -> ZSet | PackedZSet:
+    """zsetDup: the same encoding, sharing nothing."""
+    return PackedZSet(value) if type(value) is PackedZSet else value.copy()  # type: ignore[union-attr]
+
+
 ZSET = ValueType(
-    "zset", (ZSet, SkipZSet), TypeInfo(OBJ_ZSET, _encoding, _size, _digest), _footprint,
-    ZSet.copy,
+    "zset", (PackedZSet, SkipZSet), TypeInfo(OBJ_ZSET, _encoding, _size, _digest), _footprint,
+    _copy,
     (RdbEncoding(RDB_TYPE_ZSET_2, (SkipZSet,), _save, _load_zset2),
-     RdbEncoding(RDB_TYPE_ZSET_LISTPACK, (ZSet,), _save_listpack, _load_listpack),
+     RdbEncoding(RDB_TYPE_ZSET_LISTPACK, (PackedZSet,), _save_listpack, _load_listpack),
      RdbEncoding(RDB_TYPE_ZSET, (), None, _load_zset)))
