@@ -62,6 +62,7 @@ COMPILED = (
     "types.lists",
     "types.sets",
     "types.zset",
+    "types.zpacked",
     "types.zorder",
     "commands.strings",
     "commands.hashes",

@@ -78,17 +78,22 @@ def _write_hash(db: Database, key: bytes) -> tuple[Hash, Any]:
     return h, h.stored()
 
 
-def _fit(c: Client, h: Hash, args: list[bytes]) -> None:
-    """hashTypeTryConversion for the strings a command is about to store."""
+def _fit(c: Client, h: Hash, args: list[bytes], start: int) -> None:
+    """hashTypeTryConversion for the strings ``args[start:]`` a command is about to store
+    (one loop, compiled natively: ``max`` and ``sum`` over ``map(len, ...)`` took about
+    6,700 instructions an HSET)."""
     if h.table is not None:
         return
-    if max(map(len, args)) > c.server.config.values["hash-max-listpack-value"]:
+    longest = total = 0
+    for i in range(start, len(args)):
+        size = len(args[i])
+        total += size
+        if size > longest:
+            longest = size
+    if longest > c.server.config.values["hash-max-listpack-value"]:
         h.convert()
-        return
-    total = sum(map(len, args))
-    if total > _LARGE_ARGS:
-        if listpack_size(h.elements()) + total > LISTPACK_MAX_SAFETY_SIZE:
-            h.convert()
+    elif total > _LARGE_ARGS and listpack_size(h.elements()) + total > LISTPACK_MAX_SAFETY_SIZE:
+        h.convert()
 
 
 def _store(c: Client, key: bytes, h: Hash, stored: Any, event: str) -> None:
@@ -117,7 +122,7 @@ def hset(c: Client, argv: list[bytes]) -> Any:
         raise CommandError(errors.WRONG_ARITY % argv[0].decode(errors='replace').lower())
     key = argv[1]
     h, stored = _write_hash(c.db, key)
-    _fit(c, h, argv[2:])
+    _fit(c, h, argv, 2)
     created = h.put_pairs(argv, 2)
     _store(c, key, h, stored, "hset")
     return created
@@ -135,7 +140,7 @@ def hsetnx(c: Client, argv: list[bytes]) -> Any:
     h, stored = _write_hash(c.db, key)
     if field in h:
         return 0
-    _fit(c, h, argv[2:4])
+    _fit(c, h, argv, 2)
     h.put(field, argv[3])
     _store(c, key, h, stored, "hset")
     return 1
@@ -242,7 +247,7 @@ def hincrby(c: Client, argv: list[bytes]) -> Any:
     if not LLONG_MIN <= total <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     text = b"%d" % total
-    _fit(c, h, [field, text])
+    _fit(c, h, [field, text], 0)
     h.put(field, text)
     _store(c, key, h, stored, "hincrby")
     return total
@@ -268,7 +273,7 @@ def hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
     if isinstance(total, float):
         raise CommandError(errors.INCR_NAN_INF)
     text = format_long_double(total)
-    _fit(c, h, [field, text])
+    _fit(c, h, [field, text], 0)
     h.put(field, text)
     _store(c, key, h, stored, "hincrbyfloat")
     c.rewrite([b"HSET", key, field, bytes(text)])  # the float math is not replayed

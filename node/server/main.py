@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from .. import REDIS_VERSION
 from ..acl.users import user_line_error
 from ..base import errors
+from ..base.allocator import keep_large_blocks_mapped
 from ..base.compiled import build
 from ..config.directives import Config, StartupError, argv_to_lines
 from .server import Server
@@ -132,6 +133,7 @@ def run(argv: list[str], starting: StartingSignals | None = None) -> int:
         return 1
     if config["daemonize"]:
         daemonize(config)
+    keep_large_blocks_mapped()
     try:
         import uvloop
     except ImportError:
