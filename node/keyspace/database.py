@@ -36,7 +36,6 @@ from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
     INT,
-    RECOSTED,
     SMALL_REQUEST,
     alloc,
     key_cost,
@@ -123,14 +122,6 @@ class KeyspaceStats:
         by the next command, as in Redis), and by INFO, MEMORY, the metrics and scripts'
         OOM check. Re-costing is idempotent, so a key re-costed for nothing (deleted and
         added again in between) costs time, never accuracy."""
-        if RECOSTED:
-            for key, value in RECOSTED:
-                for db in self.databases:
-                    pos = db.index.get(key)
-                    if pos is not None and db.kv[2 * pos + 1] is value:
-                        db._unsettle(key)
-                        break
-            RECOSTED.clear()
         for db in self.unsettled:
             if len(db.unsettled) << 2 >= len(db.index):
                 self.data_bytes += db.recost_all()
