@@ -63,6 +63,7 @@ COMPILED = (
     "types.sets",
     "types.zset",
     "types.zpacked",
+    "types.zset_record",
     "types.zorder",
     "commands.strings",
     "commands.hashes",

@@ -19,7 +19,8 @@ from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
 from ..types import zpacked
-from ..types.zset import LOAD_LIMITS, ZSET_KINDS, Draft, PackedZSet, ZSet, open_zset, score_text
+from ..types.zset import ZSET_KINDS, Draft, PackedZSet, ZSet, open_zset
+from ..types.zset_record import LOAD_LIMITS, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options
 
