@@ -63,6 +63,8 @@ COMPILED = (
     "types.lists",
     "types.sets",
     "types.zset",
+    "types.zpacked",
+    "types.zset_record",
     "types.zorder",
     "commands.strings",
     "commands.hashes",

@@ -21,7 +21,7 @@ from ..protocol.reply import NULL_ARRAY
 from ..table.command import command
 from ..types.lists import ListValue
 from ..types.registry import TYPE_NAMES
-from ..types.zset import ZSet
+from ..types.zset import PackedZSet
 from .args import parse_double, to_int
 from .lists import _changed, _list_for_write, _move, _position, parse_lmpop, pop_event, pop_many
 from .zsets import pairs_reply, parse_mpop, pop_items, write_zset
@@ -60,10 +60,12 @@ def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Atte
     if c.multi:
         return multi_reply
 
+    name = TYPE_NAMES[kind]
+
     def serve(db: Database, key: bytes) -> Any:
         # A key of another type serves other clients (Redis dispatches ready keys by type);
-        # any encoding of the type serves (a skiplist ZSet is a subclass).
-        if not isinstance(db.raw(key), kind):
+        # any encoding of the type serves.
+        if TYPE_NAMES.get(type(db.raw(key))) != name:
             return None
         reply = attempt(key)
         propagation = c.server.propagation
@@ -71,7 +73,7 @@ def _block_or_answer(c: Client, keys: list[bytes], timeout: float, attempt: Atte
             propagation.add(db.id, effect(key))
         return reply
 
-    return block(c, keys, TYPE_NAMES[kind], timeout, serve, _null_array)
+    return block(c, keys, name, timeout, serve, _null_array)
 
 
 def _null_array() -> Any:
@@ -168,14 +170,14 @@ def _zpop_attempt(c: Client, maximum: bool, count: int, mpop: bool) -> Attempt:
 def bzpopmin(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[-1])
     return _block_or_answer(c, argv[1:-1], timeout, _zpop_attempt(c, False, 1, False),
-                            ZSet, lambda key: [b"ZPOPMIN", key])
+                            PackedZSet, lambda key: [b"ZPOPMIN", key])
 
 
 @command("bzpopmax")
 def bzpopmax(c: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[-1])
     return _block_or_answer(c, argv[1:-1], timeout, _zpop_attempt(c, True, 1, False),
-                            ZSet, lambda key: [b"ZPOPMAX", key])
+                            PackedZSet, lambda key: [b"ZPOPMAX", key])
 
 
 @command("bzmpop")
@@ -186,7 +188,7 @@ def bzmpop(c: Client, argv: list[bytes]) -> Any:
         return [b"ZMPOP", b"1", key, b"MAX" if maximum else b"MIN", b"COUNT", b"%d" % count]
 
     return _block_or_answer(c, keys, timeout, _zpop_attempt(c, maximum, count, True),
-                            ZSet, effect)
+                            PackedZSet, effect)
 
 
 # --- CLIENT UNBLOCK ---

@@ -46,7 +46,6 @@ from ..keyspace.database import Database
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS
 from ..protocol.reply import OK
 from ..table.command import command
-from ..types.hashes import before_rekey
 from ..types.registry import TYPE_NAMES, copy_value
 from .args import to_int, to_int32
 
@@ -137,7 +136,6 @@ def rename_generic(c: Client, argv: list[bytes], nx: bool) -> Any:
             return 0
         db.delete(dst)
     clock = db.get_clock(src)
-    before_rekey(value)
     db.add(dst, value)
     db.set_clock(dst, clock)
     if expire != -1:

@@ -28,11 +28,11 @@ from ..base.errors import CommandError
 from ..keyspace.database import Database
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_LIST
 from ..table.command import command
-from ..types.hashes import Hash
+from ..types.hashes import field_value
 from ..types.lists import ListValue
 from ..types.registry import STRING_TYPES
 from ..types.sets import SET_CLASSES
-from ..types.zset import ZSet
+from ..types.zset import ZSET_KINDS, PackedZSet, ZSet, open_zset
 from .args import to_int
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ ERANGE = 34
 # Plain decimals that strtod and float() read identically and that cannot overflow.
 _PLAIN_NUMBER = re.compile(rb"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 
-SORTABLE = (ListValue, *SET_CLASSES, ZSet)
+SORTABLE = (ListValue, *SET_CLASSES, *ZSET_KINDS)
 
 
 def c_string(arg: bytes) -> bytes:
@@ -89,10 +89,7 @@ def lookup_by_pattern(db: Database, pattern: bytes, subst: bytes) -> bytes | Non
     if value is None:
         return None
     if field is not None:
-        if not isinstance(value, Hash):
-            return None
-        found: bytes | None = value.get(field)
-        return found
+        return field_value(value, field)
     if value.__class__ not in STRING_TYPES:
         return None
     return bytes(value)
@@ -172,8 +169,12 @@ def sort_generic(c: Client, argv: list[bytes], readonly: bool) -> Any:
     if dontsort and is_set and store is not None:
         # An unsorted set would store in hash order: Redis sorts it ALPHA instead.
         dontsort, alpha, by = False, True, None
-    if isinstance(value, ZSet):
-        value.to_skiplist()  # SORT converts a listpack zset for good, as zsetConvert does
+    if type(value) is PackedZSet:
+        # SORT converts a listpack zset for good, as zsetConvert does
+        value = open_zset(value)
+        value.to_skiplist()
+        db.replace(argv[1], value)
+        db.resized(argv[1])
 
     n = len(value)
     start = min(max(limit_start, 0), n)

@@ -16,7 +16,7 @@ from ..base import errors
 from ..base.errors import CommandError
 from ..table.command import command
 from ..types.registry import TYPE_NAMES
-from ..types.zset import Scores, ZSet
+from ..types.zset import ZSET_KINDS, Scores, open_zset
 from .args import to_int
 from .zset_ranges import store_result
 from .zsets import pairs_reply, parse_score
@@ -37,8 +37,8 @@ class Source:
         self.weight = 1.0
         if value is None:
             self.scores: Scores = {}
-        elif isinstance(value, ZSet):
-            self.scores = value.scores
+        elif isinstance(value, ZSET_KINDS):
+            self.scores = open_zset(value).scores
         else:
             self.scores = dict.fromkeys(_set_members(value), 1.0)
 

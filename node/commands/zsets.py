@@ -18,7 +18,9 @@ from ..config.directives import watch_process
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
-from ..types.zset import LOAD_LIMITS, Draft, ZSet, score_text
+from ..types import zpacked
+from ..types.zset import ZSET_KINDS, Draft, PackedZSet, ZSet, open_zset
+from ..types.zset_record import LOAD_LIMITS, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options
 
@@ -68,11 +70,22 @@ def new_zset(skiplist: bool) -> ZSet:
 
 
 def read_zset(c: Client, key: bytes) -> ZSet | None:
-    return c.db.read_typed(key, ZSet)  # type: ignore[no-any-return]
+    value = c.db.read_typed(key, ZSET_KINDS)
+    return None if value is None else open_zset(value)
 
 
 def write_zset(c: Client, key: bytes) -> ZSet | None:
-    return c.db.write_typed(key, ZSet)  # type: ignore[no-any-return]
+    """The set to change: ``store_changed`` puts it back once changed."""
+    value = c.db.write_typed(key, ZSET_KINDS)
+    return None if value is None else open_zset(value)
+
+
+def store_changed(c: Client, key: bytes, z: ZSet) -> None:
+    """A changed set in its key's place (the next packed form, or the set just converted
+    to a skiplist; a skiplist changed in place is there already), signalled."""
+    db = c.db
+    db.replace(key, z.stored())
+    db.modified(key)
 
 
 def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
@@ -82,7 +95,7 @@ def after_removal(c: Client, key: bytes, z: ZSet, event: str) -> None:
     if db.stats.notifier.flags & NOTIFY_ZSET:
         db.notify(NOTIFY_ZSET, event, key)
     if len(z):
-        db.modified(key)
+        store_changed(c, key, z)
     else:
         db.delete(key)
         db.notify(NOTIFY_GENERIC, "del", key)
@@ -178,9 +191,9 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         target = z  # the result outgrows the listpack: convert where Redis does
     if created:
         if len(z):
-            db.add(key, z)
+            db.add(key, z.stored())
     elif added or updated:
-        db.modified(key)
+        store_changed(c, key, z)
     if added or updated:
         db.stats.dirty += added + updated - 1  # server.dirty += added + updated
         if db.stats.notifier.flags & NOTIFY_ZSET:
@@ -221,26 +234,34 @@ def zrem(c: Client, argv: list[bytes]) -> Any:
     return deleted
 
 
+# Point lookups read a PackedZSet directly, without a ZSet view of it.
+
 @command("zcard")
 def zcard(c: Client, argv: list[bytes]) -> Any:
-    z = read_zset(c, argv[1])
-    return 0 if z is None else len(z)
+    value = c.db.read_typed(argv[1], ZSET_KINDS)
+    if value is None:
+        return 0
+    return zpacked.size(value) if type(value) is PackedZSet else len(value)
 
 
 @command("zscore")
 def zscore(c: Client, argv: list[bytes]) -> Any:
-    z = read_zset(c, argv[1])
-    if z is None:
+    value = c.db.read_typed(argv[1], ZSET_KINDS)
+    if value is None:
         return None
-    return z.score_of(argv[2])
+    if type(value) is PackedZSet:
+        return zpacked.score_of(value, argv[2])
+    return value.score_of(argv[2])
 
 
 @command("zmscore")
 def zmscore(c: Client, argv: list[bytes]) -> Any:
-    z = read_zset(c, argv[1])
-    if z is None:
+    value = c.db.read_typed(argv[1], ZSET_KINDS)
+    if value is None:
         return [None] * (len(argv) - 2)
-    get = z.score_of
+    if type(value) is PackedZSet:
+        return [zpacked.score_of(value, member) for member in argv[2:]]
+    get = value.score_of
     return [get(member) for member in argv[2:]]
 
 
@@ -254,15 +275,25 @@ def zrank_generic(c: Client, argv: list[bytes], reverse: bool) -> Any:
             raise CommandError(errors.SYNTAX)
         withscore = True
     missing = NULL_ARRAY if withscore else None
-    z = read_zset(c, argv[1])
-    if z is None:
+    value = c.db.read_typed(argv[1], ZSET_KINDS)
+    if value is None:
         return missing
-    rank = z.rank(argv[2])
-    if rank is None:
-        return missing
+    member = argv[2]
+    if type(value) is PackedZSet:
+        rank = zpacked.index_of(value, member)
+        if rank < 0:
+            return missing
+        n = zpacked.size(value)
+        score = zpacked.score_at(value, rank) if withscore else 0.0
+    else:
+        found = value.rank(member)
+        if found is None:
+            return missing
+        rank, n = found, len(value)
+        score = value.score_of(member) if withscore else 0.0
     if reverse:
-        rank = len(z) - 1 - rank
-    return [rank, z.score_of(argv[2])] if withscore else rank
+        rank = n - 1 - rank
+    return [rank, score] if withscore else rank
 
 
 @command("zrank")

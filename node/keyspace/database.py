@@ -36,7 +36,6 @@ from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
     INT,
-    RECOSTED,
     SMALL_REQUEST,
     alloc,
     bytes_cost,
@@ -125,14 +124,6 @@ class KeyspaceStats:
         by the next command, as in Redis), and by INFO, MEMORY, the metrics and scripts'
         OOM check. Re-costing is idempotent, so a key re-costed for nothing (deleted and
         added again in between) costs time, never accuracy."""
-        if RECOSTED:
-            for key, value in RECOSTED:
-                for db in self.databases:
-                    code = db.index.get(key)
-                    if code is not None and db.kv[2 * (code & POS_MASK) + 1] is value:
-                        db._unsettle(key)
-                        break
-            RECOSTED.clear()
         for db in self.unsettled:
             if len(db.unsettled) << 2 >= len(db.index):
                 self.data_bytes += db.recost_all()
@@ -516,6 +507,12 @@ class Database:
             self.stats.unsettled.append(self)
         unsettled.add(key)
         self._signal(key)
+
+    def replace(self, key: bytes, value: Any) -> None:
+        """Put another object in a live key's place, keeping its TTL and access clock: a
+        value rebuilt rather than changed in place (a packed hash or sorted set, as Redis
+        reallocates a listpack). The caller reports it as ``modified`` or ``resized``."""
+        self.kv[2 * (self.index[key] & POS_MASK) + 1] = value
 
     def resized(self, key: bytes) -> None:
         """A value grew or shrank without changing (a read built an index): re-cost it."""

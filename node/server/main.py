@@ -13,6 +13,7 @@ from redslot.common.loop import run_loop
 from .. import REDIS_VERSION
 from ..acl.users import user_line_error
 from ..base import errors
+from ..base.allocator import keep_large_blocks_mapped
 from ..base.compiled import build
 from ..config.directives import Config, StartupError, argv_to_lines
 from .server import Server
@@ -134,5 +135,6 @@ def run(argv: list[str], starting: StartingSignals | None = None) -> int:
         return 1
     if config["daemonize"]:
         daemonize(config)
+    keep_large_blocks_mapped()
     run_loop(_serve(config, starting))
     return 0

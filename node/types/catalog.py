@@ -8,7 +8,7 @@ from .registry import ValueType, register
 from .sets import SET
 from .stream_record import STREAM
 from .strings import STRING
-from .zset import ZSET
+from .zset_record import ZSET
 
 VALUE_TYPES: tuple[ValueType, ...] = (STRING, LIST, SET, ZSET, HASH, STREAM)
 

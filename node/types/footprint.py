@@ -87,9 +87,6 @@ def picked_cost(items: list[Any], cost: Callable[[Any], int]) -> int:
 
 
 FOOTPRINTS: dict[type, Callable[[Any], int]] = {}  # filled by registry.register
-RECOSTED: list[tuple[bytes, Any]] = []
-"""Keys whose value changed its cost on a read (a loaded value decoded on first use),
-with that value: the keyspace re-costs them when it next settles its sum."""
 
 
 def footprint(value: Any) -> int:

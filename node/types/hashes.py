@@ -1,7 +1,8 @@
 """The hash value: a dict of field -> value bytes, plus what Redis's encodings imply.
 
-A small hash keeps its fields and values packed in one bytes object (Redis's listpack:
-insertion order, updates in place, so HGETALL answers in Redis's order). Once it outgrows
+A small hash is its fields and values packed in one bytes object (Redis's listpack:
+insertion order, updates in place, so HGETALL answers in Redis's order), stored in the
+keyspace as it is (``PackedHash``) and replaced on each write. Once it outgrows
 ``hash-max-listpack-entries`` or gets a field or value longer than
 ``hash-max-listpack-value`` it becomes "hashtable"-encoded for good, as in Redis, and
 only then carries ``table``: a dict of its fields and a positional index of them (a list
@@ -18,14 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from struct import Struct
+from sys import getsizeof
 
 from mypy_extensions import mypyc_attr
 
 from ..base.errors import CORRUPT_LOADED_VALUE, CommandError
 from ..base.sampling import KeySample
 from .footprint import (
-    BYTES_HEADER,
-    RECOSTED,
     SMALL_REQUEST,
     alloc,
     bytes_cost,
@@ -86,12 +86,38 @@ class FieldTable(KeySample):
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
+class PackedHash(bytes):
+    """A listpack-encoded hash as the keyspace holds it: its packed pairs (packed.py) and
+    nothing else. A write builds the next value and stores it in the key's place, as Redis
+    reallocates a listpack; commands read and change it through a ``Hash`` (``open_hash``).
+    A wrapper object holding the bytes cost 48 bytes a hash; a bytes subclass's instance
+    costs 16 more than plain bytes (the collector's header every heap type's instance
+    carries): 32 a hash less (96 + 48 -> 112 for three short pairs)."""
+
+    __slots__ = ()
+
+
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
+class LoadedHash(bytes):
+    """A listpack-encoded hash loaded from a snapshot and not yet used: the file's listpack
+    bytes as they were read. A command's first use decodes them (with every check of
+    ``decode_listpack``) and stores the packed form in the key's place (``decode_loaded``),
+    which has the key re-costed; until then a SAVE or DUMP writes the bytes back unchanged,
+    as Redis writes the listpack it holds. Loading a million small hashes thus builds one
+    object each: decoding them all up front took two thirds of the load."""
+
+    __slots__ = ()
+
+
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Hash:
-    """field -> value. Listpack-encoded, the pairs are packed into one bytes object
-    (packed.py: fields and values alternate, in insertion order, updated in place as a
-    listpack is); ``convert`` moves them into a ``FieldTable`` and turns the hash into a
-    TableHash in place (``__class__`` assignment), so the RDB and introspection
-    registries, keyed by class, see the encoding."""
+    """field -> value, as a command reads and changes it. Listpack-encoded (a command's
+    transient view of a PackedHash), the pairs are packed into one bytes object (packed.py:
+    fields and values alternate, in insertion order, updated in place as a listpack is) and
+    ``stored`` gives the PackedHash to put back; ``convert`` moves them into a
+    ``FieldTable`` and turns the hash into a TableHash in place (``__class__`` assignment),
+    which the keyspace holds itself, so the RDB and introspection registries, keyed by
+    class, see the encoding."""
 
     __slots__ = ("packed", "table")
 
@@ -99,6 +125,14 @@ class Hash:
         """``elements``: fields and values alternating, fields unique."""
         self.packed = pack(elements) if elements else EMPTY
         self.table: FieldTable | None = None
+
+    def stored(self) -> Hash | PackedHash:
+        """What the keyspace holds for this hash: the TableHash itself, or the packed pairs
+        as a PackedHash (the one opened if unchanged)."""
+        if self.table is not None:
+            return self
+        packed = self.packed
+        return packed if type(packed) is PackedHash else PackedHash(packed)
 
     def convert(self) -> None:
         """hashTypeConvert to a hashtable: one way, sized for the current fields."""
@@ -229,13 +263,10 @@ class Hash:
         return True
 
     def copy_hash(self) -> Hash:
-        """dupHashObject: same encoding, sharing nothing."""
+        """dupHashObject for a hashtable: the same encoding, sharing nothing."""
         copy = Hash()
-        if self.table is None:
-            copy.packed = bytes(bytearray(self.packed))
-        else:
-            copy.table = FieldTable(dict(self.table.values))
-            copy.__class__ = TableHash
+        copy.table = FieldTable(self.as_dict())
+        copy.__class__ = TableHash
         return copy
 
 
@@ -246,62 +277,45 @@ class TableHash(Hash):
     __slots__ = ()
 
 
-@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
-class LoadedHash(Hash):
-    """A listpack-encoded hash loaded from a snapshot and not yet used: its ``packed`` slot
-    holds the file's listpack bytes as they were read, its ``table`` slot its key. The
-    first read of ``packed`` decodes them (with every check of ``decode_listpack``) into
-    the packed form, turns the value into a plain Hash in place and has the key re-costed
-    (footprint.RECOSTED); until then a SAVE or DUMP writes the bytes back unchanged, as
-    Redis writes the listpack it holds. Loading a million small hashes thus costs one
-    object each: decoding them all up front took two thirds of the load."""
-
-    __slots__ = ()
-
-    # property() calls rather than decorated methods: mypyc compiles no property setters
-    # in a non-extension class.
-    packed = property(lambda h: _unpack_loaded(h), lambda h, value: _set_loaded(h, "packed", value))  # type: ignore[assignment]
-    table = property(lambda h: None, lambda h, value: _set_loaded(h, "table", value))  # type: ignore[assignment]
+def open_hash(value: PackedHash | Hash) -> Hash:
+    """The Hash a command works on for a stored hash (a PackedHash is viewed, not copied)."""
+    if type(value) is PackedHash:
+        h: Hash = _new_object(Hash)  # no __init__: 1,000 instructions less a command
+        h.packed = value
+        h.table = None
+        return h
+    return value  # type: ignore[return-value]
 
 
-def _set_loaded(h: Hash, name: str, value: object) -> None:
-    """A write to a LoadedHash's slot: decode it first (it becomes a plain Hash), then set."""
-    _unpack_loaded(h)
-    setattr(h, name, value)
-
-
-def _unpack_loaded(h: Hash) -> bytes:
-    """A LoadedHash's first use: decode its listpack; it becomes a plain Hash."""
-    blob: bytes = _PACKED.__get__(h)
-    key: bytes = _TABLE.__get__(h)
+def decode_loaded(blob: LoadedHash) -> PackedHash:
+    """A LoadedHash's packed form, for its first use."""
     try:
         pairs = decode_listpack(blob)
     except ListpackError as exc:  # in a file without a checksum: the commands fail, not the node
         raise CommandError(CORRUPT_LOADED_VALUE % exc) from None
     if len(set(pairs[::2])) * 2 != len(pairs):
         raise CommandError(CORRUPT_LOADED_VALUE % "duplicate hash fields")
-    packed = pack(pairs)
-    h.__class__ = Hash
-    h.packed = packed
-    h.table = None
-    RECOSTED.append((key, h))
-    return packed
+    return PackedHash(pack(pairs))
+
+
+def field_value(value: object, field: bytes) -> bytes | None:
+    """A field's value in any stored hash; None if ``value`` is not a hash (SORT's
+    ``key->field`` patterns read hashes they did not type-check)."""
+    kind = type(value)
+    if kind is PackedHash:
+        return value_of(value, field)  # type: ignore[arg-type]
+    if kind is TableHash:
+        return value.table.values.get(field)  # type: ignore[attr-defined,union-attr]
+    if kind is LoadedHash:
+        return value_of(decode_loaded(value), field)  # type: ignore[arg-type]
+    return None
 
 
 _LP_HEADER = Struct("<IH")  # a listpack's total bytes and element count
-_PACKED = Hash.__dict__["packed"]  # the slots, under LoadedHash's properties
-_TABLE = Hash.__dict__["table"]
 _new_object = object.__new__
 
 
-def before_rekey(value: object) -> None:
-    """RENAME stores a value under another key: a LoadedHash is decoded first, since the
-    re-costing its first use asks for names the key it was loaded under."""
-    if type(value) is LoadedHash:
-        _unpack_loaded(value)
-
-
-def hash_from_listpack(key: bytes, blob: bytes) -> Hash:
+def hash_from_listpack(key: bytes, blob: bytes) -> PackedHash | LoadedHash | Hash:
     """A snapshot's listpack-encoded hash, checked as rdbLoadObject checks it when
     sanitize-dump-payload is off (its size and end mark, a known, even, non-zero element
     count within hash-max-listpack-entries) and kept as is (LoadedHash); any other shape
@@ -311,49 +325,70 @@ def hash_from_listpack(key: bytes, blob: bytes) -> Hash:
         total, n = _LP_HEADER.unpack_from(blob)
         if (total == size and 0 < n < LP_HDR_NUMELE_UNKNOWN and not n & 1
                 and n <= 2 * HASH_LIMITS["entries"]):
-            h = _new_object(LoadedHash)
-            _PACKED.__set__(h, blob)
-            _TABLE.__set__(h, key)
-            return h
+            return LoadedHash(blob)
     return _load_pairs(decode_listpack(blob), LISTPACK_MAX_SAFETY_SIZE)
 
 
-def new_hash(elements: list[bytes], max_entries: int, max_value: int) -> Hash:
+def new_hash(elements: list[bytes], max_entries: int, max_value: int) -> PackedHash | Hash:
     """A hash built from whole content (RESTORE, loading; fields and values alternating,
-    fields unique): encoded as its size demands."""
-    h = Hash(elements)
+    fields unique), as the keyspace holds it: encoded as its size demands."""
     if len(elements) > 2 * max_entries or max(map(len, elements), default=0) > max_value:
+        h = Hash(elements)
         h.convert()
-    return h
+        return h
+    return PackedHash(pack(elements))
 
 
-# --- introspection ---
+# --- introspection: on the stored forms ---
 
-def _encoding(h: Hash) -> str:
-    return "listpack" if h.table is None else "hashtable"
+def stored_elements(value: PackedHash | LoadedHash | Hash) -> list[bytes]:
+    """A stored hash's fields and values alternating, in its order."""
+    kind = type(value)
+    if kind is PackedHash:
+        return unpack(value)  # type: ignore[arg-type]
+    if kind is LoadedHash:
+        return unpack(decode_loaded(value))  # type: ignore[arg-type]
+    return value.elements()  # type: ignore[union-attr]
 
 
-def _size(h: Hash, samples: int) -> int:
+def _encoding(value: PackedHash | LoadedHash | Hash) -> str:
+    return "hashtable" if type(value) is TableHash else "listpack"
+
+
+def _size(value: PackedHash | LoadedHash | Hash, samples: int) -> int:
     """objectComputeSize: the listpack's allocation, or the dict with sampled elements."""
-    if h.table is None:
-        return ROBJ_SIZE + jemalloc_size(listpack_size(h.elements()))
+    if type(value) is not TableHash:
+        return ROBJ_SIZE + jemalloc_size(listpack_size(stored_elements(value)))
+    h: Hash = value  # type: ignore[assignment]
+    assert h.table is not None
     size = ROBJ_SIZE + DICT_SIZE + 8 * h.table.slots
     taken = elements = 0
-    for field, value in h.items():
+    for field, text in h.items():
         if taken >= samples:
             break
-        elements += sds_size(len(field)) + sds_size(len(value)) + DICT_ENTRY_SIZE
+        elements += sds_size(len(field)) + sds_size(len(text)) + DICT_ENTRY_SIZE
         taken += 1
     if taken:
         size += int(elements / taken * len(h))
     return size
 
 
-def _digest(digest: Digest, h: Hash) -> Digest:
+def _digest(digest: Digest, value: PackedHash | LoadedHash | Hash) -> Digest:
     """Each pair is digested in order (field then value); pairs combine without order."""
-    for field, value in h.items():
-        digest = xor_digest(digest, mix_digest(mix_digest(ZERO_DIGEST, field), value))
+    elements = stored_elements(value)
+    for i in range(0, len(elements), 2):
+        digest = xor_digest(digest, mix_digest(mix_digest(ZERO_DIGEST, elements[i]),
+                                               elements[i + 1]))
     return digest
+
+
+def _copy(value: PackedHash | LoadedHash | Hash) -> PackedHash | LoadedHash | Hash:
+    """dupHashObject: the same encoding, sharing nothing."""
+    if type(value) is PackedHash:
+        return PackedHash(value)
+    if type(value) is LoadedHash:
+        return LoadedHash(value)
+    return value.copy_hash()  # type: ignore[union-attr]
 
 
 # --- RDB ---
@@ -362,8 +397,8 @@ HASH_LIMITS = {"entries": 512, "value": 64}
 """hash-max-listpack-entries/value as last configured, for loaders (which get no server)."""
 
 
-def _save_listpack(w: Writer, h: Hash) -> None:
-    w.save_string(encode_listpack(h.elements()))
+def _save_listpack(w: Writer, h: PackedHash) -> None:
+    w.save_string(encode_listpack(unpack(h)))
 
 
 def _save_table(w: Writer, h: Hash) -> None:
@@ -373,7 +408,7 @@ def _save_table(w: Writer, h: Hash) -> None:
         w.save_string(value)
 
 
-def _load_pairs(pairs: list[bytes], max_value: int) -> Hash:
+def _load_pairs(pairs: list[bytes], max_value: int) -> PackedHash | Hash:
     if not pairs or len(pairs) % 2:
         raise RdbError("empty or odd hash")
     if len(set(pairs[::2])) * 2 != len(pairs):
@@ -381,7 +416,7 @@ def _load_pairs(pairs: list[bytes], max_value: int) -> Hash:
     return new_hash(pairs, HASH_LIMITS["entries"], max_value)
 
 
-def _load_hash(r: Reader) -> Hash:
+def _load_hash(r: Reader) -> PackedHash | Hash:
     count = r.load_len()
     pairs = []
     for _ in range(2 * count):
@@ -389,38 +424,37 @@ def _load_hash(r: Reader) -> Hash:
     return _load_pairs(pairs, HASH_LIMITS["value"])
 
 
-def _load_listpack(r: Reader) -> Hash:
+def _load_listpack(r: Reader) -> PackedHash | Hash:
     """Redis 7.0 keeps a loaded listpack unless it has too many fields (long values stay)."""
     return _load_pairs(decode_listpack(r.load_string()), LISTPACK_MAX_SAFETY_SIZE)
 
 
-_HASH_OBJECT = obj(Hash())  # every Hash class has the same two slots
+def _save_loaded(w: Writer, h: LoadedHash) -> None:
+    w.save_string(h)
 
 
-def _save_loaded(w: Writer, h: Hash) -> None:
-    w.save_string(_PACKED.__get__(h))
-
-
-def _footprint(h: Hash) -> int:
-    """The object and its packed pairs (a LoadedHash's listpack, left undecoded); or its
-    dict (the table is a second block), fields and values, and the field index."""
+def _footprint(value: PackedHash | LoadedHash | Hash) -> int:
+    """The packed pairs (a LoadedHash's listpack, left undecoded): one object; or the
+    TableHash, its table, dict (the table is a second block), fields and values, and the
+    field index."""
+    if type(value) is not TableHash:
+        size = _BYTES_OBJECT + len(value)  # type: ignore[arg-type]  # bytes_cost, inline: loading costs every hash
+        return (size + 15) & ~15 if size <= SMALL_REQUEST else alloc(size)
+    h: Hash = value  # type: ignore[assignment]
     table = h.table
-    if table is None:
-        size = len(_PACKED.__get__(h))
-        if not size:
-            return _HASH_OBJECT
-        size += BYTES_HEADER  # bytes_cost, inline: loading costs every hash
-        return _HASH_OBJECT + ((size + 15) & ~15 if size <= SMALL_REQUEST else alloc(size))
+    assert table is not None
     values = table.values
     n = len(values)
     return (obj(h) + obj(table) + obj(values) + 16 + elements_cost(values, n, bytes_cost)
             + elements_cost(values.values(), n, bytes_cost) + index_cost(table.keys, table.where))
 
 
+_BYTES_OBJECT = getsizeof(PackedHash())  # a bytes subclass's header (its collector's too)
+
 HASH = ValueType(
-    "hash", (Hash, TableHash, LoadedHash), TypeInfo(OBJ_HASH, _encoding, _size, _digest),
-    _footprint, Hash.copy_hash,
+    "hash", (PackedHash, TableHash, LoadedHash), TypeInfo(OBJ_HASH, _encoding, _size, _digest),
+    _footprint, _copy,
     (RdbEncoding(RDB_TYPE_HASH, (TableHash,), _save_table, _load_hash),
-     RdbEncoding(RDB_TYPE_HASH_LISTPACK, (Hash,), _save_listpack, _load_listpack),
+     RdbEncoding(RDB_TYPE_HASH_LISTPACK, (PackedHash,), _save_listpack, _load_listpack),
      RdbEncoding(RDB_TYPE_HASH_LISTPACK, (LoadedHash,), _save_loaded, _load_listpack,
                  hash_from_listpack)))

@@ -44,8 +44,9 @@ class ValueType:
 TYPE_NAMES: dict[type, str] = {}
 COPIERS: dict[type, Callable[[Any], Any]] = {}
 STRING_TYPES = (bytes, bytearray, SdsString)
-"""A string value's classes, tested exactly (``value.__class__ in STRING_TYPES``): small set
-values are ``bytes`` subclasses (types/sets.py)."""
+"""A string value's classes, matched exactly (``value.__class__ in STRING_TYPES``): other
+types' values may be bytes subclasses (small sets, hashes and sorted sets: their packed
+forms)."""
 
 
 def register(value_type: ValueType) -> None:

@@ -2,7 +2,8 @@
 
 While small (OBJECT ENCODING "listpack") the members and scores are packed in (score,
 member) order into one bytes object (zpacked.py), as compact as Redis's listpack and, like
-it, rewritten on each change. Once the set outgrows ``zset-max-listpack-entries`` /
+it, rewritten on each change: the keyspace holds that object itself (``PackedZSet``), and a
+command reads and changes it through a transient ``ZSet`` (``open_zset``). Once the set outgrows ``zset-max-listpack-entries`` /
 ``-value`` ("skiplist") it holds a ``SkipIndex``: a dict member -> slot, the members and
 their scores by slot, and the (score, member) order in blocks (zorder.py): O(log N) insert,
 delete, rank and seek, with no Python object per member beyond its bytes, its dict entry
@@ -17,13 +18,13 @@ the slots are those positions, maintained with swap-remove exactly like the keys
 list (node/commands/keys.py explains why visiting slots from the top down returns every
 member present throughout the scan). The same slot numbers find a member's score (in an
 ``array('d')`` beside the slots), so one dict serves ZSCORE and ZSCAN. Small sets do not pay
-for any of it: ZSCAN returns them whole, as Redis does for a listpack.
+for any of it: ZSCAN returns them whole, as Redis does for a listpack. The type's record
+(introspection, memory cost, RDB forms) is zset_record.py.
 """
 
 from __future__ import annotations
 
 import math
-import struct
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,29 +32,9 @@ from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
-from ..protocol.reply import format_double
 from . import zpacked
-from .footprint import INT, bytes_cost, obj
-from .listpack import decode_listpack, encode_listpack, listpack_size
 from .packed import EMPTY
-from .rdb import RdbError, Reader, Writer
-from .registry import RdbEncoding, ValueType
-from .typeinfo import (
-    DICT_ENTRY_SIZE,
-    OBJ_ZSET,
-    ROBJ_SIZE,
-    Digest,
-    TypeInfo,
-    jemalloc_size,
-    mix_digest,
-    sds_size,
-    xor_digest,
-)
 from .zorder import ZOrder
-
-RDB_TYPE_ZSET = 3
-RDB_TYPE_ZSET_2 = 5
-RDB_TYPE_ZSET_LISTPACK = 17
 
 Item = tuple[float, bytes]
 
@@ -164,17 +145,38 @@ class ScoreView:
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
+class PackedZSet(bytes):
+    """A listpack-encoded sorted set as the keyspace holds it: its packed members and
+    scores (zpacked.py) and nothing else; a write stores the next one in the key's place,
+    as Redis reallocates a listpack. A wrapper object holding the bytes cost 48 bytes a
+    set; a bytes subclass's instance costs 16 more than plain bytes (the collector's header
+    every heap type's instance carries): 32 a set less."""
+
+    __slots__ = ()
+
+
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class ZSet:
-    """Listpack-encoded, the members and scores are ``packed`` in one bytes object
-    (zpacked.py) and ``big`` is None; ``to_skiplist`` moves them into a ``SkipIndex`` and
-    turns the value into a SkipZSet in place. ``scores`` and ``order`` read either form
-    (a listpack's are built on each read: O(n), as a listpack walk is)."""
+    """A sorted set as a command reads and changes it. Listpack-encoded (a transient view
+    of a PackedZSet, ``stored`` giving the one to put back), the members and scores are
+    ``packed`` in one bytes object (zpacked.py) and ``big`` is None; ``to_skiplist`` moves
+    them into a ``SkipIndex`` and turns the value into a SkipZSet in place, which the
+    keyspace holds itself. ``scores`` and ``order`` read either form (a listpack's are
+    built on each read: O(n), as a listpack walk is)."""
 
     __slots__ = ("packed", "big")
 
     def __init__(self) -> None:
         self.packed = EMPTY
         self.big: SkipIndex | None = None
+
+    def stored(self) -> ZSet | PackedZSet:
+        """What the keyspace holds for this set: the SkipZSet itself, or the packed form
+        as a PackedZSet (the one opened if unchanged)."""
+        if self.big is not None:
+            return self
+        packed = self.packed
+        return packed if type(packed) is PackedZSet else PackedZSet(packed)
 
     def __len__(self) -> int:
         big = self.big
@@ -291,28 +293,27 @@ class ZSet:
             return None
         return big.order.rank(big.values[where], member)
 
-    @classmethod
-    def from_scores(cls, scores: Mapping[bytes, float], max_entries: int, max_value: int
-                    ) -> ZSet:
-        """A set built in one go, listpack-encoded if it fits (zsetConvertToListpackIfNeeded)."""
-        z = cls()
+    @staticmethod
+    def from_scores(scores: Mapping[bytes, float], max_entries: int, max_value: int
+                    ) -> ZSet | PackedZSet:
+        """A set built in one go, as the keyspace holds it: listpack-encoded if it fits
+        (zsetConvertToListpackIfNeeded)."""
         if len(scores) <= max_entries and all(len(m) <= max_value for m in scores):
             # a listpack keeps -0 as 0; a skiplist keeps its sign
             ordered = sorted([(0.0 if s == 0.0 else s, m) for m, s in scores.items()])
-            z.packed = zpacked.build([m for _, m in ordered], [s for s, _ in ordered])
-        else:
-            z.big = SkipIndex.of(scores)
-            z.__class__ = SkipZSet
+            return PackedZSet(zpacked.build([m for _, m in ordered], [s for s, _ in ordered]))
+        z = ZSet()
+        z.big = SkipIndex.of(scores)
+        z.__class__ = SkipZSet
         return z
 
     def copy(self) -> ZSet:
-        dup = ZSet()
+        """A skiplist set's copy, sharing nothing."""
         big = self.big
-        if big is None:
-            dup.packed = bytes(bytearray(self.packed))
-        else:
-            dup.big = SkipIndex(list(big.slots), array("d", big.values), big.order.copy())
-            dup.__class__ = SkipZSet
+        assert big is not None
+        dup = ZSet()
+        dup.big = SkipIndex(list(big.slots), array("d", big.values), big.order.copy())
+        dup.__class__ = SkipZSet
         return dup
 
     # --- seeks: the first rank at or after a bound ---
@@ -423,6 +424,21 @@ class Draft:
         return True
 
 
+def open_zset(value: ZSet | PackedZSet) -> ZSet:
+    """The ZSet a command works on for a stored set (a PackedZSet is viewed, not copied)."""
+    if type(value) is PackedZSet:
+        z: ZSet = _new_object(ZSet)  # no __init__: 1,000 instructions less a command
+        z.packed = value
+        z.big = None
+        return z
+    return value  # type: ignore[return-value]
+
+
+_new_object = object.__new__
+ZSET_KINDS = (PackedZSet, ZSet)
+"""What a sorted set's key may hold (a SkipZSet is a ZSet)."""
+
+
 def _packed_scores(blob: bytes) -> dict[bytes, float]:
     """A listpack's member -> score, built (a listpack has no such index)."""
     return dict(zip(zpacked.members(blob), zpacked.scores(blob), strict=True))
@@ -460,136 +476,3 @@ def lex_lte_max(member: bytes, high: LexBound) -> bool:
     if high == MINUS:
         return False
     return member < high[0] if high[1] else member <= high[0]
-
-
-# --- introspection ---
-
-def _encoding(z: ZSet) -> str:
-    return "listpack" if z.slots is None else "skiplist"
-
-
-def score_text(score: float) -> bytes:
-    """A listpack's score entry (zzlInsertAt): integral scores within +-LLONG_MAX/2 are
-    stored as integers (double2ll), others as d2string's %.17g."""
-    if -4611686018427387903 <= score <= 4611686018427387903 and score == int(score):
-        return b"%d" % int(score)
-    return format_double(score)
-
-
-def listpack_items(z: ZSet) -> list[bytes]:
-    """The listpack's entries: member, score as d2string wrote it, and so on in order."""
-    items = []
-    for score, member in z.order:
-        items.append(member)
-        items.append(score_text(score))
-    return items
-
-
-_NODE_BYTES = 53
-"""Expected jemalloc size of a skiplist node (24 bytes + 16 per level, levels geometric with
-p = 1/4): Redis's real figure depends on its random levels, so MEMORY USAGE of a skiplist
-zset is an estimate here; listpack sizes are exact."""
-_HEADER_BYTES = 640  # the 32-level header node
-_STRUCTS = 16 + 32 + 56  # zset, zskiplist, dict
-
-
-def _size(z: ZSet, samples: int) -> int:
-    """objectComputeSize for a zset: the listpack's allocation, or a sampled skiplist."""
-    if z.slots is None:
-        return ROBJ_SIZE + jemalloc_size(listpack_size(listpack_items(z)))
-    n = len(z)
-    size = ROBJ_SIZE + _STRUCTS + 8 * _dict_slots(n) + _HEADER_BYTES
-    sampled = min(samples, n)
-    if sampled:
-        total = sum(sds_size(len(member)) + DICT_ENTRY_SIZE + _NODE_BYTES
-                    for _, member in z.order[:sampled])
-        size += total * n // sampled
-    return size
-
-
-def _footprint(z: ZSet) -> int:
-    """A listpack: the object and its packed bytes. A skiplist: the members' bytes (sampled),
-    the member -> slot dict and its slot ints, the slots and their scores, and the order."""
-    big = z.big
-    if big is None:
-        return obj(z) + (bytes_cost(z.packed) if z.packed else 0)
-    slots = big.slots
-    n = len(slots)
-    sample = slots if n <= 4 else [slots[0], slots[n // 3], slots[2 * n // 3], slots[-1]]
-    members = sum(bytes_cost(m) for m in sample) * n // max(len(sample), 1)
-    return (obj(z) + obj(big) + members + obj(big.slot) + n * INT + obj(slots)
-            + obj(big.values) + big.order.footprint())
-
-
-def _dict_slots(n: int) -> int:
-    slots = 4
-    while slots < n:
-        slots *= 2
-    return slots
-
-
-def _digest(digest: Digest, z: ZSet) -> Digest:
-    zero = bytes(20)
-    for member, score in z.scores.items():
-        digest = xor_digest(digest, mix_digest(mix_digest(zero, member), format_double(score)))
-    return digest
-
-
-# --- RDB ---
-
-def _save_listpack(w: Writer, z: ZSet) -> None:
-    w.save_string(encode_listpack(listpack_items(z)))
-
-
-def _save(w: Writer, z: ZSet) -> None:
-    """rdbSaveObject for a skiplist: members from the highest score down, binary doubles."""
-    w.save_len(len(z.order))
-    for score, member in reversed(z.order):
-        w.save_string(member)
-        w.buf += struct.pack("<d", score)
-
-
-def _load_zset2(r: Reader) -> ZSet:
-    return _build([(r.load_string(), struct.unpack("<d", r.read(8))[0])
-                   for _ in range(r.load_len())])
-
-
-def _load_zset(r: Reader) -> ZSet:
-    pairs = []
-    for _ in range(r.load_len()):
-        member = r.load_string()
-        length = r.read_byte()
-        if length in (253, 254, 255):
-            score = math.nan if length == 253 else math.inf if length == 254 else -math.inf
-        else:
-            score = float(r.read(length))
-        pairs.append((member, score))
-    return _build(pairs)
-
-
-def _load_listpack(r: Reader) -> ZSet:
-    items = decode_listpack(r.load_string())
-    if len(items) % 2:
-        raise RdbError("odd listpack zset")
-    return _build([(items[i], float(items[i + 1])) for i in range(0, len(items), 2)])
-
-
-LOAD_LIMITS = [128, 64]
-"""zset-max-listpack-entries / -value for RESTORE, kept current by config watchers."""
-
-
-def _build(pairs: list[tuple[bytes, float]]) -> ZSet:
-    scores: dict[bytes, float] = {}
-    for member, score in pairs:
-        if math.isnan(score) or member in scores:
-            raise RdbError("bad zset element")
-        scores[member] = score
-    return ZSet.from_scores(scores, *LOAD_LIMITS)
-
-
-ZSET = ValueType(
-    "zset", (ZSet, SkipZSet), TypeInfo(OBJ_ZSET, _encoding, _size, _digest), _footprint,
-    ZSet.copy,
-    (RdbEncoding(RDB_TYPE_ZSET_2, (SkipZSet,), _save, _load_zset2),
-     RdbEncoding(RDB_TYPE_ZSET_LISTPACK, (ZSet,), _save_listpack, _load_listpack),
-     RdbEncoding(RDB_TYPE_ZSET, (), None, _load_zset)))

@@ -110,6 +110,20 @@ def test_wrongtype_on_every_command(node, reference):
     assert_same(node, reference, script)
 
 
+STRING_READS_AND_WRITES: list[Request] = [
+    ("GET", "v"), ("MGET", "v", "nokey"), ("STRLEN", "v"), ("GETRANGE", "v", "0", "1"),
+    ("SETRANGE", "v", "0", "x"), ("APPEND", "v", "x"), ("INCR", "v"), ("GETDEL", "v"),
+    ("SETBIT", "v", "1", "1"), ("GETBIT", "v", "1"), ("BITCOUNT", "v"), ("PFADD", "v", "a"),
+    ("PFCOUNT", "v"), ("LCS", "v", "v"), ("RPUSH", "l", "1"), ("SORT", "l", "BY", "nosort", "GET", "v"),
+]
+"""String commands on a key ``v`` holding another type (a bytes subclass when small)."""
+
+
+def test_string_commands_refuse_a_listpack_hash(node, reference):
+    assert_same(node, reference, [("HSET", "v", "a", "1"), *STRING_READS_AND_WRITES,
+                                  ("HGETALL", "v")])
+
+
 # --- counters ---
 
 def test_hincrby_matches_redis(node, reference):

@@ -98,3 +98,35 @@ def test_a_refused_load_run_keeps_the_ttls_it_found():
     check(db, {b"x": None, b"y": FUTURE, b"z": FUTURE + 1})
     assert db.load_run([b"n", b"n"])
     check(db, {b"x": None, b"y": FUTURE, b"z": FUTURE + 1, b"n": None})
+
+
+def test_packed_values_rebuilt_under_a_ttl_keep_it_and_their_neighbours(pair):
+    """A small hash, sorted set or set is rebuilt on each write and put back in its key's
+    place (Database.replace): the place is found through the key's code, TTL bits and all,
+    and the key keeps its TTL while its neighbours keep their values, as in Redis."""
+    for client in pair:
+        for i in range(50):
+            client.set(f"before:{i}", i)
+        client.hset("h", "a", "1")
+        client.zadd("z", {"a": 1})
+        client.sadd("s", "a")
+        for key in ("h", "z", "s"):
+            client.pexpire(key, 10**9)
+        for i in range(50):
+            client.set(f"after:{i}", i, px=10**9)
+        client.hset("h", mapping={"b": "2", "c": "3"})
+        client.zadd("z", {"b": 2, "c": 3})
+        client.sadd("s", "b", "c")
+        client.hdel("h", "a")
+        client.zrem("z", "a")
+        client.srem("s", "a")
+    mine, ref = pair
+    for client in pair:
+        assert client.hgetall("h") == {b"b": b"2", b"c": b"3"}
+        assert client.zrange("z", 0, -1, withscores=True) == [(b"b", 2.0), (b"c", 3.0)]
+        assert client.smembers("s") == {b"b", b"c"}
+        assert all(0 < client.pttl(key) <= 10**9 for key in ("h", "z", "s"))
+        assert [client.get(f"before:{i}") for i in range(50)] == [b"%d" % i for i in range(50)]
+        assert [client.get(f"after:{i}") for i in range(50)] == [b"%d" % i for i in range(50)]
+    for key in ("h", "z", "s"):
+        assert mine.object("encoding", key) == ref.object("encoding", key)

@@ -116,6 +116,15 @@ def test_wrongtype_on_string_key(node, reference):
     ]])
 
 
+def test_string_commands_refuse_a_listpack_sorted_set(node, reference):
+    """A small sorted set is stored as its packed bytes (a bytes subclass): not a string."""
+    same(node, reference, [("ZADD", "v", "1", "a"), ("GET", "v"), ("MGET", "v", "nokey"),
+                           ("STRLEN", "v"), ("GETRANGE", "v", "0", "1"), ("APPEND", "v", "x"),
+                           ("INCR", "v"), ("SETBIT", "v", "1", "1"), ("BITCOUNT", "v"),
+                           ("PFCOUNT", "v"), ("LCS", "v", "v"), ("RPUSH", "l", "1"),
+                           ("SORT", "l", "BY", "nosort", "GET", "v"), ("ZRANGE", "v", "0", "-1")])
+
+
 # --- removal and lookups ---
 
 def test_zrem_deletes_empty_key(node, reference):
