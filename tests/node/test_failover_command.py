@@ -3,6 +3,7 @@ redis-server on either side."""
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -78,11 +79,16 @@ def test_failover_to_a_named_replica() -> None:
 def test_writes_wait_during_failover_then_abort_releases_them() -> None:
     master = start_node()
     replica = start_node("--replicaof", "127.0.0.1", str(master.port))
+    stopped = False
     try:
         wait_for(lambda: linked(replica.port), "the replica never linked")
-        with RawClient(replica.port) as r:
-            r.send_raw(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n2\r\n")  # cannot ack for 2 s
+        # A stopped replica with a write it has not acknowledged: the failover must wait.
+        # (DEBUG SLEEP raced here: a replica that had acked the whole stream before it
+        # slept let the failover go through at once, as it should.)
+        replica.proc.send_signal(signal.SIGSTOP)
+        stopped = True
         with RawClient(master.port) as m, RawClient(master.port) as writer:
+            assert m.call("SET", "before", "1") == b"+OK\r\n"
             assert m.call("FAILOVER", "TIMEOUT", "60000") == b"+OK\r\n"
             assert b"master_failover_state:waiting-for-sync" in m.call("INFO", "replication")
             writer.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nw\r\n$1\r\n1\r\n")
@@ -98,7 +104,11 @@ def test_writes_wait_during_failover_then_abort_releases_them() -> None:
             assert m.call("FAILOVER", "ABORT") == b"+OK\r\n"
             assert writer.read_reply() == b"+OK\r\n"
             assert role(master.port) == b"master"
+        replica.proc.send_signal(signal.SIGCONT)
+        stopped = False
     finally:
+        if stopped:
+            replica.proc.send_signal(signal.SIGCONT)
         replica.stop()
         master.stop()
 
