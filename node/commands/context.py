@@ -112,6 +112,8 @@ class Client(ReplicationClient, Protocol):
     subscriptions: Subscriptions | None
     tracking: TrackingState | None
     user: User
+    running: list[list[bytes]] | None  # the requests of this run (migrate.py batches)
+    migrated_ahead: list[tuple[list[bytes], Any]] | None
 
     @property
     def server(self) -> Server: ...

@@ -12,8 +12,9 @@ flag that routing.py honours on an importing slot.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..acl.check import check_command
 from ..base import errors
 from ..base.errors import CommandError
 from ..cluster.migrate_sockets import MAX_TIMEOUT_MS, MigrateSocket, MigrateSockets, MigrateTimeout
@@ -22,7 +23,7 @@ from ..keyspace.notify import NOTIFY_GENERIC
 from ..protocol.command import encode_command
 from ..protocol.reply import OK
 from ..table.command import command
-from ..types.rdb import RDB_FILE_VERSION, crc64, dump_payload
+from ..types.rdb import RDB_FILE_VERSION, dump_payload
 from .args import to_int
 from .dump import restore
 
@@ -46,8 +47,7 @@ _IO_FAILURES = (OSError, MigrateTimeout, OverflowError, ValueError, UnicodeError
 def _payload(value: Any) -> bytes:
     """The DUMP payload stamped with RDB version 10 rather than DUMP's 11: no type we
     write needs 11, and a Redis 7.0 target refuses payloads newer than it knows."""
-    body = dump_payload(value)[:-10] + RDB_FILE_VERSION.to_bytes(2, "little")
-    return body + crc64(body).to_bytes(8, "little")
+    return dump_payload(value, version=RDB_FILE_VERSION)
 
 
 
@@ -77,8 +77,20 @@ def _batch(db: Database, found: list[tuple[bytes, Any]], restore_name: bytes, re
     return b"".join(out), sent
 
 
-@command("migrate")
-def migrate(c: Client, argv: list[bytes]) -> Any:
+class _Request(NamedTuple):
+    """A MIGRATE's arguments; MIGRATEs that agree on all but ``keys`` can share a batch."""
+
+    host: bytes
+    port: bytes
+    dbid: int
+    timeout: int
+    copy: bool
+    replace: bool
+    auth: tuple[bytes, ...]
+    keys: list[bytes]
+
+
+def _parse(argv: list[bytes]) -> _Request:
     copy = replace = False
     auth: tuple[bytes, ...] = ()
     first_key, num_keys = 3, 1
@@ -114,74 +126,184 @@ def migrate(c: Client, argv: list[bytes]) -> Any:
     if timeout <= 0:
         timeout = 1000
     timeout = min(timeout, MAX_TIMEOUT_MS)  # some 24 days: as good as forever
-    db = c.db
+    return _Request(argv[1], argv[2], dbid, timeout, copy, replace, auth,
+                    argv[first_key:first_key + num_keys])
+
+
+def _lookup(db: Database, keys: list[bytes]) -> list[tuple[bytes, Any]]:
     found = []
-    for key in argv[first_key:first_key + num_keys]:
+    for key in keys:
         value = db.lookup_read(key)
         if value is not None:
             found.append((key, value))
+    return found
+
+
+@command("migrate")
+def migrate(c: Client, argv: list[bytes]) -> Any:
+    ahead = c.migrated_ahead
+    if ahead and ahead[0][0] is argv:
+        # Done already, in the batch of an earlier MIGRATE of this pipeline (_followers).
+        result = ahead.pop(0)[1]
+        c.rewrite()  # its DELs went out with that MIGRATE's
+        if isinstance(result, CommandError):
+            raise result
+        return result
+    request = _parse(argv)
+    db = c.db
+    found = _lookup(db, request.keys)
     if not found:
         c.rewrite()  # keys expired by the lookups went to replicas as DELs already
         return "NOKEY"
     server = c.server
-    sockets = server.migrate_sockets
-    host, port = argv[1], argv[2]
+    members = [(argv, found), *_followers(c, argv, request)]
     restore_name = b"RESTORE-ASKING" if server.cluster_enabled else b"RESTORE"
-    deleted: list[bytes] = []
+    deleted: list[list[bytes]] = [[] for _ in members]
+    results: list[Any] = []
     try:
         tls = server.tls_client if server.config["tls-cluster"] else None
-        return _migrate(sockets, tls, host, port, timeout, dbid, db, found, restore_name,
-                        replace, auth, copy, deleted)
+        results = _migrate(server.migrate_sockets, tls, request, db,
+                           [found for _, found in members], restore_name, deleted)
     finally:
         # Replicas and the AOF see a DEL of the keys the target acknowledged, nothing else.
-        if deleted:
-            server.stat_migrated_keys += len(deleted)
-            c.rewrite([b"DEL", *deleted])
-        else:
-            c.rewrite()
+        effects = [[b"DEL", *keys] for keys in deleted if keys]
+        server.stat_migrated_keys += sum(len(keys) for keys in deleted)
+        c.rewrite(*effects)
+        done = [(member[0], result) for member, result
+                in zip(members[1:], results[1:], strict=False) if result is not None]
+        if done:
+            c.migrated_ahead = done
+    if isinstance(results[0], CommandError):
+        raise results[0]
+    return results[0]
 
 
-def _migrate(sockets: MigrateSockets, tls: ssl.SSLContext | None, host: bytes, port: bytes,
-             timeout: int, dbid: int,
-             db: Database, found: list[tuple[bytes, Any]], restore_name: bytes,
-             replace: bool, auth: tuple[bytes, ...], copy: bool, deleted: list[bytes]) -> Any:
-    """The transfer, retried once on a fresh connection when Redis would retry."""
+def _followers(c: Client, argv: list[bytes], request: _Request) -> list[tuple[list[bytes], Any]]:
+    """The MIGRATEs right behind this one in the client's pipeline that can go in the same
+    batch, with the keys each found (migrateCommand pipelines one call's RESTOREs; this
+    pipelines a run of calls, so a source does not wait on its target once per call).
+
+    Each is run now exactly as it would run next: same target, database, timeout and
+    options, keys none of the earlier ones hold, and nothing between them (ASKING, MULTI,
+    a refusal: routing and ACL are checked here as dispatch would) that could change how it
+    runs. Only with REPLACE: a batch cut short by a broken connection may have restored
+    keys the source still holds, and a follower left to run on its own must overwrite them.
+    """
+    running = c.running
+    if not request.replace or running is None:
+        return []
+    at = next((i for i, queued in enumerate(running) if queued is argv), -1)
+    if at < 0:
+        return []
+    server = c.server
+    cmd = server.commands["migrate"]
+    restricted = not c.user.unrestricted() and not c.is_master
+    seen = set(request.keys)
+    members: list[tuple[list[bytes], Any]] = []
+    for queued in running[at + 1:]:
+        if len(queued) < 6 or queued[0].lower() != b"migrate":
+            break
+        try:
+            other = _parse(queued)
+        except CommandError:
+            break
+        if other[:7] != request[:7] or not seen.isdisjoint(other.keys):
+            break
+        if server.cluster is not None and server.cluster.route(c, cmd, queued) is not None:
+            break
+        if restricted and check_command(c.user, cmd, queued)[0]:
+            break
+        found = _lookup(c.db, other.keys)
+        if not found:
+            break  # it answers NOKEY on its own
+        seen.update(other.keys)
+        members.append((queued, found))
+    return members
+
+
+def _migrate(sockets: MigrateSockets, tls: ssl.SSLContext | None, request: _Request,
+             db: Database, batches: list[list[tuple[bytes, Any]]], restore_name: bytes,
+             deleted: list[list[bytes]]) -> list[Any]:
+    """The transfer of one MIGRATE's keys and its followers', retried once on a fresh
+    connection when Redis would retry (the first MIGRATE alone then).
+
+    Each MIGRATE's result: OK, or the CommandError it raises; None for a follower left to
+    run on its own (the connection broke before any of its replies).
+    """
     may_retry = True
+    host, port, dbid, timeout = request.host, request.port, request.dbid, request.timeout
     while True:
         try:
             cs = sockets.get(host, port, timeout, tls)
         except _IO_FAILURES:
-            raise CommandError(errors.MIGRATE_CONNECT) from None
+            return [CommandError(errors.MIGRATE_CONNECT)]
         select = dbid if cs.last_dbid != dbid else None
-        batch, sent = _batch(db, found, restore_name, replace, auth, select)
-        target_error, io_error, retry = _exchange(cs, db, batch, sent, bool(auth),
-                                                  select is not None, copy, timeout, deleted)
-        if io_error:
-            sockets.close(host, port)
-        if target_error is not None:
-            raise CommandError(errors.MIGRATE_TARGET_ERROR % target_error)
-        if io_error:
-            if retry and may_retry:
-                may_retry = False
-                continue
-            raise CommandError(errors.MIGRATE_IO % io_error)
-        cs.last_dbid = dbid
-        return OK
+        # Each batch as it would go alone (the target runs them all, whatever one
+        # answers), written as soon as built: the target restores one while the next is
+        # built, rather than waiting for them all.
+        written: list[list[bytes]] = []
+        write_error, write_retry = "", False
+        for found in batches:
+            batch, sent = _batch(db, found, restore_name, request.replace, request.auth, select)
+            write_error, write_retry = _send(cs, batch, timeout)
+            if write_error:
+                break
+            written.append(sent)
+        results: list[Any] = []
+        io_error, retry = "", False
+        for index, sent in enumerate(written):
+            target_error, io_error, retry = _replies(
+                cs, db, sent, bool(request.auth), select is not None, request.copy, timeout,
+                deleted[index])
+            if target_error is not None:
+                results.append(CommandError(errors.MIGRATE_TARGET_ERROR % target_error))
+            elif not io_error:
+                cs.last_dbid = dbid
+                results.append(OK)
+            elif index:
+                results.append(_cut_short(io_error, retry))
+            if io_error:
+                break
+        if not io_error and write_error:
+            io_error, retry = write_error, write_retry
+            if results:
+                results.append(_cut_short(io_error, retry))
+        if not io_error:
+            return results
+        sockets.close(host, port)
+        if results:
+            return results
+        if retry and may_retry:
+            may_retry = False
+            batches = batches[:1]
+            continue
+        return [CommandError(errors.MIGRATE_IO % io_error)]
 
 
-def _exchange(cs: MigrateSocket, db: Database, batch: bytes, sent: list[bytes], auth: bool,
-              select: bool, copy: bool, timeout: int,
-              deleted: list[bytes]) -> tuple[str | None, str, bool]:
-    """Send the batch and read its replies, deleting each acknowledged key unless COPY.
+def _cut_short(io_error: str, retry: bool) -> CommandError | None:
+    """A follower the connection failed under: run again on its own when Redis would retry
+    it (None), else the IOERR it would have answered."""
+    return None if retry else CommandError(errors.MIGRATE_IO % io_error)
+
+
+def _send(cs: MigrateSocket, data: bytes, timeout: int) -> tuple[str, bool]:
+    """The write of a batch: the failure (``writing`` or empty), and whether to retry."""
+    try:
+        cs.write(data, timeout)
+    except _IO_FAILURES as exc:
+        return "writing", not isinstance(exc, MigrateTimeout)
+    return "", False
+
+
+def _replies(cs: MigrateSocket, db: Database, sent: list[bytes], auth: bool,
+             select: bool, copy: bool, timeout: int,
+             deleted: list[bytes]) -> tuple[str | None, str, bool]:
+    """Read one batch's replies, deleting each acknowledged key unless COPY.
 
     Returns the target's first error (its text after the ``-``), the socket failure
-    (``writing``, ``reading`` or empty) and whether that failure may be retried on a
-    fresh connection: not after a timeout, nor once a RESTORE reply was read.
+    (``reading`` or empty) and whether that failure may be retried on a fresh connection:
+    not after a timeout, nor once a RESTORE reply was read.
     """
-    try:
-        cs.write(batch, timeout)
-    except _IO_FAILURES as exc:
-        return None, "writing", not isinstance(exc, MigrateTimeout)
     try:
         auth_reply = cs.read_line(timeout) if auth else b""
         select_reply = cs.read_line(timeout) if select else b""

@@ -47,6 +47,7 @@ class Client(Connection):
         "replica_port", "replica_ip", "replica_req", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
         "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking", "internal",
+        "running", "migrated_ahead",
     )
 
     def __init__(self, server: Server) -> None:
@@ -105,6 +106,10 @@ class Client(Connection):
         self.dirty_cas = False
         self.watched: list[WatchedKey] = []
         self.blocked: Blocked | None = None  # waiting on keys (blocking.py)
+        # The requests being run, for a MIGRATE that batches the MIGRATEs behind it, and
+        # their results, (request, reply or error), for when their turn comes (migrate.py).
+        self.running: list[list[bytes]] | None = None
+        self.migrated_ahead: list[tuple[list[bytes], Any]] | None = None
         # Pub/Sub (pubsub/hub.py): subscribed to something; what to; frames pushed this
         # loop turn, written by the server's end-of-turn flush.
         self.pubsub = False
@@ -183,7 +188,11 @@ class Client(Connection):
     # --- running requests ---
 
     def _run(self, requests: list[list[bytes]]) -> None:
-        done = run_requests(self.server, self, requests)
+        self.running = requests
+        try:
+            done = run_requests(self.server, self, requests)
+        finally:
+            self.running = self.migrated_ahead = None
         if self.waiting and done < len(requests):
             self.queue.extend(requests[done:])
 

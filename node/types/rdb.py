@@ -482,11 +482,11 @@ def load_object(r: Reader) -> Any:
 
 # --- DUMP payloads ---
 
-def dump_payload(value: Any, compress: bool = True) -> bytes:
+def dump_payload(value: Any, compress: bool = True, version: int = RDB_VERSION) -> bytes:
     """createDumpPayload: object, 2-byte RDB version, CRC64 of all that, little endian."""
     w = Writer(compress)
     save_object(w, value)
-    w.buf += RDB_VERSION.to_bytes(2, "little")
+    w.buf += version.to_bytes(2, "little")
     w.buf += crc64(w.buf).to_bytes(8, "little")
     return bytes(w.buf)
 
