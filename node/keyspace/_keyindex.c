@@ -9,7 +9,7 @@
  * steps over) or the key's address with 16 bits of its hash in the top bits, which
  * 64-bit user-space addresses do not use on x86-64 and aarch64 (checked on insert): a
  * probe compares those bits before it reads a key, so a miss or a collision costs no
- * access to the key. A key's home slot is (hash * capacity) >> 64, which lets the
+ * access to the key (on other machines every probe reads the key). A key's home slot is (hash * capacity) >> 64, which lets the
  * capacity be any size. Growing rehashes every key (its bytes object caches the hash).
  *
  * Keys are bytes only (TypeError otherwise), compared by content; codes are ints in
@@ -22,15 +22,19 @@
 #include <stdint.h>
 #include <string.h>
 
-#if !(defined(__x86_64__) || defined(__aarch64__)) || UINTPTR_MAX != 0xFFFFFFFFFFFFFFFFu
-#error "KeyIndex keeps hash bits in the top 16 bits of 64-bit pointers (x86-64, aarch64)"
-#endif
-
 #define EMPTY ((uintptr_t)0)
 #define TOMB ((uintptr_t)1)
+#define MIN_CAPACITY 8
+
+/* Elsewhere than 64-bit x86-64 and aarch64 there is no tag: a probe reads each key. */
+#if (defined(__x86_64__) || defined(__aarch64__)) && UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
 #define TAG_SHIFT 48
 #define PTR_MASK ((((uintptr_t)1) << TAG_SHIFT) - 1)
-#define MIN_CAPACITY 8
+#define TAG_OF(hash) (((uintptr_t)(hash) & 0xFFFF) << TAG_SHIFT)
+#else
+#define PTR_MASK (~(uintptr_t)0)
+#define TAG_OF(hash) ((void)(hash), (uintptr_t)0)
+#endif
 
 typedef struct {
     uintptr_t key;  /* EMPTY, TOMB, or PyBytesObject * | tag << TAG_SHIFT */
@@ -51,12 +55,16 @@ static PyTypeObject KeyIndexIterType;
 
 static inline Py_ssize_t home(Py_hash_t hash, Py_ssize_t capacity)
 {
+#ifdef __SIZEOF_INT128__
     return (Py_ssize_t)(((unsigned __int128)(uint64_t)hash * (uint64_t)capacity) >> 64);
+#else
+    return (Py_ssize_t)(((uint64_t)(uint32_t)((uint64_t)hash >> 32) * (uint64_t)capacity) >> 32);
+#endif
 }
 
 static inline uintptr_t tag_of(Py_hash_t hash)
 {
-    return ((uintptr_t)hash & 0xFFFF) << TAG_SHIFT;
+    return TAG_OF(hash);
 }
 
 static inline PyObject *key_of(uintptr_t word)
