@@ -1,7 +1,7 @@
 """The build: the hot modules (node/base/compiled.py) compiled with mypyc when possible.
 
-``pip install .`` and ``pip install -e .`` compile them when mypyc (a build requirement)
-and a C compiler are there; without a compiler, or with ``REDSLOT_PURE_BUILD=1``, the
+``pip install .`` and ``pip install -e .`` compile them, and the C extensions of the same
+list, when mypyc (a build requirement) and a C compiler are there; without a compiler, or with ``REDSLOT_PURE_BUILD=1``, the
 package installs as plain Python, the same modules running from source. The compiled
 extensions are cached outside git (``${REDSLOT_MYPYC_CACHE:-~/.cache/redslot/mypyc}``),
 keyed by a hash of everything they are built from: a rebuild of the same sources copies
@@ -26,6 +26,9 @@ HERE = Path(__file__).resolve().parent
 LIST = runpy.run_path(str(HERE / "node/base/compiled.py"))
 PACKAGE: str = LIST["PACKAGE"]
 MODULES = [f"{PACKAGE}.{name}" for name in LIST["COMPILED"]]
+# Hand-written C: redslot.node.keyspace._keyindex from node/keyspace/_keyindex.c.
+C_EXTENSIONS = {f"{PACKAGE}.{name}": f"node/{name.replace('.', '/')}.c"
+                for name in LIST["EXTENSIONS"]}
 GROUP = f"{PACKAGE}.hot"  # the shared library: redslot/node/hot__mypyc.*.so
 # The setup.py commands that build the extensions (pip's PEP 517 hooks run these).
 BUILDING = {"build", "build_ext", "bdist_wheel", "editable_wheel", "install", "develop"}
@@ -38,7 +41,8 @@ def log(text: str) -> None:
 
 def source_key() -> str:
     """A hash of what the extensions are built from: mypy reads every node module the
-    compiled ones import, so all of node/, this file, mypy's and Python's versions."""
+    compiled ones import, so all of node/ (its C sources too), this file, mypy's and
+    Python's versions."""
     import mypy.version
 
     h = hashlib.sha256()
@@ -46,7 +50,7 @@ def source_key() -> str:
                  os.environ.get("CC", "")):
         h.update(part.encode() + b"\0")
     h.update(Path(__file__).read_bytes())
-    for path in sorted((HERE / "node").rglob("*.py")):
+    for path in sorted([*(HERE / "node").rglob("*.py"), *(HERE / "node").rglob("*.c")]):
         h.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:20]
 
@@ -145,7 +149,7 @@ def extensions() -> tuple[list[Extension], str | None]:
     if (CACHE / key).is_dir() or not BUILDING & set(sys.argv[1:]):
         # Cached, or a metadata step (egg_info, dist_info) that builds nothing: the same
         # extension names, without running mypyc.
-        names = MODULES + [f"{GROUP}__mypyc"]
+        names = MODULES + [f"{GROUP}__mypyc"] + list(C_EXTENSIONS)
         return [Extension(name, sources=[]) for name in names], key
     log(f"compiling {len(MODULES)} modules with mypyc (a few minutes; cached as {key})")
     stage = HERE / "build" / "mypyc-src"
@@ -156,6 +160,8 @@ def extensions() -> tuple[list[Extension], str | None]:
     # (native_class=False) an exact type test that misses its subclasses.
     exts = mypycify(paths, opt_level="2", debug_level="0", separate=[(paths, GROUP)],
                     target_dir=str(HERE / "build" / "mypyc-c"))
+    exts += [Extension(name, sources=[source], extra_compile_args=["-std=c99", "-Wall"])
+             for name, source in C_EXTENSIONS.items()]
     return exts, key
 
 

@@ -23,6 +23,11 @@ below was a test failure of the compiled build that plain Python never shows):
   return) across a method that sets it; compiled code checks the narrowed type at the
   next read and raises TypeError.
 
+``EXTENSIONS`` are hand-written C extensions built beside them (setup.py), each used by a
+Python module that falls back to a plain-Python equivalent when the extension is missing
+or ``REDSLOT_PURE_PYTHON=1`` (``extension``): ``keyspace._keyindex``, the keyspace's index
+(keyspace/keyindex.py; a dict otherwise).
+
 ``commands.args`` stays out: mypyc 2.4 crashes compiling it. The whole suite runs against
 the compiled build, and a representative part against the pure one
 (``REDSLOT_PURE_PYTHON=1``); tests/node/test_build.py checks both builds are reported.
@@ -73,7 +78,25 @@ COMPILED = (
     "commands.zsets",
 )
 
+# Relative to redslot.node; setup.py builds "keyspace._keyindex" from node/keyspace/_keyindex.c.
+EXTENSIONS = ("keyspace._keyindex",)
+
 PURE_ENV = "REDSLOT_PURE_PYTHON"
+
+
+def pure() -> bool:
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
+def extension(name: str) -> ModuleType | None:
+    """The C extension ``name`` of ``EXTENSIONS``, or None for the plain-Python path: under
+    ``REDSLOT_PURE_PYTHON=1`` or when it was not built."""
+    if pure():
+        return None
+    try:
+        return importlib.import_module(f"{PACKAGE}.{name}")
+    except ImportError:
+        return None
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
@@ -97,21 +120,21 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
 def prefer_source() -> None:
     """Under ``REDSLOT_PURE_PYTHON=1`` the compiled modules load from their ``.py`` files,
     so one checkout runs both builds; called before any of them is imported."""
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if pure():
         if not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
             names = frozenset(f"{PACKAGE}.{name}" for name in COMPILED)
             sys.meta_path.insert(0, _SourceFirst(names))
 
 
 def build() -> str:
-    """``compiled`` when every module of the list runs compiled, ``pure`` when none does,
-    ``mixed`` otherwise (a stale in-place build, say)."""
-    compiled = 0
+    """``compiled`` when every module of the list runs compiled and every C extension is
+    used, ``pure`` when none is, ``mixed`` otherwise (a stale in-place build, say)."""
+    compiled = sum(extension(name) is not None for name in EXTENSIONS)
     for name in COMPILED:
         module = importlib.import_module(f"{PACKAGE}.{name}")
         origin = getattr(module, "__file__", None) or ""
         if origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
             compiled += 1
-    if compiled == len(COMPILED):
+    if compiled == len(COMPILED) + len(EXTENSIONS):
         return "compiled"
     return "pure" if compiled == 0 else "mixed"

@@ -2,14 +2,15 @@
 
 Values are plain Python objects chosen per type (bytes or SdsString for strings; the other
 type modules bring theirs; ``types.registry`` names them).
-A key's position ``pos`` (the low bits of its code in ``index``; the high bits say where its
-TTL is, if it has one: ttls.py) indexes two columns: ``kv``, a list holding the key at ``2 * pos``
-(for random picks and SCAN) and its value at ``2 * pos + 1``, and ``meta``, an array of
-64-bit words holding the key's access clock (LRU seconds or the LFU counter, as Redis's
-``robj.lru``: 24 bits) below its cost (footprint.py, ``size << CLOCK_BITS``). A key thus
-costs no object of its own beyond its position int (a per-key record object cost 64 bytes
-more, and three growing columns left more freed copies behind than two: measured).
-One dict lookup serves a read and its clock update, which matters because on large
+A key's position ``pos`` (the low bits of its code in ``index``, keyindex.py; the high bits
+say where its TTL is, if it has one: ttls.py) indexes two columns: ``kv``, a list holding
+the key at ``2 * pos`` (for random picks and SCAN) and its value at ``2 * pos + 1``, and
+``meta``, an array of 64-bit words holding the key's access clock (LRU seconds or the LFU
+counter, as Redis's ``robj.lru``: 24 bits) below its cost (footprint.py,
+``size << CLOCK_BITS``). A key thus costs no object of its own beyond its code's int in a
+dict index, and none in the C index (a per-key record object cost 64 bytes more, and
+three growing columns left more freed copies behind than two: measured).
+One index lookup serves a read and its clock update, which matters because on large
 keyspaces every lookup is a cache miss (measured: ~600 ns for a random key among 100k
 on this hardware).
 Expiry is lazy (a read of an expired key deletes it first) plus the active cycle in
@@ -39,10 +40,10 @@ from ..types.footprint import (
     SMALL_REQUEST,
     alloc,
     bytes_cost,
-    key_cost,
     rounded,
 )
 from ..types.registry import TYPE_NAMES
+from .keyindex import UNBOXED_CODES, KeyIndex, new_index
 from .lfu import LfuClock
 from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
 from .ttls import POS_MASK, TTL_SHIFT, Expires
@@ -148,9 +149,18 @@ CLOCK_MASK: Final = 0xFF_FFFF  # (1 << CLOCK_BITS) - 1
 SIZE_MASK: Final = ~CLOCK_MASK
 
 
+# What the index holds for a key's code besides the key: a dict, an int object.
+CODE_COST: Final = 0 if UNBOXED_CODES else INT
+
+
+def key_cost(key: bytes) -> int:
+    """A key's own cost: its bytes object, and its code's object if the index boxes it."""
+    return alloc(BYTES_HEADER + len(key)) + CODE_COST
+
+
 # key_cost of a key shorter than SHORT_KEY (a pymalloc block): (len + KEY_COST) & ~15.
 SHORT_KEY = SMALL_REQUEST - BYTES_HEADER
-KEY_COST = BYTES_HEADER + 15 + INT
+KEY_COST = BYTES_HEADER + 15 + CODE_COST
 
 
 def _meta() -> array[int]:
@@ -168,7 +178,7 @@ class Database:
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
-        self.index: dict[bytes, int] = {}
+        self.index: KeyIndex = new_index()
         self.kv: list[Any] = []
         self.meta = _meta()
         self.expires = Expires(self.index, self.kv)
@@ -532,7 +542,7 @@ class Database:
         if self.watched:
             touch_all(self, None)
         self._signal_gone_streams(self, None)
-        self.index = {}
+        self.index = new_index()
         self.kv = []
         self.meta = _meta()
         self.expires = Expires(self.index, self.kv)

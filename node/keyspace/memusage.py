@@ -22,11 +22,11 @@ import resource
 import sys
 from typing import TYPE_CHECKING
 
-from ..types.footprint import footprint, key_cost, obj, rounded
+from ..types.footprint import footprint, obj, rounded
+from .database import Database, key_cost
 
 if TYPE_CHECKING:
     from .context import Client, Server
-    from .database import Database
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 

@@ -23,6 +23,8 @@ from array import array
 from random import randrange
 from typing import Any, Final, overload
 
+from .keyindex import KeyIndex
+
 # Final: mypyc inlines them (a plain module global is a dict lookup at each use: measured
 # with callgrind, 440 more instructions a lookup than the constants).
 TTL_SHIFT: Final = 32
@@ -35,7 +37,7 @@ class Expires:
 
     __slots__ = ("index", "kv", "table")
 
-    def __init__(self, index: dict[bytes, int], kv: list[Any]) -> None:
+    def __init__(self, index: KeyIndex, kv: list[Any]) -> None:
         self.index = index  # the keyspace's own index and key/value column (database.py)
         self.kv = kv
         self.table = array("q")  # position, expiry; position, expiry; ...

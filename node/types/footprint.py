@@ -94,12 +94,6 @@ def footprint(value: Any) -> int:
     return FOOTPRINTS[type(value)](value)
 
 
-# A key in the keyspace: the key object and its position int (the key -> position dict
-# and the per-key columns are counted as they are sized, see memusage.table_bytes).
-def key_cost(key: bytes) -> int:
-    return alloc(BYTES_HEADER + len(key)) + INT
-
-
 def rounded(size: int) -> int:
     return (size + 15) & ~15
 

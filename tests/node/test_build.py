@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis
 from nodes import start_node
 from redslot.node.base.compiled import COMPILED, PACKAGE
@@ -60,6 +61,22 @@ def test_default_build_is_reported_by_version_and_info():
         assert redis.Redis(port=node.port).info("server")["redslot_build"] == expected
     finally:
         node.stop()
+
+
+def index_type(env: dict[str, str]) -> str:
+    return run_python("from redslot.node.keyspace.keyindex import new_index\n"
+                      "print(new_index.__name__)", env)
+
+
+def test_pure_python_indexes_keys_with_a_dict():
+    assert index_type(PURE) == "dict"
+
+
+def test_a_compiled_build_indexes_keys_with_the_c_table():
+    env = {**os.environ, "REDSLOT_PURE_PYTHON": ""}
+    if run_python("from redslot.node.base.compiled import build; print(build())", env) != "compiled":
+        pytest.skip("this checkout is not compiled")
+    assert index_type(env) == "KeyIndex"
 
 
 def setup_py_says(env: dict[str, str]) -> str:

@@ -161,14 +161,16 @@ def test_volatile_ttl_evicts_the_nearest_expiries_first(mem):
 
 
 def test_allkeys_lru_keeps_recently_read_keys(mem):
-    limit(mem, "allkeys-lru")
+    maxmemory = limit(mem, "allkeys-lru")
     fill(mem, "old", 3000)
+    used = mem.info("memory")["used_memory"]
+    per_key = (used - (maxmemory - ROOM)) / 3000  # the C index or a dict: 240-280 bytes
     time.sleep(2.1)  # the LRU clock counts seconds
     pipe = mem.pipeline(transaction=False)
     for i in range(1500):
         pipe.get(f"old:{i}")
     pipe.execute()
-    fill(mem, "new", 2000)  # evicts fewer keys than were left unread
+    fill(mem, "new", int((maxmemory - used) / per_key) + 750)  # evicts about half the unread
     read = sum(mem.exists(f"old:{i}") for i in range(1500))
     unread = sum(mem.exists(f"old:{i}") for i in range(1500, 3000))
     assert mem.info()["evicted_keys"] > 300

@@ -1,0 +1,624 @@
+/* KeyIndex: the keyspace's index (database.py), a hash table from bytes keys to codes.
+ *
+ * A dict costs a key about 74 bytes beyond the key itself (its share of the entries and
+ * indices arrays, 42 bytes at 1M keys, and the code's int object, 32): this table keeps
+ * the code unboxed beside the key, in one 16-byte slot {key pointer and hash tag, code},
+ * open addressing with linear probing, at most 3/4 full and half full after it grows.
+ *
+ * A slot's first word is 0 (empty), 1 (a tombstone: a deleted key's slot, which a probe
+ * steps over) or the key's address with 16 bits of its hash in the top bits, which
+ * 64-bit user-space addresses do not use on x86-64 and aarch64 (checked on insert): a
+ * probe compares those bits before it reads a key, so a miss or a collision costs no
+ * access to the key (on other machines every probe reads the key). A key's home slot is (hash * capacity) >> 64, which lets the
+ * capacity be any size. Growing rehashes every key (its bytes object caches the hash).
+ *
+ * Keys are bytes only (TypeError otherwise), compared by content; codes are ints in
+ * [0, 2^63). The table holds strong references to its keys and nothing else, which can
+ * form no cycle: it is not tracked by the garbage collector. Iteration is in slot order
+ * (by hash, not insertion order); a size change during it raises RuntimeError, as dict's.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define EMPTY ((uintptr_t)0)
+#define TOMB ((uintptr_t)1)
+#define MIN_CAPACITY 8
+
+/* Elsewhere than 64-bit x86-64 and aarch64 there is no tag: a probe reads each key. */
+#if (defined(__x86_64__) || defined(__aarch64__)) && UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+#define TAG_SHIFT 48
+#define PTR_MASK ((((uintptr_t)1) << TAG_SHIFT) - 1)
+#define TAG_OF(hash) (((uintptr_t)(hash) & 0xFFFF) << TAG_SHIFT)
+#else
+#define PTR_MASK (~(uintptr_t)0)
+#define TAG_OF(hash) ((void)(hash), (uintptr_t)0)
+#endif
+
+typedef struct {
+    uintptr_t key;  /* EMPTY, TOMB, or PyBytesObject * | tag << TAG_SHIFT */
+    int64_t code;
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    Slot *slots;
+    Py_ssize_t capacity;  /* slots; 0 with no table */
+    Py_ssize_t used;      /* live keys */
+    Py_ssize_t filled;    /* live keys and tombstones */
+    uint64_t version;     /* changes when a key comes or goes, for iterators */
+} KeyIndex;
+
+static PyTypeObject KeyIndexType;
+static PyTypeObject KeyIndexIterType;
+
+static inline Py_ssize_t home(Py_hash_t hash, Py_ssize_t capacity)
+{
+#ifdef __SIZEOF_INT128__
+    return (Py_ssize_t)(((unsigned __int128)(uint64_t)hash * (uint64_t)capacity) >> 64);
+#else
+    return (Py_ssize_t)(((uint64_t)(uint32_t)((uint64_t)hash >> 32) * (uint64_t)capacity) >> 32);
+#endif
+}
+
+static inline uintptr_t tag_of(Py_hash_t hash)
+{
+    return TAG_OF(hash);
+}
+
+static inline PyObject *key_of(uintptr_t word)
+{
+    return (PyObject *)(word & PTR_MASK);
+}
+
+static inline int is_live(uintptr_t word)
+{
+    return word > TOMB;
+}
+
+/* The key's hash, or -1 with TypeError for anything but bytes. */
+static inline Py_hash_t hash_key(PyObject *key)
+{
+    if (!PyBytes_Check(key)) {
+        PyErr_Format(PyExc_TypeError, "KeyIndex keys are bytes, not %.200s",
+                     Py_TYPE(key)->tp_name);
+        return -1;
+    }
+    return PyObject_Hash(key);
+}
+
+static inline int same_key(PyObject *stored, PyObject *key)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(key);
+    return stored == key || (PyBytes_GET_SIZE(stored) == n
+                             && memcmp(PyBytes_AS_STRING(stored), PyBytes_AS_STRING(key), n) == 0);
+}
+
+/* The key's slot, or -1. */
+static inline Py_ssize_t find(KeyIndex *self, PyObject *key, Py_hash_t hash)
+{
+    Py_ssize_t capacity = self->capacity;
+    if (capacity == 0)
+        return -1;
+    Slot *slots = self->slots;
+    uintptr_t tag = tag_of(hash);
+    Py_ssize_t i = home(hash, capacity);
+    for (;;) {
+        uintptr_t word = slots[i].key;
+        if (word == EMPTY)
+            return -1;
+        if ((word & ~PTR_MASK) == tag && word != TOMB && same_key(key_of(word), key))
+            return i;
+        if (++i == capacity)
+            i = 0;
+    }
+}
+
+static inline int over_full(Py_ssize_t filled, Py_ssize_t capacity)
+{
+    return filled * 4 > capacity * 3;
+}
+
+/* Rebuild the table with ``capacity`` slots (dropping tombstones); -1 on MemoryError. */
+static int resize(KeyIndex *self, Py_ssize_t capacity)
+{
+    if (capacity < MIN_CAPACITY)
+        capacity = MIN_CAPACITY;
+    if ((size_t)capacity > PY_SSIZE_T_MAX / sizeof(Slot)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Slot *slots = PyMem_Calloc((size_t)capacity, sizeof(Slot));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Slot *old = self->slots;
+    Py_ssize_t old_capacity = self->capacity;
+    for (Py_ssize_t j = 0; j < old_capacity; j++) {
+        /* Each key's hash is read from its object: fetch a few slots ahead. */
+        if (j + 8 < old_capacity && is_live(old[j + 8].key))
+            __builtin_prefetch(key_of(old[j + 8].key));
+        uintptr_t word = old[j].key;
+        if (!is_live(word))
+            continue;
+        Py_hash_t hash = PyObject_Hash(key_of(word));  /* cached by the bytes object */
+        Py_ssize_t i = home(hash, capacity);
+        while (slots[i].key != EMPTY) {
+            if (++i == capacity)
+                i = 0;
+        }
+        slots[i] = old[j];
+    }
+    PyMem_Free(old);
+    self->slots = slots;
+    self->capacity = capacity;
+    self->filled = self->used;
+    return 0;
+}
+
+static int check_code(PyObject *value, int64_t *code)
+{
+    if (!PyLong_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "KeyIndex codes are int, not %.200s",
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || v < 0) {
+        PyErr_SetString(PyExc_OverflowError, "KeyIndex codes are in [0, 2**63)");
+        return -1;
+    }
+    *code = (int64_t)v;
+    return 0;
+}
+
+/* Set key -> code (a new reference to key is taken if it is new); 0, or -1 on error.
+ * With ``only_new`` an existing key keeps its code, which goes to *existing. */
+static int store(KeyIndex *self, PyObject *key, Py_hash_t hash, int64_t code,
+                 int only_new, int64_t *existing)
+{
+    if (((uintptr_t)key & ~PTR_MASK) != 0) {
+        PyErr_SetString(PyExc_SystemError, "KeyIndex: a key's address uses the top 16 bits");
+        return -1;
+    }
+    if (self->capacity == 0 || over_full(self->filled + 1, self->capacity)) {
+        Py_ssize_t i = find(self, key, hash);
+        if (i >= 0) {
+            if (only_new)
+                *existing = self->slots[i].code;
+            else
+                self->slots[i].code = code;
+            return 0;
+        }
+        if (resize(self, (self->used + 1) * 2) < 0)
+            return -1;
+    }
+    Slot *slots = self->slots;
+    Py_ssize_t capacity = self->capacity;
+    uintptr_t tag = tag_of(hash);
+    Py_ssize_t i = home(hash, capacity), tomb = -1;
+    for (;;) {
+        uintptr_t word = slots[i].key;
+        if (word == EMPTY)
+            break;
+        if (word == TOMB) {
+            if (tomb < 0)
+                tomb = i;
+        }
+        else if ((word & ~PTR_MASK) == tag && same_key(key_of(word), key)) {
+            if (only_new)
+                *existing = slots[i].code;
+            else
+                slots[i].code = code;
+            return 0;
+        }
+        if (++i == capacity)
+            i = 0;
+    }
+    if (tomb >= 0)
+        i = tomb;
+    else
+        self->filled++;
+    Py_INCREF(key);
+    slots[i].key = (uintptr_t)key | tag;
+    slots[i].code = code;
+    self->used++;
+    self->version++;
+    if (only_new)
+        *existing = code;
+    return 0;
+}
+
+/* Empty slot i (live): a tombstone, or empty when the next slot is empty, with the
+ * tombstones just before it; the key's reference is dropped. May shrink the table. */
+static void remove_at(KeyIndex *self, Py_ssize_t i)
+{
+    Slot *slots = self->slots;
+    Py_ssize_t capacity = self->capacity;
+    PyObject *key = key_of(slots[i].key);
+    Py_ssize_t next = i + 1 == capacity ? 0 : i + 1;
+    slots[i].code = 0;
+    if (slots[next].key == EMPTY) {
+        slots[i].key = EMPTY;
+        self->filled--;
+        for (;;) {
+            i = i == 0 ? capacity - 1 : i - 1;
+            if (slots[i].key != TOMB)
+                break;
+            slots[i].key = EMPTY;
+            self->filled--;
+        }
+    }
+    else {
+        slots[i].key = TOMB;
+    }
+    self->used--;
+    self->version++;
+    if (self->used == 0) {
+        PyMem_Free(self->slots);
+        self->slots = NULL;
+        self->capacity = self->filled = 0;
+    }
+    else if (self->used * 8 < capacity && capacity > MIN_CAPACITY) {
+        if (resize(self, self->used * 2) < 0)
+            PyErr_Clear();  /* no memory for a smaller table: keep the larger one */
+    }
+    Py_DECREF(key);
+}
+
+/* --- the mapping protocol --- */
+
+static PyObject *KeyIndex_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if ((kwds != NULL && PyDict_GET_SIZE(kwds) != 0) || PyTuple_GET_SIZE(args) != 0) {
+        PyErr_SetString(PyExc_TypeError, "KeyIndex() takes no arguments");
+        return NULL;
+    }
+    KeyIndex *self = (KeyIndex *)type->tp_alloc(type, 0);
+    return (PyObject *)self;
+}
+
+static void KeyIndex_dealloc(KeyIndex *self)
+{
+    Slot *slots = self->slots;
+    Py_ssize_t capacity = self->capacity;
+    self->slots = NULL;
+    self->capacity = self->used = self->filled = 0;
+    for (Py_ssize_t i = 0; i < capacity; i++) {
+        if (is_live(slots[i].key))
+            Py_DECREF(key_of(slots[i].key));
+    }
+    PyMem_Free(slots);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t KeyIndex_length(KeyIndex *self)
+{
+    return self->used;
+}
+
+static PyObject *KeyIndex_subscript(KeyIndex *self, PyObject *key)
+{
+    Py_hash_t hash = hash_key(key);
+    if (hash == -1)
+        return NULL;
+    Py_ssize_t i = find(self, key, hash);
+    if (i < 0) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return PyLong_FromLongLong(self->slots[i].code);
+}
+
+static int KeyIndex_ass_subscript(KeyIndex *self, PyObject *key, PyObject *value)
+{
+    Py_hash_t hash = hash_key(key);
+    if (hash == -1)
+        return -1;
+    if (value == NULL) {
+        Py_ssize_t i = find(self, key, hash);
+        if (i < 0) {
+            PyErr_SetObject(PyExc_KeyError, key);
+            return -1;
+        }
+        remove_at(self, i);
+        return 0;
+    }
+    int64_t code;
+    if (check_code(value, &code) < 0)
+        return -1;
+    return store(self, key, hash, code, 0, NULL);
+}
+
+static int KeyIndex_contains(KeyIndex *self, PyObject *key)
+{
+    Py_hash_t hash = hash_key(key);
+    if (hash == -1)
+        return -1;
+    return find(self, key, hash) >= 0;
+}
+
+/* --- methods --- */
+
+static PyObject *KeyIndex_get(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *key = args[0];
+    Py_hash_t hash = hash_key(key);
+    if (hash == -1)
+        return NULL;
+    Py_ssize_t i = find(self, key, hash);
+    if (i >= 0)
+        return PyLong_FromLongLong(self->slots[i].code);
+    PyObject *dflt = nargs == 2 ? args[1] : Py_None;
+    Py_INCREF(dflt);
+    return dflt;
+}
+
+static PyObject *KeyIndex_pop(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *key = args[0];
+    Py_hash_t hash = hash_key(key);
+    if (hash == -1)
+        return NULL;
+    Py_ssize_t i = find(self, key, hash);
+    if (i < 0) {
+        if (nargs == 2) {
+            Py_INCREF(args[1]);
+            return args[1];
+        }
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    PyObject *code = PyLong_FromLongLong(self->slots[i].code);
+    if (code != NULL)
+        remove_at(self, i);
+    return code;
+}
+
+static PyObject *KeyIndex_setdefault(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "setdefault expected 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    Py_hash_t hash = hash_key(args[0]);
+    if (hash == -1)
+        return NULL;
+    int64_t code, existing;
+    if (check_code(args[1], &code) < 0 || store(self, args[0], hash, code, 1, &existing) < 0)
+        return NULL;
+    return PyLong_FromLongLong(existing);
+}
+
+static PyObject *KeyIndex_update(KeyIndex *self, PyObject *pairs)
+{
+    PyObject *it = PyObject_GetIter(pairs);
+    if (it == NULL)
+        return NULL;
+    PyObject *item;
+    Py_ssize_t n = 0;
+    while ((item = PyIter_Next(it)) != NULL) {
+        PyObject *fast = PySequence_Fast(item, "");
+        Py_DECREF(item);
+        if (fast == NULL) {
+            PyErr_Format(PyExc_TypeError,
+                         "cannot convert KeyIndex update sequence element #%zd to a sequence", n);
+            goto error;
+        }
+        if (PySequence_Fast_GET_SIZE(fast) != 2) {
+            PyErr_Format(PyExc_ValueError,
+                         "KeyIndex update sequence element #%zd has length %zd; 2 is required",
+                         n, PySequence_Fast_GET_SIZE(fast));
+            Py_DECREF(fast);
+            goto error;
+        }
+        PyObject *key = PySequence_Fast_GET_ITEM(fast, 0);
+        int64_t code;
+        Py_hash_t hash = hash_key(key);
+        int failed = hash == -1 || check_code(PySequence_Fast_GET_ITEM(fast, 1), &code) < 0
+                     || store(self, key, hash, code, 0, NULL) < 0;
+        Py_DECREF(fast);
+        if (failed)
+            goto error;
+        n++;
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(it);
+    return NULL;
+}
+
+static PyObject *KeyIndex_sizeof(KeyIndex *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromSsize_t((Py_ssize_t)sizeof(KeyIndex)
+                              + self->capacity * (Py_ssize_t)sizeof(Slot));
+}
+
+static PyObject *KeyIndex_capacity(KeyIndex *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->capacity);
+}
+
+/* --- iteration: keys, or (key, code) pairs --- */
+
+typedef struct {
+    PyObject_HEAD
+    KeyIndex *table;  /* NULL once exhausted */
+    Py_ssize_t next;
+    uint64_t version;
+    int items;
+} KeyIndexIter;
+
+static PyObject *make_iter(KeyIndex *self, int items)
+{
+    KeyIndexIter *it = PyObject_New(KeyIndexIter, &KeyIndexIterType);
+    if (it == NULL)
+        return NULL;
+    Py_INCREF(self);
+    it->table = self;
+    it->next = 0;
+    it->version = self->version;
+    it->items = items;
+    return (PyObject *)it;
+}
+
+static PyObject *KeyIndex_iter(KeyIndex *self)
+{
+    return make_iter(self, 0);
+}
+
+static PyObject *KeyIndex_items(KeyIndex *self, PyObject *Py_UNUSED(ignored))
+{
+    return make_iter(self, 1);
+}
+
+static void KeyIndexIter_dealloc(KeyIndexIter *it)
+{
+    Py_XDECREF(it->table);
+    PyObject_Free(it);
+}
+
+static PyObject *KeyIndexIter_next(KeyIndexIter *it)
+{
+    KeyIndex *table = it->table;
+    if (table == NULL)
+        return NULL;
+    if (it->version != table->version) {
+        PyErr_SetString(PyExc_RuntimeError, "KeyIndex changed size during iteration");
+        return NULL;
+    }
+    Slot *slots = table->slots;
+    for (Py_ssize_t i = it->next; i < table->capacity; i++) {
+        if (is_live(slots[i].key)) {
+            it->next = i + 1;
+            PyObject *key = key_of(slots[i].key);
+            if (!it->items)
+                return Py_NewRef(key);
+            PyObject *code = PyLong_FromLongLong(slots[i].code);
+            if (code == NULL)
+                return NULL;
+            PyObject *pair = PyTuple_New(2);
+            if (pair == NULL) {
+                Py_DECREF(code);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(pair, 0, Py_NewRef(key));
+            PyTuple_SET_ITEM(pair, 1, code);
+            return pair;
+        }
+    }
+    it->table = NULL;
+    Py_DECREF(table);
+    return NULL;
+}
+
+static PyObject *KeyIndexIter_length_hint(KeyIndexIter *it, PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t left = 0;
+    if (it->table != NULL && it->version == it->table->version) {
+        Slot *slots = it->table->slots;
+        for (Py_ssize_t i = it->next; i < it->table->capacity; i++)
+            left += is_live(slots[i].key);
+    }
+    return PyLong_FromSsize_t(left);
+}
+
+static PyMethodDef KeyIndexIter_methods[] = {
+    {"__length_hint__", (PyCFunction)KeyIndexIter_length_hint, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject KeyIndexIterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "redslot.node.keyspace._keyindex.KeyIndexIterator",
+    .tp_basicsize = sizeof(KeyIndexIter),
+    .tp_dealloc = (destructor)KeyIndexIter_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)KeyIndexIter_next,
+    .tp_methods = KeyIndexIter_methods,
+};
+
+static PyMappingMethods KeyIndex_as_mapping = {
+    .mp_length = (lenfunc)KeyIndex_length,
+    .mp_subscript = (binaryfunc)KeyIndex_subscript,
+    .mp_ass_subscript = (objobjargproc)KeyIndex_ass_subscript,
+};
+
+static PySequenceMethods KeyIndex_as_sequence = {
+    .sq_contains = (objobjproc)KeyIndex_contains,
+};
+
+static PyMethodDef KeyIndex_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))KeyIndex_get, METH_FASTCALL,
+     "get(key, default=None): the key's code, or default."},
+    {"pop", (PyCFunction)(void (*)(void))KeyIndex_pop, METH_FASTCALL,
+     "pop(key[, default]): remove the key and return its code."},
+    {"setdefault", (PyCFunction)(void (*)(void))KeyIndex_setdefault, METH_FASTCALL,
+     "setdefault(key, code): the key's code, storing code first if the key is absent."},
+    {"update", (PyCFunction)KeyIndex_update, METH_O,
+     "update(pairs): store each (key, code) of an iterable."},
+    {"items", (PyCFunction)KeyIndex_items, METH_NOARGS,
+     "An iterator over (key, code) pairs."},
+    {"__sizeof__", (PyCFunction)KeyIndex_sizeof, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef KeyIndex_getset[] = {
+    {"capacity", (getter)KeyIndex_capacity, NULL, "Slots allocated.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject KeyIndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "redslot.node.keyspace._keyindex.KeyIndex",
+    .tp_doc = "A hash table from bytes keys to int codes in [0, 2**63), for the keyspace.",
+    .tp_basicsize = sizeof(KeyIndex),
+    .tp_dealloc = (destructor)KeyIndex_dealloc,
+    .tp_as_sequence = &KeyIndex_as_sequence,
+    .tp_as_mapping = &KeyIndex_as_mapping,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = (getiterfunc)KeyIndex_iter,
+    .tp_methods = KeyIndex_methods,
+    .tp_getset = KeyIndex_getset,
+    .tp_new = KeyIndex_new,
+};
+
+static struct PyModuleDef keyindex_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "redslot.node.keyspace._keyindex",
+    .m_doc = "The keyspace's index: bytes keys to int codes, in 16 bytes a slot.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__keyindex(void)
+{
+    if (PyType_Ready(&KeyIndexType) < 0 || PyType_Ready(&KeyIndexIterType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&keyindex_module);
+    if (module == NULL)
+        return NULL;
+    Py_INCREF(&KeyIndexType);
+    if (PyModule_AddObject(module, "KeyIndex", (PyObject *)&KeyIndexType) < 0) {
+        Py_DECREF(&KeyIndexType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,45 @@
+"""The keyspace's index, key -> code (database.py, ttls.py): a C hash table when built.
+
+A dict costs a key 74 bytes besides its bytes object at 1M keys: its share of the dict's
+entries and indices (42) and the code's int object (32). ``_keyindex.c`` keeps the code
+unboxed beside the key's pointer in 16-byte slots, about 22 bytes a key (1M 20-byte
+strings: 211 bytes a key of RSS with a dict, 1.6x less over redis-server's 104 with it).
+Without a C compiler, or under ``REDSLOT_PURE_PYTHON=1``, the index is a plain dict: the
+same operations, the same results, except the order of iteration (the C table's is its
+slots', by hash), which nothing relies on: SCAN, RANDOMKEY and eviction walk positions in
+the key/value column, KEYS and the snapshot writer's order is undefined in Redis too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol, cast, overload
+
+from ..base.compiled import extension
+
+
+class KeyIndex(Protocol):
+    """What the keyspace uses of a dict[bytes, int]: both implementations have it."""
+
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __getitem__(self, key: bytes, /) -> int: ...
+    def __setitem__(self, key: bytes, code: int, /) -> None: ...
+    def __delitem__(self, key: bytes, /) -> None: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+    @overload
+    def get(self, key: bytes, /) -> int | None: ...
+    @overload
+    def get(self, key: bytes, default: int, /) -> int: ...
+    def pop(self, key: bytes, /) -> int: ...
+    def setdefault(self, key: bytes, default: int, /) -> int: ...
+    def update(self, pairs: Iterable[tuple[bytes, int]], /) -> None: ...
+    def items(self) -> Iterable[tuple[bytes, int]]: ...
+
+
+_extension = extension("keyspace._keyindex")
+
+# Called for each new database and at each flush.
+new_index = cast(Callable[[], KeyIndex], dict if _extension is None else _extension.KeyIndex)
+# Whether a code is kept unboxed: a dict holds an int object (32 bytes) for most codes.
+UNBOXED_CODES = _extension is not None

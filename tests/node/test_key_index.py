@@ -1,0 +1,192 @@
+"""The C key index (node/keyspace/_keyindex.c) against a dict, the pure-Python index.
+
+The keyspace (database.py, ttls.py) uses the same operations on either: long random
+sequences of them must give the same results on both, through growth, deletion (with
+tombstones), re-insertion and shrinking. Skipped where the extension is not built.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import sys
+import tracemalloc
+
+import pytest
+
+_keyindex = pytest.importorskip("redslot.node.keyspace._keyindex")
+KeyIndex = _keyindex.KeyIndex
+
+SLOT = 16  # bytes a slot: the key's pointer with its hash tag, the code
+
+
+def random_ops(rng: random.Random, keyspace: int, steps: int) -> None:
+    index, model = KeyIndex(), {}
+    for _ in range(steps):
+        key = b"key:%d" % rng.randrange(keyspace)
+        op = rng.random()
+        if op < 0.35:
+            code = rng.randrange(1 << 63)
+            index[key] = code
+            model[key] = code
+        elif op < 0.5:
+            assert index.pop(key, -1) == model.pop(key, -1)
+        elif op < 0.6:
+            code = rng.randrange(1 << 40)
+            assert index.setdefault(key, code) == model.setdefault(key, code)
+        elif op < 0.75:
+            assert index.get(key) == model.get(key)
+            assert index.get(key, -1) == model.get(key, -1)
+            assert (key in index) == (key in model)
+        elif op < 0.8:
+            if key in model:
+                assert index[key] == model[key]
+                del index[key]
+                del model[key]
+            else:
+                with pytest.raises(KeyError):
+                    index[key]
+                with pytest.raises(KeyError):
+                    del index[key]
+        elif op < 0.81:
+            pairs = [(b"key:%d" % rng.randrange(keyspace), rng.randrange(1 << 32))
+                     for _ in range(rng.randrange(200))]
+            index.update(iter(pairs))
+            model.update(pairs)
+        elif op < 0.812:  # most keys go: the table shrinks
+            for gone in list(model)[:len(model) * 15 // 16]:
+                assert index.pop(gone) == model.pop(gone)
+            assert index.capacity <= max(8, 8 * len(model))
+        assert len(index) == len(model)
+        assert bool(index) == bool(model)
+    assert sorted(index.items()) == sorted(model.items())
+    assert sorted(index) == sorted(model)
+
+
+@pytest.mark.parametrize("keyspace", [4, 100, 5000, 60000])
+def test_random_operations_give_what_a_dict_gives(keyspace):
+    random_ops(random.Random(keyspace), keyspace, 150_000)
+
+
+def test_growth_past_many_resizes_keeps_every_key():
+    index = KeyIndex()
+    capacities = set()
+    for i in range(300_000):
+        index[b"k%d" % i] = i
+        capacities.add(index.capacity)
+    assert len(capacities) > 10
+    assert all(index[b"k%d" % i] == i for i in range(300_000))
+    assert index.capacity * 3 >= len(index) * 4  # at most three quarters full
+
+
+def test_deleting_every_key_frees_the_table():
+    index = KeyIndex()
+    for i in range(1000):
+        index[b"k%d" % i] = i
+    for i in range(1000):
+        del index[b"k%d" % i]
+    assert index.capacity == 0
+    assert sys.getsizeof(index) == sys.getsizeof(KeyIndex())
+
+
+def test_sizeof_counts_the_slots():
+    index = KeyIndex()
+    empty = sys.getsizeof(index)
+    for i in range(100):
+        index[b"k%d" % i] = i
+    assert sys.getsizeof(index) == empty + SLOT * index.capacity
+
+
+def test_codes_use_all_63_bits():
+    index = KeyIndex()
+    index[b"a"] = (1 << 63) - 1
+    index[b"b"] = 0
+    assert (index[b"a"], index.get(b"b")) == ((1 << 63) - 1, 0)
+
+
+@pytest.mark.parametrize("code", [-1, 1 << 63])
+def test_codes_outside_63_bits_are_refused(code):
+    with pytest.raises(OverflowError):
+        KeyIndex()[b"a"] = code
+
+
+def test_a_code_that_is_not_an_int_is_refused():
+    with pytest.raises(TypeError):
+        KeyIndex()[b"a"] = 1.0
+
+
+@pytest.mark.parametrize("key", ["text", 1, bytearray(b"k"), memoryview(b"k")])
+def test_keys_other_than_bytes_are_refused(key):
+    index = KeyIndex()
+    with pytest.raises(TypeError):
+        index[key] = 1
+    with pytest.raises(TypeError):
+        index.get(key)
+    with pytest.raises(TypeError):
+        key in index  # noqa: B015
+    with pytest.raises(TypeError):
+        index.pop(key, None)
+
+
+def test_update_refuses_an_element_that_is_not_a_pair():
+    index = KeyIndex()
+    with pytest.raises(ValueError):
+        index.update([(b"a", 1, 2)])
+    with pytest.raises(TypeError):
+        index.update([5])
+
+
+def test_a_size_change_during_iteration_raises():
+    index = KeyIndex()
+    for i in range(10):
+        index[b"k%d" % i] = i
+    with pytest.raises(RuntimeError):
+        for key in index:
+            index[key + b"x"] = 0
+
+
+def test_changing_codes_during_iteration_is_allowed():
+    index = KeyIndex()
+    for i in range(10):
+        index[b"k%d" % i] = i
+    for key, code in index.items():
+        index[key] = code + 100
+    assert sorted(index.items()) == sorted((b"k%d" % i, i + 100) for i in range(10))
+
+
+def test_a_deleted_key_is_released():
+    key = b"released-" + bytes(8)  # not interned: only this test refers to it
+    before = sys.getrefcount(key)
+    index = KeyIndex()
+    index[key] = 1
+    assert sys.getrefcount(key) == before + 1
+    index[key] = 2  # a new code keeps the one reference
+    assert sys.getrefcount(key) == before + 1
+    del index[key]
+    assert sys.getrefcount(key) == before
+    index[key] = 3
+    del index
+    gc.collect()
+    assert sys.getrefcount(key) == before
+
+
+def test_creating_and_deleting_keys_leaks_nothing():
+    def churn() -> None:
+        index = KeyIndex()
+        for _ in range(3):
+            for i in range(50_000):
+                index[b"churn:%d" % i] = i
+            for i in range(0, 50_000, 2):
+                index.pop(b"churn:%d" % i)
+            for i in range(1, 50_000, 2):
+                del index[b"churn:%d" % i]
+
+    churn()  # warm caches (interned ints, free lists)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(3):
+            churn()
+        assert tracemalloc.get_traced_memory()[0] - base < 4096
+    finally:
+        tracemalloc.stop()
