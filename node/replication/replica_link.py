@@ -70,6 +70,12 @@ class MasterLink:
             self.task.cancel()
         self._drop()
 
+    def resync(self) -> None:
+        """Close the link to reconnect: with a new history id (``new_history``), the next
+        PSYNC gets a full copy, as after our dataset stopped matching the stream."""
+        if self.writer is not None:
+            self.writer.close()
+
     # --- the connection ---
 
     async def _run(self) -> None:
