@@ -7,11 +7,13 @@ DEBUG ASSERT stands for the bug: Redis crashes there, the node answers the error
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import redis
 from nodes import start_node
 from replication_wait import caught_up, linked, until
-from resp import RawClient
+from resp import RawClient, encode_command
 
 INTERNAL = b"-ERR internal error: AssertionError, see the server log\r\n"
 
@@ -95,3 +97,64 @@ def test_a_half_written_dataset_is_in_the_rewritten_aof():
         assert redis.Redis(port=node.port).get("half") == b"written"
     finally:
         node.stop()
+
+
+class FakeMaster:
+    """A master that gives a replica a snapshot, then streams what the test sends: the
+    replica's PSYNC requests are recorded (a real master never streams a failing write)."""
+
+    REPLID = b"f" * 40
+
+    def __init__(self, snapshot: bytes) -> None:
+        self.snapshot = snapshot
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(30)
+        self.port = self.listener.getsockname()[1]
+
+    def accept_sync(self) -> tuple[socket.socket, list[bytes]]:
+        """Serve one replica connection up to its full sync; its PSYNC arguments."""
+        conn, _ = self.listener.accept()
+        conn.settimeout(30)
+        reader = conn.makefile("rb")
+        while True:
+            argv = read_command(reader)
+            if argv[0].upper() == b"PSYNC":
+                conn.sendall(b"+FULLRESYNC %s 0\r\n$%d\r\n%s" % (
+                    self.REPLID, len(self.snapshot), self.snapshot))
+                return conn, argv[1:]
+            conn.sendall(b"+PONG\r\n" if argv[0].upper() == b"PING" else b"+OK\r\n")
+
+
+def read_command(reader) -> list[bytes]:
+    count = int(reader.readline()[1:])
+    argv = []
+    for _ in range(count):
+        size = int(reader.readline()[1:])
+        argv.append(reader.read(size + 2)[:-2])
+    return argv
+
+
+def snapshot_of(port: int) -> bytes:
+    with RawClient(port) as c:
+        c.send_raw(b"SYNC\r\n")
+        reader = c.sock.makefile("rb")
+        size = int(reader.readline()[1:])
+        return reader.read(size)
+
+
+def test_a_replica_that_failed_applying_its_masters_stream_resyncs_fully():
+    replica = start_node()
+    try:
+        master = FakeMaster(snapshot_of(replica.port))
+        r = redis.Redis(port=replica.port)
+        r.replicaof("127.0.0.1", master.port)
+        first, _ = master.accept_sync()
+        until(lambda: linked(r), "the replica linked")
+        first.sendall(encode_command("DEBUG", "ASSERT-AFTER-WRITE", "half"))
+        second, psync = master.accept_sync()  # the replica closed the link and came back
+        assert psync[0] != FakeMaster.REPLID  # a new history: it cannot continue, only resync
+        until(lambda: linked(r) and r.dbsize() == 0, "the master's dataset again")
+        first.close()
+        second.close()
+    finally:
+        replica.stop()
