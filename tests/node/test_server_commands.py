@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 from differential import assert_same
-from nodes import start_node, start_redis_server
+from nodes import no_retry, start_node, start_redis_server
 from output_wait import read_until
 from resp import RawClient
 
@@ -199,7 +199,7 @@ def test_shutdown_stops_the_process_cleanly_without_a_reply(args):
 def test_redis_py_shutdown_succeeds(node):
     proc = start_node()
     try:
-        client = redis.Redis(port=proc.port, socket_timeout=5)
+        client = redis.Redis(port=proc.port, socket_timeout=5, retry=no_retry())
         client.shutdown(nosave=True)
         assert proc.proc.wait(10) == 0
     finally:
