@@ -36,6 +36,7 @@ AUTH_NOT_CONFIGURED = (
 )
 NOPROTO = "NOPROTO unsupported protocol version"
 MAX_CLIENTS = "ERR max number of clients reached"
+INTERNAL_ERROR = "ERR internal error: %s, see the server log"  # a handler's bug (handler_faults.py)
 
 # --- protocol ---
 PROTOCOL_ERROR = "ERR Protocol error: %s"  # with one of the texts below

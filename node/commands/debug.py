@@ -3,7 +3,10 @@
 Refused unless enable-debug-command allows it (dispatch checks the ``protected`` flag
 before authentication, as processCommand does). DEBUG is one command, not a container:
 its subcommands are parsed here, with debug.c's lenient number parsing (strtod, atoi).
-Left out: the crash and restart helpers (SEGFAULT, PANIC, ASSERT, OOM, RESTART ...), LOADAOF
+ASSERT fails as a bug in a handler does here (an error reply, handler_faults.py) where
+Redis crashes; ASSERT-AFTER-WRITE (ours) fails after writing a key, for the tests of a
+half-written dataset. Left out: the crash and restart helpers (SEGFAULT, PANIC, OOM,
+RESTART ...), LOADAOF
 (no AOF yet), the C-structure dumps (SDSLEN,
 LISTPACK, QUICKLIST, HTSTATS, STRUCTSIZE, MALLCTL) and CHANGE-REPL-ID.
 """
@@ -37,6 +40,10 @@ if TYPE_CHECKING:
     from .context import Client, Server
 
 HELP = (
+    "ASSERT",
+    "    Fail as a bug in a command does: an internal error reply and a logged traceback.",
+    "ASSERT-AFTER-WRITE <key>",
+    "    Set <key>, then fail as ASSERT: the replicas and the AOF are remade from the data.",
     "CHANGE-REPL-ID",
     "    Start a new replication history (new replication id, no secondary id).",
     "DIGEST",
@@ -274,6 +281,11 @@ def _testing_subcommand(c: Client, argv: list[bytes]) -> Any:
         server.log_warning("Changing replication IDs after receiving DEBUG change-repl-id")
         server.replication.new_history()
         return OK
+    if sub == b"assert" and argc == 2:
+        raise AssertionError("DEBUG ASSERT")
+    if sub == b"assert-after-write" and argc == 3:
+        c.db.set(argv[2], b"written")
+        raise AssertionError("DEBUG ASSERT-AFTER-WRITE")
     if sub == b"pause-cron" and argc == 3:
         server.cron_paused = atoi(argv[2]) != 0
         return OK

@@ -59,22 +59,35 @@ class MasterLink:
         self.partial = b""  # an incomplete request's bytes
         self.open_tx = b""  # a transaction's bytes, run up to its EXEC
         self.task: asyncio.Task[None] | None = None
+        self.stopped = False
 
     def connect(self) -> None:
         """Start keeping the connection: not before the node's own data is loaded, as
         replicationCron, which connects in Redis, does not run while it loads."""
+        self.stopped = False
         self.task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
+        """Stop for good. ``stopped`` ends the loop even if the cancellation is lost: on
+        Python 3.11 ``wait_for`` drops it when the read it waits on completes at the same
+        moment (a master closing the link as this node shuts down), and the loop went on
+        reconnecting while the shutdown waited for it, until the process was killed."""
+        self.stopped = True
         if self.task is not None:
             self.task.cancel()
         self._drop()
+
+    def resync(self) -> None:
+        """Close the link to reconnect: with a new history id (``new_history``), the next
+        PSYNC gets a full copy, as after our dataset stopped matching the stream."""
+        if self.writer is not None:
+            self.writer.close()
 
     # --- the connection ---
 
     async def _run(self) -> None:
         server = self.server
-        while True:
+        while not self.stopped:
             try:
                 await self._session()
             except asyncio.CancelledError:
@@ -85,7 +98,8 @@ class MasterLink:
                 else:
                     server.log_warning(f"Error condition on socket for SYNC: {exc or type(exc).__name__}")
             self._drop()
-            await asyncio.sleep(1)
+            if not self.stopped:
+                await asyncio.sleep(1)
 
     def _drop(self) -> None:
         if self.state == "connected":

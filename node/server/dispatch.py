@@ -21,6 +21,7 @@ from ..keyspace.blocking import BLOCKED, serve_ready
 from ..keyspace.eviction import EVICT_FAIL
 from ..observability.slowlog import redacted
 from ..protocol.reply import _ENCODERS, OK, QUEUED, encode
+from .handler_faults import handler_failed
 
 OK_REPLY = b"+OK\r\n"
 
@@ -260,6 +261,9 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         cmd.failed_calls += 1
         server.count_error(exc.message)
         result = exc
+    except Exception as exc:  # a bug: answered, and its writes go to no stream
+        result = handler_failed(server, client, cmd, exc, stats.dirty != dirty)
+        dirty = stats.dirty
     finally:
         if no_touch:
             stats.no_touch = False
@@ -376,6 +380,9 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     cmd.failed_calls += 1
                     server.count_error(exc.message)
                     result = exc
+                except Exception as exc:  # a bug: answered, and its writes go to no stream
+                    result = handler_failed(server, client, cmd, exc, stats.dirty != dirty)
+                    dirty = stats.dirty
                 duration = (perf_counter_ns() - start) // 1000
                 if propagating:
                     propagate(server, client, cmd, argv, stats.dirty != dirty)

@@ -815,6 +815,8 @@ class Server:
             self.aof.prepare_shutdown()
         if self.cluster is not None and self.cluster.link_manager is not None:
             self.cluster.link_manager.close()
+        if self.replication.link is not None:
+            self.replication.link.stop()  # before the task cancellations at the loop's end
         for listener in self.listeners:
             listener.close()
         for client in list(self.clients.values()):

@@ -218,9 +218,13 @@ def test_blocked_client_is_moved_when_its_slot_moves(cluster, blocking):
     src = cluster.owner_of(slot)
     dst = (src + 1) % 3
     cluster.clients[src].delete(key)
+    blocked = cluster.clients[src].info("clients")["blocked_clients"]
     with RawClient(cluster.nodes[src].port, timeout=10) as c:
         c.send_raw(encode_command(*(arg.replace("{key}", key) for arg in blocking)))
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while cluster.clients[src].info("clients")["blocked_clients"] == blocked:  # blocked, then moved
+            assert time.monotonic() < deadline, "the client never blocked"
+            time.sleep(0.02)
         move_empty_slot(cluster, slot, src, dst)
         started = time.monotonic()
         assert c.read_reply() == f"-MOVED {slot} 127.0.0.1:{cluster.nodes[dst].port}\r\n".encode()

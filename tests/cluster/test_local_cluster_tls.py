@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 from local_cluster import LocalCluster, key_in_shard, missing_keys, preload
+from nodes import no_retry
 from redslot.operator.local.security import settle
 
 pytestmark = pytest.mark.timeout(600)
@@ -66,11 +67,11 @@ def test_plaintext_no_password_and_unknown_certificates_are_refused(cluster: Loc
                                                                    tmp_path: Path) -> None:
     address = cluster.status()["shards"][0]["master"]["address"]
     with pytest.raises(redis.ConnectionError):
-        node_client(cluster, address, ssl=False, password=None).ping()
+        node_client(cluster, address, ssl=False, password=None, retry=no_retry()).ping()
     with pytest.raises(redis.AuthenticationError):
-        node_client(cluster, address, password=None).get("x")
+        node_client(cluster, address, password=None, retry=no_retry()).get("x")
     with pytest.raises(redis.ConnectionError):
-        node_client(cluster, address, ssl_certfile=None, ssl_keyfile=None).ping()
+        node_client(cluster, address, ssl_certfile=None, ssl_keyfile=None, retry=no_retry()).ping()
     assert node_client(cluster, address).ping()
     host, port = address.rsplit(":", 1)
     plain = subprocess.run(["redis-cli", "-h", host, "-p", port, "-a", PASSWORD,

@@ -14,6 +14,19 @@ def servers(node, reference):
     return [(node, "redslot"), (reference, "redis-server")]
 
 
+def blocked_count(admin: RawClient) -> int:
+    info = admin.call("INFO", "clients").decode()
+    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+def wait_for_blocked(admin: RawClient, count: int, timeout: float = 5.0) -> None:
+    """Until the server says ``count`` clients are blocked (bounded: fails after timeout)."""
+    deadline = time.monotonic() + timeout
+    while blocked_count(admin) != count:
+        assert time.monotonic() < deadline, f"never saw {count} blocked clients"
+        time.sleep(0.01)
+
+
 def test_immediate_answers_and_errors_match_redis(node, reference):
     assert_same(node, reference, [
         ("RPUSH", "l", "a", "b"), ("BLPOP", "missing", "l", "0"), ("BRPOP", "l", "0"),
@@ -42,7 +55,7 @@ def test_a_push_from_another_client_serves_the_blocked_one(node, reference):
         with RawClient(server.port) as waiter, RawClient(server.port) as pusher:
             pusher.call("FLUSHALL")
             waiter.send_raw(encode_command("BLPOP", "q", "5"))
-            time.sleep(0.1)
+            wait_for_blocked(pusher, 1)
             assert pusher.call("RPUSH", "q", "job") == b":1\r\n", name
             assert waiter.read_reply() == b"*2\r\n$1\r\nq\r\n$3\r\njob\r\n", name
             assert pusher.call("LLEN", "q") == b":0\r\n", name
@@ -54,9 +67,9 @@ def test_clients_are_served_in_the_order_they_blocked(node, reference):
                 RawClient(server.port) as pusher:
             pusher.call("FLUSHALL")
             first.send_raw(encode_command("BLPOP", "q", "5"))
-            time.sleep(0.05)
+            wait_for_blocked(pusher, 1)
             second.send_raw(encode_command("BLPOP", "q", "5"))
-            time.sleep(0.05)
+            wait_for_blocked(pusher, 2)
             pusher.call("RPUSH", "q", "one")
             assert first.read_reply().endswith(b"one\r\n"), name
             pusher.call("RPUSH", "q", "two")
@@ -68,7 +81,7 @@ def test_the_blocked_client_is_served_right_after_the_push_within_a_pipeline(nod
         with RawClient(server.port) as waiter, RawClient(server.port) as pusher:
             pusher.call("FLUSHALL")
             waiter.send_raw(encode_command("BLPOP", "q", "5"))
-            time.sleep(0.1)
+            wait_for_blocked(pusher, 1)
             pusher.send_raw(encode_command("RPUSH", "q", "x") + encode_command("LPOP", "q"))
             assert pusher.read_reply() == b":1\r\n", name
             assert pusher.read_reply() == b"$-1\r\n", name
@@ -92,7 +105,7 @@ def test_requests_sent_while_blocked_run_after_the_reply(node, reference):
         with RawClient(server.port) as waiter, RawClient(server.port) as pusher:
             pusher.call("FLUSHALL")
             waiter.send_raw(encode_command("BLPOP", "q", "5") + encode_command("ECHO", "after"))
-            time.sleep(0.1)
+            wait_for_blocked(pusher, 1)
             pusher.call("LPUSH", "q", "v")
             assert waiter.read_reply().endswith(b"v\r\n"), name
             assert waiter.read_reply() == b"$5\r\nafter\r\n", name
@@ -104,11 +117,11 @@ def test_client_unblock_answers_timeout_or_error(node, reference):
             admin.call("FLUSHALL")
             waiter_id = int(waiter.call("CLIENT", "ID")[1:-2])
             waiter.send_raw(encode_command("BLPOP", "q", "0"))
-            time.sleep(0.1)
+            wait_for_blocked(admin, 1)
             assert admin.call("CLIENT", "UNBLOCK", waiter_id) == b":1\r\n", name
             assert waiter.read_reply() == b"*-1\r\n", name
             waiter.send_raw(encode_command("BZPOPMIN", "z", "0"))
-            time.sleep(0.1)
+            wait_for_blocked(admin, 1)
             assert admin.call("CLIENT", "UNBLOCK", waiter_id, "ERROR") == b":1\r\n", name
             assert waiter.read_reply() == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", name
             assert admin.call("CLIENT", "UNBLOCK", waiter_id) == b":0\r\n", name
@@ -121,7 +134,7 @@ def test_a_key_of_another_type_leaves_the_client_blocked(node, reference):
         with RawClient(server.port) as waiter, RawClient(server.port) as other:
             other.call("FLUSHALL")
             waiter.send_raw(encode_command("BLPOP", "k", "5"))
-            time.sleep(0.1)
+            wait_for_blocked(other, 1)
             other.call("ZADD", "k", "1", "m")
             other.call("DEL", "k")
             other.call("RPUSH", "k", "v")
@@ -133,7 +146,7 @@ def test_blmpop_is_served_with_its_count(node, reference):
         with RawClient(server.port) as waiter, RawClient(server.port) as other:
             other.call("FLUSHALL")
             waiter.send_raw(encode_command("BLMPOP", "5", "2", "a", "b", "LEFT", "COUNT", "2"))
-            time.sleep(0.1)
+            wait_for_blocked(other, 1)
             other.call("RPUSH", "b", "1", "2", "3")
             assert waiter.read_reply() == b"*2\r\n$1\r\nb\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n", name
 
@@ -148,7 +161,7 @@ def test_bzpopmin_is_served_by_any_command_creating_the_key(node, reference, cre
             other.call("FLUSHALL")
             other.call("ZADD", "src", "5", "m")
             waiter.send_raw(encode_command("BZPOPMIN", "z", "5"))
-            time.sleep(0.1)
+            wait_for_blocked(other, 1)
             other.call(*create)
             assert waiter.read_reply() == b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n$1\r\n5\r\n", name
 
@@ -156,7 +169,7 @@ def test_bzpopmin_is_served_by_any_command_creating_the_key(node, reference, cre
 def test_info_counts_blocked_clients_and_keys(node):
     with RawClient(node.port) as waiter, RawClient(node.port) as admin:
         waiter.send_raw(encode_command("BLPOP", "a", "b", "5"))
-        time.sleep(0.1)
+        wait_for_blocked(admin, 1)
         info = admin.call("INFO", "clients").decode()
         assert "blocked_clients:1" in info
         assert "total_blocking_keys:2" in info
@@ -166,19 +179,6 @@ def test_info_counts_blocked_clients_and_keys(node):
 
 
 # --- clients that go away while blocked (a disconnected worker must not take a job) ---
-
-def blocked_count(admin: RawClient) -> int:
-    info = admin.call("INFO", "clients").decode()
-    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
-
-
-def wait_for_blocked(admin: RawClient, count: int, timeout: float = 5.0) -> None:
-    """Until the server says ``count`` clients are blocked (bounded: fails after timeout)."""
-    deadline = time.monotonic() + timeout
-    while blocked_count(admin) != count:
-        assert time.monotonic() < deadline, f"never saw {count} blocked clients"
-        time.sleep(0.01)
-
 
 @pytest.mark.parametrize("block,push,length", [
     (("BLPOP", "q", "0"), ("LPUSH", "q", "job1"), ("LLEN", "q")),

@@ -30,6 +30,14 @@ def bulk_text(reply: bytes) -> bytes:
     return rest[: int(header[1:])]
 
 
+def wait_until_postponed(admin: RawClient, count: int, timeout: float = 5.0) -> None:
+    """Until ``count`` clients show the blocked flag (a request postponed by CLIENT PAUSE)."""
+    deadline = time.monotonic() + timeout
+    while bulk_text(admin.call("CLIENT", "LIST")).count(b" flags=b ") != count:
+        assert time.monotonic() < deadline, f"never saw {count} postponed clients"
+        time.sleep(0.01)
+
+
 def test_client_errors_match_redis(node, reference):
     assert_same(node, reference, [
         ("CLIENT",),
@@ -284,11 +292,12 @@ def test_pause_ends_on_time_without_waiting_for_the_cron(slow_cron_node):
 def test_postponed_clients_resume_in_arrival_order(node):
     with RawClient(node.port) as admin:
         admin.call("DEL", "order")
-        admin.call("CLIENT", "PAUSE", "300", "WRITE")
+        admin.call("CLIENT", "PAUSE", "5000", "WRITE")
         clients = [RawClient(node.port) for _ in range(5)]
         for i, c in enumerate(clients):
             c.send_raw(b"APPEND order %d\r\nAPPEND order -\r\n" % i)
-            time.sleep(0.02)
+            wait_until_postponed(admin, i + 1)
+        admin.call("CLIENT", "UNPAUSE")
         for c in clients:
             assert c.read_reply().startswith(b":")
             assert c.read_reply().startswith(b":")
@@ -319,9 +328,9 @@ def test_pause_all_postpones_reads_too(node):
 def test_a_postponed_client_shows_the_blocked_flag(node):
     with RawClient(node.port) as admin, RawClient(node.port) as c:
         own = c.call("CLIENT", "ID")[1:-2]
-        admin.call("CLIENT", "PAUSE", "500", "WRITE")
+        admin.call("CLIENT", "PAUSE", "5000", "WRITE")
         c.send_raw(b"SET k v\r\n")
-        time.sleep(0.1)
+        wait_until_postponed(admin, 1)
         line = bulk_text(admin.call("CLIENT", "LIST", "ID", own))
         assert fields(line.strip())["flags"] == "b"
         admin.call("CLIENT", "UNPAUSE")

@@ -10,6 +10,7 @@ import time
 
 import pytest
 import redis
+from output_wait import read_until
 from redslot.node.observability.info import bytes_to_human, latency_percentiles
 from resp import RawClient
 
@@ -237,11 +238,10 @@ def test_redis_cli_reads_info_and_stat(r, node):
                             stdout=child, stderr=child)
     os.close(child)
     try:
-        time.sleep(0.5)
+        output = read_until(main, b"keys", b"(+", b")").decode()  # the header, a first row
     finally:
         proc.kill()
         proc.wait(5)
-    output = os.read(main, 65536).decode()
     os.close(main)
     rows = output.split("\r\n")
     assert rows[1].split()[:5] == ["keys", "mem", "clients", "blocked", "requests"]

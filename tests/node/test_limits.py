@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 from differential import assert_same
-from nodes import start_node, start_redis_server
+from nodes import no_retry, start_node, start_redis_server
 from resp import RawClient
 
 PASSWORD = "s3cret"
@@ -183,7 +183,7 @@ def test_redis_py_authenticates_with_a_password(guarded):
 def test_redis_py_reports_a_wrong_password(guarded):
     node, _ = guarded
     for protocol in (2, 3):
-        client = redis.Redis(port=node.port, password="nope", protocol=protocol)
+        client = redis.Redis(port=node.port, password="nope", protocol=protocol, retry=no_retry())
         with pytest.raises(redis.AuthenticationError):
             client.ping()
         client.close()
@@ -191,7 +191,7 @@ def test_redis_py_reports_a_wrong_password(guarded):
 
 def test_redis_py_without_password_gets_noauth(guarded):
     node, _ = guarded
-    client = redis.Redis(port=node.port)
+    client = redis.Redis(port=node.port, retry=no_retry())
     with pytest.raises(redis.AuthenticationError):
         client.get("k")
     client.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from nodes import free_port, start_node
+from nodes import free_port, no_retry, start_node
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
@@ -539,7 +539,7 @@ def test_password_from_the_environment_sets_requirepass_and_masterauth(
     proc = start_node()
     try:
         with pytest.raises(redis.AuthenticationError):
-            redis.Redis(port=proc.port).ping()
+            redis.Redis(port=proc.port, retry=no_retry()).ping()
         r = redis.Redis(port=proc.port, password="s3cret")
         assert r.config_get("requirepass") == {"requirepass": "s3cret"}
         assert r.config_get("masterauth") == {"masterauth": "s3cret"}

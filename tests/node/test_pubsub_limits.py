@@ -29,9 +29,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
 def stalled_subscriber(port: int, channel: bytes) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
     sock.connect(("127.0.0.1", port))
     sock.sendall(encode_command("SUBSCRIBE", channel))
-    time.sleep(0.1)
+    confirmation = b""
+    while not confirmation.endswith(b":1\r\n"):  # subscribed; from now on it reads nothing
+        byte = sock.recv(1)
+        assert byte, "the connection closed before the subscription was confirmed"
+        confirmation += byte
     return sock
 
 

@@ -470,6 +470,17 @@ def test_functions_match_redis(node, reference):
     ])
 
 
+def wait_until_busy(port: int, timeout: float = 10.0) -> None:
+    """Until a new connection's PING gets -BUSY: a script runs past busy-reply-threshold."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with RawClient(port) as probe:
+            if probe.call("PING").startswith(b"-BUSY"):
+                return
+        assert time.monotonic() < deadline, "no script turned busy"
+        time.sleep(0.05)
+
+
 def library_names(client: redis.Redis) -> list[bytes]:
     """FUNCTION LIST's library names, sorted (RESP2: each entry a flat list)."""
     return sorted(entry[1] for entry in client.function_list())
@@ -557,7 +568,7 @@ def test_busy_script_gets_busy_replies_and_script_kill_ends_it():
 
         worker = threading.Thread(target=run)
         worker.start()
-        time.sleep(0.5)
+        wait_until_busy(proc.port)
         other = redis.Redis(port=proc.port, socket_timeout=5)
         with pytest.raises(redis.ResponseError, match="BUSY Redis is busy running a script"):
             other.get("x")
@@ -589,7 +600,7 @@ def test_a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_the_node():
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
-        time.sleep(0.5)
+        wait_until_busy(proc.port)
         with RawClient(proc.port) as c:
             assert c.call("SCRIPT", "KILL").startswith(b"-UNKILLABLE Sorry the script")
             c.send_raw(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n")
@@ -786,7 +797,7 @@ def test_busy_function_shows_in_function_stats_and_function_kill_ends_it():
 
         worker = threading.Thread(target=run)
         worker.start()
-        time.sleep(0.5)
+        wait_until_busy(proc.port)
         with RawClient(proc.port) as c:
             stats = c.call("FUNCTION", "STATS")
             assert b"$4\r\nspin\r\n" in stats and b"$5\r\nFCALL\r\n" in stats
@@ -831,7 +842,7 @@ def test_sigterm_stops_a_node_stuck_in_a_busy_script():
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
-        time.sleep(0.5)
+        wait_until_busy(proc.port)
         proc.proc.send_signal(signal.SIGTERM)
         assert proc.proc.wait(10) == 0
         worker.join(5)
@@ -1047,7 +1058,7 @@ def test_a_connection_accepted_as_a_busy_script_starts_gets_busy_replies():
             time.sleep(0.1)
             with RawClient(proc.port) as late:  # connected while the loop sleeps
                 runner.send_raw(b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n")
-                time.sleep(0.6)  # the sleep ends, then the script runs past the threshold
+                wait_until_busy(proc.port)  # the sleep ended, the script runs past the threshold
                 late.sock.settimeout(5)
                 assert late.call("GET", "x").startswith(b"-BUSY Redis is busy running a script")
                 assert late.call("SCRIPT", "KILL") == b"+OK\r\n"

@@ -11,7 +11,8 @@ import time
 import pytest
 import redis
 from differential import assert_same
-from nodes import start_node, start_redis_server
+from nodes import no_retry, start_node, start_redis_server
+from output_wait import read_until
 from resp import RawClient
 
 MONITOR_LINE = re.compile(rb'^\+(\d+)\.(\d{6}) \[(\d+) (127\.0\.0\.1:\d+)\] (.*)\r\n$')
@@ -157,19 +158,17 @@ def test_redis_cli_monitor_prints_commands(node):
     cli = subprocess.Popen(["redis-cli", "-p", str(node.port), "monitor"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         with RawClient(node.port) as c:
-            while time.monotonic() < deadline:
-                c.call("ECHO", "from-test")
-                time.sleep(0.1)
-                if len(c.call("CLIENT", "LIST").splitlines()) > 3:
-                    break
+            while b" flags=O " not in c.call("CLIENT", "LIST"):  # MONITOR ran
+                assert time.monotonic() < deadline, "redis-cli never started monitoring"
+                time.sleep(0.05)
             c.call("ECHO", "from-test")
+        assert cli.stdout is not None
+        read_until(cli.stdout.fileno(), b'"ECHO" "from-test"')
     finally:
-        time.sleep(0.2)
         cli.terminate()
-        out = cli.communicate(timeout=5)[0]
-    assert b'"ECHO" "from-test"' in out
+        cli.communicate(timeout=5)
 
 
 def test_shutdown_argument_errors_match_redis(node, reference):
@@ -200,7 +199,7 @@ def test_shutdown_stops_the_process_cleanly_without_a_reply(args):
 def test_redis_py_shutdown_succeeds(node):
     proc = start_node()
     try:
-        client = redis.Redis(port=proc.port, socket_timeout=5)
+        client = redis.Redis(port=proc.port, socket_timeout=5, retry=no_retry())
         client.shutdown(nosave=True)
         assert proc.proc.wait(10) == 0
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from nodes import ServerProcess, start_node, start_redis_server
+from output_wait import read_until
 from resp import RawClient
 from transcripts import assert_same_transcript
 
@@ -72,13 +73,12 @@ def test_redis_cli_replica_prints_the_live_stream(node: ServerProcess) -> None:
                 time.sleep(0.05)
             c.call("SET", "live", "value")
             c.call("LPUSH", "q", "job")
-        time.sleep(0.5)
+        assert watcher.stdout is not None
+        read_until(watcher.stdout.fileno(), b'"SET","live","value"', b'"LPUSH","q","job"')
     finally:
         watcher.terminate()
-        out, err = watcher.communicate(timeout=10)
+        _, err = watcher.communicate(timeout=10)
     assert "SYNC done. Logging commands from master." in err
-    assert '"SET","live","value"' in out
-    assert '"LPUSH","q","job"' in out
 
 
 def test_sync_sends_the_snapshot_without_a_fullresync_line(node: ServerProcess) -> None:

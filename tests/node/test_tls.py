@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from certs import make_certs, sign
-from nodes import ServerProcess, free_port, start_node, start_redis_server
+from nodes import ServerProcess, free_port, no_retry, start_node, start_redis_server
 from resp import RawClient
 
 
@@ -32,11 +33,11 @@ def tls_args(certs: Path, port: int, *extra: str) -> tuple[str, ...]:
             str(certs / "ca.crt"), *extra)
 
 
-def tls_client(port: int, certs: Path, who: str | None = "client") -> redis.Redis:
+def tls_client(port: int, certs: Path, who: str | None = "client", **options: Any) -> redis.Redis:
     return redis.Redis(port=port, ssl=True, ssl_ca_certs=str(certs / "ca.crt"),
                        ssl_certfile=str(certs / f"{who}.crt") if who else None,
                        ssl_keyfile=str(certs / f"{who}.key") if who else None,
-                       ssl_check_hostname=False, socket_timeout=10)
+                       ssl_check_hostname=False, socket_timeout=10, **options)
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_tls_auth_clients(tls_node: tuple[ServerProcess, int], certs: Path, auth
     node, port = tls_node
     with RawClient(node.port) as c:
         assert c.call("CONFIG", "SET", "tls-auth-clients", auth) == b"+OK\r\n"
-    client = tls_client(port, certs, who)
+    client = tls_client(port, certs, who, **({} if accepted else {"retry": no_retry()}))
     time.sleep(0.2)  # the listener is remade with the new context right after CONFIG SET
     if accepted:
         assert client.ping()

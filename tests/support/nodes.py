@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 15.0
@@ -105,6 +107,12 @@ def start_redis_server(*directives: str) -> ServerProcess:
     return ServerProcess(argv, port, workdir)
 
 
+def no_retry() -> Retry:
+    """For a redis-py client whose request is expected to fail (refused, a wrong password,
+    NOAUTH): redis-py 8 retries those 10 times with backoff, about 4 s per failure."""
+    return Retry(NoBackoff(), 0)
+
+
 def check_footprint(node: ServerProcess) -> None:
     """After a test: the node's dataset accounting matches its keys (DEBUG FOOTPRINT).
 
@@ -113,7 +121,7 @@ def check_footprint(node: ServerProcess) -> None:
     A node the test stopped, locked (AUTH) or stripped of DEBUG is left alone.
     """
     try:
-        with redis.Redis(port=node.port, socket_timeout=10) as client:
+        with redis.Redis(port=node.port, socket_timeout=10, retry=no_retry()) as client:
             tracked, recomputed = client.execute_command("DEBUG", "FOOTPRINT")
     except redis.RedisError:
         return
