@@ -30,9 +30,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 HOST = "127.0.0.1"
 BUS_OFFSET = 10_000
-# Where the search for free ports starts: two runs at once (the smoke test runs each
-# system in its own) each start in their own stretch, so they never pick the same ports.
-PORT_RANGE = (int(os.environ.get("REDSLOT_BENCH_FIRST_PORT", "21000")), 40_000)
+PORT_RANGE = (21_000, 40_000)
 
 
 def free_base_port(count: int, bus: bool = False) -> int:
