@@ -71,6 +71,7 @@ COMPILED = (
     "commands.lists",
     "commands.sets",
     "commands.zsets",
+    "commands.zset_ranges",
 )
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
