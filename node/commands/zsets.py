@@ -31,7 +31,16 @@ _SPACES = b" \t\n\v\f\r"
 
 
 def parse_score(arg: bytes) -> float | None:
-    """getDoubleFromObject: strtod over the whole argument, refusing NaN and over/underflow."""
+    """getDoubleFromObject: strtod over the whole argument, refusing NaN and over/underflow.
+
+    Plain decimal integers of up to 15 digits (what clients mostly send), optionally after
+    a "-", are exact doubles: ``int`` reads them without the general parse (-0 keeps its
+    sign, as strtod's does)."""
+    size = len(arg)
+    if 0 < size <= 15 and arg.isdigit():
+        return float(int(arg))
+    if 1 < size <= 16 and arg[0] == 45 and arg[1:].isdigit():  # "-"
+        return -float(int(arg[1:]))
     if not arg or arg[0] in _SPACES:
         return None
     value = parse_double(arg)
