@@ -123,9 +123,9 @@ class ZOrder:
         """Where (score, member) goes in ``block``: before its equal (after when ``right``)."""
         scores = self._scores[block]
         lo = bisect_left(scores, score)
+        if lo == len(scores) or scores[lo] != score:
+            return lo  # no equal score: the usual case, one bisect
         hi = bisect_right(scores, score, lo)
-        if lo == hi:
-            return lo
         if right:
             return bisect_right(self._members[block], member, lo, hi)
         return bisect_left(self._members[block], member, lo, hi)
