@@ -123,9 +123,11 @@ class ZOrder:
         """Where (score, member) goes in ``block``: before its equal (after when ``right``)."""
         scores = self._scores[block]
         lo = bisect_left(scores, score)
-        if lo == len(scores) or scores[lo] != score:
+        size = len(scores)
+        if lo == size or scores[lo] != score:
             return lo  # no equal score: the usual case, one bisect
-        hi = bisect_right(scores, score, lo)
+        # One member with that score (a present member's own, usually): no second bisect.
+        hi = lo + 1 if lo + 1 == size or scores[lo + 1] != score else bisect_right(scores, score, lo)
         if right:
             return bisect_right(self._members[block], member, lo, hi)
         return bisect_left(self._members[block], member, lo, hi)
