@@ -162,8 +162,10 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         max_entries, max_value = limits(c)
         z = new_zset(max_entries == 0 or max_value < len(argv[i + 1]))
         created = True
-    else:
+    elif z.big is None:
         max_entries, max_value = limits(c)
+    else:
+        max_entries = max_value = 0  # a skiplist set never converts back: no config read
     target: ZSet | Draft = z
     if z.big is None and len(scores) > 1:
         target = Draft(z)  # many pairs into a listpack: unpacked and packed once
