@@ -76,6 +76,7 @@ COMPILED = (
     "commands.lists",
     "commands.sets",
     "commands.zsets",
+    "commands.zset_ranges",
 )
 
 # Relative to redslot.node; setup.py builds "keyspace._keyindex" from node/keyspace/_keyindex.c.

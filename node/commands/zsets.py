@@ -31,7 +31,16 @@ _SPACES = b" \t\n\v\f\r"
 
 
 def parse_score(arg: bytes) -> float | None:
-    """getDoubleFromObject: strtod over the whole argument, refusing NaN and over/underflow."""
+    """getDoubleFromObject: strtod over the whole argument, refusing NaN and over/underflow.
+
+    Plain decimal integers of up to 15 digits (what clients mostly send), optionally after
+    a "-", are exact doubles: ``int`` reads them without the general parse (-0 keeps its
+    sign, as strtod's does)."""
+    size = len(arg)
+    if 0 < size <= 15 and arg.isdigit():
+        return float(int(arg))
+    if 1 < size <= 16 and arg[0] == 45 and arg[1:].isdigit():  # "-"
+        return -float(int(arg[1:]))
     if not arg or arg[0] in _SPACES:
         return None
     value = parse_double(arg)
@@ -153,8 +162,10 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         max_entries, max_value = limits(c)
         z = new_zset(max_entries == 0 or max_value < len(argv[i + 1]))
         created = True
-    else:
+    elif z.big is None:
         max_entries, max_value = limits(c)
+    else:
+        max_entries = max_value = 0  # a skiplist set never converts back: no config read
     target: ZSet | Draft = z
     if z.big is None and len(scores) > 1:
         target = Draft(z)  # many pairs into a listpack: unpacked and packed once

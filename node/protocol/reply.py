@@ -116,11 +116,35 @@ def _null_array(out: list[bytes], v: _NullArray, resp3: bool) -> None:
     out.append(b"_\r\n" if resp3 else b"*-1\r\n")
 
 
+# "$<length>" for the lengths most elements have. An array's bulk strings and doubles
+# (ZRANGE's members and scores, LRANGE's elements) are laid out as header and text parts
+# joined by CRLF into one bytes object: no formatting per element, and one part in the
+# client's output instead of one per element (ZRANGE of 100 members at -P 16: 2x the
+# requests/s of one formatted part per element, and 2x three parts per element).
+_BULK_HEADS = [b"$%d" % n for n in range(1024)]
+
+
 def _array(out: list[bytes], v: list[Any] | tuple[Any, ...], resp3: bool) -> None:
-    out.append(b"*%d\r\n" % len(v))
-    encoders = _ENCODERS
+    heads = _BULK_HEADS
+    parts = [b"*%d" % len(v)]
     for item in v:
-        encoders[type(item)](out, item, resp3)
+        kind = type(item)
+        if kind is float and not resp3:
+            item = format_double(item)
+            kind = bytes
+        if kind is bytes:
+            size = len(item)
+            parts.append(heads[size] if size < 1024 else b"$%d" % size)
+            parts.append(item)
+        else:  # the parts so far, then this element by its own encoder
+            if parts:
+                parts.append(b"")
+                out.append(b"\r\n".join(parts))
+                parts = []
+            _ENCODERS[kind](out, item, resp3)
+    if parts:
+        parts.append(b"")
+        out.append(b"\r\n".join(parts))
 
 
 def _set(out: list[bytes], v: SetReply, resp3: bool) -> None:

@@ -330,7 +330,7 @@ NATIVE_GETKEYS: dict[str, Callable[[list[bytes]], list[KeyRef]]] = {
 # Command groups whose commands only read or write data: they never change the state the
 # dispatcher's batch loop hoists (authentication, CLIENT REPLY/NO-TOUCH, pause, MONITOR).
 DATA_GROUPS = frozenset({
-    "string", "generic", "hash", "list", "set", "sorted-set", "bitmap", "hyperloglog",
+    "string", "generic", "hash", "list", "set", "sorted_set", "bitmap", "hyperloglog",
     "geo", "stream",
 })
 

@@ -25,7 +25,8 @@ LOAD = 1000
 
 Pair = tuple[float, bytes]
 
-_BLOCK_COST = 64 + 56 + 64 + 16  # an array and a list object, a (score, member) tuple, slack
+_BLOCK_COST = 64 + 56 + 64 + 32 + 16  # an array and a list object, a (score, member) tuple,
+# its score in ``_tops`` (a float and a pointer), slack
 
 
 class ZOrder:
@@ -33,7 +34,7 @@ class ZOrder:
     indexing and slicing into (score, member) tuples, ``bisect_left``/``bisect_right`` of
     a (score,) or (score, member) tuple) and ``add``/``discard``/``del_slice``."""
 
-    __slots__ = ("_scores", "_members", "_maxes", "_fen", "_len", "_load")
+    __slots__ = ("_scores", "_members", "_maxes", "_tops", "_fen", "_len", "_load")
 
     def __init__(self, pairs: list[Pair] | None = None, load: int = LOAD) -> None:
         """``pairs`` must already be sorted (the caller sorts or reads them in order);
@@ -42,6 +43,7 @@ class ZOrder:
         self._scores: list[array[float]] = []
         self._members: list[list[bytes]] = []
         self._maxes: list[Pair] = []
+        self._tops: list[float] = []  # the maxes' scores: most seeks compare floats only
         self._fen: list[int] = [0]
         self._len = 0
         if pairs:
@@ -50,6 +52,7 @@ class ZOrder:
                 self._scores.append(array("d", [s for s, _ in chunk]))
                 self._members.append([m for _, m in chunk])
                 self._maxes.append(chunk[-1])
+                self._tops.append(chunk[-1][0])
             self._len = len(pairs)
             self._rebuild()
 
@@ -61,6 +64,7 @@ class ZOrder:
         dup._scores = [array("d", scores) for scores in self._scores]
         dup._members = [list(members) for members in self._members]
         dup._maxes = list(self._maxes)
+        dup._tops = list(self._tops)
         dup._fen = list(self._fen)
         dup._len = self._len
         return dup
@@ -119,13 +123,28 @@ class ZOrder:
             step //= 2
         return block, index
 
+    def _block(self, item: tuple[Any, ...], right: bool) -> int:
+        """``bisect_left`` (``bisect_right`` when ``right``) of ``item`` in the blocks'
+        maxes: a bisect of their scores, then of the pairs only among blocks whose last
+        score is the item's (a float compare costs a third of a tuple compare)."""
+        tops = self._tops
+        score = item[0]
+        block = bisect_left(tops, score)
+        if block < len(tops) and tops[block] == score:
+            if right:
+                return bisect_right(self._maxes, item, block)
+            return bisect_left(self._maxes, item, block)
+        return block
+
     def _offset(self, block: int, score: float, member: bytes, right: bool) -> int:
         """Where (score, member) goes in ``block``: before its equal (after when ``right``)."""
         scores = self._scores[block]
         lo = bisect_left(scores, score)
-        hi = bisect_right(scores, score, lo)
-        if lo == hi:
-            return lo
+        size = len(scores)
+        if lo == size or scores[lo] != score:
+            return lo  # no equal score: the usual case, one bisect
+        # One member with that score (a present member's own, usually): no second bisect.
+        hi = lo + 1 if lo + 1 == size or scores[lo + 1] != score else bisect_right(scores, score, lo)
         if right:
             return bisect_right(self._members[block], member, lo, hi)
         return bisect_left(self._members[block], member, lo, hi)
@@ -186,7 +205,7 @@ class ZOrder:
 
     def bisect_left(self, item: tuple[Any, ...]) -> int:
         """The rank of the first pair >= ``item`` ((score,) sorts before every (score, m))."""
-        block = bisect_left(self._maxes, item)
+        block = self._block(item, False)
         if block == len(self._maxes):
             return self._len
         if len(item) == 1:
@@ -195,7 +214,7 @@ class ZOrder:
 
     def bisect_right(self, item: tuple[Any, ...]) -> int:
         """The rank of the first pair > ``item``."""
-        block = bisect_right(self._maxes, item)
+        block = self._block(item, True)
         if block == len(self._maxes):
             return self._len
         if len(item) == 1:
@@ -215,10 +234,11 @@ class ZOrder:
             self._scores.append(array("d", [score]))
             self._members.append([member])
             maxes.append((score, member))
+            self._tops.append(score)
             self._len = 1
             self._rebuild()
             return
-        block = bisect_left(maxes, (score, member))
+        block = self._block((score, member), False)
         if block == len(maxes):
             block -= 1
         offset = self._offset(block, score, member, False)
@@ -228,6 +248,7 @@ class ZOrder:
         members.insert(offset, member)
         if offset == len(members) - 1:
             maxes[block] = (score, member)
+            self._tops[block] = score
         if len(members) > 2 * self._load:
             self._split(block)
             self._len += 1
@@ -236,7 +257,7 @@ class ZOrder:
 
     def discard(self, score: float, member: bytes) -> None:
         """Remove a pair known to be present."""
-        block = bisect_left(self._maxes, (score, member))
+        block = self._block((score, member), False)
         offset = self._offset(block, score, member, False)
         scores = self._scores[block]
         members = self._members[block]
@@ -248,6 +269,7 @@ class ZOrder:
             return
         if offset == len(members):
             self._maxes[block] = (scores[-1], members[-1])
+            self._tops[block] = scores[-1]
         self._grow(block, -1)
 
     def del_slice(self, start: int, stop: int) -> None:
@@ -266,12 +288,14 @@ class ZOrder:
             left -= take
             if members:
                 self._maxes[block] = (self._scores[block][-1], members[-1])
+                self._tops[block] = self._scores[block][-1]
                 block += 1
                 offset = 0
             else:
                 del self._scores[block]
                 del self._members[block]
                 del self._maxes[block]
+                del self._tops[block]
         self._rebuild()
         if first < len(self._members) and len(self._members[first]) < self._load // 4:
             self._shrunk(first)
@@ -287,6 +311,7 @@ class ZOrder:
         del scores[half:]
         del members[half:]
         self._maxes.insert(block, (scores[-1], members[-1]))
+        self._tops.insert(block, scores[-1])
         self._rebuild()
 
     def _shrunk(self, block: int) -> None:
@@ -302,7 +327,9 @@ class ZOrder:
             del self._scores[high]
             del self._members[high]
             del self._maxes[high]
+            del self._tops[high]
             self._maxes[low] = (self._scores[low][-1], self._members[low][-1])
+            self._tops[low] = self._scores[low][-1]
             if len(self._members[low]) > 2 * self._load:
                 self._split(low)
                 return
@@ -310,6 +337,8 @@ class ZOrder:
             self._scores.clear()
             self._members.clear()
             self._maxes.clear()
+            self._tops.clear()
         else:
             self._maxes[block] = (self._scores[block][-1], members[-1])
+            self._tops[block] = self._scores[block][-1]
         self._rebuild()

@@ -25,13 +25,17 @@ from redslot.node.server.server import Server
 from resp import RawClient, encode_command
 
 REQUESTS = [[b"SET", b"k", b"v"], [b"GET", b"k"], [b"INCR", b"n"]]
+ZSET_REQUESTS = [[b"ZADD", b"z", b"1", b"a"], [b"ZRANGE", b"z", b"0", b"-1"],
+                 [b"ZSCORE", b"z", b"a"], [b"ZRANK", b"z", b"a"]]
 # Compiled dispatch calls execute directly, past a patched module attribute: these run in
 # the pure-Python phase of scripts/test.
 pure_only = pytest.mark.skipif(build() != "pure", reason="patches dispatch.execute")
 
 
-def requests_through_execute(monkeypatch: pytest.MonkeyPatch, server: Server) -> list[bytes]:
-    """Run REQUESTS as one batch; return the names of those that went through execute."""
+def requests_through_execute(monkeypatch: pytest.MonkeyPatch, server: Server,
+                             requests: list[list[bytes]] = REQUESTS,
+                             replies: bytes = b"+OK\r\n$1\r\nv\r\n:1\r\n") -> list[bytes]:
+    """Run ``requests`` as one batch; return the names of those that went through execute."""
     seen: list[bytes] = []
     full_path = dispatch.execute
 
@@ -41,14 +45,20 @@ def requests_through_execute(monkeypatch: pytest.MonkeyPatch, server: Server) ->
 
     monkeypatch.setattr(dispatch, "execute", counting)
     client = Client(server)
-    assert dispatch.run_requests(server, client, REQUESTS) == len(REQUESTS)
-    assert b"".join(client.out) == b"+OK\r\n$1\r\nv\r\n:1\r\n"
+    assert dispatch.run_requests(server, client, requests) == len(requests)
+    assert b"".join(client.out) == replies
     return seen
 
 
 @pure_only
 def test_data_commands_take_the_short_loop_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert requests_through_execute(monkeypatch, Server(Config())) == []
+
+
+@pure_only
+def test_sorted_set_commands_take_the_short_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    replies = b":1\r\n*1\r\n$1\r\na\r\n$1\r\n1\r\n:0\r\n"
+    assert requests_through_execute(monkeypatch, Server(Config()), ZSET_REQUESTS, replies) == []
 
 
 @pure_only

@@ -85,6 +85,9 @@ def test_zadd_option_conflicts_and_syntax(node, reference):
     "Infinity", "-INF", "1e400", "-1e400", "1e-400", "0e500", "0.0000", "4.9e-324", "", " 1",
     "1 ", "nan", "NaN", "1a", "--1", "0.1", "3.0000000000000004", "-0", "123456789012345678",
     "0x", "e5", "1e", "1e+", "00012", "1.7976931348623157e308",
+    # around the plain-integer shortcut: 15 digits, 16 (past it), a lone or doubled sign
+    "999999999999999", "-999999999999999", "9007199254740993", "-9007199254740993", "-",
+    "-00", "0", "-+1",
 ])
 def test_zadd_score_parsing_and_printing(node, reference, score):
     same(node, reference, [("ZADD", "z", score, "m"), ("ZSCORE", "z", "m"),

@@ -17,12 +17,14 @@ from redslot.node.types.zset import ZSet
 SCORES = [-math.inf, math.inf, -0.0, 0.0, 1.0, 1.5, -2.0, 1e300]
 
 
-def random_pair(rnd: random.Random) -> tuple[float, bytes]:
-    score = rnd.choice(SCORES) if rnd.random() < 0.5 else float(rnd.randrange(-5, 5))
+def random_pair(rnd: random.Random, spread: int = 5) -> tuple[float, bytes]:
+    """Scores tie often with a small ``spread``, seldom with a large one."""
+    score = rnd.choice(SCORES) if rnd.random() < 0.5 else float(rnd.randrange(-spread, spread))
     return score, b"m%d" % rnd.randrange(400)
 
 
-def check(order: ZOrder, model: list[tuple[float, bytes]], rnd: random.Random) -> None:
+def check(order: ZOrder, model: list[tuple[float, bytes]], rnd: random.Random,
+          spread: int = 5) -> None:
     assert len(order) == len(model)
     assert list(order) == model
     assert list(reversed(order)) == model[::-1]
@@ -39,23 +41,24 @@ def check(order: ZOrder, model: list[tuple[float, bytes]], rnd: random.Random) -
         score, member = model[i]
         assert order.rank(score, member) == i
     for _ in range(10):
-        probe = rnd.choice(model) if model and rnd.random() < 0.5 else random_pair(rnd)
+        probe = rnd.choice(model) if model and rnd.random() < 0.5 else random_pair(rnd, spread)
         assert order.bisect_left(probe) == bisect_left(model, probe)
         assert order.bisect_right(probe) == bisect_right(model, probe)
         assert order.bisect_left(probe[:1]) == bisect_left(model, probe[:1])
 
 
-@pytest.mark.parametrize(("seed", "load"), [(0, 4), (1, 8), (2, 8), (3, 64)])
-def test_random_edits_agree_with_a_sorted_list(seed: int, load: int) -> None:
+@pytest.mark.parametrize(("seed", "load", "spread"),
+                         [(0, 4, 5), (1, 8, 5), (2, 8, 5), (3, 64, 5), (4, 8, 10**6)])
+def test_random_edits_agree_with_a_sorted_list(seed: int, load: int, spread: int) -> None:
     rnd = random.Random(seed)
-    start = sorted({m: s for s, m in (random_pair(rnd) for _ in range(50))}.items(),
+    start = sorted({m: s for s, m in (random_pair(rnd, spread) for _ in range(50))}.items(),
                    key=lambda p: (p[1], p[0]))
     model = sorted((s, m) for m, s in start)
     order = ZOrder(list(model), load)
     for step in range(1500):
         op = rnd.random()
         if op < 0.5:
-            score, member = random_pair(rnd)
+            score, member = random_pair(rnd, spread)
             if any(m == member for _, m in model):
                 continue
             order.add(score, member)
@@ -69,8 +72,8 @@ def test_random_edits_agree_with_a_sorted_list(seed: int, load: int) -> None:
             order.del_slice(i, j)
             del model[i:j]
         if step % 50 == 0:
-            check(order, model, rnd)
-    check(order, model, rnd)
+            check(order, model, rnd, spread)
+    check(order, model, rnd, spread)
     dup = order.copy()
     order.del_slice(0, len(order))
     assert len(order) == 0 and list(order) == [] and order.bisect_left((0.0,)) == 0
