@@ -30,7 +30,11 @@ def free_base_port(count: int = 40) -> int:
 
     rng = random.Random()
     for _ in range(100):
-        base = rng.randrange(20000, 45000)  # bus ports (+10000) stay valid
+        # Below the kernel's ephemeral range (32768-60999 here): an outgoing connection
+        # (the control plane's, a replica's link) can take a free port in that range before
+        # a late node binds it, and that node then fails to start for as long as the
+        # connection lives (CI saw a replica exit 1 for 60 s). Nodes listen on no bus port.
+        base = rng.randrange(20000, 32768 - count)
         try:
             for port in range(base, base + count):
                 with socket.socket() as probe:
