@@ -345,17 +345,27 @@ static int KeyIndex_contains(KeyIndex *self, PyObject *key)
 
 /* --- methods --- */
 
-static PyObject *KeyIndex_get(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
+/* get's and pop's arguments (key[, default]): the key's slot in *slot (-1 if absent); -1
+ * with TypeError for a wrong count or key. */
+static int find_arg(KeyIndex *self, const char *name, PyObject *const *args,
+                    Py_ssize_t nargs, Py_ssize_t *slot)
 {
     if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
-        return NULL;
+        PyErr_Format(PyExc_TypeError, "%s expected 1 or 2 arguments, got %zd", name, nargs);
+        return -1;
     }
-    PyObject *key = args[0];
-    Py_hash_t hash = hash_key(key);
+    Py_hash_t hash = hash_key(args[0]);
     if (hash == -1)
+        return -1;
+    *slot = find(self, args[0], hash);
+    return 0;
+}
+
+static PyObject *KeyIndex_get(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t i;
+    if (find_arg(self, "get", args, nargs, &i) < 0)
         return NULL;
-    Py_ssize_t i = find(self, key, hash);
     if (i >= 0)
         return PyLong_FromLongLong(self->slots[i].code);
     PyObject *dflt = nargs == 2 ? args[1] : Py_None;
@@ -365,21 +375,15 @@ static PyObject *KeyIndex_get(KeyIndex *self, PyObject *const *args, Py_ssize_t 
 
 static PyObject *KeyIndex_pop(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
+    Py_ssize_t i;
+    if (find_arg(self, "pop", args, nargs, &i) < 0)
         return NULL;
-    }
-    PyObject *key = args[0];
-    Py_hash_t hash = hash_key(key);
-    if (hash == -1)
-        return NULL;
-    Py_ssize_t i = find(self, key, hash);
     if (i < 0) {
         if (nargs == 2) {
             Py_INCREF(args[1]);
             return args[1];
         }
-        PyErr_SetObject(PyExc_KeyError, key);
+        PyErr_SetObject(PyExc_KeyError, args[0]);
         return NULL;
     }
     PyObject *code = PyLong_FromLongLong(self->slots[i].code);
