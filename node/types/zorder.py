@@ -136,6 +136,12 @@ class ZOrder:
             return bisect_left(self._maxes, item, block)
         return block
 
+    def _set_max(self, block: int) -> None:
+        """Record ``block``'s last pair as its max (and its score in ``_tops``)."""
+        score = self._scores[block][-1]
+        self._maxes[block] = (score, self._members[block][-1])
+        self._tops[block] = score
+
     def _offset(self, block: int, score: float, member: bytes, right: bool) -> int:
         """Where (score, member) goes in ``block``: before its equal (after when ``right``)."""
         scores = self._scores[block]
@@ -247,8 +253,7 @@ class ZOrder:
         scores.insert(offset, score)
         members.insert(offset, member)
         if offset == len(members) - 1:
-            maxes[block] = (score, member)
-            self._tops[block] = score
+            self._set_max(block)
         if len(members) > 2 * self._load:
             self._split(block)
             self._len += 1
@@ -268,8 +273,7 @@ class ZOrder:
             self._shrunk(block)
             return
         if offset == len(members):
-            self._maxes[block] = (scores[-1], members[-1])
-            self._tops[block] = scores[-1]
+            self._set_max(block)
         self._grow(block, -1)
 
     def del_slice(self, start: int, stop: int) -> None:
@@ -287,8 +291,7 @@ class ZOrder:
             del members[offset:offset + take]
             left -= take
             if members:
-                self._maxes[block] = (self._scores[block][-1], members[-1])
-                self._tops[block] = self._scores[block][-1]
+                self._set_max(block)
                 block += 1
                 offset = 0
             else:
@@ -328,8 +331,7 @@ class ZOrder:
             del self._members[high]
             del self._maxes[high]
             del self._tops[high]
-            self._maxes[low] = (self._scores[low][-1], self._members[low][-1])
-            self._tops[low] = self._scores[low][-1]
+            self._set_max(low)
             if len(self._members[low]) > 2 * self._load:
                 self._split(low)
                 return
@@ -339,6 +341,5 @@ class ZOrder:
             self._maxes.clear()
             self._tops.clear()
         else:
-            self._maxes[block] = (self._scores[block][-1], members[-1])
-            self._tops[block] = self._scores[block][-1]
+            self._set_max(block)
         self._rebuild()
