@@ -22,6 +22,7 @@ from redslot.node.server import dispatch
 from redslot.node.server.client import Client
 from redslot.node.server.main import fast_dispatch_wanted
 from redslot.node.server.server import Server
+from redslot.node.table.command import DATA_GROUPS
 from resp import RawClient, encode_command
 
 REQUESTS = [[b"SET", b"k", b"v"], [b"GET", b"k"], [b"INCR", b"n"]]
@@ -48,6 +49,13 @@ def requests_through_execute(monkeypatch: pytest.MonkeyPatch, server: Server,
     assert dispatch.run_requests(server, client, requests) == len(requests)
     assert b"".join(client.out) == replies
     return seen
+
+
+def test_every_data_group_names_a_group_of_the_command_table() -> None:
+    """A misspelt group keeps its commands off the short loop without failing anything
+    else ('sorted-set' for the table's 'sorted_set' did, for every sorted-set command)."""
+    groups = {cmd.spec["group"] for cmd in Server(Config()).commands.values()}
+    assert DATA_GROUPS <= groups, sorted(DATA_GROUPS - groups)
 
 
 @pure_only
