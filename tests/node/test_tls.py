@@ -84,13 +84,22 @@ def test_tls_auth_clients(tls_node: tuple[ServerProcess, int], certs: Path, auth
     node, port = tls_node
     with RawClient(node.port) as c:
         assert c.call("CONFIG", "SET", "tls-auth-clients", auth) == b"+OK\r\n"
-    client = tls_client(port, certs, who, **({} if accepted else {"retry": no_retry()}))
-    time.sleep(0.2)  # the listener is remade with the new context right after CONFIG SET
-    if accepted:
-        assert client.ping()
-    else:
-        with pytest.raises((redis.ConnectionError, ssl.SSLError, OSError)):
-            client.ping()
+    # The listener is remade with the new context right after CONFIG SET's reply: until
+    # then a connection may meet the old one, so the outcome is awaited, then repeated
+    # with a fresh client.
+    deadline = time.monotonic() + 10
+    outcomes = []
+    while len(outcomes) < 2 or outcomes[-2:] != [accepted, accepted]:
+        assert time.monotonic() < deadline, f"connections went {outcomes}, expected {accepted}"
+        client = tls_client(port, certs, who, retry=no_retry())
+        try:
+            outcomes.append(bool(client.ping()))
+        except (redis.ConnectionError, ssl.SSLError, OSError):
+            outcomes.append(False)
+        finally:
+            client.close()
+        if outcomes[-1] != accepted:
+            time.sleep(0.05)
 
 
 def test_tls_only_with_port_0(certs: Path) -> None:
