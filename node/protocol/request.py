@@ -21,16 +21,20 @@ Canonical multibulk requests (``*N``, then ``$len`` and the bytes of every argum
 line ending in ``\\r\\n``) are parsed in C (``_resp.c``) when it is built, many at a time:
 wherever a request starts, ``_parse`` hands the rest of the read to it, and it returns at
 the first request it does not take whole (anything else, or one not all there), which is
-parsed here. Without the extension, or under ``REDSLOT_PURE_PYTHON=1``, everything is
-parsed here, with the same results (tests/node/test_request_canonical.py).
+parsed here. Without the extension, or under ``REDSLOT_PURE_PYTHON=1``, hiredis takes
+a read of whole canonical requests (fastpath.py) and everything else is parsed here, with
+the same results (tests/node/test_request_canonical.py, test_protocol.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import hiredis
+
 from ..base import errors
 from ..base.compiled import extension
+from .fastpath import parse_whole
 from .splitargs import split_args
 
 INLINE_MAX_SIZE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
@@ -91,14 +95,15 @@ class RequestParser:
     multibulk being read, how many are still to come and the length of the bulk being read.
     """
 
-    __slots__ = ("_pending", "_need", "_canonical", "_args", "_left", "_bulk", "_partial",
-                 "error", "deferred", "auth_required", "max_bulk_len")
+    __slots__ = ("_pending", "_need", "_canonical", "_reader", "_args", "_left", "_bulk",
+                 "_partial", "error", "deferred", "auth_required", "max_bulk_len")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, exact_only: bool = False) -> None:
-        """``exact_only``: no C path even when it is built (the tests' reference)."""
+        """``exact_only``: neither C path, _resp's nor hiredis's (the tests' reference)."""
         self._pending = bytearray()
         self._need = 0  # bytes _pending must hold before parsing can go on
         self._canonical = None if exact_only else _canonical
+        self._reader = None if exact_only or _canonical is not None else hiredis.Reader()
         self._args: list[bytes] = []
         self._left = 0  # arguments still to come (Redis's multibulklen); 0 between requests
         self._bulk = -1  # length of the bulk being read (bulklen), -1 before its header
@@ -138,6 +143,12 @@ class RequestParser:
         self.deferred = False
         if self.error:  # not "is not None": that narrows it to None below, past _parse's _fail
             return []
+        if (self._reader is not None and not self._pending and not self._left
+                and data[:1] == b"*" and not self.auth_required and len(data) <= self.max_bulk_len):
+            whole = parse_whole(self._reader, data)
+            if whole is not None:
+                return whole
+            self._reader = hiredis.Reader()
         if self._pending:
             self._pending += data
             if len(self._pending) < self._need:

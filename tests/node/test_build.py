@@ -84,7 +84,7 @@ def canonical_parser(env: dict[str, str]) -> str:
                       "print(getattr(_canonical, '__module__', None))", env)
 
 
-def test_pure_python_parses_every_request_in_python():
+def test_pure_python_parses_requests_without_the_c_parser():
     assert canonical_parser(PURE) == "None"
 
 
