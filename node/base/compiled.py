@@ -53,7 +53,6 @@ PACKAGE = "redslot.node"
 COMPILED = (
     "base.sampling",
     "table.command",
-    "protocol.fastpath",
     "protocol.request",
     "protocol.reply",
     "server.connection",
@@ -80,7 +79,7 @@ COMPILED = (
 )
 
 # Relative to redslot.node; setup.py builds "keyspace._keyindex" from node/keyspace/_keyindex.c.
-EXTENSIONS = ("keyspace._keyindex",)
+EXTENSIONS = ("keyspace._keyindex", "protocol._resp")
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
 

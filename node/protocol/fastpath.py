@@ -1,4 +1,7 @@
-"""The hiredis fast path: whole, canonical multibulk pipelines parsed in C.
+"""The hiredis fast path: whole, canonical multibulk pipelines parsed in C by hiredis, for
+a node without protocol/_resp.c (a pure-Python install, ``REDSLOT_PURE_PYTHON=1``): there
+a GET at pipeline 16 costs the node 3.1 us of CPU with it, 5.4 us with the exact parser
+alone (measured 2026-12-06).
 
 hiredis parses a request in 0.3 us against 2.6 us in Python (measured), but it does not say
 where a request ends and parses things Redis refuses (``+`` lines, nested arrays, nulls).

@@ -17,15 +17,23 @@ gets Redis's answer:
   such a request waits until the 64 KB inline limit refuses it, as in Redis;
 * the two bytes after a header's ``\\r`` and after a bulk are skipped unchecked.
 
-Well-formed pipelines go through hiredis (fastpath.py) when a read starts at a request
-boundary; anything else is parsed here, from the start of the read.
+Canonical multibulk requests (``*N``, then ``$len`` and the bytes of every argument, each
+line ending in ``\\r\\n``) are parsed in C (``_resp.c``) when it is built, many at a time:
+wherever a request starts, ``_parse`` hands the rest of the read to it, and it returns at
+the first request it does not take whole (anything else, or one not all there), which is
+parsed here. Without the extension, or under ``REDSLOT_PURE_PYTHON=1``, hiredis takes
+a read of whole canonical requests (fastpath.py) and everything else is parsed here, with
+the same results (tests/node/test_request_canonical.py, test_protocol.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import hiredis
 
 from ..base import errors
+from ..base.compiled import extension
 from .fastpath import parse_whole
 from .splitargs import split_args
 
@@ -34,6 +42,19 @@ MAX_MULTIBULK = 2**31 - 1  # INT_MAX
 UNAUTH_MAX_MULTIBULK = 10
 UNAUTH_MAX_BULK = 16384
 _LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
+
+_resp = extension("protocol._resp")
+# parse(data, pos, commands, max_args, max_bulk) -> the offset after the whole canonical
+# requests from pos on, appended to commands (_resp.c); None: the exact parser does all.
+CanonicalParser = Callable[[bytes, int, list[list[bytes]], int, int], int]
+_canonical: CanonicalParser | None = None if _resp is None else _resp.parse
+
+
+def share_command_names(names: Iterable[bytes]) -> None:
+    """Make a request's first argument equal to one of ``names`` (the command index's
+    keys) that very object, whose hash is cached: the command lookup then hashes nothing."""
+    if _resp is not None:
+        _resp.share_names(names)
 
 
 def strict_int(data: bytes | bytearray) -> int | None:
@@ -74,13 +95,15 @@ class RequestParser:
     multibulk being read, how many are still to come and the length of the bulk being read.
     """
 
-    __slots__ = ("_pending", "_need", "_reader", "_args", "_left", "_bulk", "_partial",
-                 "error", "deferred", "auth_required", "max_bulk_len")
+    __slots__ = ("_pending", "_need", "_canonical", "_reader", "_args", "_left", "_bulk",
+                 "_partial", "error", "deferred", "auth_required", "max_bulk_len")
 
-    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, exact_only: bool = False) -> None:
+        """``exact_only``: neither C path, _resp's nor hiredis's (the tests' reference)."""
         self._pending = bytearray()
         self._need = 0  # bytes _pending must hold before parsing can go on
-        self._reader = hiredis.Reader()
+        self._canonical = None if exact_only else _canonical
+        self._reader = None if exact_only or _canonical is not None else hiredis.Reader()
         self._args: list[bytes] = []
         self._left = 0  # arguments still to come (Redis's multibulklen); 0 between requests
         self._bulk = -1  # length of the bulk being read (bulklen), -1 before its header
@@ -120,8 +143,8 @@ class RequestParser:
         self.deferred = False
         if self.error:  # not "is not None": that narrows it to None below, past _parse's _fail
             return []
-        if (not self._pending and not self._left and data[:1] == b"*"
-                and not self.auth_required and len(data) <= self.max_bulk_len):
+        if (self._reader is not None and not self._pending and not self._left
+                and data[:1] == b"*" and not self.auth_required and len(data) <= self.max_bulk_len):
             whole = parse_whole(self._reader, data)
             if whole is not None:
                 return whole
@@ -150,8 +173,17 @@ class RequestParser:
         self._need = 0
         left, bulk, args = self._left, self._bulk, self._args
         partial, start = self._partial, 0  # the incomplete request: parsed before, start
+        canonical = self._canonical
+        if self.auth_required:
+            max_args, max_bulk = UNAUTH_MAX_MULTIBULK, min(UNAUTH_MAX_BULK, self.max_bulk_len)
+        else:
+            max_args, max_bulk = MAX_MULTIBULK, self.max_bulk_len
         while pos < n:
             if not left:
+                if canonical is not None and buf[pos] == 42:
+                    pos = canonical(buf, pos, commands, max_args, max_bulk)
+                    if pos == n:
+                        break
                 if buf[pos] != 42:  # not '*': an inline command
                     nl = _line_end(buf, pos, b"\n")
                     if nl < 0:

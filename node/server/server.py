@@ -40,6 +40,7 @@ from ..persistence.context import PersistenceCheck
 from ..persistence.snapshots import Snapshots
 from ..protocol.quoting import repr_arg
 from ..protocol.reply import Push
+from ..protocol.request import share_command_names
 from ..pubsub.hub import PubSub
 from ..pubsub.notifications import keyspace_publisher
 from ..pubsub.tracking import Tracker
@@ -92,6 +93,7 @@ class Server:
                 continue
             self.command_index[name.encode()] = cmd
             self.command_index[name.upper().encode()] = cmd
+        share_command_names(self.command_index)
         self.keyspace_stats = KeyspaceStats()
         self.cluster_enabled: bool = config["cluster-enabled"]
         # Cluster mode's state (topology, redirects); None on a standalone node.

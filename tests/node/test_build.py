@@ -79,6 +79,22 @@ def test_a_compiled_build_indexes_keys_with_the_c_table():
     assert index_type(env) == "KeyIndex"
 
 
+def canonical_parser(env: dict[str, str]) -> str:
+    return run_python("from redslot.node.protocol.request import _canonical\n"
+                      "print(getattr(_canonical, '__module__', None))", env)
+
+
+def test_pure_python_parses_requests_without_the_c_parser():
+    assert canonical_parser(PURE) == "None"
+
+
+def test_a_compiled_build_parses_canonical_requests_in_c():
+    env = {**os.environ, "REDSLOT_PURE_PYTHON": ""}
+    if run_python("from redslot.node.base.compiled import build; print(build())", env) != "compiled":
+        pytest.skip("this checkout is not compiled")
+    assert canonical_parser(env) == f"{PACKAGE}.protocol._resp"
+
+
 def setup_py_says(env: dict[str, str]) -> str:
     """What setup.py decides, without building anything (``--name`` only reads metadata)."""
     out = subprocess.run([sys.executable, "setup.py", "--name"], cwd=REPO, env=env,

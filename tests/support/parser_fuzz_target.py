@@ -1,7 +1,7 @@
 """atheris (libFuzzer) target for the request parser: run as a script, libFuzzer's flags.
 
-For any input it checks that the parser never raises, that feeding it whole (the hiredis
-fast path when it starts with '*') and in fuzzer-chosen pieces (the exact parser, state
+For any input it checks that the parser never raises, that feeding it whole (a C path
+for canonical requests: _resp.c, or hiredis without it) and in fuzzer-chosen pieces (state
 kept between feeds) give the same requests and the same error, and that ``split_args``
 agrees with a line-by-line transliteration of Redis's C ``sdssplitargs``.
 """
