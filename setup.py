@@ -17,6 +17,7 @@ import shutil
 import sys
 import sysconfig
 import tempfile
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -117,6 +118,19 @@ class CachedBuildExt(build_ext):
             partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
             shutil.copyfile(cached / cache_name(self.get_ext_filename(ext.name)), partial)
             os.replace(partial, target)
+        if self.inplace:
+            self._drop_stale()
+
+    def _drop_stale(self) -> None:
+        """In a source tree, remove the extension of a module no longer compiled: Python
+        would import it instead of the module's .py and fail to find its code in the new
+        shared library."""
+        wanted = {Path(self.get_ext_fullpath(ext.name)).resolve() for ext in self.extensions}
+        for suffix in EXTENSION_SUFFIXES:
+            for path in (HERE / "node").rglob(f"*{suffix}"):
+                if path.resolve() not in wanted:
+                    path.unlink()
+                    log(f"removed {path.relative_to(HERE)}: no longer compiled")
 
     def _store(self, cached: Path) -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
