@@ -204,12 +204,13 @@ def report(keys: int, value_size: int, systems: list[str],
     the ratios, by system."""
     print(f"\nonline reshard 3 -> 4 masters, {keys:,} keys of {value_size} bytes, "
           f"{SLOTS_TO_MOVE} slots to the new master")
-    print(f"{'round':>5} {'system':14} {'keys moved':>11} {'seconds':>8} {'keys/s':>9} "
+    width = max(len(system) for system in systems)
+    print(f"{'round':>5} {'system':{width}} {'keys moved':>11} {'seconds':>8} {'keys/s':>9} "
           f"{'reported keys/s':>16} {'keys kept':>10} {'load':>9}")
     for number, results in enumerate(rounds, 1):
         for system, r in results.items():
             reported = r.get("reported_keys_per_second")
-            print(f"{number:>5} {system:14} {r['keys_moved']:>11,} {r['seconds']:>8.1f} "
+            print(f"{number:>5} {system:{width}} {r['keys_moved']:>11,} {r['seconds']:>8.1f} "
                   f"{r['keys_per_second']:>9,.0f} {f'{reported:,.0f}' if reported else '-':>16} "
                   f"{'all' if r['keys_after'] == keys else r['keys_after']:>10} "
                   f"{r['load'][0]:>4.1f}-{r['load'][1]:<4.1f}")
@@ -218,7 +219,7 @@ def report(keys: int, value_size: int, systems: list[str],
     for system in systems:
         runs = [results[system] for results in rounds if system in results]
         if runs:
-            print(f"{system:14} median {median([r['seconds'] for r in runs]):.1f}s, "
+            print(f"{system:{width}} median {median([r['seconds'] for r in runs]):.1f}s, "
                   f"{median([r['keys_per_second'] for r in runs]):,.0f} keys/s over {len(runs)} run(s)")
         if system == "redis":
             continue
