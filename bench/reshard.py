@@ -20,14 +20,26 @@ command. Every run also checks that no key was lost (DBSIZE summed over the mast
 
     python3 bench/reshard.py                    # 1M keys (a few minutes per system)
     python3 bench/reshard.py --keys 20000       # a quick smoke run
+    python3 bench/reshard.py --rounds 4         # 4 pairs of runs, ratio per pair and median
+    python3 bench/reshard.py --systems redis --tree before=/tmp/old --tree after=.  # A/B
+
+On a shared machine redis-cli's own time swings by 3x within an hour, so one pair of runs
+says little: ``--rounds N`` runs every system N times, interleaved (the order reversed
+every other round), and prints each round's ratio to redis-cli, the median ratio and the
+load average over the runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,43 +123,116 @@ def count_slots(ranges: str) -> int:
 SYSTEMS = {"redis": reshard_redis, "redslot": reshard_redslot}
 
 
+@contextmanager
+def source_tree(path: str | None) -> Iterator[None]:
+    """Run redslot from the source tree at ``path`` (its PYTHONPATH: ``up``, ``scale`` and
+    the nodes they start inherit it), or from the installed package when None."""
+    if path is None:
+        yield
+        return
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = path
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def run_once(system: str, trees: dict[str, str], keys: int, value_size: int) -> dict[str, Any]:
+    """One reshard of ``system`` ("redis", "redslot" or "redslot:LABEL" for a --tree)."""
+    kind, _, label = system.partition(":")
+    load_before = load_average()
+    with source_tree(trees[label] if label else None):
+        result = SYSTEMS[kind](keys, value_size)
+    return result | {"system": system, "load": [load_before, load_average()]}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keys", type=int, default=1_000_000, help="string keys loaded before the reshard")
     ap.add_argument("--value-size", type=int, default=16, help="bytes per value")
-    ap.add_argument("--systems", default=",".join(SYSTEMS), help="which systems, comma-separated")
+    ap.add_argument("--systems", default=",".join(SYSTEMS),
+                    help="which systems, comma-separated (a --tree adds redslot:LABEL)")
+    ap.add_argument("--tree", action="append", default=[], metavar="LABEL=PATH",
+                    help="also run redslot from this source tree (PYTHONPATH), as redslot:LABEL")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="rounds of one run per system, the order reversed every other round")
     ap.add_argument("--json", type=Path, help="write the figures here (default bench/results/reshard.json)")
     args = ap.parse_args()
-    results: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
-    for system in args.systems.split(","):
-        try:
-            results[system] = SYSTEMS[system](args.keys, args.value_size)
-        except Exception as exc:  # one system failing still reports the other
-            errors[system] = f"{type(exc).__name__}: {exc}"
-            print(f"  {system} failed: {errors[system]}", file=sys.stderr, flush=True)
-            continue
-        r = results[system]
-        print(f"  {system:8} moved {r['keys_moved']:,} keys ({r['slots_moved']} slots) in "
-              f"{r['seconds']:.1f}s", flush=True)
-    print(f"\nonline reshard 3 -> 4 masters, {args.keys:,} keys of {args.value_size} bytes, "
-          f"{SLOTS_TO_MOVE} slots to the new master")
-    print(f"{'system':8} {'keys moved':>11} {'seconds':>8} {'keys/s':>9} {'reported keys/s':>16} "
-          f"{'keys kept':>10}")
-    for system, r in results.items():
-        reported = r.get("reported_keys_per_second")
-        print(f"{system:8} {r['keys_moved']:>11,} {r['seconds']:>8.1f} {r['keys_per_second']:>9,.0f} "
-              f"{f'{reported:,.0f}' if reported else '-':>16} "
-              f"{'all' if r['keys_after'] == args.keys else r['keys_after']:>10}")
-    ratio = None
-    if "redis" in results and "redslot" in results:
-        ratio = results["redslot"]["keys_per_second"] / results["redis"]["keys_per_second"]
-        print(f"ratio redslot/redis (keys/s): {ratio:.2f}")
+    trees = dict(tree.split("=", 1) for tree in args.tree)
+    systems = [s for s in args.systems.split(",") if s] + [f"redslot:{label}" for label in trees]
+    rounds: list[dict[str, dict[str, Any]]] = []
+    errors: list[dict[str, Any]] = []
+    for number in range(args.rounds):
+        results: dict[str, dict[str, Any]] = {}
+        for system in systems if number % 2 == 0 else systems[::-1]:
+            try:
+                results[system] = r = run_once(system, trees, args.keys, args.value_size)
+            except Exception as exc:  # one system failing still reports the others
+                errors.append({"round": number + 1, "system": system,
+                               "error": f"{type(exc).__name__}: {exc}"})
+                print(f"  round {number + 1} {system} failed: {errors[-1]['error']}",
+                      file=sys.stderr, flush=True)
+                continue
+            print(f"  round {number + 1} {system:14} moved {r['keys_moved']:,} keys "
+                  f"({r['slots_moved']} slots) in {r['seconds']:.1f}s, load "
+                  f"{r['load'][0]:.1f}-{r['load'][1]:.1f}", flush=True)
+        rounds.append(results)
+    ratios = report(args.keys, args.value_size, systems, rounds)
     arguments = vars(args) | {"json": str(args.json) if args.json else None}
-    written = write_results("reshard", {"args": arguments, "results": results, "errors": errors,
-                                        "ratio": ratio}, args.json)
+    written = write_results("reshard", {"args": arguments, "rounds": rounds, "errors": errors,
+                                        "ratios": ratios}, args.json)
     print(f"figures written to {written}")
     return 1 if errors else 0
+
+
+def report(keys: int, value_size: int, systems: list[str],
+           rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Print every run, then each redslot system's ratio to redis-cli per round (both runs
+    of a round are minutes apart, so they share the machine's load best) and the median;
+    the ratios, by system."""
+    print(f"\nonline reshard 3 -> 4 masters, {keys:,} keys of {value_size} bytes, "
+          f"{SLOTS_TO_MOVE} slots to the new master")
+    width = max(len(system) for system in systems)
+    print(f"{'round':>5} {'system':{width}} {'keys moved':>11} {'seconds':>8} {'keys/s':>9} "
+          f"{'reported keys/s':>16} {'keys kept':>10} {'load':>9}")
+    for number, results in enumerate(rounds, 1):
+        for system, r in results.items():
+            reported = r.get("reported_keys_per_second")
+            print(f"{number:>5} {system:{width}} {r['keys_moved']:>11,} {r['seconds']:>8.1f} "
+                  f"{r['keys_per_second']:>9,.0f} {f'{reported:,.0f}' if reported else '-':>16} "
+                  f"{'all' if r['keys_after'] == keys else r['keys_after']:>10} "
+                  f"{r['load'][0]:>4.1f}-{r['load'][1]:<4.1f}")
+    ratios: dict[str, dict[str, Any]] = {}
+    print()
+    for system in systems:
+        runs = [results[system] for results in rounds if system in results]
+        if runs:
+            print(f"{system:{width}} median {median([r['seconds'] for r in runs]):.1f}s, "
+                  f"{median([r['keys_per_second'] for r in runs]):,.0f} keys/s over {len(runs)} run(s)")
+        if system == "redis":
+            continue
+        pairs = [results[system]["keys_per_second"] / results["redis"]["keys_per_second"]
+                 for results in rounds if system in results and "redis" in results]
+        if pairs:
+            ratios[system] = {"per_round": pairs, "median": median(pairs)}
+            print(f"ratio {system}/redis (keys/s), per round: "
+                  f"{', '.join(f'{x:.2f}' for x in pairs)}; median {median(pairs):.2f}")
+    loads = [value for results in rounds for r in results.values() for value in r["load"]]
+    if loads:
+        print(f"load average (1 min) over the runs: {min(loads):.1f}-{max(loads):.1f}")
+    return ratios
 
 
 if __name__ == "__main__":

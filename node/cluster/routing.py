@@ -5,8 +5,9 @@ served here: by this node as its owner, by this node as the importing side of a 
 when the client sent ASKING, by the migrating side while it still has every key, or by a
 replica of the owner for a READONLY client's reads. Anything else is answered with the
 text Redis sends (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN) so cluster clients follow
-it. The common case, one key in a stable slot this node owns, costs a ``key_slot`` and two
-lookups before anything else is looked at.
+it. The common cases, one key in a stable slot this node owns, or a RESTORE-ASKING (a
+migrating node's key) into a slot it imports, cost a ``key_slot`` and a few lookups
+before anything else is looked at.
 
 Clients blocked on keys (BLPOP & co) are checked from the cron, as clientsCron does with
 clusterRedirectBlockedClientIfNeeded: once their slot is served elsewhere or nowhere they
@@ -46,9 +47,14 @@ def route(state: ClusterState, client: Client, cmd: Command, argv: list[bytes]) 
     first = cmd.first_key
     if first == cmd.last_key and first and not cmd.movablekeys and len(argv) > first:
         slot = key_slot(argv[first])
-        if (state.owner[slot] is state.myself and state.state_ok
-                and slot not in state.migrating and state.lease.until > monotonic()):
-            return None
+        owner = state.owner[slot]
+        if owner is state.myself:
+            if (state.state_ok and slot not in state.migrating
+                    and state.lease.until > monotonic()):
+                return None
+        elif (slot in state.importing and "asking" in cmd.flags and owner is not None
+              and state.state_ok and not state.held and state.lease.until > monotonic()):
+            return None  # RESTORE-ASKING into an importing slot: what decide answers
     elif not cmd.key_specs and not cmd.movablekeys and cmd.name != "exec":
         return None
     return decide(state, client, cmd, argv, False)

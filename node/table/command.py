@@ -335,12 +335,18 @@ DATA_GROUPS = frozenset({
 })
 
 
+# Commands outside those groups that only write data: RESTORE-ASKING (group "server") is
+# RESTORE for a migrating node, the whole of a reshard's load on its target.
+DATA_COMMANDS = frozenset({"restore-asking"})
+
+
 # Generic commands that block without the "blocking" flag.
 UNFLAGGED_BLOCKING = frozenset({"wait", "waitaof"})
 
 
 def is_data_command(cmd: Command) -> bool:
-    return (cmd.spec["group"] in DATA_GROUPS and cmd.subcommands is None
+    return ((cmd.spec["group"] in DATA_GROUPS or cmd.name in DATA_COMMANDS)
+            and cmd.subcommands is None
             and not cmd.blocking and "protected" not in cmd.flags
             and cmd.name not in UNFLAGGED_BLOCKING)
 

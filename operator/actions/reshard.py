@@ -9,11 +9,17 @@ node (a node saves its table once for a pipeline of SETSLOTs, not once per slot)
 MIGRATEs the keys of all its slots in one pipeline: the per-slot round trips, not the
 keys, were what a slot move cost. The listings of the keys ride along: the first in the
 round trip of the MIGRATING marks, each next one behind the MIGRATEs it checks (the
-source runs a pipeline in order), so a batch costs five round trips, not eight.
+source runs a pipeline in order), so a batch costs five round trips, not eight. Given the
+pair's next batch (``Lookahead``), a batch also does that one's first two steps in the
+round trips of its own SETSLOT NODEs (IMPORTING behind the target's, MIGRATING and the
+listing behind the source's): three round trips a batch, the source idle for fewer.
 
 Every step can run again: a control plane that died anywhere in the middle re-runs the
 whole batch. "Already the owner" from the target or "not the owner" from the source means
-that slot already changed hands, and only its final SETSLOT NODE round is repeated.
+that slot already changed hands, and only its final SETSLOT NODE round is repeated. Marks
+done ahead for a batch that then does not run at once (the control plane stopped, or a
+step of the batch before failed) are set again when it runs: marking a marked slot is
+harmless, and a failed mark ahead only leaves the batch to do its own.
 """
 
 from __future__ import annotations
@@ -55,21 +61,68 @@ class MoveFailed(Exception):
     """A step of a slot move was refused in a way a retry will not fix by itself."""
 
 
+@dataclass
+class Lookahead:
+    """A pair's next batch (``slots``), and once its first two steps are done in the round
+    trips of the batch before: its slots marked on both sides and their keys listed."""
+
+    slots: Sequence[int]
+    marked: list[int] | None = None
+    listed: Listing | None = None
+
+
 async def move_slots(conns: Connections, slow: Connections, slots: Sequence[int],
                      source: Endpoint, target: Endpoint, others: Iterable[Endpoint],
-                     on_keys: Callable[[int], None] = lambda n: None) -> int:
-    """Hand ``slots`` from ``source`` to ``target``; the number of keys migrated."""
-    importing = await mark(slow, target, slots, "IMPORTING", source, "already the owner")
-    migrating, listed = await mark(slow, source, importing, "MIGRATING", target,
-                                   "not the owner", list_keys=True)
+                     on_keys: Callable[[int], None] = lambda n: None,
+                     prepared: Lookahead | None = None, ahead: Lookahead | None = None) -> int:
+    """Hand ``slots`` from ``source`` to ``target``; the number of keys migrated.
+
+    ``prepared``: what the batch before did ahead for these slots. ``ahead``: the next
+    batch, whose marks and listing this one does along with its SETSLOT NODEs (filled in
+    when they succeeded)."""
+    if prepared is not None and prepared.marked is not None and prepared.listed is not None \
+            and list(prepared.slots) == list(slots):
+        migrating, listed = prepared.marked, prepared.listed
+    else:
+        importing = await mark(slow, target, slots, "IMPORTING", source, "already the owner")
+        migrating, listed = await mark(slow, source, importing, "MIGRATING", target,
+                                       "not the owner", list_keys=True)
     moved = await migrate_keys(slow, migrating, source, target, on_keys, listed)
-    await setslot_node(slow, target, slots, target, "")
+    following = list(ahead.slots) if ahead is not None else []
+    replies = await setslot_node(slow, target, slots, target, "",
+                                 mark_commands(following, "IMPORTING", source))
+    importing_next = marked_ahead(target, following, "IMPORTING", "already the owner", replies)
+    then = ([*mark_commands(importing_next, "MIGRATING", target),
+             *map(list_command, importing_next)] if importing_next else [])
     # A source whose last slot this was may already have learned from the target's table
     # that it owns nothing and turned into a replica (as a Redis master does): the slot is
     # handed over, there is nothing left to tell it.
-    await asyncio.gather(setslot_node(slow, source, slots, target, "only with masters"),
-                         announce_owner(conns, slots, target, others))
+    replies, _ = await asyncio.gather(
+        setslot_node(slow, source, slots, target, "only with masters", then),
+        announce_owner(conns, slots, target, others))
+    if ahead is None or importing_next is None:
+        return moved
+    marked_next = marked_ahead(source, importing_next, "MIGRATING", "not the owner", replies)
+    if marked_next is not None:
+        try:
+            found = listing(source, importing_next, replies[len(importing_next):])
+        except MoveFailed:
+            return moved  # the next batch marks and lists its slots itself
+        ahead.marked = marked_next
+        ahead.listed = {slot: found[slot] for slot in marked_next}
     return moved
+
+
+def marked_ahead(node: Endpoint, slots: list[int], state: str, moved_text: str,
+                 replies: Sequence[Any]) -> list[int] | None:
+    """The slots a mark done ahead set; None when one was refused otherwise than as
+    already moved (the batch then marks its slots itself, and fails on that one)."""
+    if not slots:
+        return slots
+    try:
+        return marked_slots(node, slots, state, moved_text, replies[:len(slots)])
+    except MoveFailed:
+        return None
 
 
 async def pipeline(conns: Connections, node: Endpoint,
@@ -99,8 +152,23 @@ async def mark(conns: Connections, node: Endpoint, slots: Sequence[int], state: 
     the slot already moved leaves it out). With ``list_keys``, also the first keys of
     each marked slot, listed in the same round trip once every mark is set."""
     replies = await pipeline(conns, node, [
-        *(("CLUSTER", "SETSLOT", slot, state, peer.id) for slot in slots),
+        *mark_commands(slots, state, peer),
         *((list_command(slot) for slot in slots) if list_keys else ())])
+    marked = marked_slots(node, slots, state, moved_text, replies)
+    if not list_keys:
+        return marked
+    listed = listing(node, slots, replies[len(slots):])
+    return marked, {slot: listed[slot] for slot in marked}
+
+
+def mark_commands(slots: Iterable[int], state: str, peer: Endpoint) -> list[tuple[Any, ...]]:
+    return [("CLUSTER", "SETSLOT", slot, state, peer.id) for slot in slots]
+
+
+def marked_slots(node: Endpoint, slots: Sequence[int], state: str, moved_text: str,
+                 replies: Sequence[Any]) -> list[int]:
+    """The slots a pipeline of marks set; a refusal that says the slot already moved
+    leaves it out, any other is a MoveFailed."""
     marked = []
     for slot, reply in zip(slots, replies, strict=False):
         if isinstance(reply, ResponseError):
@@ -108,10 +176,7 @@ async def mark(conns: Connections, node: Endpoint, slots: Sequence[int], state: 
                 raise MoveFailed(f"{node.address} refused {state} {slot}: {reply}")
             continue
         marked.append(slot)
-    if not list_keys:
-        return marked
-    listed = listing(node, slots, replies[len(slots):])
-    return marked, {slot: listed[slot] for slot in marked}
+    return marked
 
 
 def list_command(slot: int) -> tuple[Any, ...]:
@@ -129,12 +194,16 @@ def listing(source: Endpoint, slots: Sequence[int], replies: Sequence[Any]) -> L
 
 
 async def setslot_node(conns: Connections, node: Endpoint, slots: Sequence[int],
-                       owner: Endpoint, harmless: str) -> None:
-    replies = await pipeline(conns, node, (("CLUSTER", "SETSLOT", slot, "NODE", owner.id)
-                                           for slot in slots))
-    for slot, reply in zip(slots, replies, strict=True):
+                       owner: Endpoint, harmless: str,
+                       then: Sequence[tuple[Any, ...]] = ()) -> list[Any]:
+    """SETSLOT NODE for every slot, then the commands ``then`` in the same round trip;
+    their replies."""
+    replies = await pipeline(conns, node, [
+        *(("CLUSTER", "SETSLOT", slot, "NODE", owner.id) for slot in slots), *then])
+    for slot, reply in zip(slots, replies, strict=False):
         if isinstance(reply, ResponseError) and not (harmless and harmless in str(reply)):
             raise MoveFailed(f"{node.address} kept slot {slot}: {reply}")
+    return replies[len(slots):]
 
 
 async def migrate_keys(slow: Connections, slots: Sequence[int], source: Endpoint,

@@ -439,6 +439,9 @@ class Reconciler:
             elif self.views[name].held:
                 log.info("%s confirmed (epoch %d)", name, record.epoch)
                 self.replaced.discard(name)
+        if record.formed:  # a node new to the keeper serves once it holds a lease
+            self.leases.renew_first(record, [name for name in targets
+                                             if results[record.nodes[name].address] is None])
 
     # --- bookkeeping ---
 

@@ -15,7 +15,7 @@ import copy
 import time
 
 from ..actions.connection import NodeError
-from ..actions.reshard import Endpoint, MoveFailed, move_slots
+from ..actions.reshard import Endpoint, Lookahead, MoveFailed, move_slots
 from ..model.context import Context
 from ..model.record import Reshard, ShardRecord
 from ..planner import PlanError, plan_moves
@@ -127,13 +127,21 @@ class Resharding:
         def count(n: int) -> None:
             reshard.keys_moved += n
 
+        prepared: Lookahead | None = None
         while (found := next((found for found in reshard.pending() if found[1].source
                               == source.name and found[1].target == target.name), None)):
             index, move = found
             first = move.slots.start
             slots = list(range(first, min(first + SLOTS_AT_ONCE, move.slots.end + 1)))
+            # The next batch of the move is marked ahead while the piece has time left; a
+            # batch marked ahead runs even past the deadline, so no marks outlive the piece.
+            last = time.monotonic() > deadline
+            after = list(range(slots[-1] + 1, min(slots[-1] + 1 + SLOTS_AT_ONCE,
+                                                  move.slots.end + 1)))
+            ahead = Lookahead(after) if after and not last else None
             try:
-                await move_slots(ctx.conns, ctx.slow, slots, src, dst, others, count)
+                await move_slots(ctx.conns, ctx.slow, slots, src, dst, others, count,
+                                 prepared, ahead)
             except (MoveFailed, *NodeError) as exc:
                 return f"slots {slots[0]}-{slots[-1]}: {exc}"
             moved = set(slots)
@@ -142,7 +150,8 @@ class Resharding:
             reshard.slots_done += len(slots)
             reshard.advance(index, slots[-1])
             ctx.save()
-            if time.monotonic() > deadline:
+            prepared = ahead if ahead is not None and ahead.marked is not None else None
+            if last or (prepared is None and time.monotonic() > deadline):
                 break
         return ""
 

@@ -22,7 +22,13 @@ from redis.cluster import RedisCluster
 from redslot.node.keyspace.slots import key_slot
 from redslot.operator.actions import reshard
 from redslot.operator.actions.connection import Connections
-from redslot.operator.actions.reshard import Endpoint, mark, migrate_keys, move_slots
+from redslot.operator.actions.reshard import (
+    Endpoint,
+    Lookahead,
+    mark,
+    migrate_keys,
+    move_slots,
+)
 from resp import RawClient
 
 pytestmark = pytest.mark.timeout(300)
@@ -46,10 +52,18 @@ class Trio:
                 return [n.port for n in self.nodes].index(rest[0][1])
         raise AssertionError(f"slot {slot} unassigned")
 
-    def move(self, slots: list[int], source: int, target: int) -> int:
+    def move(self, slots: list[int], source: int, target: int,
+             prepared: Lookahead | None = None, ahead: Lookahead | None = None) -> int:
         others = [e for i, e in enumerate(self.endpoints) if i not in (source, target)]
         return asyncio.run(with_connections(lambda conns: move_slots(
-            conns, conns, slots, self.endpoints[source], self.endpoints[target], others)))
+            conns, conns, slots, self.endpoints[source], self.endpoints[target], others,
+            prepared=prepared, ahead=ahead)))
+
+    def marks(self, viewer: int) -> str:
+        """The MIGRATING/IMPORTING marks in a node's CLUSTER NODES line for itself."""
+        nodes = self.clients[viewer].execute_command("CLUSTER", "NODES").decode()
+        mine = next(line for line in nodes.splitlines() if "myself" in line)
+        return " ".join(part for part in mine.split() if part.startswith("["))
 
 
 async def with_connections(action):  # type: ignore[no-untyped-def]
@@ -252,3 +266,37 @@ def test_slots_with_more_keys_than_a_listing_are_emptied_over_several_rounds(
         assert trio.clients[2].mget(keys) == [k.encode() for k in keys]
     for slot in slots:
         assert [trio.owner_seen_by(v, slot) for v in range(3)] == [2, 2, 2]
+
+
+def test_a_batch_marks_the_next_ahead_and_the_next_moves_on_those_marks(trio: Trio) -> None:
+    first, second = list(range(700, 732)), list(range(732, 764))
+    names = keys_for(first + second, KEYS_PER_SLOT, "ahead")
+    preload(trio, 0, names)
+    ahead = Lookahead(second)
+    assert trio.move(first, 0, 1, ahead=ahead) == len(first) * KEYS_PER_SLOT
+    assert ahead.marked == second and ahead.listed is not None
+    assert sorted(ahead.listed[second[0]]) == sorted(k.encode() for k in names[second[0]])
+    assert trio.marks(0) == " ".join(f"[{slot}->-{trio.ids[1]}]" for slot in second)
+    assert trio.marks(1) == " ".join(f"[{slot}-<-{trio.ids[0]}]" for slot in second)
+    assert trio.move(second, 0, 1, prepared=ahead) == len(second) * KEYS_PER_SLOT
+    everything = [k for keys in names.values() for k in keys]
+    assert trio.clients[1].dbsize() == len(everything)
+    assert trio.clients[0].dbsize() == 0
+    for slot in first + second:
+        assert [trio.owner_seen_by(v, slot) for v in range(3)] == [1, 1, 1]
+    assert [trio.marks(v) for v in range(3)] == ["", "", ""]
+
+
+def test_a_batch_marked_ahead_that_runs_later_on_its_own_marks_again_and_moves(
+        trio: Trio) -> None:
+    """A control plane stopped after a batch that marked the next: the next, run afresh
+    by the one started again, sets its marks again and moves every key."""
+    first, second = list(range(800, 816)), list(range(816, 832))
+    names = keys_for(first + second, KEYS_PER_SLOT, "again")
+    preload(trio, 0, names)
+    trio.move(first, 0, 2, ahead=Lookahead(second))
+    assert trio.marks(2) != ""
+    assert trio.move(second, 0, 2) == len(second) * KEYS_PER_SLOT
+    assert trio.clients[0].dbsize() == 0
+    assert trio.clients[2].dbsize() == len(first + second) * KEYS_PER_SLOT
+    assert [trio.marks(v) for v in range(3)] == ["", "", ""]

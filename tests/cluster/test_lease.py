@@ -159,3 +159,25 @@ def test_a_renewal_under_way_grants_nothing_once_a_failover_raised_the_epoch(
 
     assert asyncio.run(scenario()) == 0
     assert raw(node, "GET", "k") == CLUSTERDOWN
+
+
+def test_a_node_new_to_the_keeper_is_renewed_at_once_and_then_waits_for_its_round(
+        node: ServerProcess) -> None:
+    """A master added by a scale takes a reshard's keys only once it holds a lease: its
+    first renewal goes out as soon as it has the table, not at the keeper's next round."""
+    record = Record(formed=True, shards=[ShardRecord("shard-0", "n", [], [[0, 16383]])],
+                    nodes={"n": NodeRecord("n", f"127.0.0.1:{node.port}")})
+
+    async def scenario() -> tuple[int, bool]:
+        keeper = LeaseKeeper(Connections(), 2000)
+        keeper.renew_first(record, ["n"])
+        first = keeper.inflight["n"]
+        await first
+        keeper.renew_first(record, ["n"])  # renewed once: left to the rounds
+        await keeper.conns.close()
+        return keeper.stamps["n"].remaining_ms, keeper.inflight["n"] is first
+
+    remaining_ms, left_to_rounds = asyncio.run(scenario())
+    assert remaining_ms > 1000
+    assert left_to_rounds
+    assert raw(node, "SET", "k", "v") == b"+OK\r\n"

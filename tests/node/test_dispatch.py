@@ -23,6 +23,7 @@ from redslot.node.server.client import Client
 from redslot.node.server.main import fast_dispatch_wanted
 from redslot.node.server.server import Server
 from redslot.node.table.command import DATA_GROUPS
+from redslot.node.types.rdb import crc64
 from resp import RawClient, encode_command
 
 REQUESTS = [[b"SET", b"k", b"v"], [b"GET", b"k"], [b"INCR", b"n"]]
@@ -70,6 +71,14 @@ def test_sorted_set_commands_take_the_short_loop(monkeypatch: pytest.MonkeyPatch
 
 
 @pure_only
+def test_restore_asking_takes_the_short_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migrating node's RESTORE-ASKINGs are the whole of a reshard's load on its target."""
+    requests = [[b"RESTORE-ASKING", b"k", b"0", PAYLOAD], [b"GET", b"k"]]
+    replies = b"+OK\r\n$1\r\nv\r\n"
+    assert requests_through_execute(monkeypatch, Server(Config()), requests, replies) == []
+
+
+@pure_only
 def test_with_fast_dispatch_off_every_request_goes_through_execute(
         monkeypatch: pytest.MonkeyPatch) -> None:
     server = Server(Config(), fast_dispatch=False)
@@ -84,9 +93,12 @@ def test_the_environment_turns_the_short_loop_off_with_0(environ: dict[str, str]
     assert fast_dispatch_wanted(environ) is wanted
 
 
+# A DUMP payload of the string "v" (RDB version 10), as a migrating node sends it.
+PAYLOAD = b"\x00\x01v\x0a\x00" + crc64(b"\x00\x01v\x0a\x00").to_bytes(8, "little")
+
 # Data commands in stretches broken by others: hits, misses, a failed call, refusals,
 # database switches, and writes propagated as they are or as their effects.
-SCRIPT: list[tuple[str, ...]] = [
+SCRIPT: list[tuple[str | bytes, ...]] = [
     ("CLIENT", "SETNAME", "script"),
     ("SET", "k", "v"), ("GET", "k"), ("GET", "missing"), ("INCR", "k"), ("GET",),
     ("NOSUCH", "x"), ("APPEND", "k", "w"), ("STRLEN", "k"),
@@ -97,6 +109,8 @@ SCRIPT: list[tuple[str, ...]] = [
     ("ZINCRBY", "z", "2", "x"),
     ("SELECT", "0"),
     ("MSET", "a", "1", "b", "2"), ("DEL", "a", "nope"), ("GETDEL", "b"), ("TYPE", "k"),
+    ("RESTORE-ASKING", "r", "0", PAYLOAD), ("RESTORE-ASKING", "r", "0", PAYLOAD),
+    ("RESTORE-ASKING", "r", "4102444800000", PAYLOAD, "REPLACE", "ABSTTL"), ("GET", "r"),
 ]
 STATS = ("total_commands_processed", "keyspace_hits", "keyspace_misses",
          "total_error_replies")

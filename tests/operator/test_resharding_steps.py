@@ -13,12 +13,13 @@ import json
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import pytest
 from redslot.operator.actions.connection import Connections
 from redslot.operator.actions.observe import NodeView
-from redslot.operator.actions.reshard import Endpoint, MoveFailed
+from redslot.operator.actions.reshard import Endpoint, Lookahead, MoveFailed
 from redslot.operator.control import resharding
 from redslot.operator.control.resharding import Resharding
 from redslot.operator.model.context import Context
@@ -66,10 +67,19 @@ class FakeMoves:
     running: int = 0
     most_at_once: int = 0
     batches: list[tuple[str, str, int, int]] = field(default_factory=list)
+    # Per batch: the source, its first slot, whether it came marked ahead, and the first
+    # slot of the batch it was asked to mark ahead (None: none).
+    lookahead: list[tuple[str, int, bool, int | None]] = field(default_factory=list)
 
     async def __call__(self, conns: Connections, slow: Connections, slots: Sequence[int],
                        source: Endpoint, target: Endpoint, others: Any,
-                       on_keys: Any = None) -> int:
+                       on_keys: Any = None, prepared: Lookahead | None = None,
+                       ahead: Lookahead | None = None) -> int:
+        came_marked = prepared is not None and list(prepared.slots) == list(slots)
+        self.lookahead.append((source.address, slots[0], came_marked,
+                               ahead.slots[0] if ahead is not None else None))
+        if ahead is not None:
+            ahead.marked, ahead.listed = list(ahead.slots), {}
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
@@ -114,6 +124,30 @@ def test_a_reshard_run_piece_by_piece_moves_every_planned_slot_once(fake: FakeMo
     assert [s.slot_count() for s in rec.shards] == [4096] * 4
     assert rec.last_reshard is not None and rec.last_reshard["slots"] == 4096
     assert rec.last_reshard["keys"] == 4096
+
+
+def test_each_batch_marks_the_next_ahead_and_no_marks_outlive_a_piece(
+        fake: FakeMoves, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch marks its pair's next batch in its own round trips, while the piece has
+    time left; the batch so marked runs in the same piece, even past the deadline."""
+    monkeypatch.setattr(resharding, "PIECE_SECONDS", 0.05)
+    fake.seconds = 0.02
+    rec = scaled_record()
+    step = Resharding()
+    pieces = 0
+    while rec.reshard is not None:
+        before = len(fake.lookahead)
+        piece(step, rec)
+        pieces += 1
+        for source in {entry[0] for entry in fake.lookahead[before:]}:
+            batches = [entry for entry in fake.lookahead[before:] if entry[0] == source]
+            assert batches[-1][3] is None  # the piece's last batch marked nothing ahead
+            for (_, _, _, marked), (_, first, came_marked, _) in pairwise(batches):
+                assert marked == first and came_marked
+    assert pieces > 1
+    assert sum(came for _, _, came, _ in fake.lookahead) > 0
+    moved = [slot for _, _, first, last in fake.batches for slot in range(first, last + 1)]
+    assert len(moved) == len(set(moved)) == 4096
 
 
 def test_a_pair_waiting_on_a_down_master_holds_the_other_pairs_up_not(

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from redslot.node.cluster.routing import blocked_redirect, key_positions
+from redslot.node.cluster.routing import blocked_redirect, decide, key_positions
 from redslot.node.cluster.state import ClusterNode, ClusterState
 from redslot.node.commands import build_table
 from redslot.node.keyspace.blocking import Blocked
@@ -194,6 +194,28 @@ def test_restore_asking_needs_no_asking(w):
     importing(w)
     assert w.route(w.client(), "restore-asking", A, "0", "payload") is None
     assert w.route(w.client(), "restore", A, "0", "payload").startswith("MOVED ")
+
+
+@pytest.mark.parametrize("state", ["ok", "down", "held", "fenced", "unbound", "migrating"])
+def test_restore_asking_into_an_importing_slot_is_decided_as_in_full(w, state):
+    """route's short answer for a migrating node's RESTORE-ASKING (the whole of a
+    reshard's load on its target) is decide's in every state that changes it."""
+    importing(w)
+    if state == "down":
+        w.state.state_ok = False
+    elif state == "held":
+        w.state.held = True
+    elif state == "fenced":
+        w.state.lease.until = 0.0
+    elif state == "unbound":
+        w.state.owner[SLOT_A] = None
+    elif state == "migrating":  # owned here and open both ways
+        w.state.owner[SLOT_A] = w.me
+        w.state.migrating[SLOT_A] = w.peer
+    argv = [b"restore-asking", A, b"0", b"payload"]
+    full = decide(w.state, w.client(), cmd("restore-asking"), argv, False)
+    assert w.route(w.client(), *argv) == full
+    assert (full is None) == (state == "ok")
 
 
 def test_asking_itself_keeps_the_flag(w):
