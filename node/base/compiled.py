@@ -56,6 +56,7 @@ COMPILED = (
     "protocol.fastpath",
     "protocol.request",
     "protocol.reply",
+    "server.hot",
     "server.connection",
     "server.client",
     "server.dispatch",
