@@ -10,7 +10,7 @@ MONITOR feed. This is the one place that order lives.
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..acl.check import check_command
 from ..base import errors
@@ -23,7 +23,11 @@ from ..observability.slowlog import redacted
 from ..protocol.reply import _ENCODERS, OK, QUEUED, encode
 from .handler_faults import handler_failed
 
-OK_REPLY = b"+OK\r\n"
+# Final: compiled code uses them as constants (other module-level names it looks up by
+# name at each use).
+OK_REPLY: Final = b"+OK\r\n"
+NULL_RESP2: Final = b"$-1\r\n"
+NULL_RESP3: Final = b"_\r\n"
 
 if TYPE_CHECKING:
     from ..table.command import Command
@@ -274,8 +278,7 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
     cmd.calls += 1
     cmd.usec += duration
     if hot.latency_tracking:
-        latency = cmd.latency
-        latency[duration] = latency.get(duration, 0) + 1
+        cmd.record_latency(duration)
     hot.stat_numcommands += 1
     if client.internal:
         hot.stat_internal_commands += 1
@@ -329,7 +332,6 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     clock = perf_counter_ns
     encoders = _ENCODERS
     ok = OK
-    ok_reply = OK_REPLY
     n = len(requests)
     i = 0
     while i < n:
@@ -342,6 +344,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 and not hot.write_ack):
             out = client.out
             resp3 = client.resp3
+            null = NULL_RESP3 if resp3 else NULL_RESP2
             tracking = hot.latency_tracking
             slow_us = hot.slowlog_threshold
             latency_ms = hot.latency_threshold
@@ -400,7 +403,9 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if kind is bytes:
                     out.append(b"$%d\r\n%s\r\n" % (len(result), result))
                 elif result is ok:
-                    out.append(ok_reply)
+                    out.append(OK_REPLY)
+                elif result is None:
+                    out.append(null)
                 else:
                     encoders[kind](out, result, resp3)
                 end = clock()
@@ -411,8 +416,11 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 cmd.calls += 1
                 cmd.usec += duration
                 if tracking:
-                    latency = cmd.latency
-                    latency[duration] = latency.get(duration, 0) + 1
+                    short = cmd.latency_short
+                    if duration < len(short):
+                        short[duration] += 1
+                    else:
+                        cmd.record_latency(duration)
                 if duration >= slow_us >= 0 and not cmd.skip_slowlog:
                     server.slowlog.add(client, cmd, argv, duration)
                     start = clock()
