@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..base import errors
 from ..base.errors import CommandError
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .server import Server
 
 
-EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-clients look
+EVICTION_CHECK_INPUT: Final = 32 * 1024  # unparsed input past this makes maxmemory-clients look
 
 
 class Client(Connection):

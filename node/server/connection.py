@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .hot import ServerHot
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # ``redis-cli --pipe`` bulk load) held every other client, the control plane's lease
 # renewals included, for seconds. After such a read the connection skips a loop turn, as
 # Redis reads at most 16 KB from a client per turn.
-FULL_READ = 65536
+FULL_READ: Final = 65536
 
 
 class Connection:

@@ -418,7 +418,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if tracking:
                     short = cmd.latency_short
                     if duration < len(short):
-                        short[duration] += 1
+                        short[duration] = short[duration] + 1  # += is a generic add
                     else:
                         cmd.record_latency(duration)
                 if duration >= slow_us >= 0 and not cmd.skip_slowlog:

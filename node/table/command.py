@@ -122,7 +122,7 @@ class Command:
         if usec < SHORT_CALL_USEC:
             if usec >= len(short):
                 short.extend([0] * (usec + 1 - len(short)))
-            short[usec] += 1
+            short[usec] = short[usec] + 1
         else:
             self.latency_long[usec] = self.latency_long.get(usec, 0) + 1
 
