@@ -327,7 +327,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     index = hot.command_index
     stats = hot.keyspace_stats
     ready = stats.ready_keys
-    hot.tracker.current = client
+    tracker = hot.tracker
     # Module-level names a compiled function would look up by name at each use.
     clock = perf_counter_ns
     encoders = _ENCODERS
@@ -335,6 +335,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     n = len(requests)
     i = 0
     while i < n:
+        if stats.invalidate is not None:  # some client tracks keys (CLIENT TRACKING)
+            tracker.current = client  # whose writes they are: NOLOOP, pending invalidations
         if (hot.fast_dispatch and client.authenticated and not client.silent
                 and not client.reply_skip_next
                 and not client.no_touch and hot.pause.mode is None and not hot.monitors
