@@ -55,6 +55,7 @@ COMPILED = (
     "table.command",
     "protocol.request",
     "protocol.reply",
+    "server.hot",
     "server.connection",
     "server.client",
     "server.dispatch",

@@ -151,7 +151,8 @@ def latency_histogram(c: Client, argv: list[bytes]) -> Any:
             if cmd is not None:
                 chosen.append(cmd)
                 chosen.extend((cmd.subcommands or {}).values())
-    return {cmd.fullname.encode(): _cdf(cmd.latency) for cmd in chosen if cmd.latency}
+    counts = {cmd.fullname.encode(): cmd.latency_counts() for cmd in chosen}
+    return {name: _cdf(latency) for name, latency in counts.items() if latency}
 
 
 def _highest_equivalent_ns(value: int) -> int:

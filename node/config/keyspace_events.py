@@ -6,23 +6,27 @@ Here, below the keyspace, because the configuration parses and shows the directi
 
 from __future__ import annotations
 
-NOTIFY_KEYSPACE = 1 << 0   # K
-NOTIFY_KEYEVENT = 1 << 1   # E
-NOTIFY_GENERIC = 1 << 2    # g
-NOTIFY_STRING = 1 << 3     # $
-NOTIFY_LIST = 1 << 4       # l
-NOTIFY_SET = 1 << 5        # s
-NOTIFY_HASH = 1 << 6       # h
-NOTIFY_ZSET = 1 << 7       # z
-NOTIFY_EXPIRED = 1 << 8    # x
-NOTIFY_EVICTED = 1 << 9    # e
-NOTIFY_STREAM = 1 << 10    # t
-NOTIFY_KEY_MISS = 1 << 11  # m (not part of A, as in Redis)
-NOTIFY_LOADED = 1 << 12    # modules only
-NOTIFY_MODULE = 1 << 13    # d
-NOTIFY_NEW = 1 << 14       # n (not part of A)
-NOTIFY_ALL = (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH
-              | NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)
+from typing import Final
+
+# Final: compiled modules use these as constants (a module-level name is otherwise looked
+# up by name at each use: NOTIFY_STRING twice per SET).
+NOTIFY_KEYSPACE: Final = 1 << 0   # K
+NOTIFY_KEYEVENT: Final = 1 << 1   # E
+NOTIFY_GENERIC: Final = 1 << 2    # g
+NOTIFY_STRING: Final = 1 << 3     # $
+NOTIFY_LIST: Final = 1 << 4       # l
+NOTIFY_SET: Final = 1 << 5        # s
+NOTIFY_HASH: Final = 1 << 6       # h
+NOTIFY_ZSET: Final = 1 << 7       # z
+NOTIFY_EXPIRED: Final = 1 << 8    # x
+NOTIFY_EVICTED: Final = 1 << 9    # e
+NOTIFY_STREAM: Final = 1 << 10    # t
+NOTIFY_KEY_MISS: Final = 1 << 11  # m (not part of A, as in Redis)
+NOTIFY_LOADED: Final = 1 << 12    # modules only
+NOTIFY_MODULE: Final = 1 << 13    # d
+NOTIFY_NEW: Final = 1 << 14       # n (not part of A)
+NOTIFY_ALL: Final = (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH
+                     | NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)
 
 _LETTERS = {
     "A": NOTIFY_ALL, "g": NOTIFY_GENERIC, "$": NOTIFY_STRING, "l": NOTIFY_LIST,

@@ -173,12 +173,15 @@ class Database:
     in-place changes (``modified``) once the dataset's cost is next read
     (``KeyspaceStats.settle``)."""
 
-    __slots__ = ("id", "index", "kv", "meta", "expires", "stats", "avg_ttl",
+    __slots__ = ("id", "index", "find", "kv", "meta", "expires", "stats", "avg_ttl",
                  "watched", "blocked", "slot_index", "unsettled")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
         self.id = db_id
         self.index: KeyIndex = new_index()
+        # index.get, bound: compiled code calls a method of a Protocol-typed object by
+        # name (a type lookup per call), a bound method directly.
+        self.find: Callable[[bytes], int | None] = self.index.get
         self.kv: list[Any] = []
         self.meta = _meta()
         self.expires = Expires(self.index, self.kv)
@@ -199,7 +202,7 @@ class Database:
     def _expired(self, key: bytes) -> bool:
         """expireIfNeeded: a master deletes a key past its TTL (and streams a DEL); a
         replica keeps it for its master's DEL, hiding it from its own clients only."""
-        code = self.index.get(key)
+        code = self.find(key)
         return code is not None and code > POS_MASK and self._expired_code(key, code)
 
     def _expired_code(self, key: bytes, code: int) -> bool:
@@ -224,12 +227,12 @@ class Database:
 
     def is_expired(self, key: bytes) -> bool:
         """keyIsExpired: past its TTL, whether or not it was deleted yet."""
-        code = self.index.get(key)
+        code = self.find(key)
         return code is not None and code > POS_MASK and self.expires.time_of(code) <= now_ms()
 
     def lookup_read(self, key: bytes) -> Any:
         """The value for a read command: counts hits/misses and touches the access clock."""
-        code = self.index.get(key)
+        code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             self.stats.misses += 1
             if self.stats.notifier.flags & NOTIFY_KEY_MISS:
@@ -249,7 +252,7 @@ class Database:
 
     def lookup_write(self, key: bytes) -> Any:
         """The value for a write command: expires it first; no hit/miss accounting."""
-        code = self.index.get(key)
+        code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return None
         stats = self.stats
@@ -265,14 +268,14 @@ class Database:
 
     def peek(self, key: bytes) -> Any:
         """The value if live, with no statistics and no access-clock update (OBJECT, TYPE ...)."""
-        code = self.index.get(key)
+        code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return None
         return self.kv[2 * (code & POS_MASK) + 1]
 
     def raw(self, key: bytes) -> Any:
         """The stored value even if logically expired, touching nothing (DEBUG, MEMORY)."""
-        code = self.index.get(key)
+        code = self.find(key)
         return None if code is None else self.kv[2 * (code & POS_MASK) + 1]
 
     def items(self) -> Iterator[tuple[bytes, Any]]:
@@ -284,11 +287,11 @@ class Database:
         return self.meta[self.index[key] & POS_MASK] & CLOCK_MASK
 
     def clock_of(self, key: bytes) -> int | None:
-        code = self.index.get(key)
+        code = self.find(key)
         return None if code is None else self.meta[code & POS_MASK] & CLOCK_MASK
 
     def set_clock(self, key: bytes, clock: int) -> None:
-        code = self.index.get(key)
+        code = self.find(key)
         if code is not None:
             pos = code & POS_MASK
             self.meta[pos] = (self.meta[pos] & SIZE_MASK) | clock
@@ -319,7 +322,7 @@ class Database:
 
     def get_expire(self, key: bytes) -> int:
         """Expiry in ms since epoch, or -1 when the key has none."""
-        code = self.index.get(key)
+        code = self.find(key)
         return -1 if code is None or code <= POS_MASK else self.expires.time_of(code)
 
     def random_key(self) -> bytes | None:
@@ -353,7 +356,7 @@ class Database:
 
         A replaced value's LRU clock restarts now; its LFU counter carries over (dbSetValue).
         """
-        code = self.index.get(key)
+        code = self.find(key)
         if code is None:
             self._insert(key, value)
             if self.stats.notifier.flags & NOTIFY_NEW:
@@ -481,7 +484,7 @@ class Database:
             self._signal_ready(key, value)
 
     def delete(self, key: bytes) -> bool:
-        code = self.index.get(key)
+        code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return False
         self._remove(key)
@@ -502,7 +505,7 @@ class Database:
         self.expires.set(key, when_ms)
 
     def persist(self, key: bytes) -> bool:
-        code = self.index.get(key)
+        code = self.find(key)
         if code is None or code <= POS_MASK:
             return False
         self.expires.remove(code)
@@ -543,6 +546,7 @@ class Database:
             touch_all(self, None)
         self._signal_gone_streams(self, None)
         self.index = new_index()
+        self.find = self.index.get
         self.kv = []
         self.meta = _meta()
         self.expires = Expires(self.index, self.kv)
@@ -556,6 +560,7 @@ class Database:
         self._signal_gone_streams(self, other)
         other._signal_gone_streams(other, self)
         self.index, other.index = other.index, self.index
+        self.find, other.find = other.find, self.find
         self.kv, other.kv = other.kv, self.kv
         self.meta, other.meta = other.meta, self.meta
         self.expires, other.expires = other.expires, self.expires

@@ -303,8 +303,9 @@ def _latencystats(server: Server) -> Iterator[str]:
     percentiles = server.config["latency-tracking-info-percentiles"]
     labels = [f"{p:f}".rstrip("0").rstrip(".") for p in percentiles]
     for cmd in server.all_commands():
-        if cmd.latency:
-            values = latency_percentiles(cmd.latency, percentiles)
+        counts = cmd.latency_counts()
+        if counts:
+            values = latency_percentiles(counts, percentiles)
             fields = ",".join(f"p{label}={value / 1000:.3f}"
                               for label, value in zip(labels, values, strict=True))
             yield f"latency_percentiles_usec_{safe_name(cmd.fullname)}:{fields}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..base import errors
 from ..base.errors import CommandError
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .server import Server
 
 
-EVICTION_CHECK_INPUT = 32 * 1024  # unparsed input past this makes maxmemory-clients look
+EVICTION_CHECK_INPUT: Final = 32 * 1024  # unparsed input past this makes maxmemory-clients look
 
 
 class Client(Connection):
@@ -151,27 +151,29 @@ class Client(Connection):
         self.server.remove_client(self)
 
     def data_received(self, data: bytes) -> None:
-        server = self.server
-        if server.pace.resting:
-            server.wake_cron()
-        self.tot_net_in += len(data)
-        server.stat_net_input_bytes += len(data)
-        server.stat_total_reads_processed += 1
-        self.last_interaction = server.now
+        hot = self.hot
+        if hot.pace.resting:
+            self.server.wake_cron()
+        size = len(data)
+        self.tot_net_in += size
+        hot.stat_net_input_bytes += size
+        hot.stat_total_reads_processed += 1
+        self.last_interaction = hot.now
         parser = self.parser
         requests = parser.feed(data)
         held = bool(self.queue) or self.waiting
         if held:
-            self.queued_bytes += len(data)
-        if parser.buffered + self.queued_bytes > server.query_buffer_limit:
+            self.queued_bytes += size
+        if parser.buffered + self.queued_bytes > hot.query_buffer_limit:
+            server = self.server
             head = repr_arg(parser.head(64)).decode("utf-8", "surrogateescape")
             server.log_warning("Closing client that reached max query buffer length: "
                                f"{self.describe()} (qbuf initial bytes: {head})")
             server.stat_client_qbuf_limit_disconnections += 1
             self.close()
             return
-        if server.client_eviction and parser.buffered + self.queued_bytes > EVICTION_CHECK_INPUT:
-            evict_clients(server)
+        if hot.client_eviction and parser.buffered + self.queued_bytes > EVICTION_CHECK_INPUT:
+            evict_clients(self.server)
             if self.closing:
                 return
         if held:
@@ -182,7 +184,7 @@ class Client(Connection):
         if parser.error is not None and not self.waiting and not self.closing:
             self.protocol_error(parser.error)
         self.flush()
-        if len(data) >= FULL_READ:
+        if size >= FULL_READ:
             self.yield_turn()
 
     # --- running requests ---
@@ -206,7 +208,7 @@ class Client(Connection):
     def rewrite(self, *effects: list[bytes]) -> None:
         """Propagate ``effects`` instead of this command (rewriteClientCommandVector,
         alsoPropagate): for commands whose replay would not give the same result."""
-        if self.server.propagation.active:
+        if self.hot.propagation.active:
             self.propagate_as = list(effects)
 
     def rotate_skip(self) -> None:
@@ -248,7 +250,7 @@ class Client(Connection):
             start = len(self.out)
             encode(self.out, value, self.resp3)
             cmd = self.cmd
-            if self.server.write_ack and cmd is not None and cmd.shows_data:
+            if self.hot.write_ack and cmd is not None and cmd.shows_data:
                 # e.g. a BLPOP served by a push: it waits for the push (ackgate.py), which
                 # must be in the stream for that
                 propagation = self.server.propagation
@@ -278,10 +280,11 @@ class Client(Connection):
             self.server.schedule_push_flush(self)
 
     def flush(self) -> None:
-        cluster = self.server.cluster
+        hot = self.hot
+        cluster = hot.cluster
         if cluster is not None and cluster.unsaved:
             cluster.settle_save()  # the table these replies report is on disk first
-        if self.out and self.server.aof.buf and self.server.aof.hold(self):
+        if self.out and hot.aof.buf and hot.aof.hold(self):
             return  # written once this loop turn's AOF write is done (aof.py)
         if self.out_writes or self.held:
             self.server.replication.gate.hold(self)
@@ -293,7 +296,7 @@ class Client(Connection):
             self.write(data)
             transport = self.transport
             if transport is not None and transport.get_write_buffer_size():
-                if not self.server.output_limits.check(self) and self.server.client_eviction:
+                if not self.server.output_limits.check(self) and hot.client_eviction:
                     evict_clients(self.server)
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from .hot import ServerHot
     from .server import Server
 
 
@@ -24,15 +25,16 @@ if TYPE_CHECKING:
 # ``redis-cli --pipe`` bulk load) held every other client, the control plane's lease
 # renewals included, for seconds. After such a read the connection skips a loop turn, as
 # Redis reads at most 16 KB from a client per turn.
-FULL_READ = 65536
+FULL_READ: Final = 65536
 
 
 class Connection:
-    __slots__ = ("server", "transport", "addr", "laddr", "fd", "tls", "tot_net_in",
+    __slots__ = ("server", "hot", "transport", "addr", "laddr", "fd", "tls", "tot_net_in",
                  "tot_net_out", "reply_peak", "write_paused", "turn_paused")
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.hot: ServerHot = server.hot  # what the read cycle reads of the server
         self.transport: asyncio.Transport | None = None
         self.addr = self.laddr = ""
         self.fd = -1
@@ -104,9 +106,10 @@ class Connection:
 
     def write(self, data: bytes) -> None:
         if self.transport is not None:
+            hot = self.hot
             self.tot_net_out += len(data)
-            self.server.stat_net_output_bytes += len(data)
-            self.server.stat_total_writes_processed += 1
+            hot.stat_net_output_bytes += len(data)
+            hot.stat_total_writes_processed += 1
             self.transport.write(data)
 
 

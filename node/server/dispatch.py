@@ -10,7 +10,7 @@ MONITOR feed. This is the one place that order lives.
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..acl.check import check_command
 from ..base import errors
@@ -23,7 +23,11 @@ from ..observability.slowlog import redacted
 from ..protocol.reply import _ENCODERS, OK, QUEUED, encode
 from .handler_faults import handler_failed
 
-OK_REPLY = b"+OK\r\n"
+# Final: compiled code uses them as constants (other module-level names it looks up by
+# name at each use).
+OK_REPLY: Final = b"+OK\r\n"
+NULL_RESP2: Final = b"$-1\r\n"
+NULL_RESP3: Final = b"_\r\n"
 
 if TYPE_CHECKING:
     from ..table.command import Command
@@ -268,21 +272,21 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
         if no_touch:
             stats.no_touch = False
     duration = (perf_counter_ns() - start) // 1000
-    if server.propagation.active:
+    hot = client.hot
+    if hot.propagation.active:
         propagate(server, client, cmd, argv, stats.dirty != dirty)
     cmd.calls += 1
     cmd.usec += duration
-    if server.latency_tracking:
-        latency = cmd.latency
-        latency[duration] = latency.get(duration, 0) + 1
-    server.stat_numcommands += 1
+    if hot.latency_tracking:
+        cmd.record_latency(duration)
+    hot.stat_numcommands += 1
     if client.internal:
-        server.stat_internal_commands += 1
-    if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
+        hot.stat_internal_commands += 1
+    if duration >= hot.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, cmd, argv, duration)
-    if server.latency_threshold and duration // 1000 >= server.latency_threshold:
+    if hot.latency_threshold and duration // 1000 >= hot.latency_threshold:
         server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
-    if server.monitors and not cmd.skip_monitor and not cmd.admin:
+    if hot.monitors and not cmd.skip_monitor and not cmd.admin:
         server.feed_monitors(client, redacted(cmd, argv))
     if client.tracking is not None and cmd.readonly and not cmd.pubsub:
         server.tracker.remember(client, [argv[pos] for pos in cmd.keys(argv)])
@@ -319,34 +323,49 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     ``server.fast_dispatch`` off (REDSLOT_FAST_DISPATCH=0) every request does, so the
     tests can hold the two paths to the same replies.
     """
-    index = server.command_index
-    stats = server.keyspace_stats
+    hot = client.hot
+    index = hot.command_index
+    stats = hot.keyspace_stats
     ready = stats.ready_keys
-    server.tracker.current = client
+    tracker = hot.tracker
+    # Module-level names a compiled function would look up by name at each use.
+    clock = perf_counter_ns
+    encoders = _ENCODERS
+    ok = OK
     n = len(requests)
     i = 0
     while i < n:
-        if (server.fast_dispatch and client.authenticated and not client.silent
+        if stats.invalidate is not None:  # some client tracks keys (CLIENT TRACKING)
+            tracker.current = client  # whose writes they are: NOLOOP, pending invalidations
+        if (hot.fast_dispatch and client.authenticated and not client.silent
                 and not client.reply_skip_next
-                and not client.no_touch and server.pause.mode is None and not server.monitors
+                and not client.no_touch and hot.pause.mode is None and not hot.monitors
                 and not client.multi and not client.waiting and not client.closing
                 and not client.asking and not client.pubsub and client.tracking is None
-                and server.persistence_check is None
-                and not server.write_ack):
+                and hot.persistence_check is None
+                and not hot.write_ack):
             out = client.out
             resp3 = client.resp3
-            tracking = server.latency_tracking
-            slow_us = server.slowlog_threshold
-            latency_ms = server.latency_threshold
-            cluster = server.cluster
-            maxmemory = server.maxmemory
+            null = NULL_RESP3 if resp3 else NULL_RESP2
+            tracking = hot.latency_tracking
+            slow_us = hot.slowlog_threshold
+            latency_ms = hot.latency_threshold
+            cluster = hot.cluster
+            maxmemory = hot.maxmemory
             unsettled = stats.unsettled
-            propagation = server.propagation
+            propagation = hot.propagation
             propagating = propagation.active
-            write_guard = server.write_guard and not client.is_master
+            pending = propagation.pending
+            write_guard = hot.write_guard and not client.is_master
             user = client.user
             restricted = not user.unrestricted() and not client.is_master
             first = i
+            # One clock read per request: a call's time runs from the end of the one
+            # before (its bookkeeping, then this one's lookup, checks, handler and reply),
+            # or from a clock read after work that is no call's (a slowlog entry, serving
+            # blocked clients, writing the replication stream). Redis times proc(), reply
+            # included.
+            start = clock()
             while i < n:
                 argv = requests[i]
                 cmd = index.get(argv[0])
@@ -365,7 +384,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if maxmemory:
                     if unsettled:
                         stats.settle()
-                    if (server.mem_overhead + stats.data_bytes > maxmemory
+                    if (hot.mem_overhead + stats.data_bytes > maxmemory
                             or server.evictor.exceeded_since):
                         break
                 if write_guard and cmd.write:
@@ -373,7 +392,6 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if restricted and check_command(user, cmd, argv)[0]:
                     break  # execute refuses it, and logs the refusal
                 dirty = stats.dirty
-                start = perf_counter_ns()
                 try:
                     result: Any = cmd.handler(client, argv)  # type: ignore[misc]
                 except CommandError as exc:
@@ -383,36 +401,46 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 except Exception as exc:  # a bug: answered, and its writes go to no stream
                     result = handler_failed(server, client, cmd, exc, stats.dirty != dirty)
                     dirty = stats.dirty
-                duration = (perf_counter_ns() - start) // 1000
+                kind = type(result)
+                if kind is bytes:
+                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+                elif result is ok:
+                    out.append(OK_REPLY)
+                elif result is None:
+                    out.append(null)
+                else:
+                    encoders[kind](out, result, resp3)
+                end = clock()
+                duration = (end - start) // 1000
+                start = end
                 if propagating:
                     propagate(server, client, cmd, argv, stats.dirty != dirty)
                 cmd.calls += 1
                 cmd.usec += duration
                 if tracking:
-                    latency = cmd.latency
-                    latency[duration] = latency.get(duration, 0) + 1
+                    short = cmd.latency_short
+                    if duration < len(short):
+                        short[duration] = short[duration] + 1  # += is a generic add
+                    else:
+                        cmd.record_latency(duration)
                 if duration >= slow_us >= 0 and not cmd.skip_slowlog:
                     server.slowlog.add(client, cmd, argv, duration)
+                    start = clock()
                 if latency_ms and duration // 1000 >= latency_ms:
                     server.latency.add("command" if not cmd.fast else "fast-command", duration // 1000)
-                kind = type(result)
-                if kind is bytes:
-                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
-                elif result is OK:
-                    out.append(OK_REPLY)
-                else:
-                    _ENCODERS[kind](out, result, resp3)
-                if ready:
-                    serve_ready(stats)
-                if propagation.pending:
-                    propagation.flush()
-                    client.woff = propagation.offset
+                if ready or pending:
+                    if ready:
+                        serve_ready(stats)
+                    if pending:
+                        propagation.flush()
+                        client.woff = propagation.offset
+                    start = clock()
                 i += 1
             if i > first:
                 client.cmd = index[requests[i - 1][0]]
-                server.stat_numcommands += i - first
+                hot.stat_numcommands += i - first
                 if client.internal:
-                    server.stat_internal_commands += i - first
+                    hot.stat_internal_commands += i - first
             if i >= n:
                 break
         if client.closing:

@@ -54,6 +54,7 @@ from .client import Client
 from .client_eviction import evict_clients
 from .cronpace import CronPace
 from .dispatch import execute, invoke, run_requests
+from .hot import ServerHot, on_hot
 from .outbuf import OutputLimits
 
 
@@ -77,7 +78,37 @@ LOG_MARKS = ".-*#"
 
 
 class Server:
+    # Kept on ``self.hot``, where the compiled client loop reads them (hot.py).
+    command_index: dict[bytes, Command] = on_hot("command_index")
+    keyspace_stats: KeyspaceStats = on_hot("keyspace_stats")
+    tracker: Tracker = on_hot("tracker")
+    pause: PauseState = on_hot("pause")
+    monitors: list[Client] = on_hot("monitors")
+    propagation: Propagation = on_hot("propagation")
+    aof: AppendOnly = on_hot("aof")
+    pace: CronPace = on_hot("pace")
+    now: float = on_hot("now")
+    fast_dispatch: bool = on_hot("fast_dispatch")
+    cluster: Any = on_hot("cluster")
+    persistence_check: PersistenceCheck | None = on_hot("persistence_check")
+    maxmemory: int = on_hot("maxmemory")
+    mem_overhead: int = on_hot("mem_overhead")
+    write_guard: bool = on_hot("write_guard")
+    write_ack: int = on_hot("write_ack")
+    client_eviction: bool = on_hot("client_eviction")
+    query_buffer_limit: int = on_hot("query_buffer_limit")
+    latency_tracking: bool = on_hot("latency_tracking")
+    slowlog_threshold: int = on_hot("slowlog_threshold")
+    latency_threshold: int = on_hot("latency_threshold")
+    stat_numcommands: int = on_hot("stat_numcommands")
+    stat_internal_commands: int = on_hot("stat_internal_commands")
+    stat_net_input_bytes: int = on_hot("stat_net_input_bytes")
+    stat_net_output_bytes: int = on_hot("stat_net_output_bytes")
+    stat_total_reads_processed: int = on_hot("stat_total_reads_processed")
+    stat_total_writes_processed: int = on_hot("stat_total_writes_processed")
+
     def __init__(self, config: Config, fast_dispatch: bool = True) -> None:
+        self.hot = ServerHot()
         self.config = config
         # False: every request goes through dispatch.execute, none through the short loop.
         self.fast_dispatch = fast_dispatch
@@ -87,7 +118,7 @@ class Server:
         self.start_time = time.time()
         self.now = self.start_time
         self.commands: dict[str, Command] = build_table()
-        self.command_index: dict[bytes, Command] = {}
+        self.command_index = {}
         for name, cmd in self.commands.items():
             if "protected" in cmd.flags:
                 continue
@@ -97,12 +128,12 @@ class Server:
         self.keyspace_stats = KeyspaceStats()
         self.cluster_enabled: bool = config["cluster-enabled"]
         # Cluster mode's state (topology, redirects); None on a standalone node.
-        self.cluster: Any = None
+        self.cluster = None
         self.migrate_sockets = MigrateSockets()  # MIGRATE's cached connections
         self.dbs = [Database(i, self.keyspace_stats) for i in range(config["databases"])]
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
-        self.monitors: list[Client] = []
+        self.monitors = []
         self.pause = PauseState()
         self.pubsub = PubSub()
         notifier = self.keyspace_stats.notifier
@@ -161,7 +192,7 @@ class Server:
         if self.cluster_enabled:
             self.cluster = ClusterState.open(self)
         # A callable while a persistence check stands (-LOADING, -MISCONF), else None.
-        self.persistence_check: PersistenceCheck | None = None
+        self.persistence_check = None
         self.snapshots = Snapshots(self)
         self.loaded = False  # the data on disk is loaded (readiness, metrics.py)
         self.loading_stopped = False  # a signal while loading: the loaders stop, no save

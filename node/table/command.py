@@ -22,6 +22,11 @@ GetKeys = Callable[[list[bytes]], list[int]]
 _HANDLERS: dict[str, tuple[Handler, GetKeys | None]] = {}
 
 # Redis's ACL category order (ACLCommandCategories in acl.c): COMMAND INFO lists them so.
+# Calls shorter than this many microseconds are counted in a list indexed by duration
+# (``latency_short``), the rest in a dict: the client loop counts each call, and a list
+# slot costs no hash lookups.
+SHORT_CALL_USEC = 32
+
 ACL_CATEGORY_ORDER = (
     "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
     "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking",
@@ -50,8 +55,8 @@ class Command:
         "movablekeys", "write", "readonly", "denyoom", "admin", "noauth", "noscript",
         "loading", "stale", "fast", "blocking", "may_replicate", "skip_monitor",
         "skip_slowlog", "no_multi", "pubsub", "calls", "usec", "rejected_calls",
-        "failed_calls", "latency", "data", "native_getkeys", "has_keys", "specs_give_keys",
-        "spec_keys", "shows_data",
+        "failed_calls", "latency_short", "latency_long", "data", "native_getkeys", "has_keys",
+        "specs_give_keys", "spec_keys", "shows_data",
     )
 
     def __init__(self, spec: dict[str, Any], handler: Handler | None, getkeys: GetKeys | None,
@@ -105,7 +110,27 @@ class Command:
         self.usec: int = 0
         self.rejected_calls: int = 0
         self.failed_calls: int = 0
-        self.latency: dict[int, int] = {}
+        # Calls by duration in microseconds (latency_counts): the short ones by index,
+        # the list grown as durations come up to SHORT_CALL_USEC.
+        self.latency_short: list[int] = []
+        self.latency_long: dict[int, int] = {}
+
+    def record_latency(self, usec: int) -> None:
+        """Count a call of ``usec`` microseconds (the client loop counts a short call in
+        ``latency_short`` itself when its slot exists)."""
+        short = self.latency_short
+        if usec < SHORT_CALL_USEC:
+            if usec >= len(short):
+                short.extend([0] * (usec + 1 - len(short)))
+            short[usec] = short[usec] + 1
+        else:
+            self.latency_long[usec] = self.latency_long.get(usec, 0) + 1
+
+    def latency_counts(self) -> dict[int, int]:
+        """Calls by duration in microseconds (LATENCY HISTOGRAM, INFO latencystats)."""
+        counts = {usec: calls for usec, calls in enumerate(self.latency_short) if calls}
+        counts.update(self.latency_long)
+        return counts
 
     def keys(self, argv: list[bytes]) -> list[int]:
         """Positions of the key arguments in ``argv`` (getKeysFromCommandWithSpecs)."""

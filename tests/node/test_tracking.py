@@ -8,7 +8,7 @@ messages, a RESP3 one pushes).
 from __future__ import annotations
 
 from nodes import ServerProcess
-from resp import RawClient
+from resp import RawClient, encode_command
 from transcripts import assert_same_transcript, transcript
 
 
@@ -167,3 +167,23 @@ def test_tracking_table_max_keys_evicts_with_invalidations(node: ServerProcess) 
     invalidation, pong = got[3]
     assert invalidation.startswith(b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk")
     assert pong == b"+PONG\r\n"
+
+
+def test_noloop_holds_for_writes_pipelined_after_tracking_on(node: ServerProcess,
+                                                             reference: ServerProcess) -> None:
+    """A read that turns tracking on and then writes: the writes are this client's own
+    (NOLOOP skips them), whoever's request ran before it."""
+    def run(server: ServerProcess) -> list[bytes]:
+        with RawClient(server.port) as other, RawClient(server.port) as c:
+            other.call("SET", "warm", "x")  # the last client to run a request before
+            c.call("HELLO", "3")
+            c.send_raw(encode_command("CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP")
+                       + encode_command("SET", "k", "mine")
+                       + encode_command("PING"))
+            replies = [c.read_reply() for _ in range(3)]
+            other.call("SET", "theirs", "x")
+            replies.append(c.read_reply())  # their write's invalidation, not one of "k"
+            return replies
+    got = run(node)
+    assert got == run(reference)
+    assert got[:3] == [b"+OK\r\n", b"+OK\r\n", b"+PONG\r\n"]
