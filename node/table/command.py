@@ -21,12 +21,12 @@ GetKeys = Callable[[list[bytes]], list[int]]
 
 _HANDLERS: dict[str, tuple[Handler, GetKeys | None]] = {}
 
-# Redis's ACL category order (ACLCommandCategories in acl.c): COMMAND INFO lists them so.
 # Calls shorter than this many microseconds are counted in a list indexed by duration
 # (``latency_short``), the rest in a dict: the client loop counts each call, and a list
 # slot costs no hash lookups.
 SHORT_CALL_USEC = 32
 
+# Redis's ACL category order (ACLCommandCategories in acl.c): COMMAND INFO lists them so.
 ACL_CATEGORY_ORDER = (
     "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
     "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking",
