@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from redslot.node.protocol import request
 from redslot.node.protocol.request import RequestParser
 
