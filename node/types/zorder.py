@@ -18,12 +18,20 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+from ..base.compiled import extension
 
 LOAD = 1000
 
 Pair = tuple[float, bytes]
+
+_zsearch = extension("types._zsearch")
+# offset(scores, members, score, member, right): ZOrder._offset_py's result, its probes
+# reading the array's doubles in place (C, _zsearch.c) rather than a float object each.
+_c_offset = None if _zsearch is None else cast(
+    Callable[[array[float], list[bytes], float, "bytes | None", bool], int], _zsearch.offset)
 
 _BLOCK_COST = 64 + 56 + 64 + 32 + 16  # an array and a list object, a (score, member) tuple,
 # its score in ``_tops`` (a float and a pointer), slack
@@ -144,6 +152,12 @@ class ZOrder:
 
     def _offset(self, block: int, score: float, member: bytes, right: bool) -> int:
         """Where (score, member) goes in ``block``: before its equal (after when ``right``)."""
+        if _c_offset is not None:
+            return _c_offset(self._scores[block], self._members[block], score, member, right)
+        return self._offset_py(block, score, member, right)
+
+    def _offset_py(self, block: int, score: float, member: bytes, right: bool) -> int:
+        """``_offset`` in Python: the bisects of the block's scores, then of its members."""
         scores = self._scores[block]
         lo = bisect_left(scores, score)
         size = len(scores)
@@ -154,6 +168,12 @@ class ZOrder:
         if right:
             return bisect_right(self._members[block], member, lo, hi)
         return bisect_left(self._members[block], member, lo, hi)
+
+    def _first_at(self, block: int, score: float) -> int:
+        """The first offset in ``block`` whose score is >= ``score``."""
+        if _c_offset is not None:
+            return _c_offset(self._scores[block], self._members[block], score, None, False)
+        return bisect_left(self._scores[block], score)
 
     # --- reading ---
 
@@ -215,7 +235,7 @@ class ZOrder:
         if block == len(self._maxes):
             return self._len
         if len(item) == 1:
-            return self._before(block) + bisect_left(self._scores[block], item[0])
+            return self._before(block) + self._first_at(block, item[0])
         return self._before(block) + self._offset(block, item[0], item[1], False)
 
     def bisect_right(self, item: tuple[Any, ...]) -> int:
@@ -224,7 +244,7 @@ class ZOrder:
         if block == len(self._maxes):
             return self._len
         if len(item) == 1:
-            return self._before(block) + bisect_left(self._scores[block], item[0])
+            return self._before(block) + self._first_at(block, item[0])
         return self._before(block) + self._offset(block, item[0], item[1], True)
 
     def rank(self, score: float, member: bytes) -> int:

@@ -173,3 +173,21 @@ def test_scan_returns_every_member_present_throughout_while_others_come_and_go(
         if cursor == 0:
             break
     assert stable <= seen
+
+
+def test_the_c_block_search_agrees_with_the_python_one() -> None:
+    """_zsearch.offset (the compiled build's) gives _offset_py's place for pairs present
+    and absent, scores tied or not, -0, the infinities, and score-only seeks."""
+    zsearch = pytest.importorskip("redslot.node.types._zsearch")
+    rnd = random.Random(7)
+    for spread in (3, 10**6):
+        model = sorted({(s, m) for s, m in (random_pair(rnd, spread) for _ in range(300))})
+        order = ZOrder(model, 1000)
+        assert len(order._members) == 1
+        scores, members = order._scores[0], order._members[0]
+        for _ in range(2000):
+            score, member = rnd.choice(model) if rnd.random() < 0.5 else random_pair(rnd, spread)
+            for right in (False, True):
+                assert zsearch.offset(scores, members, score, member, right) == \
+                    order._offset_py(0, score, member, right)
+            assert zsearch.offset(scores, members, score, None, False) == bisect_left(scores, score)
