@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* member < other (bytes order), or -1 with an exception for anything but bytes compared
- * through Python. */
+ * through Python (which holds references to both while it runs). */
 static inline int member_less(PyObject *member, PyObject *other)
 {
     if (PyBytes_CheckExact(member) && PyBytes_CheckExact(other)) {
@@ -20,7 +20,12 @@ static inline int member_less(PyObject *member, PyObject *other)
         int c = memcmp(PyBytes_AS_STRING(member), PyBytes_AS_STRING(other), (size_t)(a < b ? a : b));
         return c < 0 || (c == 0 && a < b);
     }
-    return PyObject_RichCompareBool(member, other, Py_LT);
+    Py_INCREF(member);
+    Py_INCREF(other);
+    int less = PyObject_RichCompareBool(member, other, Py_LT);
+    Py_DECREF(member);
+    Py_DECREF(other);
+    return less;
 }
 
 /* The first index in [lo, hi) whose member is >= member (> member when right). */
@@ -30,9 +35,7 @@ static Py_ssize_t bisect_members(PyObject *members, PyObject *member, Py_ssize_t
     while (lo < hi) {
         Py_ssize_t mid = lo + (hi - lo) / 2;
         PyObject *item = PyList_GET_ITEM(members, mid);
-        Py_INCREF(item);
         int less = right ? member_less(member, item) : member_less(item, member);
-        Py_DECREF(item);
         if (less < 0)
             return -1;
         if (right ? less : !less)

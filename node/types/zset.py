@@ -85,6 +85,18 @@ class SkipIndex:
         self.values.append(score)
         self.order.add(score, member)
 
+    def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
+        """``ZSet.insert`` for a skiplist set (which never converts back): ``add``. ZADD
+        calls these methods on the index itself: a native class's are direct calls, a
+        ZSet's (a class whose instances change class) go through attribute lookup."""
+        self.add(member, score)
+
+    def rescore(self, member: bytes, old: float, new: float) -> None:
+        order = self.order
+        order.discard(old, member)
+        order.add(new, member)
+        self.values[self.slot[member]] = new
+
     def drop(self, member: bytes) -> float | None:
         """Forget a member (its place in ``order`` is the caller's); its score, or None."""
         i = self.slot.pop(member, None)
@@ -252,10 +264,7 @@ class ZSet:
             self.packed = zpacked.insert(zpacked.delete(blob, i, i + 1), member,
                                          0.0 if new == 0.0 else new)
             return
-        order = big.order
-        order.discard(old, member)
-        order.add(new, member)
-        big.values[big.slot[member]] = new
+        big.rescore(member, old, new)
 
     def remove(self, member: bytes) -> bool:
         big = self.big
