@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from bisect import bisect_left, bisect_right, insort
 
 import pytest
-from redslot.node.types.zorder import ZOrder
+from redslot.node.types.zorder import ZOrder, _find_py
 from redslot.node.types.zset import ZSet
 
 SCORES = [-math.inf, math.inf, -0.0, 0.0, 1.0, 1.5, -2.0, 1e300]
@@ -175,19 +176,17 @@ def test_scan_returns_every_member_present_throughout_while_others_come_and_go(
     assert stable <= seen
 
 
-def test_the_c_block_search_agrees_with_the_python_one() -> None:
-    """_zsearch.offset (the compiled build's) gives _offset_py's place for pairs present
-    and absent, scores tied or not, -0, the infinities, and score-only seeks."""
+def test_the_c_search_agrees_with_the_python_one() -> None:
+    """_zsearch.offset (the compiled build's) places pairs as _find_py does, present and
+    absent, scores tied or not, -0, the infinities, and score-only seeks (member None)."""
     zsearch = pytest.importorskip("redslot.node.types._zsearch")
     rnd = random.Random(7)
     for spread in (3, 10**6):
         model = sorted({(s, m) for s, m in (random_pair(rnd, spread) for _ in range(300))})
-        order = ZOrder(model, 1000)
-        assert len(order._members) == 1
-        scores, members = order._scores[0], order._members[0]
+        scores, members = array("d", [s for s, _ in model]), [m for _, m in model]
         for _ in range(2000):
             score, member = rnd.choice(model) if rnd.random() < 0.5 else random_pair(rnd, spread)
             for right in (False, True):
-                assert zsearch.offset(scores, members, score, member, right) == \
-                    order._offset_py(0, score, member, right)
-            assert zsearch.offset(scores, members, score, None, False) == bisect_left(scores, score)
+                for probe in (member, None):
+                    assert zsearch.offset(scores, members, score, probe, right) == \
+                        _find_py(scores, members, score, probe, right)
