@@ -174,11 +174,10 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
     while True:
         added = updated = processed = 0
         new_score = 0.0
-        current = target.score_of
         failure = None
         for n, score in enumerate(scores):
             member = argv[i + 2 * n + 1]
-            old = current(member)
+            old = target.score_of(member)  # compiled: a direct call (no bound method)
             if old is not None:
                 if nx:
                     continue
