@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 LIST = runpy.run_path(str(HERE / "node/base/compiled.py"))
 PACKAGE: str = LIST["PACKAGE"]
 MODULES = [f"{PACKAGE}.{name}" for name in LIST["COMPILED"]]
-# Hand-written C: redslot.node.keyspace._keyindex from node/keyspace/_keyindex.c.
+# Hand-written C: redslot.node.base._keyindex from node/base/_keyindex.c.
 C_EXTENSIONS = {f"{PACKAGE}.{name}": f"node/{name.replace('.', '/')}.c"
                 for name in LIST["EXTENSIONS"]}
 GROUP = f"{PACKAGE}.hot"  # the shared library: redslot/node/hot__mypyc.*.so

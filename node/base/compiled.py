@@ -25,8 +25,11 @@ below was a test failure of the compiled build that plain Python never shows):
 
 ``EXTENSIONS`` are hand-written C extensions built beside them (setup.py), each used by a
 Python module that falls back to a plain-Python equivalent when the extension is missing
-or ``REDSLOT_PURE_PYTHON=1`` (``extension``): ``keyspace._keyindex``, the keyspace's index
-(keyspace/keyindex.py; a dict otherwise).
+or ``REDSLOT_PURE_PYTHON=1`` (``extension``): ``base._keyindex``, the index of the keyspace
+and of large sorted sets (base/keyindex.py; a dict otherwise); ``types._zsearch``, the
+search in a sorted set's block (types/zorder.py; bisect otherwise); ``protocol._resp``,
+the parser of canonical multibulk requests (protocol/request.py; hiredis's fast path and
+the exact parser otherwise).
 
 ``commands.args`` stays out: mypyc 2.4 crashes compiling it. The whole suite runs against
 the compiled build, and a representative part against the pure one
@@ -79,8 +82,8 @@ COMPILED = (
     "commands.zset_ranges",
 )
 
-# Relative to redslot.node; setup.py builds "keyspace._keyindex" from node/keyspace/_keyindex.c.
-EXTENSIONS = ("keyspace._keyindex", "protocol._resp")
+# Relative to redslot.node; setup.py builds "base._keyindex" from node/base/_keyindex.c.
+EXTENSIONS = ("base._keyindex", "protocol._resp", "types._zsearch")
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
 

@@ -19,7 +19,7 @@ from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from ..protocol.reply import NULL_ARRAY, format_double
 from ..table.command import command
 from ..types import zpacked
-from ..types.zset import ZSET_KINDS, Draft, PackedZSet, ZSet, open_zset
+from ..types.zset import ZSET_KINDS, Draft, PackedZSet, SkipIndex, ZSet, open_zset
 from ..types.zset_record import LOAD_LIMITS, score_text
 from .args import LLONG_MAX, parse_double, to_int
 from .keys import parse_cursor, parse_scan_options
@@ -166,17 +166,18 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         max_entries, max_value = limits(c)
     else:
         max_entries = max_value = 0  # a skiplist set never converts back: no config read
-    target: ZSet | Draft = z
-    if z.big is None and len(scores) > 1:
+    target: SkipIndex | ZSet | Draft = z
+    if z.big is not None:
+        target = z.big  # its methods are direct calls (ZSet's are looked up)
+    elif len(scores) > 1:
         target = Draft(z)  # many pairs into a listpack: unpacked and packed once
     while True:
         added = updated = processed = 0
         new_score = 0.0
-        current = target.score_of
         failure = None
         for n, score in enumerate(scores):
             member = argv[i + 2 * n + 1]
-            old = current(member)
+            old = target.score_of(member)  # compiled: a direct call (no bound method)
             if old is not None:
                 if nx:
                     continue
@@ -197,7 +198,7 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
                 new_score = score
                 added += 1
                 processed += 1
-        if target is z or target.commit(max_entries, max_value):  # type: ignore[union-attr]
+        if not isinstance(target, Draft) or target.commit(max_entries, max_value):
             break
         target = z  # the result outgrows the listpack: convert where Redis does
     if created:

@@ -2,7 +2,7 @@
 
 Values are plain Python objects chosen per type (bytes or SdsString for strings; the other
 type modules bring theirs; ``types.registry`` names them).
-A key's position ``pos`` (the low bits of its code in ``index``, keyindex.py; the high bits
+A key's position ``pos`` (the low bits of its code in ``index``, base/keyindex.py; the high bits
 say where its TTL is, if it has one: ttls.py) indexes two columns: ``kv``, a list holding
 the key at ``2 * pos`` (for random picks and SCAN) and its value at ``2 * pos + 1``, and
 ``meta``, an array of 64-bit words holding the key's access clock (LRU seconds or the LFU
@@ -33,6 +33,7 @@ from random import randrange
 from typing import TYPE_CHECKING, Any, Final
 
 from ..base.errors import WRONGTYPE, CommandError
+from ..base.keyindex import UNBOXED_CODES, KeyIndex, new_index
 from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
@@ -43,7 +44,6 @@ from ..types.footprint import (
     rounded,
 )
 from ..types.registry import TYPE_NAMES
-from .keyindex import UNBOXED_CODES, KeyIndex, new_index
 from .lfu import LfuClock
 from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
 from .ttls import POS_MASK, TTL_SHIFT, Expires

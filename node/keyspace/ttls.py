@@ -23,7 +23,7 @@ from array import array
 from random import randrange
 from typing import Any, Final, overload
 
-from .keyindex import KeyIndex
+from ..base.keyindex import KeyIndex
 
 # Final: mypyc inlines them (a plain module global is a dict lookup at each use: measured
 # with callgrind, 440 more instructions a lookup than the constants).

@@ -3,10 +3,12 @@
 A ``sortedcontainers.SortedList`` of (score, member) tuples costs a 64-byte tuple and a
 list pointer for every member. Here the order is a list of blocks, each a pair of parallel
 sequences: an ``array('d')`` of scores (8 bytes a member, -0 keeps its sign) and a list of
-the member bytes objects the set's dict already holds (8 bytes). A member's place is found
-by a bisect over the blocks' last (score, member) pairs, then a bisect of the block's
-scores, then, among equal scores, a bisect of its members: the order is exactly the
-tuples' (score first, then the member's bytes).
+the member bytes objects the set's index already holds (8 bytes). The blocks' last pairs
+are kept the same way (``_tops``, ``_lasts``). A member's place is found by the same
+search twice (``_find``): over the blocks' last pairs, then in the block: a bisect of the
+scores, then, among equal scores only, a bisect of the members; the order is exactly
+(score, member) tuples' (score first, then the member's bytes). Compiled, the search is C
+(_zsearch.c), which reads the doubles in place instead of boxing a float per probe.
 
 Blocks hold between ``LOAD // 4`` and ``2 * LOAD`` members (split in half above, merged
 into a neighbour below), so that an insert or delete moves at most ``2 * LOAD`` pointers,
@@ -18,15 +20,40 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+from ..base.compiled import extension
 
 LOAD = 1000
 
 Pair = tuple[float, bytes]
 
-_BLOCK_COST = 64 + 56 + 64 + 32 + 16  # an array and a list object, a (score, member) tuple,
-# its score in ``_tops`` (a float and a pointer), slack
+_BLOCK_COST = 64 + 56 + 16 + 16  # an array and a list object, its last pair's score and
+# member pointer in ``_tops`` and ``_lasts``, their tree cell and slack
+
+
+def _find_py(scores: array[float], members: list[bytes], score: float, member: bytes | None,
+             right: bool) -> int:
+    """Where (score, member) goes among sorted parallel ``scores`` and ``members``: before
+    an equal pair (after it when ``right``); with ``member`` None, the first index whose
+    score is >= ``score`` (where (score,) goes, before every (score, m))."""
+    lo = bisect_left(scores, score)
+    size = len(scores)
+    if member is None or lo == size or scores[lo] != score:
+        return lo  # no equal score: the usual case, one bisect
+    # One pair with that score (a present member's own, usually): no second bisect.
+    hi = lo + 1 if lo + 1 == size or scores[lo + 1] != score else bisect_right(scores, score, lo)
+    if right:
+        return bisect_right(members, member, lo, hi)
+    return bisect_left(members, member, lo, hi)
+
+
+_zsearch = extension("types._zsearch")
+# _find_py's result, its probes reading the array's doubles in place (C, _zsearch.c)
+# rather than a float object each.
+_find = _find_py if _zsearch is None else cast(
+    Callable[[array[float], list[bytes], float, "bytes | None", bool], int], _zsearch.offset)
 
 
 class ZOrder:
@@ -34,7 +61,7 @@ class ZOrder:
     indexing and slicing into (score, member) tuples, ``bisect_left``/``bisect_right`` of
     a (score,) or (score, member) tuple) and ``add``/``discard``/``del_slice``."""
 
-    __slots__ = ("_scores", "_members", "_maxes", "_tops", "_fen", "_len", "_load")
+    __slots__ = ("_scores", "_members", "_tops", "_lasts", "_fen", "_len", "_load")
 
     def __init__(self, pairs: list[Pair] | None = None, load: int = LOAD) -> None:
         """``pairs`` must already be sorted (the caller sorts or reads them in order);
@@ -42,8 +69,8 @@ class ZOrder:
         self._load = load
         self._scores: list[array[float]] = []
         self._members: list[list[bytes]] = []
-        self._maxes: list[Pair] = []
-        self._tops: list[float] = []  # the maxes' scores: most seeks compare floats only
+        self._tops: array[float] = array("d")  # each block's last score
+        self._lasts: list[bytes] = []  # and last member
         self._fen: list[int] = [0]
         self._len = 0
         if pairs:
@@ -51,8 +78,8 @@ class ZOrder:
                 chunk = pairs[start:start + load]
                 self._scores.append(array("d", [s for s, _ in chunk]))
                 self._members.append([m for _, m in chunk])
-                self._maxes.append(chunk[-1])
                 self._tops.append(chunk[-1][0])
+                self._lasts.append(chunk[-1][1])
             self._len = len(pairs)
             self._rebuild()
 
@@ -63,8 +90,8 @@ class ZOrder:
         dup = ZOrder(None, self._load)
         dup._scores = [array("d", scores) for scores in self._scores]
         dup._members = [list(members) for members in self._members]
-        dup._maxes = list(self._maxes)
-        dup._tops = list(self._tops)
+        dup._tops = array("d", self._tops)
+        dup._lasts = list(self._lasts)
         dup._fen = list(self._fen)
         dup._len = self._len
         return dup
@@ -123,37 +150,19 @@ class ZOrder:
             step //= 2
         return block, index
 
-    def _block(self, item: tuple[Any, ...], right: bool) -> int:
-        """``bisect_left`` (``bisect_right`` when ``right``) of ``item`` in the blocks'
-        maxes: a bisect of their scores, then of the pairs only among blocks whose last
-        score is the item's (a float compare costs a third of a tuple compare)."""
-        tops = self._tops
-        score = item[0]
-        block = bisect_left(tops, score)
-        if block < len(tops) and tops[block] == score:
-            if right:
-                return bisect_right(self._maxes, item, block)
-            return bisect_left(self._maxes, item, block)
-        return block
+    def _block(self, score: float, member: bytes | None, right: bool) -> int:
+        """The first block whose last pair is >= (score, member) (> when ``right``), as
+        ``_find`` places it; len(blocks) past the last."""
+        return _find(self._tops, self._lasts, score, member, right)
 
     def _set_max(self, block: int) -> None:
-        """Record ``block``'s last pair as its max (and its score in ``_tops``)."""
-        score = self._scores[block][-1]
-        self._maxes[block] = (score, self._members[block][-1])
-        self._tops[block] = score
+        """Record ``block``'s last pair in ``_tops`` and ``_lasts``."""
+        self._tops[block] = self._scores[block][-1]
+        self._lasts[block] = self._members[block][-1]
 
-    def _offset(self, block: int, score: float, member: bytes, right: bool) -> int:
+    def _offset(self, block: int, score: float, member: bytes | None, right: bool) -> int:
         """Where (score, member) goes in ``block``: before its equal (after when ``right``)."""
-        scores = self._scores[block]
-        lo = bisect_left(scores, score)
-        size = len(scores)
-        if lo == size or scores[lo] != score:
-            return lo  # no equal score: the usual case, one bisect
-        # One member with that score (a present member's own, usually): no second bisect.
-        hi = lo + 1 if lo + 1 == size or scores[lo + 1] != score else bisect_right(scores, score, lo)
-        if right:
-            return bisect_right(self._members[block], member, lo, hi)
-        return bisect_left(self._members[block], member, lo, hi)
+        return _find(self._scores[block], self._members[block], score, member, right)
 
     # --- reading ---
 
@@ -211,41 +220,36 @@ class ZOrder:
 
     def bisect_left(self, item: tuple[Any, ...]) -> int:
         """The rank of the first pair >= ``item`` ((score,) sorts before every (score, m))."""
-        block = self._block(item, False)
-        if block == len(self._maxes):
-            return self._len
-        if len(item) == 1:
-            return self._before(block) + bisect_left(self._scores[block], item[0])
-        return self._before(block) + self._offset(block, item[0], item[1], False)
+        return self._rank_of(item[0], item[1] if len(item) > 1 else None, False)
 
     def bisect_right(self, item: tuple[Any, ...]) -> int:
         """The rank of the first pair > ``item``."""
-        block = self._block(item, True)
-        if block == len(self._maxes):
+        return self._rank_of(item[0], item[1] if len(item) > 1 else None, True)
+
+    def _rank_of(self, score: float, member: bytes | None, right: bool) -> int:
+        block = self._block(score, member, right)
+        if block == len(self._lasts):
             return self._len
-        if len(item) == 1:
-            return self._before(block) + bisect_left(self._scores[block], item[0])
-        return self._before(block) + self._offset(block, item[0], item[1], True)
+        return self._before(block) + self._offset(block, score, member, right)
 
     def rank(self, score: float, member: bytes) -> int:
         """The rank of a pair known to be present."""
-        return self.bisect_left((score, member))
+        return self._rank_of(score, member, False)
 
     # --- changes ---
 
     def add(self, score: float, member: bytes) -> None:
         """Insert a pair known to be absent."""
-        maxes = self._maxes
-        if not maxes:
+        if not self._lasts:
             self._scores.append(array("d", [score]))
             self._members.append([member])
-            maxes.append((score, member))
             self._tops.append(score)
+            self._lasts.append(member)
             self._len = 1
             self._rebuild()
             return
-        block = self._block((score, member), False)
-        if block == len(maxes):
+        block = self._block(score, member, False)
+        if block == len(self._lasts):
             block -= 1
         offset = self._offset(block, score, member, False)
         scores = self._scores[block]
@@ -262,7 +266,7 @@ class ZOrder:
 
     def discard(self, score: float, member: bytes) -> None:
         """Remove a pair known to be present."""
-        block = self._block((score, member), False)
+        block = self._block(score, member, False)
         offset = self._offset(block, score, member, False)
         scores = self._scores[block]
         members = self._members[block]
@@ -297,8 +301,8 @@ class ZOrder:
             else:
                 del self._scores[block]
                 del self._members[block]
-                del self._maxes[block]
                 del self._tops[block]
+                del self._lasts[block]
         self._rebuild()
         if first < len(self._members) and len(self._members[first]) < self._load // 4:
             self._shrunk(first)
@@ -313,8 +317,8 @@ class ZOrder:
         self._members.insert(block + 1, members[half:])
         del scores[half:]
         del members[half:]
-        self._maxes.insert(block, (scores[-1], members[-1]))
         self._tops.insert(block, scores[-1])
+        self._lasts.insert(block, members[-1])
         self._rebuild()
 
     def _shrunk(self, block: int) -> None:
@@ -329,8 +333,8 @@ class ZOrder:
             self._members[low].extend(self._members[high])
             del self._scores[high]
             del self._members[high]
-            del self._maxes[high]
             del self._tops[high]
+            del self._lasts[high]
             self._set_max(low)
             if len(self._members[low]) > 2 * self._load:
                 self._split(low)
@@ -338,8 +342,8 @@ class ZOrder:
         elif not members:
             self._scores.clear()
             self._members.clear()
-            self._maxes.clear()
-            self._tops.clear()
+            del self._tops[:]
+            self._lasts.clear()
         else:
             self._set_max(block)
         self._rebuild()

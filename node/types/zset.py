@@ -4,10 +4,10 @@ While small (OBJECT ENCODING "listpack") the members and scores are packed in (s
 member) order into one bytes object (zpacked.py), as compact as Redis's listpack and, like
 it, rewritten on each change: the keyspace holds that object itself (``PackedZSet``), and a
 command reads and changes it through a transient ``ZSet`` (``open_zset``). Once the set outgrows ``zset-max-listpack-entries`` /
-``-value`` ("skiplist") it holds a ``SkipIndex``: a dict member -> slot, the members and
-their scores by slot, and the (score, member) order in blocks (zorder.py): O(log N) insert,
-delete, rank and seek, with no Python object per member beyond its bytes, its dict entry
-and its slot number. The class names the encoding
+``-value`` ("skiplist") it holds a ``SkipIndex``: an index member -> slot (base/keyindex.py),
+the members and their scores by slot, and the (score, member) order in blocks (zorder.py):
+O(log N) insert, delete, rank and seek, with no Python object per member beyond its bytes
+(the C index keeps the slot number unboxed). The class names the encoding
 (``ZSet`` listpack, ``SkipZSet`` skiplist, switched in place) so that the RDB and
 introspection registries, keyed by class, see it. As in Redis the conversion is one-way:
 only a newly built value (``from_scores``: ZRANGESTORE and ZUNIONSTORE-style results,
@@ -17,7 +17,7 @@ ZSCAN needs positions that survive inserts, which neither dict iteration nor ran
 the slots are those positions, maintained with swap-remove exactly like the keyspace's SCAN
 list (node/commands/keys.py explains why visiting slots from the top down returns every
 member present throughout the scan). The same slot numbers find a member's score (in an
-``array('d')`` beside the slots), so one dict serves ZSCORE and ZSCAN. Small sets do not pay
+``array('d')`` beside the slots), so one index serves ZSCORE and ZSCAN. Small sets do not pay
 for any of it: ZSCAN returns them whole, as Redis does for a listpack. The type's record
 (introspection, memory cost, RDB forms) is zset_record.py.
 """
@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
+from ..base.keyindex import KeyIndex, new_index
 from . import zpacked
 from .packed import EMPTY
 from .zorder import ZOrder
@@ -54,8 +55,10 @@ class PackedIndex(list):  # type: ignore[type-arg]
 
 
 class SkipIndex:
-    """A skiplist-encoded set's structures: ``slot`` (member -> its slot), ``slots`` (the
-    members by slot, ZSCAN's positions), ``values`` (their scores by slot) and ``order``."""
+    """A skiplist-encoded set's structures: ``slot`` (member -> its slot: the keyspace's
+    index, which keeps the slot unboxed, 22 bytes a member against a dict's 74 with the
+    int object), ``slots`` (the members by slot, ZSCAN's positions), ``values`` (their
+    scores by slot) and ``order``."""
 
     __slots__ = ("slot", "slots", "values", "order")
 
@@ -63,7 +66,8 @@ class SkipIndex:
                  order: ZOrder | None = None) -> None:
         self.slots = members
         self.values = values
-        self.slot = dict(zip(members, range(len(members)), strict=True))
+        self.slot: KeyIndex = new_index()
+        self.slot.update(zip(members, range(len(members)), strict=True))
         self.order = order if order is not None else ZOrder(sorted(zip(values, members, strict=True)))
 
     @classmethod
@@ -80,6 +84,18 @@ class SkipIndex:
         slots.append(member)
         self.values.append(score)
         self.order.add(score, member)
+
+    def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
+        """``ZSet.insert`` for a skiplist set (which never converts back): ``add``. ZADD
+        calls these methods on the index itself: a native class's are direct calls, a
+        ZSet's (a class whose instances change class) go through attribute lookup."""
+        self.add(member, score)
+
+    def rescore(self, member: bytes, old: float, new: float) -> None:
+        order = self.order
+        order.discard(old, member)
+        order.add(new, member)
+        self.values[self.slot[member]] = new
 
     def drop(self, member: bytes) -> float | None:
         """Forget a member (its place in ``order`` is the caller's); its score, or None."""
@@ -248,10 +264,7 @@ class ZSet:
             self.packed = zpacked.insert(zpacked.delete(blob, i, i + 1), member,
                                          0.0 if new == 0.0 else new)
             return
-        order = big.order
-        order.discard(old, member)
-        order.add(new, member)
-        big.values[big.slot[member]] = new
+        big.rescore(member, old, new)
 
     def remove(self, member: bytes) -> bool:
         big = self.big

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import struct
 
+from ..base.keyindex import UNBOXED_CODES
 from ..protocol.reply import format_double
 from .footprint import INT, bytes_cost, obj
 from .listpack import decode_listpack, encode_listpack, listpack_size
@@ -25,6 +26,9 @@ from .typeinfo import (
     xor_digest,
 )
 from .zset import PackedZSet, SkipZSet, ZSet, open_zset
+
+# What the member -> slot index holds for a slot besides the member: a dict, an int object.
+SLOT_COST = 0 if UNBOXED_CODES else INT
 
 RDB_TYPE_ZSET = 3
 RDB_TYPE_ZSET_2 = 5
@@ -79,7 +83,8 @@ def _size(value: ZSet | PackedZSet, samples: int) -> int:
 
 def _footprint(value: ZSet | PackedZSet) -> int:
     """A listpack: its one object. A skiplist: the members' bytes (sampled), the member ->
-    slot dict and its slot ints, the slots and their scores, and the order."""
+    slot index (and its slot ints if a dict: the pure-Python build), the slots and their
+    scores, and the order."""
     if type(value) is PackedZSet:
         return obj(value)
     z: ZSet = value  # type: ignore[assignment]
@@ -89,7 +94,7 @@ def _footprint(value: ZSet | PackedZSet) -> int:
     n = len(slots)
     sample = slots if n <= 4 else [slots[0], slots[n // 3], slots[2 * n // 3], slots[-1]]
     members = sum(bytes_cost(m) for m in sample) * n // max(len(sample), 1)
-    return (obj(z) + obj(big) + members + obj(big.slot) + n * INT + obj(slots)
+    return (obj(z) + obj(big) + members + obj(big.slot) + n * SLOT_COST + obj(slots)
             + obj(big.values) + big.order.footprint())
 
 

@@ -64,7 +64,7 @@ def test_default_build_is_reported_by_version_and_info():
 
 
 def index_type(env: dict[str, str]) -> str:
-    return run_python("from redslot.node.keyspace.keyindex import new_index\n"
+    return run_python("from redslot.node.base.keyindex import new_index\n"
                       "print(new_index.__name__)", env)
 
 

@@ -1,4 +1,4 @@
-"""The C key index (node/keyspace/_keyindex.c) against a dict, the pure-Python index.
+"""The C key index (node/base/_keyindex.c) against a dict, the pure-Python index.
 
 The keyspace (database.py, ttls.py) uses the same operations on either: long random
 sequences of them must give the same results on both, through growth, deletion (with
@@ -14,7 +14,7 @@ import tracemalloc
 
 import pytest
 
-_keyindex = pytest.importorskip("redslot.node.keyspace._keyindex")
+_keyindex = pytest.importorskip("redslot.node.base._keyindex")
 KeyIndex = _keyindex.KeyIndex
 
 SLOT = 16  # bytes a slot: the key's pointer with its hash tag, the code

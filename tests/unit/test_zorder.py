@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from bisect import bisect_left, bisect_right, insort
 
 import pytest
-from redslot.node.types.zorder import ZOrder
+from redslot.node.types.zorder import ZOrder, _find_py
 from redslot.node.types.zset import ZSet
 
 SCORES = [-math.inf, math.inf, -0.0, 0.0, 1.0, 1.5, -2.0, 1e300]
@@ -173,3 +174,19 @@ def test_scan_returns_every_member_present_throughout_while_others_come_and_go(
         if cursor == 0:
             break
     assert stable <= seen
+
+
+def test_the_c_search_agrees_with_the_python_one() -> None:
+    """_zsearch.offset (the compiled build's) places pairs as _find_py does, present and
+    absent, scores tied or not, -0, the infinities, and score-only seeks (member None)."""
+    zsearch = pytest.importorskip("redslot.node.types._zsearch")
+    rnd = random.Random(7)
+    for spread in (3, 10**6):
+        model = sorted({(s, m) for s, m in (random_pair(rnd, spread) for _ in range(300))})
+        scores, members = array("d", [s for s, _ in model]), [m for _, m in model]
+        for _ in range(2000):
+            score, member = rnd.choice(model) if rnd.random() < 0.5 else random_pair(rnd, spread)
+            for right in (False, True):
+                for probe in (member, None):
+                    assert zsearch.offset(scores, members, score, probe, right) == \
+                        _find_py(scores, members, score, probe, right)

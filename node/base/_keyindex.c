@@ -1,4 +1,5 @@
-/* KeyIndex: the keyspace's index (database.py), a hash table from bytes keys to codes.
+/* KeyIndex: a hash table from bytes keys to int codes: the keyspace's index (database.py)
+ * and a large sorted set's member -> slot (types/zset.py).
  *
  * A dict costs a key about 74 bytes beyond the key itself (its share of the entries and
  * indices arrays, 42 bytes at 1M keys, and the code's int object, 32): this table keeps
@@ -550,7 +551,7 @@ static PyMethodDef KeyIndexIter_methods[] = {
 
 static PyTypeObject KeyIndexIterType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "redslot.node.keyspace._keyindex.KeyIndexIterator",
+    .tp_name = "redslot.node.base._keyindex.KeyIndexIterator",
     .tp_basicsize = sizeof(KeyIndexIter),
     .tp_dealloc = (destructor)KeyIndexIter_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -591,7 +592,7 @@ static PyGetSetDef KeyIndex_getset[] = {
 
 static PyTypeObject KeyIndexType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "redslot.node.keyspace._keyindex.KeyIndex",
+    .tp_name = "redslot.node.base._keyindex.KeyIndex",
     .tp_doc = "A hash table from bytes keys to int codes in [0, 2**63), for the keyspace.",
     .tp_basicsize = sizeof(KeyIndex),
     .tp_dealloc = (destructor)KeyIndex_dealloc,
@@ -606,8 +607,8 @@ static PyTypeObject KeyIndexType = {
 
 static struct PyModuleDef keyindex_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "redslot.node.keyspace._keyindex",
-    .m_doc = "The keyspace's index: bytes keys to int codes, in 16 bytes a slot.",
+    .m_name = "redslot.node.base._keyindex",
+    .m_doc = "An index of bytes keys to int codes, in 16 bytes a slot.",
     .m_size = -1,
 };
 

@@ -1,4 +1,5 @@
-"""The keyspace's index, key -> code (database.py, ttls.py): a C hash table when built.
+"""A bytes -> int index, a C hash table when built: the keyspace's, key -> code
+(keyspace/database.py, ttls.py), and a large sorted set's, member -> slot (types/zset.py).
 
 A dict costs a key 74 bytes besides its bytes object at 1M keys: its share of the dict's
 entries and indices (42) and the code's int object (32). ``_keyindex.c`` keeps the code
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, cast, overload
 
-from ..base.compiled import extension
+from .compiled import extension
 
 
 class KeyIndex(Protocol):
@@ -31,15 +32,18 @@ class KeyIndex(Protocol):
     def get(self, key: bytes, /) -> int | None: ...
     @overload
     def get(self, key: bytes, default: int, /) -> int: ...
+    @overload
     def pop(self, key: bytes, /) -> int: ...
+    @overload
+    def pop(self, key: bytes, default: None, /) -> int | None: ...
     def setdefault(self, key: bytes, default: int, /) -> int: ...
     def update(self, pairs: Iterable[tuple[bytes, int]], /) -> None: ...
     def items(self) -> Iterable[tuple[bytes, int]]: ...
 
 
-_extension = extension("keyspace._keyindex")
+_extension = extension("base._keyindex")
 
-# Called for each new database and at each flush.
+# Called for each new database, at each flush and for each large sorted set.
 new_index = cast(Callable[[], KeyIndex], dict if _extension is None else _extension.KeyIndex)
 # Whether a code is kept unboxed: a dict holds an int object (32 bytes) for most codes.
 UNBOXED_CODES = _extension is not None
