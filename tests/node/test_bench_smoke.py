@@ -101,13 +101,17 @@ def test_reshard_bench_moves_keys_on_both_systems_and_prints_the_ratio(tmp_path)
     result = subprocess.run([sys.executable, str(RESHARD_BENCH), "--keys", "3000", "--json", str(out)],
                             capture_output=True, text=True, timeout=280)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ratio redslot/redis (keys/s):" in result.stdout
+    assert "ratio redslot/redis (keys/s), per round:" in result.stdout
     figures = json.loads(out.read_text())
+    assert figures["errors"] == []
+    (moved_by,) = figures["rounds"]
     for system in ("redis", "redslot"):
-        moved = figures["results"][system]
+        moved = moved_by[system]
         assert moved["keys_after"] == 3000
         assert 0 < moved["keys_moved"] < 3000
         assert moved["keys_per_second"] > 0
+    ratio = figures["ratios"]["redslot"]
+    assert ratio["median"] == ratio["per_round"][0] > 0
 
 
 @pytest.mark.timeout(300)
