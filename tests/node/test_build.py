@@ -63,36 +63,33 @@ def test_default_build_is_reported_by_version_and_info():
         node.stop()
 
 
-def index_type(env: dict[str, str]) -> str:
-    return run_python("from redslot.node.base.keyindex import new_index\n"
-                      "print(new_index.__name__)", env)
+# What each C extension replaces, asked of a fresh process: (code printing what is in use,
+# what the pure build prints, what a compiled one prints).
+EXTENSION_USES = {
+    "the key index": ("from redslot.node.base.keyindex import new_index\n"
+                      "print(new_index.__name__)", "dict", "KeyIndex"),
+    "the request parser": ("from redslot.node.protocol.request import _canonical\n"
+                           "print(getattr(_canonical, '__module__', None))",
+                           "None", f"{PACKAGE}.protocol._resp"),
+    "the sorted-set block search": ("from redslot.node.types.zorder import _find\n"
+                                    "print(_find.__module__ or _find.__name__)",
+                                    f"{PACKAGE}.types.zorder", f"{PACKAGE}.types._zsearch"),
+}
 
 
-def test_pure_python_indexes_keys_with_a_dict():
-    assert index_type(PURE) == "dict"
+@pytest.mark.parametrize("use", EXTENSION_USES)
+def test_pure_python_runs_without_the_c_extensions(use):
+    code, pure, _ = EXTENSION_USES[use]
+    assert run_python(code, PURE) == pure
 
 
-def test_a_compiled_build_indexes_keys_with_the_c_table():
+@pytest.mark.parametrize("use", EXTENSION_USES)
+def test_a_compiled_build_uses_the_c_extensions(use):
     env = {**os.environ, "REDSLOT_PURE_PYTHON": ""}
     if run_python("from redslot.node.base.compiled import build; print(build())", env) != "compiled":
         pytest.skip("this checkout is not compiled")
-    assert index_type(env) == "KeyIndex"
-
-
-def canonical_parser(env: dict[str, str]) -> str:
-    return run_python("from redslot.node.protocol.request import _canonical\n"
-                      "print(getattr(_canonical, '__module__', None))", env)
-
-
-def test_pure_python_parses_requests_without_the_c_parser():
-    assert canonical_parser(PURE) == "None"
-
-
-def test_a_compiled_build_parses_canonical_requests_in_c():
-    env = {**os.environ, "REDSLOT_PURE_PYTHON": ""}
-    if run_python("from redslot.node.base.compiled import build; print(build())", env) != "compiled":
-        pytest.skip("this checkout is not compiled")
-    assert canonical_parser(env) == f"{PACKAGE}.protocol._resp"
+    code, _, compiled = EXTENSION_USES[use]
+    assert run_python(code, env) == compiled
 
 
 def setup_py_says(env: dict[str, str]) -> str:
