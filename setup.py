@@ -118,19 +118,26 @@ class CachedBuildExt(build_ext):
             partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
             shutil.copyfile(cached / cache_name(self.get_ext_filename(ext.name)), partial)
             os.replace(partial, target)
-        if self.inplace:
-            self._drop_stale()
+        self._drop_stale()
 
     def _drop_stale(self) -> None:
-        """In a source tree, remove the extension of a module no longer compiled: Python
-        would import it instead of the module's .py and fail to find its code in the new
-        shared library."""
-        wanted = {Path(self.get_ext_fullpath(ext.name)).resolve() for ext in self.extensions}
-        for suffix in EXTENSION_SUFFIXES:
-            for path in (HERE / "node").rglob(f"*{suffix}"):
-                if path.resolve() not in wanted:
-                    path.unlink()
-                    log(f"removed {path.relative_to(HERE)}: no longer compiled")
+        """Remove the extension of a module no longer compiled, in the source tree (an
+        in-place build) and in the build directory (which a later ``pip install .`` of
+        this checkout installs from): Python would import it instead of the module's .py
+        and fail to find its code in the new shared library."""
+        built = Path(self.build_lib, "redslot", "node")
+        wanted = {Path(self.build_lib, self.get_ext_filename(ext.name)).resolve()
+                  for ext in self.extensions}
+        roots = [built]
+        if self.inplace:
+            roots.append(HERE / "node")
+            wanted |= {Path(self.get_ext_fullpath(ext.name)).resolve() for ext in self.extensions}
+        for root in roots:
+            for suffix in EXTENSION_SUFFIXES:
+                for path in root.rglob(f"*{suffix}"):
+                    if path.resolve() not in wanted:
+                        path.unlink()
+                        log(f"removed {path}: no longer compiled")
 
     def _store(self, cached: Path) -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
