@@ -102,14 +102,11 @@ async def move_slots(conns: Connections, slow: Connections, slots: Sequence[int]
         announce_owner(conns, slots, target, others))
     if ahead is None or importing_next is None:
         return moved
-    marked_next = marked_ahead(source, importing_next, "MIGRATING", "not the owner", replies)
-    if marked_next is not None:
-        try:
-            found = listing(source, importing_next, replies[len(importing_next):])
-        except MoveFailed:
-            return moved  # the next batch marks and lists its slots itself
-        ahead.marked = marked_next
-        ahead.listed = {slot: found[slot] for slot in marked_next}
+    try:
+        ahead.marked, ahead.listed = marked_listing(source, importing_next, "MIGRATING",
+                                                    "not the owner", replies)
+    except MoveFailed:
+        pass  # the next batch marks and lists its slots itself
     return moved
 
 
@@ -154,9 +151,15 @@ async def mark(conns: Connections, node: Endpoint, slots: Sequence[int], state: 
     replies = await pipeline(conns, node, [
         *mark_commands(slots, state, peer),
         *((list_command(slot) for slot in slots) if list_keys else ())])
-    marked = marked_slots(node, slots, state, moved_text, replies)
     if not list_keys:
-        return marked
+        return marked_slots(node, slots, state, moved_text, replies)
+    return marked_listing(node, slots, state, moved_text, replies)
+
+
+def marked_listing(node: Endpoint, slots: Sequence[int], state: str, moved_text: str,
+                   replies: Sequence[Any]) -> tuple[list[int], Listing]:
+    """The slots a pipeline of marks then listings set, and the keys listed in them."""
+    marked = marked_slots(node, slots, state, moved_text, replies)
     listed = listing(node, slots, replies[len(slots):])
     return marked, {slot: listed[slot] for slot in marked}
 
