@@ -29,7 +29,8 @@ or ``REDSLOT_PURE_PYTHON=1`` (``extension``): ``base._keyindex``, the index of t
 and of large sorted sets (base/keyindex.py; a dict otherwise); ``types._zsearch``, the
 search in a sorted set's block (types/zorder.py; bisect otherwise); ``protocol._resp``,
 the parser of canonical multibulk requests (protocol/request.py; hiredis's fast path and
-the exact parser otherwise).
+the exact parser otherwise); ``protocol._encode``, array replies of bytes, None, int and
+float elements (protocol/reply.py; its element-by-element encoder otherwise).
 
 ``commands.args`` stays out: mypyc 2.4 crashes compiling it. The whole suite runs against
 the compiled build, and a representative part against the pure one
@@ -83,7 +84,7 @@ COMPILED = (
 )
 
 # Relative to redslot.node; setup.py builds "base._keyindex" from node/base/_keyindex.c.
-EXTENSIONS = ("base._keyindex", "protocol._resp", "types._zsearch")
+EXTENSIONS = ("base._keyindex", "protocol._resp", "protocol._encode", "types._zsearch")
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
 

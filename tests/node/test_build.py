@@ -71,6 +71,9 @@ EXTENSION_USES = {
     "the request parser": ("from redslot.node.protocol.request import _canonical\n"
                            "print(getattr(_canonical, '__module__', None))",
                            "None", f"{PACKAGE}.protocol._resp"),
+    "the array encoder": ("from redslot.node.protocol.reply import _encode_array\n"
+                          "print(getattr(_encode_array, '__module__', None))",
+                          "None", f"{PACKAGE}.protocol._encode"),
     "the sorted-set block search": ("from redslot.node.types.zorder import _find\n"
                                     "print(_find.__module__ or _find.__name__)",
                                     f"{PACKAGE}.types.zorder", f"{PACKAGE}.types._zsearch"),
