@@ -84,6 +84,41 @@ class FieldTable(KeySample):
         self.where = {f: i for i, f in enumerate(self.keys)}
         self.slots = dict_slots(len(values))
 
+    def put(self, field: bytes, value: bytes) -> bool:
+        """Set a field; True when it is new. One dict store finds and sets the field (the
+        length tells whether it was there): a big hash's HSET is mostly that lookup."""
+        values = self.values
+        used = len(values)
+        values[field] = value
+        if len(values) == used:
+            return False
+        if used >= self.slots:
+            self.slots = dict_slots(used + 1)
+        keys = self.keys
+        self.where[field] = len(keys)  # new to ``values``, so to the index too
+        keys.append(field)
+        return True
+
+    def put_pairs(self, pairs: list[bytes], start: int) -> int:
+        """Set the fields of ``pairs[start:]`` (field, value, ...); how many were new."""
+        created = 0
+        for i in range(start, len(pairs), 2):
+            if self.put(pairs[i], pairs[i + 1]):
+                created += 1
+        return created
+
+    def remove(self, field: bytes) -> bool:
+        """Delete a field; False when it was not there. The dict shrinks as Redis's would
+        (htNeedsResize), for MEMORY USAGE."""
+        values = self.values
+        if values.pop(field, None) is None:
+            return False
+        self.discard(field)
+        used = len(values)
+        if self.slots > DICT_MIN_SLOTS and used * 100 // self.slots < DICT_MIN_FILL:
+            self.slots = dict_slots(used)
+        return True
+
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class PackedHash(bytes):
@@ -207,22 +242,13 @@ class Hash:
         table = self.table
         if table is None:
             return self.put_pairs([field, value]) == 1
-        values = table.values
-        if field in values:
-            values[field] = value
-            return False
-        used = len(values)
-        if used >= table.slots:
-            table.slots = dict_slots(used + 1)
-        table.add(field)
-        values[field] = value
-        return True
+        return table.put(field, value)
 
     def put_pairs(self, pairs: list[bytes], start: int = 0) -> int:
         """Set the fields of ``pairs[start:]`` (field, value, ...); how many were new."""
-        if self.table is not None:
-            put = self.put
-            return sum([put(pairs[i], pairs[i + 1]) for i in range(start, len(pairs), 2)])
+        table = self.table
+        if table is not None:
+            return table.put_pairs(pairs, start)
         packed = self.packed
         if not packed:  # a new hash (HSET creating it, an AOF replayed): no search
             given = pairs[start::2]
@@ -245,21 +271,15 @@ class Hash:
 
     def remove(self, field: bytes) -> bool:
         table = self.table
-        if table is None:
-            elements = unpack(self.packed)
-            try:
-                i = 2 * elements[::2].index(field)
-            except ValueError:
-                return False
-            del elements[i:i + 2]
-            self.packed = pack(elements)
-            return True
-        if table.values.pop(field, None) is None:
+        if table is not None:
+            return table.remove(field)
+        elements = unpack(self.packed)
+        try:
+            i = 2 * elements[::2].index(field)
+        except ValueError:
             return False
-        table.discard(field)
-        used = len(table.values)
-        if table.slots > DICT_MIN_SLOTS and used * 100 // table.slots < DICT_MIN_FILL:
-            table.slots = dict_slots(used)
+        del elements[i:i + 2]
+        self.packed = pack(elements)
         return True
 
     def copy_hash(self) -> Hash:
