@@ -267,12 +267,8 @@ def hvals(c: Client, argv: list[bytes]) -> Any:
 
 # --- counters ---
 
-@command("hincrby")
-def hincrby(c: Client, argv: list[bytes]) -> Any:
-    incr = to_int(argv[3])
-    key, field = argv[1], argv[2]
-    h, stored = _write_hash(c.db, key)
-    old = h.get(field)
+def _incremented(old: bytes | None, incr: int) -> int:
+    """HINCRBY's new value of a field holding ``old`` (None: absent, counted from 0)."""
     value = 0
     if old is not None:
         parsed = strict_int(old) if len(old) <= 20 else None
@@ -282,6 +278,23 @@ def hincrby(c: Client, argv: list[bytes]) -> Any:
     total = value + incr
     if not LLONG_MIN <= total <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
+    return total
+
+
+@command("hincrby")
+def hincrby(c: Client, argv: list[bytes]) -> Any:
+    incr = to_int(argv[3])
+    key, field = argv[1], argv[2]
+    db = c.db
+    value = _typed(db.lookup_write(key))
+    if type(value) is TableHash:  # as HSET's: the table changed in place
+        table = _table(value)
+        total = _incremented(table.values.get(field), incr)
+        table.put(field, b"%d" % total)
+        _changed(db, key, "hincrby")
+        return total
+    h, stored = _write_view(db, key, value)
+    total = _incremented(h.get(field), incr)
     text = b"%d" % total
     _fit(c, h, [field, text], 0)
     h.put(field, text)
