@@ -23,6 +23,7 @@ from ..table.command import command
 from ..types.hashes import (
     HASH_LIMITS,
     LISTPACK_MAX_SAFETY_SIZE,
+    FieldTable,
     Hash,
     LoadedHash,
     PackedHash,
@@ -63,15 +64,34 @@ def _open(db: Database, key: bytes, value: Any) -> Hash:
     return open_hash(value)
 
 
+def _typed(value: Any) -> Any:
+    """``value`` if it is a hash or None, else WRONGTYPE. A TableHash, what a busy hash
+    is, is tested first: one type compare, not an isinstance over three classes."""
+    if value is not None and type(value) is not TableHash and not isinstance(value, HASH_KINDS):
+        raise CommandError(errors.WRONGTYPE)
+    return value
+
+
+def _table(value: TableHash) -> FieldTable:
+    """A hashtable-encoded hash's fields: commands change them in place, with no view."""
+    table = value.table
+    assert table is not None
+    return table
+
+
 def _read_hash(c: Client, key: bytes) -> Hash | None:
-    value = c.db.read_typed(key, HASH_KINDS)
+    value = _typed(c.db.lookup_read(key))
     return None if value is None else _open(c.db, key, value)
 
 
 def _write_hash(db: Database, key: bytes) -> tuple[Hash, Any]:
     """hashTypeLookupWriteOrCreate: the hash to change and what the key holds (None:
     nothing, the hash is new)."""
-    value = db.write_typed(key, HASH_KINDS)
+    return _write_view(db, key, _typed(db.lookup_write(key)))
+
+
+def _write_view(db: Database, key: bytes, value: Any) -> tuple[Hash, Any]:
+    """``_write_hash`` for the value a write lookup of ``key`` found."""
     if value is None:
         return Hash(), None
     h = _open(db, key, value)
@@ -106,10 +126,17 @@ def _store(c: Client, key: bytes, h: Hash, stored: Any, event: str) -> None:
     db = c.db
     if stored is None:
         db.add(key, value)
+        if db.stats.notifier.flags & NOTIFY_HASH:
+            db.notify(NOTIFY_HASH, event, key)
     else:
         if value is not stored:
             db.replace(key, value)
-        db.modified(key)
+        _changed(db, key, event)
+
+
+def _changed(db: Database, key: bytes, event: str) -> None:
+    """A stored hash was changed in place or replaced: signal it, report ``event``."""
+    db.modified(key)
     if db.stats.notifier.flags & NOTIFY_HASH:
         db.notify(NOTIFY_HASH, event, key)
 
@@ -121,7 +148,13 @@ def hset(c: Client, argv: list[bytes]) -> Any:
     if len(argv) & 1:
         raise CommandError(errors.WRONG_ARITY % argv[0].decode(errors='replace').lower())
     key = argv[1]
-    h, stored = _write_hash(c.db, key)
+    db = c.db
+    value = _typed(db.lookup_write(key))
+    if type(value) is TableHash:  # no view, no conversion to weigh, nothing to store
+        created = _table(value).put_pairs(argv, 2)
+        _changed(db, key, "hset")
+        return created
+    h, stored = _write_view(db, key, value)
     _fit(c, h, argv, 2)
     created = h.put_pairs(argv, 2)
     _store(c, key, h, stored, "hset")
@@ -148,10 +181,13 @@ def hsetnx(c: Client, argv: list[bytes]) -> Any:
 
 @command("hget")
 def hget(c: Client, argv: list[bytes]) -> Any:
-    value = c.db.read_typed(argv[1], HASH_KINDS)
+    value = _typed(c.db.lookup_read(argv[1]))
     if value is None:
         return None
-    if type(value) is PackedHash:
+    kind = type(value)
+    if kind is TableHash:
+        return _table(value).values.get(argv[2])
+    if kind is PackedHash:
         return value_of(value, argv[2])
     return _open(c.db, argv[1], value).get(argv[2])
 
@@ -231,12 +267,8 @@ def hvals(c: Client, argv: list[bytes]) -> Any:
 
 # --- counters ---
 
-@command("hincrby")
-def hincrby(c: Client, argv: list[bytes]) -> Any:
-    incr = to_int(argv[3])
-    key, field = argv[1], argv[2]
-    h, stored = _write_hash(c.db, key)
-    old = h.get(field)
+def _incremented(old: bytes | None, incr: int) -> int:
+    """HINCRBY's new value of a field holding ``old`` (None: absent, counted from 0)."""
     value = 0
     if old is not None:
         parsed = strict_int(old) if len(old) <= 20 else None
@@ -246,6 +278,23 @@ def hincrby(c: Client, argv: list[bytes]) -> Any:
     total = value + incr
     if not LLONG_MIN <= total <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
+    return total
+
+
+@command("hincrby")
+def hincrby(c: Client, argv: list[bytes]) -> Any:
+    incr = to_int(argv[3])
+    key, field = argv[1], argv[2]
+    db = c.db
+    value = _typed(db.lookup_write(key))
+    if type(value) is TableHash:  # as HSET's: the table changed in place
+        table = _table(value)
+        total = _incremented(table.values.get(field), incr)
+        table.put(field, b"%d" % total)
+        _changed(db, key, "hincrby")
+        return total
+    h, stored = _write_view(db, key, value)
+    total = _incremented(h.get(field), incr)
     text = b"%d" % total
     _fit(c, h, [field, text], 0)
     h.put(field, text)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -98,8 +98,11 @@ def _simple(out: list[bytes], v: str, resp3: bool) -> None:
     out.append(_SIMPLE.get(v) or b"+%s\r\n" % v.encode())
 
 
+_SMALL_INTS: Final = [b":%d\r\n" % i for i in range(256)]  # counts, flags, lengths: shared, not built
+
+
 def _int(out: list[bytes], v: int, resp3: bool) -> None:
-    out.append(b":%d\r\n" % v)
+    out.append(_SMALL_INTS[v] if 0 <= v < 256 else b":%d\r\n" % v)
 
 
 def _bool(out: list[bytes], v: bool, resp3: bool) -> None:

@@ -322,6 +322,30 @@ def test_hashtable_replies_hold_the_same_content(pair):
     assert ours.hlen("big") == theirs.hlen("big") == 599
 
 
+MORE = [x for i in range(600, 1100) for x in (f"f{i}", f"w{i}")]
+
+
+def test_hset_on_a_hashtable_counts_new_fields_once(node, reference):
+    assert_same(node, reference, [
+        ("HSET", "big", *BIG), ("HSET", "big", "f1", "x", "new", "y", "new", "z", "f1", "u"),
+        ("HGET", "big", "new"), ("HGET", "big", "f1"), ("HGET", "big", "nothere"),
+        ("MEMORY", "USAGE", "big", "SAMPLES", "0"), ("HSET", "big", *MORE), ("HLEN", "big"),
+        ("HSET", "big", *MORE), ("HLEN", "big"), ("OBJECT", "ENCODING", "big"),
+    ])
+
+
+def test_hset_on_a_hashtable_fails_the_exec_of_a_watcher(node, reference):
+    for server in (node, reference):
+        with RawClient(server.port) as c, RawClient(server.port) as other:
+            c.call("FLUSHALL")
+            c.call("HSET", "big", *BIG)
+            c.call("WATCH", "big")
+            other.call("HSET", "big", "f1", "changed")
+            c.call("MULTI")
+            c.call("PING")
+            assert c.call("EXEC") == b"*-1\r\n", server
+
+
 # --- DUMP / RESTORE / COPY ---
 
 def test_listpack_dump_is_byte_identical_to_redis(pair):

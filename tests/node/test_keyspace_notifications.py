@@ -233,6 +233,9 @@ HASHES: list[Step] = [
     ("HGET", "missing", "f"), ("HGETALL", "missing"), ("HMGET", "missing", "a"),
     ("HLEN", "missing"), ("HEXISTS", "missing", "f"), ("HKEYS", "missing"),
     ("HRANDFIELD", "missing"), ("HSTRLEN", "missing", "f"),
+    ("HSET", "ht", "f", "x" * 70), ("HSET", "ht", "f", "v"), ("HSET", "ht", "g", "v", "g", "w"),
+    ("HINCRBY", "ht", "n", "1"), ("HSETNX", "ht", "n", "2"), ("HDEL", "ht", "nothere"),
+    ("HDEL", "ht", "g"), ("HDEL", "ht", "f", "n"),
 ]
 
 KEYS: list[Step] = [

@@ -25,6 +25,8 @@ def load(r: redis.Redis, kind: str) -> None:
             pipe.set(f"key:{i:010d}", "v", px=10**9)
         elif kind == "hash":
             pipe.hset(f"user:{i}", mapping={"name": f"n{i}", "age": "42", "email": "a@b.example"})
+        elif kind == "big-hash":  # hashtable-encoded: two hashes of 100k fields
+            pipe.hset(f"big:{i // 100_000}", f"field:{i:010d}", "xxx")
         elif kind == "zset":
             pipe.zadd(f"board:{i // 50_000}", {f"member-{i}": i * 1.5})
         elif kind == "small-set":
@@ -36,7 +38,8 @@ def load(r: redis.Redis, kind: str) -> None:
     pipe.execute()
 
 
-@pytest.mark.parametrize("kind", ["string", "expiring", "hash", "zset", "small-set", "stream"])
+@pytest.mark.parametrize("kind", ["string", "expiring", "hash", "big-hash", "zset", "small-set",
+                                  "stream"])
 def test_used_memory_grows_with_the_resident_set(kind):
     node = start_node()
     try:
