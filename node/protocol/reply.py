@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -200,7 +200,7 @@ def error_line(message: str) -> bytes:
     return data
 
 
-_ENCODERS: dict[type, Callable[[list[bytes], Any, bool], None]] = {
+_ENCODERS: Final[dict[type, Callable[[list[bytes], Any, bool], None]]] = {
     bytes: _bulk,
     bytearray: _bulk,
     memoryview: _bulk,
