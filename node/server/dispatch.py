@@ -403,11 +403,17 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     dirty = stats.dirty
                 kind = type(result)
                 if kind is bytes:
-                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+                    # Typed: compiled code then builds the reply from its parts (on an
+                    # Any it formats through PyNumber_Remainder, twice the time).
+                    value: bytes = result
+                    out.append(b"$%d\r\n%s\r\n" % (len(value), value))
                 elif result is ok:
                     out.append(OK_REPLY)
                 elif result is None:
                     out.append(null)
+                elif kind is int:
+                    number: int = result
+                    out.append(b":%d\r\n" % number)
                 else:
                     encoders[kind](out, result, resp3)
                 end = clock()
