@@ -29,6 +29,7 @@ OK_REPLY: Final = b"+OK\r\n"
 NULL_RESP2: Final = b"$-1\r\n"
 NULL_RESP3: Final = b"_\r\n"
 _CLOCK: Final = perf_counter_ns
+_OK: Final = OK  # reply.OK itself (not a literal: handlers' replies are told by identity)
 
 if TYPE_CHECKING:
     from ..table.command import Command
@@ -330,7 +331,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
     ready = stats.ready_keys
     clock = _CLOCK
     encoders = _ENCODERS
-    ok = OK  # not Final in reply.py: compiled code would hold a literal of its own
+    ok = _OK
     n = len(requests)
     i = 0
     while i < n:
