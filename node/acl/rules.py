@@ -206,15 +206,22 @@ def _text(raw: bytes) -> str:
 
 
 class User:
-    """An ACL user: name, flags, password hashes and selectors (the root one first)."""
+    """An ACL user: name, flags, password hashes and selectors (the root one first).
 
-    __slots__ = ("name", "flags", "passwords", "selectors")
+    ``unrestricted``: every command, key and channel allowed by the root selector, so
+    checks can be skipped. Kept as a field, settled by each change of the rules
+    (``apply``, ``copy_from``), because a client's read tests it (dispatch.py): a method
+    call there cost as much as the rest of the read's set-up.
+    """
+
+    __slots__ = ("name", "flags", "passwords", "selectors", "unrestricted")
 
     def __init__(self, name: bytes, pubsub_allchannels: bool) -> None:
         self.name = name
         self.flags = {"off"}
         self.passwords: list[str] = []
         self.selectors = [Selector(True, pubsub_allchannels)]
+        self.unrestricted = False
 
     @property
     def enabled(self) -> bool:
@@ -233,12 +240,11 @@ class User:
         self.flags = set(other.flags)
         self.passwords = list(other.passwords)
         self.selectors = [s.copy() for s in other.selectors]
+        self.unrestricted = other.unrestricted
 
-    def unrestricted(self) -> bool:
-        """Every command, key and channel allowed by the root selector: checks can be
-        skipped."""
+    def _settle(self) -> None:
         root = self.selectors[0]
-        return root.allcommands and root.allkeys and root.allchannels
+        self.unrestricted = root.allcommands and root.allkeys and root.allchannels
 
     def check_password(self, password: bytes) -> bool:
         if "off" in self.flags:
@@ -247,6 +253,12 @@ class User:
 
     def apply(self, op: bytes, pubsub_allchannels: bool) -> None:
         """ACLSetUser."""
+        try:
+            self._apply(op, pubsub_allchannels)
+        finally:
+            self._settle()
+
+    def _apply(self, op: bytes, pubsub_allchannels: bool) -> None:
         if not op:
             return
         low = op.lower()

@@ -197,7 +197,7 @@ def _followers(c: Client, argv: list[bytes], request: _Request) -> list[tuple[li
         return []
     server = c.server
     cmd = server.commands["migrate"]
-    restricted = not c.user.unrestricted() and not c.is_master
+    restricted = not c.user.unrestricted and not c.is_master
     seen = set(request.keys)
     members: list[tuple[list[bytes], Any]] = []
     for queued in running[at + 1:]:

@@ -46,7 +46,7 @@ def exec_(c: Client, argv: list[bytes]) -> Any:
     if c.watched:
         unwatch_all(c)
     server = c.server
-    restricted = not c.user.unrestricted() and not c.is_master
+    restricted = not c.user.unrestricted and not c.is_master
     replies = [
         (restricted and exec_refusal(c, cmd, argv)) or server.invoke(c, cmd, argv)
         for cmd, argv in queued

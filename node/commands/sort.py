@@ -108,7 +108,7 @@ def sort_ro(c: Client, argv: list[bytes]) -> Any:
 def _full_key_access(c: Client, argv: list[bytes]) -> bool:
     """BY and GET patterns read keys no key spec names: the user must read every key."""
     user = c.user
-    if user.unrestricted() or c.is_master:
+    if user.unrestricted or c.is_master:
         return True
     cmd = c.server.commands[argv[0].decode("utf-8", "surrogateescape").lower()]
     return may_read_any_key(user, cmd, argv)  # (``c.cmd`` lags on the fast path)

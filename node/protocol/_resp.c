@@ -141,9 +141,11 @@ static PyObject *parse(PyObject *module, PyObject *const *args, Py_ssize_t nargs
         PyErr_SetString(PyExc_TypeError, "parse takes bytes and a list");
         return NULL;
     }
+    /* PyLong_AsSsize_t: PyLong_AsLongLong converts a limit of two digits or more (the
+     * defaults) through _PyLong_AsByteArray, a tenth of a one-request read's parsing. */
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    long long max_args = PyLong_AsLongLong(args[3]);
-    long long max_bulk = PyLong_AsLongLong(args[4]);
+    long long max_args = PyLong_AsSsize_t(args[3]);
+    long long max_bulk = PyLong_AsSsize_t(args[4]);
     if (PyErr_Occurred()) {
         return NULL;
     }

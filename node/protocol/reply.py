@@ -222,7 +222,7 @@ def error_line(message: str) -> bytes:
     return data
 
 
-_ENCODERS: dict[type, Callable[[list[bytes], Any, bool], None]] = {
+_ENCODERS: Final[dict[type, Callable[[list[bytes], Any, bool], None]]] = {
     bytes: _bulk,
     bytearray: _bulk,
     memoryview: _bulk,

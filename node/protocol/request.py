@@ -29,6 +29,7 @@ the same results (tests/node/test_request_canonical.py, test_protocol.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Final
 
 import hiredis
 
@@ -37,10 +38,12 @@ from ..base.compiled import extension
 from .fastpath import parse_whole
 from .splitargs import split_args
 
-INLINE_MAX_SIZE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
-MAX_MULTIBULK = 2**31 - 1  # INT_MAX
-UNAUTH_MAX_MULTIBULK = 10
-UNAUTH_MAX_BULK = 16384
+# Final: compiled code uses them as constants (other module-level names it looks up by
+# name at each use).
+INLINE_MAX_SIZE: Final = 64 * 1024  # PROTO_INLINE_MAX_SIZE
+MAX_MULTIBULK: Final = 2**31 - 1  # INT_MAX
+UNAUTH_MAX_MULTIBULK: Final = 10
+UNAUTH_MAX_BULK: Final = 16384
 _LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 
 _resp = extension("protocol._resp")
@@ -143,7 +146,16 @@ class RequestParser:
         self.deferred = False
         if self.error:  # not "is not None": that narrows it to None below, past _parse's _fail
             return []
-        if (self._reader is not None and not self._pending and not self._left
+        commands: list[list[bytes]] = []
+        pos = 0
+        canonical = self._canonical
+        if canonical is not None and not self._pending and not self._left and not self.auth_required:
+            # A read starting at a request, as nearly every read does: _parse's set-up
+            # only when the C parser stops short of its end.
+            pos = canonical(data, 0, commands, MAX_MULTIBULK, self.max_bulk_len)
+            if pos == len(data):
+                return commands
+        elif (self._reader is not None and not self._pending and not self._left
                 and data[:1] == b"*" and not self.auth_required and len(data) <= self.max_bulk_len):
             whole = parse_whole(self._reader, data)
             if whole is not None:
@@ -155,8 +167,7 @@ class RequestParser:
                 return []
             data = bytes(self._pending)
             self._pending.clear()
-        commands: list[list[bytes]] = []
-        pos = self._parse(data, commands)
+        pos = self._parse(data, commands, pos)
         if pos < len(data) and self.error is None:
             self._pending += data[pos:] if pos else data
         return commands
@@ -166,10 +177,9 @@ class RequestParser:
         self._args = []
         return 0
 
-    def _parse(self, buf: bytes, commands: list[list[bytes]]) -> int:
-        """Parse requests from ``buf``; return the offset of the first unparsed byte."""
+    def _parse(self, buf: bytes, commands: list[list[bytes]], pos: int = 0) -> int:
+        """Parse requests from ``buf[pos:]``; return the offset of the first unparsed byte."""
         n = len(buf)
-        pos = 0
         self._need = 0
         left, bulk, args = self._left, self._bulk, self._args
         partial, start = self._partial, 0  # the incomplete request: parsed before, start

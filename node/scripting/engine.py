@@ -111,7 +111,7 @@ class RunContext:
         self.propagating_from = 0
         self.argv = argv  # the caller's command (FUNCTION STATS)
         user = getattr(caller, "user", None)  # checked per call unless unrestricted
-        self.acl_user = user if user is not None and not user.unrestricted() else None
+        self.acl_user = user if user is not None and not user.unrestricted else None
 
     def duration_ms(self) -> int:
         return int((time.monotonic() - self.start) * 1000)

@@ -284,7 +284,8 @@ class Client(Connection):
         cluster = hot.cluster
         if cluster is not None and cluster.unsaved:
             cluster.settle_save()  # the table these replies report is on disk first
-        if self.out and hot.aof.buf and hot.aof.hold(self):
+        # An AOF buffers only while attached to the stream: its Python fields read then only.
+        if self.out and hot.propagation.aof is not None and hot.aof.buf and hot.aof.hold(self):
             return  # written once this loop turn's AOF write is done (aof.py)
         if self.out_writes or self.held:
             self.server.replication.gate.hold(self)

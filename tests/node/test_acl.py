@@ -289,6 +289,26 @@ def test_multi_refuses_queued_commands_and_rechecks_at_exec(pair) -> None:
     same_sessions(pair, session)
 
 
+def test_rules_changed_by_another_client_apply_from_the_next_command(pair) -> None:
+    def session(port: int) -> list[bytes]:
+        out = run(port, [("ACL", "SETUSER", "alice", "on", ">pw", "allkeys", "allchannels",
+                          "+@all")])
+        with RawClient(port) as user, RawClient(port) as admin:
+            out.append(user.call("AUTH", "alice", "pw"))
+            out += [user.call("SET", "k", "v"), user.call("GET", "k")]
+            for rules in (("-get",), ("+get", "resetkeys", "~other"), ("allkeys",),
+                          ("resetchannels",), ("allchannels", "-@all", "+@read")):
+                out.append(admin.call("ACL", "SETUSER", "alice", *rules))
+                out += [user.call("GET", "k"), user.call("SET", "k", "w")]
+            out.append(admin.call("ACL", "SETUSER", "default", "-get"))
+            out += [admin.call("GET", "k"), admin.call("ACL", "SETUSER", "default", "+get"),
+                    admin.call("GET", "k")]
+            out.append(_log_without_times(admin.call("ACL", "LOG")))
+        return out
+
+    same_sessions(pair, session)
+
+
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_auth_and_hello_with_users(pair, resp3: bool) -> None:
     def session(port: int) -> list[bytes]:
