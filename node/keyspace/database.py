@@ -171,9 +171,11 @@ def string_cost(key: bytes, value: bytes) -> int:
     a SET or an INCR stores is re-costed at each write. A value that may be shared (one
     byte, or up to four digits: footprint.shared_bytes) takes the long way."""
     size = len(value)
-    if len(key) < SHORT_KEY and 1 < size < SHORT_KEY and (size > 4 or not 48 <= value[0] <= 57):
+    if len(key) >= SHORT_KEY or size >= SHORT_KEY:
+        return rounded(key_cost(key) + bytes_cost(value))
+    if size > 4 or (size > 1 and not 48 <= value[0] <= 57):
         return ((len(key) + KEY_COST) & ~15) + ((size + VALUE_COST) & ~15)
-    return rounded(key_cost(key) + bytes_cost(value))
+    return ((len(key) + KEY_COST) & ~15) + bytes_cost(value)
 
 
 def _meta() -> array[int]:

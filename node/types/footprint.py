@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from itertools import islice
-from typing import Any
+from typing import Any, Final
 
 from .typeinfo import SHARED_INTEGERS
 
@@ -49,15 +49,15 @@ FLOAT = alloc(getsizeof(1.5))
 # which is what the protocol parser makes of a one-byte argument, is that object, and
 # costs nothing more (measured: 300k one-byte values took 48 bytes a key less than the
 # 48 a new object would, tracemalloc).
-_ONE_BYTE = tuple(bytes(range(256))[i:i + 1] for i in range(256))
-_EMPTY = _ONE_BYTE[0][:0]
+_ONE_BYTE: Final = tuple(bytes(range(256))[i:i + 1] for i in range(256))
+_EMPTY: Final = _ONE_BYTE[0][:0]
 
 
 # The keyspace keeps one bytes object per integer below SHARED_INTEGERS too, made on
 # first use, as Redis its shared integers: INCR and its kin store such a result as that
 # object (``integer_bytes``), so a small counter costs nothing for its value and an INCR
 # allocates nothing and touches no object of the key's own (a cache miss a call).
-_SHARED_DIGITS: list[bytes | None] = [None] * SHARED_INTEGERS
+_SHARED_DIGITS: Final[list[bytes | None]] = [None] * SHARED_INTEGERS  # Final: no lookup by name
 
 
 def integer_bytes(n: int) -> bytes:
