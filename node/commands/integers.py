@@ -21,10 +21,17 @@ LLONG_MAX: Final = 2**63 - 1
 SHORT_INT: Final = 2**62 - 1
 
 
+def _probe() -> None:
+    """A function of this module: its type says whether the module runs compiled."""
+
+
+COMPILED: Final = type(_probe).__name__ != "function"
+
+
 def to_int(arg: bytes | bytearray, message: str = NOT_INTEGER) -> int:
     """getLongLongFromObjectOrReply: a strict 64-bit integer (string2ll)."""
     size = len(arg)
-    if size < SHORT_DIGITS and type(arg) is bytes:
+    if COMPILED and size < SHORT_DIGITS and type(arg) is bytes:
         return _short_int(arg, size, message)
     if size > 20:
         raise CommandError(message)
@@ -35,7 +42,8 @@ def to_int(arg: bytes | bytearray, message: str = NOT_INTEGER) -> int:
 
 
 # Fewer characters than this are within 64 bits whatever they are: read digit by digit,
-# which compiled is a few times quicker than ``bytes.isdigit`` and ``int()``.
+# which compiled is a few times quicker than ``bytes.isdigit`` and ``int()`` (80 ns of an
+# INCR's 900) and interpreted twice as slow (a 5-digit argument 500 ns against 200).
 SHORT_DIGITS: Final = 19
 
 
