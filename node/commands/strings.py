@@ -17,16 +17,11 @@ from ..keyspace.database import now_ms
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_STRING
 from ..protocol.reply import OK, register_encoder
 from ..table.command import command
+from ..types.footprint import integer_bytes
 from ..types.registry import STRING_TYPES
 from ..types.typeinfo import EMBSTR, EMBSTR_SIZE_LIMIT, SdsString, string_integer
-from .args import (
-    LLONG_MAX,
-    LLONG_MIN,
-    add_long_double,
-    format_long_double,
-    parse_long_double,
-    to_int,
-)
+from .args import add_long_double, format_long_double, parse_long_double
+from .integers import LLONG_MAX, LLONG_MIN, SHORT_INT, to_int
 
 if TYPE_CHECKING:
     from .context import Client
@@ -347,19 +342,24 @@ def getrange(c: Client, argv: list[bytes]) -> Any:
 # --- counters ---
 
 def incr_by(c: Client, key: bytes, delta: int) -> int:
-    """incrDecrCommand: 64-bit arithmetic with Redis's overflow check; keeps the TTL."""
-    old = write_string(c, key)
-    current = 0 if old is None else to_int(old)
-    if (delta < 0 and current < 0 and delta < LLONG_MIN - current) or \
-            (delta > 0 and current > 0 and delta > LLONG_MAX - current):
-        raise CommandError(errors.OVERFLOW)
-    current += delta
+    """incrDecrCommand: 64-bit arithmetic with Redis's overflow check; keeps the TTL.
+
+    The new value is stored as its digits (``bytes``, OBJECT ENCODING "int"), shared
+    below 10000 as Redis shares small integers (footprint.integer_bytes)."""
+    db = c.db  # once: c is a Protocol, each attribute read a lookup by name
+    old = db.lookup_write(key)
     if old is None:
-        c.db.add(key, b"%d" % current)
+        current = delta
+        db.add(key, integer_bytes(current))
     else:
-        c.db.set(key, b"%d" % current, keep_ttl=True)
-    if c.db.stats.notifier.flags & NOTIFY_STRING:
-        c.db.notify(NOTIFY_STRING, "incrby", key)
+        if old.__class__ is not bytes and old.__class__ not in STRING_TYPES:
+            raise CommandError(WRONGTYPE)
+        current = to_int(old) + delta
+        if not -SHORT_INT <= current <= SHORT_INT and not LLONG_MIN <= current <= LLONG_MAX:
+            raise CommandError(errors.OVERFLOW)  # the sum is exact: as Redis's check
+        db.set(key, integer_bytes(current), keep_ttl=True)
+    if db.stats.notifier.flags & NOTIFY_STRING:
+        db.notify(NOTIFY_STRING, "incrby", key)
     return current
 
 

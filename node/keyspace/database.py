@@ -158,9 +158,24 @@ def key_cost(key: bytes) -> int:
     return alloc(BYTES_HEADER + len(key)) + CODE_COST
 
 
-# key_cost of a key shorter than SHORT_KEY (a pymalloc block): (len + KEY_COST) & ~15.
-SHORT_KEY = SMALL_REQUEST - BYTES_HEADER
-KEY_COST = BYTES_HEADER + 15 + CODE_COST
+# key_cost of a key shorter than SHORT_KEY (a pymalloc block): (len + KEY_COST) & ~15;
+# bytes_cost of a value of 2 to SHORT_KEY - 1 bytes: (len + VALUE_COST) & ~15. Final: a
+# plain module constant is a lookup by name at each use in compiled code.
+SHORT_KEY: Final = SMALL_REQUEST - BYTES_HEADER
+KEY_COST: Final = BYTES_HEADER + 15 + CODE_COST
+VALUE_COST: Final = BYTES_HEADER + 15
+
+
+def string_cost(key: bytes, value: bytes) -> int:
+    """``rounded(key_cost(key) + bytes_cost(value))``, short keys and values inline: what
+    a SET or an INCR stores is re-costed at each write. A value that may be shared (one
+    byte, or up to four digits: footprint.shared_bytes) takes the long way."""
+    size = len(value)
+    if len(key) >= SHORT_KEY or size >= SHORT_KEY:
+        return rounded(key_cost(key) + bytes_cost(value))
+    if size > 4 or (size > 1 and not 48 <= value[0] <= 57):
+        return ((len(key) + KEY_COST) & ~15) + ((size + VALUE_COST) & ~15)
+    return ((len(key) + KEY_COST) & ~15) + bytes_cost(value)
 
 
 def _meta() -> array[int]:
@@ -372,8 +387,7 @@ class Database:
             if self.stats.lfu is None:
                 word = (word & SIZE_MASK) | self.stats.lru_clock
             if type(value) is bytes:
-                size = rounded(key_cost(key) + (alloc(BYTES_HEADER + len(value)) if len(value) > 1
-                                                 else bytes_cost(value)))
+                size = string_cost(key, value)
                 self.stats.data_bytes += size - (word >> CLOCK_BITS)
                 word = size << CLOCK_BITS | (word & CLOCK_MASK)
             else:
@@ -471,8 +485,7 @@ class Database:
         kv.append(key)
         kv.append(value)
         if type(value) is bytes:
-            size = rounded(key_cost(key) + (alloc(BYTES_HEADER + len(value)) if len(value) > 1
-                                                 else bytes_cost(value)))
+            size = string_cost(key, value)
             meta.append(size << CLOCK_BITS | self.stats.lru_clock)
             self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command

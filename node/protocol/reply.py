@@ -98,11 +98,17 @@ def _simple(out: list[bytes], v: str, resp3: bool) -> None:
     out.append(_SIMPLE.get(v) or b"+%s\r\n" % v.encode())
 
 
-_SMALL_INTS: Final = [b":%d\r\n" % i for i in range(256)]  # counts, flags, lengths: shared, not built
+# The replies of 0 to 1023 (counts, lengths, small counters), made once: formatting one
+# was a tenth of an INCR's time outside its lookup.
+_INT_REPLIES: Final = tuple(b":%d\r\n" % i for i in range(1024))
+
+
+def int_reply(v: int) -> bytes:
+    return _INT_REPLIES[v] if 0 <= v < 1024 else b":%d\r\n" % v
 
 
 def _int(out: list[bytes], v: int, resp3: bool) -> None:
-    out.append(_SMALL_INTS[v] if 0 <= v < 256 else b":%d\r\n" % v)
+    out.append(int_reply(v))
 
 
 def _bool(out: list[bytes], v: bool, resp3: bool) -> None:

@@ -20,7 +20,7 @@ from ..commands.acl_access import refusal as acl_refusal
 from ..keyspace.blocking import BLOCKED, serve_ready
 from ..keyspace.eviction import EVICT_FAIL
 from ..observability.slowlog import redacted
-from ..protocol.reply import _ENCODERS, OK, QUEUED, encode
+from ..protocol.reply import _ENCODERS, OK, QUEUED, encode, int_reply
 from .handler_faults import handler_failed
 
 # Final: compiled code uses them as constants (other module-level names it looks up by
@@ -413,8 +413,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 elif result is None:
                     out.append(null)
                 elif kind is int:
-                    number: int = result
-                    out.append(b":%d\r\n" % number)
+                    out.append(int_reply(result))
                 else:
                     encoders[kind](out, result, resp3)
                 end = clock()

@@ -17,7 +17,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from itertools import islice
-from typing import Any
+from typing import Any, Final
+
+from .typeinfo import SHARED_INTEGERS
 
 SMALL_REQUEST = 512  # pymalloc serves requests up to this size
 EXACT_UPTO = 8  # aggregates of up to this many elements are summed element by element
@@ -47,17 +49,43 @@ FLOAT = alloc(getsizeof(1.5))
 # which is what the protocol parser makes of a one-byte argument, is that object, and
 # costs nothing more (measured: 300k one-byte values took 48 bytes a key less than the
 # 48 a new object would, tracemalloc).
-_ONE_BYTE = tuple(bytes(range(256))[i:i + 1] for i in range(256))
-_EMPTY = _ONE_BYTE[0][:0]
+_ONE_BYTE: Final = tuple(bytes(range(256))[i:i + 1] for i in range(256))
+_EMPTY: Final = _ONE_BYTE[0][:0]
+
+
+# The keyspace keeps one bytes object per integer below SHARED_INTEGERS too, made on
+# first use, as Redis its shared integers: INCR and its kin store such a result as that
+# object (``integer_bytes``), so a small counter costs nothing for its value and an INCR
+# allocates nothing and touches no object of the key's own (a cache miss a call).
+_SHARED_DIGITS: Final[list[bytes | None]] = [None] * SHARED_INTEGERS  # Final: no lookup by name
+
+
+def integer_bytes(n: int) -> bytes:
+    """``b"%d" % n``: the shared object when 0 <= n < SHARED_INTEGERS."""
+    if not 0 <= n < SHARED_INTEGERS:
+        return b"%d" % n
+    digits = _SHARED_DIGITS[n]
+    if digits is None:
+        digits = _ONE_BYTE[48 + n] if n < 10 else b"%d" % n
+        _SHARED_DIGITS[n] = digits
+    return digits
 
 
 def shared_bytes(b: bytes) -> bool:
-    """Whether ``b`` (at most one byte long) is the interpreter's own object for its value."""
-    return b is _ONE_BYTE[b[0]] if b else b is _EMPTY
+    """Whether ``b`` (at most 4 bytes long) is the interpreter's own object for its value
+    (one byte or none) or the keyspace's for its digits (``integer_bytes``)."""
+    if len(b) <= 1:
+        return b is _ONE_BYTE[b[0]] if b else b is _EMPTY
+    n = 0
+    for char in b:
+        if not 48 <= char <= 57:
+            return False
+        n = n * 10 + char - 48
+    return b[0] != 48 and _SHARED_DIGITS[n] is b
 
 
 def bytes_cost(b: bytes) -> int:
-    if len(b) <= 1 and shared_bytes(b):
+    if len(b) <= 4 and shared_bytes(b):
         return 0
     return alloc(BYTES_HEADER + len(b))
 

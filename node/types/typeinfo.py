@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ..protocol.request import strict_int
 
@@ -22,7 +22,7 @@ OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_MODULE, OBJ_STREAM = rang
 ROBJ_SIZE = 16
 DICT_ENTRY_SIZE = 24
 EMBSTR_SIZE_LIMIT = 44
-SHARED_INTEGERS = 10000
+SHARED_INTEGERS: Final = 10000  # Final: compiled modules inline it
 SHARED_REFCOUNT = 2**31 - 1
 SDS_MAX_PREALLOC = 1024 * 1024
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1

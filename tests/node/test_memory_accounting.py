@@ -23,6 +23,8 @@ def load(r: redis.Redis, kind: str) -> None:
             pipe.set(f"key:{i:010d}", "v" * 20)
         elif kind == "expiring":  # a one-byte value is the interpreter's shared object
             pipe.set(f"key:{i:010d}", "v", px=10**9)
+        elif kind == "counter":  # below 10000 an INCR result is a shared object
+            pipe.incrby(f"key:{i:010d}", 1 + i % 12_000)
         elif kind == "hash":
             pipe.hset(f"user:{i}", mapping={"name": f"n{i}", "age": "42", "email": "a@b.example"})
         elif kind == "big-hash":  # hashtable-encoded: two hashes of 100k fields
@@ -38,8 +40,8 @@ def load(r: redis.Redis, kind: str) -> None:
     pipe.execute()
 
 
-@pytest.mark.parametrize("kind", ["string", "expiring", "hash", "big-hash", "zset", "small-set",
-                                  "stream"])
+@pytest.mark.parametrize("kind", ["string", "expiring", "counter", "hash", "big-hash", "zset",
+                                  "small-set", "stream"])
 def test_used_memory_grows_with_the_resident_set(kind):
     node = start_node()
     try:

@@ -379,6 +379,19 @@ def test_incr_overflow_is_refused_and_leaves_the_value(node, reference):
     ])
 
 
+def test_counters_below_and_past_10000_change_alone(node, reference):
+    """Small results are stored as one shared object per value (as Redis's shared
+    integers): editing one key never shows in another holding the same number."""
+    assert_same(node, reference, [
+        ("SET", "a", "9998"), ("INCR", "a"), ("INCR", "b"), ("INCRBY", "b", "9998"),
+        ("OBJECT", "ENCODING", "a"), ("OBJECT", "REFCOUNT", "a"), ("APPEND", "a", "1"),
+        ("GET", "a"), ("GET", "b"), ("OBJECT", "ENCODING", "a"), ("INCR", "b"),
+        ("OBJECT", "ENCODING", "b"), ("OBJECT", "REFCOUNT", "b"), ("DECR", "b"),
+        ("SETRANGE", "b", "0", "8"), ("GET", "b"), ("INCR", "c"), ("DECRBY", "c", "2"),
+        ("OBJECT", "REFCOUNT", "c"), ("INCR", "c"), ("INCR", "c"), ("GET", "c"),
+    ])
+
+
 def test_incr_keeps_the_ttl(node, reference):
     assert_same_steps(node, reference, [
         ("SET", "k", "1", "PX", "100"), ("INCR", "k"), ("INCRBYFLOAT", "k", "1.5"), ("GET", "k"),
