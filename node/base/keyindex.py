@@ -14,7 +14,7 @@ the key/value column, KEYS and the snapshot writer's order is undefined in Redis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, cast, overload
+from typing import Any, Protocol, cast, overload
 
 from .compiled import extension
 
@@ -47,3 +47,16 @@ _extension = extension("base._keyindex")
 new_index = cast(Callable[[], KeyIndex], dict if _extension is None else _extension.KeyIndex)
 # Whether a code is kept unboxed: a dict holds an int object (32 bytes) for most codes.
 UNBOXED_CODES = _extension is not None
+
+
+def _no_prefetch(index: KeyIndex, requests: list[list[bytes]], start: int, stop: int,
+                 kv: list[Any], meta: Any, pos_mask: int) -> None:
+    """The pure build's prefetch: a dict's entries are out of reach, and a hint it is."""
+
+
+# prefetch_keys(index, requests, start, stop, kv, meta, pos_mask): fetch into the cache
+# what the lookups of requests[start:stop]'s first keys (argv[1]) will read, their misses
+# overlapped (database.py's ``prefetch``; _keyindex.c says how). A hint: it changes nothing.
+prefetch_keys = cast(
+    Callable[[KeyIndex, list[list[bytes]], int, int, list[Any], Any, int], None],
+    _no_prefetch if _extension is None else _extension.KeyIndex.prefetch)

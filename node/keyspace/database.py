@@ -33,7 +33,7 @@ from random import randrange
 from typing import TYPE_CHECKING, Any, Final
 
 from ..base.errors import WRONGTYPE, CommandError
-from ..base.keyindex import UNBOXED_CODES, KeyIndex, new_index
+from ..base.keyindex import UNBOXED_CODES, KeyIndex, new_index, prefetch_keys
 from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
@@ -198,6 +198,13 @@ class Database:
         return len(self.index)
 
     # --- reads ---
+
+    def prefetch(self, requests: list[list[bytes]], start: int, stop: int) -> None:
+        """Fetch into the cache what looking up the first key (argv[1]) of each of
+        ``requests[start:stop]`` will read, those cache misses overlapped rather than one
+        after the other (the dispatch loop calls it ahead of a read's requests; a hint,
+        which changes nothing: the C index's ``prefetch``, nothing in the pure build)."""
+        prefetch_keys(self.index, requests, start, stop, self.kv, self.meta, POS_MASK)
 
     def _expired(self, key: bytes) -> bool:
         """expireIfNeeded: a master deletes a key past its TTL (and streams a DEL); a
