@@ -14,6 +14,7 @@ the key/value column, KEYS and the snapshot writer's order is undefined in Redis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any, Protocol, cast, overload
 
 from .compiled import extension
@@ -49,14 +50,35 @@ new_index = cast(Callable[[], KeyIndex], dict if _extension is None else _extens
 UNBOXED_CODES = _extension is not None
 
 
-def _no_prefetch(index: KeyIndex, requests: list[list[bytes]], start: int, stop: int,
-                 kv: list[Any], meta: Any, pos_mask: int) -> None:
+def _read(index: KeyIndex, key: bytes, kv: list[Any], meta: Any, clock: Any) -> Any:
+    """The C index's ``read`` (_keyindex.c says what it returns), for a dict."""
+    code = index.get(key)
+    if code is None or code > 0xFFFF_FFFF:  # ttls.POS_MASK
+        return code
+    if clock >= 0:
+        meta[code] = (meta[code] & ~0xFF_FFFF) | clock
+    return kv[2 * code + 1]
+
+
+def reader(index: KeyIndex) -> Callable[[bytes, list[Any], Any, Any], Any]:
+    """``index``'s read(key, kv, meta, clock), bound: the keyspace's lookup of a
+    key for a read in one call (database.py's ``lookup_read``; _keyindex.c)."""
+    if _extension is None:
+        return partial(_read, index)
+    return cast(Callable[[bytes, list[Any], Any, Any], Any], cast(Any, index).read)
+
+
+def _no_prefetch(requests: list[list[bytes]], start: int, stop: int, kv: list[Any],
+                 meta: Any) -> None:
     """The pure build's prefetch: a dict's entries are out of reach, and a hint it is."""
 
 
-# prefetch_keys(index, requests, start, stop, kv, meta, pos_mask): fetch into the cache
-# what the lookups of requests[start:stop]'s first keys (argv[1]) will read, their misses
-# overlapped (database.py's ``prefetch``; _keyindex.c says how). A hint: it changes nothing.
-prefetch_keys = cast(
-    Callable[[KeyIndex, list[list[bytes]], int, int, list[Any], Any, int], None],
-    _no_prefetch if _extension is None else _extension.KeyIndex.prefetch)
+def prefetcher(index: KeyIndex) -> Callable[[list[list[bytes]], int, int, list[Any], Any], None]:
+    """``index``'s prefetch(requests, start, stop, kv, meta), bound: fetch into the cache
+    what the lookups of requests[start:stop]'s first keys (argv[1]) will read, their
+    misses overlapped (database.py's ``fetch_ahead``; _keyindex.c says how). A hint: it
+    changes nothing, and does nothing in the pure build."""
+    if _extension is None:
+        return _no_prefetch
+    return cast(Callable[[list[list[bytes]], int, int, list[Any], Any], None],
+                cast(Any, index).prefetch)

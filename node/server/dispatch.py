@@ -28,7 +28,7 @@ from .handler_faults import handler_failed
 OK_REPLY: Final = b"+OK\r\n"
 NULL_RESP2: Final = b"$-1\r\n"
 NULL_RESP3: Final = b"_\r\n"
-# Requests whose keys one prefetch covers (Database.prefetch): their entries fit the L1
+# Requests whose keys one prefetch covers (Database.fetch_ahead): their entries fit the L1
 # cache many times over, and Valkey's default batch is 16 too.
 PREFETCH_AHEAD: Final = 16
 
@@ -374,7 +374,8 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 if i == fetched:
                     fetched = i + PREFETCH_AHEAD
                     if n - i > 1:
-                        client.db.prefetch(requests, i, fetched)
+                        db = client.db
+                        db.fetch_ahead(requests, i, fetched, db.kv, db.meta)
                 argv = requests[i]
                 cmd = index.get(argv[0])
                 if cmd is None or not cmd.data:
@@ -411,7 +412,10 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     dirty = stats.dirty
                 kind = type(result)
                 if kind is bytes:
-                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+                    # Typed, the formatting compiles to one build of the reply from its
+                    # parts (an Any operand takes the generic % of a tuple: 3x the time).
+                    value: bytes = result
+                    out.append(b"$%d\r\n%s\r\n" % (len(value), value))
                 elif result is ok:
                     out.append(OK_REPLY)
                 elif result is None:

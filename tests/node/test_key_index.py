@@ -252,7 +252,7 @@ def test_prefetch_of_random_batches_changes_no_result_and_no_refcount():
         counts = refcounts(kv, requests, args)
         start = rng.randrange(-2, len(requests) + 2)
         stop = rng.choice([start + 16, len(requests), start - 1, 10**30])
-        assert index.prefetch(requests, start, stop, kv, meta, POS_MASK) is None
+        assert index.prefetch(requests, start, stop, kv, meta) is None
         assert refcounts(kv, requests, args) == counts
     assert sorted(index.items()) == before
     assert meta.tolist() == words
@@ -270,21 +270,21 @@ def test_prefetch_after_deletes_and_resizes_changes_nothing():
     requests = [[b"GET", b"key:%d" % rng.randrange(40_000)] for _ in range(64)]
     counts = refcounts(kv, requests, [argv[1] for argv in requests])
     # kv and meta shorter than the codes' positions (the new keys are past their end)
-    assert index.prefetch(requests, 0, 64, kv, meta, POS_MASK) is None
-    assert index.prefetch(requests, 0, 64, kv[:10], array("Q"), POS_MASK) is None
+    assert index.prefetch(requests, 0, 64, kv, meta) is None
+    assert index.prefetch(requests, 0, 64, kv[:10], array("Q")) is None
     assert refcounts(kv, requests, [argv[1] for argv in requests]) == counts
     assert sorted(index.items()) == before
 
 
 @pytest.mark.parametrize("args", [
-    ("not a list", 0, 16, [], array("Q"), POS_MASK),
-    ([[b"GET", b"key:1"]], "0", 16, [], array("Q"), POS_MASK),
-    ([[b"GET", b"key:1"]], 0, 1.5, [], array("Q"), POS_MASK),
-    ([[b"GET", b"key:1"]], 0, 16, ("not", "a list"), array("Q"), POS_MASK),
-    ([[b"GET", b"key:1"]], 0, 16, [], [1, 2], POS_MASK),
-    ([[b"GET", b"key:1"]], 0, 16, [], b"bytes are a buffer", POS_MASK),
-    ([[b"GET", b"key:1"]], 0, 16, [], array("Q"), -1),
-    ([[b"GET", b"key:1"]], 0, 16, [], array("Q"), 1 << 70),
+    ("not a list", 0, 16, [], array("Q")),
+    ([[b"GET", b"key:1"]], "0", 16, [], array("Q")),
+    ([[b"GET", b"key:1"]], 0, 1.5, [], array("Q")),
+    ([[b"GET", b"key:1"]], -1, 1 << 70, [], array("Q")),
+    ([[b"GET", b"key:1"]], 0, 16, ("not", "a list"), array("Q")),
+    ([[b"GET", b"key:1"]], 0, 16, [], [1, 2]),
+    ([[b"GET", b"key:1"]], 0, 16, [], b"bytes are a buffer"),
+    ([[b"GET", b"key:1"]], 0, 16, [], array("b", [1, 2, 3])),
 ])
 def test_prefetch_skips_arguments_of_another_kind_without_raising(args):
     index, kv, meta = keyspace(random.Random(1), PREFETCH_MIN_KEYS)
@@ -296,10 +296,66 @@ def test_prefetch_on_an_empty_or_small_table_does_nothing():
     requests = [[b"GET", b"key:%d" % i] for i in range(16)]
     for size in (0, 10):
         index, kv, meta = keyspace(random.Random(size), size)
-        assert index.prefetch(requests, 0, 16, kv, meta, POS_MASK) is None
+        assert index.prefetch(requests, 0, 16, kv, meta) is None
         assert len(index) == size
 
 
-def test_prefetch_takes_six_arguments():
+def test_prefetch_takes_five_arguments():
     with pytest.raises(TypeError):
         KeyIndex().prefetch([], 0, 16)
+
+
+# --- read: the keyspace's lookup for a read, its clock touched ---
+
+def test_read_gives_what_the_pure_read_gives():
+    from redslot.node.base.keyindex import _read
+
+    rng = random.Random(5)
+    index, kv, meta = keyspace(rng, 3000)
+    model, model_meta = dict(index.items()), array("Q", meta)
+    for _ in range(20_000):
+        key = b"key:%d" % rng.randrange(4000)  # a quarter absent
+        clock = rng.choice([-1, 0, rng.randrange(1 << 24)])
+        assert index.read(key, kv, meta, clock) == _read(model, key, kv, model_meta, clock)
+    assert meta == model_meta
+
+
+def test_read_touches_only_the_clock_bits():
+    index, kv, meta = KeyIndex(), [b"k", b"v"], array("Q", [(123 << 24) | 5])
+    index[b"k"] = 0
+    assert index.read(b"k", kv, meta, 0xABCDEF) == b"v"
+    assert meta[0] == (123 << 24) | 0xABCDEF
+    assert index.read(b"k", kv, meta, -1) == b"v"  # CLIENT NO-TOUCH: untouched
+    assert meta[0] == (123 << 24) | 0xABCDEF
+
+
+def test_read_gives_a_key_with_a_ttl_its_code_untouched():
+    index, kv, meta = KeyIndex(), [b"k", b"v"], array("Q", [7])
+    index[b"k"] = 0 | (3 << 32)
+    assert index.read(b"k", kv, meta, 99) == 3 << 32
+    assert index.read(b"absent", kv, meta, 99) is None
+    assert meta[0] == 7
+
+
+def test_read_returns_the_value_with_its_own_reference():
+    value = b"value-" + bytes(8)
+    index, kv, meta = KeyIndex(), [b"k", value], array("Q", [0])
+    index[b"k"] = 0
+    before = sys.getrefcount(value)
+    got = index.read(b"k", kv, meta, 1)
+    assert got is value and sys.getrefcount(value) == before + 1
+    del got
+    assert sys.getrefcount(value) == before
+
+
+def test_read_refuses_what_the_keyspace_never_passes():
+    index, kv = KeyIndex(), [b"k", b"v"]
+    index[b"k"] = 0
+    with pytest.raises(TypeError):
+        index.read("k", kv, array("Q", [0]), 1)
+    with pytest.raises(TypeError):
+        index.read(b"k", kv, array("I", [0]), 1)  # not 64-bit words
+    with pytest.raises(IndexError):
+        index.read(b"k", kv, array("Q"), 1)  # no meta word at the position
+    with pytest.raises(TypeError):
+        index.read(b"k", tuple(kv), array("Q", [0]), 1)
