@@ -261,7 +261,7 @@ class Database:
         stats = self.stats
         if stats.lfu is None:
             found = self.read(key, self.kv, self.meta, NO_TOUCH if stats.no_touch else stats.read_clock)
-            if found is not None and found.__class__ is not int:
+            if found is not None and type(found) is not int:
                 stats.hits += 1
                 return found
             code = found

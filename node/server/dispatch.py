@@ -28,6 +28,9 @@ from .handler_faults import handler_failed
 OK_REPLY: Final = b"+OK\r\n"
 NULL_RESP2: Final = b"$-1\r\n"
 NULL_RESP3: Final = b"_\r\n"
+# A short bulk reply's header, by length: one allocation less a reply.
+BULK_HEADERS_UPTO: Final = 512
+BULK_HEADERS: Final = [b"$%d\r\n" % size for size in range(BULK_HEADERS_UPTO)]
 # Requests whose keys one prefetch covers (Database.fetch_ahead): their entries fit the L1
 # cache many times over, and Valkey's default batch is 16 too.
 PREFETCH_AHEAD: Final = 16
@@ -415,7 +418,11 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     # Typed, the formatting compiles to one build of the reply from its
                     # parts (an Any operand takes the generic % of a tuple: 3x the time).
                     value: bytes = result
-                    out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+                    size = len(value)
+                    if size < BULK_HEADERS_UPTO:
+                        out.append(b"%s%s\r\n" % (BULK_HEADERS[size], value))
+                    else:
+                        out.append(b"$%d\r\n%s\r\n" % (size, value))
                 elif result is ok:
                     out.append(OK_REPLY)
                 elif result is None:
