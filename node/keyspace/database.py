@@ -285,11 +285,18 @@ class Database:
         return self.kv[2 * pos + 1]
 
     def lookup_write(self, key: bytes) -> Any:
-        """The value for a write command: expires it first; no hit/miss accounting."""
-        code = self.find(key)
+        """The value for a write command: expires it first; no hit/miss accounting. A key
+        without a TTL under LRU is read and touched by one call, as in ``lookup_read``."""
+        stats = self.stats
+        if stats.lfu is None:
+            found = self.read(key, self.kv, self.meta, NO_TOUCH if stats.no_touch else stats.read_clock)
+            if found is not None and type(found) is not int:
+                return found
+            code = found
+        else:
+            code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return None
-        stats = self.stats
         pos = code & POS_MASK
         if not stats.no_touch:
             meta = self.meta
