@@ -14,7 +14,8 @@ the key/value column, KEYS and the snapshot writer's order is undefined in Redis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, cast, overload
+from functools import partial
+from typing import Any, Protocol, cast, overload
 
 from .compiled import extension
 
@@ -47,3 +48,37 @@ _extension = extension("base._keyindex")
 new_index = cast(Callable[[], KeyIndex], dict if _extension is None else _extension.KeyIndex)
 # Whether a code is kept unboxed: a dict holds an int object (32 bytes) for most codes.
 UNBOXED_CODES = _extension is not None
+
+
+def _read(index: KeyIndex, key: bytes, kv: list[Any], meta: Any, clock: Any) -> Any:
+    """The C index's ``read`` (_keyindex.c says what it returns), for a dict."""
+    code = index.get(key)
+    if code is None or code > 0xFFFF_FFFF:  # ttls.POS_MASK
+        return code
+    if clock >= 0:
+        meta[code] = (meta[code] & ~0xFF_FFFF) | clock
+    return kv[2 * code + 1]
+
+
+def reader(index: KeyIndex) -> Callable[[bytes, list[Any], Any, Any], Any]:
+    """``index``'s read(key, kv, meta, clock), bound: the keyspace's lookup of a
+    key for a read in one call (database.py's ``lookup_read``; _keyindex.c)."""
+    if _extension is None:
+        return partial(_read, index)
+    return cast(Callable[[bytes, list[Any], Any, Any], Any], cast(Any, index).read)
+
+
+def _no_prefetch(requests: list[list[bytes]], start: int, stop: int, kv: list[Any],
+                 meta: Any) -> None:
+    """The pure build's prefetch: a dict's entries are out of reach, and a hint it is."""
+
+
+def prefetcher(index: KeyIndex) -> Callable[[list[list[bytes]], int, int, list[Any], Any], None]:
+    """``index``'s prefetch(requests, start, stop, kv, meta), bound: fetch into the cache
+    what the lookups of requests[start:stop]'s first keys (argv[1]) will read, their
+    misses overlapped (database.py's ``fetch_ahead``; _keyindex.c says how). A hint: it
+    changes nothing, and does nothing in the pure build."""
+    if _extension is None:
+        return _no_prefetch
+    return cast(Callable[[list[list[bytes]], int, int, list[Any], Any], None],
+                cast(Any, index).prefetch)

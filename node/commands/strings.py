@@ -45,7 +45,7 @@ _EXPIRE_OPTIONS = {b"ex": _EX, b"px": _PX, b"exat": _EXAT, b"pxat": _PXAT}
 @command("get")
 def get(c: Client, argv: list[bytes]) -> Any:
     value = c.db.lookup_read(argv[1])
-    if value is None or value.__class__ is bytes or value.__class__ is SdsString:
+    if value is None or type(value) is bytes or type(value) is SdsString:  # type(): no getattr
         return value
     raise CommandError(WRONGTYPE)
 

@@ -33,7 +33,7 @@ from random import randrange
 from typing import TYPE_CHECKING, Any, Final
 
 from ..base.errors import WRONGTYPE, CommandError
-from ..base.keyindex import UNBOXED_CODES, KeyIndex, new_index
+from ..base.keyindex import UNBOXED_CODES, KeyIndex, new_index, prefetcher, reader
 from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
@@ -73,7 +73,8 @@ class KeyspaceStats:
     createObject stamps ``lru``. A read then stores the LRU clock, or counts an LFU access.
     """
 
-    __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "lru_clock",
+    __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "_lru_clock",
+                 "read_clock",
                  "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "unsettled",
                  "expiry", "propagation", "notifier", "invalidate", "invalidate_all",
                  "databases")
@@ -84,7 +85,8 @@ class KeyspaceStats:
         self.expired = 0
         self.expired_stale_perc = 0.0
         self.dirty = 0
-        self.lru_clock = 0
+        self._lru_clock = 0
+        self.read_clock: object = 0  # lru_clock as an object: see lru_clock
         self.no_touch = False
         self.lfu: LfuClock | None = None
         # Keys created while clients were blocked on them (blocking.py serves them), and
@@ -110,6 +112,18 @@ class KeyspaceStats:
         self.invalidate: Callable[[bytes], None] | None = None
         self.invalidate_all: Callable[[], None] | None = None
         self.databases: list[Database] = []  # every Database made with these stats
+
+    @property
+    def lru_clock(self) -> int:
+        return self._lru_clock
+
+    @lru_clock.setter
+    def lru_clock(self, clock: int) -> None:
+        """Also kept as an object (``read_clock``) for the C index's ``read``, which
+        ``Database.lookup_read`` calls: a compiled int passed to it would be boxed at each
+        read (an allocation, a tenth of a miss's cost)."""
+        self._lru_clock = clock
+        self.read_clock = clock
 
     def signal_flushed(self) -> None:
         """signalFlushedDb's tracking part: once per FLUSHDB / FLUSHALL / full resync."""
@@ -145,6 +159,7 @@ class KeyspaceStats:
 
 
 CLOCK_BITS: Final = 24  # Final: inlined by mypyc, as POS_MASK (ttls.py)
+NO_TOUCH: Final = -1  # the clock given to the index's read under CLIENT NO-TOUCH
 CLOCK_MASK: Final = 0xFF_FFFF  # (1 << CLOCK_BITS) - 1
 SIZE_MASK: Final = ~CLOCK_MASK
 
@@ -188,7 +203,7 @@ class Database:
     in-place changes (``modified``) once the dataset's cost is next read
     (``KeyspaceStats.settle``)."""
 
-    __slots__ = ("id", "index", "find", "kv", "meta", "expires", "stats", "avg_ttl",
+    __slots__ = ("id", "index", "find", "read", "fetch_ahead", "kv", "meta", "expires", "stats", "avg_ttl",
                  "watched", "blocked", "slot_index", "unsettled")
 
     def __init__(self, db_id: int, stats: KeyspaceStats) -> None:
@@ -197,6 +212,14 @@ class Database:
         # index.get, bound: compiled code calls a method of a Protocol-typed object by
         # name (a type lookup per call), a bound method directly.
         self.find: Callable[[bytes], int | None] = self.index.get
+        # lookup_read's lookup and clock touch in one call (keyindex.reader).
+        self.read: Callable[[bytes, list[Any], Any, Any], Any] = reader(self.index)
+        # fetch_ahead(requests, start, stop, kv, meta): fetch into the cache what the
+        # lookups of requests[start:stop]'s first keys (argv[1]) will read, their cache
+        # misses overlapped rather than one after the other: the dispatch loop calls it
+        # ahead of a read's requests (keyindex.prefetcher; a hint, which changes nothing).
+        self.fetch_ahead: Callable[[list[list[bytes]], int, int, list[Any], Any], None] = (
+            prefetcher(self.index))
         self.kv: list[Any] = []
         self.meta = _meta()
         self.expires = Expires(self.index, self.kv)
@@ -246,8 +269,19 @@ class Database:
         return code is not None and code > POS_MASK and self.expires.time_of(code) <= now_ms()
 
     def lookup_read(self, key: bytes) -> Any:
-        """The value for a read command: counts hits/misses and touches the access clock."""
-        code = self.find(key)
+        """The value for a read command: counts hits/misses and touches the access clock.
+
+        Under LRU a key without a TTL is read and touched by one call (``read``, about 40%
+        of a hit's cost before); a TTL (``read`` gives its code) or LFU take the steps."""
+        stats = self.stats
+        if stats.lfu is None:
+            found = self.read(key, self.kv, self.meta, NO_TOUCH if stats.no_touch else stats.read_clock)
+            if found is not None and type(found) is not int:
+                stats.hits += 1
+                return found
+            code = found
+        else:
+            code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             self.stats.misses += 1
             if self.stats.notifier.flags & NOTIFY_KEY_MISS:
@@ -266,11 +300,18 @@ class Database:
         return self.kv[2 * pos + 1]
 
     def lookup_write(self, key: bytes) -> Any:
-        """The value for a write command: expires it first; no hit/miss accounting."""
-        code = self.find(key)
+        """The value for a write command: expires it first; no hit/miss accounting. A key
+        without a TTL under LRU is read and touched by one call, as in ``lookup_read``."""
+        stats = self.stats
+        if stats.lfu is None:
+            found = self.read(key, self.kv, self.meta, NO_TOUCH if stats.no_touch else stats.read_clock)
+            if found is not None and type(found) is not int:
+                return found
+            code = found
+        else:
+            code = self.find(key)
         if code is None or (code > POS_MASK and self._expired_code(key, code)):
             return None
-        stats = self.stats
         pos = code & POS_MASK
         if not stats.no_touch:
             meta = self.meta
@@ -560,6 +601,8 @@ class Database:
         self._signal_gone_streams(self, None)
         self.index = new_index()
         self.find = self.index.get
+        self.read = reader(self.index)
+        self.fetch_ahead = prefetcher(self.index)
         self.kv = []
         self.meta = _meta()
         self.expires = Expires(self.index, self.kv)
@@ -574,6 +617,8 @@ class Database:
         other._signal_gone_streams(other, self)
         self.index, other.index = other.index, self.index
         self.find, other.find = other.find, self.find
+        self.read, other.read = other.read, self.read
+        self.fetch_ahead, other.fetch_ahead = other.fetch_ahead, self.fetch_ahead
         self.kv, other.kv = other.kv, self.kv
         self.meta, other.meta = other.meta, self.meta
         self.expires, other.expires = other.expires, self.expires

@@ -10,6 +10,8 @@ off.
 from __future__ import annotations
 
 import os
+import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,50 @@ def test_both_paths_leave_the_same_statistics_slowlog_and_stream() -> None:
     fast, full = traces("fast"), traces("full")
     assert fast == full
     assert fast["slowlog"] and b"SREM" in fast["aof"]
+
+
+def bulk(value: bytes | None) -> bytes:
+    return b"$-1\r\n" if value is None else b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def batch_replies(dispatch: str, preload: list[bytes], batch: list[list[bytes]]) -> tuple:
+    """The replies to ``batch`` sent in one write, after ``preload`` (one write of SETs);
+    then the hits and misses it counted."""
+    proc = start_node(env=DISPATCH_ENV[dispatch])
+    try:
+        with RawClient(proc.port) as raw, redis.Redis(port=proc.port) as r:
+            raw.send_raw(b"".join(preload))
+            for _ in preload:
+                raw.read_reply()
+            time.sleep(0.05)  # the PX 1 keys expire
+            r.config_resetstat()
+            raw.send_raw(b"".join(encode_command(*req) for req in batch))
+            replies = b"".join(raw.read_reply() for _ in batch)
+            stats = r.info("stats")
+    finally:
+        proc.stop()
+    return replies, stats["keyspace_hits"], stats["keyspace_misses"]
+
+
+def test_a_batch_over_a_large_keyspace_reads_what_the_full_path_reads() -> None:
+    """Past 4096 keys the short loop prefetches each stretch's keys, and a hit without a
+    TTL is read and touched in one call: the replies (bulk headers of every length, keys
+    with a TTL, expired keys, misses) and the hit counts are the full path's."""
+    rng = random.Random(22)
+    sizes = [0, 1, 9, 511, 512, 513, 4096]
+    values = {b"k%d" % i: b"v" * rng.choice(sizes) for i in range(6000)}
+    ttls = {key: rng.choice([None, None, b"100000", b"1"]) for key in values}
+    preload = [encode_command(b"SET", key, value) if ttls[key] is None
+               else encode_command(b"SET", key, value, b"PX", ttls[key])
+               for key, value in values.items()]
+    batch = [[b"GET", b"k%d" % rng.randrange(7000)] for _ in range(300)]
+    batch[100:100] = [[b"SET", b"k1", b"new"], [b"GET", b"k1"]]
+    fast = batch_replies("fast", preload, batch)
+    expected = [None if ttls.get(argv[1], b"1") == b"1" else values[argv[1]]
+                for argv in batch if argv[0] == b"GET"]
+    expected[100] = b"new"
+    assert fast == batch_replies("full", preload, batch)
+    assert fast[0] == b"".join(
+        [bulk(value) for value in expected[:100]] + [b"+OK\r\n"]
+        + [bulk(value) for value in expected[100:]])
+    assert fast[1] == sum(value is not None for value in expected)

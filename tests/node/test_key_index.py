@@ -11,6 +11,7 @@ import gc
 import random
 import sys
 import tracemalloc
+from array import array
 
 import pytest
 
@@ -190,3 +191,171 @@ def test_creating_and_deleting_keys_leaks_nothing():
         assert tracemalloc.get_traced_memory()[0] - base < 4096
     finally:
         tracemalloc.stop()
+
+
+# --- prefetch: a hint that changes nothing ---
+
+POS_MASK = 0xFFFF_FFFF  # keyspace/ttls.py: a code's position bits
+PREFETCH_MIN_KEYS = 4096  # _keyindex.c: smaller tables are not walked
+
+
+class BytesKey(bytes):
+    pass
+
+
+def keyspace(rng: random.Random, size: int) -> tuple[KeyIndex, list, array]:
+    """An index with its kv list and meta words as database.py lays them out; some codes
+    carry TTL bits above the position."""
+    index, kv, meta = KeyIndex(), [], array("Q")
+    for pos in range(size):
+        key = b"key:%d" % pos
+        index[key] = pos | (rng.randrange(3) << 32)
+        kv += [key, b"value:%d" % pos]
+        meta.append(rng.randrange(1 << 40))
+    return index, kv, meta
+
+
+def odd_requests(rng: random.Random, size: int) -> list:
+    """Requests of every shape prefetch must skip or survive, among hits and misses."""
+    shapes = [
+        lambda: [b"GET", b"key:%d" % rng.randrange(size)],
+        lambda: [b"SET", b"key:%d" % rng.randrange(size), b"v"],
+        lambda: [b"GET", b"missing:%d" % rng.randrange(size)],
+        lambda: [b"PING"],
+        lambda: [],
+        lambda: [b"GET", "key:1"],
+        lambda: [b"GET", 7],
+        lambda: [b"GET", bytearray(b"key:1")],
+        lambda: [b"GET", BytesKey(b"key:2")],
+        lambda: [b"EVAL", b"x" * 5000, b"0"],
+        lambda: (b"GET", b"key:3"),
+        lambda: None,
+    ]
+    return [rng.choice(shapes)() for _ in range(rng.randrange(1, 40))]
+
+
+def refcounts(*groups: list) -> list[int]:
+    """The objects' reference counts, but for None and constants shared with the rest of
+    the process (b"GET", small ints), whose counts move with whatever else runs."""
+    return [sys.getrefcount(obj) for group in groups for obj in group
+            if obj is not None and sys.getrefcount(obj) < 1000]
+
+
+def test_prefetch_of_random_batches_changes_no_result_and_no_refcount():
+    rng = random.Random(22)
+    index, kv, meta = keyspace(rng, PREFETCH_MIN_KEYS + 1000)
+    before = sorted(index.items())
+    words = meta.tolist()
+    for _ in range(300):
+        requests = odd_requests(rng, PREFETCH_MIN_KEYS + 1000)
+        args = [arg for argv in requests if isinstance(argv, (list, tuple)) for arg in argv]
+        counts = refcounts(kv, requests, args)
+        start = rng.randrange(-2, len(requests) + 2)
+        stop = rng.choice([start + 16, len(requests), start - 1, 10**30])
+        assert index.prefetch(requests, start, stop, kv, meta) is None
+        assert refcounts(kv, requests, args) == counts
+    assert sorted(index.items()) == before
+    assert meta.tolist() == words
+    assert kv[1::2] == [b"value:%d" % pos for pos in range(len(kv) // 2)]
+
+
+def test_prefetch_after_deletes_and_resizes_changes_nothing():
+    rng = random.Random(7)
+    index, kv, meta = keyspace(rng, 30_000)
+    for pos in range(0, 30_000, 3):  # tombstones, then a smaller table
+        del index[b"key:%d" % pos]
+    for pos in range(30_000, 40_000):  # growth: every key rehashed
+        index[b"key:%d" % pos] = pos
+    before = sorted(index.items())
+    requests = [[b"GET", b"key:%d" % rng.randrange(40_000)] for _ in range(64)]
+    counts = refcounts(kv, requests, [argv[1] for argv in requests])
+    # kv and meta shorter than the codes' positions (the new keys are past their end)
+    assert index.prefetch(requests, 0, 64, kv, meta) is None
+    assert index.prefetch(requests, 0, 64, kv[:10], array("Q")) is None
+    assert refcounts(kv, requests, [argv[1] for argv in requests]) == counts
+    assert sorted(index.items()) == before
+
+
+@pytest.mark.parametrize("args", [
+    ("not a list", 0, 16, [], array("Q")),
+    ([[b"GET", b"key:1"]], "0", 16, [], array("Q")),
+    ([[b"GET", b"key:1"]], 0, 1.5, [], array("Q")),
+    ([[b"GET", b"key:1"]], -1, 1 << 70, [], array("Q")),
+    ([[b"GET", b"key:1"]], 0, 16, ("not", "a list"), array("Q")),
+    ([[b"GET", b"key:1"]], 0, 16, [], [1, 2]),
+    ([[b"GET", b"key:1"]], 0, 16, [], b"bytes are a buffer"),
+    ([[b"GET", b"key:1"]], 0, 16, [], array("b", [1, 2, 3])),
+])
+def test_prefetch_skips_arguments_of_another_kind_without_raising(args):
+    index, kv, meta = keyspace(random.Random(1), PREFETCH_MIN_KEYS)
+    assert index.prefetch(*args) is None
+    assert len(index) == PREFETCH_MIN_KEYS
+
+
+def test_prefetch_on_an_empty_or_small_table_does_nothing():
+    requests = [[b"GET", b"key:%d" % i] for i in range(16)]
+    for size in (0, 10):
+        index, kv, meta = keyspace(random.Random(size), size)
+        assert index.prefetch(requests, 0, 16, kv, meta) is None
+        assert len(index) == size
+
+
+def test_prefetch_takes_five_arguments():
+    with pytest.raises(TypeError):
+        KeyIndex().prefetch([], 0, 16)
+
+
+# --- read: the keyspace's lookup for a read, its clock touched ---
+
+def test_read_gives_what_the_pure_read_gives():
+    from redslot.node.base.keyindex import _read
+
+    rng = random.Random(5)
+    index, kv, meta = keyspace(rng, 3000)
+    model, model_meta = dict(index.items()), array("Q", meta)
+    for _ in range(20_000):
+        key = b"key:%d" % rng.randrange(4000)  # a quarter absent
+        clock = rng.choice([-1, 0, rng.randrange(1 << 24)])
+        assert index.read(key, kv, meta, clock) == _read(model, key, kv, model_meta, clock)
+    assert meta == model_meta
+
+
+def test_read_touches_only_the_clock_bits():
+    index, kv, meta = KeyIndex(), [b"k", b"v"], array("Q", [(123 << 24) | 5])
+    index[b"k"] = 0
+    assert index.read(b"k", kv, meta, 0xABCDEF) == b"v"
+    assert meta[0] == (123 << 24) | 0xABCDEF
+    assert index.read(b"k", kv, meta, -1) == b"v"  # CLIENT NO-TOUCH: untouched
+    assert meta[0] == (123 << 24) | 0xABCDEF
+
+
+def test_read_gives_a_key_with_a_ttl_its_code_untouched():
+    index, kv, meta = KeyIndex(), [b"k", b"v"], array("Q", [7])
+    index[b"k"] = 0 | (3 << 32)
+    assert index.read(b"k", kv, meta, 99) == 3 << 32
+    assert index.read(b"absent", kv, meta, 99) is None
+    assert meta[0] == 7
+
+
+def test_read_returns_the_value_with_its_own_reference():
+    value = b"value-" + bytes(8)
+    index, kv, meta = KeyIndex(), [b"k", value], array("Q", [0])
+    index[b"k"] = 0
+    before = sys.getrefcount(value)
+    got = index.read(b"k", kv, meta, 1)
+    assert got is value and sys.getrefcount(value) == before + 1
+    del got
+    assert sys.getrefcount(value) == before
+
+
+def test_read_refuses_what_the_keyspace_never_passes():
+    index, kv = KeyIndex(), [b"k", b"v"]
+    index[b"k"] = 0
+    with pytest.raises(TypeError):
+        index.read("k", kv, array("Q", [0]), 1)
+    with pytest.raises(TypeError):
+        index.read(b"k", kv, array("I", [0]), 1)  # not 64-bit words
+    with pytest.raises(IndexError):
+        index.read(b"k", kv, array("Q"), 1)  # no meta word at the position
+    with pytest.raises(TypeError):
+        index.read(b"k", tuple(kv), array("Q", [0]), 1)
