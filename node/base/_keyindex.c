@@ -481,7 +481,7 @@ static PyObject *KeyIndex_read(KeyIndex *self, PyObject *const *args, Py_ssize_t
     if (i < 0)
         Py_RETURN_NONE;
     int64_t code = self->slots[i].code;
-    if (code > POS_MASK || 2 * code + 1 >= PyList_GET_SIZE(kv))
+    if (code > POS_MASK || code < 0 || 2 * code + 1 >= PyList_GET_SIZE(kv))
         return PyLong_FromLongLong(code);  /* a TTL; or out of the columns: as before */
     long long clock = PyLong_AsLongLong(args[3]);
     if (clock == -1 && PyErr_Occurred())
