@@ -30,7 +30,9 @@ and of large sorted sets (base/keyindex.py; a dict otherwise); ``types._zsearch`
 search in a sorted set's block (types/zorder.py; bisect otherwise); ``protocol._resp``,
 the parser of canonical multibulk requests (protocol/request.py; hiredis's fast path and
 the exact parser otherwise); ``protocol._encode``, array replies of bytes, None, int and
-float elements (protocol/reply.py; its element-by-element encoder otherwise).
+float elements (protocol/reply.py; its element-by-element encoder otherwise);
+``server._sockio``, a reply written straight to a client's socket (server/connection.py;
+uvloop's transport.write otherwise).
 
 ``commands.args`` stays out (its annotations say ``bytes`` where callers pass bytearrays
 too); its integer parsers are compiled in ``commands.integers``. (mypyc 2.4 crashed on it
@@ -92,7 +94,8 @@ COMPILED = (
 )
 
 # Relative to redslot.node; setup.py builds "base._keyindex" from node/base/_keyindex.c.
-EXTENSIONS = ("base._keyindex", "protocol._resp", "protocol._encode", "types._zsearch")
+EXTENSIONS = ("base._keyindex", "protocol._resp", "protocol._encode", "types._zsearch",
+              "server._sockio")
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
 

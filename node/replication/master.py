@@ -167,6 +167,7 @@ class Replication:
         prop = self.server.propagation
         prop.start(self.server.config["repl-backlog-size"])
         replica = client.replica = ReplicaState(client)
+        client.write_through_transport()  # the stream writes its transport itself
         replica.port = client.replica_port
         replica.ip = client.replica_ip
         self._drop_previous_links(replica)

@@ -295,10 +295,13 @@ class Client(Connection):
             if len(data) > self.reply_peak:
                 self.reply_peak = len(data)
             self.write(data)
-            transport = self.transport
-            if transport is not None and transport.get_write_buffer_size():
-                if not self.server.output_limits.check(self) and hot.client_eviction:
-                    evict_clients(self.server)
+            if self.unsent:  # the transport took some: is it still waiting there?
+                transport = self.transport
+                if transport is not None and transport.get_write_buffer_size():
+                    if not self.server.output_limits.check(self) and hot.client_eviction:
+                        evict_clients(self.server)
+                else:
+                    self.unsent = False
         if self.closing and self.transport is not None and not self.queue:
             self.transport.close()
 

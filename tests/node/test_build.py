@@ -74,6 +74,9 @@ EXTENSION_USES = {
     "the array encoder": ("from redslot.node.protocol.reply import _encode_array\n"
                           "print(getattr(_encode_array, '__module__', None))",
                           "None", f"{PACKAGE}.protocol._encode"),
+    "the socket writer": ("from redslot.node.server.connection import SEND\n"
+                          "print(getattr(SEND, '__module__', None))",
+                          "None", f"{PACKAGE}.server._sockio"),
     "the sorted-set block search": ("from redslot.node.types.zorder import _find\n"
                                     "print(_find.__module__ or _find.__name__)",
                                     f"{PACKAGE}.types.zorder", f"{PACKAGE}.types._zsearch"),
