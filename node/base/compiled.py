@@ -68,6 +68,7 @@ COMPILED = (
     "server.client",
     "server.dispatch",
     "keyspace.database",
+    "keyspace.stats",
     "keyspace.ttls",
     "keyspace.pause",
     "keyspace.propagation",
