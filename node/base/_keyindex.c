@@ -451,9 +451,11 @@ error:
 
 /* --- a keyspace read: the key's value, its access clock touched --- */
 
-/* The keyspace's layout of a code and a meta word (database.py, ttls.py): the position
- * is a code's low 32 bits, a TTL's slot above them; the access clock is a meta word's
- * low 24 bits, the key's cost above them. */
+/* The keyspace's layout of a code and a meta word (database.py, ttls.py, stats.py): the
+ * position is a code's low 32 bits, a TTL's slot above them; the access clock is a meta
+ * word's low 24 bits, the key's cost above them. They must agree with keyindex.py's
+ * POS_MASK and CLOCK_MASK: the module exposes them under those names, and
+ * tests/unit/test_keyindex_layout.py compares. */
 #define POS_MASK ((int64_t)0xFFFFFFFF)
 #define CLOCK_MASK ((uint64_t)0xFFFFFF)
 
@@ -794,6 +796,17 @@ static struct PyModuleDef keyindex_module = {
     .m_size = -1,
 };
 
+/* An int attribute of the module; -1 on error. */
+static int add_int(PyObject *module, const char *name, long long value)
+{
+    PyObject *v = PyLong_FromLongLong(value);
+    if (v == NULL)
+        return -1;
+    int rc = PyModule_AddObjectRef(module, name, v);
+    Py_DECREF(v);
+    return rc;
+}
+
 PyMODINIT_FUNC PyInit__keyindex(void)
 {
     if (PyType_Ready(&KeyIndexType) < 0 || PyType_Ready(&KeyIndexIterType) < 0)
@@ -801,9 +814,9 @@ PyMODINIT_FUNC PyInit__keyindex(void)
     PyObject *module = PyModule_Create(&keyindex_module);
     if (module == NULL)
         return NULL;
-    Py_INCREF(&KeyIndexType);
-    if (PyModule_AddObject(module, "KeyIndex", (PyObject *)&KeyIndexType) < 0) {
-        Py_DECREF(&KeyIndexType);
+    if (PyModule_AddObjectRef(module, "KeyIndex", (PyObject *)&KeyIndexType) < 0
+            || add_int(module, "POS_MASK", (long long)POS_MASK) < 0
+            || add_int(module, "CLOCK_MASK", (long long)CLOCK_MASK) < 0) {
         Py_DECREF(module);
         return NULL;
     }

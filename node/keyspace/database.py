@@ -33,23 +33,29 @@ from random import randrange
 from typing import TYPE_CHECKING, Any, Final
 
 from ..base.errors import WRONGTYPE, CommandError
-from ..base.keyindex import KeyIndex, new_index, prefetcher, reader
+from ..base.keyindex import (
+    CLOCK_MASK,
+    POS_MASK,
+    SIZE_MASK,
+    KeyIndex,
+    new_index,
+    prefetcher,
+    reader,
+)
 from ..types.footprint import FOOTPRINTS
 from ..types.registry import TYPE_NAMES
 from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW
 from .stats import (
     CLOCK_BITS,
-    CLOCK_MASK,
     EXPIRY_DELETE,
     EXPIRY_HIDE,
     KEY_COST,
     SHORT_KEY,
-    SIZE_MASK,
     KeyspaceStats,
     key_cost,
     string_cost,
 )
-from .ttls import POS_MASK, TTL_SHIFT, Expires
+from .ttls import TTL_SHIFT, Expires
 from .watch import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:

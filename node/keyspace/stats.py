@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from ..base.keyindex import UNBOXED_CODES
+from ..base.keyindex import CLOCK_MASK, POS_MASK, UNBOXED_CODES
 from ..types.footprint import (
     BYTES_HEADER,
     FOOTPRINTS,
@@ -25,7 +25,6 @@ from ..types.footprint import (
 )
 from .lfu import LfuClock
 from .notify import Notifier
-from .ttls import POS_MASK
 
 if TYPE_CHECKING:
     from .database import Database
@@ -129,9 +128,9 @@ class KeyspaceStats:
         self.unsettled.clear()
 
 
-CLOCK_BITS: Final = 24  # Final: inlined by mypyc, as POS_MASK (ttls.py)
-CLOCK_MASK: Final = 0xFF_FFFF  # (1 << CLOCK_BITS) - 1
-SIZE_MASK: Final = ~CLOCK_MASK
+# CLOCK_MASK, (1 << CLOCK_BITS) - 1, and SIZE_MASK, the bits above, are base/keyindex.py's:
+# the C index's read sets the clock too. Final: inlined by mypyc, as POS_MASK.
+CLOCK_BITS: Final = 24
 
 
 # What the index holds for a key's code besides the key: a dict, an int object.
