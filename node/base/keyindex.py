@@ -52,9 +52,10 @@ UNBOXED_CODES = _extension is not None
 # The keyspace's layout of a code and a meta word, which ``read`` touches: a code's
 # position is its low 32 bits, a TTL's slot above them (keyspace/ttls.py); a meta word's
 # access clock is its low 24 bits, the key's cost above them (keyspace/stats.py). They
-# must agree with _keyindex.c's POS_MASK and CLOCK_MASK, which the module exposes
-# (tests/unit/test_keyindex_layout.py). Final: mypyc inlines them where they are used
-# (SIZE_MASK too, being folded here: mypy folds no expression of another module's names).
+# must agree with _keyindex.c's POS_MASK and CLOCK_MASK (in _keyindex_read.h), which the
+# module exposes (tests/unit/test_keyindex_layout.py). Final: mypyc inlines them where
+# they are used (SIZE_MASK too, being folded here: mypy folds no expression of another
+# module's names).
 POS_MASK: Final = 0xFFFF_FFFF
 CLOCK_MASK: Final = 0xFF_FFFF
 SIZE_MASK: Final = ~CLOCK_MASK
