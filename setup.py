@@ -42,8 +42,8 @@ def log(text: str) -> None:
 
 def source_key() -> str:
     """A hash of what the extensions are built from: mypy reads every node module the
-    compiled ones import, so all of node/ (its C sources too), this file, mypy's and
-    Python's versions."""
+    compiled ones import, so all of node/ (its C sources and the parts they include too),
+    this file, mypy's and Python's versions."""
     import mypy.version
 
     h = hashlib.sha256()
@@ -51,9 +51,17 @@ def source_key() -> str:
                  os.environ.get("CC", "")):
         h.update(part.encode() + b"\0")
     h.update(Path(__file__).read_bytes())
-    for path in sorted([*(HERE / "node").rglob("*.py"), *(HERE / "node").rglob("*.c")]):
+    for path in sorted([*(HERE / "node").rglob("*.py"), *(HERE / "node").rglob("*.c"),
+                        *(HERE / "node").rglob("*.h")]):
         h.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:20]
+
+
+def included(source: str) -> list[str]:
+    """The parts a C extension's source includes (node/base/_keyindex_read.h for
+    _keyindex.c: files beside it named after it), so a change to one rebuilds it."""
+    path = Path(source)
+    return sorted(str(p.relative_to(HERE)) for p in (HERE / path.parent).glob(f"{path.stem}_*.h"))
 
 
 def compiler_works() -> bool:
@@ -181,7 +189,8 @@ def extensions() -> tuple[list[Extension], str | None]:
     # (native_class=False) an exact type test that misses its subclasses.
     exts = mypycify(paths, opt_level="2", debug_level="0", separate=[(paths, GROUP)],
                     target_dir=str(HERE / "build" / "mypyc-c"))
-    exts += [Extension(name, sources=[source], extra_compile_args=["-std=c99", "-Wall"])
+    exts += [Extension(name, sources=[source], depends=included(source),
+                       extra_compile_args=["-std=c99", "-Wall"])
              for name, source in C_EXTENSIONS.items()]
     return exts, key
 

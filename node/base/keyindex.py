@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any, Protocol, cast, overload
+from typing import Any, Final, Protocol, cast, overload
 
 from .compiled import extension
 
@@ -49,14 +49,25 @@ new_index = cast(Callable[[], KeyIndex], dict if _extension is None else _extens
 # Whether a code is kept unboxed: a dict holds an int object (32 bytes) for most codes.
 UNBOXED_CODES = _extension is not None
 
+# The keyspace's layout of a code and a meta word, which ``read`` touches: a code's
+# position is its low 32 bits, a TTL's slot above them (keyspace/ttls.py); a meta word's
+# access clock is its low 24 bits, the key's cost above them (keyspace/stats.py). They
+# must agree with _keyindex.c's POS_MASK and CLOCK_MASK (in _keyindex_read.h), which the
+# module exposes (tests/unit/test_keyindex_layout.py). Final: mypyc inlines them where
+# they are used (SIZE_MASK too, being folded here: mypy folds no expression of another
+# module's names).
+POS_MASK: Final = 0xFFFF_FFFF
+CLOCK_MASK: Final = 0xFF_FFFF
+SIZE_MASK: Final = ~CLOCK_MASK
+
 
 def _read(index: KeyIndex, key: bytes, kv: list[Any], meta: Any, clock: Any) -> Any:
     """The C index's ``read`` (_keyindex.c says what it returns), for a dict."""
     code = index.get(key)
-    if code is None or code > 0xFFFF_FFFF:  # ttls.POS_MASK
+    if code is None or code > POS_MASK:
         return code
     if clock >= 0:
-        meta[code] = (meta[code] & ~0xFF_FFFF) | clock
+        meta[code] = (meta[code] & ~CLOCK_MASK) | clock
     return kv[2 * code + 1]
 
 

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..base.errors import UNBLOCKED_DEMOTED, CommandError
 
 if TYPE_CHECKING:
-    from .database import Database, KeyspaceStats
+    from .database import Database
+    from .stats import KeyspaceStats
 
 
 class Client(Protocol):

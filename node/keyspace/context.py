@@ -13,8 +13,9 @@ from typing import Protocol
 
 from ..config.directives import Config
 from ..protocol.request import RequestParser
-from .database import Database, KeyspaceStats
+from .database import Database
 from .propagation import Propagation
+from .stats import KeyspaceStats
 
 
 class Client(Protocol):

@@ -7,7 +7,7 @@ say where its TTL is, if it has one: ttls.py) indexes two columns: ``kv``, a lis
 the key at ``2 * pos`` (for random picks and SCAN) and its value at ``2 * pos + 1``, and
 ``meta``, an array of 64-bit words holding the key's access clock (LRU seconds or the LFU
 counter, as Redis's ``robj.lru``: 24 bits) below its cost (footprint.py,
-``size << CLOCK_BITS``). A key thus costs no object of its own beyond its code's int in a
+``size << CLOCK_BITS``; stats.py). A key thus costs no object of its own beyond its code's int in a
 dict index, and none in the C index (a per-key record object cost 64 bytes more, and
 three growing columns left more freed copies behind than two: measured).
 One index lookup serves a read and its clock update, which matters because on large
@@ -33,164 +33,40 @@ from random import randrange
 from typing import TYPE_CHECKING, Any, Final
 
 from ..base.errors import WRONGTYPE, CommandError
-from ..base.keyindex import UNBOXED_CODES, KeyIndex, new_index, prefetcher, reader
-from ..types.footprint import (
-    BYTES_HEADER,
-    FOOTPRINTS,
-    INT,
-    SMALL_REQUEST,
-    alloc,
-    bytes_cost,
-    rounded,
+from ..base.keyindex import (
+    CLOCK_MASK,
+    POS_MASK,
+    SIZE_MASK,
+    KeyIndex,
+    new_index,
+    prefetcher,
+    reader,
 )
+from ..types.footprint import FOOTPRINTS
 from ..types.registry import TYPE_NAMES
-from .lfu import LfuClock
-from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, Notifier
-from .ttls import POS_MASK, TTL_SHIFT, Expires
+from .notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW
+from .stats import (
+    CLOCK_BITS,
+    EXPIRY_DELETE,
+    EXPIRY_HIDE,
+    KEY_COST,
+    SHORT_KEY,
+    KeyspaceStats,
+    key_cost,
+    string_cost,
+)
+from .ttls import TTL_SHIFT, Expires
 from .watch import WatchedKey, touch_all, touch_key
 
 if TYPE_CHECKING:
     from .blocking import Blocked
-    from .propagation import Propagation
     from .slots import SlotIndex
 
-
-
-EXPIRY_DELETE = 0
-EXPIRY_HIDE = 1
-EXPIRY_KEEP = 2
+NO_TOUCH: Final = -1  # the clock given to the index's read under CLIENT NO-TOUCH
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-class KeyspaceStats:
-    """Counters shared by all databases of a server (INFO stats / persistence).
-
-    ``lru_clock`` is the access clock a new key starts with: LRU seconds, or under an
-    LFU policy (``lfu`` set) the current minute and the initial counter, as Redis's
-    createObject stamps ``lru``. A read then stores the LRU clock, or counts an LFU access.
-    """
-
-    __slots__ = ("hits", "misses", "expired", "expired_stale_perc", "dirty", "_lru_clock",
-                 "read_clock",
-                 "no_touch", "lfu", "ready_keys", "waiting_for", "data_bytes", "unsettled",
-                 "expiry", "propagation", "notifier", "invalidate", "invalidate_all",
-                 "databases")
-
-    def __init__(self) -> None:
-        self.hits = 0
-        self.misses = 0
-        self.expired = 0
-        self.expired_stale_perc = 0.0
-        self.dirty = 0
-        self._lru_clock = 0
-        self.read_clock: object = 0  # lru_clock as an object: see lru_clock
-        self.no_touch = False
-        self.lfu: LfuClock | None = None
-        # Keys created while clients were blocked on them (blocking.py serves them), and
-        # how many clients are blocked for each type name, in every database: as Redis's
-        # signalKeyAsReady, a new key is ready only if its type has a waiting client (a key
-        # created as a zset while only list pops wait never serves, even if it is later
-        # overwritten by a list: overwriting a key never readies it).
-        self.ready_keys: list[tuple[Database, bytes]] = []
-        self.waiting_for: dict[str, int] = {}
-        # What the keys and values of every database cost (footprint.py): the sum of the
-        # keys' sizes, the dataset part of used_memory. Keys changed in place wait in
-        # their database's ``unsettled`` set, and the databases holding any in
-        # ``unsettled``, until someone reads the sum (``settle``): see ``settle``.
-        self.data_bytes = 0
-        self.unsettled: list[Database] = []
-        # What a key past its TTL does when met: EXPIRY_DELETE on a master; on a replica
-        # EXPIRY_HIDE (clients see it gone) or EXPIRY_KEEP (while the master's commands run).
-        self.expiry = EXPIRY_DELETE
-        self.propagation: Propagation | None = None  # where expiry DELs are streamed
-        self.notifier = Notifier()  # notify-keyspace-events and where events go
-        # Client-side caching (pubsub/tracking.py), installed while a client tracks keys:
-        # a changed key's readers are told; a flush tells every tracking client.
-        self.invalidate: Callable[[bytes], None] | None = None
-        self.invalidate_all: Callable[[], None] | None = None
-        self.databases: list[Database] = []  # every Database made with these stats
-
-    @property
-    def lru_clock(self) -> int:
-        return self._lru_clock
-
-    @lru_clock.setter
-    def lru_clock(self, clock: int) -> None:
-        """Also kept as an object (``read_clock``) for the C index's ``read``, which
-        ``Database.lookup_read`` calls: a compiled int passed to it would be boxed at each
-        read (an allocation, a tenth of a miss's cost)."""
-        self._lru_clock = clock
-        self.read_clock = clock
-
-    def signal_flushed(self) -> None:
-        """signalFlushedDb's tracking part: once per FLUSHDB / FLUSHALL / full resync."""
-        if self.invalidate_all is not None:
-            self.invalidate_all()
-
-    def settle(self) -> None:
-        """Re-cost the values changed since the last call, keeping ``data_bytes`` their sum.
-
-        Lazy: a key changed a thousand times between two reads of the sum is re-costed
-        once. The sum is read by the cron (every tick), before the maxmemory check that
-        precedes each command (performEvictions: a write that went past the limit is seen
-        by the next command, as in Redis), and by INFO, MEMORY, the metrics and scripts'
-        OOM check. Re-costing is idempotent, so a key re-costed for nothing (deleted and
-        added again in between) costs time, never accuracy."""
-        for db in self.unsettled:
-            if len(db.unsettled) << 2 >= len(db.index):
-                self.data_bytes += db.recost_all()
-                db.unsettled.clear()
-                continue
-            index, kv, meta = db.index, db.kv, db.meta
-            for key in db.unsettled:
-                code = index.get(key)
-                if code is not None:
-                    pos = code & POS_MASK
-                    value = kv[2 * pos + 1]
-                    size = rounded(key_cost(key) + FOOTPRINTS[type(value)](value))
-                    word = meta[pos]
-                    self.data_bytes += size - (word >> CLOCK_BITS)
-                    meta[pos] = size << CLOCK_BITS | (word & CLOCK_MASK)
-            db.unsettled.clear()
-        self.unsettled.clear()
-
-
-CLOCK_BITS: Final = 24  # Final: inlined by mypyc, as POS_MASK (ttls.py)
-NO_TOUCH: Final = -1  # the clock given to the index's read under CLIENT NO-TOUCH
-CLOCK_MASK: Final = 0xFF_FFFF  # (1 << CLOCK_BITS) - 1
-SIZE_MASK: Final = ~CLOCK_MASK
-
-
-# What the index holds for a key's code besides the key: a dict, an int object.
-CODE_COST: Final = 0 if UNBOXED_CODES else INT
-
-
-def key_cost(key: bytes) -> int:
-    """A key's own cost: its bytes object, and its code's object if the index boxes it."""
-    return alloc(BYTES_HEADER + len(key)) + CODE_COST
-
-
-# key_cost of a key shorter than SHORT_KEY (a pymalloc block): (len + KEY_COST) & ~15;
-# bytes_cost of a value of 2 to SHORT_KEY - 1 bytes: (len + VALUE_COST) & ~15. Final: a
-# plain module constant is a lookup by name at each use in compiled code.
-SHORT_KEY: Final = SMALL_REQUEST - BYTES_HEADER
-KEY_COST: Final = BYTES_HEADER + 15 + CODE_COST
-VALUE_COST: Final = BYTES_HEADER + 15
-
-
-def string_cost(key: bytes, value: bytes) -> int:
-    """``rounded(key_cost(key) + bytes_cost(value))``, short keys and values inline: what
-    a SET or an INCR stores is re-costed at each write. A value that may be shared (one
-    byte, or up to four digits: footprint.shared_bytes) takes the long way."""
-    size = len(value)
-    if len(key) >= SHORT_KEY or size >= SHORT_KEY:
-        return rounded(key_cost(key) + bytes_cost(value))
-    if size > 4 or (size > 1 and not 48 <= value[0] <= 57):
-        return ((len(key) + KEY_COST) & ~15) + ((size + VALUE_COST) & ~15)
-    return ((len(key) + KEY_COST) & ~15) + bytes_cost(value)
 
 
 def _meta() -> array[int]:
@@ -269,39 +145,27 @@ class Database:
         return code is not None and code > POS_MASK and self.expires.time_of(code) <= now_ms()
 
     def lookup_read(self, key: bytes) -> Any:
-        """The value for a read command: counts hits/misses and touches the access clock.
-
-        Under LRU a key without a TTL is read and touched by one call (``read``, about 40%
-        of a hit's cost before); a TTL (``read`` gives its code) or LFU take the steps."""
+        """The value for a read command (``_live``): counts a hit or a miss, and reports
+        a miss."""
+        value = self._live(key)
         stats = self.stats
-        if stats.lfu is None:
-            found = self.read(key, self.kv, self.meta, NO_TOUCH if stats.no_touch else stats.read_clock)
-            if found is not None and type(found) is not int:
-                stats.hits += 1
-                return found
-            code = found
-        else:
-            code = self.find(key)
-        if code is None or (code > POS_MASK and self._expired_code(key, code)):
-            self.stats.misses += 1
-            if self.stats.notifier.flags & NOTIFY_KEY_MISS:
-                self.stats.notifier.publish(NOTIFY_KEY_MISS, "keymiss", key, self.id)
+        if value is None:
+            stats.misses += 1
+            if stats.notifier.flags & NOTIFY_KEY_MISS:
+                stats.notifier.publish(NOTIFY_KEY_MISS, "keymiss", key, self.id)
             return None
-        stats = self.stats
         stats.hits += 1
-        pos = code & POS_MASK
-        if not stats.no_touch:
-            meta = self.meta
-            word = meta[pos]
-            if stats.lfu is None:
-                meta[pos] = (word & SIZE_MASK) | stats.lru_clock
-            else:
-                meta[pos] = (word & SIZE_MASK) | stats.lfu.touched(word & CLOCK_MASK)
-        return self.kv[2 * pos + 1]
+        return value
 
     def lookup_write(self, key: bytes) -> Any:
-        """The value for a write command: expires it first; no hit/miss accounting. A key
-        without a TTL under LRU is read and touched by one call, as in ``lookup_read``."""
+        """The value for a write command (``_live``): no hit/miss accounting."""
+        return self._live(key)
+
+    def _live(self, key: bytes) -> Any:
+        """The value of a live key, its access clock touched, or None; a key past its TTL
+        is expired first. Under LRU a key without a TTL is read and touched by one call
+        (``read``, about 40% of a hit's cost before); a TTL (``read`` gives its code) or
+        LFU take the steps."""
         stats = self.stats
         if stats.lfu is None:
             found = self.read(key, self.kv, self.meta, NO_TOUCH if stats.no_touch else stats.read_clock)

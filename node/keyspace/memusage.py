@@ -23,7 +23,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..types.footprint import footprint, obj, rounded
-from .database import Database, key_cost
+from .database import Database
+from .stats import key_cost
 
 if TYPE_CHECKING:
     from .context import Client, Server

@@ -23,12 +23,12 @@ from array import array
 from random import randrange
 from typing import Any, Final, overload
 
-from ..base.keyindex import KeyIndex
+from ..base.keyindex import POS_MASK, KeyIndex
 
-# Final: mypyc inlines them (a plain module global is a dict lookup at each use: measured
+# Final: mypyc inlines it, as POS_MASK ((1 << TTL_SHIFT) - 1, base/keyindex.py, which the
+# C index's read uses too): a plain module global is a dict lookup at each use (measured
 # with callgrind, 440 more instructions a lookup than the constants).
 TTL_SHIFT: Final = 32
-POS_MASK: Final = 0xFFFF_FFFF  # (1 << TTL_SHIFT) - 1
 
 
 class Expires:

@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 from ..config.directives import Config
 from ..keyspace.blocking import Blocked
-from ..keyspace.database import Database, KeyspaceStats
+from ..keyspace.database import Database
 from ..keyspace.eviction import Evictor
 from ..keyspace.propagation import Propagation
+from ..keyspace.stats import KeyspaceStats
 from ..persistence.aof import AppendOnly
 from ..persistence.snapshots import Snapshots
 from ..protocol.request import RequestParser

@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..base.errors import CommandError
-from ..keyspace.database import CLOCK_MASK, Database, now_ms
+from ..base.keyindex import CLOCK_MASK, POS_MASK
+from ..keyspace.database import Database, now_ms
 from ..keyspace.lfu import LRU_CLOCK_MAX, is_lfu_policy, set_access_clock
 from ..keyspace.memusage import used_memory
-from ..keyspace.ttls import POS_MASK
 from ..types.rdb import (
     FILE_LOADERS,
     LOADERS,

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config.directives import Config
 from ..keyspace.blocking import Client as BlockingClient
-from ..keyspace.database import Database, KeyspaceStats
+from ..keyspace.database import Database
 from ..keyspace.pause import PauseState
 from ..keyspace.propagation import Propagation
+from ..keyspace.stats import KeyspaceStats
 from ..protocol.request import RequestParser
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from redslot.common.beat import next_beat, sleep_until
 
 from ..base.outgoing import connect
-from ..keyspace.database import EXPIRY_HIDE, EXPIRY_KEEP
 from ..keyspace.propagation import Backlog
+from ..keyspace.stats import EXPIRY_HIDE, EXPIRY_KEEP
 from ..protocol.command import encode_command
 
 if TYPE_CHECKING:

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 from ..acl.users import Users
 from ..config.directives import Config
-from ..keyspace.database import Database, KeyspaceStats
+from ..keyspace.database import Database
 from ..keyspace.propagation import Propagation
+from ..keyspace.stats import KeyspaceStats
 from ..table.command import Command
 
 

@@ -20,7 +20,7 @@ from ..commands.acl_access import refusal as acl_refusal
 from ..keyspace.blocking import BLOCKED, serve_ready
 from ..keyspace.eviction import EVICT_FAIL
 from ..observability.slowlog import redacted
-from ..protocol.reply import _ENCODERS, OK, QUEUED, encode, int_reply
+from ..protocol.reply import _ENCODERS, OK, QUEUED, bulk_reply, encode, int_reply
 from .handler_faults import handler_failed
 
 # Final: compiled code uses them as constants (other module-level names it looks up by
@@ -30,9 +30,6 @@ NULL_RESP2: Final = b"$-1\r\n"
 NULL_RESP3: Final = b"_\r\n"
 _CLOCK: Final = perf_counter_ns
 _OK: Final = OK  # reply.OK itself (not a literal: handlers' replies are told by identity)
-# A short bulk reply's header, by length: one allocation less a reply.
-BULK_HEADERS_UPTO: Final = 512
-BULK_HEADERS: Final = [b"$%d\r\n" % size for size in range(BULK_HEADERS_UPTO)]
 # Requests whose keys one prefetch covers (Database.fetch_ahead): their entries fit the L1
 # cache many times over, and Valkey's default batch is 16 too.
 PREFETCH_AHEAD: Final = 16
@@ -416,14 +413,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                     dirty = stats.dirty
                 kind = type(result)
                 if kind is bytes:
-                    # Typed, the formatting compiles to one build of the reply from its
-                    # parts (an Any operand takes the generic % of a tuple: 3x the time).
-                    value: bytes = result
-                    size = len(value)
-                    if size < BULK_HEADERS_UPTO:
-                        out.append(b"%s%s\r\n" % (BULK_HEADERS[size], value))
-                    else:
-                        out.append(b"$%d\r\n%s\r\n" % (size, value))
+                    out.append(bulk_reply(result))
                 elif result is ok:
                     out.append(OK_REPLY)
                 elif result is None:

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from mypy_extensions import mypyc_attr
 
 if TYPE_CHECKING:
-    from ..keyspace.database import KeyspaceStats
     from ..keyspace.pause import PauseState
     from ..keyspace.propagation import Propagation
+    from ..keyspace.stats import KeyspaceStats
     from ..persistence.aof import AppendOnly
     from ..persistence.context import PersistenceCheck
     from ..pubsub.tracking import Tracker

@@ -24,13 +24,14 @@ from ..commands import build_table, context
 from ..config import tls
 from ..config.directives import Config
 from ..keyspace.blocking import disconnect_all as disconnect_blocked
-from ..keyspace.database import EXPIRY_DELETE, EXPIRY_HIDE, Database, KeyspaceStats
+from ..keyspace.database import Database
 from ..keyspace.eviction import Evictor
 from ..keyspace.expire import active_expire_cycle
 from ..keyspace.lfu import LRU_CLOCK_MAX, LfuClock, is_lfu_policy
 from ..keyspace.memusage import refresh as refresh_memory
 from ..keyspace.pause import PauseState
 from ..keyspace.propagation import Propagation
+from ..keyspace.stats import EXPIRY_DELETE, EXPIRY_HIDE, KeyspaceStats
 from ..observability.latency import LatencyMonitor
 from ..observability.metrics import MetricsServer
 from ..observability.rates import InstantaneousMetric

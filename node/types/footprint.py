@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any, Final
 
+from ..base.sampling import KeySample
 from .typeinfo import SHARED_INTEGERS
 
 SMALL_REQUEST = 512  # pymalloc serves requests up to this size
@@ -126,6 +127,8 @@ def rounded(size: int) -> int:
     return (size + 15) & ~15
 
 
-def index_cost(keys: list[bytes], where: dict[bytes, int]) -> int:
-    """A positional index (sampling.KeySample's list and map): tables, object, position ints."""
-    return obj(keys) + obj(where) + 48 + len(where) * INT
+def index_cost(index: KeySample) -> int:
+    """A positional index (base/sampling.py): its list, and once a removal built it, its map
+    (table, object, position ints)."""
+    keys, where = index.keys, index.where
+    return obj(keys) if where is None else obj(keys) + obj(where) + 48 + len(where) * INT

@@ -6,7 +6,7 @@ keyspace as it is (``PackedHash``) and replaced on each write. Once it outgrows
 ``hash-max-listpack-entries`` or gets a field or value longer than
 ``hash-max-listpack-value`` it becomes "hashtable"-encoded for good, as in Redis, and
 only then carries ``table``: a dict of its fields and a positional index of them (a list
-with swap-remove, as base/sampling.py's) that HSCAN walks from the top down with the same
+with swap-remove, base/sampling.py's KeySample) that HSCAN walks from the top down with the same
 guarantee as SCAN (node/commands/keys.py), that HRANDFIELD samples in O(1), and that tracks
 the bucket count Redis's dict would have, for MEMORY USAGE. Small hashes pay for none of
 this.
@@ -25,6 +25,7 @@ from sys import getsizeof
 from mypy_extensions import mypyc_attr
 
 from ..base.errors import CORRUPT_LOADED_VALUE, CommandError
+from ..base.sampling import KeySample
 from .footprint import (
     SMALL_REQUEST,
     alloc,
@@ -71,23 +72,17 @@ def dict_slots(n: int) -> int:
     return max(DICT_MIN_SLOTS, 1 << (n - 1).bit_length()) if n > 0 else DICT_MIN_SLOTS
 
 
-class FieldTable:
-    """A hashtable-encoded hash's fields: field -> value, the fields by position, and the
-    bucket count its dict would have in Redis.
+class FieldTable(KeySample):
+    """A hashtable-encoded hash's fields: field -> value, the fields by position (a
+    KeySample, for HSCAN and HRANDFIELD), and the bucket count its dict would have in
+    Redis. A hash only ever added to, as most are, never builds the sample's position
+    index: 85 of the 258 bytes a field of a 100k-field hash would cost."""
 
-    ``where``, each field's position in ``keys``, is what a removal needs to swap the last
-    field into the hole; it is built by the first removal and kept from then on. A hash
-    that is only ever added to, as most are, never pays for it: a second dict and an int
-    per field, 85 of the 258 bytes a field of a 100k-field hash cost, and a second dict
-    insert per new field. The first removal from a big hash is O(n) once (10-25 ms for
-    100k fields on the 2-core test VM), as each doubling of the dict is."""
-
-    __slots__ = ("values", "keys", "where", "slots")
+    __slots__ = ("values", "slots")
 
     def __init__(self, values: dict[bytes, bytes]) -> None:
+        super().__init__(list(values))
         self.values = values
-        self.keys = list(values)
-        self.where: dict[bytes, int] | None = None
         self.slots = dict_slots(len(values))
 
     def put(self, field: bytes, value: bytes) -> bool:
@@ -100,11 +95,7 @@ class FieldTable:
             return False
         if used >= self.slots:
             self.slots = dict_slots(used + 1)
-        keys = self.keys
-        where = self.where
-        if where is not None:
-            where[field] = len(keys)  # new to ``values``, so to the index too
-        keys.append(field)
+        self.add(field)
         return True
 
     def put_pairs(self, pairs: list[bytes], start: int) -> int:
@@ -121,15 +112,7 @@ class FieldTable:
         values = self.values
         if values.pop(field, None) is None:
             return False
-        keys = self.keys
-        where = self.where
-        if where is None:
-            where = self.where = dict(zip(keys, range(len(keys)), strict=True))
-        i = where.pop(field)
-        last = keys.pop()
-        if i < len(keys):
-            keys[i] = last
-            where[last] = i
+        self.discard(field)
         used = len(values)
         if self.slots > DICT_MIN_SLOTS and used * 100 // self.slots < DICT_MIN_FILL:
             self.slots = dict_slots(used)
@@ -481,10 +464,8 @@ def _footprint(value: PackedHash | LoadedHash | Hash) -> int:
     assert table is not None
     values = table.values
     n = len(values)
-    where = table.where
     return (obj(h) + obj(table) + obj(values) + 16 + elements_cost(values, n, bytes_cost)
-            + elements_cost(values.values(), n, bytes_cost)
-            + (obj(table.keys) if where is None else index_cost(table.keys, where)))
+            + elements_cost(values.values(), n, bytes_cost) + index_cost(table))
 
 
 _BYTES_OBJECT = getsizeof(PackedHash())  # a bytes subclass's header (its collector's too)

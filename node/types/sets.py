@@ -586,7 +586,7 @@ def _footprint(s: SetValue) -> int:
         return alloc((getsizeof(s) + 8) & ~7)
     cost = obj(s) + 16 + elements_cost(s, len(s), bytes_cost)
     index = s.index
-    return cost if index is None else cost + index_cost(index.keys, index.where)
+    return cost if index is None else cost + index_cost(index)
 
 
 SET = ValueType(

@@ -13,7 +13,8 @@ from nodes import free_port, start_node, start_redis_server
 from redslot.node.base.errors import CommandError
 from redslot.node.commands import keys
 from redslot.node.commands.keys import copy_value, parse_cursor, scan_positions
-from redslot.node.keyspace.database import Database, KeyspaceStats, now_ms
+from redslot.node.keyspace.database import Database, now_ms
+from redslot.node.keyspace.stats import KeyspaceStats
 from redslot.node.types.typeinfo import SdsString
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 
-from redslot.node.keyspace.database import Database, KeyspaceStats, now_ms
-from redslot.node.keyspace.ttls import POS_MASK, TTL_SHIFT
+from redslot.node.base.keyindex import POS_MASK
+from redslot.node.keyspace.database import Database, now_ms
+from redslot.node.keyspace.stats import KeyspaceStats
+from redslot.node.keyspace.ttls import TTL_SHIFT
 
 FUTURE = now_ms() + 10**9
 

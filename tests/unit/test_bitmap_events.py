@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from redslot.node.commands.bitfield import bitfield
 from redslot.node.commands.bitmaps import bitop, setbit
-from redslot.node.keyspace.database import Database, KeyspaceStats
+from redslot.node.keyspace.database import Database
 from redslot.node.keyspace.notify import NOTIFY_ALL, NOTIFY_GENERIC, NOTIFY_STRING
+from redslot.node.keyspace.stats import KeyspaceStats
 
 
 class Recorder:

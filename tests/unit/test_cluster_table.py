@@ -9,8 +9,9 @@ from redis.crc import key_slot as redis_key_slot
 from redslot.node.cluster.nodes_conf import TableError, parse_row, parse_table
 from redslot.node.cluster.state import ClusterNode, ClusterState, slot_ranges
 from redslot.node.config.directives import Config
-from redslot.node.keyspace.database import Database, KeyspaceStats
+from redslot.node.keyspace.database import Database
 from redslot.node.keyspace.slots import SLOTS, SlotIndex, key_slot
+from redslot.node.keyspace.stats import KeyspaceStats
 
 A = "a" * 40
 B = "b" * 40

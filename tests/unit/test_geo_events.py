@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from redslot.node.commands import geo, geo_search
-from redslot.node.keyspace.database import Database, KeyspaceStats
+from redslot.node.keyspace.database import Database
 from redslot.node.keyspace.notify import NOTIFY_ALL, NOTIFY_GENERIC, NOTIFY_KEYEVENT, NOTIFY_ZSET
+from redslot.node.keyspace.stats import KeyspaceStats
 
 
 class Client:

@@ -14,8 +14,9 @@ from redslot.node.cluster.routing import blocked_redirect, decide, key_positions
 from redslot.node.cluster.state import ClusterNode, ClusterState
 from redslot.node.commands import build_table
 from redslot.node.keyspace.blocking import Blocked
-from redslot.node.keyspace.database import Database, KeyspaceStats
+from redslot.node.keyspace.database import Database
 from redslot.node.keyspace.slots import key_slot
+from redslot.node.keyspace.stats import KeyspaceStats
 from redslot.node.table.command import Command
 from redslot.node.table.multi import MultiState
 
