@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 import uvloop
-from nodes import ServerProcess, start_node
+from nodes import ServerProcess
 from redslot.node.config.directives import Config
 from redslot.node.server.client import Client
 from redslot.node.server.connection import SEND
@@ -27,12 +27,13 @@ REPLIES = 60
 
 
 @pytest.fixture
-def node() -> Iterator[ServerProcess]:
-    proc = start_node()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def client(node: ServerProcess) -> Iterator[redis.Redis]:
+    """A client of the module's node (tests/conftest.py), emptied, limits as configured."""
+    client = redis.Redis(port=node.port)
+    client.flushall()
+    limits = client.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+    yield client
+    client.config_set("client-output-buffer-limit", limits)
 
 
 def command(*args: bytes) -> bytes:
@@ -57,8 +58,7 @@ def expected_replies(order: list[int]) -> bytes:
 
 
 def test_replies_larger_than_the_socket_buffer_to_a_slow_reader_arrive_in_order(
-        node: ServerProcess) -> None:
-    client = redis.Redis(port=node.port)
+        node: ServerProcess, client: redis.Redis) -> None:
     for i in range(KEYS):
         client.set(b"big:%d" % i, value(i))
     order = [i % KEYS for i in range(REPLIES)]
@@ -119,11 +119,10 @@ def test_a_reply_written_when_the_socket_has_room_again_queues_behind_the_held_o
 
 
 def test_replies_keep_their_order_while_the_reader_frees_room_as_requests_arrive(
-        node: ServerProcess) -> None:
+        node: ServerProcess, client: redis.Redis) -> None:
     """The reader takes a little of the replies before each request: the socket has room
     again while the transport still holds an older reply, and the new reply must not
     overtake it (uvloop reads a socket before it writes what it holds)."""
-    client = redis.Redis(port=node.port)
     client.set(b"big", value(1))
     want = b"".join(expected_replies([1]) if i % 4 == 0 else b":%d\r\n" % (i - i // 4)
                     for i in range(REPLIES * 4))
@@ -138,8 +137,7 @@ def test_replies_keep_their_order_while_the_reader_frees_room_as_requests_arrive
 
 
 def test_the_output_buffer_limit_still_closes_a_client_that_does_not_read(
-        node: ServerProcess) -> None:
-    client = redis.Redis(port=node.port)
+        node: ServerProcess, client: redis.Redis) -> None:
     client.set(b"big", value(1))
     client.config_set("client-output-buffer-limit", "normal 1mb 0 0")
     with socket.create_connection(("127.0.0.1", node.port), timeout=30) as sock:
