@@ -169,9 +169,7 @@ class HashSet(set):  # type: ignore[type-arg]
     def positions(self) -> KeySample:
         index = self.index
         if index is None:
-            index = self.index = KeySample()
-            for member in self:
-                index.add(member)
+            index = self.index = KeySample(list(self))
         return index
 
     def random_member(self) -> bytes:
@@ -203,13 +201,6 @@ class HashSet(set):  # type: ignore[type-arg]
         return HashSet(self)
 
 
-def _positions(members: Iterable[bytes]) -> KeySample:
-    index = KeySample()
-    for member in members:
-        index.add(member)
-    return index
-
-
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class PackedSet(bytes):
     """A set in listpack encoding: packed.py's form of its members (in insertion order),
@@ -237,7 +228,7 @@ class PackedSet(bytes):
         return unpack(self)
 
     def positions(self) -> KeySample:
-        return _positions(unpack(self))
+        return KeySample(unpack(self))
 
     def random_member(self) -> bytes:
         return random.choice(unpack(self))
@@ -304,7 +295,7 @@ class IntSet(bytes):
         return [b"%d" % n for n in self._view()]
 
     def positions(self) -> KeySample:
-        return _positions(self.ordered())
+        return KeySample(self.ordered())
 
     def random_member(self) -> bytes:
         view = self._view()
