@@ -28,7 +28,9 @@ below was a test failure of the compiled build that plain Python never shows):
 Python module that falls back to a plain-Python equivalent when the extension is missing
 or ``REDSLOT_PURE_PYTHON=1`` (``extension``): ``base._keyindex``, the index of the keyspace
 and of large sorted sets (base/keyindex.py; a dict otherwise); ``types._zsearch``, the
-search in a sorted set's block (types/zorder.py; bisect otherwise); ``protocol._resp``,
+search in a sorted set's block (types/zorder.py; bisect otherwise); ``types._packed``, the
+packed form of small hashes and sets read and edited in place (types/packed.py; its
+plain-Python twins otherwise); ``protocol._resp``,
 the parser of canonical multibulk requests (protocol/request.py; hiredis's fast path and
 the exact parser otherwise); ``protocol._encode``, array replies of bytes, None, int and
 float elements (protocol/reply.py; its element-by-element encoder otherwise);
@@ -97,7 +99,7 @@ COMPILED = (
 
 # Relative to redslot.node; setup.py builds "base._keyindex" from node/base/_keyindex.c.
 EXTENSIONS = ("base._keyindex", "protocol._resp", "protocol._encode", "types._zsearch",
-              "server._sockio")
+              "types._packed", "server._sockio")
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
 

@@ -32,7 +32,7 @@ from ..types.hashes import (
     open_hash,
 )
 from ..types.listpack import listpack_size
-from ..types.packed import value_of
+from ..types.packed import count, field_index, splice, value_of
 from .args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -154,10 +154,37 @@ def hset(c: Client, argv: list[bytes]) -> Any:
         created = _table(value).put_pairs(argv, 2)
         _changed(db, key, "hset")
         return created
+    if type(value) is PackedHash and len(argv) == 4:
+        created = _put_packed(c, db, key, value, argv[2], argv[3])
+        if created >= 0:
+            return created
     h, stored = _write_view(db, key, value)
     _fit(c, h, argv, 2)
     created = h.put_pairs(argv, 2)
     _store(c, key, h, stored, "hset")
+    return created
+
+
+def _put_packed(c: Client, db: Database, key: bytes, packed: PackedHash, field: bytes,
+                value: bytes) -> int:
+    """HSET of one pair on a listpack hash that stays one: the next packed pairs made
+    from the stored ones (one copy, ``splice``) with no Hash view; whether the field was
+    new, or -1 (nothing done) when the pair converts the hash, for the general path."""
+    limits = c.server.config.values
+    longest = limits["hash-max-listpack-value"]
+    if len(field) > longest or len(value) > longest:
+        return -1
+    at = field_index(packed, field)
+    if at >= 0:
+        db.replace(key, PackedHash(splice(packed, at + 1, 1, [value], None)))
+        created = 0
+    else:
+        n = count(packed)
+        if n >> 1 >= limits["hash-max-listpack-entries"]:
+            return -1
+        db.replace(key, PackedHash(splice(packed, n, 0, [field, value], None)))
+        created = 1
+    _changed(db, key, "hset")
     return created
 
 

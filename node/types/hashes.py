@@ -43,7 +43,7 @@ from .listpack import (
     encode_listpack,
     listpack_size,
 )
-from .packed import EMPTY, count, pack, unpack, value_of
+from .packed import EMPTY, count, field_index, pack, splice, unpack, value_of
 from .rdb import RdbError, Reader, Writer
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
@@ -65,6 +65,7 @@ DICT_SIZE = 56
 LISTPACK_MAX_SAFETY_SIZE = 1 << 30
 DICT_MIN_SLOTS = 4
 DICT_MIN_FILL = 10  # percent: a sparser dict shrinks (htNeedsResize)
+_SPLICED_PAIRS = 4  # a packed hash changed pair by pair up to this many pairs a call
 
 
 def dict_slots(n: int) -> int:
@@ -244,7 +245,9 @@ class Hash:
         return table.put(field, value)
 
     def put_pairs(self, pairs: list[bytes], start: int = 0) -> int:
-        """Set the fields of ``pairs[start:]`` (field, value, ...); how many were new."""
+        """Set the fields of ``pairs[start:]`` (field, value, ...); how many were new. A
+        packed hash changes one pair at a time, each change copying the packed bytes once
+        (``splice``); past a few pairs, unpacking them once costs less."""
         table = self.table
         if table is not None:
             return table.put_pairs(pairs, start)
@@ -254,7 +257,22 @@ class Hash:
             if len(set(given)) == len(given):
                 self.packed = pack(pairs[start:])
                 return len(given)
-        elements = unpack(packed)
+        if len(pairs) - start > _SPLICED_PAIRS * 2:
+            return self._put_unpacked(pairs, start)
+        created = 0
+        for i in range(start, len(pairs), 2):
+            field = pairs[i]
+            at = field_index(packed, field)
+            if at < 0:
+                packed = splice(packed, count(packed), 0, [field, pairs[i + 1]], None)
+                created += 1
+            else:
+                packed = splice(packed, at + 1, 1, [pairs[i + 1]], None)
+        self.packed = packed
+        return created
+
+    def _put_unpacked(self, pairs: list[bytes], start: int) -> int:
+        elements = unpack(self.packed)
         fields = elements[::2]
         created = 0
         for i in range(start, len(pairs), 2):
@@ -272,13 +290,10 @@ class Hash:
         table = self.table
         if table is not None:
             return table.remove(field)
-        elements = unpack(self.packed)
-        try:
-            i = 2 * elements[::2].index(field)
-        except ValueError:
+        at = field_index(self.packed, field)
+        if at < 0:
             return False
-        del elements[i:i + 2]
-        self.packed = pack(elements)
+        self.packed = splice(self.packed, at, 2, [], None)
         return True
 
     def copy_hash(self) -> Hash:

@@ -50,7 +50,7 @@ from ..protocol.request import strict_int
 from . import rdb
 from .footprint import alloc, bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack
-from .packed import count, index_of, pack, unpack
+from .packed import count, index_of, pack, splice, unpack
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
@@ -332,9 +332,7 @@ def add_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int]:
     if isinstance(s, HashSet):
         return s, _add_all(s, members)
     if isinstance(s, PackedSet):
-        elements = unpack(s)
-        grown_set, added = _add_packed(elements, s.buckets(), iter(members), len(elements))
-        return (grown_set, added) if added else (s, 0)
+        return _add_to_packed(s, members)
     values = s.values()
     have = set(values)
     width = s.width()
@@ -386,6 +384,28 @@ def _add_packed(members: list[bytes], shape: int, rest: Iterator[bytes], before:
     return packed_set(members, shape), len(members) - before
 
 
+def _add_to_packed(s: PackedSet, members: Iterable[bytes]) -> tuple[SetValue, int]:
+    """``_add_packed`` on the packed bytes themselves: a membership test in place and a
+    new member appended by copying them once (``splice``), no member unpacked until the
+    set becomes a hashtable."""
+    packed: bytes = s
+    n = before = len(s)
+    shape = s.buckets()
+    it = iter(members)
+    for member in it:
+        if index_of(packed, member) >= 0:
+            continue
+        if n >= SMALL or len(member) > LISTPACK_VALUE:
+            table = HashSet(unpack(packed), shape)
+            table.add_member(member)
+            _add_all(table, it)
+            return table, len(table) - before
+        shape = grown(shape, n)
+        packed = splice(packed, n, 0, [member], _BITS[shape.bit_length()])
+        n += 1
+    return (PackedSet(packed), n - before) if n > before else (s, 0)
+
+
 def _add_all(s: HashSet, members: Iterable[bytes]) -> int:
     add = s.add_member
     added = 0
@@ -404,14 +424,7 @@ def remove_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int
         remove = s.remove_member
         return s, sum([1 for member in members if remove(member)])
     if isinstance(s, PackedSet):
-        left = unpack(s)
-        shape = s.buckets()
-        for member in members:
-            if member in left:
-                left.remove(member)
-                shape = shrunk(shape, len(left))
-        removed = len(s) - len(left)
-        return (packed_set(left, shape), removed) if removed else (s, 0)
+        return _remove_from_packed(s, members)
     values = s.values()
     size = len(values)
     for member in members:
@@ -423,6 +436,21 @@ def remove_members(s: SetValue, members: Iterable[bytes]) -> tuple[SetValue, int
     if len(values) == size:
         return s, 0
     return intset(values, s.width()), size - len(values)
+
+
+def _remove_from_packed(s: PackedSet, members: Iterable[bytes]) -> tuple[SetValue, int]:
+    """Each member found removed by copying the packed bytes around it (``splice``); the
+    bucket count follows as the dict's would."""
+    packed: bytes = s
+    n = before = len(s)
+    shape = s.buckets()
+    for member in members:
+        at = index_of(packed, member)
+        if at >= 0:
+            n -= 1
+            shape = shrunk(shape, n)
+            packed = splice(packed, at, 1, [], _BITS[shape.bit_length()])
+    return (PackedSet(packed), before - n) if n < before else (s, 0)
 
 
 def new_set(members: list[bytes]) -> SetValue:

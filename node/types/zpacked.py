@@ -6,23 +6,28 @@ Layout: the members in (score, member) order as packed.py lays out a list (width
 count, lengths, members end to end), followed by the scores as native doubles in the same
 order. The empty set is ``b""``.
 
-Edits splice the bytes around the changed entry instead of unpacking every member, and a
-lookup finds a member with ``bytes.find`` before checking that the hit starts an entry:
-like a listpack, every change copies the value once, which stays cheap at the sizes the
-encoding is kept for (zset-max-listpack-entries, 128 by default).
+Edits splice the bytes around the changed entry (packed.py's ``splice``, the scores
+given as its trailer) instead of unpacking every member, and a lookup compares members in
+place (packed.py's ``index_of``): like a listpack, every change copies the value once,
+which stays cheap at the sizes the encoding is kept for (zset-max-listpack-entries, 128
+by default).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
-from struct import pack_into, unpack_from
+from collections.abc import Callable
+from struct import Struct, unpack_from
+from typing import Final, cast
 
-from .packed import EMPTY, pack, unpack
+from ..base.compiled import extension
+from .packed import EMPTY, count, pack, splice, unpack
+from .packed import index_of as packed_index_of
 
 _HEADER = 5
 _DOUBLE = 8
+_D = Struct("d")
 
 
 def build(members: list[bytes], scores: list[float]) -> bytes:
@@ -33,7 +38,7 @@ def build(members: list[bytes], scores: list[float]) -> bytes:
 
 
 def size(blob: bytes) -> int:
-    return int.from_bytes(blob[1:_HEADER], "little") if blob else 0
+    return count(blob)
 
 
 def members(blob: bytes) -> list[bytes]:
@@ -76,36 +81,13 @@ def member_at(blob: bytes, i: int) -> bytes:
 
 def score_at(blob: bytes, i: int) -> float:
     n = size(blob)
-    return float(unpack_from("d", blob, len(blob) - _DOUBLE * (n - i))[0])
+    return float(_D.unpack_from(blob, len(blob) - _DOUBLE * (n - i))[0])
 
 
 def index_of(blob: bytes, member: bytes) -> int:
-    """The rank of ``member``, -1 if absent: a substring search, then a check that the hit
-    is a whole entry (members are stored end to end, so a hit may straddle two)."""
-    if not blob:
-        return -1
-    n = size(blob)
-    lengths = _lengths(blob, n)
-    want = len(member)
-    if not want:
-        for i, length in enumerate(lengths):
-            if not length:
-                return i
-        return -1
-    start = _HEADER + blob[0] * n
-    end = len(blob) - _DOUBLE * n
-    hit = blob.find(member, start, end)
-    if hit < 0:
-        return -1
-    offsets = list(accumulate(lengths, initial=start))
-    while hit >= 0:
-        i = bisect_left(offsets, hit)
-        while i < n and offsets[i] == hit:
-            if offsets[i + 1] - hit == want:
-                return i
-            i += 1
-        hit = blob.find(member, hit + 1, end)
-    return -1
+    """The rank of ``member``, -1 if absent: packed.py's search over the members (the
+    scores after them are not read)."""
+    return packed_index_of(blob, member)
 
 
 def score_of(blob: bytes, member: bytes) -> float | None:
@@ -113,7 +95,7 @@ def score_of(blob: bytes, member: bytes) -> float | None:
     return None if i < 0 else score_at(blob, i)
 
 
-def insertion_rank(blob: bytes, score: float, member: bytes) -> int:
+def _insertion_rank_py(blob: bytes, score: float, member: bytes) -> int:
     """Where (score, member) goes: bisect on the scores, then on members of equal score."""
     if not blob:
         return 0
@@ -130,30 +112,20 @@ def insertion_rank(blob: bytes, score: float, member: bytes) -> int:
     return lo
 
 
+_packed = extension("types._packed")
+# The same search reading the scores and members in place (C, _packed.c), or the one above.
+insertion_rank: Final = cast(Callable[[bytes, float, bytes], int],
+                             _insertion_rank_py if _packed is None else _packed.insertion_rank)
+
+
 def insert(blob: bytes, member: bytes, score: float) -> bytes:
     """``blob`` with ``member`` (known absent) added at its place."""
     if not blob:
         return build([member], [score])
-    width = blob[0]
-    length = len(member)
     i = insertion_rank(blob, score, member)
-    if width == 1 and length >= 256:
-        names, values = unpack(blob), scores(blob)
-        names.insert(i, member)
-        values.insert(i, score)
-        return build(names, values)
-    n = size(blob)
-    start = _HEADER + width * n
-    at = _offset(blob, i)
-    tail = len(blob) - _DOUBLE * n
-    entry = bytes((length,)) if width == 1 else array("I", (length,)).tobytes()
-    double = bytearray(_DOUBLE)
-    pack_into("d", double, 0, score)
-    cut = _HEADER + width * i
+    tail = len(blob) - _DOUBLE * size(blob)
     split = tail + _DOUBLE * i
-    return b"".join((blob[:1], (n + 1).to_bytes(4, "little"), blob[_HEADER:cut], entry,
-                     blob[cut:start], blob[start:at], member, blob[at:split], double,
-                     blob[split:]))
+    return splice(blob, i, 0, [member], b"".join((blob[tail:split], _D.pack(score), blob[split:])))
 
 
 def delete(blob: bytes, lo: int, hi: int) -> bytes:
@@ -161,12 +133,5 @@ def delete(blob: bytes, lo: int, hi: int) -> bytes:
     n = size(blob)
     if hi - lo >= n:
         return EMPTY
-    width = blob[0]
-    start = _HEADER + width * n
-    first = _offset(blob, lo)
-    last = _offset(blob, hi)
     tail = len(blob) - _DOUBLE * n
-    return b"".join((blob[:1], (n - hi + lo).to_bytes(4, "little"),
-                     blob[_HEADER:_HEADER + width * lo], blob[_HEADER + width * hi:start],
-                     blob[start:first], blob[last:tail], blob[tail:tail + _DOUBLE * lo],
-                     blob[tail + _DOUBLE * hi:]))
+    return splice(blob, lo, hi - lo, [], blob[tail:tail + _DOUBLE * lo] + blob[tail + _DOUBLE * hi:])

@@ -77,6 +77,9 @@ EXTENSION_USES = {
     "the socket writer": ("from redslot.node.server.connection import SEND\n"
                           "print(getattr(SEND, '__module__', None))",
                           "None", f"{PACKAGE}.server._sockio"),
+    "the packed small values": ("from redslot.node.types.packed import splice\n"
+                                "print(splice.__module__ or splice.__name__)",
+                                f"{PACKAGE}.types.packed", f"{PACKAGE}.types._packed"),
     "the sorted-set block search": ("from redslot.node.types.zorder import _find\n"
                                     "print(_find.__module__ or _find.__name__)",
                                     f"{PACKAGE}.types.zorder", f"{PACKAGE}.types._zsearch"),

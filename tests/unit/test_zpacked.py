@@ -60,3 +60,23 @@ def test_deleting_every_member_gives_the_empty_set() -> None:
     blob = zpacked.build([b"a", b"b"], [1.0, 2.0])
     assert zpacked.delete(blob, 0, 2) == zpacked.EMPTY
     assert zpacked.items(zpacked.EMPTY) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_c_insertion_rank_is_the_python_one(seed: int) -> None:
+    """_packed.insertion_rank (the compiled build's) places a pair where the plain-Python
+    bisect does: among equal scores (-0.0 equal to 0.0) by bytes order, at both widths."""
+    c = pytest.importorskip("redslot.node.types._packed")
+    rnd = random.Random(seed)
+    scores_pool = [-1.5, -0.0, 0.0, 1.0, 2.5, float("inf"), float("-inf")]
+    for _ in range(1000):
+        pairs = sorted({(rnd.choice(scores_pool), rnd.randbytes(rnd.choice([0, 1, 2, 300])))
+                        for _ in range(rnd.randrange(0, 12))})
+        unique = list({m: s for s, m in pairs}.items())
+        pairs = sorted((s, m) for m, s in unique)
+        blob = zpacked.build([m for _, m in pairs], [s for s, _ in pairs])
+        for _ in range(8):
+            score = rnd.choice(scores_pool)
+            member = rnd.randbytes(rnd.choice([0, 1, 2, 300]))
+            assert (c.insertion_rank(blob, score, member)
+                    == zpacked._insertion_rank_py(blob, score, member)), (pairs, score, member)
