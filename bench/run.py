@@ -3,9 +3,10 @@
 
 Both servers run pinned to one core (taskset) inside the same CPU quota (a cgroup), and
 redis-benchmark runs pinned to the other core, so the server is the bottleneck, not the
-load generator. Both servers are up together and their runs alternate, so the machine's
-noise falls on both alike. Each figure is the median of --repeat runs; the output is the
-redslot/redis-server ratio per test and pipeline depth.
+load generator. Both servers are up together and run each test back to back (which one
+first alternates), so a noisy stretch of the machine falls on both alike. Each figure is
+the median of --repeat runs; the output is the redslot/redis-server ratio of the medians
+per test and pipeline depth, and ("runs") the lowest and highest ratio of one run's pair.
 
     python3 bench/run.py                       # the issue's figures (a few minutes)
     python3 bench/run.py --requests 5000 --repeat 1   # a quick smoke run
@@ -179,6 +180,8 @@ def main() -> int:
     quota = CpuQuota(args.cpu_share)
     kinds = ("redis", "redslot", "pure") if args.pure else ("redis", "redslot")
     results: dict[str, dict[int, dict[str, float]]] = {kind: {} for kind in kinds}
+    # (lowest, highest) ratio of the runs paired test by test, for each pipeline and test
+    spreads: dict[int, dict[str, tuple[float, float]]] = {}
     try:
         for pipeline in (int(p) for p in args.pipelines.split(",")):
             runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
@@ -193,14 +196,26 @@ def main() -> int:
                     env={"REDSLOT_PURE_PYTHON": "1"} if kind == "pure" else None))
                     for kind in kinds} | tls_ports
                 for i in range(args.repeat):
-                    order = kinds if i % 2 == 0 else kinds[::-1]
-                    for kind in order:
-                        runs[kind].append(run_benchmark(ports[kind], pipeline, args.requests,
-                                                        args.clients, args.tests, args.acl_user,
-                                                        tls_client))
+                    # Test by test, the servers back to back (first one, then the other
+                    # first), so that a noisy stretch of a few seconds falls on both
+                    # servers' runs of the same test.
+                    row: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
+                    for j, test in enumerate(args.tests.split(",")):
+                        order = kinds if (i + j) % 2 == 0 else kinds[::-1]
+                        for kind in order:
+                            row[kind].update(run_benchmark(
+                                ports[kind], pipeline, args.requests, args.clients, test,
+                                args.acl_user, tls_client))
+                    for kind in kinds:
+                        runs[kind].append(row[kind])
                         print(f"  {kind:8} -P {pipeline:<3} run {i + 1}: "
-                              + " ".join(f"{t}={v:,.0f}" for t, v in runs[kind][-1].items()),
+                              + " ".join(f"{t}={v:,.0f}" for t, v in row[kind].items()),
                               flush=True)
+                pairs = list(zip(runs["redslot"], runs["redis"], strict=True))
+                spreads[pipeline] = {
+                    t: (min(ours[t] / ref[t] if ref[t] else 0.0 for ours, ref in pairs),
+                        max(ours[t] / ref[t] if ref[t] else 0.0 for ours, ref in pairs))
+                    for t in runs["redis"][0]}
             for kind, kind_runs in runs.items():
                 results[kind][pipeline] = {
                     t: statistics.median(r[t] for r in kind_runs) for t in kind_runs[0]}
@@ -210,14 +225,17 @@ def main() -> int:
           f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests} -r 100000"
           + ("; over TLS" if args.tls else ""))
     pure_head = f" {'pure':>10} {'ratio':>6} {'c/p':>5}" if args.pure else ""
-    print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6}{pure_head}")
+    print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6} "
+          f"{'runs':>9}{pure_head}")
     ratios = {}
     for pipeline, figures in results["redis"].items():
         for test, ref in figures.items():
             ours = results["redslot"][pipeline].get(test, 0.0)
             ratio = ours / ref if ref else 0.0
             ratios[f"{test} -P {pipeline}"] = ratio
-            line = f"{test:6} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ratio:>6.2f}"
+            low, high = spreads[pipeline][test]
+            line = (f"{test:6} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ratio:>6.2f} "
+                    f"{low:>4.2f}-{high:<4.2f}")
             if args.pure:
                 pure = results["pure"][pipeline].get(test, 0.0)
                 ratios[f"{test} -P {pipeline} pure"] = pure / ref if ref else 0.0
@@ -227,7 +245,9 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"time": time.time(), "args": vars(args) | {"json": str(args.json)},
-                                         "results": results, "ratios": ratios}, indent=2))
+                                         "results": results, "ratios": ratios,
+                                         "spreads": {p: {t: list(v) for t, v in f.items()}
+                                                     for p, f in spreads.items()}}, indent=2))
     return 0
 
 

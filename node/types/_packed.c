@@ -199,16 +199,24 @@ static PyObject *packed_unpack(PyObject *module, PyObject *const *args, Py_ssize
     return out;
 }
 
+/* The arguments (packed, element) of a search among every ``step``-th element: its
+ * position (-1 when absent; -2 with an exception), the packed list's header in ``p``, where
+ * the element starts in ``at`` and its length in ``size``. */
+static Py_ssize_t find(PyObject *const *args, Py_ssize_t nargs, const char *name, Py_ssize_t step,
+                       Packed *p, Py_ssize_t *at, Py_ssize_t *size)
+{
+    const char *want;
+    if (check_args(nargs, 2, name) < 0 || open_packed(args[0], p) < 0
+            || element_data(args[1], &want, size) < 0)
+        return -2;
+    return scan(p, want, *size, step, at);
+}
+
 /* index_of(packed, element) -> int: its position, -1 when absent. */
 static PyObject *packed_index_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Packed p;
-    const char *want;
-    Py_ssize_t size, at;
-    if (check_args(nargs, 2, "index_of") < 0 || open_packed(args[0], &p) < 0
-            || element_data(args[1], &want, &size) < 0)
-        return NULL;
-    Py_ssize_t i = scan(&p, want, size, 1, &at);
+    Py_ssize_t size, at, i = find(args, nargs, "index_of", 1, &p, &at, &size);
     return i == -2 ? NULL : PyLong_FromSsize_t(i);
 }
 
@@ -217,12 +225,7 @@ static PyObject *packed_index_of(PyObject *module, PyObject *const *args, Py_ssi
 static PyObject *packed_field_index(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Packed p;
-    const char *want;
-    Py_ssize_t size, at;
-    if (check_args(nargs, 2, "field_index") < 0 || open_packed(args[0], &p) < 0
-            || element_data(args[1], &want, &size) < 0)
-        return NULL;
-    Py_ssize_t i = scan(&p, want, size, 2, &at);
+    Py_ssize_t size, at, i = find(args, nargs, "field_index", 2, &p, &at, &size);
     return i == -2 ? NULL : PyLong_FromSsize_t(i);
 }
 
@@ -230,12 +233,7 @@ static PyObject *packed_field_index(PyObject *module, PyObject *const *args, Py_
 static PyObject *packed_value_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Packed p;
-    const char *want;
-    Py_ssize_t size, at;
-    if (check_args(nargs, 2, "value_of") < 0 || open_packed(args[0], &p) < 0
-            || element_data(args[1], &want, &size) < 0)
-        return NULL;
-    Py_ssize_t i = scan(&p, want, size, 2, &at);
+    Py_ssize_t size, at, i = find(args, nargs, "value_of", 2, &p, &at, &size);
     if (i == -2)
         return NULL;
     if (i < 0 || i + 1 >= p.n)
