@@ -30,7 +30,9 @@ or ``REDSLOT_PURE_PYTHON=1`` (``extension``): ``base._keyindex``, the index of t
 and of large sorted sets (base/keyindex.py; a dict otherwise); ``types._zsearch``, the
 search in a sorted set's block (types/zorder.py; bisect otherwise); ``types._packed``, the
 packed form of small hashes and sets read and edited in place (types/packed.py; its
-plain-Python twins otherwise); ``protocol._resp``,
+plain-Python twins otherwise); ``types._crc64``, Redis's CRC64 of RDB files and DUMP
+payloads (types/rdb.py; big-int folds otherwise, with a file's checksum worked out by a
+forked child while it loads); ``protocol._resp``,
 the parser of canonical multibulk requests (protocol/request.py; hiredis's fast path and
 the exact parser otherwise); ``protocol._encode``, array replies of bytes, None, int and
 float elements (protocol/reply.py; its element-by-element encoder otherwise);
@@ -99,7 +101,7 @@ COMPILED = (
 
 # Relative to redslot.node; setup.py builds "base._keyindex" from node/base/_keyindex.c.
 EXTENSIONS = ("base._keyindex", "protocol._resp", "protocol._encode", "types._zsearch",
-              "types._packed", "server._sockio")
+              "types._packed", "types._crc64", "server._sockio")
 
 PURE_ENV = "REDSLOT_PURE_PYTHON"
 

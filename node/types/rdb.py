@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..base.compiled import extension
+
 RDB_VERSION = 11
 RDB_FILE_VERSION = 10  # what Redis 7.0 writes in snapshot files (no type needs 11's)
 RDB_TYPE_STRING = 0
@@ -121,7 +123,7 @@ def _reflect64(value: int) -> int:
     return int(f"{value:064b}"[::-1], 2)
 
 
-def crc64(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
+def _crc64_py(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     """crc64.c (Jones polynomial, reflected, no final xor), continuing from ``crc``.
 
     Long inputs go by pieces of _PIECE bytes: a fold's cost grows faster than the length
@@ -149,6 +151,12 @@ def _crc64_folded(data: bytes | bytearray | memoryview, crc: int) -> int:
         k = message.bit_length() // 2
         message = (message & ((1 << k) - 1)) ^ _clmul(message >> k, _x_power(k))
     return _reflect64(_poly_mod(message))
+
+
+_crc64 = extension("types._crc64")
+# The same CRC eight bytes a step in C (_crc64.c), or the folds above.
+crc64: Callable[..., int] = _crc64_py if _crc64 is None else _crc64.crc64
+FAST_CRC64 = _crc64 is not None
 
 
 # --- LZF (liblzf 3.6) ---

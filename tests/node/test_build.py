@@ -80,6 +80,9 @@ EXTENSION_USES = {
     "the packed small values": ("from redslot.node.types.packed import splice\n"
                                 "print(splice.__module__ or splice.__name__)",
                                 f"{PACKAGE}.types.packed", f"{PACKAGE}.types._packed"),
+    "the RDB checksum": ("from redslot.node.types.rdb import crc64\n"
+                         "print(crc64.__module__ or crc64.__name__)",
+                         f"{PACKAGE}.types.rdb", f"{PACKAGE}.types._crc64"),
     "the sorted-set block search": ("from redslot.node.types.zorder import _find\n"
                                     "print(_find.__module__ or _find.__name__)",
                                     f"{PACKAGE}.types.zorder", f"{PACKAGE}.types._zsearch"),
