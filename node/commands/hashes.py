@@ -172,8 +172,8 @@ def _put_packed(c: Client, db: Database, key: bytes, packed: PackedHash, field: 
     new, or -1 (nothing done) when the pair converts the hash, for the general path."""
     limits = c.server.config.values
     longest = limits["hash-max-listpack-value"]
-    if len(field) > longest or len(value) > longest:
-        return -1
+    if len(field) > longest or len(value) > longest or len(field) + len(value) > _LARGE_ARGS:
+        return -1  # converts, or _fit weighs the listpack's safety size
     at = field_index(packed, field)
     if at >= 0:
         db.replace(key, PackedHash(splice(packed, at + 1, 1, [value], None)))
