@@ -30,9 +30,10 @@ from ..types.hashes import (
     TableHash,
     decode_loaded,
     open_hash,
+    put_at,
 )
 from ..types.listpack import listpack_size
-from ..types.packed import count, field_index, splice, value_of
+from ..types.packed import count, field_index, value_of
 from .args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -175,17 +176,11 @@ def _put_packed(c: Client, db: Database, key: bytes, packed: PackedHash, field: 
     if len(field) > longest or len(value) > longest or len(field) + len(value) > _LARGE_ARGS:
         return -1  # converts, or _fit weighs the listpack's safety size
     at = field_index(packed, field)
-    if at >= 0:
-        db.replace(key, PackedHash(splice(packed, at + 1, 1, [value], None)))
-        created = 0
-    else:
-        n = count(packed)
-        if n >> 1 >= limits["hash-max-listpack-entries"]:
-            return -1
-        db.replace(key, PackedHash(splice(packed, n, 0, [field, value], None)))
-        created = 1
+    if at < 0 and count(packed) >> 1 >= limits["hash-max-listpack-entries"]:
+        return -1
+    db.replace(key, PackedHash(put_at(packed, at, field, value)))
     _changed(db, key, "hset")
-    return created
+    return int(at < 0)
 
 
 @command("hmset")

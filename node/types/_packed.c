@@ -124,6 +124,67 @@ static int check_args(Py_ssize_t nargs, Py_ssize_t want, const char *name)
     return 0;
 }
 
+/* The total length of ``elements`` (a list of bytes) added to ``*total``, and ``*width``
+ * raised to 4 if one is 256 bytes or longer: 0, or -1 with an exception. */
+static int measure(PyObject *elements, Py_ssize_t *total, Py_ssize_t *width)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(elements); i++) {
+        const char *data = NULL;
+        Py_ssize_t len = 0;
+        if (element_data(PyList_GET_ITEM(elements, i), &data, &len) < 0)
+            return -1;
+        if (len >= 256)
+            *width = 4;
+        *total += len;
+    }
+    return 0;
+}
+
+/* A packed list's header: the width byte and the element count (little-endian). */
+static void put_header(unsigned char *w, Py_ssize_t width, Py_ssize_t n)
+{
+    w[0] = (unsigned char)width;
+    for (int b = 0; b < 4; b++)
+        w[1 + b] = (unsigned char)((uint32_t)n >> (8 * b));
+}
+
+/* ``elements`` (measured) written: their lengths from ``lengths_at``, their bytes from
+ * ``data_at``; where the bytes end. */
+static unsigned char *put_elements(PyObject *elements, Py_ssize_t width,
+                                   unsigned char *lengths_at, unsigned char *data_at)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(elements); i++) {
+        const char *data = NULL;
+        Py_ssize_t len = 0;
+        element_data(PyList_GET_ITEM(elements, i), &data, &len);  /* measured: no error */
+        put_length(lengths_at + width * i, width, len);
+        memcpy(data_at, data, (size_t)len);
+        data_at += len;
+    }
+    return data_at;
+}
+
+/* The lengths of ``p``'s elements [from, from + k) written at ``w`` in ``width``. */
+static void copy_lengths(const Packed *p, Py_ssize_t from, Py_ssize_t k, Py_ssize_t width,
+                         unsigned char *w)
+{
+    if (width == p->width) {
+        memcpy(w, p->buf + HEADER + width * from, (size_t)(width * k));
+        return;
+    }
+    for (Py_ssize_t i = 0; i < k; i++)
+        put_length(w + width * i, width, length_at(p, from + i));
+}
+
+static int check_count(Py_ssize_t n)
+{
+    if (n > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many elements to pack");
+        return -1;
+    }
+    return 0;
+}
+
 /* pack(elements: list) -> bytes */
 static PyObject *packed_pack(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -134,40 +195,17 @@ static PyObject *packed_pack(PyObject *module, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_TypeError, "pack() takes a list");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(elements);
+    Py_ssize_t n = PyList_GET_SIZE(elements), total = 0, width = 1;
     if (n == 0)
         return PyBytes_FromStringAndSize(NULL, 0);
-    if (n > (Py_ssize_t)UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "too many elements to pack");
+    if (check_count(n) < 0 || measure(elements, &total, &width) < 0)
         return NULL;
-    }
-    Py_ssize_t total = 0, width = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *data = NULL;
-        Py_ssize_t len = 0;
-        if (element_data(PyList_GET_ITEM(elements, i), &data, &len) < 0)
-            return NULL;
-        if (len >= 256)
-            width = 4;
-        total += len;
-    }
     PyObject *out = PyBytes_FromStringAndSize(NULL, HEADER + width * n + total);
     if (out == NULL)
         return NULL;
     unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
-    w[0] = (unsigned char)width;
-    uint32_t count = (uint32_t)n;
-    for (int b = 0; b < 4; b++)
-        w[1 + b] = (unsigned char)(count >> (8 * b));
-    unsigned char *data_at = w + HEADER + width * n;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *data = NULL;
-        Py_ssize_t len = 0;
-        element_data(PyList_GET_ITEM(elements, i), &data, &len);  /* checked above */
-        put_length(w + HEADER + width * i, width, len);
-        memcpy(data_at, data, (size_t)len);
-        data_at += len;
-    }
+    put_header(w, width, n);
+    put_elements(elements, width, w + HEADER, w + HEADER + width * n);
     return out;
 }
 
@@ -273,10 +311,8 @@ static PyObject *packed_splice(PyObject *module, PyObject *const *args, Py_ssize
     Py_ssize_t n = p.n - remove + k;
     if (n == 0)
         return PyBytes_FromStringAndSize(NULL, 0);
-    if (n > (Py_ssize_t)UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "too many elements to pack");
+    if (check_count(n) < 0)
         return NULL;
-    }
     /* The offsets of element ``at``, of element ``at + remove`` and of the elements' end,
      * and whether a kept element needs four-byte lengths. */
     Py_ssize_t pos = p.start, cut_from = 0, cut_to = 0, width = 1;
@@ -298,15 +334,8 @@ static PyObject *packed_splice(PyObject *module, PyObject *const *args, Py_ssize
     if (at + remove == p.n)
         cut_to = end;
     Py_ssize_t added = 0;
-    for (Py_ssize_t j = 0; j < k; j++) {
-        const char *data = NULL;
-        Py_ssize_t len = 0;
-        if (element_data(PyList_GET_ITEM(elements, j), &data, &len) < 0)
-            return NULL;
-        if (len >= 256)
-            width = 4;
-        added += len;
-    }
+    if (measure(elements, &added, &width) < 0)
+        return NULL;
     const char *tail;
     Py_ssize_t tail_len;
     if (trailer == Py_None) {
@@ -320,46 +349,15 @@ static PyObject *packed_splice(PyObject *module, PyObject *const *args, Py_ssize
     if (out == NULL)
         return NULL;
     unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
-    w[0] = (unsigned char)width;
-    for (int b = 0; b < 4; b++)
-        w[1 + b] = (unsigned char)((uint32_t)n >> (8 * b));
-    /* The lengths: the kept ones before, the new ones, the kept ones after. */
-    unsigned char *lw = w + HEADER;
-    if (width == p.width) {
-        memcpy(lw, p.buf + HEADER, (size_t)(width * at));
-    } else {
-        for (Py_ssize_t i = 0; i < at; i++)
-            put_length(lw + width * i, width, length_at(&p, i));
-    }
-    lw += width * at;
-    for (Py_ssize_t j = 0; j < k; j++) {
-        const char *data = NULL;
-        Py_ssize_t len = 0;
-        element_data(PyList_GET_ITEM(elements, j), &data, &len);
-        put_length(lw, width, len);
-        lw += width;
-    }
-    Py_ssize_t after = p.n - at - remove;
-    if (width == p.width) {
-        memcpy(lw, p.buf + HEADER + width * (at + remove), (size_t)(width * after));
-    } else {
-        for (Py_ssize_t i = 0; i < after; i++)
-            put_length(lw + width * i, width, length_at(&p, at + remove + i));
-    }
-    /* The elements, then the trailer. */
-    unsigned char *dw = w + HEADER + width * n;
+    put_header(w, width, n);
+    /* The kept elements before, the new ones, the kept ones after; then the trailer. */
+    unsigned char *lw = w + HEADER, *dw = w + HEADER + width * n;
+    copy_lengths(&p, 0, at, width, lw);
     memcpy(dw, p.buf + p.start, (size_t)(cut_from - p.start));
-    dw += cut_from - p.start;
-    for (Py_ssize_t j = 0; j < k; j++) {
-        const char *data = NULL;
-        Py_ssize_t len = 0;
-        element_data(PyList_GET_ITEM(elements, j), &data, &len);
-        memcpy(dw, data, (size_t)len);
-        dw += len;
-    }
+    dw = put_elements(elements, width, lw + width * at, dw + (cut_from - p.start));
+    copy_lengths(&p, at + remove, p.n - at - remove, width, lw + width * (at + k));
     memcpy(dw, p.buf + cut_to, (size_t)(end - cut_to));
-    dw += end - cut_to;
-    memcpy(dw, tail, (size_t)tail_len);
+    memcpy(dw + (end - cut_to), tail, (size_t)tail_len);
     return out;
 }
 

@@ -261,13 +261,10 @@ class Hash:
             return self._put_unpacked(pairs, start)
         created = 0
         for i in range(start, len(pairs), 2):
-            field = pairs[i]
-            at = field_index(packed, field)
+            at = field_index(packed, pairs[i])
+            packed = put_at(packed, at, pairs[i], pairs[i + 1])
             if at < 0:
-                packed = splice(packed, count(packed), 0, [field, pairs[i + 1]], None)
                 created += 1
-            else:
-                packed = splice(packed, at + 1, 1, [pairs[i + 1]], None)
         self.packed = packed
         return created
 
@@ -309,6 +306,14 @@ class TableHash(Hash):
     """A hashtable-encoded hash: ``table`` is set."""
 
     __slots__ = ()
+
+
+def put_at(packed: bytes, at: int, field: bytes, value: bytes) -> bytes:
+    """Packed pairs with ``field`` set to ``value``: in its place ``at`` (field_index's),
+    or appended when ``at`` is -1 (one copy of the bytes, ``splice``)."""
+    if at >= 0:
+        return splice(packed, at + 1, 1, [value], None)
+    return splice(packed, count(packed), 0, [field, value], None)
 
 
 def open_hash(value: PackedHash | Hash) -> Hash:

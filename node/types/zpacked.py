@@ -22,8 +22,10 @@ from struct import Struct, unpack_from
 from typing import Final, cast
 
 from ..base.compiled import extension
-from .packed import EMPTY, count, pack, splice, unpack
-from .packed import index_of as packed_index_of
+from .packed import EMPTY, count, index_of, pack, splice, unpack
+
+# index_of (a member's rank, used by zset.py) is packed.py's search: it reads the members
+# only, not the scores after them.
 
 _HEADER = 5
 _DOUBLE = 8
@@ -57,11 +59,6 @@ def items(blob: bytes) -> list[tuple[float, bytes]]:
     return list(zip(scores(blob), unpack(blob), strict=True))
 
 
-def _lengths(blob: bytes, n: int) -> bytes | array[int]:
-    end = _HEADER + blob[0] * n
-    return blob[_HEADER:end] if blob[0] == 1 else array("I", blob[_HEADER:end])
-
-
 def _offset(blob: bytes, i: int) -> int:
     """Where member ``i`` starts in ``blob``."""
     width = blob[0]
@@ -82,12 +79,6 @@ def member_at(blob: bytes, i: int) -> bytes:
 def score_at(blob: bytes, i: int) -> float:
     n = size(blob)
     return float(_D.unpack_from(blob, len(blob) - _DOUBLE * (n - i))[0])
-
-
-def index_of(blob: bytes, member: bytes) -> int:
-    """The rank of ``member``, -1 if absent: packed.py's search over the members (the
-    scores after them are not read)."""
-    return packed_index_of(blob, member)
 
 
 def score_of(blob: bytes, member: bytes) -> float | None:
@@ -130,8 +121,5 @@ def insert(blob: bytes, member: bytes, score: float) -> bytes:
 
 def delete(blob: bytes, lo: int, hi: int) -> bytes:
     """``blob`` without ranks lo..hi-1."""
-    n = size(blob)
-    if hi - lo >= n:
-        return EMPTY
-    tail = len(blob) - _DOUBLE * n
+    tail = len(blob) - _DOUBLE * size(blob)
     return splice(blob, lo, hi - lo, [], blob[tail:tail + _DOUBLE * lo] + blob[tail + _DOUBLE * hi:])
