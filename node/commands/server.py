@@ -44,6 +44,7 @@ def flushdb(c: Client, argv: list[bytes]) -> Any:
     _check_flush_args(argv)
     c.db.flush()
     c.server.keyspace_stats.signal_flushed()
+    c.force_propagation()  # an empty database's FLUSHDB too
     return OK
 
 
@@ -54,8 +55,8 @@ def flushall(c: Client, argv: list[bytes]) -> Any:
     for db in server.dbs:
         db.flush()
     server.keyspace_stats.signal_flushed()
-    server.snapshots.flushed_all()
-    server.keyspace_stats.dirty += 1
+    server.snapshots.flushed_all()  # its save, if any, resets the dirty counter
+    c.force_propagation()  # an empty dataset's FLUSHALL too, and after the save
     return OK
 
 

@@ -43,7 +43,8 @@ class Client(Connection):
         "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "user", "parser", "out",
         "queue", "queued_bytes", "waiting", "closing", "cmd", "created", "last_interaction",
         "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
-        "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "woff",
+        "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "propagate_forced",
+        "woff",
         "replica_port", "replica_ip", "replica_req", "held", "held_writes", "out_writes", "held_since",
         "multi", "mstate", "dirty_exec", "dirty_cas", "watched", "blocked",
         "pubsub", "subscriptions", "pushed", "obuf_soft_since", "tracking", "internal",
@@ -88,6 +89,7 @@ class Client(Connection):
         self.is_master = False
         self.replica: Any = None
         self.propagate_as: list[list[bytes]] | None = None
+        self.propagate_forced = False  # force_propagation
         self.woff = 0
         self.replica_port = 0  # REPLCONF listening-port / ip-address, before PSYNC
         self.replica_ip = ""
@@ -204,6 +206,12 @@ class Client(Connection):
         parser = self.parser
         while parser.deferred and not self.waiting and not self.closing:
             self._run(parser.feed(b""))
+
+    def force_propagation(self) -> None:
+        """forceCommandPropagation: this command goes to the stream even though the
+        dirty counter did not rise during it (FLUSHALL, whose save resets the counter)."""
+        if self.hot.propagation.active:
+            self.propagate_forced = True
 
     def rewrite(self, *effects: list[bytes]) -> None:
         """Propagate ``effects`` instead of this command (rewriteClientCommandVector,

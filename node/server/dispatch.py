@@ -279,7 +279,7 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
     duration = (perf_counter_ns() - start) // 1000
     hot = client.hot
     if hot.propagation.active:
-        propagate(server, client, cmd, argv, stats.dirty != dirty)
+        propagate(server, client, cmd, argv, stats.dirty > dirty)
     cmd.calls += 1
     cmd.usec += duration
     if hot.latency_tracking:
@@ -300,11 +300,16 @@ def invoke(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> A
 
 def propagate(server: Server, client: Client, cmd: Command, argv: list[bytes],
               dirty: bool) -> None:
-    """call()'s propagation: a command that changed the dataset goes to the stream as its
-    effects (``client.propagate_as`` when the handler rewrote it). EXEC's commands went
-    one by one; the master's own commands are relayed as received (replication.py)."""
+    """call()'s propagation: a command that raised the dirty counter (``dirty``; not one
+    that lowered it, as SAVE does) or forced it (``Client.force_propagation``) goes to the
+    stream as its effects (``client.propagate_as`` when the handler rewrote it). EXEC's
+    commands went one by one; the master's own commands are relayed as received
+    (replication.py)."""
     rewritten = client.propagate_as
     client.propagate_as = None
+    if client.propagate_forced:
+        client.propagate_forced = False
+        dirty = True
     if not dirty or client.is_master or cmd.name == "exec":
         return
     db_id = client.db.id
@@ -426,7 +431,7 @@ def run_requests(server: Server, client: Client, requests: list[list[bytes]]) ->
                 duration = (end - start) // 1000
                 start = end
                 if propagating:
-                    propagate(server, client, cmd, argv, stats.dirty != dirty)
+                    propagate(server, client, cmd, argv, stats.dirty > dirty)
                 cmd.calls += 1
                 cmd.usec += duration
                 if tracking:

@@ -109,6 +109,29 @@ def test_we_load_the_aof_redis_server_writes(procs):
     assert digest(redis.Redis(port=node.port)) == expected
 
 
+@pytest.mark.parametrize("save", ["", "3600 1"])
+def test_save_and_flushes_reach_the_aof_as_redis_servers_do(procs, save):
+    """SAVE lowers the dirty counter and is not propagated (call() counts only a rise);
+    FLUSHDB and FLUSHALL are, an empty database's too and FLUSHALL after its own save
+    (forceCommandPropagation); rdb_changes_since_last_save as Redis counts it."""
+    steps = [("FLUSHDB",), ("SAVE",), ("SET", "a", "1"), ("SAVE",), ("SET", "b", "2"),
+             ("FLUSHALL",), ("SET", "c", "3"), ("SAVE",), ("FLUSHALL",), ("FLUSHDB",)]
+    seen = []
+    for start in (start_redis_server, start_node):
+        proc = procs(start("--appendonly", "yes", "--save", save))
+        r = redis.Redis(port=proc.port)
+        changes = []
+        for step in steps:
+            r.execute_command(*step)
+            changes.append(r.info("persistence")["rdb_changes_since_last_save"])
+        r.execute_command("CONFIG", "SET", "appendfsync", "always")
+        r.set("end", "1")  # written after everything before it
+        with open(incr_file(proc), "rb") as f:
+            seen.append((f.read(), changes))
+    assert seen[1] == seen[0]
+    assert b"SAVE" not in seen[1][0].upper()
+
+
 def test_bgrewriteaof_replaces_the_files_with_a_new_base(procs):
     node = procs(start_node("--appendonly", "yes"))
     r = redis.Redis(port=node.port)
