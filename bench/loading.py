@@ -3,7 +3,7 @@
 
 Each server is filled with ``--keys`` small hashes (3 short fields, bench/datatypes.py's
 workload) over ``redis-cli --pipe`` with the append-only file on (plain commands: no RDB
-preamble), then SAVEd and stopped. It is then started twice on the same data dir, once
+preamble, no automatic rewrite), then SAVEd and stopped. It is then started twice on the same data dir, once
 with appendonly off (it loads the RDB file) and once with it on (it replays the AOF), and
 the time from the process's start until it answers DBSIZE with every key is taken: the
 process's own startup is part of it (an empty start is timed too and printed). The
@@ -44,8 +44,11 @@ PHASES = ("empty", "rdb", "aof", "rdb cpu", "aof cpu")
 
 
 def command(kind: str, port: int, workdir: str, appendonly: bool) -> list[str]:
+    # No automatic rewrite while the data goes in: the AOF stays the commands as sent
+    # (a redslot rewrite writes an RDB base whatever aof-use-rdb-preamble says).
     common = ["--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, "--save", "",
-              "--appendonly", "yes" if appendonly else "no", "--aof-use-rdb-preamble", "no"]
+              "--appendonly", "yes" if appendonly else "no", "--aof-use-rdb-preamble", "no",
+              "--auto-aof-rewrite-percentage", "0"]
     if kind == "redis":
         return [shutil.which("redis-server") or "redis-server", *common]
     return [sys.executable, "-m", "redslot.cli", "node", *common]

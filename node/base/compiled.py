@@ -97,6 +97,7 @@ COMPILED = (
     "commands.sets",
     "commands.zsets",
     "commands.zset_ranges",
+    "persistence.rdbscan",
 )
 
 # Relative to redslot.node; setup.py builds "base._keyindex" from node/base/_keyindex.c.

@@ -24,7 +24,6 @@ a MULTI left without its EXEC; any other damage stops the node with the offset.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ import hiredis
 from ..base.errors import CommandError
 from ..base.forks import finished, fork_child, stop
 from ..protocol.command import encode_command
+from .collector import collector_paused
 from .rdbfile import debug_delay, write_snapshot
 
 if TYPE_CHECKING:
@@ -374,19 +374,14 @@ class AppendOnly:
     def load(self) -> bool:
         """loadAppendOnlyFiles: True when an AOF existed and was loaded.
 
-        The cyclic garbage collector is off meanwhile, as for a snapshot (rdbfile.py): a
+        The cyclic garbage collector is off meanwhile, as for a snapshot (collector.py): a
         replay creates millions of tracked objects that all live on, and the collections
         they trigger cost an eighth of the time."""
         manifest = self.read_manifest()
         if manifest is None:
             return False
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             self._load(manifest)
-        finally:
-            if collecting:
-                gc.enable()
         return True
 
     def _load(self, manifest: Manifest) -> None:
@@ -451,6 +446,7 @@ class AppendOnly:
                         except CommandError:
                             pass
                         client.propagate_as = None
+                        client.propagate_forced = False
                         if client.out:
                             client.out.clear()
                     else:

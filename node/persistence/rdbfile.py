@@ -14,7 +14,6 @@ does at start); keys already expired are skipped, as a master does.
 
 from __future__ import annotations
 
-import gc
 import io
 import os
 import random
@@ -39,7 +38,9 @@ from ..types.rdb import (
     crc64,
     lzf_compress,
 )
+from .collector import collector_paused
 from .crcchild import ChecksumChild
+from .rdbscan import scan_plain
 
 if TYPE_CHECKING:
     from .context import Server
@@ -188,16 +189,10 @@ def load_snapshot(server: Server, data: bytes, progress: LoadProgress,
     event loop then). Keys go through Database.load/set_expire; ``merge`` replaces keys that
     exist (DEBUG RELOAD MERGE) where a plain load fails on a duplicate.
 
-    The cyclic garbage collector is off meanwhile: a load creates millions of tracked
-    objects and no garbage, and the collections it would trigger cost a quarter of the time.
+    The cyclic garbage collector is off meanwhile (collector.py).
     """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         yield from _load(server, data, progress, merge)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def debug_delay(usec: int) -> None:
@@ -260,8 +255,19 @@ def _load_keys(server: Server, data: bytes, version: int, progress: LoadProgress
     since_yield = 0
     size = len(data)
     load_delay = server.config["key-load-delay"]
+    plain = not merge and not load_delay  # keys without opcodes may go to scan_plain
     try:
         while True:
+            if plain and expire == -1 and idle < 0 and freq < 0:
+                before = len(run)
+                r.pos = scan_plain(data, r.pos, LOAD_STEP_KEYS - since_yield, file_loaders, run)
+                since_yield += (len(run) - before) >> 1
+                if since_yield >= LOAD_STEP_KEYS:
+                    since_yield = 0
+                    _load_run(db, run, progress)
+                    progress.loaded_bytes = r.pos
+                    yield
+                    continue
             pos = r.pos
             kind = data[pos]
             if kind < OPCODE_FUNCTION2:

@@ -19,7 +19,6 @@ listpack bytes Redis 7.0 writes for small hashes, so DUMP payloads match byte fo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from struct import Struct
 from sys import getsizeof
 
 from mypy_extensions import mypyc_attr
@@ -350,7 +349,6 @@ def field_value(value: object, field: bytes) -> bytes | None:
     return None
 
 
-_LP_HEADER = Struct("<IH")  # a listpack's total bytes and element count
 _new_object = object.__new__
 
 
@@ -361,7 +359,8 @@ def hash_from_listpack(key: bytes, blob: bytes) -> PackedHash | LoadedHash | Has
     takes the eager path with its deep checks. The file's CRC64 covers the rest."""
     size = len(blob)
     if size > LP_HDR_SIZE and blob[-1] == LP_EOF:
-        total, n = _LP_HEADER.unpack_from(blob)
+        total = blob[0] | blob[1] << 8 | blob[2] << 16 | blob[3] << 24  # lpGetTotalBytes
+        n = blob[4] | blob[5] << 8  # lpGetNumElements
         if (total == size and 0 < n < LP_HDR_NUMELE_UNKNOWN and not n & 1
                 and n <= 2 * HASH_LIMITS["entries"]):
             return LoadedHash(blob)
