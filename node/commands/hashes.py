@@ -33,7 +33,7 @@ from ..types.hashes import (
     put_at,
 )
 from ..types.listpack import listpack_size
-from ..types.packed import count, field_index, value_of
+from ..types.packed import count, field_index, pack, value_of
 from .args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -159,6 +159,10 @@ def hset(c: Client, argv: list[bytes]) -> Any:
         created = _put_packed(c, db, key, value, argv[2], argv[3])
         if created >= 0:
             return created
+    elif value is None:
+        created = _create_packed(c, db, key, argv)
+        if created >= 0:
+            return created
     h, stored = _write_view(db, key, value)
     _fit(c, h, argv, 2)
     created = h.put_pairs(argv, 2)
@@ -181,6 +185,40 @@ def _put_packed(c: Client, db: Database, key: bytes, packed: PackedHash, field: 
     db.replace(key, PackedHash(put_at(packed, at, field, value)))
     _changed(db, key, "hset")
     return int(at < 0)
+
+
+def _create_packed(c: Client, db: Database, key: bytes, argv: list[bytes]) -> int:
+    """HSET on a missing key whose pairs make a listpack hash: its packed pairs stored at
+    once (in argument order, as ``put_pairs`` adds them to an empty hash) with no Hash
+    view; the number of pairs, or -1 (nothing done) for the general path when they would
+    not: a string over hash-max-listpack-value, more pairs than hash-max-listpack-entries,
+    a field given twice, or a large total that ``_fit`` weighs."""
+    limits = c.server.config.values
+    pairs = (len(argv) - 2) >> 1
+    if pairs > limits["hash-max-listpack-entries"]:
+        return -1
+    longest = limits["hash-max-listpack-value"]
+    total = 0
+    for i in range(2, len(argv)):
+        size = len(argv[i])
+        if size > longest:
+            return -1
+        total += size
+    if total > _LARGE_ARGS:
+        return -1
+    if pairs > 8:
+        if len(set(argv[2::2])) != pairs:
+            return -1
+    else:  # a few fields: compared pairwise, cheaper than a set
+        for i in range(2, len(argv) - 2, 2):
+            field = argv[i]
+            for j in range(i + 2, len(argv), 2):
+                if argv[j] == field:
+                    return -1
+    db.add(key, PackedHash(pack(argv[2:])), True)
+    if db.stats.notifier.flags & NOTIFY_HASH:
+        db.notify(NOTIFY_HASH, "hset", key)
+    return pairs
 
 
 @command("hmset")

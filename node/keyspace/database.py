@@ -73,6 +73,13 @@ def _meta() -> array[int]:
     return array("Q")
 
 
+def cost_of(key: bytes, value: Any) -> int:
+    """rounded(key_cost + footprint), as ``settle`` works a key out, with a short key's
+    cost inlined (loading and re-costing call it for every key)."""
+    return ((((len(key) + KEY_COST) & ~15) if len(key) < SHORT_KEY else key_cost(key))
+            + FOOTPRINTS[type(value)](value) + 15) & ~15
+
+
 class Database:
     """A key's cost (``meta[pos] >> CLOCK_BITS``) is what the key and its value cost this
     process (footprint.py), as last estimated: on insertion, on replacement, and after
@@ -312,9 +319,11 @@ class Database:
         if self.stats.lfu is None:
             self.meta[pos] = (self.meta[pos] & SIZE_MASK) | self.stats.lru_clock
 
-    def add(self, key: bytes, value: Any) -> None:
-        """Store a value under a key known to be absent (after a lookup returned None)."""
-        self._insert(key, value)
+    def add(self, key: bytes, value: Any, whole: bool = False) -> None:
+        """Store a value under a key known to be absent (after a lookup returned None).
+        ``whole``: the command will not fill the value further (a hash made whole by HSET),
+        so it is costed now rather than at the next ``settle``."""
+        self._insert(key, value, whole)
         if self.stats.notifier.flags & NOTIFY_NEW:
             self._new(key)
         self._signal(key)
@@ -344,10 +353,7 @@ class Database:
                 index[kv[2 * pos]] = pos | (slot + 1) << TTL_SHIFT
             return False
         kv += run
-        costs = FOOTPRINTS
-        sizes = [((((len(key) + KEY_COST) & ~15) if len(key) < SHORT_KEY else key_cost(key))
-                  + costs[type(value)](value) + 15) & ~15  # rounded(key_cost + footprint)
-                 for key, value in zip(keys, run[1::2], strict=True)]
+        sizes = [cost_of(key, value) for key, value in zip(keys, run[1::2], strict=True)]
         clock = self.stats.lru_clock
         meta.extend([size << CLOCK_BITS | clock for size in sizes])
         self.stats.data_bytes += sum(sizes)
@@ -370,10 +376,7 @@ class Database:
         miss), so this is never slower, and re-costing a key that did not change is
         harmless."""
         kv, meta = self.kv, self.meta
-        costs = FOOTPRINTS
-        sizes = [((((len(key) + KEY_COST) & ~15) if len(key) < SHORT_KEY else key_cost(key))
-                  + costs[type(value)](value) + 15) & ~15  # rounded(key_cost + footprint)
-                 for key, value in zip(kv[0::2], kv[1::2], strict=True)]
+        sizes = [cost_of(key, value) for key, value in zip(kv[0::2], kv[1::2], strict=True)]
         before = sum([word >> CLOCK_BITS for word in meta])
         meta[:] = array("Q", [size << CLOCK_BITS | (word & CLOCK_MASK)
                               for size, word in zip(sizes, meta, strict=True)])
@@ -383,14 +386,14 @@ class Database:
         """dbAdd's "new" event (class n, outside A): a key was created."""
         self.stats.notifier.publish(NOTIFY_NEW, "new", key, self.id)
 
-    def _insert(self, key: bytes, value: Any) -> None:
+    def _insert(self, key: bytes, value: Any, whole: bool = False) -> None:
         meta = self.meta
         self.index[key] = len(meta)
         kv = self.kv
         kv.append(key)
         kv.append(value)
-        if type(value) is bytes:
-            size = string_cost(key, value)
+        if type(value) is bytes or whole:
+            size = string_cost(key, value) if type(value) is bytes else cost_of(key, value)
             meta.append(size << CLOCK_BITS | self.stats.lru_clock)
             self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command

@@ -284,6 +284,30 @@ def test_encoding_follows_the_listpack_limits(small_limits):
     ])
 
 
+def test_hset_creating_a_hash_matches_redis_at_and_past_the_limits(small_limits):
+    """HSET on a missing key (packed at once when its pairs make a listpack): a field
+    given twice counts once and keeps its last value, a long string or too many pairs make
+    a hashtable; replies, encodings, order, MEMORY USAGE and DUMP as redis-server's."""
+    ours, theirs = small_limits
+    many = [x for i in range(10) for x in (f"f{i}", f"{i}")]
+    assert_same(ours, theirs, [
+        ("HSET", "a", "f", "1"), ("HSET", "b", "f", "1", "g", "2", "f", "3"),
+        ("HSET", "c", "a", "1", "b", "2", "c", "3", "d", "4"),
+        ("HSET", "d", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"),
+        ("HSET", "e", "a", "12345678"), ("HSET", "f", "a", "123456789"),
+        ("HSET", "g", "12345678", "a", "x", "y"), ("HSET", "h", "123456789", "a"),
+        ("HSET", "i", "a", "1", "a", "2", "a", "3", "a", "4", "a", "5"),
+        ("HSET", "j", *many), ("HSET", "k", "", ""), ("HMSET", "l", "x", "1", "x", "2"),
+        *[request for key in "abcdefghijkl" for request in (
+            ("OBJECT", "ENCODING", key), ("HLEN", key), ("DEBUG", "DIGEST-VALUE", key))],
+        *[request for key in "abceikl" for request in (  # the listpacks: same order, size
+            ("HGETALL", key), ("MEMORY", "USAGE", key))],
+    ])
+    for key in "abceikl":  # listpacks: the same bytes (but the checksum trailer)
+        assert (redis.Redis(port=ours.port).dump(key)[:-10]
+                == redis.Redis(port=theirs.port).dump(key)[:-10]), key
+
+
 def test_config_names_and_aliases_match_redis(node, reference):
     assert_same(node, reference, [
         ("CONFIG", "GET", "hash-max-listpack-entries"),
