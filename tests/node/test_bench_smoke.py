@@ -185,3 +185,16 @@ def test_geo_bench_quick_run_prints_a_ratio_per_geo_test():
         for pipeline in (16, 1):
             pattern = rf"{test}\s+{pipeline}\s+{number}\s+{number}\s+{number}$"
             assert any(re.match(pattern, line) for line in lines), (test, pipeline, result.stdout)
+
+
+CPU_BENCH = BENCH.parent / "cpu_per_request.py"
+
+
+def test_cpu_per_request_bench_runs_the_three_servers():
+    result = subprocess.run([sys.executable, str(CPU_BENCH), "--tests", "get", "--requests",
+                             "20000", "--repeat", "1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()[1:3]
+    assert header.split()[1:4] == ["redis-server", "redslot", "uvloop"]
+    figures = row.split()
+    assert figures[0] == "get" and all(float(x) > 0 for x in figures[1:])
