@@ -85,7 +85,7 @@ def sadd(c: Client, argv: list[bytes]) -> Any:
     s = db.write_typed(key, SET_CLASSES)
     if s is None:
         s = new_set(argv[2:])
-        db.add(key, s)
+        db.add(key, s, True)  # whole: costed now
         db.notify(NOTIFY_SET, "sadd", key)
         return len(s)
     grown, added = add_members(s, argv[2:])

@@ -457,7 +457,10 @@ def new_set(members: list[bytes]) -> SetValue:
     """setTypeCreate, then setTypeAdd of each of ``members`` (at least one): an intset if
     the first is an integer, else a listpack (with no dict table in 7.0's terms: its first
     add allocates 4 buckets)."""
-    if as_integer(members[0]) is not None:
+    first = as_integer(members[0])
+    if first is not None:
+        if len(members) == 1 and LIMITS["entries"] > 0:
+            return intset((first,), int_width(first))  # SADD of one integer: at once
         return add_members(_NO_INTEGERS, members)[0]
     return _add_packed([], 0, iter(members), 0)[0]
 

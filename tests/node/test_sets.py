@@ -77,6 +77,24 @@ def test_intset_members_come_sorted_as_in_redis(node, reference):
     assert_same_resp3(node, reference, script)
 
 
+@pytest.mark.parametrize("entries", ["0", "1", "512"])
+def test_sadd_creating_a_set_of_one_integer_matches_redis(entries):
+    """SADD of one integer on a missing key (made an intset at once) at every
+    set-max-intset-entries: an intset, or a hashtable when the limit is 0; the widths."""
+    ours, theirs = start_node(), start_redis_server()
+    try:
+        assert_same(ours, theirs, [
+            ("CONFIG", "SET", "set-max-intset-entries", entries),
+            *[request for i, member in enumerate(["5", "-32769", "2147483648", "-0", "007"])
+              for request in (("SADD", f"k{i}", member), ("OBJECT", "ENCODING", f"k{i}"),
+                              ("SMEMBERS", f"k{i}"), ("MEMORY", "USAGE", f"k{i}"),
+                              ("SADD", f"k{i}", "6"), ("OBJECT", "ENCODING", f"k{i}"))],
+        ])
+    finally:
+        ours.stop()
+        theirs.stop()
+
+
 def test_smismember_matches_redis(node, reference):
     script: list[Request] = [
         ("SADD", "s", "a", "1"), ("SMISMEMBER", "s", "a", "b", "1", "a"),
