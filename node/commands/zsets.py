@@ -41,6 +41,12 @@ def parse_score(arg: bytes) -> float | None:
         return float(int(arg))
     if 1 < size <= 16 and arg[0] == 45 and arg[1:].isdigit():  # "-"
         return -float(int(arg[1:]))
+    if 2 < size <= 24:  # a plain decimal ("1.5", "-0.25"): float() rounds as strtod does,
+        dot = arg.find(b".")  # and so few digits can neither overflow nor underflow
+        start = 1 if arg[0] == 45 else 0
+        if (dot > start and dot < size - 1 and arg[start:dot].isdigit()
+                and arg[dot + 1:].isdigit()):
+            return float(arg)
     if not arg or arg[0] in _SPACES:
         return None
     value = parse_double(arg)
@@ -160,7 +166,17 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
         if xx:
             return None if incr else 0
         max_entries, max_value = limits(c)
-        z = new_zset(max_entries == 0 or max_value < len(argv[i + 1]))
+        member = argv[i + 1]
+        if elements == 2 and max_entries > 0 and len(member) <= max_value:
+            # One pair on a missing key (what NX/GT/LT/CH/INCR do to a new member alone):
+            # its listpack built at once, with no view, and costed now.
+            score = scores[0]
+            stored = 0.0 if score == 0.0 else score  # a listpack stores -0 as the integer 0
+            db.add(key, PackedZSet(zpacked.build([member], [stored])), True)
+            if db.stats.notifier.flags & NOTIFY_ZSET:
+                db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
+            return score if incr else 1
+        z = new_zset(max_entries == 0 or max_value < len(member))
         created = True
     elif z.big is None:
         max_entries, max_value = limits(c)

@@ -46,6 +46,31 @@ def test_zadd_adds_and_counts_new_members(node, reference):
                            ("ZCARD", "z"), ("TYPE", "z"), ("OBJECT", "ENCODING", "z")])
 
 
+@pytest.mark.parametrize("entries", ["0", "1", "128"])
+def test_zadd_of_one_pair_creating_a_set_matches_redis(node, reference, entries):
+    """ZADD of one pair on a missing key (its listpack built at once) with each flag, at
+    the value limit and past it, at each entry limit: replies (RESP2 and RESP3),
+    encodings, contents, MEMORY USAGE and DUMP as redis-server's."""
+    forms = [(), ("NX",), ("XX",), ("GT",), ("LT",), ("CH",), ("INCR",), ("NX", "INCR"),
+             ("XX", "INCR"), ("GT", "CH", "INCR")]
+    script: list[Request] = [("CONFIG", "SET", "zset-max-listpack-entries", entries)]
+    for n, flags in enumerate(forms):
+        for m, (score, member) in enumerate([("1.5", "m"), ("-inf", ""), ("-0", "x" * 64),
+                                             ("2", "x" * 65), ("nan", "n")]):
+            key = f"k{n}.{m}"
+            script += [("ZADD", key, *flags, score, member), ("OBJECT", "ENCODING", key),
+                       ("ZRANGE", key, "0", "-1", "WITHSCORES")]
+            if entries != "0" and len(member) <= 64:  # a listpack: its size is Redis's
+                script.append(("MEMORY", "USAGE", key))
+            script += [("ZADD", key, "3", "other"), ("OBJECT", "ENCODING", key)]
+    script.append(("CONFIG", "SET", "zset-max-listpack-entries", "128"))
+    same(node, reference, script)
+    ours, theirs = redis.Redis(port=node.port), redis.Redis(port=reference.port)
+    ours.zadd("d", {"m": 1.5})
+    theirs.zadd("d", {"m": 1.5})
+    assert ours.dump("d")[:-10] == theirs.dump("d")[:-10]
+
+
 def test_zadd_flags_nx_xx_gt_lt_ch(node, reference):
     same(node, reference, [
         SMALL,
@@ -88,6 +113,10 @@ def test_zadd_option_conflicts_and_syntax(node, reference):
     # around the plain-integer shortcut: 15 digits, 16 (past it), a lone or doubled sign
     "999999999999999", "-999999999999999", "9007199254740993", "-9007199254740993", "-",
     "-00", "0", "-+1",
+    # around the plain-decimal shortcut: signs, leading/trailing dots and zeros, 24 chars
+    "-1.5", "+1.5", "-.5", "-5.", "1.2.3", "1.-2", "-0.0", "00.50", "0.1000000000000000055511",
+    "12345678901234567890.125", "1234567890123456789012.5", "-123456789012345678901.25",
+    "0.30000000000000004", "1.5 ", "1.5e", "9007199254740993.0",
 ])
 def test_zadd_score_parsing_and_printing(node, reference, score):
     same(node, reference, [("ZADD", "z", score, "m"), ("ZSCORE", "z", "m"),
