@@ -72,15 +72,27 @@ class LocalCluster:
             return {}
         return data
 
+    def record(self) -> dict[str, Any]:
+        """The control plane's own progress (record.json), saved after every step of a
+        reshard, where the status is published once a pass."""
+        try:
+            data: dict[str, Any] = json.loads((self.dir / "record.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
+
     def wait(self, predicate: Callable[[dict[str, Any]], bool], what: str,
-             timeout: float = 60) -> dict[str, Any]:
+             timeout: float = 60, source: Callable[[], dict[str, Any]] | None = None,
+             interval: float = 0.1) -> dict[str, Any]:
+        """``source``: what to read (the status unless told)."""
+        read = source or self.status
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            current = self.status()
+            current = read()
             if current and predicate(current):
                 return current
             assert self.proc is None or self.proc.poll() is None, self.log()
-            time.sleep(0.1)
+            time.sleep(interval)
         raise AssertionError(f"timed out waiting for {what}; status: "
                              f"{json.dumps(self.status())[:3000]}\n{self.log()}")
 
