@@ -253,7 +253,6 @@ def _load_keys(server: Server, data: bytes, version: int, progress: LoadProgress
     expire = -1
     idle = freq = -1
     since_yield = 0
-    size = len(data)
     load_delay = server.config["key-load-delay"]
     plain = not merge and not load_delay  # keys without opcodes may go to scan_plain
     try:
@@ -270,47 +269,22 @@ def _load_keys(server: Server, data: bytes, version: int, progress: LoadProgress
                     continue
             pos = r.pos
             kind = data[pos]
-            if kind < OPCODE_FUNCTION2:
-                # A key and its value. Short raw strings (6-bit lengths), the common case,
-                # are sliced here: Reader's method calls cost half the load time.
-                first = data[pos + 1]
-                if first < 64:
-                    pos += 2 + first
-                    key = data[pos - first:pos]
-                else:
+            if kind < OPCODE_FUNCTION2:  # a key and its value
+                one: list[Any] = []
+                end = scan_plain(data, pos, 1, file_loaders, one)
+                if one:
+                    key, value = one
+                    r.pos = end
+                else:  # a long key or value, or a type scan_plain leaves to the reader
                     r.pos = pos + 1
                     key = load_string()
-                    pos = r.pos
-                if kind == 0 and data[pos] < 64:
-                    first = data[pos]
-                    pos += 1 + first
-                    value = data[pos - first:pos]
-                    r.pos = pos
-                    if pos > size:
-                        raise RdbError("unexpected end of data")
-                elif kind in file_loaders:
-                    first = data[pos]
-                    if first < 64:
-                        pos += 1 + first
-                    elif first < 128:
-                        first = (first & 63) << 8 | data[pos + 1]
-                        pos += 2 + first
-                    else:
-                        first = -1
-                    if first >= 0:
-                        if pos > size:
-                            raise RdbError("unexpected end of data")
-                        r.pos = pos
-                        value = file_loaders[kind](key, data[pos - first:pos])
-                    else:
-                        r.pos = pos
+                    if kind in file_loaders:
                         value = file_loaders[kind](key, load_string())
-                else:
-                    r.pos = pos
-                    loader = loaders.get(kind)
-                    if loader is None:
-                        raise SnapshotError(f"Unknown RDB encoding type {kind}")
-                    value = loader(r)
+                    else:
+                        loader = loaders.get(kind)
+                        if loader is None:
+                            raise SnapshotError(f"Unknown RDB encoding type {kind}")
+                        value = loader(r)
                 if expire == -1 and idle < 0 and freq < 0 and not merge:
                     run.append(key)
                     run.append(value)
