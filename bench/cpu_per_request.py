@@ -18,18 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 from nodes import free_port, wait_for_ping  # noqa: E402
-
-SERVER_CPU = "0"
-CLIENT_CPU = "1"
+from run import CLIENT_CPU, SERVER_CPU, server_process, tools_present  # noqa: E402
 
 
 class Floor(asyncio.Protocol):
@@ -55,17 +52,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(kind: str, port: int, workdir: str) -> subprocess.Popen[bytes]:
-    if kind == "redis-server":
-        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", workdir]
-    elif kind == "redslot":
-        argv = [sys.executable, "-m", "redslot.cli", "node", "--port", str(port), "--bind",
-                "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir]
-    else:
-        argv = [sys.executable, __file__, "--floor", str(port)]
-    return subprocess.Popen(["taskset", "-c", SERVER_CPU, *argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def start_floor() -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, sys.executable, __file__, "--floor",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_ping(port, proc)
+    return proc, port
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def main() -> int:
@@ -80,20 +81,15 @@ def main() -> int:
         import uvloop
         uvloop.run(serve_floor(args.floor))
         return 0
-    for tool in ("redis-server", "redis-benchmark", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is missing (apt-get install redis-server redis-tools util-linux)",
-                  file=sys.stderr)
-            return 2
+    if not tools_present():
+        return 2
     kinds = ("redis-server", "redslot", "uvloop floor")
-    workdir = tempfile.mkdtemp(prefix="bench-cpu-")
     procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
-    try:
-        for kind in kinds:
-            port = free_port()
-            proc = start(kind, port, workdir)
-            procs[kind] = (proc, port)
-            wait_for_ping(port, proc)
+    with ExitStack() as stack:
+        procs["redis-server"] = stack.enter_context(server_process("redis", None))
+        procs["redslot"] = stack.enter_context(server_process("redslot", None))
+        procs["uvloop floor"] = floor = start_floor()
+        stack.callback(stop, floor[0])
         used: dict[str, dict[str, list[float]]] = {k: {} for k in kinds}
         for i in range(args.repeat):
             for test in args.tests.split(","):
@@ -115,14 +111,6 @@ def main() -> int:
             ref = med["redis-server"]
             print(f"{test:6} " + " ".join(f"{med[k]:>14.2f}" for k in kinds)
                   + f" {ref / med['redslot']:>8.2f} {ref / med['uvloop floor']:>6.2f}")
-    finally:
-        for proc, _ in procs.values():
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

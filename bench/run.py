@@ -99,6 +99,15 @@ def tools_present(*extra: str) -> bool:
 def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
            cpu: str = SERVER_CPU, env: dict[str, str] | None = None) -> Iterator[int]:
     """A redis-server or redslot node pinned to ``cpu`` (and in ``quota``); its port."""
+    with server_process(kind, quota, extra, cpu, env) as (_, port):
+        yield port
+
+
+@contextmanager
+def server_process(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
+                   cpu: str = SERVER_CPU, env: dict[str, str] | None = None
+                   ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``server``'s process and port."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
     common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -113,7 +122,7 @@ def server(kind: str, quota: CpuQuota | None, extra: tuple[str, ...] = (),
         if quota is not None:
             quota.add(proc.pid)
         wait_for_ping(port, proc)
-        yield port
+        yield proc, port
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
