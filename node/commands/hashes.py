@@ -99,18 +99,24 @@ def _write_view(db: Database, key: bytes, value: Any) -> tuple[Hash, Any]:
     return h, h.stored()
 
 
-def _fit(c: Client, h: Hash, args: list[bytes], start: int) -> None:
-    """hashTypeTryConversion for the strings ``args[start:]`` a command is about to store
-    (one loop, compiled natively: ``max`` and ``sum`` over ``map(len, ...)`` took about
-    6,700 instructions an HSET)."""
-    if h.table is not None:
-        return
+def _sizes(args: list[bytes], start: int) -> tuple[int, int]:
+    """The longest and the total length of the strings ``args[start:]`` (one loop, compiled
+    natively: ``max`` and ``sum`` over ``map(len, ...)`` took about 6,700 instructions an
+    HSET)."""
     longest = total = 0
     for i in range(start, len(args)):
         size = len(args[i])
         total += size
         if size > longest:
             longest = size
+    return longest, total
+
+
+def _fit(c: Client, h: Hash, args: list[bytes], start: int) -> None:
+    """hashTypeTryConversion for the strings ``args[start:]`` a command is about to store."""
+    if h.table is not None:
+        return
+    longest, total = _sizes(args, start)
     if longest > c.server.config.values["hash-max-listpack-value"]:
         h.convert()
     elif total > _LARGE_ARGS and listpack_size(h.elements()) + total > LISTPACK_MAX_SAFETY_SIZE:
@@ -197,14 +203,8 @@ def _create_packed(c: Client, db: Database, key: bytes, argv: list[bytes]) -> in
     pairs = (len(argv) - 2) >> 1
     if pairs > limits["hash-max-listpack-entries"]:
         return -1
-    longest = limits["hash-max-listpack-value"]
-    total = 0
-    for i in range(2, len(argv)):
-        size = len(argv[i])
-        if size > longest:
-            return -1
-        total += size
-    if total > _LARGE_ARGS:
+    longest, total = _sizes(argv, 2)
+    if longest > limits["hash-max-listpack-value"] or total > _LARGE_ARGS:
         return -1
     if pairs > 8:
         if len(set(argv[2::2])) != pairs:
