@@ -171,8 +171,8 @@ def zadd_generic(c: Client, argv: list[bytes], incr_only: bool,
             # One pair on a missing key (what NX/GT/LT/CH/INCR do to a new member alone):
             # its listpack built at once, with no view, and costed now.
             score = scores[0]
-            stored = 0.0 if score == 0.0 else score  # a listpack stores -0 as the integer 0
-            db.add(key, PackedZSet(zpacked.build([member], [stored])), True)
+            db.add(key, PackedZSet(zpacked.build([member], [zpacked.listpack_score(score)])),
+                   True)
             if db.stats.notifier.flags & NOTIFY_ZSET:
                 db.notify(NOTIFY_ZSET, "zincr" if incr else "zadd", key)
             return score if incr else 1

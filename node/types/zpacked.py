@@ -32,6 +32,12 @@ _DOUBLE = 8
 _D = Struct("d")
 
 
+def listpack_score(score: float) -> float:
+    """``score`` as a listpack keeps it: -0 is stored as the integer 0, and reads back as 0
+    (a skiplist keeps the sign)."""
+    return 0.0 if score == 0.0 else score
+
+
 def build(members: list[bytes], scores: list[float]) -> bytes:
     """The packed set of ``members`` with ``scores``, both already in (score, member) order."""
     if not members:

@@ -250,9 +250,7 @@ class ZSet:
             if zpacked.size(self.packed) + 1 > max_entries or len(member) > max_value:
                 self.to_skiplist()
             else:
-                if score == 0.0:
-                    score = 0.0  # a listpack stores -0 as the integer 0
-                self.packed = zpacked.insert(self.packed, member, score)
+                self.packed = zpacked.insert(self.packed, member, zpacked.listpack_score(score))
                 return
         self.big.add(member, score)  # type: ignore[union-attr]
 
@@ -262,7 +260,7 @@ class ZSet:
             blob = self.packed
             i = zpacked.index_of(blob, member)
             self.packed = zpacked.insert(zpacked.delete(blob, i, i + 1), member,
-                                         0.0 if new == 0.0 else new)
+                                         zpacked.listpack_score(new))
             return
         big.rescore(member, old, new)
 
@@ -312,8 +310,7 @@ class ZSet:
         """A set built in one go, as the keyspace holds it: listpack-encoded if it fits
         (zsetConvertToListpackIfNeeded)."""
         if len(scores) <= max_entries and all(len(m) <= max_value for m in scores):
-            # a listpack keeps -0 as 0; a skiplist keeps its sign
-            ordered = sorted([(0.0 if s == 0.0 else s, m) for m, s in scores.items()])
+            ordered = sorted([(zpacked.listpack_score(s), m) for m, s in scores.items()])
             return PackedZSet(zpacked.build([m for _, m in ordered], [s for s, _ in ordered]))
         z = ZSet()
         z.big = SkipIndex.of(scores)
@@ -420,12 +417,12 @@ class Draft:
         return self.scores.get(member)
 
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
-        self.scores[member] = 0.0 if score == 0.0 else score  # a listpack stores -0 as 0
+        self.scores[member] = zpacked.listpack_score(score)
         if len(member) > self.longest:
             self.longest = len(member)
 
     def rescore(self, member: bytes, old: float, new: float) -> None:
-        self.scores[member] = 0.0 if new == 0.0 else new
+        self.scores[member] = zpacked.listpack_score(new)
 
     def commit(self, max_entries: int, max_value: int) -> bool:
         """Pack the result into the set; False (the set untouched) if it outgrew the
