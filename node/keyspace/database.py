@@ -392,13 +392,17 @@ class Database:
         kv = self.kv
         kv.append(key)
         kv.append(value)
-        if type(value) is bytes or whole:
-            size = string_cost(key, value) if type(value) is bytes else cost_of(key, value)
-            meta.append(size << CLOCK_BITS | self.stats.lru_clock)
-            self.stats.data_bytes += size
+        if type(value) is bytes:
+            size = string_cost(key, value)
+        elif whole:
+            size = cost_of(key, value)
         else:  # an aggregate is often filled right after it is stored: sized after the command
             meta.append(self.stats.lru_clock)
             self._unsettle(key)
+            size = -1
+        if size >= 0:
+            meta.append(size << CLOCK_BITS | self.stats.lru_clock)
+            self.stats.data_bytes += size
         if self.slot_index is not None:
             self.slot_index.add(key)
         if self.blocked and key in self.blocked:
