@@ -15,6 +15,9 @@ per test and pipeline depth, and ("runs") the lowest and highest ratio of one ru
                                                # client certificates: tls-auth-clients yes)
     python3 bench/run.py --pure                # a third server: the node's pure-Python
                                                # build (REDSLOT_PURE_PYTHON=1), same run
+    python3 bench/run.py --tree /work/wt/before  # and a node run from another source tree
+                                               # (its PYTHONPATH; repeatable): a change's
+                                               # before and after in one run
 """
 
 from __future__ import annotations
@@ -179,6 +182,8 @@ def main() -> int:
                     help="benchmark over TLS (certificates made with openssl in a temporary folder)")
     ap.add_argument("--pure", action="store_true",
                     help="also run the node's pure-Python build (REDSLOT_PURE_PYTHON=1)")
+    ap.add_argument("--tree", action="append", default=[],
+                    help="also run a node from this source tree (a PYTHONPATH; repeatable)")
     args = ap.parse_args()
     if not tools_present(*(("openssl",) if args.tls else ())):
         return 2
@@ -187,7 +192,12 @@ def main() -> int:
     if args.tls:
         tls_server, tls_client = tls_settings(make_certs(Path(tempfile.mkdtemp(prefix="bench-certs-"))))
     quota = CpuQuota(args.cpu_share)
-    kinds = ("redis", "redslot", "pure") if args.pure else ("redis", "redslot")
+    # The other nodes measured beside redslot, and their environments.
+    others: dict[str, dict[str, str]] = {"pure": {"REDSLOT_PURE_PYTHON": "1"}} if args.pure else {}
+    for n, tree in enumerate(args.tree, 1):
+        others[f"tree{n}"] = {"PYTHONPATH": tree}
+        print(f"tree{n}: {tree}")
+    kinds = ("redis", "redslot", *others)
     results: dict[str, dict[int, dict[str, float]]] = {kind: {} for kind in kinds}
     # (lowest, highest) ratio of the runs paired test by test, for each pipeline and test
     spreads: dict[int, dict[str, tuple[float, float]]] = {}
@@ -202,7 +212,7 @@ def main() -> int:
                 ports = {kind: stack.enter_context(server(
                     "redis" if kind == "redis" else "redslot", quota,
                     extra + tls_extra(tls_server, tls_ports.get(kind)),
-                    env={"REDSLOT_PURE_PYTHON": "1"} if kind == "pure" else None))
+                    env=others.get(kind)))
                     for kind in kinds} | tls_ports
                 for i in range(args.repeat):
                     # Test by test, the servers back to back (first one, then the other
@@ -233,7 +243,9 @@ def main() -> int:
     print(f"\nrequests/s, median of {args.repeat}; each server on one core with a "
           f"{args.cpu_share:.0%} CPU quota; -c {args.clients} -n {args.requests} -r 100000"
           + ("; over TLS" if args.tls else ""))
-    pure_head = f" {'pure':>10} {'ratio':>6} {'c/p':>5}" if args.pure else ""
+    # For each other node: its figure, its ratio to redis-server and ("gain") redslot's
+    # figure over its.
+    pure_head = "".join(f" {name:>10} {'ratio':>6} {'gain':>5}" for name in others)
     print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6} "
           f"{'runs':>9}{pure_head}")
     ratios = {}
@@ -245,11 +257,11 @@ def main() -> int:
             low, high = spreads[pipeline][test]
             line = (f"{test:6} {pipeline:>3} {ref:>13,.0f} {ours:>10,.0f} {ratio:>6.2f} "
                     f"{low:>4.2f}-{high:<4.2f}")
-            if args.pure:
-                pure = results["pure"][pipeline].get(test, 0.0)
-                ratios[f"{test} -P {pipeline} pure"] = pure / ref if ref else 0.0
-                line += (f" {pure:>10,.0f} {pure / ref if ref else 0.0:>6.2f}"
-                         f" {ours / pure if pure else 0.0:>5.2f}")
+            for name in others:
+                other = results[name][pipeline].get(test, 0.0)
+                ratios[f"{test} -P {pipeline} {name}"] = other / ref if ref else 0.0
+                line += (f" {other:>10,.0f} {other / ref if ref else 0.0:>6.2f}"
+                         f" {ours / other if other else 0.0:>5.2f}")
             print(line)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

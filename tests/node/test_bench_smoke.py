@@ -27,6 +27,21 @@ def test_bench_runs_against_both_servers_and_prints_ratios(tmp_path):
         assert test in figures
 
 
+def test_bench_measures_a_node_from_another_tree_in_the_same_run(tmp_path):
+    out = tmp_path / "figures.json"
+    tree = str(BENCH.parents[1])  # this checkout, as the before tree of a change would be
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--requests", "2000", "--repeat", "1", "--clients", "5",
+         "--pipelines", "1", "--tests", "get", "--tree", tree, "--json", str(out)],
+        capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert f"tree1: {tree}" in result.stdout
+    header, row = result.stdout.splitlines()[-2:]
+    assert header.split()[-3:] == ["tree1", "ratio", "gain"]
+    assert row.split()[0] == "get" and float(row.split()[-1]) > 0
+    assert json.loads(out.read_text())["ratios"]["get -P 1 tree1"] > 0
+
+
 TYPES_BENCH = BENCH.parent / "datatypes.py"
 
 
