@@ -13,8 +13,8 @@ below was a test failure of the compiled build that plain Python never shows):
   ``__class__`` (an encoding conversion), or that has subclasses, is declared
   ``@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)``;
 - a native class subclasses only native classes: its base's module is in the list too
-  (``server.connection`` is, for ``Client(Connection)``; ``base.sampling``, for
-  ``FieldTable(KeySample)``);
+  (``server.connection`` is, for ``Client(Connection)``, and ``keyspace.session``, for
+  ``Connection(Session)``; ``base.sampling``, for ``FieldTable(KeySample)``);
 - no ``object.__new__(Cls)`` on a native class (construct it);
 - annotations say exactly what flows in: a ``bytes`` parameter raises TypeError on a
   ``bytearray`` (an edited string value, ``SdsString``);
@@ -73,6 +73,7 @@ COMPILED = (
     "server.connection",
     "server.client",
     "server.dispatch",
+    "keyspace.session",
     "keyspace.database",
     "keyspace.stats",
     "keyspace.ttls",

@@ -17,6 +17,7 @@ from ..base.errors import CommandError
 from ..config.directives import watch_process
 from ..keyspace.database import Database
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_HASH
+from ..keyspace.session import db_of
 from ..protocol.reply import OK
 from ..protocol.request import strict_int
 from ..table.command import command
@@ -155,7 +156,7 @@ def hset(c: Client, argv: list[bytes]) -> Any:
     if len(argv) & 1:
         raise CommandError(errors.WRONG_ARITY % argv[0].decode(errors='replace').lower())
     key = argv[1]
-    db = c.db
+    db = db_of(c)
     value = _typed(db.lookup_write(key))
     if type(value) is TableHash:  # no view, no conversion to weigh, nothing to store
         created = _table(value).put_pairs(argv, 2)
@@ -241,7 +242,7 @@ def hsetnx(c: Client, argv: list[bytes]) -> Any:
 
 @command("hget")
 def hget(c: Client, argv: list[bytes]) -> Any:
-    value = _typed(c.db.lookup_read(argv[1]))
+    value = _typed(db_of(c).lookup_read(argv[1]))
     if value is None:
         return None
     kind = type(value)

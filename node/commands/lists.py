@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_LIST
+from ..keyspace.session import db_of
 from ..protocol.reply import NULL_ARRAY, OK
 from ..table.command import command
 from ..types.lists import ListValue
@@ -94,7 +95,7 @@ def _range_arg(arg: bytes, lo: int, message: str) -> int:
 # --- pushes ---
 
 def _push(c: Client, argv: list[bytes], left: bool) -> int:
-    db = c.db
+    db = db_of(c)
     key = argv[1]
     value = _list_for_write(db, key)
     if value is None:
@@ -165,7 +166,7 @@ def linsert(c: Client, argv: list[bytes]) -> Any:
 def _pop(c: Client, argv: list[bytes], left: bool) -> Any:
     if len(argv) > 3:
         raise CommandError(errors.WRONG_ARITY % ("lpop" if left else "rpop"))
-    db = c.db
+    db = db_of(c)
     key = argv[1]
     if len(argv) == 2:
         value = _list_for_write(db, key)

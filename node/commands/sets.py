@@ -20,6 +20,7 @@ from ..base.errors import CommandError
 from ..config.directives import watch_process
 from ..keyspace.database import Database
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_SET
+from ..keyspace.session import db_of
 from ..protocol.reply import SetReply
 from ..table.command import command
 from ..types.sets import (
@@ -80,7 +81,7 @@ def changed(db: Database, key: bytes, before: SetValue, after: SetValue) -> None
 
 @command("sadd")
 def sadd(c: Client, argv: list[bytes]) -> Any:
-    db = c.db
+    db = db_of(c)
     key = argv[1]
     s = db.write_typed(key, SET_CLASSES)
     if s is None:

@@ -15,6 +15,7 @@ from ..base import errors
 from ..base.errors import WRONGTYPE, CommandError
 from ..keyspace.database import now_ms
 from ..keyspace.notify import NOTIFY_GENERIC, NOTIFY_STRING
+from ..keyspace.session import db_of
 from ..protocol.reply import OK, register_encoder
 from ..table.command import command
 from ..types.footprint import integer_bytes
@@ -44,7 +45,7 @@ _EXPIRE_OPTIONS = {b"ex": _EX, b"px": _PX, b"exat": _EXAT, b"pxat": _PXAT}
 
 @command("get")
 def get(c: Client, argv: list[bytes]) -> Any:
-    value = c.db.lookup_read(argv[1])
+    value = db_of(c).lookup_read(argv[1])
     if value is None or type(value) is bytes or type(value) is SdsString:  # type(): no getattr
         return value
     raise CommandError(WRONGTYPE)
@@ -53,7 +54,7 @@ def get(c: Client, argv: list[bytes]) -> Any:
 @command("set")
 def set_(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 3:
-        db = c.db
+        db = db_of(c)
         key = argv[1]
         if (db.expires and key in db.expires) or db.stats.lfu is not None:
             db.lookup_write(key)
@@ -206,7 +207,7 @@ def getset(c: Client, argv: list[bytes]) -> Any:
 
 @command("mget")
 def mget(c: Client, argv: list[bytes]) -> Any:
-    lookup = c.db.lookup_read
+    lookup = db_of(c).lookup_read
     out = []
     for key in argv[1:]:
         value = lookup(key)
@@ -346,7 +347,7 @@ def incr_by(c: Client, key: bytes, delta: int) -> int:
 
     The new value is stored as its digits (``bytes``, OBJECT ENCODING "int"), shared
     below 10000 as Redis shares small integers (footprint.integer_bytes)."""
-    db = c.db  # once: c is a Protocol, each attribute read a lookup by name
+    db = db_of(c)
     old = db.lookup_write(key)
     if old is None:
         current = delta

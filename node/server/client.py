@@ -40,7 +40,7 @@ EVICTION_CHECK_INPUT: Final = 32 * 1024  # unparsed input past this makes maxmem
 
 class Client(Connection):
     __slots__ = (
-        "id", "name", "lib_name", "lib_ver", "db", "resp3", "authenticated", "user", "parser", "out",
+        "id", "name", "lib_name", "lib_ver", "resp3", "authenticated", "user", "parser", "out",
         "queue", "queued_bytes", "waiting", "closing", "cmd", "created", "last_interaction",
         "silent", "reply_off", "reply_skip", "reply_skip_next", "no_evict", "no_touch",
         "monitor", "asking", "readonly", "is_master", "replica", "propagate_as", "propagate_forced",
@@ -182,7 +182,8 @@ class Client(Connection):
             self.queue.extend(requests)
             return  # run, and any protocol error answered, once resumed
         self._run(requests)
-        self._run_deferred()
+        if parser.deferred:
+            self._run_deferred()
         if parser.error is not None and not self.waiting and not self.closing:
             self.protocol_error(parser.error)
         self.flush()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ..base.compiled import extension
+from ..keyspace.session import Session
 
 if TYPE_CHECKING:
     from .hot import ServerHot
@@ -41,7 +42,7 @@ DIRECT_TRANSPORTS: Final = frozenset({("uvloop.loop", "TCPTransport"),
                                       ("uvloop.loop", "UnixTransport")})
 
 
-class Connection:
+class Connection(Session):
     __slots__ = ("server", "hot", "transport", "addr", "laddr", "fd", "tls", "tot_net_in",
                  "tot_net_out", "reply_peak", "write_paused", "turn_paused", "direct", "unsent")
 
