@@ -213,3 +213,18 @@ def test_cpu_per_request_bench_runs_the_three_servers():
     assert header.split()[1:4] == ["redis-server", "redslot", "uvloop"]
     figures = row.split()
     assert figures[0] == "get" and all(float(x) > 0 for x in figures[1:])
+
+
+OWN_WORK_BENCH = BENCH.parent / "own_work.py"
+
+
+def test_own_work_bench_answers_every_request_and_prints_a_figure_per_test():
+    result = subprocess.run([sys.executable, str(OWN_WORK_BENCH), "--tests", "get,lpush",
+                             "--requests", "2000", "--repeat", "2"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr  # it asserts every request was answered
+    lines = result.stdout.splitlines()
+    assert "build: " in lines[0]
+    for test, line in zip(("get", "lpush"), lines[1:], strict=True):
+        name, _, fastest, _, median = line.split()
+        assert name == test and 0 < float(fastest) <= float(median)
