@@ -421,7 +421,49 @@ static PyObject *packed_insertion_rank(PyObject *module, PyObject *const *args, 
     return PyLong_FromSsize_t(lo);
 }
 
+/* The value classes (hashes.py, sets.py, zset.py: bytes subclasses with no slots, no
+ * __dict__ and no weak references) are heap types, and CPython tracks every instance of
+ * a heap type in the cyclic collector: a full collection walks each small hash, set and
+ * sorted set (0.1 s a million), and the keyspace makes one when it grows by a quarter.
+ * They hold no reference but to their class, so they can never be part of a cycle:
+ * ``untrack_instances(cls)`` has the class allocate them untracked from the start
+ * (gc.freeze does as much for what a load built). Deallocation needs nothing else:
+ * subtype_dealloc and PyObject_GC_Del untrack only what is tracked. */
+static PyObject *alloc_untracked(PyTypeObject *type, Py_ssize_t nitems)
+{
+    PyObject *obj = PyType_GenericAlloc(type, nitems);
+    if (obj != NULL) {
+        PyObject_GC_UnTrack(obj);
+    }
+    return obj;
+}
+
+static PyObject *packed_untrack_instances(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "untrack_instances takes a class");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || !(type->tp_flags & Py_TPFLAGS_HAVE_GC)
+            || type->tp_base != &PyBytes_Type
+            || type->tp_basicsize != PyBytes_Type.tp_basicsize
+            || type->tp_itemsize != PyBytes_Type.tp_itemsize
+            || type->tp_dictoffset != 0 || type->tp_weaklistoffset != 0
+            || (type->tp_alloc != PyType_GenericAlloc && type->tp_alloc != alloc_untracked)) {
+        PyErr_Format(PyExc_TypeError,
+                     "untrack_instances: %s is not a bytes subclass without slots",
+                     type->tp_name);
+        return NULL;
+    }
+    type->tp_alloc = alloc_untracked;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"untrack_instances", packed_untrack_instances, METH_O,
+     "untrack_instances(cls): instances of this bytes subclass are allocated untracked "
+     "by the cyclic garbage collector."},
     {"pack", (PyCFunction)(void (*)(void))packed_pack, METH_FASTCALL,
      "pack(elements) -> bytes: the packed form of a list of bytes."},
     {"unpack", (PyCFunction)(void (*)(void))packed_unpack, METH_FASTCALL,

@@ -42,7 +42,7 @@ from .listpack import (
     encode_listpack,
     listpack_size,
 )
-from .packed import EMPTY, count, field_index, pack, splice, unpack, value_of
+from .packed import EMPTY, count, field_index, pack, splice, unpack, untracked_instances, value_of
 from .rdb import RdbError, Reader, Writer
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
@@ -496,3 +496,7 @@ HASH = ValueType(
      RdbEncoding(RDB_TYPE_HASH_LISTPACK, (PackedHash,), _save_listpack, _load_listpack),
      RdbEncoding(RDB_TYPE_HASH_LISTPACK, (LoadedHash,), _save_loaded, _load_listpack,
                  hash_from_listpack)))
+
+
+# The small values hold no reference: out of the cyclic collector's walks (packed.py).
+untracked_instances(PackedHash, LoadedHash)

@@ -177,3 +177,14 @@ field_index: Final = cast(Callable[[bytes, bytes], int],
                           _field_index_py if _packed is None else _packed.field_index)
 splice: Final = cast(Callable[[bytes, int, int, list[bytes], "bytes | None"], bytes],
                      _splice_py if _packed is None else _packed.splice)
+
+
+def untracked_instances(*classes: type) -> None:
+    """Have the instances of these value classes (bytes subclasses without slots) made
+    untracked by the cyclic collector (``_packed.c``'s ``untrack_instances``): they hold
+    no reference, so no cycle, and a full collection would otherwise walk every small
+    value in the keyspace. The pure-Python build leaves them tracked (the same results,
+    with those pauses)."""
+    if _packed is not None:
+        for cls in classes:
+            _packed.untrack_instances(cls)

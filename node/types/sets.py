@@ -50,7 +50,7 @@ from ..protocol.request import strict_int
 from . import rdb
 from .footprint import alloc, bytes_cost, elements_cost, index_cost, obj
 from .listpack import decode_listpack
-from .packed import count, index_of, pack, splice, unpack
+from .packed import count, index_of, pack, splice, unpack, untracked_instances
 from .registry import RdbEncoding, ValueType
 from .typeinfo import (
     DICT_ENTRY_SIZE,
@@ -617,3 +617,7 @@ SET = ValueType(
     (RdbEncoding(RDB_TYPE_SET_INTSET, (IntSet,), _save_intset, _load_intset),
      RdbEncoding(RDB_TYPE_SET_LISTPACK, (), None, _load_listpack),
      RdbEncoding(RDB_TYPE_SET, (HashSet, PackedSet), _save_members, _load_hashtable)))
+
+
+# The small values hold no reference: out of the cyclic collector's walks (packed.py).
+untracked_instances(PackedSet, IntSet)
