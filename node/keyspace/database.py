@@ -392,17 +392,14 @@ class Database:
         kv = self.kv
         kv.append(key)
         kv.append(value)
-        if type(value) is bytes:
-            size = string_cost(key, value)
-        elif whole:
-            size = cost_of(key, value)
+        string = type(value) is bytes
+        if string or whole:
+            size = string_cost(key, value) if string else cost_of(key, value)
+            meta.append(size << CLOCK_BITS | self.stats.lru_clock)
+            self.stats.data_bytes += size
         else:  # an aggregate is often filled right after it is stored: sized after the command
             meta.append(self.stats.lru_clock)
             self._unsettle(key)
-            size = -1
-        if size >= 0:
-            meta.append(size << CLOCK_BITS | self.stats.lru_clock)
-            self.stats.data_bytes += size
         if self.slot_index is not None:
             self.slot_index.add(key)
         if self.blocked and key in self.blocked:
