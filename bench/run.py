@@ -245,9 +245,9 @@ def main() -> int:
           + ("; over TLS" if args.tls else ""))
     # For each other node: its figure, its ratio to redis-server and ("gain") redslot's
     # figure over its.
-    pure_head = "".join(f" {name:>10} {'ratio':>6} {'gain':>5}" for name in others)
+    others_head = "".join(f" {name:>10} {'ratio':>6} {'gain':>5}" for name in others)
     print(f"{'test':6} {'-P':>3} {'redis-server':>13} {'redslot':>10} {'ratio':>6} "
-          f"{'runs':>9}{pure_head}")
+          f"{'runs':>9}{others_head}")
     ratios = {}
     for pipeline, figures in results["redis"].items():
         for test, ref in figures.items():
