@@ -23,8 +23,6 @@ used_memory delta (an estimate, node/footprint.py) is printed beside it.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import subprocess
 import sys
@@ -33,7 +31,7 @@ from contextlib import ExitStack
 
 import redis
 from comparison import KINDS, add_options, measure, pipelines_of, ratio_table, servers
-from run import CLIENT_CPU, CpuQuota, run_benchmark, tools_present
+from run import CLIENT_CPU, CpuQuota, benchmark_figures, run_benchmark, tools_present
 
 BUILTIN_TESTS = "lpush,lpop,sadd,hset,zadd"
 ZRANGE_KEY = b"zset:100"
@@ -87,12 +85,9 @@ def load_and_measure(ports: dict[str, int], protocol: bytes) -> dict[str, tuple[
 
 def run_command(port: int, pipeline: int, requests: int, clients: int, keyspace: int,
                 *command: str) -> float:
-    out = subprocess.run(
-        ["taskset", "-c", CLIENT_CPU, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-         "-c", str(clients), "-n", str(requests), "-P", str(pipeline), "-r", str(keyspace),
-         "--csv", *command],
-        check=True, capture_output=True, text=True, timeout=600).stdout
-    return float(next(csv.DictReader(io.StringIO(out)))["rps"])
+    (rate,) = benchmark_figures(port, pipeline, requests, clients,
+                                ["-r", str(keyspace), *command]).values()
+    return rate
 
 
 def prepare_zsets(ports: dict[str, int], members: int) -> dict[str, tuple[int, int]]:
