@@ -11,7 +11,17 @@
  * 64-bit user-space addresses do not use on x86-64 and aarch64 (checked on insert): a
  * probe compares those bits before it reads a key, so a miss or a collision costs no
  * access to the key (on other machines every probe reads the key). A key's home slot is (hash * capacity) >> 64, which lets the
- * capacity be any size. Growing rehashes every key (its bytes object caches the hash).
+ * capacity be any size.
+ *
+ * A small table (up to SYNC_RESIZE_MAX slots) is rebuilt at once when it grows or shrinks.
+ * A larger one is rebuilt incrementally, as Redis's dict rehashes: the new table takes
+ * the inserts while the old one's slots are moved to it, REHASH_STEP of them with each
+ * key added or removed, READ_STEP with each lookup while no iterator lives (and more by
+ * ``rehash``, the server's cron with activerehashing), so
+ * no single write pays for copying the whole index (a million keys took 50-165 ms at
+ * once). A moved slot becomes a tombstone in the old table, whose probes go on past it;
+ * a key is in exactly one of the two tables, and a lookup that misses the new one looks
+ * in the old. A rebuild asked while one runs finishes that one first.
  *
  * Keys are bytes only (TypeError otherwise), compared by content; codes are ints in
  * [0, 2^63). The table holds strong references to its keys and nothing else, which can
@@ -26,6 +36,9 @@
 #define EMPTY ((uintptr_t)0)
 #define TOMB ((uintptr_t)1)
 #define MIN_CAPACITY 8
+#define SYNC_RESIZE_MAX 16384  /* slots (256 KB): a larger table is rebuilt incrementally */
+#define REHASH_STEP 16         /* old slots moved with each key added or removed */
+#define READ_STEP 4            /* old slots moved with each lookup (none under an iterator) */
 
 /* Elsewhere than 64-bit x86-64 and aarch64 there is no tag: a probe reads each key. */
 #if (defined(__x86_64__) || defined(__aarch64__)) && UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
@@ -46,9 +59,16 @@ typedef struct {
     PyObject_HEAD
     Slot *slots;
     Py_ssize_t capacity;  /* slots; 0 with no table */
-    Py_ssize_t used;      /* live keys */
-    Py_ssize_t filled;    /* live keys and tombstones */
-    uint64_t version;     /* changes when a key comes or goes, for iterators */
+    Py_ssize_t used;      /* live keys, in both tables */
+    Py_ssize_t filled;    /* live keys and tombstones of slots */
+    uint64_t version;     /* changes when a key comes or goes or moves, for iterators */
+    /* While a rebuild runs: the table being emptied into slots (NULL otherwise), its
+     * size, its live keys, and the next of its slots to move. */
+    Slot *old;
+    Py_ssize_t old_capacity;
+    Py_ssize_t old_used;
+    Py_ssize_t moved;
+    Py_ssize_t iterators;  /* live iterators: ``rehash`` moves nothing under one */
 } KeyIndex;
 
 static PyTypeObject KeyIndexType;
@@ -97,23 +117,35 @@ static inline int same_key(PyObject *stored, PyObject *key)
 }
 
 /* The key's slot, or -1. */
-static inline Py_ssize_t find(KeyIndex *self, PyObject *key, Py_hash_t hash)
+static inline Slot *find_in(Slot *slots, Py_ssize_t capacity, PyObject *key, Py_hash_t hash)
 {
-    Py_ssize_t capacity = self->capacity;
     if (capacity == 0)
-        return -1;
-    Slot *slots = self->slots;
+        return NULL;
     uintptr_t tag = tag_of(hash);
     Py_ssize_t i = home(hash, capacity);
     for (;;) {
         uintptr_t word = slots[i].key;
         if (word == EMPTY)
-            return -1;
+            return NULL;
         if ((word & ~PTR_MASK) == tag && word != TOMB && same_key(key_of(word), key))
-            return i;
+            return &slots[i];
         if (++i == capacity)
             i = 0;
     }
+}
+
+/* The key's slot, in the new table or (during a rebuild) the old one; NULL if absent. */
+static inline Slot *find(KeyIndex *self, PyObject *key, Py_hash_t hash)
+{
+    Slot *found = find_in(self->slots, self->capacity, key, hash);
+    if (found == NULL && self->old != NULL)
+        found = find_in(self->old, self->old_capacity, key, hash);
+    return found;
+}
+
+static inline int in_old(KeyIndex *self, Slot *slot)
+{
+    return self->old != NULL && slot >= self->old && slot < self->old + self->old_capacity;
 }
 
 static inline int over_full(Py_ssize_t filled, Py_ssize_t capacity)
@@ -121,7 +153,90 @@ static inline int over_full(Py_ssize_t filled, Py_ssize_t capacity)
     return filled * 4 > capacity * 3;
 }
 
-/* Rebuild the table with ``capacity`` slots (dropping tombstones); -1 on MemoryError. */
+/* Put a key known to be in neither table into slots (its first empty or tombstone slot
+ * from home), copying its slot word and code. */
+static void place(KeyIndex *self, uintptr_t word, int64_t code, Py_hash_t hash)
+{
+    Slot *slots = self->slots;
+    Py_ssize_t capacity = self->capacity;
+    Py_ssize_t i = home(hash, capacity);
+    while (is_live(slots[i].key)) {
+        if (++i == capacity)
+            i = 0;
+    }
+    if (slots[i].key == EMPTY)
+        self->filled++;
+    slots[i].key = word;
+    slots[i].code = code;
+}
+
+static void end_rebuild(KeyIndex *self)
+{
+    PyMem_Free(self->old);
+    self->old = NULL;
+    self->old_capacity = self->old_used = self->moved = 0;
+}
+
+/* Move up to ``count`` of the old table's slots to the new one (the whole rest with a
+ * negative count); ends the rebuild when the old table is empty. */
+static void move_slots(KeyIndex *self, Py_ssize_t count)
+{
+    Slot *old = self->old;
+    if (old == NULL)
+        return;
+    Py_ssize_t j = self->moved, stop = self->old_capacity;
+    if (count >= 0 && count < stop - j)
+        stop = j + count;
+    for (; j < stop && self->old_used > 0; j++) {
+        /* Each key's hash is read from its object: fetch a few slots ahead. */
+        if (j + 8 < self->old_capacity && is_live(old[j + 8].key))
+            __builtin_prefetch(key_of(old[j + 8].key));
+        uintptr_t word = old[j].key;
+        if (!is_live(word))
+            continue;
+        place(self, word, old[j].code, PyObject_Hash(key_of(word)));  /* cached by bytes */
+        old[j].key = TOMB;  /* the old table's probes go on past it */
+        old[j].code = 0;
+        self->old_used--;
+    }
+    self->moved = j;
+    self->version++;
+    if (self->old_used == 0 || j == self->old_capacity)
+        end_rebuild(self);
+}
+
+/* How many old slots a key added or removed moves: REHASH_STEP, or more when the new
+ * table's room (the keys it takes before it is three quarters full, less the old
+ * table's keys still to come) would not last the rest of the rebuild at that pace; all
+ * of them when it has no room left. A rebuild thus always ends before the new table
+ * must grow. */
+static Py_ssize_t rehash_step(KeyIndex *self)
+{
+    Py_ssize_t left = self->old_capacity - self->moved;
+    Py_ssize_t room = self->capacity / 4 * 3 - self->filled - self->old_used;
+    if (room <= 1)
+        return -1;
+    Py_ssize_t step = (left + room - 2) / (room - 1);
+    return step > REHASH_STEP ? step : REHASH_STEP;
+}
+
+/* A lookup's share of a rebuild, before it looks (a move would change the slot found);
+ * none while an iterator lives, which a lookup must not disturb. */
+static inline void read_step(KeyIndex *self)
+{
+    if (self->old != NULL && self->iterators == 0)
+        move_slots(self, READ_STEP);
+}
+
+/* find, after the lookup's share of a rebuild. */
+static inline Slot *find_stepping(KeyIndex *self, PyObject *key, Py_hash_t hash)
+{
+    read_step(self);
+    return find(self, key, hash);
+}
+
+/* Rebuild the table with ``capacity`` slots (dropping tombstones): at once for a small
+ * table, else incrementally (move_slots); -1 on MemoryError, the table unchanged. */
 static int resize(KeyIndex *self, Py_ssize_t capacity)
 {
     if (capacity < MIN_CAPACITY)
@@ -135,27 +250,21 @@ static int resize(KeyIndex *self, Py_ssize_t capacity)
         PyErr_NoMemory();
         return -1;
     }
-    Slot *old = self->slots;
-    Py_ssize_t old_capacity = self->capacity;
-    for (Py_ssize_t j = 0; j < old_capacity; j++) {
-        /* Each key's hash is read from its object: fetch a few slots ahead. */
-        if (j + 8 < old_capacity && is_live(old[j + 8].key))
-            __builtin_prefetch(key_of(old[j + 8].key));
-        uintptr_t word = old[j].key;
-        if (!is_live(word))
-            continue;
-        Py_hash_t hash = PyObject_Hash(key_of(word));  /* cached by the bytes object */
-        Py_ssize_t i = home(hash, capacity);
-        while (slots[i].key != EMPTY) {
-            if (++i == capacity)
-                i = 0;
-        }
-        slots[i] = old[j];
-    }
-    PyMem_Free(old);
+    move_slots(self, -1);  /* a rebuild under way ends first */
+    self->old = self->slots;
+    self->old_capacity = self->capacity;
+    self->old_used = self->used;
+    self->moved = 0;
     self->slots = slots;
     self->capacity = capacity;
-    self->filled = self->used;
+    self->filled = 0;
+    self->version++;
+    if (self->old == NULL)
+        self->old_capacity = self->old_used = 0;
+    else if (self->old_capacity <= SYNC_RESIZE_MAX || self->old_used == 0)
+        move_slots(self, -1);
+    else
+        move_slots(self, rehash_step(self));
     return 0;
 }
 
@@ -187,13 +296,23 @@ static int store(KeyIndex *self, PyObject *key, Py_hash_t hash, int64_t code,
         PyErr_SetString(PyExc_SystemError, "KeyIndex: a key's address uses the top 16 bits");
         return -1;
     }
-    if (self->capacity == 0 || over_full(self->filled + 1, self->capacity)) {
-        Py_ssize_t i = find(self, key, hash);
-        if (i >= 0) {
+    if (self->old != NULL) {  /* a key still in the old table is updated there */
+        Slot *found = find_in(self->old, self->old_capacity, key, hash);
+        if (found != NULL) {
             if (only_new)
-                *existing = self->slots[i].code;
+                *existing = found->code;
             else
-                self->slots[i].code = code;
+                found->code = code;
+            return 0;
+        }
+    }
+    if (self->capacity == 0 || over_full(self->filled + 1, self->capacity)) {
+        Slot *found = find_in(self->slots, self->capacity, key, hash);
+        if (found != NULL) {
+            if (only_new)
+                *existing = found->code;
+            else
+                found->code = code;
             return 0;
         }
         if (resize(self, (self->used + 1) * 2) < 0)
@@ -232,18 +351,34 @@ static int store(KeyIndex *self, PyObject *key, Py_hash_t hash, int64_t code,
     self->version++;
     if (only_new)
         *existing = code;
+    if (self->old != NULL)
+        move_slots(self, rehash_step(self));
     return 0;
 }
 
-/* Empty slot i (live): a tombstone, or empty when the next slot is empty, with the
- * tombstones just before it; the key's reference is dropped. May shrink the table. */
-static void remove_at(KeyIndex *self, Py_ssize_t i)
+/* Empty a live slot of either table: a tombstone, or empty when the next slot is empty
+ * (new table only), with the tombstones just before it; the key's reference is dropped.
+ * May shrink the table. */
+static void remove_slot(KeyIndex *self, Slot *slot)
 {
+    PyObject *key = key_of(slot->key);
+    slot->code = 0;
+    if (in_old(self, slot)) {
+        slot->key = TOMB;
+        self->old_used--;
+        self->used--;
+        self->version++;
+        if (self->old_used == 0)
+            end_rebuild(self);
+        else
+            move_slots(self, rehash_step(self));
+        Py_DECREF(key);
+        return;
+    }
     Slot *slots = self->slots;
     Py_ssize_t capacity = self->capacity;
-    PyObject *key = key_of(slots[i].key);
+    Py_ssize_t i = slot - slots;
     Py_ssize_t next = i + 1 == capacity ? 0 : i + 1;
-    slots[i].code = 0;
     if (slots[next].key == EMPTY) {
         slots[i].key = EMPTY;
         self->filled--;
@@ -261,9 +396,13 @@ static void remove_at(KeyIndex *self, Py_ssize_t i)
     self->used--;
     self->version++;
     if (self->used == 0) {
+        end_rebuild(self);
         PyMem_Free(self->slots);
         self->slots = NULL;
         self->capacity = self->filled = 0;
+    }
+    else if (self->old != NULL) {
+        move_slots(self, rehash_step(self));
     }
     else if (self->used * 8 < capacity && capacity > MIN_CAPACITY) {
         if (resize(self, self->used * 2) < 0)
@@ -284,17 +423,23 @@ static PyObject *KeyIndex_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     return (PyObject *)self;
 }
 
-static void KeyIndex_dealloc(KeyIndex *self)
+static void drop_keys(Slot *slots, Py_ssize_t capacity)
 {
-    Slot *slots = self->slots;
-    Py_ssize_t capacity = self->capacity;
-    self->slots = NULL;
-    self->capacity = self->used = self->filled = 0;
     for (Py_ssize_t i = 0; i < capacity; i++) {
         if (is_live(slots[i].key))
             Py_DECREF(key_of(slots[i].key));
     }
     PyMem_Free(slots);
+}
+
+static void KeyIndex_dealloc(KeyIndex *self)
+{
+    Slot *slots = self->slots, *old = self->old;
+    Py_ssize_t capacity = self->capacity, old_capacity = self->old_capacity;
+    self->slots = self->old = NULL;
+    self->capacity = self->used = self->filled = self->old_capacity = self->old_used = 0;
+    drop_keys(slots, capacity);
+    drop_keys(old, old_capacity);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -308,12 +453,12 @@ static PyObject *KeyIndex_subscript(KeyIndex *self, PyObject *key)
     Py_hash_t hash = hash_key(key);
     if (hash == -1)
         return NULL;
-    Py_ssize_t i = find(self, key, hash);
-    if (i < 0) {
+    Slot *found = find_stepping(self, key, hash);
+    if (found == NULL) {
         PyErr_SetObject(PyExc_KeyError, key);
         return NULL;
     }
-    return PyLong_FromLongLong(self->slots[i].code);
+    return PyLong_FromLongLong(found->code);
 }
 
 static int KeyIndex_ass_subscript(KeyIndex *self, PyObject *key, PyObject *value)
@@ -322,12 +467,12 @@ static int KeyIndex_ass_subscript(KeyIndex *self, PyObject *key, PyObject *value
     if (hash == -1)
         return -1;
     if (value == NULL) {
-        Py_ssize_t i = find(self, key, hash);
-        if (i < 0) {
+        Slot *found = find(self, key, hash);
+        if (found == NULL) {
             PyErr_SetObject(PyExc_KeyError, key);
             return -1;
         }
-        remove_at(self, i);
+        remove_slot(self, found);
         return 0;
     }
     int64_t code;
@@ -341,15 +486,15 @@ static int KeyIndex_contains(KeyIndex *self, PyObject *key)
     Py_hash_t hash = hash_key(key);
     if (hash == -1)
         return -1;
-    return find(self, key, hash) >= 0;
+    return find_stepping(self, key, hash) != NULL;
 }
 
 /* --- methods --- */
 
-/* get's and pop's arguments (key[, default]): the key's slot in *slot (-1 if absent); -1
- * with TypeError for a wrong count or key. */
+/* get's and pop's arguments (key[, default]): the key's slot in *slot (NULL if absent);
+ * -1 with TypeError for a wrong count or key. */
 static int find_arg(KeyIndex *self, const char *name, PyObject *const *args,
-                    Py_ssize_t nargs, Py_ssize_t *slot)
+                    Py_ssize_t nargs, Slot **slot)
 {
     if (nargs < 1 || nargs > 2) {
         PyErr_Format(PyExc_TypeError, "%s expected 1 or 2 arguments, got %zd", name, nargs);
@@ -358,17 +503,17 @@ static int find_arg(KeyIndex *self, const char *name, PyObject *const *args,
     Py_hash_t hash = hash_key(args[0]);
     if (hash == -1)
         return -1;
-    *slot = find(self, args[0], hash);
+    *slot = find_stepping(self, args[0], hash);
     return 0;
 }
 
 static PyObject *KeyIndex_get(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t i;
-    if (find_arg(self, "get", args, nargs, &i) < 0)
+    Slot *found;
+    if (find_arg(self, "get", args, nargs, &found) < 0)
         return NULL;
-    if (i >= 0)
-        return PyLong_FromLongLong(self->slots[i].code);
+    if (found != NULL)
+        return PyLong_FromLongLong(found->code);
     PyObject *dflt = nargs == 2 ? args[1] : Py_None;
     Py_INCREF(dflt);
     return dflt;
@@ -376,10 +521,10 @@ static PyObject *KeyIndex_get(KeyIndex *self, PyObject *const *args, Py_ssize_t 
 
 static PyObject *KeyIndex_pop(KeyIndex *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t i;
-    if (find_arg(self, "pop", args, nargs, &i) < 0)
+    Slot *found;
+    if (find_arg(self, "pop", args, nargs, &found) < 0)
         return NULL;
-    if (i < 0) {
+    if (found == NULL) {
         if (nargs == 2) {
             Py_INCREF(args[1]);
             return args[1];
@@ -387,9 +532,9 @@ static PyObject *KeyIndex_pop(KeyIndex *self, PyObject *const *args, Py_ssize_t 
         PyErr_SetObject(PyExc_KeyError, args[0]);
         return NULL;
     }
-    PyObject *code = PyLong_FromLongLong(self->slots[i].code);
+    PyObject *code = PyLong_FromLongLong(found->code);
     if (code != NULL)
-        remove_at(self, i);
+        remove_slot(self, found);
     return code;
 }
 
@@ -456,7 +601,28 @@ error:
 static PyObject *KeyIndex_sizeof(KeyIndex *self, PyObject *Py_UNUSED(ignored))
 {
     return PyLong_FromSsize_t((Py_ssize_t)sizeof(KeyIndex)
-                              + self->capacity * (Py_ssize_t)sizeof(Slot));
+                              + (self->capacity + self->old_capacity) * (Py_ssize_t)sizeof(Slot));
+}
+
+/* rehash(slots): move up to that many of a rebuild's old slots (none while an iterator
+ * lives: it walks both tables); whether a rebuild is still under way. */
+static PyObject *KeyIndex_rehash(KeyIndex *self, PyObject *arg)
+{
+    Py_ssize_t count = PyLong_AsSsize_t(arg);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    if (count < 0) {
+        PyErr_SetString(PyExc_ValueError, "rehash: a count of slots >= 0");
+        return NULL;
+    }
+    if (self->iterators == 0 && count > 0)
+        move_slots(self, count);
+    return PyBool_FromLong(self->old != NULL);
+}
+
+static PyObject *KeyIndex_rehashing(KeyIndex *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->old != NULL);
 }
 
 static PyObject *KeyIndex_capacity(KeyIndex *self, void *Py_UNUSED(closure))
@@ -480,6 +646,7 @@ static PyObject *make_iter(KeyIndex *self, int items)
     if (it == NULL)
         return NULL;
     Py_INCREF(self);
+    self->iterators++;
     it->table = self;
     it->next = 0;
     it->version = self->version;
@@ -497,10 +664,27 @@ static PyObject *KeyIndex_items(KeyIndex *self, PyObject *Py_UNUSED(ignored))
     return make_iter(self, 1);
 }
 
+/* An iterator's table let go: exhausted, or the iterator freed. */
+static void release_table(KeyIndexIter *it)
+{
+    KeyIndex *table = it->table;
+    it->table = NULL;
+    table->iterators--;
+    Py_DECREF(table);
+}
+
 static void KeyIndexIter_dealloc(KeyIndexIter *it)
 {
-    Py_XDECREF(it->table);
+    if (it->table != NULL)
+        release_table(it);
     PyObject_Free(it);
+}
+
+/* The slot at an iterator's position: the old table's slots come first (during a
+ * rebuild), then the new table's. */
+static inline Slot *iter_slot(KeyIndex *table, Py_ssize_t i)
+{
+    return i < table->old_capacity ? &table->old[i] : &table->slots[i - table->old_capacity];
 }
 
 static PyObject *KeyIndexIter_next(KeyIndexIter *it)
@@ -512,14 +696,15 @@ static PyObject *KeyIndexIter_next(KeyIndexIter *it)
         PyErr_SetString(PyExc_RuntimeError, "KeyIndex changed size during iteration");
         return NULL;
     }
-    Slot *slots = table->slots;
-    for (Py_ssize_t i = it->next; i < table->capacity; i++) {
-        if (is_live(slots[i].key)) {
+    Py_ssize_t end = table->old_capacity + table->capacity;
+    for (Py_ssize_t i = it->next; i < end; i++) {
+        Slot *slot = iter_slot(table, i);
+        if (is_live(slot->key)) {
             it->next = i + 1;
-            PyObject *key = key_of(slots[i].key);
+            PyObject *key = key_of(slot->key);
             if (!it->items)
                 return Py_NewRef(key);
-            PyObject *code = PyLong_FromLongLong(slots[i].code);
+            PyObject *code = PyLong_FromLongLong(slot->code);
             if (code == NULL)
                 return NULL;
             PyObject *pair = PyTuple_New(2);
@@ -532,18 +717,17 @@ static PyObject *KeyIndexIter_next(KeyIndexIter *it)
             return pair;
         }
     }
-    it->table = NULL;
-    Py_DECREF(table);
+    release_table(it);
     return NULL;
 }
 
 static PyObject *KeyIndexIter_length_hint(KeyIndexIter *it, PyObject *Py_UNUSED(ignored))
 {
     Py_ssize_t left = 0;
-    if (it->table != NULL && it->version == it->table->version) {
-        Slot *slots = it->table->slots;
-        for (Py_ssize_t i = it->next; i < it->table->capacity; i++)
-            left += is_live(slots[i].key);
+    KeyIndex *table = it->table;
+    if (table != NULL && it->version == table->version) {
+        for (Py_ssize_t i = it->next; i < table->old_capacity + table->capacity; i++)
+            left += is_live(iter_slot(table, i)->key);
     }
     return PyLong_FromSsize_t(left);
 }
@@ -590,6 +774,9 @@ static PyMethodDef KeyIndex_methods[] = {
     {"prefetch", (PyCFunction)(void (*)(void))KeyIndex_prefetch, METH_FASTCALL,
      "prefetch(requests, start, stop, kv, meta): fetch into the cache what the\n"
      "lookups of requests[start:stop]'s argv[1] will read (a hint: changes nothing)."},
+    {"rehash", (PyCFunction)KeyIndex_rehash, METH_O,
+     "rehash(slots): move up to that many slots of a rebuild under way (none while an\n"
+     "iterator lives); whether one is still under way."},
     {"items", (PyCFunction)KeyIndex_items, METH_NOARGS,
      "An iterator over (key, code) pairs."},
     {"__sizeof__", (PyCFunction)KeyIndex_sizeof, METH_NOARGS, NULL},
@@ -597,7 +784,8 @@ static PyMethodDef KeyIndex_methods[] = {
 };
 
 static PyGetSetDef KeyIndex_getset[] = {
-    {"capacity", (getter)KeyIndex_capacity, NULL, "Slots allocated.", NULL},
+    {"capacity", (getter)KeyIndex_capacity, NULL, "Slots of the (new) table.", NULL},
+    {"rehashing", (getter)KeyIndex_rehashing, NULL, "Whether a rebuild is under way.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

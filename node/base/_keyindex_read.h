@@ -38,10 +38,10 @@ static PyObject *KeyIndex_read(KeyIndex *self, PyObject *const *args, Py_ssize_t
     Py_hash_t hash = hash_key(key);
     if (hash == -1)
         return NULL;
-    Py_ssize_t i = find(self, key, hash);
-    if (i < 0)
+    Slot *found = find_stepping(self, key, hash);
+    if (found == NULL)
         Py_RETURN_NONE;
-    int64_t code = self->slots[i].code;
+    int64_t code = found->code;
     if (code > POS_MASK || code < 0 || 2 * code + 1 >= PyList_GET_SIZE(kv))
         return PyLong_FromLongLong(code);  /* a TTL; or out of the columns: as before */
     long long clock = PyLong_AsLongLong(args[3]);

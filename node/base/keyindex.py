@@ -79,6 +79,21 @@ def reader(index: KeyIndex) -> Callable[[bytes, list[Any], Any, Any], Any]:
     return cast(Callable[[bytes, list[Any], Any, Any], Any], cast(Any, index).read)
 
 
+# Slots the cron moves of a large index's incremental rebuild (_keyindex.c), per database
+# and tick, with activerehashing: about a millisecond's work (50-120 ns a key), as Redis's
+# cron spends 1 ms a tick on each database's rehash.
+REHASH_SLOTS: Final = 8192
+
+
+def rehash(index: KeyIndex, slots: int) -> bool:
+    """Move up to ``slots`` slots of the C index's incremental rebuild (none while an
+    iterator of it lives); whether a rebuild is still under way. A dict is rebuilt at
+    once: never."""
+    if _extension is None:
+        return False
+    return cast(bool, cast(Any, index).rehash(slots))
+
+
 def _no_prefetch(requests: list[list[bytes]], start: int, stop: int, kv: list[Any],
                  meta: Any) -> None:
     """The pure build's prefetch: a dict's entries are out of reach, and a hint it is."""

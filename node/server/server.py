@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .. import REDIS_VERSION
 from ..acl.users import Users
 from ..base import errors
+from ..base.keyindex import REHASH_SLOTS, rehash
 from ..cluster.links import start_cluster
 from ..cluster.migrate_sockets import MigrateSockets
 from ..cluster.pubsub import ShardChannelGuard
@@ -759,7 +760,8 @@ class Server:
             or snapshots.loading is not None or self.keyspace_stats.unsettled
             or self.output_limits.soft or self.replication.cron_needed()
             or any(db.expires or db.blocked for db in self.dbs)
-            or (cluster is not None and cluster.unsaved))
+            or (cluster is not None and cluster.unsaved)
+            or (self.config["activerehashing"] and any(rehash(db.index, 0) for db in self.dbs)))
 
     def cron(self) -> None:
         """serverCron: clocks, active expiry, client timeouts, pause expiry, metrics."""
@@ -777,6 +779,9 @@ class Server:
         if self.active_expire_enabled and self.keyspace_stats.expiry == EXPIRY_DELETE:
             active_expire_cycle(self)  # a replica waits for its master's DELs
             self.propagation.flush()
+        if self.config["activerehashing"]:
+            for db in self.dbs:  # a large index's rebuild ends even with no command coming
+                rehash(db.index, REHASH_SLOTS)
         if every_second:
             self._close_idle_clients()
         self.output_limits.cron()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import random
 import sys
+import time
 import tracemalloc
 from array import array
 
@@ -78,6 +79,112 @@ def test_growth_past_many_resizes_keeps_every_key():
     assert len(capacities) > 10
     assert all(index[b"k%d" % i] == i for i in range(300_000))
     assert index.capacity * 3 >= len(index) * 4  # at most three quarters full
+
+
+# Past this many slots (_keyindex.c's SYNC_RESIZE_MAX) a table is rebuilt incrementally.
+SYNC_RESIZE_MAX = 16384
+
+
+def grown_past_a_rebuild() -> tuple[object, dict[bytes, int]]:
+    """An index that has just started an incremental rebuild, and its model."""
+    index, model = KeyIndex(), {}
+    i = 0
+    while not index.rehashing:
+        index[b"k%d" % i] = model[b"k%d" % i] = i
+        i += 1
+    assert index.capacity > SYNC_RESIZE_MAX
+    return index, model
+
+
+def test_a_large_table_grows_incrementally_and_every_key_stays_reachable():
+    index, model = grown_past_a_rebuild()
+    slots = index.capacity
+    assert sys.getsizeof(index) > sys.getsizeof(KeyIndex()) + SLOT * slots  # both tables
+    # Mid-rebuild, keys are in both tables: reads find them (each moves a few slots).
+    assert all(index[b"k%d" % i] == i for i in range(0, len(model), 97))
+    assert index.rehashing
+    added = 0
+    while index.rehashing:  # each new key moves a few old slots
+        key = b"new%d" % added
+        index[key] = model[key] = added
+        added += 1
+        if added % 7 == 0:  # deletes, from either table, move some too
+            victim = b"k%d" % (added * 13)
+            assert index.pop(victim, -1) == model.pop(victim, -1)
+    # A bounded pace: the old table (3/4 of slots / 2) emptied in a fraction of its keys.
+    assert 0 < added < len(model) // 4
+    assert index.capacity == slots
+    assert sorted(index.items()) == sorted(model.items())
+    assert sys.getsizeof(index) == sys.getsizeof(KeyIndex()) + SLOT * index.capacity
+
+
+def test_rehash_finishes_a_rebuild_but_not_under_a_live_iterator():
+    index, model = grown_past_a_rebuild()
+    it = index.items()
+    assert index.rehash(1 << 30) is True  # the iterator walks both tables: nothing moves
+    seen = [next(it) for _ in range(len(model) // 2)]
+    seen += list(it)  # the rest; exhausted, the iterator lets go of the table
+    assert sorted(seen) == sorted(model.items())  # every key once, from both tables
+    assert index.rehash(0) is True
+    assert index.rehash(1 << 30) is False and not index.rehashing
+    assert sorted(index.items()) == sorted(model.items())
+    with pytest.raises(ValueError):
+        index.rehash(-1)
+
+
+def test_an_iterator_freed_early_lets_rehash_move_slots():
+    index, _ = grown_past_a_rebuild()
+    it = iter(index)
+    next(it)
+    assert index.rehash(1 << 30) is True
+    del it
+    assert index.rehash(1 << 30) is False
+
+
+def test_reads_alone_finish_a_rebuild():
+    index, model = grown_past_a_rebuild()
+    reads = 0
+    while index.rehashing:
+        assert index.get(b"k%d" % (reads % len(model))) == reads % len(model)
+        reads += 1
+    # READ_STEP (4) old slots a read, and the old table had fewer slots than the new one.
+    assert 0 < reads <= index.capacity // 4 + 1
+    assert sys.getsizeof(index) == sys.getsizeof(KeyIndex()) + SLOT * index.capacity
+
+
+def test_a_write_during_a_rebuild_invalidates_an_iterator():
+    index, _ = grown_past_a_rebuild()
+    it = iter(index)
+    next(it)
+    index[b"another"] = 1
+    with pytest.raises(RuntimeError):
+        next(it)
+
+
+def test_a_shrink_of_a_large_table_then_regrowth_stays_correct():
+    """Most keys deleted: the table shrinks incrementally; new keys arriving while it does
+    must not overfill the small table (the pace rises with its room)."""
+    index, model = KeyIndex(), {}
+    for i in range(200_000):
+        index[b"k%d" % i] = model[b"k%d" % i] = i
+    while index.rehashing:
+        index.rehash(1000)
+    for i in range(0, 200_000):
+        if i % 16:
+            del index[b"k%d" % i]
+            del model[b"k%d" % i]
+    assert index.capacity <= 8 * len(model)
+    for i in range(100_000):
+        index[b"n%d" % i] = model[b"n%d" % i] = i
+    index.rehash(1 << 30)
+    assert index.capacity * 3 >= len(index) * 4  # at most three quarters full
+    assert sorted(index.items()) == sorted(model.items())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_operations_on_a_large_keyspace_give_what_a_dict_gives(seed):
+    # 100k keys: tables past SYNC_RESIZE_MAX, so growth and shrinking are incremental.
+    random_ops(random.Random(seed), 100_000, 200_000)
 
 
 def test_deleting_every_key_frees_the_table():
@@ -359,3 +466,42 @@ def test_read_refuses_what_the_keyspace_never_passes():
         index.read(b"k", kv, array("Q"), 1)  # no meta word at the position
     with pytest.raises(TypeError):
         index.read(b"k", tuple(kv), array("Q", [0]), 1)
+
+
+def first_incremental_rebuild() -> int:
+    """How many keys DEBUG POPULATE adds until the keyspace index starts its first
+    incremental rebuild: the triggers depend only on the count of keys inserted."""
+    index = KeyIndex()
+    n = 0
+    while not index.rehashing:
+        index[b"key:%d" % n] = n
+        n += 1
+    return n
+
+
+def main_table_bytes(r) -> int:
+    stats = r.execute_command("MEMORY", "STATS")
+    return stats[b"db.0"][b"overhead.hashtable.main"]
+
+
+def test_the_cron_finishes_a_rebuild_of_the_keyspace_index_with_no_command_coming(r):
+    """activerehashing, as Redis's: a large index's rebuild that no command pushes on is
+    moved on by the cron, and the old table freed; with it off, nothing moves."""
+    n = first_incremental_rebuild()
+    r.config_set("hz", 100)
+    try:
+        r.config_set("activerehashing", "no")
+        r.execute_command("DEBUG", "POPULATE", n)
+        during = main_table_bytes(r)  # MEMORY STATS looks up no key: the rebuild waits
+        time.sleep(0.3)
+        assert main_table_bytes(r) == during
+        r.config_set("activerehashing", "yes")
+        deadline = time.monotonic() + 10
+        while main_table_bytes(r) > during - SLOT * SYNC_RESIZE_MAX:  # the old table freed
+            assert time.monotonic() < deadline, "the cron did not finish the rebuild"
+            time.sleep(0.05)
+        assert r.dbsize() == n
+        assert r.get(b"key:0") == b"value:0" and r.get(b"key:%d" % (n - 1)) == b"value:%d" % (n - 1)
+    finally:
+        r.config_set("hz", 10)
+        r.config_set("activerehashing", "yes")
