@@ -296,28 +296,21 @@ static int store(KeyIndex *self, PyObject *key, Py_hash_t hash, int64_t code,
         PyErr_SetString(PyExc_SystemError, "KeyIndex: a key's address uses the top 16 bits");
         return -1;
     }
-    if (self->old != NULL) {  /* a key still in the old table is updated there */
-        Slot *found = find_in(self->old, self->old_capacity, key, hash);
-        if (found != NULL) {
-            if (only_new)
-                *existing = found->code;
-            else
-                found->code = code;
-            return 0;
-        }
+    int full = self->capacity == 0 || over_full(self->filled + 1, self->capacity);
+    /* A key still in the old table is updated there; in a full table, a key already
+     * there is looked for first, so that updating it does not make the table grow. */
+    Slot *found = self->old != NULL ? find_in(self->old, self->old_capacity, key, hash) : NULL;
+    if (found == NULL && full)
+        found = find_in(self->slots, self->capacity, key, hash);
+    if (found != NULL) {
+        if (only_new)
+            *existing = found->code;
+        else
+            found->code = code;
+        return 0;
     }
-    if (self->capacity == 0 || over_full(self->filled + 1, self->capacity)) {
-        Slot *found = find_in(self->slots, self->capacity, key, hash);
-        if (found != NULL) {
-            if (only_new)
-                *existing = found->code;
-            else
-                found->code = code;
-            return 0;
-        }
-        if (resize(self, (self->used + 1) * 2) < 0)
-            return -1;
-    }
+    if (full && resize(self, (self->used + 1) * 2) < 0)
+        return -1;
     Slot *slots = self->slots;
     Py_ssize_t capacity = self->capacity;
     uintptr_t tag = tag_of(hash);
