@@ -176,8 +176,9 @@ def slot_counts(status: dict[str, Any]) -> list[int]:
 class Writer:
     """Writes ``prefix:i`` = i in a loop from a thread; ``acknowledged`` has every write the
     cluster said OK to, ``history`` the end time of every attempt and whether it was
-    acknowledged. ``password`` can be switched while it runs (a new client, as an
-    application reloading its Secret)."""
+    acknowledged, ``failures`` each failed attempt's error with its time, ``client_log``
+    redis-py's own retries with theirs. ``password`` can be switched while it runs (a new
+    client, as an application reloading its Secret)."""
 
     cluster: RealCluster
     password: str
@@ -187,8 +188,7 @@ class Writer:
     connect_timeout: float = 0.5
     acknowledged: dict[str, str] = field(default_factory=dict)
     history: list[tuple[float, bool]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    error_times: list[float] = field(default_factory=list)
+    failures: list[tuple[float, str]] = field(default_factory=list)  # (time, error)
     client_log: list[tuple[float, str]] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
@@ -263,8 +263,11 @@ class Writer:
             client.close()
 
     def error(self, text: str) -> None:
-        self.errors.append(text)
-        self.error_times.append(time.monotonic())
+        self.failures.append((time.monotonic(), text))
+
+    @property
+    def errors(self) -> list[str]:
+        return [text for _, text in self.failures]
 
     def longest_refusal(self) -> float:
         """The longest time between two acknowledged writes with refused ones between."""
@@ -313,10 +316,8 @@ class Writer:
         first = self.history[0][0] if self.history else start
         attempts = [moment for moment, _ in self.history if start < moment <= end]
         before = [moment for moment, _ in self.history if moment <= start]
-        errors = [f"+{moment - start:.2f} s {text}" for moment, text
-                  in zip(self.error_times, self.errors, strict=True) if start < moment <= end]
-        client = [f"+{moment - start:.2f} s {text}" for moment, text in self.client_log
-                  if start < moment <= end]
+        errors, client = ([f"+{moment - start:.2f} s {text}" for moment, text in log
+                           if start < moment <= end] for log in (self.failures, self.client_log))
         last_attempt = end - max([start, *[m for m in attempts if m < end]]) if attempts else 0.0
         return (f"longest gap {end - start:.2f} s from {start - first:.2f} s into the run "
                 f"({len(before)} attempts before it), {len(attempts)} attempts in it, the "
